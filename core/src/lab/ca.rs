@@ -1,0 +1,2 @@
+//! The lab CA (rcgen): root -> intermediate -> leaf certificates, including deliberately broken ones.
+//! OWNER: pki helper.

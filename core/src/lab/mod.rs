@@ -1,0 +1,3 @@
+//! The embedded hybrid lab.
+pub mod ca;
+pub mod dns_server;

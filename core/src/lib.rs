@@ -1,0 +1,18 @@
+//! mailpath-core: everything in mailpath that is not drawing.
+//!
+//! - [`profile`]: the hybrid profile (TOML), loaded and validated with precise errors.
+//! - [`dns`]: DNS evidence types and the resolver used by probes.
+//! - [`smtp`]: sans-IO SMTP parsing and the SMTP server (lab endpoints, later the bundled relay).
+//! - [`lab`]: the embedded hybrid lab: DNS server, lab CA, SMTP endpoints, faults.
+#![forbid(unsafe_code)]
+
+pub mod dns;
+pub mod lab;
+pub mod profile;
+pub mod smtp;
+pub mod tls;
+
+/// The version of mailpath-core (and of the mailpath binary built with it).
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}

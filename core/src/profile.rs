@@ -1,0 +1,1 @@
+//! The hybrid profile. OWNER: profile helper.

@@ -1,0 +1,1 @@
+//! SMTP: sans-IO parsing and the server.

@@ -1,0 +1,2 @@
+//! Helpers for the cross-crate integration tests.
+#![forbid(unsafe_code)]
