@@ -709,3 +709,41 @@ fn columns_count_characters() {
     let loc = Location::from_span("é\néa", 5..6);
     assert_eq!((loc.line, loc.column), (2, 2));
 }
+
+#[test]
+fn host_name_rules() {
+    use super::validate::host_name_problem;
+    let label63 = "a".repeat(63);
+    assert_eq!(host_name_problem(&format!("{label63}.contoso.com"), false), None);
+    let reason = host_name_problem(&format!("a{label63}.contoso.com"), false).unwrap();
+    assert!(reason.contains("longer than 63"), "{reason}");
+    let long = vec!["abcdefghi"; 26].join(".");
+    assert!(host_name_problem(&long, false).unwrap().contains("at most 253"));
+    assert_eq!(host_name_problem("*.contoso.com", true), None);
+    assert!(
+        host_name_problem("mail.*.com", true)
+            .unwrap()
+            .contains("only allowed as the whole first label")
+    );
+    assert!(
+        host_name_problem("*.com", true)
+            .unwrap()
+            .contains("not fully qualified")
+    );
+    assert!(
+        host_name_problem("mail.contoso.123", false)
+            .unwrap()
+            .contains("all digits")
+    );
+    assert_eq!(host_name_problem("xn--exmple-cua.contoso.com", false), None);
+
+    let text = format!("{MINIMAL}[connectors.exo_inbound]\ntls_sender_certificate_name = \"mail.*.com\"\n");
+    let p = one(&text);
+    check(
+        &p,
+        8,
+        31,
+        "connectors.exo_inbound.tls_sender_certificate_name",
+        "\"mail.*.com\" is not a valid name",
+    );
+}
