@@ -1,1 +1,551 @@
-//! The hybrid profile. OWNER: profile helper.
+//! The hybrid profile: one Exchange hybrid deployment, described in TOML.
+//!
+//! A profile names the tenant and its accepted domains, the on-premises Mailbox and Edge servers, the four
+//! connectors the Hybrid Configuration Wizard (HCW) creates, which DNS resolvers and trust anchors probes use,
+//! the timeouts, and port overrides for labs. The format is documented field by field in `docs/profile.md`;
+//! `assets/profiles/` holds two commented samples ([`SAMPLE_EDGE`], [`SAMPLE_DIRECT`]).
+//!
+//! ```
+//! # use mailpath_core::profile::Profile;
+//! let profile = Profile::from_toml_str(mailpath_core::profile::SAMPLE_EDGE, "contoso-edge.toml", None)?;
+//! assert_eq!(profile.tenant.routing_domain(), "contoso.mail.onmicrosoft.com");
+//! assert!(profile.uses_edge());
+//! # Ok::<(), mailpath_core::profile::ProfileError>(())
+//! ```
+//!
+//! Loading never stops at the first problem: TOML syntax errors are reported together; otherwise unknown keys,
+//! wrong types and every semantic problem are reported together, each with its file, line, column and key
+//! path (see [`ProfileError::Invalid`]).
+//!
+//! The structs hold plain values (no spans), so that a profile built in code (the GUI editor, `lab
+//! --write-profile`) is as easy to use as a loaded one; [`Profile::validate`] checks such a profile and
+//! returns problems without locations, and the loader finds the line and column of each problem from its key
+//! path in the parsed document.
+#![warn(missing_docs)]
+
+mod error;
+mod fields;
+mod parse;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::{KeyPath, KeySegment, Location, Problem, ProfileError};
+pub use fields::DNS_PORT;
+
+/// The SMTP port used when a host has no [`PortOverride`].
+pub const SMTP_PORT: u16 = 25;
+/// The EdgeSync (AD LDS over LDAPS) port of an Edge server, used when a host has no [`PortOverride`].
+pub const EDGESYNC_PORT: u16 = 50636;
+/// The largest timeout a profile accepts, in seconds.
+pub const MAX_TIMEOUT_SECS: u64 = 600;
+/// The longest `TlsCertificateName` EdgeSync can replicate (AD LDS `rangeUpper`, KB 4052493), in characters.
+pub const MAX_TLS_CERTIFICATE_NAME_CHARS: usize = 256;
+/// The `TlsDomain` of the HCW on-premises send connector and the domain of its receive capability.
+pub const EOP_TLS_DOMAIN: &str = "mail.protection.outlook.com";
+/// The suffix of a tenant's EOP endpoint, as derived from its first accepted domain.
+pub const EOP_ENDPOINT_SUFFIX: &str = ".mail.protection.outlook.com";
+
+/// The sample profile with an Edge server (`assets/profiles/contoso-edge.toml`).
+pub const SAMPLE_EDGE: &str = include_str!("../../assets/profiles/contoso-edge.toml");
+/// The sample profile without an Edge server (`assets/profiles/contoso-direct.toml`).
+pub const SAMPLE_DIRECT: &str = include_str!("../../assets/profiles/contoso-direct.toml");
+
+/// One Exchange hybrid deployment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Profile {
+    /// A display name for reports and the GUI, such as `Contoso hybrid (Edge)`. Required.
+    pub name: String,
+    /// The Microsoft 365 tenant. Required.
+    pub tenant: Tenant,
+    /// The on-premises Mailbox servers that handle hybrid transport (`[[mailbox]]`). At least one.
+    #[serde(rename = "mailbox", skip_serializing_if = "Vec::is_empty")]
+    pub mailboxes: Vec<MailboxServer>,
+    /// The Edge Transport servers (`[[edge]]`). None means the Mailbox servers talk to EOP directly.
+    #[serde(rename = "edge", skip_serializing_if = "Vec::is_empty")]
+    pub edges: Vec<EdgeServer>,
+    /// The four hybrid connectors, as the HCW configures them.
+    pub connectors: Connectors,
+    /// The DNS resolvers probes use.
+    pub resolvers: Resolvers,
+    /// The certificates probes trust.
+    pub trust: Trust,
+    /// The probe timeouts.
+    pub timeouts: Timeouts,
+    /// Port overrides per host name (`[[ports]]`), for labs that listen on high ports.
+    #[serde(rename = "ports", skip_serializing_if = "Vec::is_empty")]
+    pub port_overrides: Vec<PortOverride>,
+}
+
+/// The Microsoft 365 tenant (`[tenant]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Tenant {
+    /// The tenant name: `contoso` for `contoso.onmicrosoft.com`. Letters, digits and hyphens. Required.
+    pub name: String,
+    /// The accepted domains that are hybrid (shared between on-premises and the cloud). At least one; the
+    /// first one also names the default EOP endpoint.
+    pub accepted_domains: Vec<String>,
+    /// The tenant's EOP endpoint (the MX target), when it is not the default derived from the first
+    /// accepted domain (see [`Tenant::eop_endpoint`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eop_endpoint: Option<String>,
+}
+
+impl Tenant {
+    /// `<name>.onmicrosoft.com`, lower case: the tenant's initial domain.
+    pub fn onmicrosoft_domain(&self) -> String {
+        format!("{}.onmicrosoft.com", self.name.to_ascii_lowercase())
+    }
+
+    /// `<name>.mail.onmicrosoft.com`, lower case: the coexistence (routing) domain that the on-premises
+    /// send connector resolves by MX.
+    pub fn routing_domain(&self) -> String {
+        format!("{}.mail.onmicrosoft.com", self.name.to_ascii_lowercase())
+    }
+
+    /// The EOP endpoint: [`eop_endpoint`](Tenant::eop_endpoint) when set; otherwise derived from the first
+    /// accepted domain, dots replaced by hyphens (`contoso.com` -> `contoso-com.mail.protection.outlook.com`);
+    /// with no accepted domain, `<name>.mail.protection.outlook.com` (the endpoint of the initial domain).
+    ///
+    /// The derivation is only a guess for some domains: Microsoft adds a suffix to the token of a domain
+    /// that contains hyphens (such as `contosotech-com01e`), and domains added since 2024 may get an
+    /// `<token>.<zone>.mx.microsoft` endpoint. Set `eop_endpoint` from the admin center or the MX record then.
+    pub fn eop_endpoint(&self) -> String {
+        if let Some(endpoint) = &self.eop_endpoint {
+            return endpoint.to_ascii_lowercase();
+        }
+        match self.accepted_domains.first() {
+            Some(domain) => {
+                format!(
+                    "{}{EOP_ENDPOINT_SUFFIX}",
+                    domain.to_ascii_lowercase().replace('.', "-")
+                )
+            }
+            None => format!("{}{EOP_ENDPOINT_SUFFIX}", self.name.to_ascii_lowercase()),
+        }
+    }
+}
+
+/// An on-premises Mailbox server (`[[mailbox]]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailboxServer {
+    /// The server's FQDN, such as `ex01.contoso.com`. Required.
+    pub fqdn: String,
+    /// Its IP address, when it should not (or cannot) be resolved.
+    #[serde(deserialize_with = "fields::ip_opt", skip_serializing_if = "Option::is_none")]
+    pub address: Option<IpAddr>,
+}
+
+/// An Edge Transport server (`[[edge]]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EdgeServer {
+    /// The internal FQDN, which the Mailbox servers use (EdgeSync on 50636, the internal receive connector).
+    /// Required.
+    pub fqdn: String,
+    /// The public FQDN, which EOP connects to and the Edge announces, such as `mail.contoso.com`. Required.
+    pub external_fqdn: String,
+    /// The internal IP address, when it should not be resolved.
+    #[serde(deserialize_with = "fields::ip_opt", skip_serializing_if = "Option::is_none")]
+    pub address: Option<IpAddr>,
+    /// The public IP address, when it should not be resolved (also the expected SPF/PTR address).
+    #[serde(deserialize_with = "fields::ip_opt", skip_serializing_if = "Option::is_none")]
+    pub external_address: Option<IpAddr>,
+    /// Whether this Edge handles hybrid transport (was selected in the HCW). Default `true`.
+    pub hybrid: bool,
+}
+
+impl Default for EdgeServer {
+    fn default() -> Self {
+        EdgeServer {
+            fqdn: String::new(),
+            external_fqdn: String::new(),
+            address: None,
+            external_address: None,
+            hybrid: true,
+        }
+    }
+}
+
+/// The four connectors the HCW creates (`[connectors.*]`). Every field has the HCW's value as its default,
+/// except the names that depend on the deployment, which are `None`/empty when unknown.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Connectors {
+    /// The on-premises send connector `Outbound to Office 365 - <guid>`.
+    pub send: SendConnector,
+    /// The on-premises receive connector (`Default Frontend <server>`, or the Edge's
+    /// `Default internal Receive connector <edge>`).
+    pub receive: ReceiveConnector,
+    /// The Exchange Online inbound connector `Inbound from <guid>`.
+    pub exo_inbound: ExoInboundConnector,
+    /// The Exchange Online outbound connector `Outbound to <guid>`.
+    pub exo_outbound: ExoOutboundConnector,
+}
+
+/// The TLS authentication level of a connector: `TlsAuthLevel` on an on-premises send connector,
+/// `TlsSettings` on an Exchange Online outbound connector. Written with its Exchange name, case-insensitively.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum TlsAuthLevel {
+    /// Encrypt, without checking the certificate.
+    EncryptionOnly,
+    /// Encrypt and require a trusted certificate.
+    CertificateValidation,
+    /// Encrypt, require a trusted certificate and that it names the expected domain (the HCW setting).
+    #[default]
+    DomainValidation,
+}
+
+impl TlsAuthLevel {
+    /// The Exchange name, such as `DomainValidation`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsAuthLevel::EncryptionOnly => "EncryptionOnly",
+            TlsAuthLevel::CertificateValidation => "CertificateValidation",
+            TlsAuthLevel::DomainValidation => "DomainValidation",
+        }
+    }
+}
+
+impl std::fmt::Display for TlsAuthLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The on-premises send connector `Outbound to Office 365 - <guid>` (`[connectors.send]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SendConnector {
+    /// `Fqdn`: the name announced in EHLO and expected on the certificate, such as `mail.contoso.com`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
+    /// `TlsDomain`: the name EOP's certificate must carry. Default `mail.protection.outlook.com`.
+    pub tls_domain: String,
+    /// `TlsAuthLevel`. Default `DomainValidation`.
+    pub tls_auth_level: TlsAuthLevel,
+    /// `TlsCertificateName`: `<I>issuer<S>subject` of the certificate offered to EOP, at most 256 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_certificate_name: Option<String>,
+    /// `RequireTLS`. Default `true`.
+    pub require_tls: bool,
+    /// `CloudServicesMailEnabled` (keeps cross-premises headers). Default `true`.
+    pub cloud_services_mail_enabled: bool,
+}
+
+impl Default for SendConnector {
+    fn default() -> Self {
+        SendConnector {
+            fqdn: None,
+            tls_domain: EOP_TLS_DOMAIN.to_owned(),
+            tls_auth_level: TlsAuthLevel::DomainValidation,
+            tls_certificate_name: None,
+            require_tls: true,
+            cloud_services_mail_enabled: true,
+        }
+    }
+}
+
+/// The on-premises receive connector that accepts mail from EOP (`[connectors.receive]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReceiveConnector {
+    /// `TlsDomainCapabilities`: `<domain>:<capability>[,<capability>...]`.
+    /// Default `mail.protection.outlook.com:AcceptCloudServicesMail`.
+    pub tls_domain_capabilities: String,
+    /// `TlsCertificateName`: `<I>issuer<S>subject` of the certificate offered to EOP, at most 256 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_certificate_name: Option<String>,
+}
+
+impl Default for ReceiveConnector {
+    fn default() -> Self {
+        ReceiveConnector {
+            tls_domain_capabilities: format!("{EOP_TLS_DOMAIN}:AcceptCloudServicesMail"),
+            tls_certificate_name: None,
+        }
+    }
+}
+
+/// The Exchange Online inbound connector `Inbound from <guid>` (`[connectors.exo_inbound]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExoInboundConnector {
+    /// `TlsSenderCertificateName`: the name the on-premises certificate must carry, such as
+    /// `mail.contoso.com` or `*.contoso.com`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_sender_certificate_name: Option<String>,
+    /// `RequireTls`. Default `true`.
+    pub require_tls: bool,
+    /// `CloudServicesMailEnabled`. Default `true`.
+    pub cloud_services_mail_enabled: bool,
+}
+
+impl Default for ExoInboundConnector {
+    fn default() -> Self {
+        ExoInboundConnector {
+            tls_sender_certificate_name: None,
+            require_tls: true,
+            cloud_services_mail_enabled: true,
+        }
+    }
+}
+
+/// The Exchange Online outbound connector `Outbound to <guid>` (`[connectors.exo_outbound]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExoOutboundConnector {
+    /// `SmartHosts`: where Exchange Online delivers on-premises mail, such as `mail.contoso.com`
+    /// (host names or IP addresses). Empty when unknown.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub smart_hosts: Vec<String>,
+    /// `TlsDomain`: the name the on-premises certificate must carry (with `DomainValidation`), such as
+    /// `mail.contoso.com` or `*.contoso.com`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_domain: Option<String>,
+    /// `TlsSettings`. Default `DomainValidation`.
+    pub tls_settings: TlsAuthLevel,
+    /// `RouteAllMessagesViaOnPremises` (centralized mail transport). Default `false`.
+    pub route_all_via_on_premises: bool,
+    /// `CloudServicesMailEnabled`. Default `true`.
+    pub cloud_services_mail_enabled: bool,
+}
+
+impl Default for ExoOutboundConnector {
+    fn default() -> Self {
+        ExoOutboundConnector {
+            smart_hosts: Vec::new(),
+            tls_domain: None,
+            tls_settings: TlsAuthLevel::DomainValidation,
+            route_all_via_on_premises: false,
+            cloud_services_mail_enabled: true,
+        }
+    }
+}
+
+/// The DNS resolvers probes use (`[resolvers]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Resolvers {
+    /// Use the system resolver. Default `true`.
+    pub system: bool,
+    /// Internal DNS servers (`IP` or `IP:port`, port 53 when omitted).
+    #[serde(deserialize_with = "fields::resolvers", skip_serializing_if = "Vec::is_empty")]
+    pub internal: Vec<SocketAddr>,
+    /// External DNS servers. When both lists are given, probes compare their answers (split brain).
+    #[serde(deserialize_with = "fields::resolvers", skip_serializing_if = "Vec::is_empty")]
+    pub external: Vec<SocketAddr>,
+}
+
+impl Default for Resolvers {
+    fn default() -> Self {
+        Resolvers {
+            system: true,
+            internal: Vec::new(),
+            external: Vec::new(),
+        }
+    }
+}
+
+/// The certificates probes trust (`[trust]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Trust {
+    /// Trust the system's root store. Default `true`.
+    pub system_store: bool,
+    /// Extra CA certificates (PEM files). A relative path resolves against the profile file's directory; a
+    /// loaded profile holds absolute paths.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ca_files: Vec<PathBuf>,
+}
+
+impl Default for Trust {
+    fn default() -> Self {
+        Trust {
+            system_store: true,
+            ca_files: Vec::new(),
+        }
+    }
+}
+
+impl Trust {
+    /// Makes relative `ca_files` absolute, relative to `base_dir` (itself made absolute against the current
+    /// directory when relative).
+    pub fn resolve_relative(&mut self, base_dir: &Path) {
+        let base = std::path::absolute(base_dir).unwrap_or_else(|_| base_dir.to_path_buf());
+        for file in &mut self.ca_files {
+            if file.is_relative() && !file.as_os_str().is_empty() {
+                *file = base.join(&*file);
+            }
+        }
+    }
+}
+
+/// The probe timeouts (`[timeouts]`), written in seconds (integer or float), each greater than 0 and at most
+/// [`MAX_TIMEOUT_SECS`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Timeouts {
+    /// TCP connect. Default 10 s.
+    #[serde(deserialize_with = "fields::seconds", serialize_with = "fields::seconds_ser")]
+    pub connect: Duration,
+    /// Waiting for the SMTP banner (a tarpit is reported as slow, not as a failure). Default 30 s.
+    #[serde(deserialize_with = "fields::seconds", serialize_with = "fields::seconds_ser")]
+    pub greeting: Duration,
+    /// Each SMTP command's reply. Default 30 s.
+    #[serde(deserialize_with = "fields::seconds", serialize_with = "fields::seconds_ser")]
+    pub command: Duration,
+    /// The TLS handshake. Default 15 s.
+    #[serde(deserialize_with = "fields::seconds", serialize_with = "fields::seconds_ser")]
+    pub tls: Duration,
+    /// Each DNS query. Default 5 s.
+    #[serde(deserialize_with = "fields::seconds", serialize_with = "fields::seconds_ser")]
+    pub dns: Duration,
+    /// A whole diagnosis. Default 120 s.
+    #[serde(deserialize_with = "fields::seconds", serialize_with = "fields::seconds_ser")]
+    pub total: Duration,
+}
+
+impl Timeouts {
+    /// Default [`connect`](Timeouts::connect) timeout.
+    pub const DEFAULT_CONNECT: Duration = Duration::from_secs(10);
+    /// Default [`greeting`](Timeouts::greeting) timeout.
+    pub const DEFAULT_GREETING: Duration = Duration::from_secs(30);
+    /// Default [`command`](Timeouts::command) timeout.
+    pub const DEFAULT_COMMAND: Duration = Duration::from_secs(30);
+    /// Default [`tls`](Timeouts::tls) timeout.
+    pub const DEFAULT_TLS: Duration = Duration::from_secs(15);
+    /// Default [`dns`](Timeouts::dns) timeout.
+    pub const DEFAULT_DNS: Duration = Duration::from_secs(5);
+    /// Default [`total`](Timeouts::total) timeout.
+    pub const DEFAULT_TOTAL: Duration = Duration::from_secs(120);
+
+    /// The timeouts with their TOML key, in declaration order.
+    pub fn entries(&self) -> [(&'static str, Duration); 6] {
+        [
+            ("connect", self.connect),
+            ("greeting", self.greeting),
+            ("command", self.command),
+            ("tls", self.tls),
+            ("dns", self.dns),
+            ("total", self.total),
+        ]
+    }
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Self::DEFAULT_CONNECT,
+            greeting: Self::DEFAULT_GREETING,
+            command: Self::DEFAULT_COMMAND,
+            tls: Self::DEFAULT_TLS,
+            dns: Self::DEFAULT_DNS,
+            total: Self::DEFAULT_TOTAL,
+        }
+    }
+}
+
+/// Ports to use for one host instead of the standard ones (`[[ports]]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PortOverride {
+    /// The host name (or IP address) as it appears elsewhere in the profile or in DNS answers. Required;
+    /// compared case-insensitively.
+    pub host: String,
+    /// The SMTP port instead of 25.
+    #[serde(
+        deserialize_with = "fields::port_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub smtp: Option<u16>,
+    /// The EdgeSync port instead of 50636.
+    #[serde(
+        deserialize_with = "fields::port_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub edgesync: Option<u16>,
+}
+
+impl Profile {
+    /// Reads, parses and validates the profile at `path`. Relative `trust.ca_files` are resolved against the
+    /// file's directory and stored as absolute paths. Messages name the file as `path` was given.
+    pub fn load(path: &Path) -> Result<Profile, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base_dir = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        Profile::from_toml_str(&text, &path.display().to_string(), Some(base_dir))
+    }
+
+    /// Parses and validates a profile from TOML text. `origin` names it in messages (usually the file name).
+    /// With `base_dir`, relative `trust.ca_files` are resolved against it (and made absolute); without it,
+    /// they stay as written and are checked relative to the current directory.
+    pub fn from_toml_str(text: &str, origin: &str, base_dir: Option<&Path>) -> Result<Profile, ProfileError> {
+        parse::parse(text, origin, base_dir)
+    }
+
+    /// Writes the profile as TOML; [`from_toml_str`](Profile::from_toml_str) reads it back equal. Optional
+    /// values that are unset and empty lists are left out.
+    pub fn to_toml_string(&self) -> Result<String, ProfileError> {
+        toml::to_string(self).map_err(|e| ProfileError::Serialize {
+            message: e.to_string(),
+        })
+    }
+
+    /// Checks the profile and returns every problem, without locations (a loaded profile has none; a profile
+    /// built or edited in code may). Checks that `trust.ca_files` exist and are readable.
+    pub fn validate(&self) -> Vec<Problem> {
+        validate::validate(self)
+    }
+
+    /// The tenant's EOP endpoint (see [`Tenant::eop_endpoint`]).
+    pub fn eop_endpoint(&self) -> String {
+        self.tenant.eop_endpoint()
+    }
+
+    /// The Edge servers that handle hybrid transport.
+    pub fn hybrid_edges(&self) -> impl Iterator<Item = &EdgeServer> {
+        self.edges.iter().filter(|edge| edge.hybrid)
+    }
+
+    /// Whether hybrid mail goes through an Edge server (at least one Edge has `hybrid = true`); otherwise the
+    /// Mailbox servers talk to EOP directly.
+    pub fn uses_edge(&self) -> bool {
+        self.hybrid_edges().next().is_some()
+    }
+
+    /// The port override for `host` (case-insensitive, a trailing dot ignored), if any.
+    pub fn port_override(&self, host: &str) -> Option<&PortOverride> {
+        let host = host.strip_suffix('.').unwrap_or(host);
+        self.port_overrides
+            .iter()
+            .find(|o| o.host.eq_ignore_ascii_case(host))
+    }
+
+    /// The SMTP port of `host`: its override, or [`SMTP_PORT`] (25).
+    pub fn smtp_port_for(&self, host: &str) -> u16 {
+        self.port_override(host).and_then(|o| o.smtp).unwrap_or(SMTP_PORT)
+    }
+
+    /// The EdgeSync port of `host`: its override, or [`EDGESYNC_PORT`] (50636).
+    pub fn edgesync_port_for(&self, host: &str) -> u16 {
+        self.port_override(host)
+            .and_then(|o| o.edgesync)
+            .unwrap_or(EDGESYNC_PORT)
+    }
+}
