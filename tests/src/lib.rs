@@ -1,2 +1,218 @@
-//! Helpers for the cross-crate integration tests.
+//! Helpers for the cross-crate integration tests: build and find the `mailpath` binary, run the
+//! embedded lab as a child process, and run independent tools (dig, openssl, swaks) against it.
 #![forbid(unsafe_code)]
+
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+/// The `mailpath` binary of this workspace, built once per test process (debug profile).
+///
+/// # Panics
+/// When the binary cannot be built.
+pub fn mailpath_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let run = escargot::CargoBuild::new()
+            .package("mailpath")
+            .bin("mailpath")
+            .manifest_path(workspace_root().join("Cargo.toml"))
+            .run()
+            .expect("build the mailpath binary");
+        run.path().to_path_buf()
+    })
+}
+
+/// The workspace's root directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// A `Command` for the mailpath binary.
+pub fn mailpath() -> Command {
+    let mut cmd = Command::new(mailpath_bin());
+    cmd.env_remove("RUST_LOG");
+    cmd
+}
+
+/// One endpoint, as `mailpath lab --format json` prints it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Endpoint {
+    /// Its role (mailbox, edge-internal, edge-external, edge-sync, eop, legacy-mx).
+    pub role: String,
+    /// The host name it answers for.
+    pub host: String,
+    /// Where it listens.
+    pub address: SocketAddr,
+    /// The names on its certificate.
+    pub tls_names: Vec<String>,
+}
+
+/// The line `mailpath lab --format json` prints once ready.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LabInfo {
+    /// The scenario.
+    pub scenario: String,
+    /// The lab DNS server.
+    pub dns: SocketAddr,
+    /// The lab root CA (PEM).
+    pub ca_file: PathBuf,
+    /// The generated profile.
+    pub profile_file: PathBuf,
+    /// Every endpoint.
+    pub endpoints: Vec<Endpoint>,
+}
+
+impl LabInfo {
+    /// The endpoint with this role (the first one, when several share it).
+    ///
+    /// # Panics
+    /// When the lab has no such endpoint.
+    pub fn endpoint(&self, role: &str) -> &Endpoint {
+        self.endpoints
+            .iter()
+            .find(|e| e.role == role)
+            .unwrap_or_else(|| panic!("no {role} endpoint in {self:#?}"))
+    }
+}
+
+/// A `mailpath lab` child process; closing its stdin (on drop) stops it.
+pub struct LabProcess {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    /// What the lab printed when it became ready.
+    pub info: LabInfo,
+    /// The raw JSON line.
+    pub line: String,
+}
+
+impl LabProcess {
+    /// Start `mailpath lab SCENARIO --format json` plus `extra` arguments and wait until it is ready.
+    ///
+    /// # Panics
+    /// When the lab does not start or prints something else than its JSON line.
+    pub fn start(scenario: &str, extra: &[&str]) -> LabProcess {
+        let mut child = mailpath()
+            .args(["lab", scenario, "--format", "json"])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn mailpath lab");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the lab's ready line");
+        let info: LabInfo = serde_json::from_str(line.trim())
+            .unwrap_or_else(|e| panic!("lab printed {line:?}, not its JSON line: {e}"));
+        let stdin = child.stdin.take();
+        LabProcess {
+            child,
+            stdin,
+            info,
+            line,
+        }
+    }
+
+    /// Close stdin and wait for the lab to exit, returning how long that took and its status.
+    ///
+    /// # Panics
+    /// When waiting fails.
+    pub fn stop(mut self) -> (Duration, std::process::ExitStatus) {
+        let started = Instant::now();
+        self.stdin.take();
+        let status = self.child.wait().expect("wait for the lab");
+        (started.elapsed(), status)
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for LabProcess {
+    fn drop(&mut self) {
+        self.stdin.take();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether an external tool is installed (the tests that need it skip, loudly, when it is not).
+pub fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Skip the calling test when `tool` is missing, unless running in CI, where that is a failure.
+///
+/// # Panics
+/// In CI (`CI` set) when the tool is missing: `.ci/run` installs every tool the tests use.
+pub fn require(tool: &str) -> bool {
+    if have(tool) {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{tool} is not installed, but .ci/run should have installed it"
+    );
+    eprintln!("SKIPPED: {tool} is not installed");
+    false
+}
+
+/// Run a command with a deadline; kill it when the deadline passes. stdin is /dev/null.
+///
+/// # Panics
+/// When the command cannot be started.
+pub fn run_with_timeout(cmd: &mut Command, limit: Duration) -> (Output, Duration) {
+    let started = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    loop {
+        if child.try_wait().expect("poll child").is_some() {
+            break;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("collect output");
+    (output, started.elapsed())
+}
+
+/// stdout and stderr of an `Output`, joined, lossily decoded.
+pub fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

@@ -1,3 +1,675 @@
-//! The embedded hybrid lab.
+//! The embedded hybrid lab: a simulated Exchange hybrid deployment on loopback, unprivileged.
+//!
+//! One [`Lab`] runs, in the current tokio runtime: an authoritative DNS server for the lab zones,
+//! SMTP endpoints that behave like an Exchange Mailbox server, an Edge Transport server (internal and
+//! external listeners, plus EdgeSync's LDAPS port) and EOP, a lab CA that issued their certificates,
+//! and the fault of the chosen [`Scenario`]. Everything binds to 127.0.0.1 on ports the OS picks;
+//! the generated profile maps each host name to its port. State (CA, profile) lives in a temporary
+//! directory that disappears with the lab.
+
 pub mod ca;
 pub mod dns_server;
+mod listeners;
+pub mod scenario;
+mod zones;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+pub use scenario::{DEFAULT_SCENARIO, Fault, SCENARIOS, Scenario, scenario};
+
+use crate::profile::Profile;
+use crate::smtp::{Faults, Personality, ServerConfig, SmtpServer};
+use ca::{IssuedCert, LabCa, LeafIssuer, LeafKey, LeafSpec};
+use dns_server::LabDnsServer;
+
+/// The lab's organisation: names every scenario shares.
+pub mod names {
+    /// The accepted domain.
+    pub const DOMAIN: &str = "contoso.com";
+    /// The tenant name.
+    pub const TENANT: &str = "contoso";
+    /// The tenant's routing (coexistence) domain.
+    pub const ROUTING_DOMAIN: &str = "contoso.mail.onmicrosoft.com";
+    /// The tenant's initial domain.
+    pub const ONMICROSOFT_DOMAIN: &str = "contoso.onmicrosoft.com";
+    /// The on-premises hybrid endpoint: the Edge's external name, or the Mailbox server's.
+    pub const PUBLIC_HOST: &str = "mail.contoso.com";
+    /// The Mailbox server.
+    pub const MAILBOX_HOST: &str = "ex01.contoso.com";
+    /// The Edge Transport server's internal name.
+    pub const EDGE_HOST: &str = "edge01.contoso.com";
+    /// The tenant's EOP endpoint.
+    pub const EOP_HOST: &str = "contoso-com.mail.protection.outlook.com";
+    /// The name an EOP front-end server gives in its banner.
+    pub const EOP_FRONTEND: &str = "LO2PEPF00001A2B.mail.protection.outlook.com";
+    /// The name EOP's certificate is issued to (and the send connector's TlsDomain).
+    pub const EOP_TLS_DOMAIN: &str = "mail.protection.outlook.com";
+    /// Where the `wrong-mx` scenario points the routing domain's MX: a retired Office 365 endpoint.
+    pub const LEGACY_MX_HOST: &str = "mail.messaging.microsoft.com";
+}
+
+/// What an endpoint is in the deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndpointRole {
+    /// An Exchange Mailbox server's receive connector.
+    Mailbox,
+    /// The Edge's internal listener (Mailbox -> Edge).
+    EdgeInternal,
+    /// The Edge's internet-facing listener (EOP -> Edge).
+    EdgeExternal,
+    /// EdgeSync's LDAPS port on the Edge (Mailbox -> Edge, 50636).
+    EdgeSync,
+    /// Exchange Online Protection.
+    Eop,
+    /// The endpoint the `wrong-mx` scenario's MX points to.
+    LegacyMx,
+}
+
+/// One endpoint the lab serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LabEndpoint {
+    /// What it is.
+    pub role: EndpointRole,
+    /// The host name it answers for.
+    pub host: String,
+    /// Where it listens (or, for a closed/filtered fault, where it would).
+    pub address: SocketAddr,
+    /// The DNS names on the certificate it serves (empty without TLS).
+    pub tls_names: Vec<String>,
+}
+
+/// What a running lab tells the world (printed by `mailpath lab --format json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LabInfo {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The lab DNS server (UDP and TCP).
+    pub dns: SocketAddr,
+    /// The lab root CA, PEM: the only trust anchor a lab diagnosis uses.
+    pub ca_file: PathBuf,
+    /// A profile that points at this lab.
+    pub profile_file: PathBuf,
+    /// Every endpoint.
+    pub endpoints: Vec<LabEndpoint>,
+}
+
+/// Knobs for tests and benchmarks.
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    /// The loopback address to bind.
+    pub bind: IpAddr,
+    /// The greeting delay of the `tarpit` scenario.
+    pub tarpit_delay: Duration,
+    /// The byte interval of the `slow-drip` scenario.
+    pub drip_interval: Duration,
+    /// Added before every SMTP reply of every endpoint (benchmarks).
+    pub reply_delay: Option<Duration>,
+    /// "Now" for certificate validity (tests pin it).
+    pub now: OffsetDateTime,
+}
+
+impl Default for LabOptions {
+    fn default() -> Self {
+        LabOptions {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            tarpit_delay: Duration::from_secs(20),
+            drip_interval: Duration::from_secs(1),
+            reply_delay: None,
+            now: OffsetDateTime::now_utc(),
+        }
+    }
+}
+
+/// Why the lab could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LabError {
+    /// No scenario has that name.
+    #[error("unknown lab scenario {0:?} (see `mailpath lab --list`)")]
+    UnknownScenario(String),
+    /// The lab CA failed.
+    #[error("lab CA: {0}")]
+    Ca(#[from] ca::CaError),
+    /// The lab DNS server failed.
+    #[error("lab DNS server: {0}")]
+    Dns(#[from] dns_server::LabDnsError),
+    /// TLS configuration failed.
+    #[error("TLS configuration for {host}: {source}")]
+    Tls {
+        /// The endpoint.
+        host: String,
+        /// The error.
+        source: rustls::Error,
+    },
+    /// A file or socket operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+impl LabError {
+    fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> LabError {
+        let what = what.into();
+        move |source| LabError::Io { what, source }
+    }
+}
+
+/// A running lab. Dropping it stops every server and removes its state directory.
+pub struct Lab {
+    info: LabInfo,
+    scenario: &'static Scenario,
+    _dir: tempfile::TempDir,
+    dns: Option<LabDnsServer>,
+    servers: Vec<SmtpServer>,
+    background: Vec<listeners::Background>,
+}
+
+impl std::fmt::Debug for Lab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lab")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Certificates the lab's endpoints serve.
+struct Certs {
+    ca_pem: String,
+    eop: LabCert,
+    edge: LabCert,
+    mailbox: LabCert,
+    legacy: LabCert,
+}
+
+/// An issued certificate and the names it carries.
+struct LabCert {
+    cert: IssuedCert,
+    names: Vec<String>,
+}
+
+fn issue(ca: &LabCa, spec: &LeafSpec) -> Result<LabCert, LabError> {
+    Ok(LabCert {
+        cert: ca.issue(spec)?,
+        names: spec.dns_names.clone(),
+    })
+}
+
+impl Lab {
+    /// Start the named scenario.
+    ///
+    /// # Errors
+    /// Unknown scenario, or a server that could not start.
+    pub async fn start_named(name: &str, options: LabOptions) -> Result<Lab, LabError> {
+        let scenario = scenario(name).ok_or_else(|| LabError::UnknownScenario(name.to_string()))?;
+        Lab::start(scenario, options).await
+    }
+
+    /// Start a scenario.
+    ///
+    /// # Errors
+    /// When the CA, the DNS server, a listener or the state directory cannot be set up.
+    pub async fn start(scenario: &'static Scenario, options: LabOptions) -> Result<Lab, LabError> {
+        let dir = tempfile::Builder::new()
+            .prefix("mailpath-lab-")
+            .tempdir()
+            .map_err(LabError::io("create the lab state directory"))?;
+        let certs = issue_certificates(scenario, &options)?;
+        let ca_file = dir.path().join("lab-ca.pem");
+        std::fs::write(&ca_file, &certs.ca_pem)
+            .map_err(LabError::io(format!("write {}", ca_file.display())))?;
+
+        let bind = options.bind;
+        let fault = scenario.fault;
+        let mut servers = Vec::new();
+        let mut background = Vec::new();
+        let mut endpoints = Vec::new();
+        let base_faults = Faults {
+            reply_delay: options.reply_delay,
+            ..Faults::default()
+        };
+
+        // EOP: always healthy, it is Microsoft's.
+        let eop_tls = server_tls(&certs.eop, true, names::EOP_HOST)?;
+        let mut eop = ServerConfig::new(names::EOP_FRONTEND, Personality::Eop);
+        eop.tls = Some(eop_tls);
+        eop.faults = base_faults.clone();
+        let eop = SmtpServer::bind(SocketAddr::new(bind, 0), eop)
+            .await
+            .map_err(LabError::io("bind the EOP endpoint"))?;
+        endpoints.push(endpoint(
+            EndpointRole::Eop,
+            names::EOP_HOST,
+            eop.local_addr(),
+            &certs.eop,
+        ));
+        servers.push(eop);
+
+        if fault == Fault::WrongMx {
+            let mut legacy = ServerConfig::new(names::LEGACY_MX_HOST, Personality::Generic);
+            legacy.tls = Some(server_tls(&certs.legacy, true, names::LEGACY_MX_HOST)?);
+            legacy.faults = base_faults.clone();
+            let legacy = SmtpServer::bind(SocketAddr::new(bind, 0), legacy)
+                .await
+                .map_err(LabError::io("bind the legacy MX endpoint"))?;
+            endpoints.push(endpoint(
+                EndpointRole::LegacyMx,
+                names::LEGACY_MX_HOST,
+                legacy.local_addr(),
+                &certs.legacy,
+            ));
+            servers.push(legacy);
+        }
+
+        // The Mailbox server.
+        let mailbox_host = names::MAILBOX_HOST;
+        let mut mailbox = ServerConfig::new(mailbox_host, Personality::ExchangeMailbox);
+        mailbox.tls = Some(server_tls(&certs.mailbox, true, mailbox_host)?);
+        mailbox.accepted_domains = accepted_domains();
+        mailbox.faults = base_faults.clone();
+        if !scenario.edge {
+            // Without an Edge, the Mailbox server is the hybrid endpoint and carries the public name.
+            mailbox.hostname = names::PUBLIC_HOST.to_string();
+        }
+        let mailbox = SmtpServer::bind(SocketAddr::new(bind, 0), mailbox)
+            .await
+            .map_err(LabError::io("bind the Mailbox endpoint"))?;
+        endpoints.push(endpoint(
+            EndpointRole::Mailbox,
+            mailbox_host,
+            mailbox.local_addr(),
+            &certs.mailbox,
+        ));
+        if !scenario.edge {
+            endpoints.push(endpoint(
+                EndpointRole::Mailbox,
+                names::PUBLIC_HOST,
+                mailbox.local_addr(),
+                &certs.mailbox,
+            ));
+        }
+        servers.push(mailbox);
+
+        if scenario.edge {
+            let send_intermediate = fault != Fault::MissingIntermediate;
+            let edge_tls = server_tls(&certs.edge, send_intermediate, names::PUBLIC_HOST)?;
+
+            // Internal listener (Mailbox -> Edge): healthy apart from the certificate it shares.
+            let mut internal = ServerConfig::new(names::EDGE_HOST, Personality::ExchangeEdgeInternal);
+            internal.tls = Some(Arc::clone(&edge_tls));
+            internal.accepted_domains = accepted_domains();
+            internal.faults = base_faults.clone();
+            let internal = SmtpServer::bind(SocketAddr::new(bind, 0), internal)
+                .await
+                .map_err(LabError::io("bind the Edge internal endpoint"))?;
+            endpoints.push(endpoint(
+                EndpointRole::EdgeInternal,
+                names::EDGE_HOST,
+                internal.local_addr(),
+                &certs.edge,
+            ));
+            servers.push(internal);
+
+            // External listener (EOP -> Edge): where most faults live.
+            let external_addr = match fault {
+                Fault::PortClosed => listeners::closed_port(bind)
+                    .await
+                    .map_err(LabError::io("reserve a closed port"))?,
+                Fault::PortFiltered => {
+                    let (addr, holder) = listeners::filtered_port(bind)
+                        .await
+                        .map_err(LabError::io("set up a filtered port"))?;
+                    background.push(holder);
+                    addr
+                }
+                _ => {
+                    let mut external =
+                        ServerConfig::new(names::PUBLIC_HOST, Personality::ExchangeEdgeExternal);
+                    external.tls = Some(Arc::clone(&edge_tls));
+                    external.accepted_domains = accepted_domains();
+                    external.faults = edge_faults(fault, &options, base_faults.clone());
+                    let external = SmtpServer::bind(SocketAddr::new(bind, 0), external)
+                        .await
+                        .map_err(LabError::io("bind the Edge external endpoint"))?;
+                    let addr = external.local_addr();
+                    servers.push(external);
+                    addr
+                }
+            };
+            endpoints.push(endpoint(
+                EndpointRole::EdgeExternal,
+                names::PUBLIC_HOST,
+                external_addr,
+                &certs.edge,
+            ));
+
+            let edgesync_addr = if fault == Fault::EdgeSyncBlocked {
+                listeners::closed_port(bind)
+                    .await
+                    .map_err(LabError::io("reserve a closed port"))?
+            } else {
+                let (addr, task) = listeners::ldaps(SocketAddr::new(bind, 0), Arc::clone(&edge_tls))
+                    .await
+                    .map_err(LabError::io("bind the EdgeSync endpoint"))?;
+                background.push(task);
+                addr
+            };
+            endpoints.push(endpoint(
+                EndpointRole::EdgeSync,
+                names::EDGE_HOST,
+                edgesync_addr,
+                &certs.edge,
+            ));
+        }
+
+        let dns = LabDnsServer::start(bind, zones::zones(scenario, bind, &certs.ca_pem)).await?;
+        let profile_file = dir.path().join("lab-profile.toml");
+        let info = LabInfo {
+            scenario: scenario.name.to_string(),
+            dns: dns.local_addr(),
+            ca_file,
+            profile_file: profile_file.clone(),
+            endpoints,
+        };
+        let profile = lab_profile(scenario, &info)?;
+        std::fs::write(&profile_file, profile)
+            .map_err(LabError::io(format!("write {}", profile_file.display())))?;
+        Ok(Lab {
+            info,
+            scenario,
+            _dir: dir,
+            dns: Some(dns),
+            servers,
+            background,
+        })
+    }
+
+    /// What the lab serves and where.
+    pub fn info(&self) -> &LabInfo {
+        &self.info
+    }
+
+    /// The scenario it runs.
+    pub fn scenario(&self) -> &'static Scenario {
+        self.scenario
+    }
+
+    /// Write a profile that points at this running lab (its DNS, its CA as the only trust anchor,
+    /// its ports).
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn write_profile(&self, path: &Path) -> Result<(), LabError> {
+        std::fs::write(path, lab_profile(self.scenario, &self.info)?)
+            .map_err(LabError::io(format!("write {}", path.display())))
+    }
+
+    /// Stop every server.
+    pub async fn shutdown(mut self) {
+        for server in self.servers.drain(..) {
+            server.shutdown().await;
+        }
+        if let Some(dns) = self.dns.take() {
+            dns.shutdown().await;
+        }
+        self.background.clear();
+    }
+}
+
+fn accepted_domains() -> Vec<String> {
+    vec![
+        names::DOMAIN.to_string(),
+        names::ROUTING_DOMAIN.to_string(),
+        names::ONMICROSOFT_DOMAIN.to_string(),
+    ]
+}
+
+fn edge_faults(fault: Fault, options: &LabOptions, base: Faults) -> Faults {
+    match fault {
+        Fault::StartTlsStripped => Faults {
+            mask_banner: true,
+            strip_starttls: true,
+            ..base
+        },
+        Fault::Tarpit => Faults {
+            greeting_delay: Some(options.tarpit_delay),
+            ..base
+        },
+        Fault::LegacyTls => Faults {
+            legacy_tls_only: true,
+            ..base
+        },
+        Fault::GarbageServer => Faults {
+            garbage: true,
+            ..base
+        },
+        Fault::SlowDrip => Faults {
+            drip: Some(options.drip_interval),
+            ..base
+        },
+        _ => base,
+    }
+}
+
+fn endpoint(role: EndpointRole, host: &str, address: SocketAddr, cert: &LabCert) -> LabEndpoint {
+    LabEndpoint {
+        role,
+        host: host.to_string(),
+        address,
+        tls_names: cert.names.clone(),
+    }
+}
+
+fn server_tls(
+    cert: &LabCert,
+    send_intermediate: bool,
+    host: &str,
+) -> Result<Arc<rustls::ServerConfig>, LabError> {
+    let key = cert.cert.certified_key(send_intermediate)?;
+    crate::tls::server_config(key).map_err(|source| LabError::Tls {
+        host: host.to_string(),
+        source,
+    })
+}
+
+fn issue_certificates(scenario: &Scenario, options: &LabOptions) -> Result<Certs, LabError> {
+    let now = options.now;
+    let ca = LabCa::generate(now)?;
+    let day = time::Duration::days(1);
+    let eop = issue(
+        &ca,
+        &LeafSpec::server(
+            names::EOP_TLS_DOMAIN,
+            vec![
+                names::EOP_TLS_DOMAIN.to_string(),
+                format!("*.{}", names::EOP_TLS_DOMAIN),
+            ],
+            now,
+        ),
+    )?;
+    let legacy = issue(
+        &ca,
+        &LeafSpec::server(
+            names::LEGACY_MX_HOST,
+            vec![names::LEGACY_MX_HOST.to_string()],
+            now,
+        ),
+    )?;
+    let mailbox_names = if scenario.edge {
+        vec![names::MAILBOX_HOST.to_string()]
+    } else {
+        vec![
+            names::PUBLIC_HOST.to_string(),
+            names::MAILBOX_HOST.to_string(),
+            "autodiscover.contoso.com".to_string(),
+        ]
+    };
+    let mailbox_cn = if scenario.edge {
+        names::MAILBOX_HOST
+    } else {
+        names::PUBLIC_HOST
+    };
+    let mailbox = issue(&ca, &LeafSpec::server(mailbox_cn, mailbox_names, now))?;
+
+    let mut edge = LeafSpec::server(
+        names::PUBLIC_HOST,
+        vec![names::PUBLIC_HOST.to_string(), names::EDGE_HOST.to_string()],
+        now,
+    );
+    match scenario.fault {
+        Fault::ExpiredCert => {
+            edge.not_before = now - 370 * day;
+            edge.not_after = now - 5 * day;
+        }
+        Fault::NotYetValid => {
+            edge.not_before = now + 3 * day;
+            edge.not_after = now + 368 * day;
+        }
+        Fault::ExpiringSoon => {
+            edge.not_before = now - 355 * day;
+            edge.not_after = now + 10 * day;
+        }
+        Fault::NameMismatch => {
+            edge.common_name = names::EDGE_HOST.to_string();
+            edge.dns_names = vec![names::EDGE_HOST.to_string(), "edge01.contoso.local".to_string()];
+        }
+        Fault::SelfSigned => edge.issuer = LeafIssuer::SelfSigned,
+        Fault::WeakKey => edge.key = LeafKey::Rsa1024,
+        _ => {}
+    }
+    let edge = issue(&ca, &edge)?;
+    Ok(Certs {
+        ca_pem: ca.root_pem(),
+        eop,
+        edge,
+        mailbox,
+        legacy,
+    })
+}
+
+/// The profile of the lab deployment, pointing at the running lab.
+pub fn lab_profile_struct(scenario: &Scenario, info: &LabInfo) -> Profile {
+    use crate::profile::{EdgeServer, MailboxServer, PortOverride};
+    let ip = info.dns.ip();
+    let mut profile = Profile {
+        name: format!("mailpath lab: {}", scenario.name),
+        ..Profile::default()
+    };
+    profile.tenant.name = names::TENANT.to_string();
+    profile.tenant.accepted_domains = vec![names::DOMAIN.to_string()];
+    profile.tenant.eop_endpoint = Some(names::EOP_HOST.to_string());
+    profile.mailboxes = vec![MailboxServer {
+        fqdn: names::MAILBOX_HOST.to_string(),
+        address: Some(ip),
+    }];
+    if scenario.edge {
+        profile.edges = vec![EdgeServer {
+            fqdn: names::EDGE_HOST.to_string(),
+            external_fqdn: names::PUBLIC_HOST.to_string(),
+            address: Some(ip),
+            external_address: Some(ip),
+            hybrid: true,
+        }];
+    }
+    let c = &mut profile.connectors;
+    c.send.fqdn = Some(names::PUBLIC_HOST.to_string());
+    c.send.tls_domain = names::EOP_TLS_DOMAIN.to_string();
+    c.exo_inbound.tls_sender_certificate_name = Some(names::PUBLIC_HOST.to_string());
+    c.exo_outbound.smart_hosts = vec![names::PUBLIC_HOST.to_string()];
+    c.exo_outbound.tls_domain = Some(names::PUBLIC_HOST.to_string());
+    profile.resolvers.system = false;
+    profile.resolvers.internal = vec![info.dns];
+    profile.trust.system_store = false;
+    profile.trust.ca_files = vec![info.ca_file.clone()];
+    // Every host name the lab serves, with its port(s): all endpoints share 127.0.0.1.
+    for e in &info.endpoints {
+        let slot = match profile.port_overrides.iter().position(|p| p.host == e.host) {
+            Some(i) => &mut profile.port_overrides[i],
+            None => {
+                profile.port_overrides.push(PortOverride {
+                    host: e.host.clone(),
+                    smtp: None,
+                    edgesync: None,
+                });
+                let last = profile.port_overrides.len() - 1;
+                &mut profile.port_overrides[last]
+            }
+        };
+        if e.role == EndpointRole::EdgeSync {
+            slot.edgesync = Some(e.address.port());
+        } else {
+            slot.smtp = Some(e.address.port());
+        }
+    }
+    profile
+}
+
+/// The lab profile as TOML, with a header saying where it comes from.
+fn lab_profile(scenario: &Scenario, info: &LabInfo) -> Result<String, LabError> {
+    let body = lab_profile_struct(scenario, info)
+        .to_toml_string()
+        .map_err(|e| LabError::Io {
+            what: "serialize the lab profile".into(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    Ok(format!(
+        "# mailpath profile for the embedded lab, scenario {:?}.\n# Generated by `mailpath lab`; valid while that lab runs.\n\n{body}",
+        scenario.name
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_scenario_starts_and_writes_a_valid_profile() {
+        for s in SCENARIOS {
+            let options = LabOptions {
+                tarpit_delay: Duration::from_millis(10),
+                ..LabOptions::default()
+            };
+            let lab = Lab::start(s, options)
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", s.name));
+            let info = lab.info();
+            let profile = Profile::load(&info.profile_file).unwrap_or_else(|e| panic!("{}: {e}", s.name));
+            assert_eq!(profile.uses_edge(), s.edge, "{}", s.name);
+            assert_eq!(profile.resolvers.internal, vec![info.dns]);
+            let public = info
+                .endpoints
+                .iter()
+                .find(|e| e.host == names::PUBLIC_HOST)
+                .expect("public endpoint");
+            assert_eq!(
+                profile.smtp_port_for(names::PUBLIC_HOST),
+                public.address.port(),
+                "{}",
+                s.name
+            );
+            assert_eq!(
+                profile.smtp_port_for(names::EOP_HOST),
+                info.endpoints[0].address.port()
+            );
+            if s.edge {
+                let sync = info
+                    .endpoints
+                    .iter()
+                    .find(|e| e.role == EndpointRole::EdgeSync)
+                    .expect("edgesync");
+                assert_eq!(profile.edgesync_port_for(names::EDGE_HOST), sync.address.port());
+            }
+            lab.shutdown().await;
+        }
+    }
+}

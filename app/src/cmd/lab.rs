@@ -1,0 +1,144 @@
+//! `mailpath lab`: run the embedded hybrid lab until SIGINT/SIGTERM or until stdin closes.
+
+use std::io::Write as _;
+
+use anyhow::Context as _;
+use mailpath_core::lab::{DEFAULT_SCENARIO, Lab, LabInfo, LabOptions, SCENARIOS};
+
+use crate::Outcome;
+use crate::cli::{Format, LabArgs};
+
+pub fn run(runtime: &tokio::runtime::Runtime, args: &LabArgs) -> anyhow::Result<Outcome> {
+    if args.list {
+        return list(args.format);
+    }
+    let name = args.scenario.as_deref().unwrap_or(DEFAULT_SCENARIO);
+    runtime.block_on(async {
+        let lab = Lab::start_named(name, LabOptions::default())
+            .await
+            .context("could not start the lab")?;
+        if let Some(path) = &args.write_profile {
+            lab.write_profile(path)
+                .with_context(|| format!("could not write the profile {}", path.display()))?;
+        }
+        let mut out = std::io::stdout().lock();
+        match args.format {
+            Format::Json => {
+                writeln!(out, "{}", serde_json::to_string(lab.info())?)?;
+            }
+            Format::Text => print_text(&mut out, lab.info(), lab.scenario().summary, args.ignore_stdin)?,
+        }
+        out.flush()?;
+        drop(out);
+        wait_for_stop(args.ignore_stdin).await;
+        lab.shutdown().await;
+        anyhow::Ok(())
+    })?;
+    Ok(Outcome::Passed)
+}
+
+fn list(format: Format) -> anyhow::Result<Outcome> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string(SCENARIOS)?)?,
+        Format::Text => {
+            let width = SCENARIOS.iter().map(|s| s.name.len()).max().unwrap_or(0);
+            for s in SCENARIOS {
+                writeln!(out, "{:width$}  {}", s.name, s.summary)?;
+            }
+        }
+    }
+    Ok(Outcome::Passed)
+}
+
+fn print_text(
+    out: &mut impl std::io::Write,
+    info: &LabInfo,
+    summary: &str,
+    ignore_stdin: bool,
+) -> std::io::Result<()> {
+    writeln!(out, "mailpath lab: {} ({summary})", info.scenario)?;
+    writeln!(out, "  dns      {} (UDP and TCP)", info.dns)?;
+    writeln!(out, "  ca       {}", info.ca_file.display())?;
+    writeln!(out, "  profile  {}", info.profile_file.display())?;
+    writeln!(out, "  endpoints:")?;
+    for e in &info.endpoints {
+        let role = serde_json::to_value(e.role)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "    {role:14} {:42} {:22} {}",
+            e.host,
+            e.address.to_string(),
+            e.tls_names.join(", ")
+        )?;
+    }
+    writeln!(out, "  try:")?;
+    writeln!(
+        out,
+        "    dig @{} -p {} contoso.com MX",
+        info.dns.ip(),
+        info.dns.port()
+    )?;
+    if let Some(e) = info.endpoints.iter().find(|e| e.host == "mail.contoso.com") {
+        writeln!(
+            out,
+            "    openssl s_client -starttls smtp -connect {} -CAfile {} -servername {}",
+            e.address,
+            info.ca_file.display(),
+            e.host
+        )?;
+    }
+    let stop = if ignore_stdin {
+        "Ctrl+C"
+    } else {
+        "Ctrl+C (or close stdin)"
+    };
+    writeln!(out, "Serving until {stop}.")
+}
+
+/// Wait for SIGINT, SIGTERM or (unless told otherwise) the end of standard input.
+async fn wait_for_stop(ignore_stdin: bool) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<&'static str>(4);
+    if !ignore_stdin {
+        let tx = tx.clone();
+        // Reading stdin blocks; a named thread owns it.
+        let _ = std::thread::Builder::new()
+            .name("mailpath-stdin".into())
+            .spawn(move || {
+                let mut sink = [0u8; 1024];
+                let mut stdin = std::io::stdin().lock();
+                loop {
+                    match std::io::Read::read(&mut stdin, &mut sink) {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                }
+                let _ = tx.blocking_send("stdin closed");
+            });
+    }
+    {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = tx.send("SIGINT").await;
+            }
+        });
+    }
+    #[cfg(unix)]
+    {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                term.recv().await;
+                let _ = tx.send("SIGTERM").await;
+            }
+        });
+    }
+    drop(tx);
+    if let Some(why) = rx.recv().await {
+        tracing::info!("lab stopping: {why}");
+    }
+}

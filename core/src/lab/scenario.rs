@@ -1,0 +1,211 @@
+//! The lab's scenarios: a healthy deployment with or without Edge, and one switchable fault each.
+
+use serde::Serialize;
+
+/// What a scenario breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// Nothing: a healthy deployment.
+    None,
+    /// The Edge's certificate expired.
+    ExpiredCert,
+    /// The Edge's certificate is not valid yet.
+    NotYetValid,
+    /// The Edge's certificate lacks the FQDN the connectors expect.
+    NameMismatch,
+    /// The Edge serves a self-signed certificate.
+    SelfSigned,
+    /// The Edge sends only its leaf certificate, not the intermediate.
+    MissingIntermediate,
+    /// The Edge's certificate has an RSA 1024-bit key.
+    WeakKey,
+    /// The Edge's certificate is valid but expires in 10 days.
+    ExpiringSoon,
+    /// An SMTP-inspecting firewall in front of the Edge masks the banner and strips STARTTLS.
+    StartTlsStripped,
+    /// Port 25 of the Edge refuses connections.
+    PortClosed,
+    /// Port 25 of the Edge never completes a connection (dropped SYNs).
+    PortFiltered,
+    /// The Edge delays its greeting by 20 seconds, then behaves.
+    Tarpit,
+    /// The Edge only speaks TLS 1.0/1.1 and refuses TLS 1.2+ with a protocol_version alert.
+    LegacyTls,
+    /// The tenant routing domain's MX points somewhere that is not EOP.
+    WrongMx,
+    /// The accepted domain's SPF record lacks include:spf.protection.outlook.com.
+    SpfMissingEop,
+    /// EdgeSync's LDAPS port 50636 is closed while port 25 is open.
+    EdgeSyncBlocked,
+    /// The Edge's port 25 speaks non-SMTP bytes.
+    GarbageServer,
+    /// The Edge answers one byte per second.
+    SlowDrip,
+}
+
+/// One lab scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Scenario {
+    /// The name used on the command line (`mailpath lab NAME`).
+    pub name: &'static str,
+    /// One line on what it breaks.
+    pub summary: &'static str,
+    /// Whether the deployment has an Edge Transport server handling hybrid mail.
+    pub edge: bool,
+    /// The fault switched on.
+    pub fault: Fault,
+}
+
+/// The scenario used when none is named.
+pub const DEFAULT_SCENARIO: &str = "healthy-edge";
+
+/// Every scenario, healthy ones first.
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "healthy-edge",
+        summary: "nothing broken: Mailbox -> Edge -> EOP, certificates from the lab CA, all ports open",
+        edge: true,
+        fault: Fault::None,
+    },
+    Scenario {
+        name: "healthy-direct",
+        summary: "nothing broken, no Edge: Mailbox servers talk to EOP directly",
+        edge: false,
+        fault: Fault::None,
+    },
+    Scenario {
+        name: "expired-cert",
+        summary: "the Edge certificate expired 5 days ago",
+        edge: true,
+        fault: Fault::ExpiredCert,
+    },
+    Scenario {
+        name: "not-yet-valid",
+        summary: "the Edge certificate only becomes valid in 3 days",
+        edge: true,
+        fault: Fault::NotYetValid,
+    },
+    Scenario {
+        name: "name-mismatch",
+        summary: "the Edge certificate lacks mail.contoso.com, the FQDN the connectors expect",
+        edge: true,
+        fault: Fault::NameMismatch,
+    },
+    Scenario {
+        name: "self-signed",
+        summary: "the Edge serves a self-signed certificate instead of one from a trusted CA",
+        edge: true,
+        fault: Fault::SelfSigned,
+    },
+    Scenario {
+        name: "missing-intermediate",
+        summary: "the Edge sends only its leaf certificate, without the issuing CA",
+        edge: true,
+        fault: Fault::MissingIntermediate,
+    },
+    Scenario {
+        name: "weak-key",
+        summary: "the Edge certificate has a 1024-bit RSA key",
+        edge: true,
+        fault: Fault::WeakKey,
+    },
+    Scenario {
+        name: "expiring-soon",
+        summary: "the Edge certificate is valid but expires in 10 days",
+        edge: true,
+        fault: Fault::ExpiringSoon,
+    },
+    Scenario {
+        name: "starttls-stripped",
+        summary: "an SMTP-inspecting firewall masks the Edge banner with asterisks and strips STARTTLS",
+        edge: true,
+        fault: Fault::StartTlsStripped,
+    },
+    Scenario {
+        name: "port-closed",
+        summary: "port 25 of the Edge refuses connections",
+        edge: true,
+        fault: Fault::PortClosed,
+    },
+    Scenario {
+        name: "port-filtered",
+        summary: "port 25 of the Edge never completes a connection (packets dropped)",
+        edge: true,
+        fault: Fault::PortFiltered,
+    },
+    Scenario {
+        name: "tarpit",
+        summary: "the Edge delays its SMTP greeting by 20 seconds, then behaves normally",
+        edge: true,
+        fault: Fault::Tarpit,
+    },
+    Scenario {
+        name: "legacy-tls",
+        summary: "the Edge only speaks TLS 1.0/1.1 and refuses TLS 1.2+ with a protocol_version alert",
+        edge: true,
+        fault: Fault::LegacyTls,
+    },
+    Scenario {
+        name: "wrong-mx",
+        summary: "the MX of contoso.mail.onmicrosoft.com points to a legacy endpoint, not EOP",
+        edge: true,
+        fault: Fault::WrongMx,
+    },
+    Scenario {
+        name: "spf-missing-eop",
+        summary: "the SPF record of contoso.com lacks include:spf.protection.outlook.com",
+        edge: true,
+        fault: Fault::SpfMissingEop,
+    },
+    Scenario {
+        name: "edgesync-blocked",
+        summary: "EdgeSync's LDAPS port 50636 on the Edge is closed while port 25 is open",
+        edge: true,
+        fault: Fault::EdgeSyncBlocked,
+    },
+    Scenario {
+        name: "garbage-server",
+        summary: "port 25 of the Edge answers with non-SMTP bytes",
+        edge: true,
+        fault: Fault::GarbageServer,
+    },
+    Scenario {
+        name: "slow-drip",
+        summary: "the Edge answers one byte per second",
+        edge: true,
+        fault: Fault::SlowDrip,
+    },
+];
+
+/// Look a scenario up by name.
+pub fn scenario(name: &str) -> Option<&'static Scenario> {
+    SCENARIOS.iter().find(|s| s.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_kebab_case() {
+        let mut names: Vec<_> = SCENARIOS.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), SCENARIOS.len());
+        for n in names {
+            assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{n}");
+        }
+        assert!(scenario(DEFAULT_SCENARIO).is_some());
+    }
+
+    #[test]
+    fn only_the_healthy_scenarios_have_no_fault() {
+        let healthy: Vec<_> = SCENARIOS
+            .iter()
+            .filter(|s| s.fault == Fault::None)
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(healthy, ["healthy-edge", "healthy-direct"]);
+    }
+}

@@ -1,0 +1,195 @@
+//! The lab's DNS zones: what a realistic hybrid deployment publishes, bent by the scenario's fault.
+
+use std::net::IpAddr;
+
+use super::dns_server::{LabRecord, Zone};
+use super::names;
+use super::scenario::{Fault, Scenario};
+use crate::dns::RecordData;
+
+const TTL: u32 = 300;
+
+/// Microsoft's SPF record for EOP (the published ranges; the lab never connects to them).
+const EOP_SPF: &str = "v=spf1 ip4:40.92.0.0/15 ip4:40.107.0.0/16 ip4:52.100.0.0/15 ip4:52.102.0.0/16 \
+ip4:52.103.0.0/16 ip4:104.47.0.0/17 ip6:2a01:111:f400::/48 ip6:2a01:111:f403::/49 \
+ip6:2a01:111:f403:8000::/51 ip6:2a01:111:f403:c000::/51 ip6:2a01:111:f403:f000::/52 -all";
+
+fn rec(name: &str, data: RecordData) -> LabRecord {
+    LabRecord {
+        name: name.to_string(),
+        ttl: TTL,
+        data,
+    }
+}
+
+fn addr(name: &str, ip: IpAddr) -> LabRecord {
+    match ip {
+        IpAddr::V4(v4) => rec(name, RecordData::A(v4)),
+        IpAddr::V6(v6) => rec(name, RecordData::Aaaa(v6)),
+    }
+}
+
+/// The zones for a scenario, every address record pointing at `ip` (the lab's loopback address).
+pub(super) fn zones(scenario: &Scenario, ip: IpAddr, dkim_seed: &str) -> Vec<Zone> {
+    let fault = scenario.fault;
+    let mut contoso = vec![
+        rec(
+            names::DOMAIN,
+            RecordData::Mx {
+                preference: 0,
+                exchange: names::EOP_HOST.to_string(),
+            },
+        ),
+        addr(names::PUBLIC_HOST, ip),
+        addr(names::MAILBOX_HOST, ip),
+        rec(
+            "autodiscover.contoso.com",
+            RecordData::Cname(names::PUBLIC_HOST.to_string()),
+        ),
+        rec(
+            "_dmarc.contoso.com",
+            RecordData::Txt("v=DMARC1; p=quarantine; pct=100; rua=mailto:dmarc@contoso.com".into()),
+        ),
+    ];
+    let egress = match ip {
+        IpAddr::V4(v4) => format!("ip4:{v4}"),
+        IpAddr::V6(v6) => format!("ip6:{v6}"),
+    };
+    let spf = if fault == Fault::SpfMissingEop {
+        format!("v=spf1 {egress} mx -all")
+    } else {
+        format!("v=spf1 {egress} include:spf.protection.outlook.com -all")
+    };
+    contoso.push(rec(names::DOMAIN, RecordData::Txt(spf)));
+    contoso.push(rec(names::DOMAIN, RecordData::Txt("MS=ms48207319".into())));
+    for selector in ["selector1", "selector2"] {
+        contoso.push(rec(
+            &format!("{selector}._domainkey.contoso.com"),
+            RecordData::Cname(format!(
+                "{selector}-contoso-com._domainkey.{}",
+                names::ONMICROSOFT_DOMAIN
+            )),
+        ));
+    }
+    if scenario.edge {
+        contoso.push(addr(names::EDGE_HOST, ip));
+    }
+
+    let mut onmicrosoft = Vec::new();
+    for selector in ["selector1", "selector2"] {
+        onmicrosoft.push(rec(
+            &format!("{selector}-contoso-com._domainkey.{}", names::ONMICROSOFT_DOMAIN),
+            RecordData::Txt(format!("v=DKIM1; k=ed25519; p={}", dkim_key(dkim_seed, selector))),
+        ));
+    }
+    onmicrosoft.push(rec(
+        names::ONMICROSOFT_DOMAIN,
+        RecordData::Mx {
+            preference: 0,
+            exchange: names::EOP_HOST.into(),
+        },
+    ));
+
+    let routing_mx = if fault == Fault::WrongMx {
+        names::LEGACY_MX_HOST
+    } else {
+        names::EOP_HOST
+    };
+    let routing = vec![rec(
+        names::ROUTING_DOMAIN,
+        RecordData::Mx {
+            preference: 0,
+            exchange: routing_mx.to_string(),
+        },
+    )];
+
+    let protection = vec![
+        rec("spf.protection.outlook.com", RecordData::Txt(EOP_SPF.to_string())),
+        addr(names::EOP_HOST, ip),
+        addr(names::EOP_FRONTEND, ip),
+    ];
+
+    let mut zones = vec![
+        Zone {
+            origin: names::DOMAIN.to_string(),
+            records: contoso,
+        },
+        Zone {
+            origin: names::ONMICROSOFT_DOMAIN.to_string(),
+            records: onmicrosoft,
+        },
+        Zone {
+            origin: names::ROUTING_DOMAIN.to_string(),
+            records: routing,
+        },
+        Zone {
+            origin: "protection.outlook.com".to_string(),
+            records: protection,
+        },
+    ];
+    if fault == Fault::WrongMx {
+        zones.push(Zone {
+            origin: "messaging.microsoft.com".to_string(),
+            records: vec![addr(names::LEGACY_MX_HOST, ip)],
+        });
+    }
+    if let IpAddr::V4(v4) = ip {
+        let [a, b, c, d] = v4.octets();
+        zones.push(Zone {
+            origin: format!("{a}.in-addr.arpa"),
+            records: vec![rec(
+                &format!("{d}.{c}.{b}.{a}.in-addr.arpa"),
+                RecordData::Ptr(names::PUBLIC_HOST.into()),
+            )],
+        });
+    }
+    zones
+}
+
+/// A stable, syntactically valid DKIM public key (32 bytes, base64) derived from the lab's CA.
+fn dkim_key(seed: &str, selector: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::new()
+        .chain_update(seed.as_bytes())
+        .chain_update(selector.as_bytes())
+        .finalize();
+    crate::encoding::base64_encode(&digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_bend_the_right_records() {
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let find_txt = |zones: &[Zone]| -> Vec<String> {
+            zones
+                .iter()
+                .flat_map(|z| &z.records)
+                .filter(|r| r.name == names::DOMAIN)
+                .filter_map(|r| match &r.data {
+                    RecordData::Txt(t) if t.starts_with("v=spf1") => Some(t.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let healthy = zones(super::super::scenario("healthy-edge").unwrap(), ip, "x");
+        assert!(find_txt(&healthy)[0].contains("include:spf.protection.outlook.com"));
+        let bad = zones(super::super::scenario("spf-missing-eop").unwrap(), ip, "x");
+        assert!(!find_txt(&bad)[0].contains("include:spf.protection.outlook.com"));
+        let wrong = zones(super::super::scenario("wrong-mx").unwrap(), ip, "x");
+        let mx = wrong
+            .iter()
+            .find(|z| z.origin == names::ROUTING_DOMAIN)
+            .and_then(|z| z.records.first())
+            .map(|r| r.data.clone());
+        assert_eq!(
+            mx,
+            Some(RecordData::Mx {
+                preference: 0,
+                exchange: names::LEGACY_MX_HOST.into()
+            })
+        );
+    }
+}
