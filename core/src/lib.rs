@@ -6,8 +6,14 @@
 //! - [`lab`]: the embedded hybrid lab: DNS server, lab CA, SMTP endpoints, faults.
 #![forbid(unsafe_code)]
 
+pub mod check;
+pub mod checks;
 pub mod dns;
+pub mod encoding;
+pub mod evidence;
 pub mod lab;
+pub mod path;
+pub mod probe;
 pub mod profile;
 pub mod smtp;
 pub mod tls;

@@ -1,0 +1,515 @@
+//! `tcp.*`, `smtp.*` and the handshake-level `tls.*` checks of one SMTP endpoint: pure functions
+//! of the probe's evidence.
+
+use std::time::Duration;
+
+use crate::check::{Attachment, CheckDef, CheckResult, Status};
+use crate::evidence::{Connect, FailureKind, SmtpProbe, Stage, TlsPortProbe};
+
+const RCA: &str = "https://testconnectivity.microsoft.com/tests/o365";
+const TRANSPORT_OPTIONS: &str =
+    "https://learn.microsoft.com/exchange/transport-options#hybrid-deployment-transport-options";
+const KB320027: &str =
+    "https://learn.microsoft.com/troubleshoot/exchange/mail-flow/cisco-pix-firewall-smtp-issue";
+const TLS12: &str = "https://learn.microsoft.com/exchange/exchange-tls-configuration";
+const NETWORK_PORTS: &str =
+    "https://learn.microsoft.com/exchange/plan-and-deploy/deployment-ref/network-ports";
+
+/// `tcp.smtp.reachable`.
+pub const TCP_SMTP: CheckDef = CheckDef {
+    id: "tcp.smtp.reachable",
+    title: "SMTP port accepts connections",
+    why: "Every hybrid hop is an SMTP connection; refused means nothing listens or a firewall rejects, a timeout \
+          means packets are dropped (filtered). EOP reports 450 4.4.316 Connection refused.",
+    references: &[NETWORK_PORTS, RCA],
+};
+/// `tcp.edgesync.reachable`.
+pub const TCP_EDGESYNC: CheckDef = CheckDef {
+    id: "tcp.edgesync.reachable",
+    title: "EdgeSync LDAPS port 50636 is open and speaks TLS",
+    why: "Mailbox servers push configuration (connectors, accepted domains, recipients) to the Edge over LDAPS on \
+          50636; when it is blocked the Edge runs on stale settings and hybrid changes never arrive.",
+    references: &[
+        "https://learn.microsoft.com/exchange/architecture/edge-transport-servers/edge-subscriptions",
+    ],
+};
+/// `smtp.banner`.
+pub const BANNER: CheckDef = CheckDef {
+    id: "smtp.banner",
+    title: "Server greets with 220",
+    why: "Without a 220 greeting no SMTP dialogue happens; a 4xx/5xx greeting, garbage or a trickle of bytes \
+          means the endpoint is not a working mail server.",
+    references: &[RCA],
+};
+/// `smtp.banner.delay`.
+pub const BANNER_DELAY: CheckDef = CheckDef {
+    id: "smtp.banner.delay",
+    title: "Greeting arrives promptly",
+    why: "A greeting delay (tarpit, anti-spam) slows every connection and makes some tools report 'no TLS'; \
+          mailpath waits for it and reports it as what it is.",
+    references: &[RCA],
+};
+/// `smtp.banner.masked`.
+pub const BANNER_MASKED: CheckDef = CheckDef {
+    id: "smtp.banner.masked",
+    title: "Banner not masked by an inspecting device",
+    why: "A banner of asterisks is the signature of an SMTP-inspecting firewall (Cisco ASA/PIX mask-banner). \
+          Hybrid forbids devices that process or modify SMTP between on-premises and Office 365.",
+    references: &[KB320027, TRANSPORT_OPTIONS],
+};
+/// `smtp.ehlo`.
+pub const EHLO: CheckDef = CheckDef {
+    id: "smtp.ehlo",
+    title: "EHLO accepted",
+    why: "Extended SMTP (EHLO) is needed for STARTTLS and for the extensions Exchange relies on.",
+    references: &[RCA],
+};
+/// `smtp.starttls`.
+pub const STARTTLS: CheckDef = CheckDef {
+    id: "smtp.starttls",
+    title: "STARTTLS offered",
+    why: "Hybrid connectors require TLS (RequireTLS); without STARTTLS, EXO and on-premises refuse to send.",
+    references: &[TRANSPORT_OPTIONS],
+};
+/// `tls.handshake`.
+pub const HANDSHAKE: CheckDef = CheckDef {
+    id: "tls.handshake",
+    title: "TLS handshake completes",
+    why: "The connectors authenticate each other with the certificates exchanged in the TLS handshake.",
+    references: &[TLS12],
+};
+/// `tls.version`.
+pub const VERSION: CheckDef = CheckDef {
+    id: "tls.version",
+    title: "TLS 1.2 or newer negotiated",
+    why: "Exchange Online has refused TLS 1.0/1.1 on its mail endpoints since January 2021 (MC229914); a server \
+          that cannot do TLS 1.2 cannot exchange hybrid mail.",
+    references: &[TLS12],
+};
+/// `path.observable`.
+pub const UNOBSERVABLE: CheckDef = CheckDef {
+    id: "path.observable",
+    title: "Hop observable from on-premises",
+    why: "Hops inside Microsoft's network cannot be probed; their health shows in message trace.",
+    references: &[
+        "https://learn.microsoft.com/exchange/monitoring/trace-an-email-message/message-trace-modern-eac",
+    ],
+};
+
+/// Every definition of this module.
+pub const DEFS: &[CheckDef] = &[
+    TCP_SMTP,
+    TCP_EDGESYNC,
+    BANNER,
+    BANNER_DELAY,
+    BANNER_MASKED,
+    EHLO,
+    STARTTLS,
+    HANDSHAKE,
+    VERSION,
+    UNOBSERVABLE,
+];
+
+/// A greeting slower than this is reported as a delay.
+pub const SLOW_GREETING: Duration = Duration::from_secs(5);
+
+/// Where an endpoint sits, which shapes how failures are worded and judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointContext {
+    /// Where the checks attach.
+    pub attachment: Attachment,
+    /// Whether the endpoint is outside the on-premises network (EOP): failing to reach it from a
+    /// workstation says more about the workstation's network than about EOP, so it is a skip.
+    pub external_service: bool,
+    /// What the endpoint is, for the words (`the Edge's internet-facing listener`).
+    pub role: String,
+}
+
+/// The checks of one SMTP probe, in dialogue order. Steps that could not run are `skip` with why.
+pub fn smtp_checks(probe: &SmtpProbe, ctx: &EndpointContext) -> Vec<CheckResult> {
+    let target = format!("{}:{}", probe.host, probe.port);
+    let mk = |def: &CheckDef, status: Status, summary: String| {
+        CheckResult::new(def, status, target.clone(), summary)
+            .evidence(probe.id.clone())
+            .on(ctx.attachment.clone())
+    };
+    let mut out = Vec::new();
+    let reach = match &probe.connect {
+        Connect::Connected { address, ms } => mk(&TCP_SMTP, Status::Pass, format!("connected to {address} in {ms} ms")),
+        other if ctx.external_service => mk(
+            &TCP_SMTP,
+            Status::Skip,
+            format!("could not reach {} from this workstation ({})", ctx.role, connect_words(other)),
+        )
+        .detail(
+            "Outbound port 25 is commonly blocked from client networks, so this says more about the network of the \
+             machine running mailpath than about the service. Run mailpath on a Mailbox or Edge server to test this hop.",
+        ),
+        other => connect_failure(mk(&TCP_SMTP, Status::Fail, format!("{}: {}", ctx.role, connect_words(other))), other, probe),
+    };
+    out.push(reach);
+    let later = [
+        &BANNER,
+        &BANNER_DELAY,
+        &BANNER_MASKED,
+        &EHLO,
+        &STARTTLS,
+        &HANDSHAKE,
+        &VERSION,
+    ];
+    if !probe.connect.is_connected() {
+        for def in later {
+            out.push(mk(def, Status::Skip, "not connected".into()));
+        }
+        return out;
+    }
+
+    // Greeting.
+    let banner_failure = probe.failure.as_ref().filter(|f| f.stage == Stage::Banner);
+    match (&probe.banner, banner_failure) {
+        (Some(b), _) if b.code == 220 => {
+            out.push(mk(&BANNER, Status::Pass, format!("220 {}", b.first())));
+        }
+        (Some(b), _) => out.push(
+            mk(&BANNER, Status::Fail, format!("greeting {} {}", b.code, b.first()))
+                .detail(decode_reply(b.code, b.first()))
+                .remediation("Check the receive connector's bindings and RemoteIPRanges: Get-ReceiveConnector | fl Name,Bindings,RemoteIPRanges"),
+        ),
+        (None, Some(f)) => {
+            let (summary, detail, fix) = match f.kind {
+                FailureKind::NotSmtp => (
+                    format!("{} answers with bytes that are not SMTP", ctx.role),
+                    format!("{}. Something else listens on this port (a web server, a TLS-only service) or a device rewrites the traffic. Received: {}", f.message, probe.partial.clone().unwrap_or_default()),
+                    "Check what listens on the port (netstat -abno on the server) and that the firewall forwards it to Exchange unmodified.",
+                ),
+                FailureKind::TooSlow => (
+                    format!("server answers too slowly: {}", f.message),
+                    "Bytes arrive, but a whole greeting does not arrive within the timeout: a trickling server or a congested/throttling device. Exchange Online gives up and queues the mail (4.4.x).".to_string(),
+                    "Check the server's load and any SMTP proxy or throttling device in front of it.",
+                ),
+                FailureKind::Timeout => (
+                    format!("no greeting: {}", f.message),
+                    "The connection opens but nothing is said: an overloaded transport service or a device holding the connection.".to_string(),
+                    "Check the Microsoft Exchange Transport / FrontEnd Transport services: Get-Service MSExchangeTransport,MSExchangeFrontEndTransport",
+                ),
+                _ => (
+                    format!("greeting failed: {}", f.message),
+                    "The connection was closed or reset before a greeting was complete.".to_string(),
+                    "Check the receive connector's RemoteIPRanges and the firewall in front of the server.",
+                ),
+            };
+            out.push(mk(&BANNER, Status::Fail, summary).detail(detail).remediation(fix));
+            for def in &later[1..] {
+                out.push(mk(def, Status::Skip, "no SMTP greeting".into()));
+            }
+            return out;
+        }
+        (None, None) => out.push(mk(&BANNER, Status::Fail, "no greeting".into())),
+    }
+
+    // Delay.
+    let banner_ms = probe.banner.as_ref().map_or(0, |b| b.ms);
+    if Duration::from_millis(banner_ms) > SLOW_GREETING {
+        out.push(
+            mk(&BANNER_DELAY, Status::Warn, format!("greeting delayed {:.1} s (tarpit or anti-spam greeting delay)", banner_ms as f64 / 1000.0))
+                .detail("The server behaves after the delay (see the other checks). Senders with short timeouts give up or report the endpoint as having no TLS; Exchange Online waits, but every connection pays the delay.")
+                .remediation("Remove the greeting delay for Exchange Online's addresses: on Exchange, Get-ReceiveConnector | fl Name,TarpitInterval,ConnectionTimeout; on a filtering appliance, exempt EOP (spf.protection.outlook.com ranges) from greeting delays."),
+        );
+    } else {
+        out.push(mk(
+            &BANNER_DELAY,
+            Status::Pass,
+            format!("greeting after {banner_ms} ms"),
+        ));
+    }
+
+    // Masking.
+    let masked_banner = probe.banner.as_ref().is_some_and(|b| is_masked(b.first()));
+    let masked_ext = probe.extensions().iter().any(|e| e.starts_with("XXXX"));
+    if masked_banner || masked_ext {
+        let mut what = Vec::new();
+        if masked_banner {
+            what.push("the banner is asterisks");
+        }
+        if masked_ext {
+            what.push("EHLO keywords are replaced by XXXXXXXA");
+        }
+        out.push(
+            mk(&BANNER_MASKED, Status::Fail, format!("an SMTP-inspecting device sits in front of {} ({})", ctx.role, what.join("; ")))
+                .detail("This is the signature of a Cisco ASA/PIX with SMTP inspection (mask-banner, and 'no allow-tls' strips STARTTLS). Hybrid does not support devices that process or modify SMTP traffic between on-premises Exchange and Office 365: messages lose their cross-premises headers and become external.")
+                .remediation("On the Cisco ASA: policy-map global_policy / class inspection_default / no inspect esmtp (or in the esmtp policy-map: parameters / no mask-banner / allow-tls). On PIX: no fixup protocol smtp 25."),
+        );
+    } else {
+        out.push(mk(
+            &BANNER_MASKED,
+            Status::Pass,
+            "banner and EHLO reply are not masked".into(),
+        ));
+    }
+
+    // EHLO.
+    let ehlo_failure = probe.failure.as_ref().filter(|f| f.stage == Stage::Ehlo);
+    match (&probe.ehlo, ehlo_failure) {
+        (Some(r), None) if r.code == 250 && !probe.used_helo => {
+            out.push(mk(
+                &EHLO,
+                Status::Pass,
+                format!("250, {} extensions", probe.extensions().len()),
+            ));
+        }
+        (Some(r), None) if r.code == 250 => out.push(
+            mk(
+                &EHLO,
+                Status::Warn,
+                "EHLO refused, HELO accepted: no ESMTP extensions, no STARTTLS".into(),
+            )
+            .remediation(
+                "Make sure the receive connector is an Exchange one and not a proxy that only speaks HELO.",
+            ),
+        ),
+        (_, fail) => {
+            let why = fail.map_or_else(|| "EHLO refused".to_string(), |f| f.message.clone());
+            out.push(mk(&EHLO, Status::Fail, why));
+            for def in [&STARTTLS, &HANDSHAKE, &VERSION] {
+                out.push(mk(def, Status::Skip, "no EHLO".into()));
+            }
+            return out;
+        }
+    }
+
+    // STARTTLS.
+    let offered = probe.extensions().iter().any(|e| e == "STARTTLS");
+    if !offered {
+        let status = Status::Fail;
+        let (summary, fix) = if masked_ext || masked_banner {
+            (
+                "STARTTLS is not offered: stripped by the inspecting device".to_string(),
+                "Allow STARTTLS through the device (Cisco ASA esmtp policy: allow-tls) or stop inspecting SMTP.",
+            )
+        } else {
+            (
+                "STARTTLS is not offered".to_string(),
+                "Assign a certificate to the SMTP service: Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services SMTP; check the receive connector: Get-ReceiveConnector | fl Name,AuthMechanism (must include Tls).",
+            )
+        };
+        out.push(mk(&STARTTLS, status, summary).detail("Hybrid connectors require TLS in both directions; mail on this hop queues (451 5.7.3 STARTTLS is required) or bounces.").remediation(fix));
+        for def in [&HANDSHAKE, &VERSION] {
+            out.push(mk(def, Status::Skip, "STARTTLS not offered".into()));
+        }
+        return out;
+    }
+    match &probe.starttls {
+        Some(r) if r.code == 220 => {
+            out.push(mk(&STARTTLS, Status::Pass, "offered and accepted (220)".into()))
+        }
+        Some(r) => {
+            out.push(
+                mk(
+                    &STARTTLS,
+                    Status::Fail,
+                    format!("offered but refused: {} {}", r.code, r.first()),
+                )
+                .detail(decode_reply(r.code, r.first())),
+            );
+            for def in [&HANDSHAKE, &VERSION] {
+                out.push(mk(def, Status::Skip, "STARTTLS refused".into()));
+            }
+            return out;
+        }
+        None => {
+            let why = probe
+                .failure
+                .as_ref()
+                .map_or("no reply".to_string(), |f| f.message.clone());
+            out.push(mk(
+                &STARTTLS,
+                Status::Fail,
+                format!("STARTTLS got no answer: {why}"),
+            ));
+            return out;
+        }
+    }
+
+    // TLS.
+    let Some(tls) = &probe.tls else {
+        out.push(mk(&HANDSHAKE, Status::Skip, "no handshake attempted".into()));
+        out.push(mk(&VERSION, Status::Skip, "no handshake attempted".into()));
+        return out;
+    };
+    if tls.completed() {
+        out.push(mk(
+            &HANDSHAKE,
+            Status::Pass,
+            format!(
+                "{} in {} ms",
+                tls.cipher.as_deref().unwrap_or("?"),
+                tls.ms.unwrap_or(0)
+            ),
+        ));
+        let version = tls.version.clone().unwrap_or_default();
+        out.push(mk(&VERSION, Status::Pass, format!("{version} negotiated")));
+    } else if tls.alert.as_deref() == Some("ProtocolVersion") {
+        out.push(mk(
+            &HANDSHAKE,
+            Status::Skip,
+            "the server refused the protocol version (see tls.version)".into(),
+        ));
+        out.push(
+            mk(&VERSION, Status::Fail, "the server refused TLS 1.2 and 1.3 (protocol_version alert): it only speaks TLS 1.0/1.1".into())
+                .detail("Exchange Online refuses TLS 1.0 and 1.1 since January 2021 (MC229914); connectors that require TLS fail with 4.4.x and mail queues.")
+                .remediation("Enable TLS 1.2 on the server (Exchange 2013 CU+ / 2016 / 2019): set SchUseStrongCrypto and SystemDefaultTlsVersions for .NET, enable TLS 1.2 in SCHANNEL\\Protocols\\TLS 1.2\\Server and Client, reboot. See https://learn.microsoft.com/exchange/exchange-tls-configuration."),
+        );
+    } else {
+        let error = tls.error.clone().unwrap_or_else(|| "handshake failed".into());
+        out.push(
+            mk(&HANDSHAKE, Status::Fail, format!("TLS handshake failed: {error}"))
+                .detail(tls.alert.as_ref().map(|a| format!("The server sent the TLS alert {a}.")).unwrap_or_default())
+                .remediation("Check that the certificate bound to SMTP has its private key: Get-ExchangeCertificate | fl Thumbprint,Services,HasPrivateKey (send log errors UnknownCredentials/NoCredentials point here)."),
+        );
+        out.push(mk(&VERSION, Status::Skip, "handshake failed".into()));
+    }
+    out
+}
+
+/// The EdgeSync (LDAPS 50636) check.
+pub fn edgesync_check(probe: &TlsPortProbe, attachment: Attachment) -> CheckResult {
+    let target = format!("{}:{}", probe.host, probe.port);
+    let mk = |status: Status, summary: String| {
+        CheckResult::new(&TCP_EDGESYNC, status, target.clone(), summary)
+            .evidence(probe.id.clone())
+            .on(attachment.clone())
+    };
+    let fix = format!(
+        "Allow TCP {} from every Mailbox server to the Edge ({}) on the firewall between them, then run Start-EdgeSynchronization and Test-EdgeSynchronization -FullCompareMode.",
+        probe.port, probe.host
+    );
+    match (&probe.connect, &probe.tls) {
+        (Connect::Connected { .. }, Some(tls)) if tls.completed() => {
+            mk(Status::Pass, format!("open, TLS {} handshake completed", tls.version.as_deref().unwrap_or("?")))
+        }
+        (Connect::Connected { .. }, tls) => mk(
+            Status::Fail,
+            format!("open, but the TLS handshake failed: {}", tls.as_ref().and_then(|t| t.error.clone()).unwrap_or_default()),
+        )
+        .remediation("Check the AD LDS (MSExchangeEdgeSync / ADAM_MSExchange) service on the Edge and its certificate."),
+        (other, _) => mk(Status::Fail, format!("EdgeSync LDAPS: {}", connect_words(other)))
+            .detail("Port 25 may work while EdgeSync is blocked: the Edge then keeps stale configuration and recipients, and hybrid changes never reach it.")
+            .remediation(fix),
+    }
+}
+
+/// The info result for a hop inside Microsoft's network.
+pub fn unobservable(hop_id: &str, summary: &str) -> CheckResult {
+    CheckResult::new(&UNOBSERVABLE, Status::Info, hop_id.to_string(), summary.to_string())
+        .detail("Exchange Online Protection hands mail to Exchange Online inside Microsoft's network. Message trace (Get-MessageTraceV2) shows this hop.")
+        .on(Attachment::Hop(hop_id.to_string()))
+}
+
+fn connect_failure(result: CheckResult, connect: &Connect, probe: &SmtpProbe) -> CheckResult {
+    let port = probe.port;
+    match connect {
+        Connect::Refused { .. } => result
+            .detail(format!("The host answered with a reset: nothing listens on port {port}, or a firewall rejects. Exchange Online reports 450 4.4.316 Connection refused [Socket error code 10061]."))
+            .remediation(format!("Check that the Microsoft Exchange Frontend Transport (Mailbox) or Transport (Edge) service runs and listens on {port} (Get-ReceiveConnector | fl Name,Bindings), and that the firewall forwards {port} to it.")),
+        Connect::TimedOut { ms, .. } => result
+            .detail(format!("No answer in {} s: packets are dropped (a firewall filters port {port}) or the host is down.", ms / 1000))
+            .remediation(format!("Open TCP {port} to this host on the firewalls in between; for the inbound hop, allow the Exchange Online Protection ranges (see https://learn.microsoft.com/microsoft-365/enterprise/urls-and-ip-address-ranges).")),
+        Connect::NoAddress { .. } => result.remediation("Publish an A record for the host (see the dns.host checks)."),
+        _ => result.remediation("Check routing and firewalls between this workstation and the host."),
+    }
+}
+
+fn connect_words(connect: &Connect) -> String {
+    match connect {
+        Connect::Connected { address, ms } => format!("connected to {address} in {ms} ms"),
+        Connect::Refused { address } => format!("connection refused by {address}"),
+        Connect::TimedOut { address, ms } => {
+            format!("no answer from {address} in {} s (filtered)", ms / 1000)
+        }
+        Connect::Unreachable { address, error } => format!("{address} unreachable: {error}"),
+        Connect::NoAddress { error } => format!("no address: {error}"),
+        Connect::Failed { address, error } => match address {
+            Some(a) => format!("{a}: {error}"),
+            None => error.clone(),
+        },
+    }
+}
+
+/// Whether a banner looks masked (mostly asterisks).
+pub fn is_masked(text: &str) -> bool {
+    let stars = text.chars().filter(|&c| c == '*').count();
+    stars >= 8 && stars * 2 >= text.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// What an SMTP error reply means for hybrid mail, from the failure catalog.
+pub fn decode_reply(code: u16, text: &str) -> String {
+    let t = text.to_ascii_lowercase();
+    let known: &[(&str, &str)] = &[
+        (
+            "5.7.64",
+            "TenantAttribution: the certificate or IP no longer matches an inbound connector; rerun the Hybrid Configuration Wizard.",
+        ),
+        (
+            "4.4.62",
+            "The message reached the wrong Office 365 region (ATTR35): a legacy smart host is used.",
+        ),
+        (
+            "5.7.54",
+            "Unable to relay: the recipient domain is not accepted on this server.",
+        ),
+        (
+            "4.7.5",
+            "The certificate named in TlsCertificateName could not be found (renewal without a connector update).",
+        ),
+        ("5.7.3", "STARTTLS is required: the other side insists on TLS."),
+        (
+            "4.4.316",
+            "Connection refused: port 25 blocked or wrong smart host.",
+        ),
+        (
+            "5.7.750",
+            "Relaying for a domain that is not verified in the tenant.",
+        ),
+        (
+            "4.7.320",
+            "Certificate validation failed (SubjectMismatch): a receiving server presents the wrong certificate.",
+        ),
+        (
+            "4.4.317",
+            "The chain could not be validated (UntrustedRoot): send the intermediate certificates.",
+        ),
+    ];
+    for (needle, meaning) in known {
+        if t.contains(needle) {
+            return (*meaning).to_string();
+        }
+    }
+    match code / 100 {
+        4 => format!("{code} is a temporary failure: senders retry, mail queues."),
+        5 => format!("{code} is a permanent failure: senders bounce the message."),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masked_banners_are_recognised() {
+        assert!(is_masked(
+            "****************************************************0*2******0***********2*****"
+        ));
+        assert!(!is_masked("mail.contoso.com Microsoft ESMTP MAIL Service ready"));
+        assert!(!is_masked("***"));
+    }
+
+    #[test]
+    fn replies_are_decoded_from_the_failure_catalog() {
+        assert!(
+            decode_reply(550, "5.7.64 TenantAttribution; Relay Access Denied").contains("inbound connector")
+        );
+        assert!(decode_reply(451, "4.4.62 wrong region").contains("ATTR35"));
+        assert!(decode_reply(421, "whatever").contains("temporary"));
+    }
+}

@@ -1,0 +1,560 @@
+//! The SMTP probe: connect, greeting, EHLO (HELO fallback), STARTTLS, TLS handshake, EHLO inside
+//! TLS, QUIT, with a timestamped transcript of both directions and every step under its own timeout.
+//!
+//! Parsing is the sans-IO [`crate::smtp::reply`]; this module only moves bytes and keeps time. It
+//! never returns an error: every way a server can misbehave ends as evidence in [`SmtpProbe`].
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+use crate::encoding::base64_encode;
+use crate::evidence::{
+    Connect, Direction, FailureKind, ProbeFailure, Reply, SmtpProbe, Stage, TlsEvidence, TranscriptLine,
+};
+use crate::smtp::io::BoxedIo;
+use crate::smtp::reply::{LineEvent, LineSplitter, ReplyParser, escape};
+
+/// Per-step time limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP connect, per address.
+    pub connect: Duration,
+    /// Waiting for the greeting (RFC 5321 allows 5 minutes; tarpits use 10-30 s).
+    pub greeting: Duration,
+    /// Waiting for the reply to a command.
+    pub command: Duration,
+    /// The TLS handshake.
+    pub tls: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            greeting: Duration::from_secs(30),
+            command: Duration::from_secs(30),
+            tls: Duration::from_secs(15),
+        }
+    }
+}
+
+/// What to probe and how.
+#[derive(Debug, Clone)]
+pub struct SmtpProbeRequest {
+    /// The host name (for the id, SNI and the transcript).
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// Addresses to try, in order (already resolved).
+    pub addresses: Vec<IpAddr>,
+    /// The name to present in EHLO.
+    pub helo: String,
+    /// The SNI to send (default: the host, when it is a name).
+    pub sni: Option<String>,
+    /// Limits.
+    pub timeouts: Timeouts,
+}
+
+impl SmtpProbeRequest {
+    /// The evidence id of this probe (`smtp:host:port`).
+    pub fn id(&self) -> String {
+        format!("smtp:{}:{}", self.host, self.port)
+    }
+}
+
+/// Run the probe. Never fails: the outcome is in the evidence.
+pub async fn probe_smtp(req: &SmtpProbeRequest) -> SmtpProbe {
+    let started = Instant::now();
+    let mut probe = SmtpProbe {
+        id: req.id(),
+        host: req.host.clone(),
+        port: req.port,
+        addresses: req.addresses.clone(),
+        helo: req.helo.clone(),
+        connect: Connect::NoAddress {
+            error: "no address to connect to".into(),
+        },
+        banner: None,
+        ehlo: None,
+        used_helo: false,
+        starttls: None,
+        tls: None,
+        ehlo_tls: None,
+        failure: None,
+        partial: None,
+        transcript: Vec::new(),
+        ms: 0,
+    };
+    let mut session = Session {
+        started,
+        transcript: Vec::new(),
+        in_tls: false,
+        lines: LineSplitter::default(),
+    };
+    let (connect, stream) = connect(&req.addresses, req.port, req.timeouts.connect, &mut session).await;
+    probe.connect = connect;
+    if let Some(stream) = stream {
+        let mut io: BoxedIo = Box::new(stream);
+        run_dialogue(req, &mut probe, &mut session, &mut io).await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), io.shutdown()).await;
+    }
+    probe.transcript = session.transcript;
+    probe.ms = ms(started.elapsed());
+    probe
+}
+
+/// Try each address until one connects. Returns the outcome of the connected one, or of the last.
+pub async fn connect(
+    addresses: &[IpAddr],
+    port: u16,
+    limit: Duration,
+    session: &mut Session,
+) -> (Connect, Option<TcpStream>) {
+    let mut outcome = Connect::NoAddress {
+        error: "the host has no address".into(),
+    };
+    for ip in addresses {
+        let address = SocketAddr::new(*ip, port);
+        let t0 = Instant::now();
+        session.info(format!("Trying {address}..."));
+        match tokio::time::timeout(limit, TcpStream::connect(address)).await {
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                let took = ms(t0.elapsed());
+                session.info(format!("Connected to {address} in {took} ms"));
+                return (Connect::Connected { address, ms: took }, Some(stream));
+            }
+            Ok(Err(e)) => {
+                session.error(format!("Connecting to {address}: {e}"));
+                outcome = match e.kind() {
+                    std::io::ErrorKind::ConnectionRefused => Connect::Refused { address },
+                    std::io::ErrorKind::HostUnreachable | std::io::ErrorKind::NetworkUnreachable => {
+                        Connect::Unreachable {
+                            address,
+                            error: e.to_string(),
+                        }
+                    }
+                    _ => Connect::Failed {
+                        address: Some(address),
+                        error: e.to_string(),
+                    },
+                };
+            }
+            Err(_) => {
+                let took = ms(t0.elapsed());
+                session.error(format!("Connecting to {address}: no answer in {took} ms"));
+                outcome = Connect::TimedOut { address, ms: took };
+            }
+        }
+    }
+    (outcome, None)
+}
+
+async fn run_dialogue(
+    req: &SmtpProbeRequest,
+    probe: &mut SmtpProbe,
+    session: &mut Session,
+    io: &mut BoxedIo,
+) {
+    let t = req.timeouts;
+    // Greeting.
+    match session.read_reply(io, t.greeting).await {
+        Ok(reply) => {
+            let code = reply.code;
+            probe.banner = Some(reply);
+            if code != 220 {
+                probe.failure = Some(failure(
+                    Stage::Banner,
+                    FailureKind::Rejected,
+                    format!("greeting code {code}"),
+                ));
+                let _ = session.command(io, "QUIT", t.command).await;
+                return;
+            }
+        }
+        Err(fail) => {
+            probe.partial = partial(session);
+            probe.failure = Some(fail.at(Stage::Banner));
+            return;
+        }
+    }
+    // EHLO, HELO when EHLO is refused.
+    let ehlo = format!("EHLO {}", req.helo);
+    match session.command(io, &ehlo, t.command).await {
+        Ok(reply) if reply.code == 250 => probe.ehlo = Some(reply),
+        Ok(reply) => {
+            probe.ehlo = Some(reply);
+            match session
+                .command(io, &format!("HELO {}", req.helo), t.command)
+                .await
+            {
+                Ok(helo) => {
+                    probe.used_helo = true;
+                    let ok = helo.code == 250;
+                    probe.ehlo = Some(helo);
+                    if !ok {
+                        probe.failure = Some(failure(
+                            Stage::Ehlo,
+                            FailureKind::Rejected,
+                            "EHLO and HELO refused",
+                        ));
+                        return;
+                    }
+                }
+                Err(fail) => {
+                    probe.partial = partial(session);
+                    probe.failure = Some(fail.at(Stage::Ehlo));
+                    return;
+                }
+            }
+        }
+        Err(fail) => {
+            probe.partial = partial(session);
+            probe.failure = Some(fail.at(Stage::Ehlo));
+            return;
+        }
+    }
+    if !probe.extensions().iter().any(|e| e == "STARTTLS") {
+        quit(session, io, t.command).await;
+        return;
+    }
+    match session.command(io, "STARTTLS", t.command).await {
+        Ok(reply) => {
+            let ok = reply.code == 220;
+            probe.starttls = Some(reply);
+            if !ok {
+                probe.failure = Some(failure(
+                    Stage::StartTls,
+                    FailureKind::Rejected,
+                    "STARTTLS refused",
+                ));
+                quit(session, io, t.command).await;
+                return;
+            }
+        }
+        Err(fail) => {
+            probe.partial = partial(session);
+            probe.failure = Some(fail.at(Stage::StartTls));
+            return;
+        }
+    }
+    // TLS.
+    let sni = req.sni.clone().unwrap_or_else(|| req.host.clone());
+    let (tls, stream) = handshake(std::mem::replace(io, placeholder()), &sni, t.tls, session).await;
+    let completed = tls.completed();
+    let tls_error = tls.error.clone();
+    probe.tls = Some(tls);
+    let Some(stream) = stream else {
+        probe.failure = Some(failure(
+            Stage::TlsHandshake,
+            FailureKind::Tls,
+            tls_error.unwrap_or_else(|| "TLS handshake failed".into()),
+        ));
+        return;
+    };
+    *io = stream;
+    if !completed {
+        return;
+    }
+    match session.command(io, &ehlo, t.command).await {
+        Ok(reply) => probe.ehlo_tls = Some(reply),
+        Err(fail) => {
+            probe.failure = Some(fail.at(Stage::EhloTls));
+            return;
+        }
+    }
+    quit(session, io, t.command).await;
+}
+
+async fn quit(session: &mut Session, io: &mut BoxedIo, limit: Duration) {
+    let _ = session
+        .command(io, "QUIT", limit.min(Duration::from_secs(5)))
+        .await;
+}
+
+/// Run a TLS client handshake on `io`, capturing the chain whatever it is.
+pub async fn handshake(
+    io: BoxedIo,
+    sni: &str,
+    limit: Duration,
+    session: &mut Session,
+) -> (TlsEvidence, Option<BoxedIo>) {
+    let capture = Arc::new(crate::tls::Capture::default());
+    let mut evidence = TlsEvidence {
+        sni: Some(sni.to_string()),
+        ..TlsEvidence::default()
+    };
+    let config = match crate::tls::probe_client_config(Arc::clone(&capture)) {
+        Ok(config) => config,
+        Err(e) => {
+            evidence.error = Some(format!("TLS configuration: {e}"));
+            return (evidence, None);
+        }
+    };
+    let server_name = match rustls_pki_types::ServerName::try_from(sni.to_string()) {
+        Ok(name) => name,
+        Err(_) => rustls_pki_types::ServerName::IpAddress(
+            sni.parse::<IpAddr>()
+                .map(Into::into)
+                .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()),
+        ),
+    };
+    let connector = tokio_rustls::TlsConnector::from(config);
+    let t0 = Instant::now();
+    session.info(format!("Starting TLS (SNI {sni})"));
+    let result = tokio::time::timeout(limit, connector.connect(server_name, io)).await;
+    evidence.ms = Some(ms(t0.elapsed()));
+    evidence.chain_der_b64 = capture
+        .chain()
+        .iter()
+        .map(|c| base64_encode(c.as_ref()))
+        .collect();
+    match result {
+        Ok(Ok(stream)) => {
+            let (_, conn) = stream.get_ref();
+            evidence.version = conn.protocol_version().map(crate::tls::version_name);
+            evidence.cipher = conn.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite()));
+            if let Some(sig) = capture.signature_error() {
+                session.error(format!("Server's handshake signature did not verify: {sig}"));
+            }
+            session.info(format!(
+                "TLS established: {} {} ({} certificate(s) received)",
+                evidence.version.as_deref().unwrap_or("?"),
+                evidence.cipher.as_deref().unwrap_or("?"),
+                evidence.chain_der_b64.len()
+            ));
+            session.in_tls = true;
+            session.lines.clear();
+            (evidence, Some(Box::new(stream)))
+        }
+        Ok(Err(e)) => {
+            let text = e.to_string();
+            if let Some(alert) = e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                .and_then(|r| {
+                    if let rustls::Error::AlertReceived(a) = r {
+                        Some(format!("{a:?}"))
+                    } else {
+                        None
+                    }
+                })
+            {
+                evidence.alert = Some(alert);
+            }
+            session.error(format!("TLS handshake failed: {text}"));
+            evidence.error = Some(text);
+            (evidence, None)
+        }
+        Err(_) => {
+            let text = format!("no TLS handshake within {} s", limit.as_secs());
+            session.error(text.clone());
+            evidence.error = Some(text);
+            (evidence, None)
+        }
+    }
+}
+
+fn placeholder() -> BoxedIo {
+    Box::new(tokio::io::join(tokio::io::empty(), tokio::io::sink()))
+}
+
+fn partial(session: &Session) -> Option<String> {
+    let pending = session.lines.pending();
+    (!pending.is_empty()).then(|| escape(pending))
+}
+
+fn failure(stage: Stage, kind: FailureKind, message: impl Into<String>) -> ProbeFailure {
+    ProbeFailure {
+        stage,
+        kind,
+        message: message.into(),
+    }
+}
+
+/// A failure before its stage is known.
+#[derive(Debug)]
+pub struct StepFailure {
+    kind: FailureKind,
+    message: String,
+}
+
+impl StepFailure {
+    fn at(self, stage: Stage) -> ProbeFailure {
+        ProbeFailure {
+            stage,
+            kind: self.kind,
+            message: self.message,
+        }
+    }
+}
+
+/// The dialogue state shared by the steps: the clock, the transcript, TLS or not, buffered bytes.
+#[derive(Debug)]
+pub struct Session {
+    started: Instant,
+    transcript: Vec<TranscriptLine>,
+    in_tls: bool,
+    lines: LineSplitter,
+}
+
+impl Session {
+    /// A fresh session whose clock starts now.
+    pub fn new() -> Self {
+        Session {
+            started: Instant::now(),
+            transcript: Vec::new(),
+            in_tls: false,
+            lines: LineSplitter::default(),
+        }
+    }
+
+    /// The transcript so far.
+    pub fn into_transcript(self) -> Vec<TranscriptLine> {
+        self.transcript
+    }
+
+    fn push(&mut self, dir: Direction, text: String) {
+        let line = TranscriptLine {
+            ms: ms(self.started.elapsed()),
+            dir,
+            tls: self.in_tls,
+            text,
+        };
+        self.transcript.push(line);
+    }
+
+    fn info(&mut self, text: String) {
+        self.push(Direction::Info, text);
+    }
+
+    fn error(&mut self, text: String) {
+        self.push(Direction::Error, text);
+    }
+
+    /// Send a command line and read its reply.
+    async fn command(&mut self, io: &mut BoxedIo, line: &str, limit: Duration) -> Result<Reply, StepFailure> {
+        self.push(Direction::Client, line.to_string());
+        let mut bytes = line.as_bytes().to_vec();
+        bytes.extend_from_slice(b"\r\n");
+        let write = async {
+            io.write_all(&bytes).await?;
+            io.flush().await
+        };
+        match tokio::time::timeout(limit, write).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                self.error(format!("Sending failed: {e}"));
+                return Err(StepFailure {
+                    kind: FailureKind::Closed,
+                    message: format!("sending {line:?}: {e}"),
+                });
+            }
+            Err(_) => {
+                return Err(StepFailure {
+                    kind: FailureKind::Timeout,
+                    message: "could not send within the timeout".into(),
+                });
+            }
+        }
+        self.read_reply(io, limit).await
+    }
+
+    /// Read one complete reply within `limit`.
+    async fn read_reply(&mut self, io: &mut BoxedIo, limit: Duration) -> Result<Reply, StepFailure> {
+        let t0 = Instant::now();
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut parser = ReplyParser::default();
+        let mut received = 0usize;
+        let mut buf = [0u8; 4096];
+        loop {
+            while let Some(event) = self.lines.next_line() {
+                match event {
+                    LineEvent::Line(line) => {
+                        let text = escape(&line);
+                        match parser.feed_line(&line) {
+                            Ok(done) => {
+                                self.push(Direction::Server, text);
+                                if let Some(raw) = done {
+                                    return Ok(Reply {
+                                        code: raw.code,
+                                        lines: raw.lines,
+                                        ms: ms(t0.elapsed()),
+                                    });
+                                }
+                            }
+                            Err(e) => {
+                                self.push(Direction::Error, text);
+                                return Err(StepFailure {
+                                    kind: FailureKind::NotSmtp,
+                                    message: e.to_string(),
+                                });
+                            }
+                        }
+                    }
+                    LineEvent::TooLong => {
+                        self.error(format!("Line longer than {} bytes", crate::smtp::reply::MAX_LINE));
+                        return Err(StepFailure {
+                            kind: FailureKind::TooLong,
+                            message: format!("a line longer than {} bytes", crate::smtp::reply::MAX_LINE),
+                        });
+                    }
+                }
+            }
+            let read = tokio::time::timeout_at(deadline, io.read(&mut buf)).await;
+            match read {
+                Ok(Ok(0)) => {
+                    self.error("Connection closed by the server".into());
+                    return Err(StepFailure {
+                        kind: FailureKind::Closed,
+                        message: format!("connection closed after {received} bytes of this reply"),
+                    });
+                }
+                Ok(Ok(n)) => {
+                    received += n;
+                    self.lines.feed(&buf[..n]);
+                }
+                Ok(Err(e)) => {
+                    self.error(format!("Reading failed: {e}"));
+                    return Err(StepFailure {
+                        kind: FailureKind::Closed,
+                        message: e.to_string(),
+                    });
+                }
+                Err(_) => {
+                    let secs = limit.as_secs_f64();
+                    let pending = self.lines.pending().len();
+                    return Err(if received > 0 || parser.in_progress() {
+                        self.error(format!("Only {received} bytes in {secs:.0} s: reply incomplete"));
+                        StepFailure {
+                            kind: FailureKind::TooSlow,
+                            message: format!(
+                                "only {received} bytes arrived in {secs:.0} s ({pending} bytes of an unfinished line)"
+                            ),
+                        }
+                    } else {
+                        self.error(format!("No reply in {secs:.0} s"));
+                        StepFailure {
+                            kind: FailureKind::Timeout,
+                            message: format!("no reply in {secs:.0} s"),
+                        }
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new()
+    }
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
