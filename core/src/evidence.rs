@@ -31,12 +31,13 @@ impl Evidence {
     /// The answers for a name and type (several when several resolvers were asked).
     pub fn dns_answers<'a>(
         &'a self,
-        name: &'a str,
+        name: &str,
         rtype: crate::dns::RecordType,
     ) -> impl Iterator<Item = &'a DnsAnswer> + 'a {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
         self.dns
             .iter()
-            .filter(move |a| a.rtype == rtype && a.name.eq_ignore_ascii_case(name))
+            .filter(move |a| a.rtype == rtype && a.name.eq_ignore_ascii_case(&name))
     }
 }
 

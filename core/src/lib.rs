@@ -6,8 +6,10 @@
 //! - [`lab`]: the embedded hybrid lab: DNS server, lab CA, SMTP endpoints, faults.
 #![forbid(unsafe_code)]
 
+pub mod cert;
 pub mod check;
 pub mod checks;
+pub mod diagnose;
 pub mod dns;
 pub mod encoding;
 pub mod evidence;
@@ -16,6 +18,7 @@ pub mod path;
 pub mod probe;
 pub mod profile;
 pub mod smtp;
+pub mod spf;
 pub mod tls;
 
 /// The version of mailpath-core (and of the mailpath binary built with it).

@@ -187,6 +187,7 @@ pub fn require(tool: &str) -> bool {
 /// # Panics
 /// When the command cannot be started.
 pub fn run_with_timeout(cmd: &mut Command, limit: Duration) -> (Output, Duration) {
+    use std::io::Read as _;
     let started = Instant::now();
     let mut child = cmd
         .stdin(Stdio::null())
@@ -194,18 +195,40 @@ pub fn run_with_timeout(cmd: &mut Command, limit: Duration) -> (Output, Duration
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-    loop {
-        if child.try_wait().expect("poll child").is_some() {
-            break;
+    // Drain both pipes while waiting, so a chatty child never blocks on a full pipe.
+    let mut out_pipe = child.stdout.take().expect("piped stdout");
+    let mut err_pipe = child.stderr.take().expect("piped stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = out_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = err_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll child") {
+            break status;
         }
         if started.elapsed() > limit {
             let _ = child.kill();
-            break;
+            break child.wait().expect("wait for the killed child");
         }
         std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().expect("collect output");
-    (output, started.elapsed())
+    };
+    let took = started.elapsed();
+    let stdout = out_reader.join().unwrap_or_default();
+    let stderr = err_reader.join().unwrap_or_default();
+    (
+        Output {
+            status,
+            stdout,
+            stderr,
+        },
+        took,
+    )
 }
 
 /// stdout and stderr of an `Output`, joined, lossily decoded.

@@ -1,4 +1,5 @@
 //! `mailpath lab` as a command: listing, the ready line, the written profile, stopping.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
 use std::time::Duration;

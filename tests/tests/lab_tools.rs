@@ -1,6 +1,7 @@
 //! Every lab scenario's fault, observed with independent tools: dig, openssl s_client, swaks.
 //!
 //! These tools are installed by `.ci/run`; outside CI a test whose tool is missing skips loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! Probes: the I/O that gathers evidence. Each returns evidence, never an error.
 
+pub mod dns;
 pub mod smtp;
 pub mod tls_port;
 

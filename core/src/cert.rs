@@ -1,0 +1,748 @@
+//! Certificates: what a DER certificate says (x509-parser), which trust anchors apply, whether a
+//! chain verifies at a given time (rustls' webpki), and RFC 6125 name matching. No I/O except the
+//! explicit file loaders.
+
+use std::path::{Path, PathBuf};
+
+use ::time::OffsetDateTime;
+use rustls_pki_types::{CertificateDer, UnixTime};
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+use x509_parser::prelude::*;
+
+/// Why a certificate or a certificate file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertError {
+    /// The file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The file holds no certificate.
+    #[error("{}: no certificate found ({what})", path.display())]
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+        /// What was found instead.
+        what: String,
+    },
+    /// A certificate could not be parsed.
+    #[error("{context}: not a valid X.509 certificate: {reason}")]
+    Parse {
+        /// Which certificate (file and position).
+        context: String,
+        /// The parser's words.
+        reason: String,
+    },
+    /// The system trust store could not be loaded.
+    #[error("system trust store: {0}")]
+    SystemStore(String),
+}
+
+/// The hash of a signature algorithm, to judge its strength.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignatureHash {
+    /// MD2 (broken).
+    Md2,
+    /// MD5 (broken).
+    Md5,
+    /// SHA-1 (deprecated; refused by TLS 1.2 stacks for chains).
+    Sha1,
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+    /// Ed25519 / Ed448 or another intrinsic hash.
+    Intrinsic,
+    /// Something else.
+    Other,
+}
+
+/// The subject public key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyInfo {
+    /// `RSA`, `ECDSA`, `Ed25519`, ...
+    pub algorithm: String,
+    /// Key size in bits (RSA modulus, EC field size).
+    pub bits: u32,
+    /// The curve, for EC keys.
+    pub curve: Option<String>,
+}
+
+/// What a certificate says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertInfo {
+    /// Subject, as `CN=..., O=...` (RFC 4514 order as printed by x509-parser).
+    pub subject: String,
+    /// Issuer.
+    pub issuer: String,
+    /// The subject's common name.
+    pub common_name: Option<String>,
+    /// DNS names in the subjectAltName extension.
+    pub dns_names: Vec<String>,
+    /// IP addresses in the subjectAltName extension.
+    pub ip_addresses: Vec<String>,
+    /// Whether the certificate has a subjectAltName extension at all.
+    pub has_san: bool,
+    /// Serial number, hex.
+    pub serial: String,
+    /// Start of validity.
+    #[serde(with = "::time::serde::rfc3339")]
+    pub not_before: OffsetDateTime,
+    /// End of validity.
+    #[serde(with = "::time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+    /// The public key.
+    pub key: KeyInfo,
+    /// The signature algorithm's name (`sha256WithRSAEncryption`, `ecdsa-with-SHA256`).
+    pub signature_algorithm: String,
+    /// The signature's hash.
+    pub signature_hash: SignatureHash,
+    /// Whether basicConstraints says CA.
+    pub is_ca: bool,
+    /// Whether subject equals issuer.
+    pub self_issued: bool,
+    /// Extended key usages (`serverAuth`, `clientAuth`, ...); empty when the extension is absent.
+    pub eku: Vec<String>,
+    /// Whether the EKU extension is present.
+    pub has_eku: bool,
+    /// caIssuers URLs from the authorityInfoAccess extension.
+    pub aia_ca_issuers: Vec<String>,
+    /// SHA-256 fingerprint, upper-case hex.
+    pub sha256: String,
+    /// SHA-1 fingerprint (the Windows thumbprint), upper-case hex.
+    pub sha1_thumbprint: String,
+}
+
+/// Parse a DER certificate. Never panics on garbage.
+///
+/// # Errors
+/// When the bytes are not an X.509 certificate.
+pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, CertError> {
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| CertError::Parse {
+        context: "certificate".into(),
+        reason: e.to_string(),
+    })?;
+    let subject = cert.subject().to_string();
+    let issuer = cert.issuer().to_string();
+    let common_name = cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map(str::to_owned);
+    let mut dns_names = Vec::new();
+    let mut ip_addresses = Vec::new();
+    let mut has_san = false;
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        has_san = true;
+        for name in &san.value.general_names {
+            match name {
+                GeneralName::DNSName(d) => dns_names.push(d.to_string()),
+                GeneralName::IPAddress(ip) => ip_addresses.push(format_ip(ip)),
+                _ => {}
+            }
+        }
+    }
+    let mut eku = Vec::new();
+    let mut has_eku = false;
+    if let Ok(Some(ext)) = cert.extended_key_usage() {
+        has_eku = true;
+        let e = ext.value;
+        for (on, name) in [
+            (e.any, "anyExtendedKeyUsage"),
+            (e.server_auth, "serverAuth"),
+            (e.client_auth, "clientAuth"),
+            (e.code_signing, "codeSigning"),
+            (e.email_protection, "emailProtection"),
+            (e.time_stamping, "timeStamping"),
+            (e.ocsp_signing, "OCSPSigning"),
+        ] {
+            if on {
+                eku.push(name.to_string());
+            }
+        }
+    }
+    let mut aia_ca_issuers = Vec::new();
+    for ext in cert.extensions() {
+        if let ParsedExtension::AuthorityInfoAccess(aia) = ext.parsed_extension() {
+            for desc in &aia.accessdescs {
+                if desc.access_method == oid_registry::OID_PKIX_ACCESS_DESCRIPTOR_CA_ISSUERS
+                    && let GeneralName::URI(uri) = &desc.access_location
+                {
+                    aia_ca_issuers.push((*uri).to_string());
+                }
+            }
+        }
+    }
+    let is_ca = cert
+        .basic_constraints()
+        .ok()
+        .flatten()
+        .is_some_and(|bc| bc.value.ca);
+    let (signature_algorithm, signature_hash) = signature_name(&cert.signature_algorithm.algorithm);
+    Ok(CertInfo {
+        self_issued: cert.subject().as_raw() == cert.issuer().as_raw(),
+        subject,
+        issuer,
+        common_name,
+        dns_names,
+        ip_addresses,
+        has_san,
+        serial: cert.raw_serial_as_string().replace(':', "").to_ascii_uppercase(),
+        not_before: cert.validity().not_before.to_datetime(),
+        not_after: cert.validity().not_after.to_datetime(),
+        key: key_info(cert.public_key()),
+        signature_algorithm,
+        signature_hash,
+        is_ca,
+        eku,
+        has_eku,
+        aia_ca_issuers,
+        sha256: hex_upper(&sha2::Sha256::digest(der)),
+        sha1_thumbprint: hex_upper(&sha1::Sha1::digest(der)),
+    })
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+fn format_ip(bytes: &[u8]) -> String {
+    match bytes.len() {
+        4 => std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).to_string(),
+        16 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(bytes);
+            std::net::Ipv6Addr::from(a).to_string()
+        }
+        _ => hex_upper(bytes),
+    }
+}
+
+fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> KeyInfo {
+    match spki.parsed() {
+        Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => KeyInfo {
+            algorithm: "RSA".into(),
+            bits: u32::try_from(rsa.key_size()).unwrap_or(0),
+            curve: None,
+        },
+        Ok(x509_parser::public_key::PublicKey::EC(ec)) => {
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.as_oid().ok())
+                .map(|oid| curve_name(&oid.to_id_string()));
+            KeyInfo {
+                algorithm: "ECDSA".into(),
+                bits: u32::try_from(ec.key_size()).unwrap_or(0),
+                curve,
+            }
+        }
+        Ok(_) | Err(_) => {
+            let oid = spki.algorithm.algorithm.to_id_string();
+            let (name, bits) = match oid.as_str() {
+                "1.3.101.112" => ("Ed25519", 256),
+                "1.3.101.113" => ("Ed448", 456),
+                _ => ("unknown", 0),
+            };
+            KeyInfo {
+                algorithm: name.into(),
+                bits,
+                curve: None,
+            }
+        }
+    }
+}
+
+fn curve_name(oid: &str) -> String {
+    match oid {
+        "1.2.840.10045.3.1.7" => "P-256".into(),
+        "1.3.132.0.34" => "P-384".into(),
+        "1.3.132.0.35" => "P-521".into(),
+        other => other.into(),
+    }
+}
+
+fn signature_name(oid: &x509_parser::der_parser::oid::Oid<'_>) -> (String, SignatureHash) {
+    let (name, hash) = match oid.to_id_string().as_str() {
+        "1.2.840.113549.1.1.2" => ("md2WithRSAEncryption", SignatureHash::Md2),
+        "1.2.840.113549.1.1.4" => ("md5WithRSAEncryption", SignatureHash::Md5),
+        "1.2.840.113549.1.1.5" => ("sha1WithRSAEncryption", SignatureHash::Sha1),
+        "1.2.840.113549.1.1.11" => ("sha256WithRSAEncryption", SignatureHash::Sha256),
+        "1.2.840.113549.1.1.12" => ("sha384WithRSAEncryption", SignatureHash::Sha384),
+        "1.2.840.113549.1.1.13" => ("sha512WithRSAEncryption", SignatureHash::Sha512),
+        "1.2.840.113549.1.1.10" => ("rsassaPss", SignatureHash::Other),
+        "1.2.840.10045.4.1" => ("ecdsa-with-SHA1", SignatureHash::Sha1),
+        "1.2.840.10045.4.3.2" => ("ecdsa-with-SHA256", SignatureHash::Sha256),
+        "1.2.840.10045.4.3.3" => ("ecdsa-with-SHA384", SignatureHash::Sha384),
+        "1.2.840.10045.4.3.4" => ("ecdsa-with-SHA512", SignatureHash::Sha512),
+        "1.3.101.112" => ("Ed25519", SignatureHash::Intrinsic),
+        "1.3.101.113" => ("Ed448", SignatureHash::Intrinsic),
+        other => return (other.to_string(), SignatureHash::Other),
+    };
+    (name.to_string(), hash)
+}
+
+/// Whole days from `now` to the end of validity (negative once expired).
+pub fn days_left(info: &CertInfo, now: OffsetDateTime) -> i64 {
+    (info.not_after - now).whole_days()
+}
+
+/// RFC 6125 matching of a presented name (`pattern`, possibly `*.contoso.com`) against a reference
+/// name: case-insensitive, trailing dots ignored, a wildcard only as the whole left-most label and
+/// matching exactly one label.
+pub fn name_matches(pattern: &str, name: &str) -> bool {
+    let p = pattern.trim_end_matches('.').to_ascii_lowercase();
+    let n = name.trim_end_matches('.').to_ascii_lowercase();
+    if p.is_empty() || n.is_empty() {
+        return false;
+    }
+    if let Some(rest) = p.strip_prefix("*.") {
+        if rest.contains('*') || !rest.contains('.') {
+            return false;
+        }
+        return match n.split_once('.') {
+            Some((first, tail)) => !first.is_empty() && tail == rest,
+            None => false,
+        };
+    }
+    !p.contains('*') && p == n
+}
+
+/// The names a certificate is valid for: the SAN DNS names, or the CN only when there is no SAN.
+pub fn cert_names(info: &CertInfo) -> Vec<String> {
+    if info.has_san {
+        info.dns_names.clone()
+    } else {
+        info.common_name.iter().cloned().collect()
+    }
+}
+
+/// Whether the certificate is valid for `name` (a wildcard reference like `*.contoso.com` matches
+/// a certificate carrying that same wildcard).
+pub fn matches_any(info: &CertInfo, name: &str) -> bool {
+    cert_names(info)
+        .iter()
+        .any(|p| name_matches(p, name) || p.eq_ignore_ascii_case(name))
+}
+
+/// Trust anchors: the system store and/or CA files.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    roots: rustls::RootCertStore,
+    sources: Vec<String>,
+}
+
+impl Default for Trust {
+    fn default() -> Self {
+        Trust::empty()
+    }
+}
+
+impl Trust {
+    /// No anchors at all.
+    pub fn empty() -> Trust {
+        Trust {
+            roots: rustls::RootCertStore::empty(),
+            sources: Vec::new(),
+        }
+    }
+
+    /// The operating system's trust store (Windows, macOS, Linux).
+    ///
+    /// # Errors
+    /// When no root at all could be loaded.
+    pub fn system() -> Result<Trust, CertError> {
+        let loaded = rustls_native_certs::load_native_certs();
+        let mut trust = Trust::empty();
+        let (added, _ignored) = trust.roots.add_parsable_certificates(loaded.certs);
+        if added == 0 && !loaded.errors.is_empty() {
+            let why: Vec<String> = loaded.errors.iter().map(ToString::to_string).collect();
+            return Err(CertError::SystemStore(why.join("; ")));
+        }
+        trust.sources.push(format!("system store ({added} roots)"));
+        Ok(trust)
+    }
+
+    /// Add every certificate of a PEM (or DER) file as an anchor.
+    ///
+    /// # Errors
+    /// When the file cannot be read or holds no usable certificate.
+    pub fn add_pem_file(&mut self, path: &Path) -> Result<(), CertError> {
+        let certs = load_chain_file(path)?;
+        let (added, _) = self.roots.add_parsable_certificates(certs);
+        if added == 0 {
+            return Err(CertError::NoCertificate {
+                path: path.to_path_buf(),
+                what: "no usable CA certificate".into(),
+            });
+        }
+        self.sources.push(path.display().to_string());
+        Ok(())
+    }
+
+    /// Add one DER certificate as an anchor.
+    pub fn add_der(&mut self, der: CertificateDer<'static>) -> bool {
+        self.roots.add(der).is_ok()
+    }
+
+    /// Whether there is no anchor.
+    pub fn is_empty(&self) -> bool {
+        self.roots.is_empty()
+    }
+
+    /// Where the anchors come from.
+    pub fn description(&self) -> String {
+        if self.sources.is_empty() {
+            "no trust anchors".into()
+        } else {
+            self.sources.join(", ")
+        }
+    }
+
+    /// The anchors.
+    pub fn roots(&self) -> &rustls::RootCertStore {
+        &self.roots
+    }
+}
+
+/// Load certificates from a PEM or DER file (private keys and other blocks are skipped).
+///
+/// # Errors
+/// Unreadable file, no certificate, or a PKCS#12 file (not supported: export PEM).
+pub fn load_chain_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, CertError> {
+    let bytes = std::fs::read(path).map_err(|source| CertError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load_chain_bytes(&bytes, path)
+}
+
+fn load_chain_bytes(bytes: &[u8], path: &Path) -> Result<Vec<CertificateDer<'static>>, CertError> {
+    let text = String::from_utf8_lossy(bytes);
+    if text.contains("-----BEGIN") {
+        let mut certs = Vec::new();
+        let mut other = Vec::new();
+        let mut rest: &str = &text;
+        while let Some(start) = rest.find("-----BEGIN ") {
+            let after = &rest[start + 11..];
+            let Some(label_end) = after.find("-----") else {
+                break;
+            };
+            let label = after[..label_end].to_string();
+            let body_start = start + 11 + label_end + 5;
+            let end_marker = format!("-----END {label}-----");
+            let Some(end) = rest[body_start..].find(&end_marker) else {
+                return Err(CertError::Parse {
+                    context: format!("{}: PEM block {label:?}", path.display()),
+                    reason: "no END line".into(),
+                });
+            };
+            let body = &rest[body_start..body_start + end];
+            if label == "CERTIFICATE" || label == "X509 CERTIFICATE" || label == "TRUSTED CERTIFICATE" {
+                let der = crate::encoding::base64_decode(body).ok_or_else(|| CertError::Parse {
+                    context: format!("{}: PEM certificate {}", path.display(), certs.len() + 1),
+                    reason: "not valid base64".into(),
+                })?;
+                parse_certificate(&der).map_err(|e| CertError::Parse {
+                    context: format!("{}: PEM certificate {}", path.display(), certs.len() + 1),
+                    reason: match e {
+                        CertError::Parse { reason, .. } => reason,
+                        other => other.to_string(),
+                    },
+                })?;
+                certs.push(CertificateDer::from(der));
+            } else {
+                other.push(label);
+            }
+            rest = &rest[body_start + end + end_marker.len()..];
+        }
+        if certs.is_empty() {
+            let what = if other.is_empty() {
+                "no CERTIFICATE block".into()
+            } else {
+                format!("only {}", other.join(", "))
+            };
+            return Err(CertError::NoCertificate {
+                path: path.to_path_buf(),
+                what,
+            });
+        }
+        return Ok(certs);
+    }
+    if bytes.first() == Some(&0x30) {
+        if parse_certificate(bytes).is_ok() {
+            return Ok(vec![CertificateDer::from(bytes.to_vec())]);
+        }
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if ext == "pfx" || ext == "p12" {
+            return Err(CertError::NoCertificate {
+                path: path.to_path_buf(),
+                what: "a PKCS#12 (.pfx) file, which is not supported yet: export the certificate as PEM \
+                       (certutil -encode, or Export-Certificate then certutil -encode)"
+                    .into(),
+            });
+        }
+        return Err(CertError::Parse {
+            context: path.display().to_string(),
+            reason: "DER that is not a certificate".into(),
+        });
+    }
+    Err(CertError::NoCertificate {
+        path: path.to_path_buf(),
+        what: "neither PEM nor DER".into(),
+    })
+}
+
+/// Why a chain does not verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChainProblem {
+    /// Expired at the time of judgement.
+    Expired,
+    /// Not valid yet.
+    NotYetValid,
+    /// No path to a trust anchor (often: the intermediate is missing, or an internal CA).
+    UnknownIssuer,
+    /// A self-signed certificate that is not a trust anchor.
+    SelfSigned,
+    /// A signature in the chain does not verify (or uses an algorithm refused).
+    BadSignature,
+    /// The leaf is not for server authentication.
+    NotServerAuth,
+    /// Anything else.
+    Other,
+}
+
+/// The verdict on a chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainVerdict {
+    /// Whether it verifies to a trust anchor.
+    pub trusted: bool,
+    /// Why not.
+    pub problem: Option<ChainProblem>,
+    /// The verifier's words.
+    pub message: String,
+}
+
+/// Verify `chain` (leaf first, as sent) to the anchors of `trust` at `now`, without name checks.
+pub fn verify_chain(chain: &[CertificateDer<'_>], trust: &Trust, now: OffsetDateTime) -> ChainVerdict {
+    let Some(leaf) = chain.first() else {
+        return ChainVerdict {
+            trusted: false,
+            problem: Some(ChainProblem::Other),
+            message: "no certificate".into(),
+        };
+    };
+    let parsed = match rustls::server::ParsedCertificate::try_from(leaf) {
+        Ok(p) => p,
+        Err(e) => {
+            return ChainVerdict {
+                trusted: false,
+                problem: Some(ChainProblem::Other),
+                message: e.to_string(),
+            };
+        }
+    };
+    let secs = u64::try_from(now.unix_timestamp()).unwrap_or(0);
+    let algs = crate::tls::provider().signature_verification_algorithms.all;
+    match rustls::client::verify_server_cert_signed_by_trust_anchor(
+        &parsed,
+        trust.roots(),
+        &chain[1..],
+        UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs)),
+        algs,
+    ) {
+        Ok(()) => ChainVerdict {
+            trusted: true,
+            problem: None,
+            message: format!("verifies to {}", trust.description()),
+        },
+        Err(e) => {
+            use rustls::CertificateError as C;
+            let self_signed = chain.len() == 1 && parse_certificate(leaf).is_ok_and(|i| i.self_issued);
+            let problem = match &e {
+                rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
+                    ChainProblem::Expired
+                }
+                rustls::Error::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. }) => {
+                    ChainProblem::NotYetValid
+                }
+                rustls::Error::InvalidCertificate(C::UnknownIssuer) if self_signed => {
+                    ChainProblem::SelfSigned
+                }
+                rustls::Error::InvalidCertificate(C::UnknownIssuer) => ChainProblem::UnknownIssuer,
+                rustls::Error::InvalidCertificate(
+                    C::BadSignature | C::UnsupportedSignatureAlgorithmContext { .. },
+                ) => ChainProblem::BadSignature,
+                rustls::Error::InvalidCertificate(C::InvalidPurpose | C::InvalidPurposeContext { .. }) => {
+                    ChainProblem::NotServerAuth
+                }
+                _ => ChainProblem::Other,
+            };
+            ChainVerdict {
+                trusted: false,
+                problem: Some(problem),
+                message: e.to_string(),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::ca::{LabCa, LeafIssuer, LeafKey, LeafSpec};
+
+    fn now() -> OffsetDateTime {
+        ::time::macros::datetime!(2026-11-28 12:00 UTC)
+    }
+
+    #[test]
+    fn wildcards_follow_rfc_6125() {
+        let cases = [
+            ("mail.contoso.com", "MAIL.contoso.com.", true),
+            ("*.contoso.com", "mail.contoso.com", true),
+            ("*.contoso.com", "contoso.com", false),
+            ("*.contoso.com", "a.b.contoso.com", false),
+            ("m*.contoso.com", "mail.contoso.com", false),
+            ("*.com", "contoso.com", false),
+            (
+                "*.mail.protection.outlook.com",
+                "contoso-com.mail.protection.outlook.com",
+                true,
+            ),
+            ("", "x", false),
+        ];
+        for (p, n, want) in cases {
+            assert_eq!(name_matches(p, n), want, "{p} vs {n}");
+        }
+    }
+
+    #[test]
+    fn parses_lab_certificates() {
+        let ca = LabCa::generate(now()).unwrap();
+        let leaf = ca
+            .issue(&LeafSpec::server(
+                "mail.contoso.com",
+                ["mail.contoso.com", "edge01.contoso.com"],
+                now(),
+            ))
+            .unwrap();
+        let info = parse_certificate(&leaf.leaf).unwrap();
+        assert_eq!(info.common_name.as_deref(), Some("mail.contoso.com"));
+        assert_eq!(info.dns_names, ["mail.contoso.com", "edge01.contoso.com"]);
+        assert!(info.eku.contains(&"serverAuth".to_string()) && info.eku.contains(&"clientAuth".to_string()));
+        assert_eq!((info.key.algorithm.as_str(), info.key.bits), ("ECDSA", 256));
+        assert_eq!(info.signature_hash, SignatureHash::Sha256);
+        assert!(!info.aia_ca_issuers.is_empty());
+        assert!(!info.self_issued && !info.is_ca);
+        assert_eq!(info.sha1_thumbprint.len(), 40);
+        let weak = ca
+            .issue(&LeafSpec::server("w", ["w.contoso.com"], now()).with_key(LeafKey::Rsa1024))
+            .unwrap();
+        let w = parse_certificate(&weak.leaf).unwrap();
+        assert_eq!((w.key.algorithm.as_str(), w.key.bits), ("RSA", 1024));
+    }
+
+    #[test]
+    fn garbage_does_not_parse_or_panic() {
+        for bytes in [
+            &b""[..],
+            b"\x30",
+            b"\x30\x82\xff\xff",
+            b"hello world",
+            &[0u8; 100],
+        ] {
+            assert!(parse_certificate(bytes).is_err());
+        }
+    }
+
+    #[test]
+    fn chain_verdicts() {
+        let ca = LabCa::generate(now()).unwrap();
+        let mut trust = Trust::empty();
+        assert!(trust.add_der(ca.root_der()));
+        let good = ca
+            .issue(&LeafSpec::server("mail.contoso.com", ["mail.contoso.com"], now()))
+            .unwrap();
+        assert!(verify_chain(&good.chain(true), &trust, now()).trusted);
+        let v = verify_chain(&good.chain(false), &trust, now());
+        assert_eq!(v.problem, Some(ChainProblem::UnknownIssuer), "{}", v.message);
+        let later = now() + ::time::Duration::days(400);
+        assert_eq!(
+            verify_chain(&good.chain(true), &trust, later).problem,
+            Some(ChainProblem::Expired)
+        );
+        let selfs = ca
+            .issue(
+                &LeafSpec::server("mail.contoso.com", ["mail.contoso.com"], now())
+                    .with_issuer(LeafIssuer::SelfSigned),
+            )
+            .unwrap();
+        assert_eq!(
+            verify_chain(&selfs.chain(true), &trust, now()).problem,
+            Some(ChainProblem::SelfSigned)
+        );
+        assert_eq!(
+            verify_chain(&good.chain(true), &Trust::empty(), now()).problem,
+            Some(ChainProblem::UnknownIssuer)
+        );
+    }
+
+    #[test]
+    fn pem_files_load_with_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = LabCa::generate(now()).unwrap();
+        let leaf = ca
+            .issue(&LeafSpec::server("mail.contoso.com", ["mail.contoso.com"], now()))
+            .unwrap();
+        let mixed = dir.path().join("mixed.pem");
+        std::fs::write(&mixed, format!("{}{}", leaf.key_pem(), leaf.chain_pem(true))).unwrap();
+        assert_eq!(load_chain_file(&mixed).unwrap().len(), 2);
+        let keyonly = dir.path().join("key.pem");
+        std::fs::write(&keyonly, leaf.key_pem()).unwrap();
+        let e = load_chain_file(&keyonly).unwrap_err().to_string();
+        assert!(e.contains("key.pem") && e.contains("only PRIVATE KEY"), "{e}");
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "").unwrap();
+        assert!(
+            load_chain_file(&empty)
+                .unwrap_err()
+                .to_string()
+                .contains("neither PEM nor DER")
+        );
+        let der = dir.path().join("leaf.cer");
+        std::fs::write(&der, leaf.leaf.as_ref()).unwrap();
+        assert_eq!(load_chain_file(&der).unwrap().len(), 1);
+        let missing = load_chain_file(&dir.path().join("nope.pem"))
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("nope.pem"), "{missing}");
+        let broken = dir.path().join("broken.pem");
+        std::fs::write(
+            &broken,
+            "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        assert!(
+            load_chain_file(&broken)
+                .unwrap_err()
+                .to_string()
+                .contains("not valid base64")
+        );
+    }
+}

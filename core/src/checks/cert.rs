@@ -1,0 +1,618 @@
+//! `tls.cert.*` checks: pure functions of a certificate chain, the names the connectors expect,
+//! the trust anchors and an injected clock. One fault fails one check: an expired certificate fails
+//! `tls.cert.validity`, not also `tls.cert.trusted`.
+
+use std::path::Path;
+
+use rustls_pki_types::CertificateDer;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::cert::{
+    CertError, CertInfo, ChainProblem, SignatureHash, Trust, cert_names, days_left, matches_any,
+    parse_certificate, verify_chain,
+};
+use crate::check::{Attachment, CheckDef, CheckResult, Status};
+
+const CERT_REQ: &str = "https://learn.microsoft.com/exchange/certificate-requirements#certificate-requirements-for-hybrid-deployments";
+const KB3027536: &str =
+    "https://learn.microsoft.com/troubleshoot/exchange/mail-flow/tls-fails-md5-certificates";
+const RENEW: &str = "https://learn.microsoft.com/exchange/architecture/client-access/renew-certificates";
+
+/// `tls.cert.present`.
+pub const PRESENT: CheckDef = CheckDef {
+    id: "tls.cert.present",
+    title: "Server presents a certificate",
+    why: "Hybrid connectors authenticate the other side by its certificate; no certificate, no hybrid mail flow.",
+    references: &[CERT_REQ],
+};
+/// `tls.cert.trusted`.
+pub const TRUSTED: CheckDef = CheckDef {
+    id: "tls.cert.trusted",
+    title: "Certificate chains to a trusted root",
+    why: "Exchange Online only accepts certificates from a trusted public CA: self-signed or internal-CA \
+          certificates give 454 4.7.0 UntrustedRoot / 450 4.7.320 certificate validation failed.",
+    references: &[CERT_REQ],
+};
+/// `tls.cert.chain_complete`.
+pub const CHAIN_COMPLETE: CheckDef = CheckDef {
+    id: "tls.cert.chain_complete",
+    title: "Server sends the intermediate certificates",
+    why: "Exchange Online does not fetch missing intermediates: a server that sends only its leaf gets \
+          450 4.4.317 Cannot connect to remote server [Message=UntrustedRoot].",
+    references: &[CERT_REQ],
+};
+/// `tls.cert.name`.
+pub const NAME: CheckDef = CheckDef {
+    id: "tls.cert.name",
+    title: "Certificate carries the names the connectors expect",
+    why: "The connectors compare the certificate with TlsDomain / TlsSenderCertificateName / the FQDN; a \
+          missing name makes the other side refuse the session (SubjectMismatch) or mail arrive as external.",
+    references: &[CERT_REQ],
+};
+/// `tls.cert.validity`.
+pub const VALIDITY: CheckDef = CheckDef {
+    id: "tls.cert.validity",
+    title: "Certificate is within its validity period",
+    why: "An expired (or not yet valid) certificate fails TLS validation on every hybrid connector: mail queues.",
+    references: &[RENEW],
+};
+/// `tls.cert.expiry`.
+pub const EXPIRY: CheckDef = CheckDef {
+    id: "tls.cert.expiry",
+    title: "Certificate does not expire within 60 days",
+    why: "Renewing a hybrid certificate means updating connectors (TlsCertificateName) and rerunning the HCW; \
+          start 60 days ahead (the same threshold as HealthChecker).",
+    references: &[RENEW],
+};
+/// `tls.cert.key`.
+pub const KEY: CheckDef = CheckDef {
+    id: "tls.cert.key",
+    title: "Key is strong enough",
+    why: "RSA keys under 2048 bits (or EC under 256) are refused by modern TLS stacks, Exchange Online included.",
+    references: &[CERT_REQ],
+};
+/// `tls.cert.signature`.
+pub const SIGNATURE: CheckDef = CheckDef {
+    id: "tls.cert.signature",
+    title: "No weak signature hash in the chain",
+    why: "MD5/MD2 anywhere in the chain fails TLS 1.2 (KB 3027536); SHA-1 signatures are refused too.",
+    references: &[KB3027536],
+};
+/// `tls.cert.eku`.
+pub const EKU: CheckDef = CheckDef {
+    id: "tls.cert.eku",
+    title: "Certificate is usable for server and client authentication",
+    why: "The same certificate answers EOP (serverAuth) and authenticates to EOP when sending (clientAuth); \
+          a missing usage breaks one direction.",
+    references: &[CERT_REQ],
+};
+
+/// Every definition of this module.
+pub const DEFS: &[CheckDef] = &[
+    PRESENT,
+    TRUSTED,
+    CHAIN_COMPLETE,
+    NAME,
+    VALIDITY,
+    EXPIRY,
+    KEY,
+    SIGNATURE,
+    EKU,
+];
+
+/// Warn this many days before expiry.
+pub const EXPIRY_WARNING_DAYS: i64 = 60;
+
+/// A name a connector expects on the certificate, and which setting expects it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectedName {
+    /// The name (may be a wildcard such as `*.contoso.com`).
+    pub name: String,
+    /// The setting that expects it (`TlsDomain of the on-premises send connector`).
+    pub source: String,
+}
+
+/// Where and how a chain is judged.
+#[derive(Debug, Clone)]
+pub struct CertCheckContext<'a> {
+    /// The subject (`mail.contoso.com:25`, a file name).
+    pub target: &'a str,
+    /// The evidence id to reference.
+    pub evidence_id: &'a str,
+    /// The names expected.
+    pub expected: &'a [ExpectedName],
+    /// The trust anchors.
+    pub trust: &'a Trust,
+    /// "Now".
+    pub now: OffsetDateTime,
+    /// Whether the same certificate is also used to authenticate as a client (sending to EOP).
+    pub used_as_client: bool,
+    /// Where on the path.
+    pub attachment: Attachment,
+}
+
+/// The `tls.cert.*` checks of a chain as a server sent it (leaf first).
+pub fn cert_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> Vec<CheckResult> {
+    let mk = |def: &CheckDef, status: Status, summary: String| {
+        CheckResult::new(def, status, ctx.target, summary)
+            .evidence(ctx.evidence_id)
+            .on(ctx.attachment.clone())
+    };
+    let Some(leaf_der) = chain.first() else {
+        let mut out = vec![
+            mk(&PRESENT, Status::Fail, "the server sent no certificate".into())
+                .remediation("Assign a certificate to the SMTP service: Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services SMTP"),
+        ];
+        out.extend(
+            DEFS[1..]
+                .iter()
+                .map(|d| mk(d, Status::Skip, "no certificate to judge".into())),
+        );
+        return out;
+    };
+    let infos: Vec<Result<CertInfo, CertError>> = chain.iter().map(|c| parse_certificate(c)).collect();
+    let leaf = match parse_certificate(leaf_der) {
+        Ok(info) => info,
+        Err(e) => {
+            let mut out = vec![mk(
+                &PRESENT,
+                Status::Fail,
+                format!("the server's certificate does not parse: {e}"),
+            )];
+            out.extend(
+                DEFS[1..]
+                    .iter()
+                    .map(|d| mk(d, Status::Skip, "the certificate could not be parsed".into())),
+            );
+            return out;
+        }
+    };
+    let mut out = vec![mk(
+        &PRESENT,
+        Status::Pass,
+        format!("{} (issued by {})", leaf.subject, leaf.issuer),
+    )];
+    let thumb = leaf.sha1_thumbprint.clone();
+    let cn = leaf.common_name.clone().unwrap_or_else(|| "<name>".into());
+
+    // Trust, judged inside the validity window so that expiry is reported once, by tls.cert.validity.
+    let judge_at = if ctx.now > leaf.not_after {
+        leaf.not_after - time::Duration::hours(1)
+    } else if ctx.now < leaf.not_before {
+        leaf.not_before + time::Duration::hours(1)
+    } else {
+        ctx.now
+    };
+    let verdict = verify_chain(chain, ctx.trust, judge_at);
+    let sent_intermediates = chain.len() > 1;
+    let missing_intermediate = !verdict.trusted
+        && verdict.problem == Some(ChainProblem::UnknownIssuer)
+        && !leaf.self_issued
+        && !chain[1..]
+            .iter()
+            .any(|c| parse_certificate(c).is_ok_and(|i| i.subject == leaf.issuer));
+    out.push(match (verdict.trusted, verdict.problem) {
+        (true, _) => mk(&TRUSTED, Status::Pass, format!("chains to a trusted root ({})", ctx.trust.description())),
+        (false, _) if missing_intermediate => mk(
+            &TRUSTED,
+            Status::Fail,
+            format!("cannot be verified: the issuing CA ({}) was not sent (see tls.cert.chain_complete)", leaf.issuer),
+        )
+        .detail("Exchange Online sees this as UntrustedRoot; sending the intermediate fixes both checks."),
+        (false, Some(ChainProblem::SelfSigned)) => mk(&TRUSTED, Status::Fail, format!("self-signed certificate ({})", leaf.subject))
+            .detail("Exchange Online requires a certificate from a trusted public CA on every hybrid server; a self-signed one (often the default Exchange certificate selected by mistake) gives 454 4.7.0 UntrustedRoot.")
+            .remediation(format!("Install a certificate from a public CA and bind it to SMTP: Import-ExchangeCertificate -FileData ([System.IO.File]::ReadAllBytes('C:\\cert.pfx')) -Password (Read-Host -AsSecureString); Enable-ExchangeCertificate -Thumbprint <new> -Services SMTP (answer No to replacing the default SMTP certificate); then rerun the Hybrid Configuration Wizard. Current certificate: {thumb}.")),
+        (false, problem) => mk(&TRUSTED, Status::Fail, format!("does not chain to a trusted root: {}", verdict.message))
+            .detail(format!("Problem: {problem:?}. Trust used: {}. An internal-CA certificate works inside the organisation but Exchange Online rejects it (UntrustedRoot).", ctx.trust.description()))
+            .remediation("Use a certificate from a public CA trusted by Exchange Online, bound to SMTP on every hybrid server (Enable-ExchangeCertificate -Services SMTP), and rerun the Hybrid Configuration Wizard."),
+    });
+
+    out.push(if missing_intermediate {
+        mk(&CHAIN_COMPLETE, Status::Fail, format!("only the leaf was sent; the issuing CA {} is missing", leaf.issuer))
+            .detail(if leaf.aia_ca_issuers.is_empty() {
+                "Exchange Online does not fetch intermediates: 450 4.4.317 [Message=UntrustedRoot].".to_string()
+            } else {
+                format!("The certificate names its issuer at {} (AIA), but Exchange Online does not fetch it: 450 4.4.317 [Message=UntrustedRoot].", leaf.aia_ca_issuers.join(", "))
+            })
+            .remediation("Import the intermediate CA certificate into the Local Computer 'Intermediate Certification Authorities' store on the server (certlm.msc, or Import-Certificate -CertStoreLocation Cert:\\LocalMachine\\CA -FilePath intermediate.cer), then restart the transport service (Restart-Service MSExchangeTransport / MSExchangeFrontEndTransport) so it sends the full chain.")
+    } else if leaf.self_issued {
+        mk(&CHAIN_COMPLETE, Status::Pass, "self-signed: there is no chain to complete (see tls.cert.trusted)".into())
+    } else {
+        mk(&CHAIN_COMPLETE, Status::Pass, format!("{} certificate(s) sent{}", chain.len(), if sent_intermediates { ", issuer included" } else { "; the issuer is a trust anchor" }))
+    });
+
+    let names = cert_names(&leaf);
+    if ctx.expected.is_empty() {
+        out.push(mk(
+            &NAME,
+            Status::Skip,
+            "no expected name configured to compare with".into(),
+        ));
+    } else {
+        let missing: Vec<&ExpectedName> = ctx
+            .expected
+            .iter()
+            .filter(|e| !matches_any(&leaf, &e.name))
+            .collect();
+        if missing.is_empty() {
+            let list: Vec<&str> = ctx.expected.iter().map(|e| e.name.as_str()).collect();
+            out.push(mk(&NAME, Status::Pass, format!("carries {}", list.join(", "))));
+        } else {
+            let first = missing[0];
+            let detail: Vec<String> = missing
+                .iter()
+                .map(|m| format!("{} (expected by {})", m.name, m.source))
+                .collect();
+            out.push(
+                mk(&NAME, Status::Fail, format!("{} is not on the certificate (names: {})", first.name, names.join(", ")))
+                    .detail(format!("Missing: {}. The other side refuses the session (450 4.7.320 SubjectMismatch) or cannot attribute the mail to the organisation.", detail.join("; ")))
+                    .remediation(format!("Get a certificate whose subject or SAN includes {}: New-ExchangeCertificate -GenerateRequest -KeySize 2048 -SubjectName \"CN={}\" -DomainName {} -PrivateKeyExportable $true; complete it with Import-ExchangeCertificate, then Enable-ExchangeCertificate -Thumbprint <new> -Services SMTP and rerun the Hybrid Configuration Wizard.", first.name, first.name.trim_start_matches("*."), missing.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(","))),
+            );
+        }
+    }
+
+    let date = |t: OffsetDateTime| t.date().to_string();
+    let left = days_left(&leaf, ctx.now);
+    let renew = format!(
+        "Renew it: Get-ExchangeCertificate -Thumbprint {thumb} | New-ExchangeCertificate -GenerateRequest -PrivateKeyExportable $true; after Import-ExchangeCertificate: Enable-ExchangeCertificate -Thumbprint <new> -Services SMTP, then $c = Get-ExchangeCertificate -Thumbprint <new>; Set-SendConnector \"Outbound to Office 365 - <guid>\" -TlsCertificateName \"<I>$($c.Issuer)<S>$($c.Subject)\"; rerun the Hybrid Configuration Wizard."
+    );
+    if ctx.now > leaf.not_after {
+        out.push(
+            mk(
+                &VALIDITY,
+                Status::Fail,
+                format!(
+                    "certificate expired {} days ago ({})",
+                    -left,
+                    date(leaf.not_after)
+                ),
+            )
+            .remediation(renew.clone()),
+        );
+        out.push(mk(
+            &EXPIRY,
+            Status::Skip,
+            "already expired (see tls.cert.validity)".into(),
+        ));
+    } else if ctx.now < leaf.not_before {
+        let days = (leaf.not_before - ctx.now).whole_days();
+        out.push(
+            mk(&VALIDITY, Status::Fail, format!("certificate is not valid until {} (in {days} days)", date(leaf.not_before)))
+                .detail("A certificate installed before its start date (or a server clock that is behind) fails validation.")
+                .remediation("Check the server's clock (w32tm /query /status), or keep the previous certificate bound to SMTP until the new one is valid: Enable-ExchangeCertificate -Thumbprint <previous> -Services SMTP"),
+        );
+        out.push(mk(
+            &EXPIRY,
+            Status::Skip,
+            "not valid yet (see tls.cert.validity)".into(),
+        ));
+    } else {
+        out.push(mk(
+            &VALIDITY,
+            Status::Pass,
+            format!("valid from {} to {}", date(leaf.not_before), date(leaf.not_after)),
+        ));
+        out.push(if left <= EXPIRY_WARNING_DAYS {
+            mk(
+                &EXPIRY,
+                Status::Warn,
+                format!("expires in {left} days ({})", date(leaf.not_after)),
+            )
+            .remediation(renew)
+        } else {
+            mk(&EXPIRY, Status::Pass, format!("{left} days left"))
+        });
+    }
+
+    let weak_key = match leaf.key.algorithm.as_str() {
+        "RSA" => leaf.key.bits < 2048,
+        "ECDSA" => leaf.key.bits < 256,
+        _ => false,
+    };
+    let key_words = format!(
+        "{}-bit {}{}",
+        leaf.key.bits,
+        leaf.key.algorithm,
+        leaf.key
+            .curve
+            .as_ref()
+            .map(|c| format!(" {c}"))
+            .unwrap_or_default()
+    );
+    out.push(if weak_key {
+        mk(&KEY, Status::Fail, format!("{key_words} key is too weak"))
+            .remediation(format!("Request a new certificate with a 2048-bit (or larger) key: New-ExchangeCertificate -GenerateRequest -KeySize 2048 -SubjectName \"CN={cn}\" -DomainName {} -PrivateKeyExportable $true", names.join(",")))
+    } else {
+        mk(&KEY, Status::Pass, key_words)
+    });
+
+    let mut weak_sigs = Vec::new();
+    for (i, info) in infos.iter().enumerate() {
+        let Ok(info) = info else { continue };
+        // A root's own signature is not verified by anyone; skip self-issued CAs.
+        if info.is_ca && info.self_issued {
+            continue;
+        }
+        if matches!(
+            info.signature_hash,
+            SignatureHash::Md2 | SignatureHash::Md5 | SignatureHash::Sha1
+        ) {
+            weak_sigs.push(format!("[{i}] {} ({})", info.subject, info.signature_algorithm));
+        }
+    }
+    out.push(if weak_sigs.is_empty() {
+        mk(&SIGNATURE, Status::Pass, leaf.signature_algorithm.clone())
+    } else {
+        mk(
+            &SIGNATURE,
+            Status::Fail,
+            format!("weak signature hash: {}", weak_sigs.join("; ")),
+        )
+        .remediation(
+            "Reissue the certificate (and use a CA whose intermediates are) signed with SHA-256 or better.",
+        )
+    });
+
+    let server = !leaf.has_eku
+        || leaf
+            .eku
+            .iter()
+            .any(|e| e == "serverAuth" || e == "anyExtendedKeyUsage");
+    let client = !leaf.has_eku
+        || leaf
+            .eku
+            .iter()
+            .any(|e| e == "clientAuth" || e == "anyExtendedKeyUsage");
+    let usages = if leaf.has_eku {
+        leaf.eku.join(", ")
+    } else {
+        "no EKU extension (any usage)".to_string()
+    };
+    out.push(if !server {
+        mk(
+            &EKU,
+            Status::Fail,
+            format!("not valid for server authentication ({usages})"),
+        )
+        .remediation(
+            "Request the certificate from a web-server/SSL template (EKU serverAuth and clientAuth).",
+        )
+    } else if ctx.used_as_client && !client {
+        mk(
+            &EKU,
+            Status::Warn,
+            format!("lacks clientAuth ({usages}), but it is also used to authenticate to EOP"),
+        )
+        .remediation("Request the certificate with both serverAuth and clientAuth EKUs.")
+    } else {
+        mk(&EKU, Status::Pass, usages)
+    });
+    out
+}
+
+/// What `mailpath cert FILE` reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertReport {
+    /// `mailpath/cert/1`.
+    pub schema: String,
+    /// The file judged.
+    pub file: String,
+    /// Every certificate in the file, in order.
+    pub chain: Vec<CertInfo>,
+    /// The verdicts.
+    pub checks: Vec<CheckResult>,
+}
+
+/// Judge a certificate file offline, as the probes would judge the same chain served by a server.
+///
+/// # Errors
+/// When the file cannot be read or holds no certificate.
+pub fn check_certificate_file(
+    path: &Path,
+    names: &[String],
+    trust: &Trust,
+    now: OffsetDateTime,
+) -> Result<CertReport, CertError> {
+    let chain = crate::cert::load_chain_file(path)?;
+    let infos: Vec<CertInfo> = chain.iter().filter_map(|c| parse_certificate(c).ok()).collect();
+    let expected: Vec<ExpectedName> = names
+        .iter()
+        .map(|n| ExpectedName {
+            name: n.clone(),
+            source: "--name".into(),
+        })
+        .collect();
+    let file = path.display().to_string();
+    let ctx = CertCheckContext {
+        target: &file,
+        evidence_id: &file,
+        expected: &expected,
+        trust,
+        now,
+        used_as_client: true,
+        attachment: Attachment::None,
+    };
+    let mut checks = cert_checks(&chain, &ctx);
+    // In a file, a missing intermediate means the server will not have it to send.
+    for c in &mut checks {
+        if c.id == CHAIN_COMPLETE.id && c.status == Status::Fail {
+            c.summary = format!("the file holds only the leaf: {}", c.summary);
+        }
+    }
+    Ok(CertReport {
+        schema: "mailpath/cert/1".into(),
+        file,
+        chain: infos,
+        checks,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::ca::{LabCa, LeafIssuer, LeafKey, LeafSpec};
+
+    fn now() -> OffsetDateTime {
+        time::macros::datetime!(2026-11-28 12:00 UTC)
+    }
+
+    fn judge(chain: &[CertificateDer<'_>], trust: &Trust, expected: &[&str]) -> Vec<(String, Status)> {
+        let expected: Vec<ExpectedName> = expected
+            .iter()
+            .map(|n| ExpectedName {
+                name: (*n).into(),
+                source: "test".into(),
+            })
+            .collect();
+        let ctx = CertCheckContext {
+            target: "mail.contoso.com:25",
+            evidence_id: "smtp:mail.contoso.com:25",
+            expected: &expected,
+            trust,
+            now: now(),
+            used_as_client: true,
+            attachment: Attachment::None,
+        };
+        cert_checks(chain, &ctx)
+            .into_iter()
+            .map(|r| (r.id, r.status))
+            .collect()
+    }
+
+    fn not_pass(results: &[(String, Status)]) -> Vec<(&str, Status)> {
+        results
+            .iter()
+            .filter(|(_, s)| *s != Status::Pass)
+            .map(|(id, s)| (id.as_str(), *s))
+            .collect()
+    }
+
+    #[test]
+    fn each_fault_fails_exactly_its_check() {
+        let ca = LabCa::generate(now()).unwrap();
+        let mut trust = Trust::empty();
+        trust.add_der(ca.root_der());
+        let day = time::Duration::days(1);
+        let spec = || {
+            LeafSpec::server(
+                "mail.contoso.com",
+                ["mail.contoso.com", "edge01.contoso.com"],
+                now(),
+            )
+        };
+        let good = ca.issue(&spec()).unwrap();
+        let r = judge(&good.chain(true), &trust, &["mail.contoso.com"]);
+        assert_eq!(r.len(), DEFS.len());
+        assert!(not_pass(&r).is_empty(), "{r:?}");
+
+        let expired = ca
+            .issue(&spec().with_validity(now() - 370 * day, now() - 5 * day))
+            .unwrap();
+        let r = judge(&expired.chain(true), &trust, &["mail.contoso.com"]);
+        assert_eq!(
+            not_pass(&r),
+            [
+                ("tls.cert.validity", Status::Fail),
+                ("tls.cert.expiry", Status::Skip)
+            ]
+        );
+
+        let future = ca
+            .issue(&spec().with_validity(now() + 3 * day, now() + 300 * day))
+            .unwrap();
+        let r = judge(&future.chain(true), &trust, &["mail.contoso.com"]);
+        assert_eq!(
+            not_pass(&r),
+            [
+                ("tls.cert.validity", Status::Fail),
+                ("tls.cert.expiry", Status::Skip)
+            ]
+        );
+
+        let soon = ca
+            .issue(&spec().with_validity(now() - 300 * day, now() + 10 * day))
+            .unwrap();
+        assert_eq!(
+            not_pass(&judge(&soon.chain(true), &trust, &["mail.contoso.com"])),
+            [("tls.cert.expiry", Status::Warn)]
+        );
+
+        assert_eq!(
+            not_pass(&judge(&good.chain(true), &trust, &["mail.fabrikam.com"])),
+            [("tls.cert.name", Status::Fail)]
+        );
+        assert!(
+            not_pass(&judge(&good.chain(true), &trust, &["*.contoso.com"])).len() == 1,
+            "a wildcard reference needs the wildcard on the cert"
+        );
+
+        let selfs = ca.issue(&spec().with_issuer(LeafIssuer::SelfSigned)).unwrap();
+        assert_eq!(
+            not_pass(&judge(&selfs.chain(true), &trust, &["mail.contoso.com"])),
+            [("tls.cert.trusted", Status::Fail)]
+        );
+
+        let r = judge(&good.chain(false), &trust, &["mail.contoso.com"]);
+        assert_eq!(
+            not_pass(&r),
+            [
+                ("tls.cert.trusted", Status::Fail),
+                ("tls.cert.chain_complete", Status::Fail)
+            ]
+        );
+
+        let weak = ca.issue(&spec().with_key(LeafKey::Rsa1024)).unwrap();
+        assert_eq!(
+            not_pass(&judge(&weak.chain(true), &trust, &["mail.contoso.com"])),
+            [("tls.cert.key", Status::Fail)]
+        );
+
+        let r = judge(&good.chain(true), &Trust::empty(), &["mail.contoso.com"]);
+        assert_eq!(not_pass(&r), [("tls.cert.trusted", Status::Fail)]);
+    }
+
+    #[test]
+    fn no_certificate_fails_present_and_skips_the_rest() {
+        let r = judge(&[], &Trust::empty(), &["x"]);
+        assert_eq!(r[0], ("tls.cert.present".to_string(), Status::Fail));
+        assert!(r[1..].iter().all(|(_, s)| *s == Status::Skip));
+        let garbage = [CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00])];
+        let r = judge(&garbage, &Trust::empty(), &["x"]);
+        assert_eq!(r[0].1, Status::Fail);
+    }
+
+    #[test]
+    fn certificate_file_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = LabCa::generate(now()).unwrap();
+        let mut trust = Trust::empty();
+        trust.add_der(ca.root_der());
+        let leaf = ca
+            .issue(&LeafSpec::server("mail.contoso.com", ["mail.contoso.com"], now()))
+            .unwrap();
+        let full = dir.path().join("full.pem");
+        std::fs::write(&full, leaf.chain_pem(true)).unwrap();
+        let rep = check_certificate_file(&full, &["mail.contoso.com".into()], &trust, now()).unwrap();
+        assert_eq!(rep.chain.len(), 2);
+        assert!(
+            rep.checks.iter().all(|c| c.status == Status::Pass),
+            "{:#?}",
+            rep.checks
+        );
+        let only = dir.path().join("leaf.pem");
+        std::fs::write(&only, leaf.leaf_pem()).unwrap();
+        let rep = check_certificate_file(&only, &[], &trust, now()).unwrap();
+        let cc = rep
+            .checks
+            .iter()
+            .find(|c| c.id == "tls.cert.chain_complete")
+            .unwrap();
+        assert_eq!(cc.status, Status::Fail);
+        assert!(
+            cc.summary.starts_with("the file holds only the leaf"),
+            "{}",
+            cc.summary
+        );
+    }
+}

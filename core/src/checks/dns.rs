@@ -1,0 +1,862 @@
+//! `dns.*` checks: pure functions of the profile and the gathered DNS answers. A check whose answer
+//! is missing or failed is a skip with the resolver's words, never a pass.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use crate::check::{Attachment, CheckDef, CheckResult, Status};
+use crate::dns::{DnsAnswer, RecordType};
+use crate::evidence::Evidence;
+use crate::profile::Profile;
+use crate::spf::{self, SpfResult};
+
+const MX_DOC: &str =
+    "https://learn.microsoft.com/microsoft-365/enterprise/external-domain-name-system-records";
+const SPF_DOC: &str = "https://learn.microsoft.com/defender-office-365/email-authentication-spf-configure";
+const DKIM_DOC: &str = "https://learn.microsoft.com/defender-office-365/email-authentication-dkim-configure";
+const DMARC_DOC: &str =
+    "https://learn.microsoft.com/defender-office-365/email-authentication-dmarc-configure";
+
+/// `dns.mx.routing_domain`.
+pub const MX_ROUTING: CheckDef = CheckDef {
+    id: "dns.mx.routing_domain",
+    title: "Tenant routing domain's MX points to EOP",
+    why: "The on-premises send connector routes cloud mail by MX lookup of <tenant>.mail.onmicrosoft.com; a \
+          legacy target gives 451 4.4.62 (ATTR35), one pointing back on-premises loops (5.4.6 / ATTR34).",
+    references: &[MX_DOC],
+};
+/// `dns.mx.accepted_domain`.
+pub const MX_ACCEPTED: CheckDef = CheckDef {
+    id: "dns.mx.accepted_domain",
+    title: "Accepted domain has an MX",
+    why: "Internet mail for the accepted domains arrives where the MX points: EOP (recommended) or on-premises.",
+    references: &[MX_DOC],
+};
+/// `dns.host.resolves`.
+pub const HOST: CheckDef = CheckDef {
+    id: "dns.host.resolves",
+    title: "Host name resolves",
+    why: "Every endpoint on the path (servers, smart hosts, EOP) must resolve, from where the sender resolves it.",
+    references: &[MX_DOC],
+};
+/// `dns.ptr.fcrdns`.
+pub const PTR: CheckDef = CheckDef {
+    id: "dns.ptr.fcrdns",
+    title: "Public address has forward-confirmed reverse DNS matching the banner",
+    why: "Receivers (and EOP's anti-spam for non-connector mail) look at the PTR of the sending address; a \
+          missing or mismatching PTR lowers reputation (\"Reverse DNS does not match SMTP Banner\").",
+    references: &[MX_DOC],
+};
+/// `dns.spf.record`.
+pub const SPF_RECORD: CheckDef = CheckDef {
+    id: "dns.spf.record",
+    title: "Exactly one valid SPF record",
+    why: "Two SPF records, or one that does not parse, is a permerror: receivers treat the domain as having \
+          broken SPF.",
+    references: &[SPF_DOC],
+};
+/// `dns.spf.eop`.
+pub const SPF_EOP: CheckDef = CheckDef {
+    id: "dns.spf.eop",
+    title: "SPF includes spf.protection.outlook.com",
+    why: "Mail from Exchange Online mailboxes leaves through EOP; without include:spf.protection.outlook.com \
+          it fails SPF at receivers and DMARC.",
+    references: &[SPF_DOC],
+};
+/// `dns.spf.egress`.
+pub const SPF_EGRESS: CheckDef = CheckDef {
+    id: "dns.spf.egress",
+    title: "SPF authorises the on-premises egress addresses",
+    why: "Mail sent from on-premises (Edge or Mailbox) to the internet must pass SPF for its public address.",
+    references: &[SPF_DOC],
+};
+/// `dns.dmarc`.
+pub const DMARC: CheckDef = CheckDef {
+    id: "dns.dmarc",
+    title: "DMARC record published",
+    why: "DMARC tells receivers what to do with mail failing SPF/DKIM; Exchange Online honours it inbound.",
+    references: &[DMARC_DOC],
+};
+/// `dns.dkim`.
+pub const DKIM: CheckDef = CheckDef {
+    id: "dns.dkim",
+    title: "DKIM selector CNAMEs point to the tenant",
+    why: "Exchange Online signs a custom domain only when selector1/selector2._domainkey CNAMEs point to the \
+          tenant's keys.",
+    references: &[DKIM_DOC],
+};
+/// `dns.split_brain`.
+pub const SPLIT: CheckDef = CheckDef {
+    id: "dns.split_brain",
+    title: "Internal and external DNS agree",
+    why: "Exchange Online resolves the on-premises endpoints with public DNS; an internal-only answer hides \
+          problems the cloud sees.",
+    references: &[MX_DOC],
+};
+
+/// Every definition of this module.
+pub const DEFS: &[CheckDef] = &[
+    MX_ROUTING,
+    MX_ACCEPTED,
+    HOST,
+    PTR,
+    SPF_RECORD,
+    SPF_EOP,
+    SPF_EGRESS,
+    DMARC,
+    DKIM,
+    SPLIT,
+];
+
+/// Where DNS checks attach, and what the public endpoint said about itself.
+#[derive(Debug, Clone, Default)]
+pub struct DnsContext {
+    /// The hop into EOP (routing MX, SPF, DKIM, DMARC).
+    pub hop_to_eop: String,
+    /// The internet MX hop.
+    pub hop_mx: String,
+    /// The node of the public endpoint (`edge` or `mailbox`), for PTR.
+    pub public_node: String,
+    /// The on-premises public egress addresses.
+    pub egress: Vec<IpAddr>,
+    /// The names the public endpoint announced in its banner/EHLO (may be empty).
+    pub public_names: Vec<String>,
+}
+
+fn is_eop(host: &str) -> bool {
+    let h = host.to_ascii_lowercase();
+    h.ends_with(".mail.protection.outlook.com") || h.ends_with(".mx.microsoft")
+}
+
+fn is_legacy(host: &str) -> bool {
+    let h = host.to_ascii_lowercase();
+    h == "mail.messaging.microsoft.com"
+        || h.ends_with(".frontbridge.com")
+        || h.ends_with(".messaging.microsoft.com")
+}
+
+/// The `dns.*` checks.
+pub fn dns_checks(profile: &Profile, evidence: &Evidence, ctx: &DnsContext) -> Vec<CheckResult> {
+    let primary = primary_server(profile, evidence);
+    let find = |name: &str, rtype: RecordType| -> Option<&DnsAnswer> {
+        evidence
+            .dns_answers(name, rtype)
+            .find(|a| primary.as_ref().is_none_or(|p| &a.server == p))
+    };
+    let to_eop = Attachment::Hop(ctx.hop_to_eop.clone());
+    let mut out = Vec::new();
+
+    // Routing domain MX.
+    let routing = profile.tenant.routing_domain();
+    let eop = profile.eop_endpoint();
+    out.push(match find(&routing, RecordType::Mx) {
+        None => CheckResult::new(&MX_ROUTING, Status::Skip, &routing, "not looked up"),
+        Some(a) if a.is_failure() => CheckResult::new(&MX_ROUTING, Status::Skip, &routing, format!("MX lookup failed: {}", a.outcome)),
+        Some(a) => {
+            let targets: Vec<&str> = a.mx().into_iter().map(|(_, h)| h).collect();
+            let list = targets.join(", ");
+            let on_prem = targets.iter().any(|t| public_host(profile, t));
+            if targets.is_empty() {
+                CheckResult::new(&MX_ROUTING, Status::Fail, &routing, "no MX record: the send connector cannot route to Exchange Online")
+                    .remediation("The routing domain's MX is Microsoft's; check the tenant's accepted domain <tenant>.mail.onmicrosoft.com exists (Get-AcceptedDomain in Exchange Online) and rerun the Hybrid Configuration Wizard.")
+            } else if targets.iter().all(|t| is_eop(t)) {
+                CheckResult::new(&MX_ROUTING, Status::Pass, &routing, format!("MX {list}"))
+            } else if targets.iter().any(|t| is_legacy(t)) {
+                CheckResult::new(&MX_ROUTING, Status::Fail, &routing, format!("MX {list} is a retired Office 365 endpoint, not EOP"))
+                    .detail("Mail sent there is refused with 451 4.4.62 Mail sent to the wrong Office 365 region (ATTR35).")
+                    .remediation(format!("Point the on-premises send connector at the tenant by MX of {routing} (Set-SendConnector \"Outbound to Office 365 - <guid>\" -DNSRoutingEnabled $true -SmartHosts $null) and remove legacy smart hosts; the MX must be {eop}."))
+            } else if on_prem {
+                CheckResult::new(&MX_ROUTING, Status::Fail, &routing, format!("MX {list} points back on-premises: a mail loop"))
+                    .detail("On-premises sends to the routing domain by MX; pointing it back on-premises loops (554 5.4.6 / 5.4.14 ATTR34).")
+                    .remediation(format!("The MX of {routing} must be {eop}."))
+            } else {
+                CheckResult::new(&MX_ROUTING, Status::Fail, &routing, format!("MX {list} is not Exchange Online Protection"))
+                    .remediation(format!("The MX of {routing} must be {eop}; check the DNS zone the on-premises servers use."))
+            }
+        }
+        .evidence(format!("dns:{routing}/MX")),
+    }.on(to_eop.clone()));
+
+    // Accepted domain MX.
+    for d in &profile.tenant.accepted_domains {
+        let r = match find(d, RecordType::Mx) {
+            None => CheckResult::new(&MX_ACCEPTED, Status::Skip, d, "not looked up"),
+            Some(a) if a.is_failure() => CheckResult::new(
+                &MX_ACCEPTED,
+                Status::Skip,
+                d,
+                format!("MX lookup failed: {}", a.outcome),
+            ),
+            Some(a) => {
+                let targets: Vec<&str> = a.mx().into_iter().map(|(_, h)| h).collect();
+                let list = targets.join(", ");
+                let eops = targets.iter().filter(|t| is_eop(t)).count();
+                if targets.is_empty() {
+                    CheckResult::new(
+                        &MX_ACCEPTED,
+                        Status::Fail,
+                        d,
+                        "no MX record: internet mail cannot be delivered",
+                    )
+                    .remediation(format!("Publish: {d}. MX 0 {eop}."))
+                } else if eops == targets.len() {
+                    CheckResult::new(
+                        &MX_ACCEPTED,
+                        Status::Pass,
+                        d,
+                        format!("MX {list} (Exchange Online Protection)"),
+                    )
+                } else if eops == 0 {
+                    CheckResult::new(
+                        &MX_ACCEPTED,
+                        Status::Info,
+                        d,
+                        format!("MX {list}: internet mail enters on-premises"),
+                    )
+                } else {
+                    CheckResult::new(&MX_ACCEPTED, Status::Warn, d, format!("MX {list} mixes EOP and other targets"))
+                        .detail("Senders pick by preference and fall back at random: mail enters through two doors with different filtering.")
+                        .remediation(format!("Keep one MX: {d}. MX 0 {eop}."))
+                }
+            }
+        };
+        out.push(
+            r.evidence(format!("dns:{d}/MX"))
+                .on(Attachment::Hop(ctx.hop_mx.clone())),
+        );
+    }
+
+    // Hosts.
+    for (host, node) in hosts(profile) {
+        let a = find(&host, RecordType::A);
+        let aaaa = find(&host, RecordType::Aaaa);
+        let ips: Vec<IpAddr> = a.iter().chain(aaaa.iter()).flat_map(|x| x.ips()).collect();
+        let override_ip = profile
+            .mailboxes
+            .iter()
+            .filter(|m| m.fqdn.eq_ignore_ascii_case(&host))
+            .filter_map(|m| m.address)
+            .chain(
+                profile
+                    .edges
+                    .iter()
+                    .filter(|e| e.fqdn.eq_ignore_ascii_case(&host))
+                    .filter_map(|e| e.address),
+            )
+            .next();
+        let r = if !ips.is_empty() {
+            let list: Vec<String> = ips.iter().map(ToString::to_string).collect();
+            CheckResult::new(
+                &HOST,
+                Status::Pass,
+                &host,
+                format!("resolves to {}", list.join(", ")),
+            )
+        } else if let Some(a) = a.filter(|a| a.is_timeout() || a.error().is_some()) {
+            CheckResult::new(
+                &HOST,
+                Status::Skip,
+                &host,
+                format!("lookup failed: {}", a.outcome),
+            )
+        } else if a.is_none() {
+            CheckResult::new(&HOST, Status::Skip, &host, "not looked up")
+        } else if let Some(ip) = override_ip {
+            CheckResult::new(
+                &HOST,
+                Status::Info,
+                &host,
+                format!("no DNS record; the profile gives {ip}"),
+            )
+        } else {
+            let why = a.map(|x| x.outcome.to_string()).unwrap_or_default();
+            CheckResult::new(&HOST, Status::Fail, &host, format!("does not resolve ({why})"))
+                .remediation(format!("Publish an A record for {host} in the zone the senders resolve it with (internal DNS for on-premises hops, public DNS for Exchange Online)."))
+        };
+        out.push(r.evidence(format!("dns:{host}/A")).on(Attachment::Node(node)));
+    }
+
+    // PTR and FCrDNS of the egress addresses.
+    let ptr_node = Attachment::Node(ctx.public_node.clone());
+    if ctx.egress.is_empty() {
+        out.push(
+            CheckResult::new(
+                &PTR,
+                Status::Skip,
+                "public address",
+                "the public egress address is unknown (set external_address in the profile)",
+            )
+            .on(ptr_node.clone()),
+        );
+    }
+    for ip in &ctx.egress {
+        let rname = crate::dns::reverse_name(*ip);
+        let target = ip.to_string();
+        let r = match find(&rname, RecordType::Ptr) {
+            None => CheckResult::new(&PTR, Status::Skip, &target, "PTR not looked up"),
+            Some(a) if a.is_timeout() || a.error().is_some() => CheckResult::new(
+                &PTR,
+                Status::Skip,
+                &target,
+                format!("PTR lookup failed: {}", a.outcome),
+            ),
+            Some(a) => {
+                let names: Vec<String> = a.ptr().into_iter().map(str::to_owned).collect();
+                if names.is_empty() {
+                    CheckResult::new(&PTR, Status::Warn, &target, format!("{ip} has no PTR record"))
+                        .remediation(format!("Ask the owner of {ip} (your ISP) for a PTR record naming the public host, e.g. {}", ctx.public_names.first().cloned().unwrap_or_else(|| "mail.contoso.com".into())))
+                } else {
+                    let confirmed: Vec<&String> = names
+                        .iter()
+                        .filter(|n| {
+                            [RecordType::A, RecordType::Aaaa]
+                                .iter()
+                                .any(|t| find(n, *t).is_some_and(|f| f.ips().contains(ip)))
+                        })
+                        .collect();
+                    let matches_banner = ctx.public_names.is_empty()
+                        || names.iter().any(|n| {
+                            ctx.public_names
+                                .iter()
+                                .any(|p| p.trim_end_matches('.').eq_ignore_ascii_case(n))
+                        });
+                    if confirmed.is_empty() {
+                        CheckResult::new(
+                            &PTR,
+                            Status::Warn,
+                            &target,
+                            format!("PTR {} does not resolve back to {ip}", names.join(", ")),
+                        )
+                        .remediation(format!(
+                            "Publish an A record {} -> {ip}, or fix the PTR.",
+                            names[0]
+                        ))
+                    } else if !matches_banner {
+                        CheckResult::new(&PTR, Status::Warn, &target, format!("PTR {} does not match the SMTP banner ({})", names.join(", "), ctx.public_names.join(", ")))
+                            .remediation("Make the receive/send connector FQDN (Set-ReceiveConnector -Fqdn / Set-SendConnector -Fqdn) match the PTR name, or ask for a PTR matching it.")
+                    } else {
+                        CheckResult::new(
+                            &PTR,
+                            Status::Pass,
+                            &target,
+                            format!("PTR {} (forward-confirmed)", names.join(", ")),
+                        )
+                    }
+                }
+            }
+        };
+        out.push(r.evidence(format!("dns:{rname}/PTR")).on(ptr_node.clone()));
+    }
+
+    // SPF.
+    let lookup = |n: &str, t: RecordType| find(n, t);
+    for d in &profile.tenant.accepted_domains {
+        match spf::records(d, &lookup) {
+            Err(e) => {
+                for def in [&SPF_RECORD, &SPF_EOP, &SPF_EGRESS] {
+                    out.push(
+                        CheckResult::new(def, Status::Skip, d, format!("TXT lookup failed: {e}"))
+                            .on(to_eop.clone()),
+                    );
+                }
+            }
+            Ok(texts) => {
+                let parsed = texts.first().map(|t| spf::parse(t));
+                let record_check = match (texts.len(), &parsed) {
+                    (0, _) => {
+                        CheckResult::new(&SPF_RECORD, Status::Warn, d, "no SPF record").remediation(format!(
+                            "Publish: {d}. TXT \"v=spf1 {}include:spf.protection.outlook.com -all\"",
+                            egress_terms(&ctx.egress)
+                        ))
+                    }
+                    (1, Some(Ok(_))) => CheckResult::new(&SPF_RECORD, Status::Pass, d, texts[0].clone()),
+                    (1, Some(Err(e))) => {
+                        CheckResult::new(&SPF_RECORD, Status::Fail, d, format!("SPF does not parse: {e}"))
+                    }
+                    (n, _) => CheckResult::new(
+                        &SPF_RECORD,
+                        Status::Fail,
+                        d,
+                        format!("{n} SPF records: permerror"),
+                    )
+                    .remediation("Merge them into one v=spf1 record."),
+                };
+                out.push(record_check.evidence(format!("dns:{d}/TXT")).on(to_eop.clone()));
+                let eop_check = if texts.is_empty() {
+                    CheckResult::new(&SPF_EOP, Status::Skip, d, "no SPF record (see dns.spf.record)")
+                } else if spf::includes(d, "spf.protection.outlook.com", &lookup) {
+                    CheckResult::new(&SPF_EOP, Status::Pass, d, "includes spf.protection.outlook.com")
+                } else {
+                    CheckResult::new(&SPF_EOP, Status::Fail, d, "SPF does not include spf.protection.outlook.com: mail from Exchange Online fails SPF")
+                        .detail(format!("Record: {}", texts.join(" | ")))
+                        .remediation(format!("Publish: {d}. TXT \"v=spf1 {}include:spf.protection.outlook.com -all\" (one record; keep your other mechanisms).", egress_terms(&ctx.egress)))
+                };
+                out.push(eop_check.evidence(format!("dns:{d}/TXT")).on(to_eop.clone()));
+                if texts.is_empty() {
+                    out.push(
+                        CheckResult::new(&SPF_EGRESS, Status::Skip, d, "no SPF record (see dns.spf.record)")
+                            .on(to_eop.clone()),
+                    );
+                } else if ctx.egress.is_empty() {
+                    out.push(
+                        CheckResult::new(
+                            &SPF_EGRESS,
+                            Status::Skip,
+                            d,
+                            "the on-premises egress address is unknown (set external_address in the profile)",
+                        )
+                        .on(to_eop.clone()),
+                    );
+                } else {
+                    let mut worst: Option<CheckResult> = None;
+                    for ip in &ctx.egress {
+                        let e = spf::evaluate(d, *ip, &lookup);
+                        let r = match e.result {
+                            SpfResult::Pass => CheckResult::new(
+                                &SPF_EGRESS,
+                                Status::Pass,
+                                d,
+                                format!("{ip}: pass ({})", e.matched.clone().unwrap_or_default()),
+                            ),
+                            SpfResult::TempError => CheckResult::new(
+                                &SPF_EGRESS,
+                                Status::Skip,
+                                d,
+                                format!(
+                                    "{ip}: could not evaluate ({})",
+                                    e.trace.last().cloned().unwrap_or_default()
+                                ),
+                            ),
+                            SpfResult::SoftFail | SpfResult::Neutral => CheckResult::new(
+                                &SPF_EGRESS,
+                                Status::Warn,
+                                d,
+                                format!("{ip}: {:?} — not explicitly authorised", e.result).to_lowercase(),
+                            )
+                            .remediation(format!(
+                                "Add ip{}:{ip} to the SPF record of {d}.",
+                                if ip.is_ipv4() { 4 } else { 6 }
+                            )),
+                            _ => CheckResult::new(
+                                &SPF_EGRESS,
+                                Status::Fail,
+                                d,
+                                format!("{ip}: {:?}", e.result).to_lowercase(),
+                            )
+                            .detail(e.trace.join("\n"))
+                            .remediation(format!(
+                                "Add ip{}:{ip} to the SPF record of {d}.",
+                                if ip.is_ipv4() { 4 } else { 6 }
+                            )),
+                        };
+                        if worst.as_ref().is_none_or(|w| r.status > w.status) {
+                            worst = Some(r);
+                        }
+                    }
+                    if let Some(w) = worst {
+                        out.push(w.evidence(format!("dns:{d}/TXT")).on(to_eop.clone()));
+                    }
+                }
+            }
+        }
+
+        // DMARC.
+        let name = format!("_dmarc.{d}");
+        let r = match find(&name, RecordType::Txt) {
+            None => CheckResult::new(&DMARC, Status::Skip, d, "not looked up"),
+            Some(a) if a.is_timeout() || a.error().is_some() => CheckResult::new(&DMARC, Status::Skip, d, format!("lookup failed: {}", a.outcome)),
+            Some(a) => match a.txt().into_iter().find(|t| t.to_ascii_lowercase().starts_with("v=dmarc1")) {
+                None => CheckResult::new(&DMARC, Status::Warn, d, "no DMARC record")
+                    .remediation(format!("Publish: _dmarc.{d}. TXT \"v=DMARC1; p=none; rua=mailto:dmarc@{d}\" and tighten p= once reports are clean.")),
+                Some(t) if t.to_ascii_lowercase().replace(' ', "").contains("p=none") => {
+                    CheckResult::new(&DMARC, Status::Info, d, format!("{t} (monitoring only)"))
+                }
+                Some(t) => CheckResult::new(&DMARC, Status::Pass, d, t.to_string()),
+            },
+        };
+        out.push(r.evidence(format!("dns:{name}/TXT")).on(to_eop.clone()));
+
+        // DKIM.
+        let dashed = d.replace('.', "-");
+        let tenant_domain = profile.tenant.onmicrosoft_domain();
+        let mut problems = Vec::new();
+        let mut skipped = None;
+        for sel in ["selector1", "selector2"] {
+            let qname = format!("{sel}._domainkey.{d}");
+            match find(&qname, RecordType::Cname) {
+                None => skipped = Some("not looked up".to_string()),
+                Some(a) if a.is_timeout() || a.error().is_some() => {
+                    skipped = Some(format!("lookup failed: {}", a.outcome))
+                }
+                Some(a) => match a.cname() {
+                    None => problems.push(format!("{qname} has no CNAME")),
+                    Some(target) => {
+                        let t = target.to_ascii_lowercase();
+                        let ok = t == format!("{sel}-{dashed}._domainkey.{tenant_domain}")
+                            || t.ends_with(".dkim.mail.microsoft");
+                        if !ok {
+                            problems.push(format!("{qname} -> {target}, not the tenant's key"));
+                        }
+                    }
+                },
+            }
+        }
+        let r = if let Some(why) = skipped {
+            CheckResult::new(&DKIM, Status::Skip, d, why)
+        } else if problems.is_empty() {
+            CheckResult::new(
+                &DKIM,
+                Status::Pass,
+                d,
+                format!("selector1 and selector2 point to {tenant_domain}"),
+            )
+        } else {
+            CheckResult::new(&DKIM, Status::Warn, d, problems.join("; "))
+                .remediation(format!("In Exchange Online: Get-DkimSigningConfig -Identity {d} | fl Selector1CNAME,Selector2CNAME; publish both CNAMEs, then Set-DkimSigningConfig -Identity {d} -Enabled $true (New-DkimSigningConfig -DomainName {d} -Enabled $true if none exists)."))
+        };
+        out.push(
+            r.evidence(format!("dns:selector1._domainkey.{d}/CNAME"))
+                .on(to_eop.clone()),
+        );
+    }
+
+    // Split brain.
+    if !profile.resolvers.external.is_empty() {
+        out.push(split_brain(evidence, primary.as_deref()).on(to_eop));
+    }
+    out
+}
+
+fn egress_terms(egress: &[IpAddr]) -> String {
+    egress
+        .iter()
+        .map(|ip| format!("ip{}:{ip} ", if ip.is_ipv4() { 4 } else { 6 }))
+        .collect()
+}
+
+/// Whether `host` is one of the on-premises public names.
+fn public_host(profile: &Profile, host: &str) -> bool {
+    profile
+        .edges
+        .iter()
+        .any(|e| e.external_fqdn.eq_ignore_ascii_case(host) || e.fqdn.eq_ignore_ascii_case(host))
+        || profile
+            .mailboxes
+            .iter()
+            .any(|m| m.fqdn.eq_ignore_ascii_case(host))
+        || profile
+            .connectors
+            .send
+            .fqdn
+            .as_deref()
+            .is_some_and(|f| f.eq_ignore_ascii_case(host))
+        || profile
+            .connectors
+            .exo_outbound
+            .smart_hosts
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(host))
+}
+
+/// Every host to check and its node.
+fn hosts(profile: &Profile) -> Vec<(String, String)> {
+    let public_node = if profile.uses_edge() { "edge" } else { "mailbox" };
+    let mut v: Vec<(String, String)> = profile
+        .mailboxes
+        .iter()
+        .map(|m| (m.fqdn.to_ascii_lowercase(), "mailbox".into()))
+        .collect();
+    for e in profile.hybrid_edges() {
+        v.push((e.fqdn.to_ascii_lowercase(), "edge".into()));
+        v.push((e.external_fqdn.to_ascii_lowercase(), "edge".into()));
+    }
+    for s in profile
+        .connectors
+        .exo_outbound
+        .smart_hosts
+        .iter()
+        .chain(profile.connectors.send.fqdn.iter())
+    {
+        v.push((s.to_ascii_lowercase(), public_node.into()));
+    }
+    v.push((profile.eop_endpoint(), "eop".into()));
+    let mut seen = std::collections::BTreeSet::new();
+    v.retain(|(h, _)| seen.insert(h.clone()));
+    v
+}
+
+/// The label of the primary resolver: the server that answered most, excluding the external ones.
+fn primary_server(profile: &Profile, evidence: &Evidence) -> Option<String> {
+    let external: Vec<String> = profile
+        .resolvers
+        .external
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    if external.is_empty() {
+        return None;
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in &evidence.dns {
+        if !external.iter().any(|e| a.server.contains(e.as_str())) {
+            *counts.entry(a.server.as_str()).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(s, _)| s.to_string())
+}
+
+fn split_brain(evidence: &Evidence, primary: Option<&str>) -> CheckResult {
+    let mut by_query: BTreeMap<(String, &str), Vec<&DnsAnswer>> = BTreeMap::new();
+    for a in &evidence.dns {
+        if matches!(a.rtype, RecordType::A | RecordType::Aaaa | RecordType::Mx) {
+            by_query
+                .entry((a.name.to_ascii_lowercase(), a.rtype.as_str()))
+                .or_default()
+                .push(a);
+        }
+    }
+    let mut differences = Vec::new();
+    for ((name, rtype), answers) in &by_query {
+        if answers.len() < 2 {
+            continue;
+        }
+        let render = |a: &DnsAnswer| {
+            let mut r: Vec<String> = a.records().iter().map(ToString::to_string).collect();
+            r.sort();
+            if r.is_empty() {
+                a.outcome.to_string()
+            } else {
+                r.join(", ")
+            }
+        };
+        let first = render(answers[0]);
+        if answers.iter().any(|a| render(a) != first) {
+            let views: Vec<String> = answers
+                .iter()
+                .map(|a| format!("{}: {}", a.server, render(a)))
+                .collect();
+            differences.push(format!("{name} {rtype}: {}", views.join(" vs ")));
+        }
+    }
+    let _ = primary;
+    if differences.is_empty() {
+        CheckResult::new(
+            &SPLIT,
+            Status::Pass,
+            "internal vs external DNS",
+            "the resolvers agree on every endpoint",
+        )
+    } else {
+        CheckResult::new(&SPLIT, Status::Warn, "internal vs external DNS", format!("{} answer(s) differ", differences.len()))
+            .detail(differences.join("\n"))
+            .remediation("Make sure the public zone publishes what Exchange Online needs (the hybrid endpoints and MX); differences are fine only where intended.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::{DnsOutcome, RecordData};
+
+    fn ans(name: &str, rtype: RecordType, data: Vec<RecordData>) -> DnsAnswer {
+        DnsAnswer {
+            name: name.into(),
+            rtype,
+            server: "127.0.0.1:53".into(),
+            outcome: if data.is_empty() {
+                DnsOutcome::NxDomain
+            } else {
+                DnsOutcome::Records(data)
+            },
+            elapsed_ms: 1,
+        }
+    }
+
+    fn healthy() -> Vec<DnsAnswer> {
+        let ip = |s: &str| RecordData::A(s.parse().unwrap());
+        let mx = |h: &str| RecordData::Mx {
+            preference: 0,
+            exchange: h.into(),
+        };
+        vec![
+            ans(
+                "contoso.mail.onmicrosoft.com",
+                RecordType::Mx,
+                vec![mx("contoso-com.mail.protection.outlook.com")],
+            ),
+            ans(
+                "contoso.com",
+                RecordType::Mx,
+                vec![mx("contoso-com.mail.protection.outlook.com")],
+            ),
+            ans(
+                "contoso.com",
+                RecordType::Txt,
+                vec![RecordData::Txt(
+                    "v=spf1 ip4:203.0.113.10 include:spf.protection.outlook.com -all".into(),
+                )],
+            ),
+            ans(
+                "spf.protection.outlook.com",
+                RecordType::Txt,
+                vec![RecordData::Txt("v=spf1 ip4:40.92.0.0/15 -all".into())],
+            ),
+            ans(
+                "_dmarc.contoso.com",
+                RecordType::Txt,
+                vec![RecordData::Txt("v=DMARC1; p=quarantine".into())],
+            ),
+            ans(
+                "selector1._domainkey.contoso.com",
+                RecordType::Cname,
+                vec![RecordData::Cname(
+                    "selector1-contoso-com._domainkey.contoso.onmicrosoft.com".into(),
+                )],
+            ),
+            ans(
+                "selector2._domainkey.contoso.com",
+                RecordType::Cname,
+                vec![RecordData::Cname(
+                    "selector2-contoso-com._domainkey.contoso.onmicrosoft.com".into(),
+                )],
+            ),
+            ans("ex01.contoso.com", RecordType::A, vec![ip("10.0.0.10")]),
+            ans("edge01.contoso.com", RecordType::A, vec![ip("10.0.1.10")]),
+            ans("mail.contoso.com", RecordType::A, vec![ip("203.0.113.10")]),
+            ans(
+                "contoso-com.mail.protection.outlook.com",
+                RecordType::A,
+                vec![ip("52.101.1.1")],
+            ),
+            ans(
+                "10.113.0.203.in-addr.arpa",
+                RecordType::Ptr,
+                vec![RecordData::Ptr("mail.contoso.com".into())],
+            ),
+        ]
+    }
+
+    fn run(dns: Vec<DnsAnswer>) -> Vec<CheckResult> {
+        let profile = Profile::from_toml_str(crate::profile::SAMPLE_EDGE, "sample", None).unwrap();
+        let ctx = DnsContext {
+            hop_to_eop: "out.edge-eop".into(),
+            hop_mx: "mx.internet-eop".into(),
+            public_node: "edge".into(),
+            egress: vec!["203.0.113.10".parse().unwrap()],
+            public_names: vec!["mail.contoso.com".into()],
+        };
+        dns_checks(
+            &profile,
+            &Evidence {
+                dns,
+                ..Evidence::default()
+            },
+            &ctx,
+        )
+    }
+
+    fn bad(results: &[CheckResult]) -> Vec<(&str, Status)> {
+        results
+            .iter()
+            .filter(|r| r.status >= Status::Warn)
+            .map(|r| (r.id.as_str(), r.status))
+            .collect()
+    }
+
+    #[test]
+    fn healthy_dns_passes() {
+        let r = run(healthy());
+        assert!(bad(&r).is_empty(), "{:#?}", bad(&r));
+        assert!(
+            r.iter()
+                .any(|c| c.id == "dns.spf.egress" && c.status == Status::Pass)
+        );
+        assert!(
+            r.iter()
+                .any(|c| c.id == "dns.ptr.fcrdns" && c.status == Status::Pass)
+        );
+    }
+
+    #[test]
+    fn each_dns_fault_fails_its_check() {
+        let mut dns = healthy();
+        dns[0] = ans(
+            "contoso.mail.onmicrosoft.com",
+            RecordType::Mx,
+            vec![RecordData::Mx {
+                preference: 0,
+                exchange: "mail.messaging.microsoft.com".into(),
+            }],
+        );
+        assert_eq!(bad(&run(dns)), [("dns.mx.routing_domain", Status::Fail)]);
+
+        let mut dns = healthy();
+        dns[2] = ans(
+            "contoso.com",
+            RecordType::Txt,
+            vec![RecordData::Txt("v=spf1 ip4:203.0.113.10 -all".into())],
+        );
+        assert_eq!(bad(&run(dns)), [("dns.spf.eop", Status::Fail)]);
+
+        let mut dns = healthy();
+        dns[11] = ans("10.113.0.203.in-addr.arpa", RecordType::Ptr, vec![]);
+        assert_eq!(bad(&run(dns)), [("dns.ptr.fcrdns", Status::Warn)]);
+
+        let mut dns = healthy();
+        dns[4] = ans("_dmarc.contoso.com", RecordType::Txt, vec![]);
+        assert_eq!(bad(&run(dns)), [("dns.dmarc", Status::Warn)]);
+
+        let mut dns = healthy();
+        dns[9] = ans("mail.contoso.com", RecordType::A, vec![]);
+        let r = run(dns);
+        assert!(
+            bad(&r).contains(&("dns.host.resolves", Status::Fail)),
+            "{:?}",
+            bad(&r)
+        );
+    }
+
+    #[test]
+    fn a_failed_lookup_is_a_skip_never_a_pass() {
+        let mut dns = healthy();
+        dns[0].outcome = DnsOutcome::Timeout;
+        dns[2].outcome = DnsOutcome::Timeout;
+        let r = run(dns);
+        let status = |id: &str| r.iter().find(|c| c.id == id).map(|c| c.status);
+        assert_eq!(status("dns.mx.routing_domain"), Some(Status::Skip));
+        assert_eq!(status("dns.spf.eop"), Some(Status::Skip));
+        assert_eq!(status("dns.spf.egress"), Some(Status::Skip));
+    }
+
+    #[test]
+    fn split_brain_differences_warn() {
+        let mut dns = healthy();
+        let mut ext = ans(
+            "mail.contoso.com",
+            RecordType::A,
+            vec![RecordData::A("198.51.100.1".parse().unwrap())],
+        );
+        ext.server = "192.0.2.53:53".into();
+        dns.push(ext);
+        let mut profile = Profile::from_toml_str(crate::profile::SAMPLE_EDGE, "sample", None).unwrap();
+        profile.resolvers.external = vec!["192.0.2.53:53".parse().unwrap()];
+        let ctx = DnsContext {
+            hop_to_eop: "out.edge-eop".into(),
+            ..DnsContext::default()
+        };
+        let r = dns_checks(
+            &profile,
+            &Evidence {
+                dns,
+                ..Evidence::default()
+            },
+            &ctx,
+        );
+        let split = r.iter().find(|c| c.id == "dns.split_brain").unwrap();
+        assert_eq!(split.status, Status::Warn);
+        assert!(split.detail.contains("mail.contoso.com A"), "{}", split.detail);
+    }
+}

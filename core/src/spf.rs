@@ -1,0 +1,611 @@
+//! SPF (RFC 7208), pure: parse a record and evaluate it for an IP address over DNS answers that were
+//! gathered beforehand (see [`crate::probe::dns`]), so that the judgement needs no network.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::dns::{DnsAnswer, RecordType};
+
+/// RFC 7208 4.6.4: at most 10 terms that cause DNS queries.
+pub const MAX_LOOKUPS: usize = 10;
+
+/// The result of an evaluation (RFC 7208 2.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpfResult {
+    /// The address is authorised.
+    Pass,
+    /// Explicitly not authorised (`-`).
+    Fail,
+    /// Probably not authorised (`~`).
+    SoftFail,
+    /// No assertion (`?`, or no match without `all`).
+    Neutral,
+    /// No SPF record.
+    None,
+    /// The record is broken (syntax, two records, too many lookups).
+    PermError,
+    /// A DNS answer needed is missing or failed.
+    TempError,
+}
+
+/// A qualifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Qualifier {
+    /// `+`.
+    Pass,
+    /// `-`.
+    Fail,
+    /// `~`.
+    SoftFail,
+    /// `?`.
+    Neutral,
+}
+
+impl Qualifier {
+    fn result(self) -> SpfResult {
+        match self {
+            Qualifier::Pass => SpfResult::Pass,
+            Qualifier::Fail => SpfResult::Fail,
+            Qualifier::SoftFail => SpfResult::SoftFail,
+            Qualifier::Neutral => SpfResult::Neutral,
+        }
+    }
+}
+
+/// A mechanism.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mechanism {
+    /// `all`.
+    All,
+    /// `include:domain`.
+    Include(String),
+    /// `a[:domain][/cidr]`.
+    A(Option<String>, Option<u8>, Option<u8>),
+    /// `mx[:domain][/cidr]`.
+    Mx(Option<String>, Option<u8>, Option<u8>),
+    /// `ptr[:domain]` (deprecated; evaluated as no match).
+    Ptr(Option<String>),
+    /// `ip4:net[/cidr]` / `ip6:net[/cidr]`.
+    Ip(IpAddr, u8),
+    /// `exists:domain`.
+    Exists(String),
+}
+
+/// A parsed record.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Record {
+    /// Mechanisms with their qualifiers, in order.
+    pub terms: Vec<(Qualifier, Mechanism)>,
+    /// The `redirect=` modifier.
+    pub redirect: Option<String>,
+    /// Whether a macro (`%{...}`) appears: such records are not evaluated.
+    pub has_macros: bool,
+}
+
+/// Parse the text of a `v=spf1` record.
+///
+/// # Errors
+/// A description of the first term that does not parse.
+pub fn parse(text: &str) -> Result<Record, String> {
+    let mut words = text.split_ascii_whitespace();
+    if !words.next().is_some_and(|v| v.eq_ignore_ascii_case("v=spf1")) {
+        return Err("does not start with v=spf1".into());
+    }
+    let mut record = Record::default();
+    for word in words {
+        if word.contains('%') {
+            record.has_macros = true;
+        }
+        let lower = word.to_ascii_lowercase();
+        if let Some(target) = lower.strip_prefix("redirect=") {
+            record.redirect = Some(target.to_string());
+            continue;
+        }
+        if lower.starts_with("exp=") || (lower.contains('=') && !lower.contains(':')) {
+            continue; // exp= and unknown modifiers are ignored (RFC 7208 6)
+        }
+        let (qualifier, rest) = match lower.chars().next() {
+            Some('+') => (Qualifier::Pass, &lower[1..]),
+            Some('-') => (Qualifier::Fail, &lower[1..]),
+            Some('~') => (Qualifier::SoftFail, &lower[1..]),
+            Some('?') => (Qualifier::Neutral, &lower[1..]),
+            _ => (Qualifier::Pass, &lower[..]),
+        };
+        let (name, arg) = match rest.find([':', '/']) {
+            Some(i) => (&rest[..i], Some(&rest[i..])),
+            None => (rest, None),
+        };
+        let mechanism = match name {
+            "all" if arg.is_none() => Mechanism::All,
+            "include" => {
+                Mechanism::Include(domain_arg(arg).ok_or_else(|| format!("{word}: include needs a domain"))?)
+            }
+            "exists" => {
+                Mechanism::Exists(domain_arg(arg).ok_or_else(|| format!("{word}: exists needs a domain"))?)
+            }
+            "ptr" => Mechanism::Ptr(domain_arg(arg)),
+            "a" | "mx" => {
+                let (domain, v4, v6) = domain_cidr(arg).ok_or_else(|| format!("{word}: bad CIDR length"))?;
+                if name == "a" {
+                    Mechanism::A(domain, v4, v6)
+                } else {
+                    Mechanism::Mx(domain, v4, v6)
+                }
+            }
+            "ip4" | "ip6" => {
+                let spec = arg
+                    .and_then(|a| a.strip_prefix(':'))
+                    .ok_or_else(|| format!("{word}: needs an address"))?;
+                let (addr, len) = match spec.split_once('/') {
+                    Some((a, l)) => (
+                        a,
+                        Some(
+                            l.parse::<u8>()
+                                .map_err(|_| format!("{word}: bad prefix length"))?,
+                        ),
+                    ),
+                    None => (spec, None),
+                };
+                let ip: IpAddr = addr
+                    .parse()
+                    .map_err(|_| format!("{word}: {addr:?} is not an IP address"))?;
+                let max = if ip.is_ipv4() { 32 } else { 128 };
+                let len = len.unwrap_or(max);
+                if len > max || (name == "ip4") != ip.is_ipv4() {
+                    return Err(format!("{word}: bad network"));
+                }
+                Mechanism::Ip(ip, len)
+            }
+            _ => return Err(format!("{word}: unknown mechanism")),
+        };
+        record.terms.push((qualifier, mechanism));
+    }
+    Ok(record)
+}
+
+fn domain_arg(arg: Option<&str>) -> Option<String> {
+    let d = arg?.strip_prefix(':')?;
+    (!d.is_empty()).then(|| d.to_string())
+}
+
+#[allow(clippy::type_complexity)]
+fn domain_cidr(arg: Option<&str>) -> Option<(Option<String>, Option<u8>, Option<u8>)> {
+    let Some(arg) = arg else {
+        return Some((None, None, None));
+    };
+    let (domain, cidr) = match arg.strip_prefix(':') {
+        Some(rest) => match rest.find('/') {
+            Some(i) => (Some(rest[..i].to_string()), &rest[i..]),
+            None => (Some(rest.to_string()), ""),
+        },
+        None => (None, arg),
+    };
+    let (v4_text, v6_text) = match cidr.split_once("//") {
+        Some((v4, v6)) => (v4, Some(v6)),
+        None => (cidr, None),
+    };
+    let v4 = match v4_text.strip_prefix('/') {
+        Some(p) => Some(p.parse().ok().filter(|n| *n <= 32)?),
+        None if v4_text.is_empty() => None,
+        None => return None,
+    };
+    let v6 = match v6_text {
+        Some(p) => Some(p.parse().ok().filter(|n| *n <= 128)?),
+        None => None,
+    };
+    Some((domain, v4, v6))
+}
+
+/// The outcome of an evaluation, with how it was reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpfEvaluation {
+    /// The result.
+    pub result: SpfResult,
+    /// The term that decided it.
+    pub matched: Option<String>,
+    /// What was looked at, in order.
+    pub trace: Vec<String>,
+    /// DNS-querying terms used.
+    pub lookups: usize,
+}
+
+/// Look up an answer gathered earlier.
+pub type Lookup<'a> = dyn Fn(&str, RecordType) -> Option<&'a DnsAnswer> + 'a;
+
+/// The SPF record(s) of `domain` from the answers: `Ok(None)` without a record, `Err` when the TXT
+/// lookup is missing or failed.
+pub fn records<'a>(domain: &str, lookup: &Lookup<'a>) -> Result<Vec<String>, String> {
+    let answer =
+        lookup(domain, RecordType::Txt).ok_or_else(|| format!("no TXT answer for {domain} was gathered"))?;
+    if answer.is_failure() {
+        return Err(format!("TXT {domain}: {}", answer.outcome));
+    }
+    Ok(answer
+        .txt()
+        .into_iter()
+        .filter(|t| t.to_ascii_lowercase().starts_with("v=spf1") && (t.len() == 6 || t.as_bytes()[6] == b' '))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Evaluate SPF for `ip` sending as `domain`.
+pub fn evaluate<'a>(domain: &str, ip: IpAddr, lookup: &Lookup<'a>) -> SpfEvaluation {
+    let mut eval = SpfEvaluation {
+        result: SpfResult::None,
+        matched: None,
+        trace: Vec::new(),
+        lookups: 0,
+    };
+    eval.result = check_host(domain, ip, lookup, &mut eval, 0);
+    eval
+}
+
+fn check_host<'a>(
+    domain: &str,
+    ip: IpAddr,
+    lookup: &Lookup<'a>,
+    eval: &mut SpfEvaluation,
+    depth: usize,
+) -> SpfResult {
+    if depth > MAX_LOOKUPS {
+        return SpfResult::PermError;
+    }
+    let texts = match records(domain, lookup) {
+        Ok(t) => t,
+        Err(e) => {
+            eval.trace.push(e);
+            return SpfResult::TempError;
+        }
+    };
+    let text = match texts.as_slice() {
+        [] => {
+            eval.trace.push(format!("{domain}: no SPF record"));
+            return SpfResult::None;
+        }
+        [one] => one,
+        _ => {
+            eval.trace
+                .push(format!("{domain}: {} SPF records (permerror)", texts.len()));
+            return SpfResult::PermError;
+        }
+    };
+    eval.trace.push(format!("{domain}: {text}"));
+    let record = match parse(text) {
+        Ok(r) => r,
+        Err(e) => {
+            eval.trace.push(format!("{domain}: {e}"));
+            return SpfResult::PermError;
+        }
+    };
+    if record.has_macros {
+        eval.trace.push(format!("{domain}: macros are not evaluated"));
+        return SpfResult::Neutral;
+    }
+    for (qualifier, mechanism) in &record.terms {
+        let counts = matches!(
+            mechanism,
+            Mechanism::Include(_)
+                | Mechanism::A(..)
+                | Mechanism::Mx(..)
+                | Mechanism::Ptr(_)
+                | Mechanism::Exists(_)
+        );
+        if counts {
+            eval.lookups += 1;
+            if eval.lookups > MAX_LOOKUPS {
+                eval.trace
+                    .push("more than 10 DNS-querying terms (permerror)".into());
+                return SpfResult::PermError;
+            }
+        }
+        let hit = match mechanism {
+            Mechanism::All => Ok(true),
+            Mechanism::Ip(net, len) => Ok(in_network(ip, *net, *len)),
+            Mechanism::Include(target) => match check_host(target, ip, lookup, eval, depth + 1) {
+                SpfResult::Pass => Ok(true),
+                SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral => Ok(false),
+                SpfResult::TempError => return SpfResult::TempError,
+                SpfResult::PermError | SpfResult::None => return SpfResult::PermError,
+            },
+            Mechanism::A(d, v4, v6) => addresses(d.as_deref().unwrap_or(domain), lookup)
+                .map(|ips| ips.iter().any(|a| in_network(ip, *a, cidr(*a, *v4, *v6)))),
+            Mechanism::Mx(d, v4, v6) => {
+                let name = d.as_deref().unwrap_or(domain);
+                match lookup(name, RecordType::Mx) {
+                    Some(mx) if !mx.is_failure() => {
+                        let mut hit = Ok(false);
+                        for (_, host) in mx.mx() {
+                            match addresses(host, lookup) {
+                                Ok(ips) if ips.iter().any(|a| in_network(ip, *a, cidr(*a, *v4, *v6))) => {
+                                    hit = Ok(true);
+                                    break;
+                                }
+                                Ok(_) => {}
+                                Err(e) => hit = Err(e),
+                            }
+                        }
+                        hit
+                    }
+                    Some(mx) => Err(format!("MX {name}: {}", mx.outcome)),
+                    None => Err(format!("no MX answer for {name} was gathered")),
+                }
+            }
+            Mechanism::Ptr(_) | Mechanism::Exists(_) => Ok(false),
+        };
+        match hit {
+            Ok(true) => {
+                if eval.matched.is_none() || !matches!(mechanism, Mechanism::Include(_)) {
+                    eval.matched = Some(format!("{domain}: {}", term_text(*qualifier, mechanism)));
+                }
+                return qualifier.result();
+            }
+            Ok(false) => {}
+            Err(e) => {
+                eval.trace.push(e);
+                return SpfResult::TempError;
+            }
+        }
+    }
+    if let Some(target) = &record.redirect {
+        eval.lookups += 1;
+        return match check_host(target, ip, lookup, eval, depth + 1) {
+            SpfResult::None => SpfResult::PermError,
+            other => other,
+        };
+    }
+    SpfResult::Neutral
+}
+
+fn addresses<'a>(name: &str, lookup: &Lookup<'a>) -> Result<Vec<IpAddr>, String> {
+    let mut out = Vec::new();
+    for rtype in [RecordType::A, RecordType::Aaaa] {
+        match lookup(name, rtype) {
+            Some(a) if a.is_timeout() || a.error().is_some() => {
+                return Err(format!("{rtype} {name}: {}", a.outcome));
+            }
+            Some(a) => out.extend(a.ips()),
+            None if rtype == RecordType::A => return Err(format!("no A answer for {name} was gathered")),
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+fn cidr(addr: IpAddr, v4: Option<u8>, v6: Option<u8>) -> u8 {
+    if addr.is_ipv4() {
+        v4.unwrap_or(32)
+    } else {
+        v6.unwrap_or(128)
+    }
+}
+
+fn in_network(ip: IpAddr, net: IpAddr, len: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len.min(32)))
+            };
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len.min(128)))
+            };
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}
+
+fn term_text(q: Qualifier, m: &Mechanism) -> String {
+    let q = match q {
+        Qualifier::Pass => "",
+        Qualifier::Fail => "-",
+        Qualifier::SoftFail => "~",
+        Qualifier::Neutral => "?",
+    };
+    let m = match m {
+        Mechanism::All => "all".to_string(),
+        Mechanism::Include(d) => format!("include:{d}"),
+        Mechanism::A(d, ..) => d.as_ref().map_or("a".into(), |d| format!("a:{d}")),
+        Mechanism::Mx(d, ..) => d.as_ref().map_or("mx".into(), |d| format!("mx:{d}")),
+        Mechanism::Ptr(_) => "ptr".into(),
+        Mechanism::Ip(ip, len) => format!("{}:{ip}/{len}", if ip.is_ipv4() { "ip4" } else { "ip6" }),
+        Mechanism::Exists(d) => format!("exists:{d}"),
+    };
+    format!("{q}{m}")
+}
+
+/// Whether the SPF record of `domain` reaches `target` through include:/redirect= (directly or not).
+pub fn includes<'a>(domain: &str, target: &str, lookup: &Lookup<'a>) -> bool {
+    fn walk<'a>(domain: &str, target: &str, lookup: &Lookup<'a>, depth: usize) -> bool {
+        if depth > MAX_LOOKUPS {
+            return false;
+        }
+        let Ok(texts) = records(domain, lookup) else {
+            return false;
+        };
+        let Some(Ok(record)) = texts.first().map(|t| parse(t)) else {
+            return false;
+        };
+        let nested: Vec<String> = record
+            .terms
+            .iter()
+            .filter_map(|(_, m)| {
+                if let Mechanism::Include(d) = m {
+                    Some(d.clone())
+                } else {
+                    None
+                }
+            })
+            .chain(record.redirect.clone())
+            .collect();
+        nested.iter().any(|d| d.eq_ignore_ascii_case(target))
+            || nested.iter().any(|d| walk(d, target, lookup, depth + 1))
+    }
+    walk(domain, target, lookup, 0)
+}
+
+/// The domains an SPF record makes a resolver look at (include/redirect targets, a/mx domains),
+/// for gathering evidence.
+pub fn referenced_domains(text: &str, domain: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let Ok(record) = parse(text) else {
+        return (Vec::new(), Vec::new(), Vec::new());
+    };
+    let mut txt = Vec::new();
+    let mut a = Vec::new();
+    let mut mx = Vec::new();
+    for (_, m) in &record.terms {
+        match m {
+            Mechanism::Include(d) => txt.push(d.clone()),
+            Mechanism::A(d, ..) => a.push(d.clone().unwrap_or_else(|| domain.to_string())),
+            Mechanism::Mx(d, ..) => mx.push(d.clone().unwrap_or_else(|| domain.to_string())),
+            _ => {}
+        }
+    }
+    txt.extend(record.redirect);
+    (txt, a, mx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::{DnsOutcome, RecordData};
+
+    fn answer(name: &str, rtype: RecordType, data: Vec<RecordData>) -> DnsAnswer {
+        DnsAnswer {
+            name: name.into(),
+            rtype,
+            server: "test".into(),
+            outcome: if data.is_empty() {
+                DnsOutcome::NoData
+            } else {
+                DnsOutcome::Records(data)
+            },
+            elapsed_ms: 0,
+        }
+    }
+
+    fn world() -> Vec<DnsAnswer> {
+        vec![
+            answer(
+                "contoso.com",
+                RecordType::Txt,
+                vec![RecordData::Txt(
+                    "v=spf1 ip4:203.0.113.10 mx include:spf.protection.outlook.com -all".into(),
+                )],
+            ),
+            answer(
+                "contoso.com",
+                RecordType::Mx,
+                vec![RecordData::Mx {
+                    preference: 0,
+                    exchange: "mx.contoso.com".into(),
+                }],
+            ),
+            answer(
+                "mx.contoso.com",
+                RecordType::A,
+                vec![RecordData::A("198.51.100.7".parse().unwrap())],
+            ),
+            answer("mx.contoso.com", RecordType::Aaaa, vec![]),
+            answer(
+                "spf.protection.outlook.com",
+                RecordType::Txt,
+                vec![RecordData::Txt(
+                    "v=spf1 ip4:40.92.0.0/15 ip6:2a01:111:f400::/48 -all".into(),
+                )],
+            ),
+            answer(
+                "soft.example",
+                RecordType::Txt,
+                vec![RecordData::Txt("v=spf1 ~all".into())],
+            ),
+            answer(
+                "two.example",
+                RecordType::Txt,
+                vec![
+                    RecordData::Txt("v=spf1 -all".into()),
+                    RecordData::Txt("v=spf1 +all".into()),
+                ],
+            ),
+            answer(
+                "redir.example",
+                RecordType::Txt,
+                vec![RecordData::Txt("v=spf1 redirect=contoso.com".into())],
+            ),
+            answer(
+                "loop.example",
+                RecordType::Txt,
+                vec![RecordData::Txt("v=spf1 include:loop.example -all".into())],
+            ),
+            answer(
+                "none.example",
+                RecordType::Txt,
+                vec![RecordData::Txt("google-site-verification=x".into())],
+            ),
+        ]
+    }
+
+    fn eval(domain: &str, ip: &str) -> SpfEvaluation {
+        let w = world();
+        let lookup = |n: &str, t: RecordType| w.iter().find(|a| a.name == n && a.rtype == t);
+        evaluate(domain, ip.parse().unwrap(), &lookup)
+    }
+
+    #[test]
+    fn evaluation_table() {
+        let cases = [
+            ("contoso.com", "203.0.113.10", SpfResult::Pass),
+            ("contoso.com", "198.51.100.7", SpfResult::Pass),
+            ("contoso.com", "40.93.1.2", SpfResult::Pass),
+            ("contoso.com", "2a01:111:f400::1", SpfResult::Pass),
+            ("contoso.com", "192.0.2.1", SpfResult::Fail),
+            ("soft.example", "192.0.2.1", SpfResult::SoftFail),
+            ("two.example", "192.0.2.1", SpfResult::PermError),
+            ("redir.example", "203.0.113.10", SpfResult::Pass),
+            ("loop.example", "192.0.2.1", SpfResult::PermError),
+            ("none.example", "192.0.2.1", SpfResult::None),
+            ("missing.example", "192.0.2.1", SpfResult::TempError),
+        ];
+        for (d, ip, want) in cases {
+            let e = eval(d, ip);
+            assert_eq!(e.result, want, "{d} {ip}: {:?}", e.trace);
+        }
+        assert_eq!(
+            eval("contoso.com", "40.93.1.2").matched.as_deref(),
+            Some("spf.protection.outlook.com: ip4:40.92.0.0/15")
+        );
+    }
+
+    #[test]
+    fn parse_rejects_bad_terms() {
+        assert!(parse("v=spf1 ip4:300.1.1.1 -all").is_err());
+        assert!(parse("v=spf1 ip4:10.0.0.0/33").is_err());
+        assert!(parse("v=spf1 frobnicate -all").is_err());
+        assert!(parse("spf2.0/pra").is_err());
+        let r = parse("v=spf1 a:mail.contoso.com/24 mx/24//64 -all exp=explain.contoso.com").unwrap();
+        assert_eq!(r.terms.len(), 3);
+        assert_eq!(r.terms[1].1, Mechanism::Mx(None, Some(24), Some(64)));
+        assert!(
+            parse("v=spf1 exists:%{i}.spf.contoso.com -all")
+                .unwrap()
+                .has_macros
+        );
+    }
+
+    #[test]
+    fn includes_follow_chains() {
+        let w = world();
+        let lookup = |n: &str, t: RecordType| w.iter().find(|a| a.name == n && a.rtype == t);
+        assert!(includes("contoso.com", "spf.protection.outlook.com", &lookup));
+        assert!(includes("redir.example", "spf.protection.outlook.com", &lookup));
+        assert!(!includes("soft.example", "spf.protection.outlook.com", &lookup));
+    }
+}
