@@ -347,4 +347,17 @@ fn slow_drip_sends_about_one_byte_per_second() {
         String::from_utf8_lossy(&got)
     );
     assert!(got.starts_with(b"22"), "{got:?}");
+    drop(stream);
+    // An independent client gives up waiting for a whole reply, although bytes keep arriving.
+    if require("swaks") {
+        let (out, _) = swaks(
+            &lab,
+            "edge-external",
+            &["--quit-after", "CONNECT", "--timeout", "3"],
+        );
+        assert!(
+            out.contains("<** Timeout (3 secs) waiting for server response"),
+            "{out}"
+        );
+    }
 }

@@ -494,6 +494,7 @@ pub fn decode_reply(code: u16, text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evidence::Reply;
 
     #[test]
     fn masked_banners_are_recognised() {
@@ -502,6 +503,86 @@ mod tests {
         ));
         assert!(!is_masked("mail.contoso.com Microsoft ESMTP MAIL Service ready"));
         assert!(!is_masked("***"));
+    }
+
+    fn probe(connect: Connect) -> SmtpProbe {
+        SmtpProbe {
+            id: "smtp:x:25".into(),
+            host: "x".into(),
+            port: 25,
+            addresses: vec![],
+            helo: "h".into(),
+            connect,
+            banner: None,
+            ehlo: None,
+            used_helo: false,
+            starttls: None,
+            tls: None,
+            ehlo_tls: None,
+            failure: None,
+            partial: None,
+            transcript: vec![],
+            ms: 0,
+        }
+    }
+
+    fn ctx(external_service: bool) -> EndpointContext {
+        EndpointContext {
+            attachment: Attachment::Hop("h".into()),
+            external_service,
+            role: "EOP".into(),
+        }
+    }
+
+    #[test]
+    fn unreachable_external_service_is_a_skip_with_the_reason_not_a_fail() {
+        let address = "192.0.2.1:25".parse().unwrap();
+        let p = probe(Connect::TimedOut { address, ms: 10_000 });
+        let r = smtp_checks(&p, &ctx(true));
+        assert_eq!(r[0].status, Status::Skip);
+        assert!(
+            r[0].summary.contains("could not reach EOP from this workstation"),
+            "{}",
+            r[0].summary
+        );
+        assert!(r.iter().all(|c| c.status == Status::Skip));
+        let on_prem = smtp_checks(&p, &ctx(false));
+        assert_eq!(on_prem[0].status, Status::Fail);
+        assert!(on_prem[0].summary.contains("filtered"), "{}", on_prem[0].summary);
+        let refused = smtp_checks(&probe(Connect::Refused { address }), &ctx(false));
+        assert!(refused[0].detail.contains("4.4.316"), "{}", refused[0].detail);
+    }
+
+    #[test]
+    fn tarpit_is_a_delay_warning_not_missing_starttls() {
+        let address = "192.0.2.1:25".parse().unwrap();
+        let mut p = probe(Connect::Connected { address, ms: 1 });
+        p.banner = Some(Reply {
+            code: 220,
+            lines: vec!["mail.contoso.com ESMTP".into()],
+            ms: 20_000,
+        });
+        p.ehlo = Some(Reply {
+            code: 250,
+            lines: vec!["mail.contoso.com".into(), "STARTTLS".into()],
+            ms: 5,
+        });
+        p.starttls = Some(Reply {
+            code: 220,
+            lines: vec!["go".into()],
+            ms: 5,
+        });
+        p.tls = Some(crate::evidence::TlsEvidence {
+            version: Some("TLSv1.3".into()),
+            ..Default::default()
+        });
+        let r = smtp_checks(&p, &ctx(false));
+        let bad: Vec<(&str, Status)> = r
+            .iter()
+            .filter(|c| c.status != Status::Pass)
+            .map(|c| (c.id.as_str(), c.status))
+            .collect();
+        assert_eq!(bad, [("smtp.banner.delay", Status::Warn)]);
     }
 
     #[test]
