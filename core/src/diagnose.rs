@@ -737,3 +737,69 @@ fn add_facts(path: &mut MailPath, targets: &[Target], evidence: &Evidence) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::{Lab, LabOptions};
+
+    async fn lab(name: &str) -> (Lab, Profile, Trust) {
+        let lab = Lab::start_named(name, LabOptions::default()).await.unwrap();
+        let profile = Profile::load(&lab.info().profile_file).unwrap();
+        let trust = trust_for(&profile).unwrap();
+        (lab, profile, trust)
+    }
+
+    #[tokio::test]
+    async fn progress_reports_every_probe_and_the_end() {
+        let (lab, profile, trust) = lab("healthy-direct").await;
+        let (tx, mut rx) = mpsc::channel(256);
+        let mut options = DiagnoseOptions::new(trust);
+        options.progress = Some(tx);
+        let d = diagnose(&profile, options).await;
+        let mut events = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            events.push(e);
+        }
+        let probed = events
+            .iter()
+            .filter(|e| matches!(e, Progress::Probed { .. }))
+            .count();
+        assert_eq!(probed, d.evidence.smtp.len() + d.evidence.tls_ports.len());
+        assert_eq!(events.last(), Some(&Progress::Finished));
+        assert_eq!(
+            d.counts.fail,
+            0,
+            "{:#?}",
+            d.checks
+                .iter()
+                .filter(|c| c.status == crate::check::Status::Fail)
+                .collect::<Vec<_>>()
+        );
+        assert!(!d.cancelled);
+        // The JSON round-trips.
+        let json = serde_json::to_string(&d).unwrap();
+        let back: Diagnosis = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, d);
+        lab.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_diagnosis_can_be_cancelled() {
+        let (lab, profile, trust) = lab("tarpit").await;
+        let (cancel, rx) = watch::channel(false);
+        let mut options = DiagnoseOptions::new(trust);
+        options.cancel = Some(rx);
+        let t0 = Instant::now();
+        let task = tokio::spawn(async move { diagnose(&profile, options).await });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cancel.send(true).unwrap();
+        let d = task.await.unwrap();
+        assert!(d.cancelled);
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "cancelled promptly, not after the 20 s tarpit"
+        );
+        lab.shutdown().await;
+    }
+}
