@@ -265,7 +265,7 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
         },
     )
     .await;
-    let results = judge(profile, options, &targets, &evidence, &mx_targets);
+    let results = judge(profile, options, &targets, &evidence);
     let mut path = MailPath::build(&path_spec(profile, &mx_targets));
     add_facts(&mut path, &targets, &evidence);
     path.roll_up(&results);
@@ -568,7 +568,6 @@ fn judge(
     options: &DiagnoseOptions,
     targets: &[Target],
     evidence: &Evidence,
-    mx: &BTreeMap<String, String>,
 ) -> Vec<CheckResult> {
     let (to_eop, from_eop) = hop_ids(profile);
     let mut results = Vec::new();
@@ -697,7 +696,6 @@ fn judge(
         served_certificate: served,
     };
     results.extend(checks::config::config_checks(profile, &config_ctx));
-    let _ = mx;
     results
 }
 

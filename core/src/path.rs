@@ -199,7 +199,6 @@ impl MailPath {
             spec.internet_mx.clone(),
             true,
         ));
-        let _ = &mut nodes;
         MailPath {
             nodes,
             hops,

@@ -522,7 +522,7 @@ pub fn dns_checks(profile: &Profile, evidence: &Evidence, ctx: &DnsContext) -> V
 
     // Split brain.
     if !profile.resolvers.external.is_empty() {
-        out.push(split_brain(evidence, primary.as_deref()).on(to_eop));
+        out.push(split_brain(evidence).on(to_eop));
     }
     out
 }
@@ -608,7 +608,7 @@ fn primary_server(profile: &Profile, evidence: &Evidence) -> Option<String> {
         .map(|(s, _)| s.to_string())
 }
 
-fn split_brain(evidence: &Evidence, primary: Option<&str>) -> CheckResult {
+fn split_brain(evidence: &Evidence) -> CheckResult {
     let mut by_query: BTreeMap<(String, &str), Vec<&DnsAnswer>> = BTreeMap::new();
     for a in &evidence.dns {
         if matches!(a.rtype, RecordType::A | RecordType::Aaaa | RecordType::Mx) {
@@ -641,7 +641,6 @@ fn split_brain(evidence: &Evidence, primary: Option<&str>) -> CheckResult {
             differences.push(format!("{name} {rtype}: {}", views.join(" vs ")));
         }
     }
-    let _ = primary;
     if differences.is_empty() {
         CheckResult::new(
             &SPLIT,
