@@ -282,3 +282,36 @@ fn diagnose_without_a_target_exits_3() {
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out).contains("/nonexistent/profile.toml"), "{}", text(&out));
 }
+
+#[test]
+fn diagnose_a_running_lab_through_its_written_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("lab.toml");
+    let lab =
+        mailpath_tests::LabProcess::start("name-mismatch", &["--write-profile", profile.to_str().unwrap()]);
+    let (out, _) = run_with_timeout(
+        mailpath().args([
+            "diagnose",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--format",
+            "json",
+        ]),
+        Duration::from_secs(120),
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    assert_eq!(ids(&v, "fail").into_iter().collect::<Vec<_>>(), ["tls.cert.name"]);
+    assert_eq!(v["profile"]["name"], "mailpath lab: name-mismatch");
+    let hop = v["path"]["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == "in.eop-edge")
+        .unwrap();
+    assert_eq!(
+        hop["status"], "fail",
+        "the failure sits on the EOP -> Edge hop: {hop}"
+    );
+    drop(lab);
+}
