@@ -3,6 +3,7 @@
 
 mod cli;
 mod cmd;
+mod output;
 
 use std::process::ExitCode;
 
@@ -60,9 +61,9 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Some(Command::Lab(args)) => cmd::lab::run(&runtime, &args),
         None | Some(Command::Gui) => not_built("the GUI", 4),
-        Some(Command::Diagnose(_)) => not_built("`mailpath diagnose`", 3),
-        Some(Command::Probe(_)) => not_built("`mailpath probe`", 3),
-        Some(Command::Cert(_)) => not_built("`mailpath cert`", 3),
+        Some(Command::Diagnose(args)) => cmd::diagnose::run(&runtime, &cli.target, &args),
+        Some(Command::Probe(args)) => cmd::probe::run(&runtime, &cli.target, &args),
+        Some(Command::Cert(args)) => cmd::cert::run(&args),
         Some(Command::Relay(_)) => not_built("`mailpath relay`", 5),
         Some(Command::Headers(_)) => not_built("`mailpath headers`", 5),
         Some(Command::Report(_)) => not_built("`mailpath report`", 6),

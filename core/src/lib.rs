@@ -6,8 +6,10 @@
 //! - [`lab`]: the embedded hybrid lab: DNS server, lab CA, SMTP endpoints, faults.
 #![forbid(unsafe_code)]
 
+pub mod cert;
 pub mod check;
 pub mod checks;
+pub mod diagnose;
 pub mod dns;
 pub mod encoding;
 pub mod evidence;

@@ -1,2 +1,5 @@
 //! One module per subcommand.
+pub mod cert;
+pub mod diagnose;
 pub mod lab;
+pub mod probe;

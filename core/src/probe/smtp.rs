@@ -558,3 +558,160 @@ impl Default for Session {
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::ca::{LabCa, LeafSpec};
+    use crate::smtp::{Faults, Personality, ServerConfig, SmtpServer};
+    use tokio::net::TcpListener;
+
+    fn quick() -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(2),
+            greeting: Duration::from_millis(800),
+            command: Duration::from_millis(800),
+            tls: Duration::from_secs(2),
+        }
+    }
+
+    fn request(addr: SocketAddr, timeouts: Timeouts) -> SmtpProbeRequest {
+        SmtpProbeRequest {
+            host: "mail.contoso.com".into(),
+            port: addr.port(),
+            addresses: vec![addr.ip()],
+            helo: "probe.test".into(),
+            sni: None,
+            timeouts,
+        }
+    }
+
+    /// A raw server that runs `behave` on each accepted connection.
+    async fn raw_server<F, Fut>(behave: F) -> SocketAddr
+    where
+        F: Fn(TcpStream) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(behave(stream));
+            }
+        });
+        addr
+    }
+
+    async fn lab_server(faults: Faults) -> (SmtpServer, LabCa) {
+        let ca = LabCa::generate(time::OffsetDateTime::now_utc()).unwrap();
+        let cert = ca.issue(&LeafSpec::server("mail.contoso.com", ["mail.contoso.com"], time::OffsetDateTime::now_utc())).unwrap();
+        let mut config = ServerConfig::new("mail.contoso.com", Personality::ExchangeEdgeExternal);
+        config.tls = Some(crate::tls::server_config(cert.certified_key(true).unwrap()).unwrap());
+        config.faults = faults;
+        (SmtpServer::bind("127.0.0.1:0".parse().unwrap(), config).await.unwrap(), ca)
+    }
+
+    #[tokio::test]
+    async fn full_dialogue_with_starttls_captures_chain_and_transcript() {
+        let (server, _ca) = lab_server(Faults::default()).await;
+        let p = probe_smtp(&request(server.local_addr(), quick())).await;
+        assert!(p.failure.is_none(), "{:?}", p.failure);
+        assert_eq!(p.banner.as_ref().unwrap().code, 220);
+        assert!(p.extensions().contains(&"STARTTLS".to_string()));
+        let tls = p.tls.as_ref().unwrap();
+        assert_eq!(tls.version.as_deref(), Some("TLSv1.3"));
+        assert_eq!(tls.chain_der_b64.len(), 2, "leaf and intermediate");
+        assert!(!p.extensions_tls().contains(&"STARTTLS".to_string()));
+        assert!(p.transcript.iter().any(|l| l.tls && l.dir == Direction::Client && l.text.starts_with("EHLO")));
+        assert!(p.transcript.iter().any(|l| !l.tls && l.dir == Direction::Client && l.text == "STARTTLS"));
+        assert!(p.transcript.iter().any(|l| l.tls && l.text.starts_with("221")));
+    }
+
+    #[tokio::test]
+    async fn silent_server_times_out_at_the_greeting() {
+        let addr = raw_server(|s| async move {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            drop(s);
+        })
+        .await;
+        let t0 = Instant::now();
+        let p = probe_smtp(&request(addr, quick())).await;
+        assert!(t0.elapsed() < Duration::from_secs(3));
+        let f = p.failure.unwrap();
+        assert_eq!((f.stage, f.kind), (Stage::Banner, FailureKind::Timeout));
+    }
+
+    #[tokio::test]
+    async fn garbage_is_not_smtp() {
+        let addr = raw_server(|mut s| async move {
+            let _ = s.write_all(b"\x16\x03\x01\x00\xa5HTTP/1.1 400 Bad Request\r\n").await;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        })
+        .await;
+        let p = probe_smtp(&request(addr, quick())).await;
+        let f = p.failure.unwrap();
+        assert_eq!((f.stage, f.kind), (Stage::Banner, FailureKind::NotSmtp));
+        assert!(p.transcript.iter().any(|l| l.text.contains("\\x16\\x03")), "{:?}", p.transcript);
+    }
+
+    #[tokio::test]
+    async fn huge_lines_are_cut_off() {
+        let addr = raw_server(|mut s| async move {
+            let _ = s.write_all(b"220 ").await;
+            let _ = s.write_all(&[b'x'; 64 * 1024]).await;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        })
+        .await;
+        let p = probe_smtp(&request(addr, quick())).await;
+        assert_eq!(p.failure.unwrap().kind, FailureKind::TooLong);
+    }
+
+    #[tokio::test]
+    async fn slow_drip_is_too_slow_not_silent() {
+        let faults = Faults { drip: Some(Duration::from_millis(100)), ..Faults::default() };
+        let (server, _ca) = lab_server(faults).await;
+        let p = probe_smtp(&request(server.local_addr(), quick())).await;
+        let f = p.failure.unwrap();
+        assert_eq!((f.stage, f.kind), (Stage::Banner, FailureKind::TooSlow), "{}", f.message);
+        assert!(p.partial.unwrap().starts_with("220 "));
+    }
+
+    #[tokio::test]
+    async fn reset_during_tls_is_a_tls_failure() {
+        let addr = raw_server(|mut s| async move {
+            let _ = s.write_all(b"220 x ESMTP\r\n").await;
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let _ = s.write_all(b"250-x\r\n250 STARTTLS\r\n").await;
+            let _ = s.read(&mut buf).await;
+            let _ = s.write_all(b"220 go ahead\r\n").await;
+            let _ = s.read(&mut buf).await; // the ClientHello
+            let _ = s.set_linger(Some(Duration::ZERO));
+            drop(s); // reset
+        })
+        .await;
+        let p = probe_smtp(&request(addr, quick())).await;
+        let f = p.failure.unwrap();
+        assert_eq!((f.stage, f.kind), (Stage::TlsHandshake, FailureKind::Tls));
+        assert!(p.tls.unwrap().error.is_some());
+    }
+
+    #[tokio::test]
+    async fn legacy_tls_records_the_protocol_version_alert() {
+        let faults = Faults { legacy_tls_only: true, ..Faults::default() };
+        let (server, _ca) = lab_server(faults).await;
+        let p = probe_smtp(&request(server.local_addr(), quick())).await;
+        let tls = p.tls.unwrap();
+        assert_eq!(tls.alert.as_deref(), Some("ProtocolVersion"), "{:?}", tls.error);
+    }
+
+    #[tokio::test]
+    async fn refused_port_is_refused() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let p = probe_smtp(&request(addr, quick())).await;
+        assert!(matches!(p.connect, Connect::Refused { .. }), "{:?}", p.connect);
+        assert!(p.banner.is_none());
+    }
+}

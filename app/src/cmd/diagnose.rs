@@ -1,0 +1,117 @@
+//! `mailpath diagnose`: probe every hop of the active path, both directions, and judge it.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use mailpath_core::diagnose::{DiagnoseOptions, Diagnosis, Progress, diagnose, trust_for};
+use mailpath_core::lab::{Lab, LabOptions};
+use mailpath_core::profile::Profile;
+
+use crate::Outcome;
+use crate::cli::{DiagnoseArgs, Format, Target};
+use crate::output;
+
+/// Where the profile comes from: a file, or a lab started for the run.
+pub struct Loaded {
+    /// The profile.
+    pub profile: Profile,
+    /// The lab, when one was started (kept alive for the run).
+    pub lab: Option<Lab>,
+}
+
+/// Load the profile named by `--profile`, or start the lab named by `--lab` and load its profile.
+///
+/// # Errors
+/// No target given, an unreadable or invalid profile, a lab that does not start.
+pub async fn load_target(target: &Target) -> anyhow::Result<Loaded> {
+    match (&target.profile, &target.lab) {
+        (Some(path), _) => {
+            let profile = Profile::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok(Loaded { profile, lab: None })
+        }
+        (None, Some(name)) => {
+            let lab = Lab::start_named(name, LabOptions::default()).await.context("could not start the lab")?;
+            let profile = Profile::load(&lab.info().profile_file).map_err(|e| anyhow::anyhow!("lab profile: {e}"))?;
+            Ok(Loaded { profile, lab: Some(lab) })
+        }
+        (None, None) => bail!("say what to diagnose: --profile FILE, or --lab [SCENARIO] for the embedded lab"),
+    }
+}
+
+pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &DiagnoseArgs) -> anyhow::Result<Outcome> {
+    for report in &args.report {
+        report_format(report)?;
+    }
+    let diagnosis = runtime.block_on(async {
+        let loaded = load_target(target).await?;
+        let trust = trust_for(&loaded.profile).context("could not load the trust anchors of the profile")?;
+        let mut options = DiagnoseOptions::new(trust);
+        options.dns_override.clone_from(&args.dns);
+        let show_progress = args.format == Format::Text && std::io::stderr().is_terminal();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+        options.progress = Some(tx);
+        let printer = tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                if !show_progress {
+                    continue;
+                }
+                let mut err = std::io::stderr().lock();
+                match event {
+                    Progress::Phase { name } => {
+                        let _ = write!(err, "\r\x1b[2K{name}...");
+                    }
+                    Progress::Probed { id, done, total } => {
+                        let _ = write!(err, "\r\x1b[2K[{done}/{total}] {id}");
+                    }
+                    Progress::Finished => {
+                        let _ = write!(err, "\r\x1b[2K");
+                    }
+                }
+                let _ = err.flush();
+            }
+        });
+        let diagnosis = diagnose(&loaded.profile, options).await;
+        let _ = printer.await;
+        if let Some(lab) = loaded.lab {
+            lab.shutdown().await;
+        }
+        anyhow::Ok(diagnosis)
+    })?;
+    for report in &args.report {
+        write_report(&diagnosis, report)?;
+    }
+    match args.format {
+        Format::Json => {
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &diagnosis)?;
+            writeln!(out)?;
+        }
+        Format::Text => print_text(&diagnosis)?,
+    }
+    Ok(output::outcome(&diagnosis.counts))
+}
+
+fn print_text(d: &Diagnosis) -> anyhow::Result<()> {
+    let colour = output::colour();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "mailpath {}: {} ({:.1} s)", d.mailpath_version, d.profile.name, d.duration_ms as f64 / 1000.0)?;
+    output::print_path(&mut out, &d.path, &d.checks, colour)?;
+    writeln!(out, "\n{} checks: {}", d.checks.len(), output::summary_line(&d.counts))?;
+    Ok(())
+}
+
+fn report_format(path: &PathBuf) -> anyhow::Result<&'static str> {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("json") => Ok("json"),
+        Some("html" | "htm" | "md" | "markdown") => {
+            bail!("{}: HTML and Markdown reports are not built yet (issue 6); use a .json report", path.display())
+        }
+        _ => bail!("{}: unknown report format (use .json, .html or .md)", path.display()),
+    }
+}
+
+fn write_report(d: &Diagnosis, path: &PathBuf) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(d)?;
+    std::fs::write(path, text).with_context(|| format!("could not write the report {}", path.display()))
+}

@@ -1,0 +1,620 @@
+//! The diagnosis engine: plan the probes from the profile and DNS, run them concurrently, judge the
+//! evidence with the checks, and lay the results on the mail path.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tokio::sync::{Semaphore, mpsc, watch};
+
+use crate::cert::Trust;
+use crate::check::{Attachment, CheckResult, Counts};
+use crate::checks;
+use crate::checks::cert::{CertCheckContext, ExpectedName};
+use crate::checks::smtp::EndpointContext;
+use crate::dns::{RecordType, Resolver};
+use crate::evidence::{Evidence, SmtpProbe, TlsPortProbe};
+use crate::path::{MailPath, PathSpec};
+use crate::probe::{SmtpProbeRequest, Timeouts};
+use crate::profile::Profile;
+
+/// The schema id of a saved diagnosis.
+pub const SCHEMA: &str = "mailpath/diagnosis/1";
+
+/// A whole diagnosis: what was probed, what was found, and the path it was laid on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Diagnosis {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// The mailpath version that ran it.
+    pub mailpath_version: String,
+    /// When it started.
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    /// How long it took.
+    pub duration_ms: u64,
+    /// Whether it was cancelled before finishing (the results are then partial).
+    pub cancelled: bool,
+    /// The profile it ran on.
+    pub profile: Profile,
+    /// The mail path with statuses.
+    pub path: MailPath,
+    /// Every check result.
+    pub checks: Vec<CheckResult>,
+    /// Counts per status.
+    pub counts: Counts,
+    /// Everything observed.
+    pub evidence: Evidence,
+}
+
+/// Progress events, for a progress bar or the GUI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Progress {
+    /// A phase began.
+    Phase {
+        /// Its name (`dns`, `probes`, `checks`).
+        name: String,
+    },
+    /// A probe finished.
+    Probed {
+        /// The probe id.
+        id: String,
+        /// Probes finished so far.
+        done: usize,
+        /// Probes in all.
+        total: usize,
+    },
+    /// The diagnosis finished.
+    Finished,
+}
+
+/// How to run a diagnosis.
+#[derive(Debug, Clone)]
+pub struct DiagnoseOptions {
+    /// "Now", for certificate validity (injected, so tests are deterministic).
+    pub now: OffsetDateTime,
+    /// The trust anchors certificates are judged against.
+    pub trust: Arc<Trust>,
+    /// The EHLO name to present.
+    pub helo: String,
+    /// DNS servers to use instead of the profile's.
+    pub dns_override: Vec<SocketAddr>,
+    /// Most probes in flight at once.
+    pub concurrency: usize,
+    /// Where progress goes.
+    pub progress: Option<mpsc::Sender<Progress>>,
+    /// Set to true to cancel.
+    pub cancel: Option<watch::Receiver<bool>>,
+}
+
+impl DiagnoseOptions {
+    /// Options with the given trust, now = the system clock, EHLO `mailpath.invalid`.
+    pub fn new(trust: Trust) -> Self {
+        DiagnoseOptions {
+            now: OffsetDateTime::now_utc(),
+            trust: Arc::new(trust),
+            helo: "mailpath.invalid".into(),
+            dns_override: Vec::new(),
+            concurrency: 32,
+            progress: None,
+            cancel: None,
+        }
+    }
+}
+
+/// Build the trust a profile asks for: the system store and/or its CA files.
+///
+/// # Errors
+/// When a CA file cannot be read or holds no certificate, or the system store cannot be loaded.
+pub fn trust_for(profile: &Profile) -> Result<Trust, crate::cert::CertError> {
+    let mut trust = if profile.trust.system_store { Trust::system()? } else { Trust::empty() };
+    for file in &profile.trust.ca_files {
+        trust.add_pem_file(file)?;
+    }
+    Ok(trust)
+}
+
+/// One SMTP endpoint to probe, and how to judge it.
+#[derive(Debug, Clone)]
+struct Target {
+    host: String,
+    port: u16,
+    attachment: Attachment,
+    role: String,
+    external_service: bool,
+    expected: Vec<ExpectedName>,
+    used_as_client: bool,
+}
+
+/// Run a diagnosis of `profile`. Never fails: problems are findings.
+pub async fn diagnose(profile: &Profile, options: DiagnoseOptions) -> Diagnosis {
+    let started_at = OffsetDateTime::now_utc();
+    let t0 = Instant::now();
+    let mut cancel = options.cancel.clone();
+    let work = run(profile, &options);
+    let (path, checks, evidence, cancelled) = match cancel.as_mut() {
+        None => {
+            let (p, c, e) = work.await;
+            (p, c, e, false)
+        }
+        Some(rx) => {
+            tokio::select! {
+                (p, c, e) = work => (p, c, e, false),
+                _ = wait_cancelled(rx) => (MailPath::build(&path_spec(profile, &BTreeMap::new())), Vec::new(), Evidence::default(), true),
+            }
+        }
+    };
+    if let Some(tx) = &options.progress {
+        let _ = tx.send(Progress::Finished).await;
+    }
+    let counts = Counts::of(&checks);
+    Diagnosis {
+        schema: SCHEMA.into(),
+        mailpath_version: crate::version().into(),
+        started_at,
+        duration_ms: u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX),
+        cancelled,
+        profile: profile.clone(),
+        path,
+        checks,
+        counts,
+        evidence,
+    }
+}
+
+async fn wait_cancelled(rx: &mut watch::Receiver<bool>) {
+    loop {
+        if *rx.borrow() {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            // The sender is gone: nobody can cancel any more.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+async fn progress(options: &DiagnoseOptions, event: Progress) {
+    if let Some(tx) = &options.progress {
+        let _ = tx.send(event).await;
+    }
+}
+
+fn resolvers(profile: &Profile, options: &DiagnoseOptions) -> (Resolver, Option<Resolver>) {
+    let timeout = profile.timeouts.dns;
+    if !options.dns_override.is_empty() {
+        return (Resolver::with_servers(&options.dns_override, timeout), None);
+    }
+    let primary = if profile.resolvers.internal.is_empty() {
+        Resolver::system(timeout)
+    } else {
+        Resolver::with_servers(&profile.resolvers.internal, timeout)
+    };
+    let external = (!profile.resolvers.external.is_empty())
+        .then(|| Resolver::with_servers(&profile.resolvers.external, timeout));
+    (primary, external)
+}
+
+async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<CheckResult>, Evidence) {
+    let (primary, external) = resolvers(profile, options);
+    progress(options, Progress::Phase { name: "dns".into() }).await;
+    let plan = crate::probe::dns::DnsPlan::for_profile(profile);
+    let mut evidence = Evidence { dns: crate::probe::dns::gather(&plan, &primary, external.as_ref()).await, ..Evidence::default() };
+
+    // Where each host resolves, per the primary resolver (address overrides from the profile first).
+    let mut addresses: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
+    let primary_label = primary.label();
+    for a in &evidence.dns {
+        if matches!(a.rtype, RecordType::A | RecordType::Aaaa) && (a.server == primary_label || external.is_none()) {
+            addresses.entry(a.name.to_ascii_lowercase()).or_default().extend(a.ips());
+        }
+    }
+    for m in &profile.mailboxes {
+        if let Some(ip) = m.address {
+            addresses.insert(m.fqdn.to_ascii_lowercase(), vec![ip]);
+        }
+    }
+    for e in &profile.edges {
+        if let Some(ip) = e.address {
+            addresses.insert(e.fqdn.to_ascii_lowercase(), vec![ip]);
+        }
+        if let Some(ip) = e.external_address {
+            addresses.insert(e.external_fqdn.to_ascii_lowercase(), vec![ip]);
+        }
+    }
+    let mx_targets = mx_targets(profile, &evidence);
+    let targets = plan_targets(profile, &mx_targets);
+
+    progress(options, Progress::Phase { name: "probes".into() }).await;
+    let timeouts = Timeouts {
+        connect: profile.timeouts.connect,
+        greeting: profile.timeouts.greeting,
+        command: profile.timeouts.command,
+        tls: profile.timeouts.tls,
+    };
+    let (smtp, ldaps) = run_probes(profile, options, &targets, &addresses, timeouts).await;
+    evidence.smtp = smtp;
+    evidence.tls_ports = ldaps;
+
+    progress(options, Progress::Phase { name: "checks".into() }).await;
+    let results = judge(profile, options, &targets, &evidence, &mx_targets);
+    let mut path = MailPath::build(&path_spec(profile, &mx_targets));
+    add_facts(&mut path, &targets, &evidence);
+    path.roll_up(&results);
+    (path, results, evidence)
+}
+
+/// The lowest-preference MX host of `domain` in the evidence (the null MX `.` is none).
+fn lowest_mx(evidence: &Evidence, domain: &str) -> Option<String> {
+    let mut best: Option<(u16, String)> = None;
+    for answer in evidence.dns_answers(domain, RecordType::Mx) {
+        for (pref, host) in answer.mx() {
+            if best.as_ref().is_none_or(|(p, _)| pref < *p) {
+                best = Some((pref, host.to_string()));
+            }
+        }
+    }
+    best.map(|(_, h)| h).filter(|h| h != ".")
+}
+
+/// The MX targets that matter: the routing domain's (`routing`: where on-premises sends) and the first
+/// accepted domain's (`accepted`: where the internet sends).
+fn mx_targets(profile: &Profile, evidence: &Evidence) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    if let Some(h) = lowest_mx(evidence, &profile.tenant.routing_domain()) {
+        map.insert("routing".to_string(), h);
+    }
+    if let Some(d) = profile.tenant.accepted_domains.first()
+        && let Some(h) = lowest_mx(evidence, d)
+    {
+        map.insert("accepted".to_string(), h);
+    }
+    map
+}
+
+/// The on-premises host names EOP connects to.
+fn public_names(profile: &Profile) -> Vec<String> {
+    let edges: Vec<String> = profile.hybrid_edges().map(|e| e.external_fqdn.clone()).collect();
+    if !edges.is_empty() {
+        return edges;
+    }
+    let mut names: Vec<String> = profile.connectors.send.fqdn.iter().cloned().collect();
+    if names.is_empty() {
+        names.extend(profile.mailboxes.iter().map(|m| m.fqdn.clone()));
+    }
+    names
+}
+
+fn hop_ids(profile: &Profile) -> (String, String) {
+    if profile.uses_edge() {
+        ("out.edge-eop".into(), "in.eop-edge".into())
+    } else {
+        ("out.mailbox-eop".into(), "in.eop-mailbox".into())
+    }
+}
+
+fn path_spec(profile: &Profile, mx: &BTreeMap<String, String>) -> PathSpec {
+    let edge = profile.uses_edge();
+    let mut edge_hosts = Vec::new();
+    for e in profile.hybrid_edges() {
+        edge_hosts.push(e.fqdn.clone());
+        edge_hosts.push(e.external_fqdn.clone());
+    }
+    let first_edge = profile.hybrid_edges().next();
+    let from_eop = inbound_hosts(profile).first().map(|h| format!("{h}:{}", profile.smtp_port_for(h)));
+    let ep = |h: &String| format!("{h}:{}", profile.smtp_port_for(h));
+    PathSpec {
+        mailbox_hosts: profile.mailboxes.iter().map(|m| m.fqdn.clone()).collect(),
+        edge_hosts,
+        eop_host: profile.eop_endpoint(),
+        mailbox_to_edge: first_edge.map(|e| ep(&e.fqdn)),
+        to_eop: mx.get("routing").map(ep),
+        from_eop,
+        edge_to_mailbox: if edge { profile.mailboxes.first().map(|m| ep(&m.fqdn)) } else { None },
+        internet_mx: mx.get("accepted").map(ep),
+    }
+}
+
+/// What EOP connects to for inbound hybrid mail: the EXO outbound connector's smart hosts, or the
+/// public names.
+fn inbound_hosts(profile: &Profile) -> Vec<String> {
+    if profile.connectors.exo_outbound.smart_hosts.is_empty() {
+        public_names(profile)
+    } else {
+        profile.connectors.exo_outbound.smart_hosts.clone()
+    }
+}
+
+fn plan_targets(profile: &Profile, mx: &BTreeMap<String, String>) -> Vec<Target> {
+    let (to_eop, from_eop) = hop_ids(profile);
+    let send_tls = ExpectedName {
+        name: profile.connectors.send.tls_domain.clone(),
+        source: "TlsDomain of the on-premises send connector".into(),
+    };
+    let mut targets = Vec::new();
+    for e in profile.hybrid_edges() {
+        targets.push(Target {
+            host: e.fqdn.clone(),
+            port: profile.smtp_port_for(&e.fqdn),
+            attachment: Attachment::Hop("out.mailbox-edge".into()),
+            role: "the Edge's internal listener".into(),
+            external_service: false,
+            expected: vec![ExpectedName { name: e.fqdn.clone(), source: "the Edge's internal FQDN".into() }],
+            used_as_client: false,
+        });
+    }
+    if let Some(host) = mx.get("routing") {
+        targets.push(Target {
+            host: host.clone(),
+            port: profile.smtp_port_for(host),
+            attachment: Attachment::Hop(to_eop.clone()),
+            role: format!("the MX of {}", profile.tenant.routing_domain()),
+            external_service: true,
+            expected: vec![send_tls.clone()],
+            used_as_client: false,
+        });
+    }
+    let mut inbound_expected = Vec::new();
+    let out_conn = &profile.connectors.exo_outbound;
+    if let Some(d) = &out_conn.tls_domain {
+        inbound_expected.push(ExpectedName { name: d.clone(), source: "TlsDomain of the Exchange Online outbound connector".into() });
+    }
+    if let Some(n) = &profile.connectors.exo_inbound.tls_sender_certificate_name {
+        inbound_expected.push(ExpectedName {
+            name: n.clone(),
+            source: "TlsSenderCertificateName of the Exchange Online inbound connector".into(),
+        });
+    }
+    for host in inbound_hosts(profile) {
+        let mut expected = inbound_expected.clone();
+        if expected.is_empty() {
+            expected.push(ExpectedName { name: host.clone(), source: "the public host name".into() });
+        }
+        targets.push(Target {
+            port: profile.smtp_port_for(&host),
+            attachment: Attachment::Hop(from_eop.clone()),
+            role: "the on-premises endpoint Exchange Online connects to".into(),
+            external_service: false,
+            expected,
+            used_as_client: true,
+            host,
+        });
+    }
+    if profile.uses_edge() {
+        for m in &profile.mailboxes {
+            targets.push(Target {
+                host: m.fqdn.clone(),
+                port: profile.smtp_port_for(&m.fqdn),
+                attachment: Attachment::Hop("in.edge-mailbox".into()),
+                role: "the Mailbox server's receive connector".into(),
+                external_service: false,
+                expected: vec![ExpectedName { name: m.fqdn.clone(), source: "the Mailbox server's FQDN".into() }],
+                used_as_client: false,
+            });
+        }
+    }
+    if let Some(host) = mx.get("accepted") {
+        let eop = host.ends_with(".mail.protection.outlook.com") || host.ends_with(".mx.microsoft");
+        targets.push(Target {
+            host: host.clone(),
+            port: profile.smtp_port_for(host),
+            attachment: Attachment::Hop("mx.internet-eop".into()),
+            role: format!("the MX of {}", profile.tenant.accepted_domains.first().cloned().unwrap_or_default()),
+            external_service: eop,
+            expected: vec![if eop { send_tls } else { ExpectedName { name: host.clone(), source: "the MX host name".into() } }],
+            used_as_client: false,
+        });
+    }
+    targets
+}
+
+async fn run_probes(
+    profile: &Profile,
+    options: &DiagnoseOptions,
+    targets: &[Target],
+    addresses: &BTreeMap<String, Vec<IpAddr>>,
+    timeouts: Timeouts,
+) -> (Vec<SmtpProbe>, Vec<TlsPortProbe>) {
+    // One probe per host:port, however many hops use it.
+    let mut unique: Vec<(String, u16)> = Vec::new();
+    for t in targets {
+        if !unique.iter().any(|(h, p)| h.eq_ignore_ascii_case(&t.host) && *p == t.port) {
+            unique.push((t.host.clone(), t.port));
+        }
+    }
+    let edgesync: Vec<(String, u16)> =
+        profile.hybrid_edges().map(|e| (e.fqdn.clone(), profile.edgesync_port_for(&e.fqdn))).collect();
+    let total = unique.len() + edgesync.len();
+    let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for (host, port) in unique {
+        let req = SmtpProbeRequest {
+            addresses: addresses.get(&host.to_ascii_lowercase()).cloned().unwrap_or_default(),
+            helo: options.helo.clone(),
+            sni: None,
+            timeouts,
+            host,
+            port,
+        };
+        let limit = Arc::clone(&limit);
+        set.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            Either::Smtp(crate::probe::probe_smtp(&req).await)
+        });
+    }
+    for (host, port) in edgesync {
+        let addrs = addresses.get(&host.to_ascii_lowercase()).cloned().unwrap_or_default();
+        let limit = Arc::clone(&limit);
+        let (connect, tls) = (timeouts.connect, timeouts.tls);
+        set.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            Either::Tls(crate::probe::probe_tls_port(&host, port, &addrs, connect, tls).await)
+        });
+    }
+    let mut smtp = Vec::new();
+    let mut tls = Vec::new();
+    let deadline = tokio::time::Instant::now() + profile.timeouts.total.max(Duration::from_secs(1));
+    while let Ok(Some(joined)) = tokio::time::timeout_at(deadline, set.join_next()).await {
+        let Ok(result) = joined else { continue };
+        let id = match result {
+            Either::Smtp(p) => {
+                let id = p.id.clone();
+                smtp.push(p);
+                id
+            }
+            Either::Tls(p) => {
+                let id = p.id.clone();
+                tls.push(p);
+                id
+            }
+        };
+        progress(options, Progress::Probed { id, done: smtp.len() + tls.len(), total }).await;
+    }
+    set.abort_all();
+    smtp.sort_by(|a, b| a.id.cmp(&b.id));
+    tls.sort_by(|a, b| a.id.cmp(&b.id));
+    (smtp, tls)
+}
+
+enum Either {
+    Smtp(SmtpProbe),
+    Tls(TlsPortProbe),
+}
+
+fn judge(
+    profile: &Profile,
+    options: &DiagnoseOptions,
+    targets: &[Target],
+    evidence: &Evidence,
+    mx: &BTreeMap<String, String>,
+) -> Vec<CheckResult> {
+    let (to_eop, from_eop) = hop_ids(profile);
+    let mut results = Vec::new();
+    let public_node = if profile.uses_edge() { "edge" } else { "mailbox" };
+    let public = public_names(profile);
+    let public_probe = targets
+        .iter()
+        .find(|t| t.attachment == Attachment::Hop(from_eop.clone()))
+        .and_then(|t| evidence.smtp(&format!("smtp:{}:{}", t.host, t.port)));
+    let mut public_announced = Vec::new();
+    if let Some(p) = public_probe {
+        if let Some(b) = &p.banner
+            && let Some(word) = b.first().split_whitespace().next()
+            && !checks::smtp::is_masked(b.first())
+        {
+            public_announced.push(word.to_string());
+        }
+        if let Some(e) = &p.ehlo
+            && let Some(word) = e.first().split_whitespace().next()
+        {
+            public_announced.push(word.to_string());
+        }
+    }
+    let mut egress: Vec<IpAddr> = profile.hybrid_edges().filter_map(|e| e.external_address).collect();
+    if egress.is_empty()
+        && let Some(p) = public_probe
+        && let crate::evidence::Connect::Connected { address, .. } = &p.connect
+    {
+        egress.push(address.ip());
+    }
+    let dns_ctx = crate::checks::dns::DnsContext {
+        hop_to_eop: to_eop.clone(),
+        hop_mx: "mx.internet-eop".into(),
+        public_node: public_node.into(),
+        egress,
+        public_names: public_announced,
+    };
+    results.extend(crate::checks::dns::dns_checks(profile, evidence, &dns_ctx));
+
+    for t in targets {
+        let id = format!("smtp:{}:{}", t.host, t.port);
+        let Some(probe) = evidence.smtp(&id) else {
+            results.push(
+                CheckResult::new(&checks::smtp::TCP_SMTP, crate::check::Status::Skip, format!("{}:{}", t.host, t.port), "not probed: the diagnosis ran out of time")
+                    .on(t.attachment.clone()),
+            );
+            continue;
+        };
+        let ctx = EndpointContext { attachment: t.attachment.clone(), external_service: t.external_service, role: t.role.clone() };
+        results.extend(checks::smtp::smtp_checks(probe, &ctx));
+        let chain = probe_chain(probe);
+        let cert_ctx = CertCheckContext {
+            target: &format!("{}:{}", t.host, t.port),
+            evidence_id: &id,
+            expected: &t.expected,
+            trust: &options.trust,
+            now: options.now,
+            used_as_client: t.used_as_client,
+            attachment: t.attachment.clone(),
+        };
+        if probe.tls.as_ref().is_some_and(|tls| !tls.chain_der_b64.is_empty()) {
+            results.extend(checks::cert::cert_checks(&chain, &cert_ctx));
+        } else {
+            let why = if probe.tls.is_some() { "no certificate received" } else { "no TLS session" };
+            for def in checks::cert::DEFS {
+                results.push(
+                    CheckResult::new(def, crate::check::Status::Skip, format!("{}:{}", t.host, t.port), why)
+                        .evidence(id.clone())
+                        .on(t.attachment.clone()),
+                );
+            }
+        }
+    }
+    for p in &evidence.tls_ports {
+        results.push(checks::smtp::edgesync_check(p, Attachment::Hop("out.mailbox-edge".into())));
+    }
+    results.push(checks::smtp::unobservable("out.eop-exo", "EOP -> Exchange Online runs inside Microsoft's network"));
+    results.push(checks::smtp::unobservable("in.exo-eop", "Exchange Online -> EOP runs inside Microsoft's network"));
+
+    let served = public_probe.and_then(|p| p.tls.as_ref()).and_then(|tls| tls.chain_der_b64.first()).and_then(|b64| {
+        let der = crate::encoding::base64_decode(b64)?;
+        let info = crate::cert::parse_certificate(&der).ok()?;
+        Some((info.issuer, info.subject))
+    });
+    let config_ctx = crate::checks::config::ConfigContext {
+        hop_to_eop: to_eop,
+        hop_from_eop: from_eop,
+        public_names: public,
+        served_certificate: served,
+    };
+    results.extend(checks::config::config_checks(profile, &config_ctx));
+    let _ = mx;
+    results
+}
+
+fn probe_chain(probe: &SmtpProbe) -> Vec<rustls_pki_types::CertificateDer<'static>> {
+    probe
+        .tls
+        .as_ref()
+        .map(|tls| {
+            tls.chain_der_b64
+                .iter()
+                .filter_map(|b| crate::encoding::base64_decode(b))
+                .map(rustls_pki_types::CertificateDer::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn add_facts(path: &mut MailPath, targets: &[Target], evidence: &Evidence) {
+    for t in targets {
+        let Attachment::Hop(hop_id) = &t.attachment else { continue };
+        let Some(probe) = evidence.smtp(&format!("smtp:{}:{}", t.host, t.port)) else { continue };
+        let Some(hop) = path.hop_mut(hop_id) else { continue };
+        hop.facts.push(format!("SMTP {}", t.port));
+        if let Some(v) = probe.tls.as_ref().and_then(|tls| tls.version.clone()) {
+            hop.facts.push(v);
+        } else if probe.connect.is_connected() && probe.extensions().iter().all(|e| e != "STARTTLS") {
+            hop.facts.push("no STARTTLS".into());
+        }
+    }
+    for p in &evidence.tls_ports {
+        if let Some(hop) = path.hop_mut("out.mailbox-edge") {
+            hop.facts.push(format!("LDAPS {}", p.port));
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! `mailpath probe` against independent SMTP servers (Python's aiosmtpd with STARTTLS), and
+//! `mailpath cert` on certificate files.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mailpath_core::lab::ca::{LabCa, LeafSpec};
+use mailpath_tests::{mailpath, run_with_timeout, text};
+
+/// Debian's python3 (aiosmtpd is a Debian package, not in other Pythons on PATH).
+const PYTHON: &str = "/usr/bin/python3";
+
+fn have_aiosmtpd() -> bool {
+    let ok = Command::new(PYTHON)
+        .args(["-c", "import aiosmtpd"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(std::env::var_os("CI").is_none(), "python3-aiosmtpd should be installed by .ci/run");
+        eprintln!("SKIPPED: python3-aiosmtpd is not installed");
+    }
+    ok
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("aiosmtpd did not start on {port}");
+}
+
+#[test]
+fn probe_reads_aiosmtpd_with_starttls_and_judges_its_certificate() {
+    if !have_aiosmtpd() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let ca = LabCa::generate(now).unwrap();
+    let leaf = ca.issue(&LeafSpec::server("smtp.peer.test", ["smtp.peer.test"], now)).unwrap();
+    std::fs::write(dir.path().join("cert.pem"), leaf.chain_pem(true)).unwrap();
+    std::fs::write(dir.path().join("key.pem"), leaf.key_pem()).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.root_pem()).unwrap();
+    let port = free_port();
+    let child = Command::new(PYTHON)
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "--tlscert"])
+        .arg(dir.path().join("cert.pem"))
+        .arg("--tlskey")
+        .arg(dir.path().join("key.pem"))
+        .args(["-c", "aiosmtpd.handlers.Sink"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start aiosmtpd");
+    let _server = Server(child);
+    wait_listening(port);
+
+    let (out, took) = run_with_timeout(
+        mailpath()
+            .args(["probe", &format!("127.0.0.1:{port}"), "--tls-name", "smtp.peer.test", "--format", "json", "--ca"])
+            .arg(dir.path().join("ca.pem")),
+        Duration::from_secs(60),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    assert_eq!(v["schema"], "mailpath/probe/1");
+    assert_eq!(v["probe"]["banner"]["code"], 220);
+    assert_eq!(v["probe"]["tls"]["version"], "TLSv1.3", "{}", text(&out));
+    assert_eq!(v["probe"]["tls"]["chain_der_b64"].as_array().unwrap().len(), 2);
+    let status = |id: &str| {
+        v["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).map(|c| c["status"].as_str().unwrap().to_string())
+    };
+    for id in ["tcp.smtp.reachable", "smtp.banner", "smtp.ehlo", "smtp.starttls", "tls.version", "tls.cert.trusted", "tls.cert.name"] {
+        assert_eq!(status(id).as_deref(), Some("pass"), "{id}: {}", text(&out));
+    }
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(took < Duration::from_secs(10), "probe took {took:?}");
+
+    // A name the certificate does not carry fails the name check, and only that.
+    let (out, _) = run_with_timeout(
+        mailpath()
+            .args(["probe", &format!("127.0.0.1:{port}"), "--tls-name", "mail.contoso.com", "--format", "json", "--ca"])
+            .arg(dir.path().join("ca.pem")),
+        Duration::from_secs(60),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fails: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(fails, ["tls.cert.name"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    // The text output is a swaks-like transcript.
+    let (out, _) = run_with_timeout(
+        mailpath().args(["probe", &format!("127.0.0.1:{port}"), "--tls-name", "smtp.peer.test", "--ca"]).arg(dir.path().join("ca.pem")),
+        Duration::from_secs(60),
+    );
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains(" -> STARTTLS"), "{s}");
+    assert!(s.contains(" ~> EHLO"), "{s}");
+}
+
+#[test]
+fn probe_against_the_lab_uses_its_dns_ports_and_ca() {
+    let (out, _) = run_with_timeout(
+        mailpath().args(["probe", "mail.contoso.com", "--lab", "expired-cert", "--format", "json"]),
+        Duration::from_secs(60),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    let validity = v["checks"].as_array().unwrap().iter().find(|c| c["id"] == "tls.cert.validity").unwrap();
+    assert_eq!(validity["status"], "fail", "{validity}");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn cert_command_judges_a_chain_file_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let ca = LabCa::generate(now).unwrap();
+    let good = ca.issue(&LeafSpec::server("mail.contoso.com", ["mail.contoso.com"], now)).unwrap();
+    std::fs::write(dir.path().join("good.pem"), good.chain_pem(true)).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.root_pem()).unwrap();
+    let run = |file: &str, extra: &[&str]| {
+        run_with_timeout(
+            mailpath()
+                .args(["cert", dir.path().join(file).to_str().unwrap(), "--format", "json", "--ca"])
+                .arg(dir.path().join("ca.pem"))
+                .args(extra),
+            Duration::from_secs(60),
+        )
+    };
+    let (out, _) = run("good.pem", &["--name", "mail.contoso.com"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (out, _) = run("good.pem", &["--name", "mail.fabrikam.com"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // Judged in 2 years, the certificate has expired.
+    let (out, _) = run("good.pem", &["--name", "mail.contoso.com", "--at", "2099-01-01T00:00:00Z"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    std::fs::write(dir.path().join("junk.pem"), "not a certificate").unwrap();
+    let (out, _) = run("junk.pem", &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("junk.pem"), "{}", text(&out));
+    let (out, _) = run("good.pem", &["--at", "yesterday"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+}
