@@ -1,7 +1,7 @@
 //! `mailpath report`: render a saved diagnosis into HTML/JSON/Markdown, or compare two of them.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use mailpath_core::report::{self, Format as ReportFormat, Report, ReportOptions, compare};
 
@@ -24,7 +24,7 @@ pub fn run(cmd: &ReportCommand) -> anyhow::Result<Outcome> {
     }
 }
 
-fn render(diagnosis: &PathBuf, reports: &[PathBuf], redact: bool) -> anyhow::Result<Outcome> {
+fn render(diagnosis: &Path, reports: &[PathBuf], redact: bool) -> anyhow::Result<Outcome> {
     for path in reports {
         ReportFormat::from_path(path)?;
     }
@@ -37,7 +37,7 @@ fn render(diagnosis: &PathBuf, reports: &[PathBuf], redact: bool) -> anyhow::Res
     Ok(Outcome::Passed)
 }
 
-fn compare_files(old: &PathBuf, new: &PathBuf, format: Format) -> anyhow::Result<Outcome> {
+fn compare_files(old: &Path, new: &Path, format: Format) -> anyhow::Result<Outcome> {
     let old = report::load(old)?;
     let new = report::load(new)?;
     let c = compare::compare(&old, &new);

@@ -210,10 +210,7 @@ fn name_attrs(name: &X509Name<'_>) -> Vec<NameAttribute> {
             key: attr_key(&a.attr_type().to_id_string()),
             value: match a.as_str() {
                 Ok(s) => s.to_string(),
-                Err(_) => format!(
-                    "#{}",
-                    hex_colons(a.attr_value().data, false).replace(':', "")
-                ),
+                Err(_) => format!("#{}", hex_colons(a.attr_value().data, false).replace(':', "")),
             },
         })
         .collect()

@@ -205,7 +205,11 @@ fn problem(m: &mut String, r: &Report, c: &CheckResult) {
         );
     }
     for u in &c.references {
-        if u.starts_with("https://") && !u.contains(|ch: char| ch.is_whitespace() || ch == '<' || ch == '>') {
+        if u.starts_with("https://")
+            && !u.contains(|ch: char| {
+                ch.is_whitespace() || ch.is_control() || matches!(ch, '<' | '>' | '"' | '\'')
+            })
+        {
             let _ = writeln!(m, "- **Docs**: <{u}>");
         } else {
             let _ = writeln!(m, "- **Docs**: {}", md(u));

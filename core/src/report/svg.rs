@@ -40,7 +40,7 @@ pub fn style(status: Status) -> StatusStyle {
         Status::Skip => StatusStyle {
             colour: "#6e7781",
             background: "#eaeef2",
-            glyph: "\u{2013}",
+            glyph: "?",
             word: "SKIP",
         },
         Status::Warn => StatusStyle {
@@ -407,8 +407,8 @@ fn arrow_for(s: &mut String, hop: &Hop, from_x: f64, to_x: f64, y: f64) {
     if let Some(e) = &hop.endpoint {
         let _ = write!(
             s,
-            r##"<text x="{mid}" y="{ty}" font-size="11" fill="#57606a" text-anchor="middle">{}</text>"##,
-            esc(&truncate(e, max_chars))
+            r##"<text x="{mid}" y="{ty}" font-size="10" fill="#57606a" text-anchor="middle">{}</text>"##,
+            esc(&truncate(e, max_chars + max_chars / 10))
         );
     }
     s.push_str("</g>");
