@@ -160,6 +160,62 @@ pub(super) fn sample() -> Diagnosis {
     }
 }
 
+/// DNS answers as the real DNS probe gathers them: SPF, DMARC, DKIM, PTR, SOA.
+fn more_dns(mx: DnsAnswer) -> Vec<DnsAnswer> {
+    let answer = |name: &str, rtype: RecordType, records: Vec<RecordData>| DnsAnswer {
+        name: name.into(),
+        rtype,
+        server: "10.0.0.53:53".into(),
+        outcome: DnsOutcome::Records(records),
+        elapsed_ms: 1,
+    };
+    vec![
+        mx,
+        answer(
+            "contoso.com",
+            RecordType::Txt,
+            vec![RecordData::Txt(
+                "v=spf1 ip4:203.0.113.10 ip4:10.20.30.0/24 include:spf.protection.outlook.com -all".into(),
+            )],
+        ),
+        answer(
+            "_dmarc.contoso.com",
+            RecordType::Txt,
+            vec![RecordData::Txt(
+                "v=DMARC1; p=reject; rua=mailto:dmarc-reports@contoso.com".into(),
+            )],
+        ),
+        answer(
+            "selector1._domainkey.contoso.com",
+            RecordType::Cname,
+            vec![RecordData::Cname(
+                "selector1-contoso-com._domainkey.contoso.onmicrosoft.com".into(),
+            )],
+        ),
+        answer(
+            "10.113.0.203.in-addr.arpa",
+            RecordType::Ptr,
+            vec![RecordData::Ptr("mail.contoso.com".into())],
+        ),
+        answer(
+            "contoso.com",
+            RecordType::Soa,
+            vec![RecordData::Soa {
+                mname: "ns1.contoso-dns.net".into(),
+                rname: "hostmaster.contoso.com".into(),
+                serial: 7,
+            }],
+        ),
+        DnsAnswer {
+            name: "fabrikam-partner.com".into(),
+            rtype: RecordType::Mx,
+            server: "system".into(),
+            outcome: DnsOutcome::Error("SERVFAIL from 192.168.77.1 for fabrikam-partner.com".into()),
+            elapsed_ms: 2,
+        },
+    ]
+}
+
 fn report(redact: bool) -> Report {
     Report::new(
         &sample(),
