@@ -314,6 +314,7 @@ impl Redactor {
                 }
             }
         }
+        r.add_fingerprints(d, certs);
         if let Some(h) = ran_on {
             r.add_name(h);
         }
@@ -323,6 +324,55 @@ impl Redactor {
         }
         r.build();
         r
+    }
+
+    /// Number the certificates in the order the diagnosis lists them (the `redacted:cert-N` markers), and
+    /// map each one's SHA-256 fingerprint and serial to its label: a fingerprint finds the certificate,
+    /// and its names, in Certificate Transparency logs.
+    fn add_fingerprints(&mut self, d: &Diagnosis, certs: &[EndpointCerts]) {
+        let chains = d
+            .evidence
+            .smtp
+            .iter()
+            .map(|p| (p.id.as_str(), p.tls.as_ref()))
+            .chain(
+                d.evidence
+                    .tls_ports
+                    .iter()
+                    .map(|p| (p.id.as_str(), p.tls.as_ref())),
+            );
+        let mut labels: HashMap<(String, usize), String> = HashMap::new();
+        for (id, tls) in chains {
+            for (i, der) in tls
+                .map(|t| t.chain_der_b64.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+            {
+                let marker = self.cert_marker(der);
+                labels.insert(
+                    (id.to_string(), i),
+                    marker.trim_start_matches(REDACTED_CERT_PREFIX).to_string(),
+                );
+            }
+        }
+        for ec in certs {
+            for (i, cert) in ec.chain.iter().enumerate() {
+                let (CapturedCert::Parsed(details), Some(label)) =
+                    (cert, labels.get(&(ec.evidence_id.clone(), i)))
+                else {
+                    continue;
+                };
+                let fp = details.sha256.to_ascii_lowercase();
+                self.insert(fp.replace(':', ""), label.clone(), Boundary::Word);
+                self.insert(fp, label.clone(), Boundary::Word);
+                let serial = details.serial.to_ascii_lowercase();
+                if serial.len() >= 8 {
+                    self.insert(serial.replace(':', ""), format!("{label} serial"), Boundary::Word);
+                    self.insert(serial, format!("{label} serial"), Boundary::Word);
+                }
+            }
+        }
     }
 
     fn add_connect(&mut self, c: &Connect) {
@@ -636,32 +686,52 @@ impl Redactor {
     /// Find addresses, e-mail addresses and (when `names`) host names in free text.
     fn scan(&mut self, s: &str, names: bool) {
         let b = s.as_bytes();
-        // IPv4 and IPv6 literals.
+        // IPv4 literals: runs of digits and dots, not inside a word (`ip4:10.0.0.0/24`, `[10.0.0.1]:25`).
         let mut i = 0;
         while i < b.len() {
-            if b[i].is_ascii_hexdigit() || b[i] == b':' {
-                let start = i;
-                while i < b.len() && (b[i].is_ascii_hexdigit() || b[i] == b':' || b[i] == b'.') {
-                    i += 1;
-                }
-                let prev_ok = start == 0 || !is_label_byte(b[start - 1]);
-                let next_ok = i >= b.len() || !is_label_byte(b[i]);
-                let run = s[start..i].trim_end_matches('.');
-                if prev_ok && next_ok {
-                    if let Ok(v4) = run.parse::<Ipv4Addr>() {
-                        self.add_ip(IpAddr::V4(v4));
-                    } else if run.matches(':').count() >= 2
-                        && let Ok(v6) = run.parse::<Ipv6Addr>()
-                    {
-                        self.add_ip(IpAddr::V6(v6));
-                    } else if let Some((host, _port)) = run.rsplit_once(':')
-                        && let Ok(v4) = host.parse::<Ipv4Addr>()
-                    {
-                        self.add_ip(IpAddr::V4(v4));
-                    }
-                }
-            } else {
+            if !b[i].is_ascii_digit() {
                 i += 1;
+                continue;
+            }
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
+                i += 1;
+            }
+            let prev_ok = start == 0 || !(b[start - 1].is_ascii_alphanumeric() || b[start - 1] == b'.');
+            let next_ok = i >= b.len() || !b[i].is_ascii_alphanumeric();
+            if prev_ok
+                && next_ok
+                && let Ok(v4) = s[start..i].trim_end_matches('.').parse::<Ipv4Addr>()
+            {
+                self.add_ip(IpAddr::V4(v4));
+            }
+        }
+        // IPv6 literals: runs of hex digits, colons and dots with at least two colons. A run that starts
+        // inside a word is a tag (`ip6:2001:db8::1`): its first segment is dropped. Runs that start at a
+        // word boundary are taken whole, so a fingerprint (`A7:AC:...`) never yields an address.
+        let mut i = 0;
+        while i < b.len() {
+            if !(b[i].is_ascii_hexdigit() || b[i] == b':') {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_hexdigit() || b[i] == b':' || b[i] == b'.') {
+                i += 1;
+            }
+            let prev_ok = start == 0 || !is_label_byte(b[start - 1]);
+            let next_ok = i >= b.len() || !is_label_byte(b[i]);
+            let run = s[start..i].trim_end_matches('.');
+            if !next_ok || run.matches(':').count() < 2 {
+                continue;
+            }
+            let candidate = if prev_ok {
+                Some(run)
+            } else {
+                run.split_once(':').map(|(_, rest)| rest)
+            };
+            if let Some(Ok(v6)) = candidate.map(str::parse::<Ipv6Addr>) {
+                self.add_ip(IpAddr::V6(v6));
             }
         }
         // E-mail addresses.
@@ -899,6 +969,10 @@ fn smtp_continuation(word: &str) -> &str {
     }
 }
 
+fn hexish(c: u8) -> bool {
+    c.is_ascii_hexdigit() || c == b':' || c == b'.'
+}
+
 fn bounded(b: &[u8], start: usize, end: usize, boundary: Boundary) -> bool {
     // An SMTP continuation line (`250-name`) starts a name after its code.
     let continuation = start == 4 && b[..3].iter().all(u8::is_ascii_digit) && b[3] == b'-';
@@ -923,8 +997,23 @@ fn bounded(b: &[u8], start: usize, end: usize, boundary: Boundary) -> bool {
             !inside_number
         }
         Boundary::Ipv6 => {
-            let hexish = |c: u8| c.is_ascii_hexdigit() || c == b':' || c == b'.';
-            !prev.is_some_and(hexish) && !next.is_some_and(hexish)
+            let prev_ok = match prev {
+                None => true,
+                // After a tag such as `ip6:` (a word with a letter that is no hex digit).
+                Some(b':') => {
+                    let colon = start - 1;
+                    let mut j = colon;
+                    while j > 0 && b[j - 1].is_ascii_alphanumeric() {
+                        j -= 1;
+                    }
+                    let tag = &b[j..colon];
+                    tag.iter()
+                        .any(|c| c.is_ascii_alphabetic() && !c.is_ascii_hexdigit())
+                        && (j == 0 || !hexish(b[j - 1]))
+                }
+                Some(c) => !hexish(c),
+            };
+            prev_ok && !next.is_some_and(hexish)
         }
     }
 }
@@ -1016,11 +1105,21 @@ mod tests {
         let mut r = Redactor::default();
         r.add_domain("contoso.com");
         r.scan("250-edge01.contoso.com Hello [203.0.113.9] postmaster@contoso.com smtp.banner tls.cert.name $cert.Thumbprint", true);
+        r.scan("v=spf1 ip4:10.20.30.0/24 ip6:2001:db8:77::5 -all; A7:AC:B2:34:42:EB:C6:B9:85:DB:51:71:17:B6:7E:EF 2.5.29.37.1", true);
         r.build();
         let d = r.dictionary();
         assert!(d.contains_key("edge01.contoso.com"), "{d:?}");
         assert!(d.contains_key("203.0.113.9"), "{d:?}");
         assert!(d.contains_key("postmaster@contoso.com"), "{d:?}");
+        assert!(
+            d.contains_key("10.20.30.0") && d.contains_key("2001:db8:77::5"),
+            "{d:?}"
+        );
+        assert_eq!(
+            d.values().filter(|p| p.starts_with("2001:db8::")).count(),
+            1,
+            "a fingerprint is no address: {d:?}"
+        );
         assert!(
             !d.keys()
                 .any(|k| k.contains("banner") || k.contains("thumbprint") || k.contains("cert.name")),

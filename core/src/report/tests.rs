@@ -58,6 +58,7 @@ pub(super) fn sample() -> Diagnosis {
         .iter()
         .map(|c| crate::encoding::base64_encode(c))
         .collect();
+    let fingerprint = certs::parse_der(&leaf.leaf).expect("leaf parses").sha256;
     let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10)), 25);
     let banner =
         "mail.contoso.com Microsoft ESMTP <script>alert(1)</script> ready at Sun, 1 Mar 2026 12:00:00 +0000";
@@ -130,7 +131,7 @@ pub(super) fn sample() -> Diagnosis {
     });
     let checks = vec![
         CheckResult::new(&DEF, Status::Fail, "mail.contoso.com:25", "the certificate expired 5 days ago")
-            .detail("CN=mail.contoso.com, valid until 2026-02-24")
+            .detail(format!("CN=mail.contoso.com, valid until 2026-02-24, SHA-256 {fingerprint}"))
             .remediation("New-ExchangeCertificate -DomainName mail.contoso.com\nEnable-ExchangeCertificate -Services SMTP -Thumbprint <new>")
             .evidence("smtp:mail.contoso.com:25")
             .on(Attachment::Hop("in.eop-edge".into())),
@@ -153,7 +154,7 @@ pub(super) fn sample() -> Diagnosis {
         path,
         checks,
         evidence: Evidence {
-            dns: vec![dns],
+            dns: more_dns(dns),
             smtp: vec![probe],
             tls_ports: Vec::new(),
         },
@@ -175,7 +176,7 @@ fn more_dns(mx: DnsAnswer) -> Vec<DnsAnswer> {
             "contoso.com",
             RecordType::Txt,
             vec![RecordData::Txt(
-                "v=spf1 ip4:203.0.113.10 ip4:10.20.30.0/24 include:spf.protection.outlook.com -all".into(),
+                "v=spf1 ip4:203.0.113.10 ip4:10.20.30.0/24 ip6:2001:db8:77::5 include:spf.protection.outlook.com -all".into(),
             )],
         ),
         answer(
@@ -296,6 +297,7 @@ fn loading_rejects_other_documents_clearly() {
 
 #[test]
 fn redaction_leaves_no_name_address_or_certificate_behind() {
+    let fingerprint = report(false).certs[0].leaf().unwrap().sha256.to_ascii_lowercase();
     let r = report(true);
     let mut all = String::new();
     for f in [Format::Html, Format::Json, Format::Markdown] {
@@ -314,9 +316,24 @@ fn redaction_leaves_no_name_address_or_certificate_behind() {
         "geotrust",
         "digicert",
         "mailpath lab",
+        "10.20.30.0",
+        "10.113.0.203",
+        "dmarc-reports",
+        "fabrikam",
+        "192.168.77.1",
+        "2001:db8:77::5",
     ] {
         assert!(!lower.contains(secret), "{secret} survived redaction");
     }
+    assert!(
+        !lower.contains(&fingerprint),
+        "the certificate fingerprint survived redaction"
+    );
+    assert!(
+        r.diagnosis.checks[0].detail.ends_with("SHA-256 cert-1"),
+        "{}",
+        r.diagnosis.checks[0].detail
+    );
     // Stable placeholders: the same host everywhere.
     let d = &r.diagnosis;
     assert_eq!(d.evidence.smtp[0].host, d.profile.edges[0].external_fqdn);
