@@ -281,6 +281,7 @@ pub fn render(r: &Report) -> String {
         }
         h.push_str("</ul>\n");
     }
+    certificate_overview(&mut h, r, &anchors);
     h.push_str("</section>\n");
 
     // The path.
@@ -703,16 +704,55 @@ fn cert_chain(h: &mut String, r: &Report, c: &EndpointCerts) {
     }
 }
 
-fn cert_table(h: &mut String, r: &Report, c: &CertDetails, n: usize, role: &str) {
-    let at = r.diagnosis.started_at;
-    let note = validity_note(c, at);
-    let class = if at > c.not_after || at < c.not_before {
+/// The class that colours a validity note: expired or not yet valid, within 30 days, fine.
+fn validity_class(c: &CertDetails, at: time::OffsetDateTime) -> &'static str {
+    if at > c.not_after || at < c.not_before {
         "bad"
     } else if c.days_left(at) < 30 {
         "soon"
     } else {
         ""
-    };
+    }
+}
+
+/// Every endpoint's leaf certificate, soonest expiry first: the renewal timeline at a glance.
+fn certificate_overview(h: &mut String, r: &Report, anchors: &Anchors) {
+    let at = r.diagnosis.started_at;
+    let mut leaves: Vec<(&str, &CertDetails)> = r
+        .certs
+        .iter()
+        .filter_map(|c| c.leaf().map(|l| (c.evidence_id.as_str(), l)))
+        .collect();
+    if leaves.is_empty() {
+        return;
+    }
+    leaves.sort_by_key(|(id, l)| (l.not_after, *id));
+    h.push_str("<h3>Certificates presented</h3>\n<table>\n<tr><th>Endpoint</th><th>Subject</th><th>Names</th><th>Issuer</th><th>Valid until</th></tr>\n");
+    for (id, l) in leaves {
+        let names: Vec<&str> = l
+            .sans
+            .iter()
+            .map(|s| s.strip_prefix("DNS:").unwrap_or(s))
+            .collect();
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{} <span class=\"{}\">({})</span></td></tr>",
+            anchors.link(id),
+            esc(&l.subject_line()),
+            esc(&names.join(", ")),
+            esc(&l.issuer_line()),
+            esc(&super::format_date(l.not_after)),
+            validity_class(l, at),
+            esc(&validity_note(l, at))
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+fn cert_table(h: &mut String, r: &Report, c: &CertDetails, n: usize, role: &str) {
+    let at = r.diagnosis.started_at;
+    let note = validity_note(c, at);
+    let class = validity_class(c, at);
     let role = if c.is_ca { "CA" } else { role };
     let _ = writeln!(h, "<h4>Certificate {n} ({role})</h4>\n<table class=\"kv\">");
     let _ = writeln!(
