@@ -89,6 +89,10 @@ pub struct DiagnoseArgs {
     /// Write a report (format from the extension: .html, .json, .md); repeatable.
     #[arg(long, value_name = "FILE")]
     pub report: Vec<PathBuf>,
+    /// Replace host names, domains, addresses, certificate names and e-mail addresses with stable
+    /// placeholders in the reports and the output, so they can be shared.
+    #[arg(long)]
+    pub redact: bool,
 }
 
 /// `mailpath probe`.
@@ -182,15 +186,22 @@ pub enum ReportCommand {
     Render {
         /// The diagnosis JSON.
         diagnosis: PathBuf,
-        /// The report to write (format from the extension).
+        /// The report to write (format from the extension: .html, .json, .md); repeatable.
         #[arg(long, value_name = "FILE", required = true)]
         report: Vec<PathBuf>,
+        /// Replace host names, domains, addresses, certificate names and e-mail addresses with stable
+        /// placeholders, so the report can be shared.
+        #[arg(long)]
+        redact: bool,
     },
-    /// Compare two saved diagnoses: what got fixed, what broke, what changed.
+    /// Compare two saved diagnoses: what got fixed, what broke, what changed. Exit 2 when something broke.
     Compare {
         /// The older diagnosis.
         old: PathBuf,
         /// The newer diagnosis.
         new: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
     },
 }

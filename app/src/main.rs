@@ -66,7 +66,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Some(Command::Cert(args)) => cmd::cert::run(&args),
         Some(Command::Relay(_)) => not_built("`mailpath relay`", 5),
         Some(Command::Headers(_)) => not_built("`mailpath headers`", 5),
-        Some(Command::Report(_)) => not_built("`mailpath report`", 6),
+        Some(Command::Report(cmd)) => cmd::report::run(&cmd),
     }
 }
 

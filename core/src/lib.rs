@@ -4,6 +4,7 @@
 //! - [`dns`]: DNS evidence types and the resolver used by probes.
 //! - [`smtp`]: sans-IO SMTP parsing and the SMTP server (lab endpoints, later the bundled relay).
 //! - [`lab`]: the embedded hybrid lab: DNS server, lab CA, SMTP endpoints, faults.
+//! - [`report`]: HTML, JSON and Markdown reports of a diagnosis, redaction, and comparing two diagnoses.
 #![forbid(unsafe_code)]
 
 pub mod cert;
@@ -17,6 +18,7 @@ pub mod lab;
 pub mod path;
 pub mod probe;
 pub mod profile;
+pub mod report;
 pub mod smtp;
 pub mod spf;
 pub mod tls;

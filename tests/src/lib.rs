@@ -18,12 +18,30 @@ use serde::Deserialize;
 pub fn mailpath_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let run = escargot::CargoBuild::new()
+        let mut build = escargot::CargoBuild::new()
             .package("mailpath")
             .bin("mailpath")
-            .manifest_path(workspace_root().join("Cargo.toml"))
-            .run()
-            .expect("build the mailpath binary");
+            .manifest_path(workspace_root().join("Cargo.toml"));
+        // `cargo test` gives the test the package's variables (CARGO_PKG_NAME, CARGO_MANIFEST_DIR, ...). A
+        // nested cargo that inherits them rebuilds ring and what depends on it (its build script tracks
+        // them), and the next `cargo test` rebuilds everything back: drop them.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            let package_var = key.starts_with("CARGO_PKG_")
+                || key.starts_with("CARGO_MANIFEST_")
+                || key.starts_with("CARGO_BIN_")
+                || matches!(
+                    &*key,
+                    "CARGO_CRATE_NAME"
+                        | "CARGO_PRIMARY_PACKAGE"
+                        | "CARGO_TARGET_TMPDIR"
+                        | "CARGO_RUSTC_CURRENT_DIR"
+                );
+            if package_var {
+                build = build.env_remove(&*key);
+            }
+        }
+        let run = build.run().expect("build the mailpath binary");
         run.path().to_path_buf()
     })
 }

@@ -1,12 +1,12 @@
 //! `mailpath diagnose`: probe every hop of the active path, both directions, and judge it.
 
 use std::io::{IsTerminal as _, Write as _};
-use std::path::Path;
 
 use anyhow::{Context as _, bail};
 use mailpath_core::diagnose::{DiagnoseOptions, Diagnosis, Progress, diagnose, trust_for};
 use mailpath_core::lab::{Lab, LabOptions};
 use mailpath_core::profile::Profile;
+use mailpath_core::report::{Format as ReportFormat, Report, ReportOptions};
 
 use crate::Outcome;
 use crate::cli::{DiagnoseArgs, Format, Target};
@@ -53,7 +53,7 @@ pub fn run(
     args: &DiagnoseArgs,
 ) -> anyhow::Result<Outcome> {
     for report in &args.report {
-        report_format(report)?;
+        ReportFormat::from_path(report)?;
     }
     let diagnosis = runtime.block_on(async {
         let loaded = load_target(target).await?;
@@ -90,16 +90,32 @@ pub fn run(
         }
         anyhow::Ok(diagnosis)
     })?;
-    for report in &args.report {
-        write_report(&diagnosis, report)?;
+    // Redaction (when asked) happens once, before anything is written: reports and stdout alike.
+    let report = Report::new(
+        &diagnosis,
+        &ReportOptions {
+            redact: args.redact,
+            ran_on: crate::cmd::report::this_host(),
+        },
+    )?;
+    for path in &args.report {
+        report
+            .write(path)
+            .with_context(|| format!("could not write the report {}", path.display()))?;
     }
+    let diagnosis = &report.diagnosis;
     match args.format {
         Format::Json => {
             let mut out = std::io::stdout().lock();
-            serde_json::to_writer_pretty(&mut out, &diagnosis)?;
+            serde_json::to_writer_pretty(&mut out, diagnosis)?;
             writeln!(out)?;
         }
-        Format::Text => print_text(&diagnosis)?,
+        Format::Text => {
+            print_text(diagnosis)?;
+            for path in &args.report {
+                println!("report: {}", path.display());
+            }
+        }
     }
     Ok(output::outcome(&diagnosis.counts))
 }
@@ -120,30 +136,4 @@ fn print_text(d: &Diagnosis) -> anyhow::Result<()> {
         output::summary_line(&d.counts)
     )?;
     Ok(())
-}
-
-fn report_format(path: &Path) -> anyhow::Result<&'static str> {
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("json") => Ok("json"),
-        Some("html" | "htm" | "md" | "markdown") => {
-            bail!(
-                "{}: HTML and Markdown reports are not built yet (issue 6); use a .json report",
-                path.display()
-            )
-        }
-        _ => bail!(
-            "{}: unknown report format (use .json, .html or .md)",
-            path.display()
-        ),
-    }
-}
-
-fn write_report(d: &Diagnosis, path: &Path) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(d)?;
-    std::fs::write(path, text).with_context(|| format!("could not write the report {}", path.display()))
 }

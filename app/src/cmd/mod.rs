@@ -3,3 +3,4 @@ pub mod cert;
 pub mod diagnose;
 pub mod lab;
 pub mod probe;
+pub mod report;
