@@ -169,7 +169,8 @@ impl Counts {
         c
     }
 
-    /// The worst status present (Pass when empty).
+    /// The roll-up status: the worst problem present (fail, warn, skip); otherwise pass. Information
+    /// alone does not colour a node or hop, unless it is all there is (an unobservable hop is info).
     pub fn worst(&self) -> Status {
         if self.fail > 0 {
             Status::Fail
@@ -177,7 +178,7 @@ impl Counts {
             Status::Warn
         } else if self.skip > 0 {
             Status::Skip
-        } else if self.info > 0 {
+        } else if self.info > 0 && self.pass == 0 {
             Status::Info
         } else {
             Status::Pass
@@ -205,5 +206,22 @@ mod tests {
         let c = Counts::of(&rs);
         assert_eq!((c.pass, c.warn, c.worst()), (1, 1, Status::Warn));
         assert_eq!(Counts::default().worst(), Status::Pass);
+        assert_eq!(
+            Counts {
+                pass: 3,
+                info: 1,
+                ..Counts::default()
+            }
+            .worst(),
+            Status::Pass
+        );
+        assert_eq!(
+            Counts {
+                info: 1,
+                ..Counts::default()
+            }
+            .worst(),
+            Status::Info
+        );
     }
 }
