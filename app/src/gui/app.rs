@@ -1037,7 +1037,7 @@ fn notices(ui: &mut egui::Ui, state: &AppState, out: &mut Vec<Command>) {
     egui::Panel::top("notices").show(ui, |ui| {
         for (i, notice) in state.notices.iter().enumerate().rev().take(4) {
             ui.horizontal(|ui| {
-                let close = ui.small_button("✕").on_hover_text("Dismiss");
+                let close = ui.small_button("×").on_hover_text("Dismiss");
                 close.widget_info(|| {
                     egui::WidgetInfo::labeled(egui::Role::Button, true, format!("Dismiss notice {}", i + 1))
                 });

@@ -225,7 +225,7 @@ fn transcript_ui(ui: &mut egui::Ui, p: &SmtpProbe) {
                     let words = p.tls.as_ref().map(tls_words).unwrap_or_default();
                     ui.add_space(2.0);
                     ui.label(
-                        RichText::new(format!("──── 🔒 TLS from here on: {words} ────"))
+                        RichText::new(format!("———— 🔒 TLS from here on: {words} ————"))
                             .monospace()
                             .color(theme::tls_color(ui)),
                     );

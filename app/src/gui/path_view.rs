@@ -240,13 +240,13 @@ fn hop_arrow(
     let to = path.node(&hop.to).map_or(hop.to.as_str(), |n| n.label.as_str());
     let label = if ctx.judged {
         format!(
-            "Hop {} ({from} → {to}): {}, {}",
+            "Hop {} ({from} ➡ {to}): {}, {}",
             hop.id,
             hop.status,
             counts_words(&hop.counts)
         )
     } else {
-        format!("Hop {} ({from} → {to})", hop.id)
+        format!("Hop {} ({from} ➡ {to})", hop.id)
     };
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
     let visuals = ui.visuals();
@@ -356,7 +356,7 @@ fn hop_arrow(
     let galley = painter.layout_job(job);
     painter.galley(Pos2::new(rect.center().x, y + 8.0), galley, visuals.text_color());
     let response = response.on_hover_ui(|ui| {
-        ui.strong(format!("{from} → {to}"));
+        ui.strong(format!("{from} ➡ {to}"));
         ui.monospace(&hop.id);
         match &hop.endpoint {
             Some(e) => ui.label(format!("endpoint {e}")),
@@ -500,7 +500,7 @@ pub fn preview(profile: &Profile) -> MailPath {
 pub fn detail_panel(ui: &mut egui::Ui, state: &AppState, out: &mut Vec<Command>) {
     let Some(selection) = &state.selection else { return };
     ui.horizontal(|ui| {
-        let close = ui.button("✕").on_hover_text("Close (Esc)");
+        let close = ui.button("×").on_hover_text("Close (Esc)");
         close.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, "Close the detail panel"));
         if close.clicked() {
             out.push(Command::Select(None));
@@ -527,7 +527,7 @@ pub fn detail_panel(ui: &mut egui::Ui, state: &AppState, out: &mut Vec<Command>)
             .node(&hop.from)
             .map_or(hop.from.as_str(), |n| n.label.as_str());
         let to = d.path.node(&hop.to).map_or(hop.to.as_str(), |n| n.label.as_str());
-        ui.label(format!("{from} → {to}"));
+        ui.label(format!("{from} ➡ {to}"));
         if let Some(e) = &hop.endpoint {
             ui.monospace(e);
         }
