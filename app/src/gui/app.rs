@@ -877,6 +877,10 @@ impl eframe::App for MailpathApp {
         }
     }
 
+    fn persist_egui_memory(&self) -> bool {
+        self.screenshot.is_none()
+    }
+
     fn on_exit(&mut self) {
         self.worker.cancel();
         if let Some(lab) = self.lab.take() {
@@ -1023,7 +1027,11 @@ fn top_bar(ui: &mut egui::Ui, state: &AppState, out: &mut Vec<Command>) {
                     .as_ref()
                     .map(|p| p.name.as_str())
                     .unwrap_or_default();
-                ui.label(RichText::new(format!("{name} — {}", source.describe())).weak());
+                let text = match source {
+                    Source::File(path) => format!("{name} — {}", path.display()),
+                    Source::Lab(_) => name.to_string(),
+                };
+                ui.label(RichText::new(text).weak());
             }
         });
         ui.add_space(2.0);
@@ -1081,7 +1089,9 @@ fn status_bar(ui: &mut egui::Ui, state: &AppState) {
                 ui.separator();
                 let started = d
                     .started_at
-                    .format(&time::format_description::well_known::Rfc3339)
+                    .format(&time::macros::format_description!(
+                        "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+                    ))
                     .unwrap_or_default();
                 ui.label(RichText::new(format!("started {started}, mailpath {}", d.mailpath_version)).weak());
             }

@@ -132,7 +132,7 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, out: &mut Vec<Command>) {
         .sense(egui::Sense::click())
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
         .column(Column::exact(72.0))
-        .column(Column::initial(200.0).at_least(120.0).clip(true))
+        .column(Column::initial(240.0).at_least(120.0).clip(true))
         .column(Column::initial(220.0).at_least(100.0).clip(true))
         .column(Column::remainder().at_least(200.0).clip(true))
         .header(24.0, |mut header| {

@@ -41,8 +41,9 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, _out: &mut Vec<Command>) {
             egui::ScrollArea::vertical().show(ui, |ui| {
                 ui.strong("SMTP endpoints");
                 for p in &d.evidence.smtp {
-                    let ok = p.failure.is_none() && p.connect.is_connected();
-                    let status = if ok { Status::Pass } else { Status::Fail };
+                    let probe_ok = p.failure.is_none() && p.connect.is_connected();
+                    let status =
+                        worst_for(&d, &p.id).unwrap_or(if probe_ok { Status::Pass } else { Status::Fail });
                     let text = RichText::new(format!("{} {}:{}", theme::status_icon(status), p.host, p.port))
                         .color(theme::status_color(ui, status));
                     let item = ui.selectable_label(selected == p.id, text);
@@ -91,6 +92,15 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, _out: &mut Vec<Command>) {
             ui.label(RichText::new(format!("No evidence with the id {selected}.")).weak());
         }
     });
+}
+
+/// The worst status of the checks that used this evidence, if any did.
+fn worst_for(d: &Diagnosis, id: &str) -> Option<Status> {
+    d.checks
+        .iter()
+        .filter(|c| c.evidence.iter().any(|e| e == id))
+        .map(|c| c.status)
+        .max()
 }
 
 /// Which entry to show: the one asked for (DNS ids map to the DNS list), else the first failing endpoint.

@@ -45,7 +45,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, out: &mut Vec<Command>) {
         probed: running.map(|p| &p.probed),
         selection: state.selection.as_ref(),
     };
-    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+    egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
         if !judged {
             let hint = if running.is_some() {
                 "Probing… statuses appear as the diagnosis completes; hops turn solid as their probe finishes."
@@ -80,10 +80,10 @@ fn lane_ui(
     ctx: &DrawContext<'_>,
     out: &mut Vec<Command>,
 ) {
-    let avail = ui.available_width().max(600.0);
+    let avail = ui.available_width().max(560.0);
     let n = lane.nodes.len().max(2) as f32;
-    let card_w = ((avail - 3.0 * 130.0) / 4.0).clamp(150.0, 220.0);
-    let arrow_w = ((avail - n * card_w) / (n - 1.0)).clamp(110.0, 300.0);
+    let card_w = ((avail - 3.0 * 90.0) / 4.0).clamp(120.0, 220.0);
+    let arrow_w = ((avail - n * card_w) / (n - 1.0)).clamp(84.0, 300.0);
     let width = n * card_w + (n - 1.0) * arrow_w;
     let (row, _) = ui.allocate_exact_size(Vec2::new(width, CARD_HEIGHT), Sense::hover());
     let way = match lane.way {
@@ -114,16 +114,18 @@ fn node_card(
     ctx: &DrawContext<'_>,
     out: &mut Vec<Command>,
 ) {
+    // A node without checks is not "pass": it is drawn neutral.
+    let judged = ctx.judged && total(&node.counts) > 0;
     let id = ui.scope_id().with(("node", &node.id, way));
     let response = ui.interact(rect, id, Sense::click());
-    let label = if ctx.judged {
+    let label = if judged {
         format!("Node {} ({way}): {}", node.label, node.status)
     } else {
         format!("Node {} ({way})", node.label)
     };
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
     let visuals = ui.visuals();
-    let colour = if ctx.judged {
+    let colour = if judged {
         theme::status_color(ui, node.status)
     } else {
         theme::pending_color(ui)
@@ -156,8 +158,11 @@ fn node_card(
     let weak = visuals.weak_text_color();
     let left = card.left() + 14.0;
     let inner_w = card.width() - 20.0;
-    let icon = if ctx.judged {
+    let icon = if judged {
         theme::status_icon(node.status)
+    } else if ctx.judged {
+        // Judged, but no check is attached to the node itself: its hops carry them.
+        ""
     } else {
         "…"
     };
@@ -168,7 +173,13 @@ fn node_card(
         FontId::proportional(16.0),
         colour,
     );
-    let title = one_line(&node.label, FontId::proportional(14.5), text, inner_w - 22.0);
+    // Narrow cards (detail panel open) use the short name rather than truncating the long one.
+    let name = if card.width() < 175.0 {
+        short_label(node.kind)
+    } else {
+        node.label.as_str()
+    };
+    let title = one_line(name, FontId::proportional(14.5), text, inner_w - 22.0);
     painter.galley(Pos2::new(left, card.top() + 8.0), painter.layout_job(title), text);
     let role = match node.kind {
         NodeKind::Mailbox => "on-premises Mailbox",
@@ -200,7 +211,7 @@ fn node_card(
             weak,
         );
     }
-    if ctx.judged && total(&node.counts) > 0 {
+    if judged && total(&node.counts) > 0 {
         let job = badges(ui, &node.counts, FontId::proportional(12.0));
         painter.galley(
             Pos2::new(left, card.bottom() - 20.0),
@@ -214,7 +225,7 @@ fn node_card(
         for h in &node.hosts {
             ui.monospace(h);
         }
-        if ctx.judged {
+        if judged {
             ui.label(counts_words(&node.counts));
         }
         ui.label(RichText::new("Click for its checks").weak());
@@ -251,7 +262,7 @@ fn hop_arrow(
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
     let visuals = ui.visuals();
     let probed = hop_probed(hop, ctx);
-    let colour = if ctx.judged {
+    let colour = if ctx.judged && total(&hop.counts) > 0 {
         theme::status_color(ui, hop.status)
     } else if probed {
         visuals.text_color()
@@ -373,6 +384,16 @@ fn hop_arrow(
     });
     if response.clicked() {
         out.push(Command::Select(Some(Selection::Hop(hop.id.clone()))));
+    }
+}
+
+fn short_label(kind: NodeKind) -> &'static str {
+    match kind {
+        NodeKind::Mailbox => "Mailbox",
+        NodeKind::Edge => "Edge",
+        NodeKind::Eop => "EOP",
+        NodeKind::ExchangeOnline => "Exchange Online",
+        NodeKind::Internet => "Internet",
     }
 }
 
