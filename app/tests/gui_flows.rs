@@ -54,7 +54,16 @@ fn pick_a_scenario_run_it_and_read_the_failing_hops_remediation() {
             .unwrap_or_default()
             .contains(": fail")
     );
-    hop.click();
+    // Hovering shows its summary: the failing check in one line.
+    hop.hover();
+    h.run_steps(60);
+    assert!(
+        h.query_all_by_label_contains("tcp.smtp.reachable: the on-premises endpoint")
+            .count()
+            >= 1,
+        "the hover summary names the failing check"
+    );
+    h.get_by_label_contains(&hop_label).click();
     h.run_steps(3);
     assert_eq!(
         h.state().state.selection,
@@ -127,6 +136,17 @@ fn views_switch_and_show_the_diagnosis() {
     h.get_by_role_and_label(Role::Button, "Path").click();
     h.run_steps(3);
     h.get_by_label_contains("Node Edge Transport (outbound)");
+
+    // Ctrl+R runs again: a new diagnosis replaces the first.
+    let first = h.state().state.diagnosis.clone().unwrap();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::R);
+    common::wait_until(&mut h, Duration::from_secs(60), "the second run", |app| {
+        app.state
+            .diagnosis
+            .as_ref()
+            .is_some_and(|d| !std::sync::Arc::ptr_eq(d, &first))
+            && !app.state.busy()
+    });
 }
 
 #[test]

@@ -44,6 +44,11 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, out: &mut Vec<Command>) {
         judged,
         probed: running.map(|p| &p.probed),
         selection: state.selection.as_ref(),
+        checks: if judged {
+            state.diagnosis.as_ref().map_or(&[], |d| d.checks.as_slice())
+        } else {
+            &[]
+        },
     };
     egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
         if !judged {
@@ -71,6 +76,8 @@ struct DrawContext<'a> {
     judged: bool,
     probed: Option<&'a std::collections::BTreeSet<String>>,
     selection: Option<&'a Selection>,
+    /// The checks of the judged diagnosis (for hover summaries).
+    checks: &'a [CheckResult],
 }
 
 fn lane_ui(
@@ -227,6 +234,11 @@ fn node_card(
         }
         if judged {
             ui.label(counts_words(&node.counts));
+            worst_summaries(
+                ui,
+                ctx.checks,
+                &mailpath_core::check::Attachment::Node(node.id.clone()),
+            );
         }
         ui.label(RichText::new("Click for its checks").weak());
     });
@@ -379,11 +391,39 @@ fn hop_arrow(
         }
         if ctx.judged {
             ui.label(counts_words(&hop.counts));
+            worst_summaries(
+                ui,
+                ctx.checks,
+                &mailpath_core::check::Attachment::Hop(hop.id.clone()),
+            );
         }
         ui.label(RichText::new("Click for its checks").weak());
     });
     if response.clicked() {
         out.push(Command::Select(Some(Selection::Hop(hop.id.clone()))));
+    }
+}
+
+/// Up to three warnings or failures attached here, one line each.
+fn worst_summaries(ui: &mut egui::Ui, checks: &[CheckResult], at: &mailpath_core::check::Attachment) {
+    let mut bad: Vec<&CheckResult> = checks
+        .iter()
+        .filter(|c| &c.attachment == at && c.status >= Status::Warn)
+        .collect();
+    bad.sort_by_key(|c| std::cmp::Reverse(c.status));
+    for c in bad.iter().take(3) {
+        ui.label(
+            RichText::new(format!(
+                "{} {}: {}",
+                theme::status_icon(c.status),
+                c.id,
+                c.summary
+            ))
+            .color(theme::status_color(ui, c.status)),
+        );
+    }
+    if bad.len() > 3 {
+        ui.label(RichText::new(format!("and {} more", bad.len() - 3)).weak());
     }
 }
 
