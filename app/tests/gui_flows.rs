@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
-use mailpath_app::gui::app::{Activity, GuiOptions, Selection, View};
+use mailpath_app::gui::MailpathApp;
+use mailpath_app::gui::app::{Activity, Command, GuiOptions, Selection, View};
 
 #[test]
 fn pick_a_scenario_run_it_and_read_the_failing_hops_remediation() {
@@ -230,5 +231,71 @@ fn a_profile_with_problems_shows_them_with_line_and_column() {
     assert!(
         problems[0].split(':').next().unwrap().parse::<usize>().is_ok(),
         "starts with a line number: {problems:?}"
+    );
+}
+
+#[test]
+fn export_writes_json_that_opens_again_and_profiles_are_remembered() {
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("contoso-direct.toml");
+    std::fs::write(&profile, mailpath_core::profile::SAMPLE_DIRECT).unwrap();
+
+    // Opening a profile file remembers it (recent, last profile) without running it.
+    let mut h = common::harness(rt.handle().clone(), GuiOptions::default());
+    h.state_mut().send(Command::OpenFile(profile.clone()));
+    common::wait_until(&mut h, Duration::from_secs(10), "the profile", |app| {
+        app.state.profile.is_some() && !app.state.busy()
+    });
+    assert_eq!(h.state().state.settings.recent, vec![profile.clone()]);
+    assert_eq!(h.state().state.settings.last_profile.as_ref(), Some(&profile));
+    assert!(h.state().state.diagnosis.is_none(), "opening does not run");
+    h.get_by_label_contains("Not diagnosed yet");
+
+    // A new app with those settings reopens the last profile.
+    let settings = h.state().state.settings.clone();
+    let handle = rt.handle().clone();
+    let mut again = egui_kittest::Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| {
+            MailpathApp::with_context(
+                &cc.egui_ctx,
+                handle,
+                GuiOptions::default(),
+                settings,
+                Default::default(),
+            )
+        });
+    common::wait_until(&mut again, Duration::from_secs(10), "the last profile", |app| {
+        app.state.profile.is_some() && !app.state.busy()
+    });
+
+    // Export a lab diagnosis as JSON; Open reads it back.
+    let mut h = common::harness(
+        rt.handle().clone(),
+        GuiOptions {
+            lab: Some("healthy-edge".into()),
+            ..GuiOptions::default()
+        },
+    );
+    common::wait_until(&mut h, Duration::from_secs(60), "the diagnosis", common::finished);
+    let json = dir.path().join("diagnosis.json");
+    h.state_mut().send(Command::ExportTo(json.clone()));
+    common::wait_until(&mut h, Duration::from_secs(10), "the export", |_| json.exists());
+    h.run_steps(3);
+    h.get_by_label_contains("Saved the diagnosis (JSON)");
+    let exported = h.state().state.diagnosis.clone().unwrap();
+    h.state_mut().send(Command::OpenFile(json.clone()));
+    common::wait_until(&mut h, Duration::from_secs(10), "the JSON to open", |app| {
+        app.state
+            .diagnosis
+            .as_ref()
+            .is_some_and(|d| !std::sync::Arc::ptr_eq(d, &exported))
+            && !app.state.busy()
+    });
+    assert_eq!(
+        h.state().state.diagnosis.as_deref(),
+        Some(exported.as_ref()),
+        "the same diagnosis comes back"
     );
 }

@@ -96,6 +96,8 @@ pub enum Command {
     Cancel,
     /// Export the diagnosis (asks where).
     Export,
+    /// Export the diagnosis as JSON to this file.
+    ExportTo(PathBuf),
     /// Switch views.
     SetView(View),
     /// Show a node, hop or check in the detail panel (`None` closes it).
@@ -592,7 +594,7 @@ impl MailpathApp {
                 let Some(path) = path else { return };
                 match purpose {
                     Pick::Open => self.commands.push(Command::OpenFile(path)),
-                    Pick::Export => self.export_to(path),
+                    Pick::Export => self.commands.push(Command::ExportTo(path)),
                     Pick::SaveProfile => {
                         state.editor.path = Some(path);
                         self.commands.push(Command::SaveProfile);
@@ -658,6 +660,7 @@ impl MailpathApp {
                     self.worker.pick(Pick::Export, suggested);
                 }
             }
+            Command::ExportTo(path) => self.export_to(path),
             Command::SetView(view) => self.state.view = view,
             Command::Select(selection) => self.state.selection = selection,
             Command::ShowEvidence(id) => {
