@@ -285,7 +285,14 @@ fn export_writes_json_that_opens_again_and_profiles_are_remembered() {
     h.run_steps(3);
     h.get_by_label_contains("Saved the diagnosis (JSON)");
     let exported = h.state().state.diagnosis.clone().unwrap();
-    h.state_mut().send(Command::OpenFile(json.clone()));
+    // Typed under Recent (no file dialog needed).
+    h.get_by_label("Recent").click();
+    h.run_steps(2);
+    h.get_by_label("Path:").focus();
+    h.step();
+    h.get_by_label("Path:").type_text(json.to_str().unwrap());
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Open").click();
     common::wait_until(&mut h, Duration::from_secs(10), "the JSON to open", |app| {
         app.state
             .diagnosis

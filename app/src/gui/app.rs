@@ -319,6 +319,8 @@ pub struct AppState {
     pub scenario: String,
     /// Run as soon as the next profile is loaded (command line targets).
     pub run_after_load: bool,
+    /// A path typed under Recent (for systems without a file dialog).
+    pub open_path: String,
 }
 
 impl AppState {
@@ -408,6 +410,7 @@ pub struct MailpathApp {
     shot_rx: Option<std::sync::mpsc::Receiver<Arc<egui::ColorImage>>>,
     started: Option<Instant>,
     first_frame_logged: bool,
+    dialog_since: Option<Instant>,
 }
 
 impl MailpathApp {
@@ -470,6 +473,7 @@ impl MailpathApp {
             shot_rx: None,
             started: options.started,
             first_frame_logged: false,
+            dialog_since: None,
         }
     }
 
@@ -591,7 +595,16 @@ impl MailpathApp {
                 }
             }
             WorkerEvent::Picked { purpose, path } => {
-                let Some(path) = path else { return };
+                let opened = self.dialog_since.take();
+                let Some(path) = path else {
+                    // A person takes longer than this to cancel: no dialog could be shown.
+                    if opened.is_some_and(|t| t.elapsed() < Duration::from_millis(500)) {
+                        state.notify_error(
+                            "No file dialog could be shown (no XDG desktop portal, no zenity): type the path under Recent.",
+                        );
+                    }
+                    return;
+                };
                 match purpose {
                     Pick::Open => self.commands.push(Command::OpenFile(path)),
                     Pick::Export => self.commands.push(Command::ExportTo(path)),
@@ -621,6 +634,7 @@ impl MailpathApp {
         match command {
             Command::OpenDialog => {
                 let suggested = self.state.settings.recent.first().cloned();
+                self.dialog_since = Some(Instant::now());
                 self.worker.pick(Pick::Open, suggested);
             }
             Command::OpenFile(path) => {
@@ -657,6 +671,7 @@ impl MailpathApp {
                         .path
                         .as_ref()
                         .map(|p| p.with_extension("diagnosis.json"));
+                    self.dialog_since = Some(Instant::now());
                     self.worker.pick(Pick::Export, suggested);
                 }
             }
@@ -838,7 +853,7 @@ impl eframe::App for MailpathApp {
         let ctx = ui.ctx().clone();
         self.shortcuts(&ctx);
         let mut out = Vec::new();
-        top_bar(ui, &self.state, &mut out);
+        top_bar(ui, &mut self.state, &mut out);
         notices(ui, &self.state, &mut out);
         status_bar(ui, &self.state);
         if self.state.selection.is_some() {
@@ -902,7 +917,7 @@ pub fn empty_state(ui: &mut egui::Ui, title: &str, hint: &str) {
     });
 }
 
-fn top_bar(ui: &mut egui::Ui, state: &AppState, out: &mut Vec<Command>) {
+fn top_bar(ui: &mut egui::Ui, state: &mut AppState, out: &mut Vec<Command>) {
     egui::Panel::top("top-bar").show(ui, |ui| {
         ui.add_space(4.0);
         ui.horizontal_wrapped(|ui| {
@@ -925,6 +940,27 @@ fn top_bar(ui: &mut egui::Ui, state: &AppState, out: &mut Vec<Command>) {
                         ui.close();
                     }
                 }
+                ui.separator();
+                ui.horizontal(|ui| {
+                    let label = ui.label("Path:");
+                    let edit = ui
+                        .add(
+                            egui::TextEdit::singleline(&mut state.open_path)
+                                .hint_text("profile.toml or diagnosis.json"),
+                        )
+                        .labelled_by(label.id);
+                    let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+                    let typed = state.open_path.trim();
+                    if (ui
+                        .add_enabled(!typed.is_empty(), egui::Button::new("Open"))
+                        .clicked()
+                        || enter)
+                        && !typed.is_empty()
+                    {
+                        out.push(Command::OpenFile(PathBuf::from(typed)));
+                        ui.close();
+                    }
+                });
             });
             let mut scenario = state.scenario.clone();
             let combo = egui::ComboBox::from_id_salt("lab-scenario")
