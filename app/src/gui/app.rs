@@ -991,16 +991,22 @@ fn top_bar(ui: &mut egui::Ui, state: &mut AppState, out: &mut Vec<Command>) {
                     }
                     ui.add(
                         egui::ProgressBar::new(p.fraction())
-                            .desired_width(160.0)
+                            .desired_width(110.0)
                             .show_percentage(),
                     );
-                    ui.label(p.step_text());
                     ui.label(RichText::new(format!("{:.1} s", p.started.elapsed().as_secs_f32())).weak());
+                    // Bounded, so that a long probe id never runs under the buttons on the right.
+                    let height = ui.spacing().interact_size.y;
+                    ui.add_sized([300.0, height], egui::Label::new(p.step_text()).truncate());
                 }
                 Activity::Loading { what } => {
                     ui.add_enabled(false, egui::Button::new("▶ Run"));
                     ui.spinner();
-                    ui.label(format!("opening {what}…"));
+                    let height = ui.spacing().interact_size.y;
+                    ui.add_sized(
+                        [300.0, height],
+                        egui::Label::new(format!("opening {what}…")).truncate(),
+                    );
                 }
                 Activity::Idle => {
                     let run = ui.add_enabled(state.profile.is_some(), egui::Button::new("▶ Run"));
