@@ -31,11 +31,7 @@ fn pick_a_scenario_run_it_and_read_the_failing_hops_remediation() {
 
     // Run (the button), wait for the result.
     h.get_by_role_and_label(Role::Button, "▶ Run").click();
-    h.run_steps(2);
-    assert!(
-        matches!(h.state().state.activity, Activity::Running(_)),
-        "Run starts a diagnosis"
-    );
+    // (Not asserting "running" here: against the lab on loopback it may already be over.)
     common::wait_until(&mut h, Duration::from_secs(60), "the diagnosis", common::finished);
     let d = h.state().state.diagnosis.clone().unwrap();
     assert!(d.counts.fail > 0, "port-closed fails: {:?}", d.counts);
@@ -281,8 +277,12 @@ fn export_writes_json_that_opens_again_and_profiles_are_remembered() {
     common::wait_until(&mut h, Duration::from_secs(60), "the diagnosis", common::finished);
     let json = dir.path().join("diagnosis.json");
     h.state_mut().send(Command::ExportTo(json.clone()));
-    common::wait_until(&mut h, Duration::from_secs(10), "the export", |_| json.exists());
-    h.run_steps(3);
+    common::wait_until(&mut h, Duration::from_secs(10), "the export", |app| {
+        app.state
+            .notices
+            .iter()
+            .any(|n| n.text.starts_with("Saved the diagnosis (JSON)"))
+    });
     h.get_by_label_contains("Saved the diagnosis (JSON)");
     let exported = h.state().state.diagnosis.clone().unwrap();
     // Typed under Recent (no file dialog needed).
