@@ -59,7 +59,7 @@ pub enum RelayRole {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Open the GUI (the default with no subcommand).
-    Gui,
+    Gui(GuiArgs),
     /// Probe every hop of the active mail path, both directions, and judge it.
     Diagnose(DiagnoseArgs),
     /// Probe one SMTP endpoint: transcript, STARTTLS, certificate verdicts.
@@ -75,6 +75,14 @@ pub enum Command {
     /// Render or compare saved diagnoses.
     #[command(subcommand)]
     Report(ReportCommand),
+}
+
+/// `mailpath gui`.
+#[derive(Debug, Args, Default)]
+pub struct GuiArgs {
+    /// Run the diagnosis of --lab/--profile, wait for it, save a PNG of the window to FILE and exit.
+    #[arg(long, value_name = "FILE.png")]
+    pub screenshot: Option<PathBuf>,
 }
 
 /// `mailpath diagnose`.

@@ -1,36 +1,15 @@
 //! The `mailpath` binary: the GUI and the command line over mailpath-core.
 #![forbid(unsafe_code)]
 
-mod cli;
-mod cmd;
-mod output;
-
 use std::process::ExitCode;
 
 use clap::Parser as _;
-
-use cli::{Cli, Command};
-
-/// Exit codes shared by diagnose, probe, cert and headers (PRODUCT.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Everything passed.
-    Passed = 0,
-    /// Warnings, no failures.
-    Warnings = 1,
-    /// At least one failure.
-    Failures = 2,
-    /// Could not run: bad arguments, bad profile, unreadable file.
-    CouldNotRun = 3,
-}
-
-impl From<Outcome> for ExitCode {
-    fn from(outcome: Outcome) -> Self {
-        ExitCode::from(outcome as u8)
-    }
-}
+use mailpath_app::Outcome;
+use mailpath_app::cli::{Cli, Command};
+use mailpath_app::cmd;
 
 fn main() -> ExitCode {
+    let started = std::time::Instant::now();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -44,7 +23,7 @@ fn main() -> ExitCode {
         }
     };
     init_tracing(cli.verbose);
-    match run(cli) {
+    match run(cli, started) {
         Ok(outcome) => outcome.into(),
         Err(err) => {
             eprintln!("mailpath: error: {err:#}");
@@ -53,14 +32,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<Outcome> {
+fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("mailpath-tokio")
         .build()?;
     match cli.command {
         Some(Command::Lab(args)) => cmd::lab::run(&runtime, &args),
-        None | Some(Command::Gui) => not_built("the GUI", 4),
+        None => mailpath_app::gui::run(runtime.handle(), &cli.target, None, started),
+        Some(Command::Gui(args)) => {
+            mailpath_app::gui::run(runtime.handle(), &cli.target, args.screenshot, started)
+        }
         Some(Command::Diagnose(args)) => cmd::diagnose::run(&runtime, &cli.target, &args),
         Some(Command::Probe(args)) => cmd::probe::run(&runtime, &cli.target, &args),
         Some(Command::Cert(args)) => cmd::cert::run(&args),

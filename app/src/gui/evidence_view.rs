@@ -1,0 +1,402 @@
+//! The Evidence view: per endpoint the SMTP transcript (coloured by direction, the TLS boundary marked)
+//! and the certificate chain; the TLS-only ports; the DNS answers.
+
+use eframe::egui::{self, RichText};
+use mailpath_core::diagnose::Diagnosis;
+use mailpath_core::evidence::{Connect, Direction, SmtpProbe, TlsEvidence, TlsPortProbe};
+use time::OffsetDateTime;
+
+use super::app::{AppState, Command, empty_state};
+use super::certinfo::{CertView, parse_chain};
+use super::theme;
+use mailpath_core::check::Status;
+
+/// The id of the DNS pseudo-entry in the list.
+const DNS_ID: &str = "dns";
+
+/// Draw the Evidence view.
+pub fn show(ui: &mut egui::Ui, state: &mut AppState, _out: &mut Vec<Command>) {
+    let Some(d) = state.diagnosis.clone() else {
+        empty_state(
+            ui,
+            "No evidence yet",
+            "Run a diagnosis (Ctrl+R): transcripts, certificates and DNS answers appear here.",
+        );
+        return;
+    };
+    if d.evidence.smtp.is_empty() && d.evidence.tls_ports.is_empty() && d.evidence.dns.is_empty() {
+        let why = if d.cancelled {
+            "The diagnosis was cancelled before any probe finished."
+        } else {
+            "The diagnosis observed nothing."
+        };
+        empty_state(ui, "No evidence", why);
+        return;
+    }
+    let selected = resolve_selection(&d, state.evidence.selected.as_deref());
+    egui::Panel::left("evidence-list")
+        .resizable(true)
+        .default_size(260.0)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                ui.strong("SMTP endpoints");
+                for p in &d.evidence.smtp {
+                    let probe_ok = p.failure.is_none() && p.connect.is_connected();
+                    let status =
+                        worst_for(&d, &p.id).unwrap_or(if probe_ok { Status::Pass } else { Status::Fail });
+                    let text = RichText::new(format!("{} {}:{}", theme::status_icon(status), p.host, p.port))
+                        .color(theme::status_color(ui, status));
+                    let item = ui.selectable_label(selected == p.id, text);
+                    let label = format!("Evidence {}", p.id);
+                    item.widget_info(|| {
+                        egui::WidgetInfo::selected(egui::Role::Tab, true, selected == p.id, &label)
+                    });
+                    if item.clicked() {
+                        state.evidence.selected = Some(p.id.clone());
+                    }
+                }
+                if !d.evidence.tls_ports.is_empty() {
+                    ui.add_space(6.0);
+                    ui.strong("TLS ports");
+                    for p in &d.evidence.tls_ports {
+                        let ok =
+                            p.connect.is_connected() && p.tls.as_ref().is_some_and(TlsEvidence::completed);
+                        let status = if ok { Status::Pass } else { Status::Fail };
+                        let text =
+                            RichText::new(format!("{} {}:{}", theme::status_icon(status), p.host, p.port))
+                                .color(theme::status_color(ui, status));
+                        if ui.selectable_label(selected == p.id, text).clicked() {
+                            state.evidence.selected = Some(p.id.clone());
+                        }
+                    }
+                }
+                ui.add_space(6.0);
+                ui.strong("DNS");
+                if ui
+                    .selectable_label(selected == DNS_ID, format!("{} answers", d.evidence.dns.len()))
+                    .clicked()
+                {
+                    state.evidence.selected = Some(DNS_ID.into());
+                }
+            });
+        });
+    let now = state.clock.now();
+    egui::CentralPanel::default().show(ui, |ui| {
+        if selected == DNS_ID {
+            dns_ui(ui, &d);
+        } else if let Some(p) = d.evidence.smtp(&selected) {
+            smtp_ui(ui, p, &mut state.evidence.certificates, now);
+        } else if let Some(p) = d.evidence.tls_port(&selected) {
+            tls_port_ui(ui, p, now);
+        } else {
+            ui.label(RichText::new(format!("No evidence with the id {selected}.")).weak());
+        }
+    });
+}
+
+/// The worst status of the checks that used this evidence, if any did.
+fn worst_for(d: &Diagnosis, id: &str) -> Option<Status> {
+    d.checks
+        .iter()
+        .filter(|c| c.evidence.iter().any(|e| e == id))
+        .map(|c| c.status)
+        .max()
+}
+
+/// Which entry to show: the one asked for (DNS ids map to the DNS list), else the first failing endpoint.
+fn resolve_selection(d: &Diagnosis, asked: Option<&str>) -> String {
+    if let Some(id) = asked {
+        if id.starts_with("dns") {
+            return DNS_ID.into();
+        }
+        if d.evidence.smtp(id).is_some() || d.evidence.tls_port(id).is_some() {
+            return id.to_string();
+        }
+    }
+    d.evidence
+        .smtp
+        .iter()
+        .find(|p| p.failure.is_some())
+        .or_else(|| d.evidence.smtp.first())
+        .map(|p| p.id.clone())
+        .or_else(|| d.evidence.tls_ports.first().map(|p| p.id.clone()))
+        .unwrap_or_else(|| DNS_ID.into())
+}
+
+fn connect_words(c: &Connect) -> String {
+    match c {
+        Connect::Connected { address, ms } => format!("connected to {address} in {ms} ms"),
+        Connect::Refused { address } => format!("refused by {address}"),
+        Connect::TimedOut { address, ms } => format!("no answer from {address} within {ms} ms (filtered?)"),
+        Connect::Unreachable { address, error } => format!("{address} unreachable: {error}"),
+        Connect::NoAddress { error } => format!("no address: {error}"),
+        Connect::Failed { address, error } => match address {
+            Some(a) => format!("{a}: {error}"),
+            None => error.clone(),
+        },
+    }
+}
+
+fn smtp_ui(ui: &mut egui::Ui, p: &SmtpProbe, certificates: &mut bool, now: OffsetDateTime) {
+    ui.heading(format!("{}:{}", p.host, p.port));
+    egui::Grid::new("smtp-facts")
+        .num_columns(2)
+        .spacing([12.0, 4.0])
+        .show(ui, |ui| {
+            ui.label(RichText::new("Connect").weak());
+            ui.label(connect_words(&p.connect));
+            ui.end_row();
+            ui.label(RichText::new("EHLO as").weak());
+            ui.monospace(&p.helo);
+            ui.end_row();
+            if let Some(tls) = &p.tls {
+                ui.label(RichText::new("TLS").weak());
+                ui.label(tls_words(tls));
+                ui.end_row();
+            }
+            if let Some(f) = &p.failure {
+                ui.label(RichText::new("Stopped").weak());
+                ui.label(
+                    RichText::new(format!("{:?} at {:?}: {}", f.kind, f.stage, f.message))
+                        .color(theme::error_color(ui)),
+                );
+                ui.end_row();
+            }
+            ui.label(RichText::new("Took").weak());
+            ui.label(format!("{} ms", p.ms));
+            ui.end_row();
+        });
+    ui.add_space(6.0);
+    let chain_len = p.tls.as_ref().map_or(0, |t| t.chain_der_b64.len());
+    ui.horizontal(|ui| {
+        let t = ui.selectable_label(!*certificates, "Transcript");
+        t.widget_info(|| egui::WidgetInfo::selected(egui::Role::Tab, true, !*certificates, "Transcript"));
+        if t.clicked() {
+            *certificates = false;
+        }
+        let c = ui.selectable_label(*certificates, format!("Certificate chain ({chain_len})"));
+        c.widget_info(|| {
+            egui::WidgetInfo::selected(egui::Role::Tab, true, *certificates, "Certificate chain")
+        });
+        if c.clicked() {
+            *certificates = true;
+        }
+    });
+    ui.separator();
+    if *certificates {
+        match &p.tls {
+            Some(tls) => chain_ui(ui, tls, now),
+            None => {
+                ui.label(RichText::new("No TLS session: no certificate was received.").weak());
+            }
+        }
+    } else {
+        transcript_ui(ui, p);
+    }
+}
+
+fn tls_words(tls: &TlsEvidence) -> String {
+    let mut parts = Vec::new();
+    if let Some(v) = &tls.version {
+        parts.push(v.clone());
+    }
+    if let Some(c) = &tls.cipher {
+        parts.push(c.clone());
+    }
+    if let Some(sni) = &tls.sni {
+        parts.push(format!("SNI {sni}"));
+    }
+    if let Some(e) = &tls.error {
+        parts.push(format!("failed: {e}"));
+    }
+    if let Some(a) = &tls.alert {
+        parts.push(format!("alert {a}"));
+    }
+    if parts.is_empty() {
+        "attempted".into()
+    } else {
+        parts.join(" · ")
+    }
+}
+
+/// The transcript: `->` sent, `<-` received, `~>`/`<~` inside TLS, `==` notes, `**` errors.
+fn transcript_ui(ui: &mut egui::Ui, p: &SmtpProbe) {
+    if p.transcript.is_empty() {
+        ui.label(RichText::new("Empty transcript.").weak());
+        return;
+    }
+    egui::ScrollArea::both()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            let mut in_tls = false;
+            for line in &p.transcript {
+                if line.tls && !in_tls {
+                    in_tls = true;
+                    let words = p.tls.as_ref().map(tls_words).unwrap_or_default();
+                    ui.add_space(2.0);
+                    ui.label(
+                        RichText::new(format!("———— 🔒 TLS from here on: {words} ————"))
+                            .monospace()
+                            .color(theme::tls_color(ui)),
+                    );
+                    ui.add_space(2.0);
+                }
+                let (prefix, colour) = match (line.dir, line.tls) {
+                    (Direction::Client, false) => (" -> ", theme::client_color(ui)),
+                    (Direction::Client, true) => (" ~> ", theme::client_color(ui)),
+                    (Direction::Server, false) => ("<-  ", theme::server_color(ui)),
+                    (Direction::Server, true) => ("<~  ", theme::server_color(ui)),
+                    (Direction::Info, _) => ("==  ", theme::note_color(ui)),
+                    (Direction::Error, _) => ("**  ", theme::error_color(ui)),
+                };
+                let text = format!("{:>7.3}s {prefix}{}", line.ms as f64 / 1000.0, line.text);
+                ui.add(egui::Label::new(RichText::new(text).monospace().color(colour)).extend());
+            }
+        });
+}
+
+fn chain_ui(ui: &mut egui::Ui, tls: &TlsEvidence, now: OffsetDateTime) {
+    if tls.chain_der_b64.is_empty() {
+        ui.label(RichText::new("The server sent no certificate.").weak());
+        return;
+    }
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            let n = tls.chain_der_b64.len();
+            for (i, cert) in parse_chain(&tls.chain_der_b64).into_iter().enumerate() {
+                let role = if i == 0 {
+                    "leaf (served certificate)"
+                } else if i + 1 == n {
+                    "top of the chain sent"
+                } else {
+                    "intermediate"
+                };
+                match cert {
+                    Ok(c) => {
+                        let title = format!("#{i} {role}: {}", short_name(&c.subject));
+                        egui::CollapsingHeader::new(title)
+                            .id_salt(("cert", i))
+                            .default_open(i == 0)
+                            .show(ui, |ui| cert_ui(ui, &c, now));
+                    }
+                    Err(e) => {
+                        ui.label(RichText::new(format!("#{i} {role}: {e}")).color(theme::error_color(ui)));
+                    }
+                }
+            }
+            ui.add_space(4.0);
+            ui.label(
+                RichText::new(
+                    "The chain as the server sent it. Its checks (tls.cert.*) judge trust, names and expiry.",
+                )
+                .weak(),
+            );
+        });
+}
+
+fn short_name(dn: &str) -> &str {
+    dn.split(", ").find(|p| p.starts_with("CN=")).unwrap_or(dn)
+}
+
+fn cert_ui(ui: &mut egui::Ui, c: &CertView, now: OffsetDateTime) {
+    let fmt = |t: OffsetDateTime| {
+        t.format(&time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+        ))
+        .unwrap_or_default()
+    };
+    egui::Grid::new(("cert-grid", &c.sha256))
+        .num_columns(2)
+        .spacing([12.0, 4.0])
+        .striped(true)
+        .show(ui, |ui| {
+            let row = |ui: &mut egui::Ui, k: &str, v: RichText| {
+                ui.label(RichText::new(k).weak());
+                ui.add(egui::Label::new(v).wrap());
+                ui.end_row();
+            };
+            row(ui, "Subject", RichText::new(&c.subject));
+            row(ui, "Issuer", RichText::new(&c.issuer));
+            let sans = if c.sans.is_empty() {
+                "none".to_string()
+            } else {
+                c.sans.join(", ")
+            };
+            row(ui, "Names (SAN)", RichText::new(sans).monospace());
+            let days = c.days_left(now);
+            let status = if now < c.not_before || now > c.not_after {
+                Status::Fail
+            } else if days < 30 {
+                Status::Warn
+            } else {
+                Status::Pass
+            };
+            row(ui, "Valid from", RichText::new(fmt(c.not_before)));
+            row(ui, "Valid until", RichText::new(fmt(c.not_after)));
+            row(
+                ui,
+                "Validity",
+                RichText::new(c.validity_words(now))
+                    .color(theme::status_color(ui, status))
+                    .strong(),
+            );
+            row(ui, "Key", RichText::new(&c.key));
+            row(ui, "Signature", RichText::new(&c.signature));
+            let mut kind = if c.is_ca {
+                "CA".to_string()
+            } else {
+                "end entity".to_string()
+            };
+            if c.self_issued {
+                kind.push_str(", self-issued");
+            }
+            row(ui, "Kind", RichText::new(kind));
+            if !c.eku.is_empty() {
+                row(ui, "Extended key usage", RichText::new(c.eku.join(", ")));
+            }
+            row(ui, "Serial", RichText::new(&c.serial).monospace());
+            row(ui, "SHA-256", RichText::new(&c.sha256).monospace());
+            row(ui, "SHA-1 (thumbprint)", RichText::new(&c.sha1).monospace());
+        });
+}
+
+fn tls_port_ui(ui: &mut egui::Ui, p: &TlsPortProbe, now: OffsetDateTime) {
+    ui.heading(format!("{}:{} (TLS)", p.host, p.port));
+    ui.label(connect_words(&p.connect));
+    if let Some(tls) = &p.tls {
+        ui.label(tls_words(tls));
+        ui.separator();
+        chain_ui(ui, tls, now);
+    }
+}
+
+fn dns_ui(ui: &mut egui::Ui, d: &Diagnosis) {
+    ui.heading("DNS answers");
+    if d.evidence.dns.is_empty() {
+        ui.label(RichText::new("No DNS query was made.").weak());
+        return;
+    }
+    egui::ScrollArea::both()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            egui::Grid::new("dns-grid")
+                .num_columns(5)
+                .striped(true)
+                .spacing([12.0, 4.0])
+                .show(ui, |ui| {
+                    for h in ["Name", "Type", "Server", "Answer", "Time"] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    for a in &d.evidence.dns {
+                        ui.monospace(&a.name);
+                        ui.monospace(a.rtype.to_string());
+                        ui.label(&a.server);
+                        ui.label(a.outcome.to_string());
+                        ui.label(format!("{} ms", a.elapsed_ms));
+                        ui.end_row();
+                    }
+                });
+        });
+}

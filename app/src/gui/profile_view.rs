@@ -1,0 +1,115 @@
+//! The Profile view: the profile's TOML, editable, validated as you type with the loader's own messages
+//! (line:column, key, what was expected), applied to the next run and saved.
+
+use eframe::egui::{self, RichText};
+use mailpath_core::profile::{Profile, ProfileError};
+
+use super::app::{AppState, Command, empty_state};
+use super::theme;
+
+/// One line per problem: `line:col: key: message (expected ...)`.
+pub fn problem_lines(error: &ProfileError) -> Vec<String> {
+    let problems = error.problems();
+    if problems.is_empty() {
+        return vec![error.to_string()];
+    }
+    problems
+        .iter()
+        .map(|p| match (p.line(), p.column()) {
+            (Some(l), Some(c)) => format!("{l}:{c}: {p}"),
+            _ => p.to_string(),
+        })
+        .collect()
+}
+
+/// Validate `text` as a profile: the problems, empty when valid.
+pub fn validate(text: &str, origin: &str) -> Vec<String> {
+    match Profile::from_toml_str(text, origin, None) {
+        Ok(_) => Vec::new(),
+        Err(e) => problem_lines(&e),
+    }
+}
+
+/// Draw the Profile view.
+pub fn show(ui: &mut egui::Ui, state: &mut AppState, out: &mut Vec<Command>) {
+    if state.profile.is_none() && state.editor.text.is_empty() {
+        empty_state(
+            ui,
+            "No profile yet: open one or try the lab",
+            "Open a profile (Ctrl+O) or pick a lab scenario; its TOML shows here, ready to edit.",
+        );
+        return;
+    }
+    let editor = &mut state.editor;
+    ui.horizontal_wrapped(|ui| {
+        let path = editor
+            .path
+            .as_ref()
+            .map_or_else(|| "(not saved)".to_string(), |p| p.display().to_string());
+        ui.label(RichText::new(path).monospace());
+        if editor.dirty {
+            ui.label(RichText::new("edited").italics());
+        }
+        ui.separator();
+        let valid = editor.problems.is_empty();
+        if ui
+            .add_enabled(editor.dirty && valid, egui::Button::new("✔ Use for the next run"))
+            .on_hover_text("Make the edited profile the current one")
+            .clicked()
+        {
+            out.push(Command::ApplyProfileText);
+        }
+        if ui
+            .add_enabled(editor.path.is_some(), egui::Button::new("💾 Save"))
+            .clicked()
+        {
+            out.push(Command::SaveProfile);
+        }
+        if ui.button("Save as…").clicked() {
+            out.push(Command::SaveProfileAs);
+        }
+    });
+    ui.add_space(4.0);
+    if editor.problems.is_empty() {
+        ui.label(
+            RichText::new("✔ valid profile")
+                .color(theme::status_color(ui, mailpath_core::check::Status::Pass)),
+        );
+    } else {
+        ui.label(
+            RichText::new(format!("✖ {} problem(s):", editor.problems.len()))
+                .color(theme::error_color(ui))
+                .strong(),
+        );
+        egui::ScrollArea::vertical()
+            .id_salt("problems")
+            .max_height(120.0)
+            .show(ui, |ui| {
+                for p in &editor.problems {
+                    ui.label(RichText::new(p).monospace().color(theme::error_color(ui)));
+                }
+            });
+    }
+    ui.separator();
+    let label = ui.label(RichText::new("Profile TOML").weak());
+    egui::ScrollArea::both()
+        .id_salt("profile-text")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            let edit = egui::TextEdit::multiline(&mut editor.text)
+                .code_editor()
+                .desired_width(f32::INFINITY)
+                .desired_rows(30);
+            let response = ui.add(edit).labelled_by(label.id);
+            if response.changed() {
+                editor.dirty = true;
+                let origin = editor
+                    .path
+                    .as_deref()
+                    .and_then(|p| p.file_name())
+                    .map_or_else(|| "profile".to_string(), |n| n.to_string_lossy().into_owned());
+                editor.problems = validate(&editor.text, &origin);
+                editor.validated = true;
+            }
+        });
+}

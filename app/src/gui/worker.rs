@@ -1,0 +1,458 @@
+//! Everything the GUI does that waits: loading profiles, starting the lab, running a diagnosis, file
+//! dialogs, reading and writing files. It all runs on the tokio runtime (never on the UI thread); results
+//! come back as [`WorkerEvent`]s over one bounded channel, and each send calls the waker, which asks egui
+//! for a repaint. The UI drains the channel once per frame with [`Worker::try_recv`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use eframe::egui;
+use mailpath_core::diagnose::{DiagnoseOptions, Diagnosis, Progress, diagnose, trust_for};
+use mailpath_core::lab::Lab;
+use mailpath_core::profile::Profile;
+use tokio::runtime::Handle;
+use tokio::sync::{mpsc, watch};
+
+use crate::cli::Target;
+use crate::cmd::diagnose::load_target;
+
+/// Wakes the UI: called after every event sent. The GUI passes `ctx.request_repaint()`.
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// How many events may wait for the UI before senders wait (back-pressure, never unbounded).
+const EVENT_CAPACITY: usize = 256;
+/// How many progress events the diagnosis may queue before it waits for the forwarder.
+const PROGRESS_CAPACITY: usize = 64;
+
+/// What the worker tells the UI.
+#[derive(Debug)]
+pub enum WorkerEvent {
+    /// A profile (from a file or a freshly started lab) is ready.
+    Loaded(Box<Loaded>),
+    /// A saved diagnosis (JSON) was opened.
+    DiagnosisOpened {
+        /// The file.
+        path: PathBuf,
+        /// The diagnosis.
+        diagnosis: Box<Diagnosis>,
+    },
+    /// Loading failed.
+    LoadFailed {
+        /// What was being opened (a path or `lab SCENARIO`).
+        what: String,
+        /// Why, with causes.
+        error: String,
+    },
+    /// The running diagnosis made progress.
+    Progress {
+        /// Which run.
+        run: u64,
+        /// The event.
+        progress: Progress,
+    },
+    /// A diagnosis finished (possibly cancelled).
+    Finished {
+        /// Which run.
+        run: u64,
+        /// The result.
+        diagnosis: Box<Diagnosis>,
+    },
+    /// A diagnosis could not start.
+    RunFailed {
+        /// Which run.
+        run: u64,
+        /// Why.
+        error: String,
+    },
+    /// A file dialog closed.
+    Picked {
+        /// What the dialog was for.
+        purpose: Pick,
+        /// The chosen file, or `None` when cancelled.
+        path: Option<PathBuf>,
+    },
+    /// A file was written.
+    Saved {
+        /// What was written.
+        what: String,
+        /// The file.
+        path: PathBuf,
+        /// `Err` with the reason when writing failed.
+        result: Result<(), String>,
+    },
+}
+
+/// A loaded profile with everything the GUI shows about where it came from.
+#[derive(Debug)]
+pub struct Loaded {
+    /// Where it came from.
+    pub source: Source,
+    /// The profile.
+    pub profile: Profile,
+    /// The profile file (for a lab: the generated profile in the lab's state directory).
+    pub path: PathBuf,
+    /// The file's text, for the profile editor.
+    pub text: String,
+    /// The lab, when one was started; it serves until dropped or shut down.
+    pub lab: Option<Lab>,
+}
+
+/// Where the current profile came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A profile file.
+    File(PathBuf),
+    /// A scenario of the embedded lab.
+    Lab(String),
+}
+
+impl Source {
+    /// Words for the top bar and messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::File(path) => path.display().to_string(),
+            Source::Lab(name) => format!("lab: {name}"),
+        }
+    }
+}
+
+/// What a file dialog is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// Open a profile (TOML) or a saved diagnosis (JSON).
+    Open,
+    /// Where to export the diagnosis as JSON.
+    Export,
+    /// Where to save the edited profile.
+    SaveProfile,
+}
+
+/// The UI's handle on background work.
+pub struct Worker {
+    handle: Handle,
+    tx: mpsc::Sender<WorkerEvent>,
+    rx: mpsc::Receiver<WorkerEvent>,
+    waker: Waker,
+    cancel: Option<watch::Sender<bool>>,
+    run: u64,
+}
+
+impl Worker {
+    /// A worker spawning on `handle` and waking the UI with `waker`.
+    pub fn new(handle: Handle, waker: Waker) -> Self {
+        let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
+        Worker {
+            handle,
+            tx,
+            rx,
+            waker,
+            cancel: None,
+            run: 0,
+        }
+    }
+
+    /// A waker that repaints `ctx`.
+    pub fn repaint_waker(ctx: &egui::Context) -> Waker {
+        let ctx = ctx.clone();
+        Arc::new(move || ctx.request_repaint())
+    }
+
+    /// The next event, if one is waiting. Never blocks.
+    pub fn try_recv(&mut self) -> Option<WorkerEvent> {
+        self.rx.try_recv().ok()
+    }
+
+    /// The id of the latest run (events of older runs are stale).
+    pub fn current_run(&self) -> u64 {
+        self.run
+    }
+
+    /// The runtime handle (to shut a lab down off the UI thread).
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    fn sender(&self) -> EventSender {
+        EventSender {
+            tx: self.tx.clone(),
+            waker: Arc::clone(&self.waker),
+        }
+    }
+
+    /// Open a profile file, or a saved diagnosis when the file ends in `.json`.
+    pub fn open_file(&self, path: PathBuf) {
+        let out = self.sender();
+        self.handle.spawn(async move {
+            let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            let event = if is_json {
+                match read_diagnosis(path.clone()).await {
+                    Ok(diagnosis) => WorkerEvent::DiagnosisOpened {
+                        path,
+                        diagnosis: Box::new(diagnosis),
+                    },
+                    Err(e) => WorkerEvent::LoadFailed {
+                        what: path.display().to_string(),
+                        error: format!("{e:#}"),
+                    },
+                }
+            } else {
+                let target = Target {
+                    profile: Some(path.clone()),
+                    lab: None,
+                };
+                match load(&target, Source::File(path.clone()), path.clone()).await {
+                    Ok(loaded) => WorkerEvent::Loaded(Box::new(loaded)),
+                    Err(e) => WorkerEvent::LoadFailed {
+                        what: path.display().to_string(),
+                        error: format!("{e:#}"),
+                    },
+                }
+            };
+            out.send(event).await;
+        });
+    }
+
+    /// Start the lab scenario `name` and load its profile.
+    pub fn open_lab(&self, name: String) {
+        let out = self.sender();
+        self.handle.spawn(async move {
+            let target = Target {
+                profile: None,
+                lab: Some(name.clone()),
+            };
+            let event = match load_lab(&target, &name).await {
+                Ok(loaded) => WorkerEvent::Loaded(Box::new(loaded)),
+                Err(e) => WorkerEvent::LoadFailed {
+                    what: format!("lab {name}"),
+                    error: format!("{e:#}"),
+                },
+            };
+            out.send(event).await;
+        });
+    }
+
+    /// Run a diagnosis of `profile`; returns its run id. Cancels the one running, if any.
+    pub fn start_run(&mut self, profile: Profile) -> u64 {
+        self.cancel();
+        self.run += 1;
+        let run = self.run;
+        let (cancel_tx, cancel_rx) = watch::channel(false);
+        self.cancel = Some(cancel_tx);
+        let out = self.sender();
+        self.handle.spawn(async move {
+            let trust = {
+                let profile = profile.clone();
+                tokio::task::spawn_blocking(move || trust_for(&profile)).await
+            };
+            let trust = match trust {
+                Ok(Ok(trust)) => trust,
+                Ok(Err(e)) => {
+                    let error = format!("could not load the trust anchors of the profile: {e}");
+                    out.send(WorkerEvent::RunFailed { run, error }).await;
+                    return;
+                }
+                Err(e) => {
+                    out.send(WorkerEvent::RunFailed {
+                        run,
+                        error: format!("trust loader: {e}"),
+                    })
+                    .await;
+                    return;
+                }
+            };
+            let (ptx, mut prx) = mpsc::channel(PROGRESS_CAPACITY);
+            let mut options = DiagnoseOptions::new(trust);
+            options.progress = Some(ptx);
+            options.cancel = Some(cancel_rx);
+            let forward = {
+                let out = out.clone();
+                tokio::spawn(async move {
+                    while let Some(progress) = prx.recv().await {
+                        out.send(WorkerEvent::Progress { run, progress }).await;
+                    }
+                })
+            };
+            let diagnosis = diagnose(&profile, options).await;
+            // The progress sender went with the options: the forwarder ends once it has sent everything.
+            let _ = forward.await;
+            out.send(WorkerEvent::Finished {
+                run,
+                diagnosis: Box::new(diagnosis),
+            })
+            .await;
+        });
+        run
+    }
+
+    /// Ask the running diagnosis to stop; it then finishes with `cancelled: true`.
+    pub fn cancel(&mut self) {
+        if let Some(cancel) = self.cancel.take() {
+            let _ = cancel.send(true);
+        }
+    }
+
+    /// Show a file dialog (on a blocking thread of the runtime).
+    pub fn pick(&self, purpose: Pick, suggested: Option<PathBuf>) {
+        let out = self.sender();
+        self.handle.spawn(async move {
+            let path = tokio::task::spawn_blocking(move || dialog(purpose, suggested))
+                .await
+                .ok()
+                .flatten();
+            out.send(WorkerEvent::Picked { purpose, path }).await;
+        });
+    }
+
+    /// Write `contents` to `path`.
+    pub fn write_file(&self, what: String, path: PathBuf, contents: Vec<u8>) {
+        let out = self.sender();
+        self.handle.spawn(async move {
+            let result = tokio::fs::write(&path, contents)
+                .await
+                .map_err(|e| format!("could not write {}: {e}", path.display()));
+            out.send(WorkerEvent::Saved { what, path, result }).await;
+        });
+    }
+
+    /// Encode `image` as PNG and write it to `path`.
+    pub fn save_png(&self, image: Arc<egui::ColorImage>, path: PathBuf) {
+        let out = self.sender();
+        self.handle.spawn(async move {
+            let target = path.clone();
+            let result = tokio::task::spawn_blocking(move || write_png(&image, &target))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| format!("{e:#}")));
+            out.send(WorkerEvent::Saved {
+                what: "screenshot".into(),
+                path,
+                result,
+            })
+            .await;
+        });
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+/// A clone of the event sender plus the waker: send, then wake.
+#[derive(Clone)]
+struct EventSender {
+    tx: mpsc::Sender<WorkerEvent>,
+    waker: Waker,
+}
+
+impl EventSender {
+    async fn send(&self, event: WorkerEvent) {
+        // The UI may be gone (window closed): then nobody listens, and that is fine.
+        if self.tx.send(event).await.is_ok() {
+            (self.waker)();
+        }
+    }
+}
+
+async fn load(target: &Target, source: Source, path: PathBuf) -> anyhow::Result<Loaded> {
+    let loaded = load_target(target).await?;
+    let text = tokio::fs::read_to_string(&path)
+        .await
+        .with_context(|| format!("could not read {}", path.display()))?;
+    Ok(Loaded {
+        source,
+        profile: loaded.profile,
+        path,
+        text,
+        lab: loaded.lab,
+    })
+}
+
+async fn load_lab(target: &Target, name: &str) -> anyhow::Result<Loaded> {
+    let loaded = load_target(target).await?;
+    let Some(lab) = loaded.lab else {
+        anyhow::bail!("the lab did not start")
+    };
+    let path = lab.info().profile_file.clone();
+    let text = tokio::fs::read_to_string(&path)
+        .await
+        .with_context(|| format!("could not read the lab profile {}", path.display()))?;
+    Ok(Loaded {
+        source: Source::Lab(name.to_string()),
+        profile: loaded.profile,
+        path,
+        text,
+        lab: Some(lab),
+    })
+}
+
+async fn read_diagnosis(path: PathBuf) -> anyhow::Result<Diagnosis> {
+    let text = tokio::fs::read_to_string(&path)
+        .await
+        .with_context(|| format!("could not read {}", path.display()))?;
+    let diagnosis: Diagnosis = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a mailpath diagnosis", path.display()))?;
+    if diagnosis.schema != mailpath_core::diagnose::SCHEMA {
+        anyhow::bail!(
+            "{} has schema {:?}; this mailpath reads {:?}",
+            path.display(),
+            diagnosis.schema,
+            mailpath_core::diagnose::SCHEMA
+        );
+    }
+    Ok(diagnosis)
+}
+
+fn dialog(purpose: Pick, suggested: Option<PathBuf>) -> Option<PathBuf> {
+    let mut dialog = rfd::FileDialog::new();
+    if let Some(dir) = suggested
+        .as_deref()
+        .and_then(|p| p.parent())
+        .filter(|d| d.is_dir())
+    {
+        dialog = dialog.set_directory(dir);
+    }
+    if let Some(name) = suggested
+        .as_deref()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str())
+    {
+        dialog = dialog.set_file_name(name);
+    }
+    match purpose {
+        Pick::Open => dialog
+            .set_title("Open a profile or a saved diagnosis")
+            .add_filter("Profiles and diagnoses", &["toml", "json"])
+            .add_filter("All files", &["*"])
+            .pick_file(),
+        Pick::Export => dialog
+            .set_title("Export the diagnosis")
+            .add_filter("JSON", &["json"])
+            .save_file(),
+        Pick::SaveProfile => dialog
+            .set_title("Save the profile")
+            .add_filter("TOML", &["toml"])
+            .save_file(),
+    }
+}
+
+/// Write an egui image as a PNG file.
+///
+/// # Errors
+/// When the image has no pixels or the file cannot be written.
+pub fn write_png(image: &egui::ColorImage, path: &std::path::Path) -> anyhow::Result<()> {
+    let [w, h] = image.size;
+    let width = u32::try_from(w).context("image too wide")?;
+    let height = u32::try_from(h).context("image too tall")?;
+    let bytes: Vec<u8> = image
+        .pixels
+        .iter()
+        .flat_map(|c| c.to_srgba_unmultiplied())
+        .collect();
+    let buffer = image::RgbaImage::from_raw(width, height, bytes).context("the screenshot has no pixels")?;
+    buffer
+        .save(path)
+        .with_context(|| format!("could not write {}", path.display()))
+}

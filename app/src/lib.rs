@@ -1,0 +1,31 @@
+//! The `mailpath` application: the command line and the GUI over mailpath-core.
+//!
+//! The binary (`src/main.rs`) is a thin wrapper; the library exists so that the GUI tests
+//! (`tests/gui_*.rs`) can drive the same app with egui_kittest.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod cmd;
+pub mod gui;
+pub mod output;
+
+use std::process::ExitCode;
+
+/// Exit codes shared by diagnose, probe, cert and headers (PRODUCT.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything passed.
+    Passed = 0,
+    /// Warnings, no failures.
+    Warnings = 1,
+    /// At least one failure.
+    Failures = 2,
+    /// Could not run: bad arguments, bad profile, unreadable file.
+    CouldNotRun = 3,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> Self {
+        ExitCode::from(outcome as u8)
+    }
+}

@@ -1,0 +1,308 @@
+//! The GUI driven like a person would, through AccessKit (egui_kittest), against the real lab on a real
+//! tokio runtime: pick a scenario, run, find the failing hop, its check and its remediation; switch
+//! views; cancel a slow diagnosis.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use mailpath_app::gui::MailpathApp;
+use mailpath_app::gui::app::{Activity, Command, GuiOptions, Selection, View};
+
+#[test]
+fn pick_a_scenario_run_it_and_read_the_failing_hops_remediation() {
+    let rt = common::runtime();
+    let mut h = common::harness(rt.handle().clone(), GuiOptions::default());
+
+    // Empty state first: no profile.
+    h.get_by_label_contains("No profile yet");
+
+    // Pick the scenario in the top bar's picker.
+    h.get_by_label("Lab scenario").click();
+    h.run_steps(2);
+    h.get_by_label("port-closed").click_accesskit();
+    h.run_steps(2);
+    common::wait_until(&mut h, Duration::from_secs(30), "the lab to start", |app| {
+        app.state.profile.is_some() && !app.state.busy()
+    });
+    assert_eq!(h.state().state.scenario, "port-closed");
+
+    // Run (the button), wait for the result.
+    h.get_by_role_and_label(Role::Button, "▶ Run").click();
+    // (Not asserting "running" here: against the lab on loopback it may already be over.)
+    common::wait_until(&mut h, Duration::from_secs(60), "the diagnosis", common::finished);
+    let d = h.state().state.diagnosis.clone().unwrap();
+    assert!(d.counts.fail > 0, "port-closed fails: {:?}", d.counts);
+
+    // The failing hop is labelled with its status; click it.
+    let failing = d
+        .path
+        .hops
+        .iter()
+        .find(|hop| hop.status == mailpath_core::check::Status::Fail)
+        .unwrap();
+    let hop_label = format!("Hop {} (", failing.id);
+    let hop = h.get_by_label_contains(&hop_label);
+    assert!(
+        hop.accesskit_node()
+            .label()
+            .unwrap_or_default()
+            .contains(": fail")
+    );
+    // Hovering shows its summary: the failing check in one line.
+    hop.hover();
+    h.run_steps(60);
+    assert!(
+        h.query_all_by_label_contains("tcp.smtp.reachable: the on-premises endpoint")
+            .count()
+            >= 1,
+        "the hover summary names the failing check"
+    );
+    h.get_by_label_contains(&hop_label).click();
+    h.run_steps(3);
+    assert_eq!(
+        h.state().state.selection,
+        Some(Selection::Hop(failing.id.clone()))
+    );
+
+    // The detail panel shows the failing check, its remediation and a copy button.
+    h.get_by_label("Close the detail panel");
+    h.get_by_label("tcp.smtp.reachable");
+    h.get_by_label_contains("Get-ReceiveConnector | fl Name,Bindings");
+    h.get_by_label("Copy the remediation of tcp.smtp.reachable")
+        .click();
+    h.run_steps(2);
+
+    // Esc closes the panel.
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert_eq!(h.state().state.selection, None);
+}
+
+#[test]
+fn views_switch_and_show_the_diagnosis() {
+    let rt = common::runtime();
+    let mut h = common::harness(
+        rt.handle().clone(),
+        GuiOptions {
+            lab: Some("healthy-edge".into()),
+            ..GuiOptions::default()
+        },
+    );
+    // --lab runs as soon as the lab is up.
+    common::wait_until(
+        &mut h,
+        Duration::from_secs(60),
+        "the command line's lab to run",
+        common::finished,
+    );
+    let total = h.state().state.diagnosis.as_ref().unwrap().checks.len();
+
+    h.get_by_role_and_label(Role::Button, "Checks").click();
+    h.run_steps(3);
+    assert_eq!(h.state().state.view, View::Checks);
+    h.get_by_label_contains(&format!("of {total} checks"));
+    h.get_by_label("Sort by id").click();
+    h.run_steps(2);
+    // Filter: search narrows the table.
+    h.get_by_label("Search checks").focus();
+    h.step();
+    h.get_by_label("Search checks").type_text("starttls");
+    h.run_steps(3);
+    let shown = h.query_all_by_label("smtp.starttls").count();
+    assert!(shown >= 1, "the search finds smtp.starttls");
+    assert!(
+        h.query_by_label("tcp.smtp.reachable").is_none(),
+        "and hides the rest"
+    );
+
+    h.get_by_role_and_label(Role::Button, "Evidence").click();
+    h.run_steps(3);
+    assert_eq!(h.state().state.view, View::Evidence);
+    h.get_by_label_contains("Trying 127.0.0.1");
+    h.get_by_label("Certificate chain").click();
+    h.run_steps(3);
+    h.get_by_label_contains("SHA-256");
+
+    h.get_by_role_and_label(Role::Button, "Profile").click();
+    h.run_steps(3);
+    h.get_by_label_contains("valid profile");
+
+    h.get_by_role_and_label(Role::Button, "Path").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Node Edge Transport (outbound)");
+
+    // Ctrl+R runs again: a new diagnosis replaces the first.
+    let first = h.state().state.diagnosis.clone().unwrap();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::R);
+    common::wait_until(&mut h, Duration::from_secs(60), "the second run", |app| {
+        app.state
+            .diagnosis
+            .as_ref()
+            .is_some_and(|d| !std::sync::Arc::ptr_eq(d, &first))
+            && !app.state.busy()
+    });
+}
+
+#[test]
+fn a_slow_diagnosis_can_be_cancelled() {
+    let rt = common::runtime();
+    let mut h = common::harness(
+        rt.handle().clone(),
+        GuiOptions {
+            lab: Some("tarpit".into()),
+            ..GuiOptions::default()
+        },
+    );
+    // The tarpit delays its greeting by 20 s: wait until the probes are out.
+    common::wait_until(
+        &mut h,
+        Duration::from_secs(30),
+        "the probes to start",
+        |app| matches!(&app.state.activity, Activity::Running(p) if p.phase == "probes"),
+    );
+    h.get_by_label_contains("probes");
+    let pressed = Instant::now();
+    h.get_by_role_and_label(Role::Button, "⏹ Cancel").click();
+    h.step();
+    common::wait_until(&mut h, Duration::from_secs(5), "the cancel", common::finished);
+    let waited = pressed.elapsed();
+    let d = h.state().state.diagnosis.clone().unwrap();
+    assert!(d.cancelled, "the diagnosis says it was cancelled");
+    assert!(
+        waited < Duration::from_secs(5),
+        "cancelled in {waited:?}, well before the 20 s tarpit"
+    );
+    assert!(
+        h.query_all_by_label_contains("was cancelled").count() >= 1,
+        "the UI says so"
+    );
+}
+
+#[test]
+fn a_profile_with_problems_shows_them_with_line_and_column() {
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.toml");
+    std::fs::write(
+        &path,
+        "name = \"x\"\n[tenant]\nname = \"contoso\"\naccepted_domains = [\"contoso..com\"]\n",
+    )
+    .unwrap();
+    let mut h = common::harness(
+        rt.handle().clone(),
+        GuiOptions {
+            profile: Some(path.clone()),
+            ..GuiOptions::default()
+        },
+    );
+    common::wait_until(&mut h, Duration::from_secs(10), "the load to fail", |app| {
+        !app.state.busy()
+    });
+    // The error is in the UI, not only on stderr.
+    let notice = h.get_by_label_contains("Could not open");
+    let text = notice.accesskit_node().value().unwrap_or_default();
+    assert!(
+        text.contains("broken.toml:4:21: tenant.accepted_domains[0]"),
+        "a located problem: {text}"
+    );
+
+    // The editor validates as you type, with line:column.
+    let good = mailpath_core::profile::SAMPLE_DIRECT;
+    h.state_mut().state.editor.text = good.to_string();
+    h.state_mut().state.profile = None;
+    h.get_by_role_and_label(Role::Button, "Profile").click();
+    h.run_steps(2);
+    h.get_by_label("Profile TOML").focus();
+    h.step();
+    h.get_by_label("Profile TOML").type_text("\n[bogus]\n");
+    h.run_steps(3);
+    let problems = &h.state().state.editor.problems;
+    assert!(
+        !problems.is_empty() && problems[0].contains("bogus"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[0].split(':').next().unwrap().parse::<usize>().is_ok(),
+        "starts with a line number: {problems:?}"
+    );
+}
+
+#[test]
+fn export_writes_json_that_opens_again_and_profiles_are_remembered() {
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("contoso-direct.toml");
+    std::fs::write(&profile, mailpath_core::profile::SAMPLE_DIRECT).unwrap();
+
+    // Opening a profile file remembers it (recent, last profile) without running it.
+    let mut h = common::harness(rt.handle().clone(), GuiOptions::default());
+    h.state_mut().send(Command::OpenFile(profile.clone()));
+    common::wait_until(&mut h, Duration::from_secs(10), "the profile", |app| {
+        app.state.profile.is_some() && !app.state.busy()
+    });
+    assert_eq!(h.state().state.settings.recent, vec![profile.clone()]);
+    assert_eq!(h.state().state.settings.last_profile.as_ref(), Some(&profile));
+    assert!(h.state().state.diagnosis.is_none(), "opening does not run");
+    h.get_by_label_contains("Not diagnosed yet");
+
+    // A new app with those settings reopens the last profile.
+    let settings = h.state().state.settings.clone();
+    let handle = rt.handle().clone();
+    let mut again = egui_kittest::Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| {
+            MailpathApp::with_context(
+                &cc.egui_ctx,
+                handle,
+                GuiOptions::default(),
+                settings,
+                Default::default(),
+            )
+        });
+    common::wait_until(&mut again, Duration::from_secs(10), "the last profile", |app| {
+        app.state.profile.is_some() && !app.state.busy()
+    });
+
+    // Export a lab diagnosis as JSON; Open reads it back.
+    let mut h = common::harness(
+        rt.handle().clone(),
+        GuiOptions {
+            lab: Some("healthy-edge".into()),
+            ..GuiOptions::default()
+        },
+    );
+    common::wait_until(&mut h, Duration::from_secs(60), "the diagnosis", common::finished);
+    let json = dir.path().join("diagnosis.json");
+    h.state_mut().send(Command::ExportTo(json.clone()));
+    common::wait_until(&mut h, Duration::from_secs(10), "the export", |app| {
+        app.state
+            .notices
+            .iter()
+            .any(|n| n.text.starts_with("Saved the diagnosis (JSON)"))
+    });
+    h.get_by_label_contains("Saved the diagnosis (JSON)");
+    let exported = h.state().state.diagnosis.clone().unwrap();
+    // Typed under Recent (no file dialog needed).
+    h.get_by_label("Recent").click();
+    h.run_steps(2);
+    h.get_by_label("Path:").focus();
+    h.step();
+    h.get_by_label("Path:").type_text(json.to_str().unwrap());
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Open").click();
+    common::wait_until(&mut h, Duration::from_secs(10), "the JSON to open", |app| {
+        app.state
+            .diagnosis
+            .as_ref()
+            .is_some_and(|d| !std::sync::Arc::ptr_eq(d, &exported))
+            && !app.state.busy()
+    });
+    assert_eq!(
+        h.state().state.diagnosis.as_deref(),
+        Some(exported.as_ref()),
+        "the same diagnosis comes back"
+    );
+}

@@ -1,0 +1,126 @@
+//! The GUI's plain logic, without a window: the certificate description, the Checks table's filter and
+//! sort, the path preview, the profile problems.
+
+mod common;
+
+use mailpath_app::gui::app::{ChecksFilter, SortBy};
+use mailpath_app::gui::certinfo::{CertView, parse_chain};
+use mailpath_app::gui::{checks_view, path_view, profile_view};
+use mailpath_core::check::Status;
+use time::Duration;
+
+#[test]
+fn the_certificate_viewer_describes_the_expired_edge_certificate() {
+    let d = common::fixture("expired-cert");
+    let probe = d
+        .evidence
+        .smtp("smtp:mail.contoso.com:25")
+        .expect("the Edge's public endpoint");
+    let chain = parse_chain(&probe.tls.as_ref().unwrap().chain_der_b64);
+    assert_eq!(chain.len(), 2);
+    let leaf: &CertView = chain[0].as_ref().unwrap();
+    assert_eq!(leaf.subject, "CN=mail.contoso.com");
+    assert!(
+        leaf.issuer.contains("mailpath Lab Issuing CA 1"),
+        "{}",
+        leaf.issuer
+    );
+    assert!(
+        leaf.sans.contains(&"mail.contoso.com".to_string()),
+        "{:?}",
+        leaf.sans
+    );
+    assert_eq!(leaf.key, "EC P-256");
+    assert_eq!(leaf.signature, "ecdsa-with-SHA256");
+    assert_eq!(leaf.sha1.len(), 40);
+    assert_eq!(leaf.sha256.split(':').count(), 32);
+    assert!(!leaf.is_ca && leaf.eku.contains(&"serverAuth".to_string()));
+    assert_eq!(leaf.validity_words(common::FIXED_NOW), "expired 5 days ago");
+    assert_eq!(leaf.days_left(common::FIXED_NOW), -5);
+    assert_eq!(
+        leaf.validity_words(leaf.not_after - Duration::days(1)),
+        "valid, 1 day left"
+    );
+    assert_eq!(
+        leaf.validity_words(leaf.not_before - Duration::days(3)),
+        "not valid yet: starts in 3 days"
+    );
+    let ca: &CertView = chain[1].as_ref().unwrap();
+    assert!(ca.is_ca);
+    assert!(parse_chain(&["not base64!".into()])[0].is_err());
+    assert!(parse_chain(&["AAAA".into()])[0].is_err());
+}
+
+#[test]
+fn the_checks_table_filters_searches_and_sorts() {
+    let d = common::fixture("port-closed");
+    let all = ChecksFilter::default();
+    let rows = checks_view::filtered(&d.checks, &all);
+    assert_eq!(rows.len(), d.checks.len());
+    assert_eq!(d.checks[rows[0]].status, Status::Fail, "worst first by default");
+
+    let only_fail = ChecksFilter {
+        statuses: [Status::Fail].into_iter().collect(),
+        ..ChecksFilter::default()
+    };
+    let rows = checks_view::filtered(&d.checks, &only_fail);
+    assert!(rows.iter().all(|&i| d.checks[i].status == Status::Fail) && !rows.is_empty());
+
+    let tls = ChecksFilter {
+        family: Some("tls".into()),
+        ..ChecksFilter::default()
+    };
+    assert!(
+        checks_view::filtered(&d.checks, &tls)
+            .iter()
+            .all(|&i| d.checks[i].id.starts_with("tls."))
+    );
+
+    let search = ChecksFilter {
+        search: "  REFUSED ".into(),
+        ..ChecksFilter::default()
+    };
+    let rows = checks_view::filtered(&d.checks, &search);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(d.checks[rows[0]].id, "tcp.smtp.reachable");
+
+    let by_id = ChecksFilter {
+        sort: SortBy::Id,
+        descending: false,
+        ..ChecksFilter::default()
+    };
+    let ids: Vec<&str> = checks_view::filtered(&d.checks, &by_id)
+        .iter()
+        .map(|&i| d.checks[i].id.as_str())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] <= w[1]), "ascending ids");
+    assert_eq!(checks_view::family("tls.cert.expiry"), "tls");
+}
+
+#[test]
+fn the_preview_path_follows_the_profile_before_any_probe() {
+    let edge =
+        mailpath_core::profile::Profile::from_toml_str(mailpath_core::profile::SAMPLE_EDGE, "e.toml", None)
+            .unwrap();
+    let p = path_view::preview(&edge);
+    assert_eq!(p.lanes[0].nodes, ["mailbox", "edge", "eop", "exo"]);
+    assert!(p.hop("out.mailbox-edge").unwrap().endpoint.is_some());
+    let direct =
+        mailpath_core::profile::Profile::from_toml_str(mailpath_core::profile::SAMPLE_DIRECT, "d.toml", None)
+            .unwrap();
+    let p = path_view::preview(&direct);
+    assert_eq!(p.lanes[1].nodes, ["exo", "eop", "mailbox"]);
+    assert!(p.node("edge").is_none());
+}
+
+#[test]
+fn profile_problems_carry_line_and_column() {
+    assert!(profile_view::validate(mailpath_core::profile::SAMPLE_EDGE, "x.toml").is_empty());
+    let problems = profile_view::validate("name = \"x\"\nbogus = 1\n", "x.toml");
+    assert!(
+        problems.iter().any(|p| p.starts_with("2:1: bogus")),
+        "{problems:?}"
+    );
+    let syntax = profile_view::validate("name = \n", "x.toml");
+    assert!(syntax[0].starts_with("1:"), "{syntax:?}");
+}
