@@ -4,6 +4,8 @@
 //! - [`dns`]: DNS evidence types and the resolver used by probes.
 //! - [`smtp`]: sans-IO SMTP parsing and the SMTP server (lab endpoints, later the bundled relay).
 //! - [`lab`]: the embedded hybrid lab: DNS server, lab CA, SMTP endpoints, faults.
+//! - [`relay`]: the bundled test relay (durable spool, roles, capture, forwarding).
+//! - [`headers`]: message header analysis (hops, hybrid headers, internal/anonymous verdict).
 #![forbid(unsafe_code)]
 
 pub mod check;
@@ -11,10 +13,12 @@ pub mod checks;
 pub mod dns;
 pub mod encoding;
 pub mod evidence;
+pub mod headers;
 pub mod lab;
 pub mod path;
 pub mod probe;
 pub mod profile;
+pub mod relay;
 pub mod smtp;
 pub mod tls;
 

@@ -1,0 +1,3 @@
+//! The bundled test relay (`mailpath relay`).
+
+pub mod spool;
