@@ -195,7 +195,7 @@ pub struct MessageMeta {
 }
 
 /// What [`Spool::open`] found.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recovery {
     /// Complete messages in the spool.
     pub messages: usize,
