@@ -63,8 +63,8 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Some(Command::Diagnose(_)) => not_built("`mailpath diagnose`", 3),
         Some(Command::Probe(_)) => not_built("`mailpath probe`", 3),
         Some(Command::Cert(_)) => not_built("`mailpath cert`", 3),
-        Some(Command::Relay(_)) => not_built("`mailpath relay`", 5),
-        Some(Command::Headers(_)) => not_built("`mailpath headers`", 5),
+        Some(Command::Relay(args)) => cmd::relay::run(&runtime, &args),
+        Some(Command::Headers(args)) => cmd::headers::run(&args),
         Some(Command::Report(_)) => not_built("`mailpath report`", 6),
     }
 }

@@ -344,6 +344,8 @@ pub enum Context {
     ArrivingAtEop,
     /// A message captured in transit by the relay playing an on-premises server.
     ArrivingOnPremises,
+    /// A message captured by the relay's plain sink, wherever it came from.
+    Captured,
 }
 
 /// What [`analyze`] should know.
@@ -438,6 +440,16 @@ fn find_blank_line(data: &[u8]) -> Option<usize> {
         start = end + 1;
     }
     None
+}
+
+/// Whether `data` starts with a header field (`Name: value`), after an optional Outlook preamble.
+pub fn looks_like_headers(data: &[u8]) -> bool {
+    let (section, _) = header_section(data);
+    let first = section.split(|&b| b == b'\n').next().unwrap_or_default();
+    match first.iter().position(|&b| b == b':') {
+        Some(colon) if colon > 0 => first[..colon].iter().all(|&b| b.is_ascii_graphic()),
+        _ => false,
+    }
 }
 
 /// The first header named `name` (case-insensitive), unfolded and trimmed; a cheap scan of the
@@ -1231,7 +1243,7 @@ fn checks(a: &HeaderAnalysis, options: &Options) -> Vec<CheckResult> {
     // Promoted.
     let promoted = match (&x.promoted, x.cross_premises.is_empty(), options.context) {
         (Some(by), _, _) => mk(&PROMOTED, Status::Pass, format!("promoted by {by}")),
-        (None, false, Context::ArrivingAtEop | Context::ArrivingOnPremises) => mk(
+        (None, false, Context::ArrivingAtEop | Context::ArrivingOnPremises | Context::Captured) => mk(
             &PROMOTED,
             Status::Info,
             format!(

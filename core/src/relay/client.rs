@@ -528,6 +528,49 @@ fn order(rcpt_to: &[String], outcomes: Partial) -> Partial {
         .collect()
 }
 
+/// A new tracking id for a test message (`mp-<time>-<pid>-<n>`).
+pub fn new_tracking_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    format!(
+        "mp-{nanos:x}-{:x}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A test message: the usual headers, [`crate::headers::TRACKING_HEADER`] with `tracking_id`, the
+/// `extra` header lines (`Name: value`, e.g. X-MS-Exchange-CrossPremises-* to test promotion), a
+/// short body. CR and LF inside values are removed.
+pub fn test_message(from: &str, to: &str, subject: &str, tracking_id: &str, extra: &[String]) -> Vec<u8> {
+    let clean = |s: &str| s.replace(['\r', '\n'], " ");
+    let date = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc2822)
+        .unwrap_or_default();
+    let mut m = format!(
+        "From: <{}>\r\nTo: <{}>\r\nSubject: {}\r\nDate: {date}\r\nMessage-ID: <{}@mailpath.test>\r\n{}: {}\r\n",
+        clean(from),
+        clean(to),
+        clean(subject),
+        clean(tracking_id),
+        crate::headers::TRACKING_HEADER,
+        clean(tracking_id)
+    );
+    for line in extra {
+        if line.contains(':') {
+            m.push_str(&clean(line));
+            m.push_str("\r\n");
+        }
+    }
+    m.push_str(&format!(
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         This is a test message sent by mailpath relay send.\r\nTracking id: {}\r\n",
+        clean(tracking_id)
+    ));
+    m.into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -320,7 +320,7 @@ impl Inspector {
         let context = match self.role {
             Role::Eop => Context::ArrivingAtEop,
             Role::Edge | Role::Mailbox => Context::ArrivingOnPremises,
-            Role::Sink => Context::Delivered,
+            Role::Sink => Context::Captured,
         };
         let analysis = headers::analyze(
             data,

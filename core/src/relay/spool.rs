@@ -456,6 +456,35 @@ impl Spool {
     }
 }
 
+/// Look for a message carrying `tracking_id` in the spool at `root`, read-only (safe while a relay
+/// runs on it: nothing is recovered or removed). Only metadata files modified at or after `since`
+/// are read.
+pub fn find_tracking(root: &Path, tracking_id: &str, since: std::time::SystemTime) -> Option<MessageMeta> {
+    let dir = root.join("messages");
+    let entries = std::fs::read_dir(&dir).ok()?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let recent = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| modified >= since);
+        if !recent {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(&path) else { continue };
+        let Ok(meta) = serde_json::from_slice::<MessageMeta>(&bytes) else {
+            continue;
+        };
+        if meta.tracking_id.as_deref() == Some(tracking_id) {
+            return Some(meta);
+        }
+    }
+    None
+}
+
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), SpoolError> {
     let mut file = OpenOptions::new()
         .write(true)
