@@ -71,11 +71,11 @@ fn write_cert(
     ca: &LabCa,
     spec: &LeafSpec,
 ) -> (std::path::PathBuf, std::path::PathBuf) {
-    let issued = ca.issue(spec).unwrap();
+    let issued = ca.issue(spec).expect("issue a client certificate");
     let cert = dir.join(format!("{stem}.pem"));
     let key = dir.join(format!("{stem}.key"));
-    std::fs::write(&cert, issued.chain_pem(true)).unwrap();
-    std::fs::write(&key, issued.key_pem()).unwrap();
+    std::fs::write(&cert, issued.chain_pem(true)).expect("write the certificate");
+    std::fs::write(&key, issued.key_pem()).expect("write the key");
     (cert, key)
 }
 
