@@ -212,3 +212,105 @@ fn smtp_source_load_is_fully_spooled() {
     );
     assert!(relay.stop().success());
 }
+
+/// kill -9 leaves the page cache intact, so it cannot show that data reaches the disk before the
+/// `250`. strace can: the system calls must be write+fsync of the message and its metadata, the
+/// renames into messages/, an fsync of the directory, and only then the 250 reply.
+#[test]
+fn acknowledgement_follows_fsync_and_rename() {
+    if !require("strace") || !require("swaks") {
+        return;
+    }
+    let spool = tempfile::tempdir().unwrap();
+    let trace = spool.path().join("strace.out");
+    let mut child = Command::new("strace")
+        .args([
+            "-f",
+            "-e",
+            "trace=fsync,fdatasync,rename,renameat,renameat2,sendto,write,openat",
+            "-o",
+        ])
+        .arg(&trace)
+        .arg(mailpath_tests::mailpath_bin())
+        .args([
+            "relay",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-tls",
+            "--format",
+            "json",
+            "--spool",
+        ])
+        .arg(spool.path().join("s"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let port = ready["address"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let out = Command::new("swaks")
+        .args(["--server", "127.0.0.1", "--port", &port, "--to", "a@contoso.com"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    drop(child.stdin.take());
+    let _ = child.wait();
+    let calls = std::fs::read_to_string(&trace).unwrap();
+    let lines: Vec<&str> = calls.lines().collect();
+    let ack = lines
+        .iter()
+        .position(|l| l.contains("\"250 2.6.0 <"))
+        .expect("the 250 reply in the trace");
+    let id = lines[ack]
+        .split("250 2.6.0 <")
+        .nth(1)
+        .and_then(|rest| rest.split('@').next())
+        .unwrap()
+        .to_string();
+    let find = |needle: &str| {
+        lines[..ack]
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle:?} before the 250 in:\n{calls}"))
+    };
+    let eml_open = find(&format!("tmp/{id}.eml\", O_WRONLY|O_CREAT|O_EXCL"));
+    let json_open = find(&format!("tmp/{id}.json\", O_WRONLY|O_CREAT|O_EXCL"));
+    let eml_rename = find(&format!("messages/{id}.eml\")"));
+    let json_rename = find(&format!("messages/{id}.json\")"));
+    let fsyncs: Vec<usize> = lines[..ack]
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains("fsync(") && l.ends_with("= 0"))
+        .map(|(i, _)| i)
+        .collect();
+    let synced_between = |a: usize, b: usize| fsyncs.iter().any(|&i| a < i && i < b);
+    assert!(
+        synced_between(eml_open, json_open),
+        "message fsynced before the metadata is written"
+    );
+    assert!(
+        synced_between(json_open, eml_rename),
+        "metadata fsynced before the renames"
+    );
+    assert!(
+        eml_rename < json_rename,
+        "the metadata (commit record) is renamed last"
+    );
+    assert!(
+        synced_between(json_rename, ack),
+        "directory fsynced after the renames, before the 250"
+    );
+}
