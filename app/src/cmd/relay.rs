@@ -164,11 +164,7 @@ async fn serve(args: &RelayArgs) -> anyhow::Result<Outcome> {
     let quiet = args.quiet;
     let ignore_stdin = args.ignore_stdin;
     let printer = tokio::spawn(async move {
-        let mut first = true;
         while let Some(event) = rx.recv().await {
-            if quiet && !first {
-                continue;
-            }
             let mut out = std::io::stdout().lock();
             let written = match format {
                 Format::Json => serde_json::to_string(&event)
@@ -177,7 +173,11 @@ async fn serve(args: &RelayArgs) -> anyhow::Result<Outcome> {
                 Format::Text => print_event(&mut out, &event, ignore_stdin),
             };
             let _ = written.and_then(|()| out.flush());
-            first = false;
+            if quiet {
+                // Only the ready line: closing the channel also spares the relay judging every
+                // message for nobody.
+                break;
+            }
         }
     });
     wait_for_stop(args.ignore_stdin).await;

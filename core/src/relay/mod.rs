@@ -293,6 +293,7 @@ impl SessionObserver for Observer {
 struct Hook {
     inspect: Option<mpsc::Sender<(MessageMeta, Arc<Vec<u8>>)>>,
     forwarder: Option<Arc<Forwarder>>,
+    events: EventTx,
 }
 
 impl spool::StoredHook for Hook {
@@ -302,7 +303,10 @@ impl spool::StoredHook for Hook {
         {
             forwarder.enqueue(meta.id.clone());
         }
-        if let Some(tx) = &self.inspect {
+        // Judging a message costs a header parse: only when someone listens.
+        if let Some(tx) = &self.inspect
+            && self.events.active()
+        {
             let _ = tx.try_send((meta.clone(), data));
         }
     }
@@ -413,6 +417,9 @@ impl Relay {
             let events = events.clone();
             let task = tokio::spawn(async move {
                 while let Some((meta, data)) = rx.recv().await {
+                    if !events.active() {
+                        continue;
+                    }
                     let report = inspector.message_report(&meta, &data);
                     events.send(RelayEvent::Message(report));
                 }
@@ -425,6 +432,7 @@ impl Relay {
         let hook = Arc::new(Hook {
             inspect: inspect_tx,
             forwarder: forwarder.clone(),
+            events: events.clone(),
         });
         let sink = SpoolSink::new(
             Arc::clone(&spool),

@@ -48,8 +48,10 @@ pub const PROTOCOL_VERSION_ALERT: [u8; 7] = [0x15, 0x03, 0x01, 0x00, 0x02, 0x02,
 pub const MAX_TRANSCRIPT_LINES: usize = 500;
 /// Longest transcript line kept, in characters (longer lines are cut and marked).
 pub const MAX_TRANSCRIPT_TEXT: usize = 512;
-/// How much is read from the socket at once.
+/// How much is read from the socket at once while message data flows.
 const READ_CHUNK: usize = 16 * 1024;
+/// How much is read at once while waiting for a command: idle sessions stay small.
+const COMMAND_READ: usize = 1024;
 
 /// Misbehaviour a listener can be switched into, one per lab fault.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -677,8 +679,9 @@ impl Session<'_> {
         write_bounded(&mut self.io, bytes, limit).await
     }
 
-    /// Read more bytes into `inbuf`; `false` when the session is over (and why is noted).
-    async fn fill(&mut self) -> bool {
+    /// Read more bytes (up to about `chunk`) into `inbuf`; `false` when the session is over (and why
+    /// is noted).
+    async fn fill(&mut self, chunk: usize) -> bool {
         let left = self.time_left();
         if left.is_zero() {
             let _ = self.send("421 4.4.2 Session time limit exceeded").await;
@@ -686,7 +689,7 @@ impl Session<'_> {
             return false;
         }
         let limit = self.config.limits.idle_timeout.min(left);
-        self.inbuf.reserve(READ_CHUNK);
+        self.inbuf.reserve(chunk);
         match tokio::time::timeout(limit, self.io.read_buf(&mut self.inbuf)).await {
             Ok(Ok(0)) => {
                 self.end_reason = "client closed the connection";
@@ -733,7 +736,7 @@ impl Session<'_> {
                 self.skipping = true;
                 return LineRead::TooLong;
             }
-            if !self.fill().await {
+            if !self.fill(COMMAND_READ).await {
                 return LineRead::End;
             }
         }
@@ -746,7 +749,7 @@ impl Session<'_> {
         }
         for _ in 0..16 {
             self.inbuf.clear();
-            if !self.fill().await {
+            if !self.fill(COMMAND_READ).await {
                 return;
             }
             if self.send_raw(GARBAGE).await.is_err() {
@@ -759,7 +762,7 @@ impl Session<'_> {
     /// answer with a fatal protocol_version alert, hang up.
     async fn refuse_modern_tls(&mut self) {
         self.inbuf.clear();
-        if self.fill().await {
+        if self.fill(COMMAND_READ).await {
             let _ = self.io.write_all(&PROTOCOL_VERSION_ALERT).await;
             let _ = self.io.flush().await;
         }
@@ -785,8 +788,7 @@ impl Session<'_> {
                 }
             };
             let tls = self.in_tls();
-            let shown = escape(line.strip_suffix(b"\n").unwrap_or(&line));
-            let shown = shown.strip_suffix("\\x0d").unwrap_or(&shown).to_string();
+            let shown = transcript_text(&line);
             self.transcript.push(Direction::Client, tls, &shown);
             self.commands += 1;
             if self.commands > self.config.limits.max_commands {
@@ -1014,7 +1016,7 @@ impl Session<'_> {
                 );
                 return self.finish_message(message, too_big).await;
             }
-            if !self.fill().await {
+            if !self.fill(READ_CHUNK).await {
                 return Step::Close;
             }
         }
@@ -1030,7 +1032,7 @@ impl Session<'_> {
             if left == 0 {
                 return true;
             }
-            if !self.fill().await {
+            if !self.fill(READ_CHUNK).await {
                 return false;
             }
         }
@@ -1055,7 +1057,7 @@ impl Session<'_> {
                 if done {
                     break;
                 }
-                if !self.fill().await {
+                if !self.fill(READ_CHUNK).await {
                     return Step::Close;
                 }
             }
@@ -1081,6 +1083,8 @@ impl Session<'_> {
     }
 
     async fn finish_message(&mut self, data: Vec<u8>, too_big: bool) -> Step {
+        // Back to command size: a session that carried a large message does not keep its buffer.
+        self.inbuf.shrink_to(COMMAND_READ);
         let reply = if too_big {
             "552 5.3.4 Message size exceeds fixed maximum message size".to_string()
         } else {
@@ -1139,6 +1143,20 @@ async fn write_bounded(io: &mut BoxedIo, bytes: &[u8], limit: Duration) -> std::
             std::io::ErrorKind::TimedOut,
             "the client does not read",
         )),
+    }
+}
+
+/// A command line as the transcript shows it: escaped, without its line end, AUTH credentials
+/// masked.
+fn transcript_text(line: &[u8]) -> String {
+    let shown = escape(line.strip_suffix(b"\n").unwrap_or(line));
+    let shown = shown.strip_suffix("\\x0d").unwrap_or(&shown);
+    let mut words = shown.splitn(3, ' ');
+    match (words.next(), words.next(), words.next()) {
+        (Some(cmd), Some(mechanism), Some(_)) if cmd.eq_ignore_ascii_case("AUTH") => {
+            format!("{cmd} {mechanism} ***")
+        }
+        _ => shown.to_string(),
     }
 }
 

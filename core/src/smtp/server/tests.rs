@@ -293,3 +293,13 @@ async fn garbage_commands_are_answered_then_the_session_ends() {
     assert!(codes[..3].iter().all(|&c| c >= 500), "{codes:?}");
     server.shutdown().await;
 }
+
+#[test]
+fn auth_credentials_never_reach_the_transcript() {
+    assert_eq!(
+        transcript_text(b"AUTH PLAIN AGFkZWxlAHNlY3JldA==\r\n"),
+        "AUTH PLAIN ***"
+    );
+    assert_eq!(transcript_text(b"auth login\r\n"), "auth login");
+    assert_eq!(transcript_text(b"MAIL FROM:<a@b>\r\n"), "MAIL FROM:<a@b>");
+}
