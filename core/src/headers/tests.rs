@@ -215,3 +215,48 @@ fn first_header_unfolds_and_ignores_the_body() {
     assert_eq!(first_header(data, "To"), None);
     assert_eq!(summary(data).tracking_id.as_deref(), Some("mp-1"));
 }
+
+/// A small deterministic generator (xorshift), enough to throw varied bytes at the parser.
+struct Noise(u64);
+
+impl Noise {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn random_and_mutated_headers_never_panic() {
+    let seeds: Vec<Vec<u8>> = [
+        "internal-hybrid.eml",
+        "third-party-hop.eml",
+        "double-scan-untrusted.eml",
+    ]
+    .iter()
+    .map(|f| fixture(f))
+    .collect();
+    let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
+    let alphabet =
+        b"Received: from by with ESMTPS id for ; ()[]<>@.:=-_\r\n\t version=TLS1_2 X-MS-Exchange-\xff\x00";
+    for round in 0..3000 {
+        let mut data = seeds[round % seeds.len()].clone();
+        let edits = 1 + (noise.next() % 40) as usize;
+        for _ in 0..edits {
+            let pos = (noise.next() as usize) % (data.len() + 1);
+            match noise.next() % 3 {
+                0 if pos < data.len() => {
+                    data.remove(pos);
+                }
+                1 => data.insert(pos, alphabet[(noise.next() as usize) % alphabet.len()]),
+                _ if pos < data.len() => data[pos] = (noise.next() & 0xff) as u8,
+                _ => {}
+            }
+        }
+        let a = analyze(&data, &Options::default());
+        assert!(a.hops.len() <= MAX_HOPS);
+        let _ = serde_json::to_string(&a).unwrap();
+    }
+}

@@ -19,7 +19,7 @@
 //! Directory fsyncs are shared between concurrent writers (group commit): a writer whose rename
 //! happened before a running fsync started waits for that fsync instead of issuing its own.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::future::Future;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -561,7 +561,7 @@ impl DirSync {
 
 #[cfg(unix)]
 fn sync_dir(dir: &Path) -> Result<(), SpoolError> {
-    File::open(dir)
+    std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io_error("sync", dir))
 }
@@ -569,7 +569,6 @@ fn sync_dir(dir: &Path) -> Result<(), SpoolError> {
 #[cfg(not(unix))]
 fn sync_dir(_dir: &Path) -> Result<(), SpoolError> {
     // Windows cannot open a directory for fsync without unsafe code; NTFS journals the renames.
-    let _ = File::open;
     Ok(())
 }
 

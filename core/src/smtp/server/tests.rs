@@ -303,3 +303,56 @@ fn auth_credentials_never_reach_the_transcript() {
     assert_eq!(transcript_text(b"auth login\r\n"), "auth login");
     assert_eq!(transcript_text(b"MAIL FROM:<a@b>\r\n"), "MAIL FROM:<a@b>");
 }
+
+#[tokio::test]
+async fn random_bytes_never_crash_a_session() {
+    let (server, _) = start(|c| {
+        c.limits.max_errors = 1000;
+        c.limits.idle_timeout = Duration::from_millis(150);
+    })
+    .await;
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let pieces: [&[u8]; 8] = [
+        b"EHLO x\r\n",
+        b"MAIL FROM:<a@b.c>\r\n",
+        b"RCPT TO:<d@e.f>\r\n",
+        b"DATA\r\n",
+        b"BDAT 3\r\n",
+        b"\r\n.\r\n",
+        b"STARTTLS\r\n",
+        b"\xff\x00\xfe",
+    ];
+    for _ in 0..30 {
+        let mut c = Client::connect(server.local_addr()).await;
+        let mut bytes = Vec::new();
+        for _ in 0..(next() % 30) {
+            if next() % 2 == 0 {
+                bytes.extend_from_slice(pieces[(next() % 8) as usize]);
+            } else {
+                bytes.extend((0..(next() % 64)).map(|_| (next() & 0xff) as u8));
+            }
+        }
+        let _ = c.stream.write_all(&bytes).await;
+        // Whatever was said, the server answers or closes; it never hangs past its idle timeout.
+        tokio::time::timeout(Duration::from_secs(5), async {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = c.stream.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        })
+        .await
+        .expect("the session ends within the idle timeout");
+    }
+    // And the listener still serves.
+    let mut c = Client::connect(server.local_addr()).await;
+    assert_eq!(c.code().await, 220);
+    server.shutdown().await;
+}
