@@ -115,7 +115,10 @@ fn unknown_scenario_exits_3_with_a_clear_message() {
 
 #[test]
 fn commands_not_built_yet_say_so_and_exit_3() {
-    let (out, _) = run_with_timeout(mailpath().args(["headers", "-"]), Duration::from_secs(60));
+    let (out, _) = run_with_timeout(
+        mailpath().args(["report", "compare", "old.json", "new.json"]),
+        Duration::from_secs(60),
+    );
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out).contains("not built yet"), "{}", text(&out));
     let (out, _) = run_with_timeout(mailpath().args(["diagnose", "--bogus"]), Duration::from_secs(60));
