@@ -69,7 +69,7 @@ pub enum Command {
     /// Run the embedded hybrid lab on loopback.
     Lab(LabArgs),
     /// Run the bundled test relay: capture and inspect what Exchange sends.
-    Relay(RelayArgs),
+    Relay(Box<RelayArgs>),
     /// Analyse message headers into the path the message really took.
     Headers(HeadersArgs),
     /// Render or compare saved diagnoses.
@@ -160,21 +160,162 @@ pub struct LabArgs {
     pub ignore_stdin: bool,
 }
 
-/// `mailpath relay`.
+/// `mailpath relay`: serve (the default), or `mailpath relay send`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct RelayArgs {
+    /// Send a test message instead of serving.
+    #[command(subcommand)]
+    pub action: Option<RelayAction>,
     /// Where to listen.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2525")]
     pub listen: SocketAddr,
     /// Which server to behave like.
     #[arg(long, value_enum, default_value_t)]
     pub role: RelayRole,
-    /// Forward accepted mail to this smart host.
+    /// Forward accepted mail to this smart host (needs --accept-domain: never an open relay).
     #[arg(long, value_name = "HOST[:PORT]")]
     pub forward: Option<String>,
-    /// Spool directory for captured and queued messages.
+    /// Spool directory for captured and queued messages (default: the user's state directory).
     #[arg(long, value_name = "DIR")]
     pub spool: Option<PathBuf>,
+    /// The name in the banner and EHLO reply (default depends on the role).
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+    /// Accept recipients only in this domain (repeatable; default without --forward: every domain).
+    #[arg(long = "accept-domain", value_name = "DOMAIN")]
+    pub accept_domains: Vec<String>,
+    /// The name client certificates must match (repeatable): the EXO inbound connector's
+    /// TlsSenderCertificateName for --role eop, mail.protection.outlook.com for edge/mailbox.
+    #[arg(long = "expect-cert-name", value_name = "NAME")]
+    pub expect_cert_names: Vec<String>,
+    /// Verify client certificate chains against this CA file (PEM); default: record, do not verify.
+    #[arg(long, value_name = "FILE")]
+    pub client_ca: Option<PathBuf>,
+    /// The TLS certificate chain (PEM); default: generated at start by a throw-away CA whose root is
+    /// written to relay-ca.pem in the spool.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Do not offer STARTTLS.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub no_tls: bool,
+    /// Do not ask clients for a certificate during the TLS handshake.
+    #[arg(long)]
+    pub no_client_cert: bool,
+    /// Largest message accepted, in bytes (advertised in SIZE, enforced).
+    #[arg(long, value_name = "BYTES", default_value_t = 36 * 1024 * 1024)]
+    pub max_size: usize,
+    /// Most recipients per message.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub max_recipients: usize,
+    /// Most sessions at once.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_sessions: usize,
+    /// Seconds a session may stay silent.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub idle_timeout: u64,
+    /// TLS towards the smart host.
+    #[arg(long, value_enum, default_value_t)]
+    pub forward_tls: ForwardTls,
+    /// Trust this CA (PEM) when verifying the smart host (--forward-tls verify).
+    #[arg(long, value_name = "FILE")]
+    pub forward_ca: Option<PathBuf>,
+    /// The name the smart host's certificate must carry (default: its host name).
+    #[arg(long, value_name = "NAME")]
+    pub forward_name: Option<String>,
+    /// A client certificate (PEM) to present to the smart host.
+    #[arg(long, value_name = "FILE", requires = "forward_key")]
+    pub forward_cert: Option<PathBuf>,
+    /// The private key of --forward-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "forward_cert")]
+    pub forward_key: Option<PathBuf>,
+    /// Seconds before the first retry (doubled after each failed attempt, at most an hour).
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub retry_base: f64,
+    /// Attempts before a recipient is bounced.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_attempts: u32,
+    /// Output: text lines, or one JSON object per event.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Print only the ready line, no per-event output (for benchmarks).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Keep serving when standard input closes (stop only on SIGINT/SIGTERM).
+    #[arg(long)]
+    pub ignore_stdin: bool,
+}
+
+/// TLS policies towards the smart host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ForwardTls {
+    /// STARTTLS when offered, any certificate.
+    #[default]
+    Opportunistic,
+    /// STARTTLS always, any certificate.
+    Required,
+    /// STARTTLS always, certificate verified against --forward-ca and the name.
+    Verify,
+}
+
+/// Sub-modes of `mailpath relay`.
+#[derive(Debug, Subcommand)]
+pub enum RelayAction {
+    /// Send a test message with a tracking id through a host, and report when it arrives.
+    Send(RelaySendArgs),
+}
+
+/// `mailpath relay send`.
+#[derive(Debug, Args)]
+pub struct RelaySendArgs {
+    /// The recipient.
+    #[arg(long, value_name = "ADDR")]
+    pub to: String,
+    /// The host to send through, HOST or HOST:PORT (port 25 by default).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub via: String,
+    /// The sender.
+    #[arg(long, value_name = "ADDR", default_value = "mailpath@mailpath.test")]
+    pub from: String,
+    /// Require STARTTLS (with --ca: also verify the certificate).
+    #[arg(long)]
+    pub tls: bool,
+    /// Verify the server certificate against this CA file (PEM); implies --tls.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// The name the server certificate must carry, and SNI (default: the host).
+    #[arg(long, value_name = "NAME")]
+    pub tls_name: Option<String>,
+    /// A client certificate to present (PEM), as an Exchange send connector does.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The private key of --cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// The EHLO name.
+    #[arg(long, value_name = "NAME", default_value = "mailpath.test")]
+    pub helo: String,
+    /// The subject (default: "mailpath test <tracking id>").
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// An extra header line, "Name: value" (repeatable).
+    #[arg(long = "header", value_name = "LINE")]
+    pub headers: Vec<String>,
+    /// Wait for the message in this relay spool (a `mailpath relay` sink at the end of the path).
+    #[arg(long, value_name = "DIR")]
+    pub await_spool: Option<PathBuf>,
+    /// Run a capturing sink on this address for the duration and wait for the message there.
+    #[arg(long, value_name = "ADDR", conflicts_with = "await_spool")]
+    pub await_listen: Option<SocketAddr>,
+    /// Seconds to wait for the arrival.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub timeout: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// `mailpath headers`.
@@ -182,6 +323,9 @@ pub struct RelayArgs {
 pub struct HeadersArgs {
     /// A file with the message or its headers, or - for standard input.
     pub file: String,
+    /// A domain of the on-premises organization (repeatable): its Exchange hosts are on-premises.
+    #[arg(long = "org-domain", value_name = "DOMAIN")]
+    pub org_domains: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,

@@ -46,16 +46,10 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<Outcome> {
         Some(Command::Diagnose(args)) => cmd::diagnose::run(&runtime, &cli.target, &args),
         Some(Command::Probe(args)) => cmd::probe::run(&runtime, &cli.target, &args),
         Some(Command::Cert(args)) => cmd::cert::run(&args),
-        Some(Command::Relay(_)) => not_built("`mailpath relay`", 5),
-        Some(Command::Headers(_)) => not_built("`mailpath headers`", 5),
+        Some(Command::Relay(args)) => cmd::relay::run(&runtime, &args),
+        Some(Command::Headers(args)) => cmd::headers::run(&args),
         Some(Command::Report(cmd)) => cmd::report::run(&cmd),
     }
-}
-
-/// A command of the stable surface that is not built yet: say so, exit 3.
-fn not_built(what: &str, issue: u32) -> anyhow::Result<Outcome> {
-    eprintln!("mailpath: {what} is not built yet (tracked in issue {issue}); try `mailpath lab --list`");
-    Ok(Outcome::CouldNotRun)
 }
 
 fn init_tracing(verbose: u8) {

@@ -5,6 +5,8 @@
 //! - [`smtp`]: sans-IO SMTP parsing and the SMTP server (lab endpoints, later the bundled relay).
 //! - [`lab`]: the embedded hybrid lab: DNS server, lab CA, SMTP endpoints, faults.
 //! - [`report`]: HTML, JSON and Markdown reports of a diagnosis, redaction, and comparing two diagnoses.
+//! - [`relay`]: the bundled test relay (durable spool, roles, capture, forwarding).
+//! - [`headers`]: message header analysis (hops, hybrid headers, internal/anonymous verdict).
 #![forbid(unsafe_code)]
 
 pub mod cert;
@@ -14,10 +16,12 @@ pub mod diagnose;
 pub mod dns;
 pub mod encoding;
 pub mod evidence;
+pub mod headers;
 pub mod lab;
 pub mod path;
 pub mod probe;
 pub mod profile;
+pub mod relay;
 pub mod report;
 pub mod smtp;
 pub mod spf;

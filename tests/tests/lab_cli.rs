@@ -115,10 +115,26 @@ fn unknown_scenario_exits_3_with_a_clear_message() {
 }
 
 #[test]
-fn commands_not_built_yet_say_so_and_exit_3() {
-    let (out, _) = run_with_timeout(mailpath().args(["headers", "-"]), Duration::from_secs(60));
-    assert_eq!(out.status.code(), Some(3));
-    assert!(text(&out).contains("not built yet"), "{}", text(&out));
+fn every_command_is_built_and_bad_arguments_exit_3() {
+    for args in [
+        &["diagnose", "--help"][..],
+        &["probe", "--help"],
+        &["cert", "--help"],
+        &["relay", "--help"],
+        &["headers", "--help"],
+        &["report", "compare", "--help"],
+        &["gui", "--help"],
+    ] {
+        let (out, _) = run_with_timeout(mailpath().args(args), Duration::from_secs(60));
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out));
+        assert!(!text(&out).contains("not built yet"), "{args:?}: {}", text(&out));
+    }
+    let (out, _) = run_with_timeout(
+        mailpath().args(["report", "compare", "no-such-old.json", "no-such-new.json"]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("no-such-old.json"), "{}", text(&out));
     let (out, _) = run_with_timeout(mailpath().args(["diagnose", "--bogus"]), Duration::from_secs(60));
     assert_eq!(out.status.code(), Some(3), "bad arguments exit 3");
 }

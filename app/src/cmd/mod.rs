@@ -1,6 +1,8 @@
 //! One module per subcommand.
 pub mod cert;
 pub mod diagnose;
+pub mod headers;
 pub mod lab;
 pub mod probe;
+pub mod relay;
 pub mod report;

@@ -1,0 +1,139 @@
+//! `mailpath headers FILE|-`: the path a message took and how Exchange treated it, from its headers.
+
+use std::io::{Read as _, Write as _};
+
+use anyhow::{Context as _, bail};
+use mailpath_core::check::Status;
+use mailpath_core::headers::{self, HeaderAnalysis, HopRole, TlsSeen};
+
+use crate::Outcome;
+use crate::cli::{Format, HeadersArgs};
+
+/// Bytes read from the input at most (headers are analysed within their own, smaller bound).
+const MAX_INPUT: u64 = 16 * 1024 * 1024;
+
+pub fn run(args: &HeadersArgs) -> anyhow::Result<Outcome> {
+    let mut data = Vec::new();
+    if args.file == "-" {
+        std::io::stdin()
+            .lock()
+            .take(MAX_INPUT)
+            .read_to_end(&mut data)
+            .context("could not read standard input")?;
+    } else {
+        std::fs::File::open(&args.file)
+            .and_then(|f| f.take(MAX_INPUT).read_to_end(&mut data))
+            .with_context(|| format!("could not read {}", args.file))?;
+    }
+    if !headers::looks_like_headers(&data) {
+        bail!("{} does not start with header fields (Name: value)", args.file);
+    }
+    let target = if args.file == "-" {
+        "stdin".to_string()
+    } else {
+        args.file.clone()
+    };
+    let analysis = headers::analyze(
+        &data,
+        &headers::Options {
+            org_domains: args.org_domains.clone(),
+            context: headers::Context::Delivered,
+            target,
+        },
+    );
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string(&analysis)?)?,
+        Format::Text => print_text(&mut out, &analysis)?,
+    }
+    Ok(match analysis.counts.worst() {
+        Status::Fail => Outcome::Failures,
+        Status::Warn => Outcome::Warnings,
+        _ => Outcome::Passed,
+    })
+}
+
+fn role(role: HopRole) -> &'static str {
+    match role {
+        HopRole::OnPremises => "on-premises",
+        HopRole::Eop => "EOP",
+        HopRole::ExchangeOnline => "Exchange Online",
+        HopRole::Other => "other",
+    }
+}
+
+fn print_text(out: &mut impl std::io::Write, a: &HeaderAnalysis) -> std::io::Result<()> {
+    let s = &a.summary;
+    for (label, value) in [
+        ("Subject", &s.subject),
+        ("From", &s.from),
+        ("To", &s.to),
+        ("Date", &s.date),
+        ("Message-ID", &s.message_id),
+    ] {
+        if let Some(v) = value {
+            writeln!(out, "{label:11} {v}")?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "Path, oldest hop first:")?;
+    if a.hops.is_empty() {
+        writeln!(out, "  (no Received fields)")?;
+    }
+    for h in &a.hops {
+        let tls = match h.tls {
+            TlsSeen::Yes => h.tls_version.clone().unwrap_or_else(|| "TLS".into()),
+            TlsSeen::No => "NO TLS".into(),
+            TlsSeen::Unknown => "-".into(),
+        };
+        let delay = h
+            .delay_secs
+            .map(|d| format!("{d:+} s"))
+            .unwrap_or_else(|| "?".into());
+        writeln!(
+            out,
+            "  {:>2}  {} -> {}  [{}]  {}  {}  {}",
+            h.index,
+            h.from.as_deref().unwrap_or("?"),
+            h.by.as_deref().unwrap_or("?"),
+            role(h.role),
+            h.with.as_deref().unwrap_or("?"),
+            tls,
+            delay
+        )?;
+    }
+    if a.hops_dropped > 0 {
+        writeln!(out, "  ({} more Received fields not analysed)", a.hops_dropped)?;
+    }
+    if let Some(total) = a.total_delay_secs {
+        writeln!(out, "  total {total} s")?;
+    }
+    writeln!(out)?;
+    let v = &a.verdict;
+    writeln!(
+        out,
+        "Verdict: {}{}",
+        v.classification.as_str().to_uppercase(),
+        v.basis
+            .as_deref()
+            .map(|b| format!(" (from {b})"))
+            .unwrap_or_default()
+    )?;
+    for reason in &v.reasons {
+        writeln!(out, "  - {reason}")?;
+    }
+    writeln!(out)?;
+    writeln!(out, "Checks:")?;
+    for c in &a.checks {
+        writeln!(out, "  {:4}  {:34} {}", c.status.as_str(), c.id, c.summary)?;
+        if c.status >= Status::Warn && !c.remediation.is_empty() {
+            writeln!(out, "        fix: {}", c.remediation)?;
+        }
+    }
+    let c = a.counts;
+    writeln!(
+        out,
+        "\n{} pass, {} warn, {} fail, {} skip, {} info",
+        c.pass, c.warn, c.fail, c.skip, c.info
+    )
+}

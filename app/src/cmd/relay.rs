@@ -1,0 +1,643 @@
+//! `mailpath relay`: run the bundled test relay until SIGINT/SIGTERM or until stdin closes, printing
+//! its events; `mailpath relay send`: send a tracked test message and wait for it to arrive.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context as _, bail};
+use mailpath_core::check::Status;
+use mailpath_core::relay::client::{self, ClientOptions, RcptOutcome, TlsPolicy};
+use mailpath_core::relay::forward::ForwardConfig;
+use mailpath_core::relay::spool::find_tracking;
+use mailpath_core::relay::{Relay, RelayConfig, RelayEvent, Role, TlsSource, tls};
+use mailpath_core::smtp::server::{Limits, SessionEvent};
+use serde::Serialize;
+
+use crate::Outcome;
+use crate::cli::{Format, ForwardTls, RelayAction, RelayArgs, RelayRole, RelaySendArgs};
+
+/// Events buffered between the relay and the printer.
+const EVENT_BUFFER: usize = 4096;
+
+pub fn run(runtime: &tokio::runtime::Runtime, args: &RelayArgs) -> anyhow::Result<Outcome> {
+    match &args.action {
+        Some(RelayAction::Send(send)) => runtime.block_on(send_test(send)),
+        None => runtime.block_on(serve(args)),
+    }
+}
+
+/// `HOST`, `HOST:PORT`, `[V6]:PORT` or a bare IPv6 address; port 25 by default.
+fn host_port(text: &str) -> anyhow::Result<(String, u16)> {
+    if let Some(rest) = text.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .with_context(|| format!("{text:?}: missing ']'"))?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => p.parse().with_context(|| format!("{text:?}: bad port"))?,
+            None if after.is_empty() => 25,
+            None => bail!("{text:?}: expected :PORT after ']'"),
+        };
+        return Ok((host.to_string(), port));
+    }
+    match text.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => Ok((
+            host.to_string(),
+            port.parse().with_context(|| format!("{text:?}: bad port"))?,
+        )),
+        _ if text.is_empty() => bail!("empty host"),
+        _ => Ok((text.to_string(), 25)),
+    }
+}
+
+/// The default spool: the user's state directory (XDG on Unix, LOCALAPPDATA on Windows).
+fn default_spool() -> PathBuf {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if cfg!(windows)
+        && let Some(local) = var("LOCALAPPDATA")
+    {
+        return local.join("mailpath").join("spool");
+    }
+    if let Some(state) = var("XDG_STATE_HOME") {
+        return state.join("mailpath").join("spool");
+    }
+    if let Some(home) = var("HOME") {
+        return home.join(".local").join("state").join("mailpath").join("spool");
+    }
+    PathBuf::from("mailpath-spool")
+}
+
+fn role(role: RelayRole) -> Role {
+    match role {
+        RelayRole::Sink => Role::Sink,
+        RelayRole::Eop => Role::Eop,
+        RelayRole::Edge => Role::Edge,
+        RelayRole::Mailbox => Role::Mailbox,
+    }
+}
+
+fn config(args: &RelayArgs) -> anyhow::Result<RelayConfig> {
+    let spool = args.spool.clone().unwrap_or_else(default_spool);
+    let mut config = RelayConfig::new(args.listen, spool);
+    config.role = role(args.role);
+    config.hostname = args.hostname.clone();
+    config.accepted_domains = args.accept_domains.clone();
+    config.expected_cert_names = args.expect_cert_names.clone();
+    config.client_roots = match &args.client_ca {
+        Some(path) => Some(tls::load_certs(path).context("--client-ca")?),
+        None => None,
+    };
+    config.tls = match (&args.tls_cert, &args.tls_key, args.no_tls) {
+        (_, _, true) => TlsSource::Disabled,
+        (Some(cert), Some(key), false) => TlsSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        _ => TlsSource::Generate,
+    };
+    config.request_client_cert = !args.no_client_cert;
+    config.limits = Limits {
+        max_message_size: args.max_size,
+        max_recipients: args.max_recipients.max(1),
+        max_sessions: args.max_sessions.max(1),
+        idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
+        ..Limits::default()
+    };
+    if let Some(forward) = &args.forward {
+        let (host, port) = host_port(forward).context("--forward")?;
+        let client_cert = match (&args.forward_cert, &args.forward_key) {
+            (Some(cert), Some(key)) => Some(tls::load_certified_key(cert, key).context("--forward-cert")?),
+            _ => None,
+        };
+        let roots = match &args.forward_ca {
+            Some(path) => tls::load_certs(path).context("--forward-ca")?,
+            None => Vec::new(),
+        };
+        let policy = match args.forward_tls {
+            ForwardTls::Opportunistic => TlsPolicy::Opportunistic,
+            ForwardTls::Required => TlsPolicy::Required,
+            ForwardTls::Verify => {
+                if roots.is_empty() {
+                    bail!("--forward-tls verify needs --forward-ca");
+                }
+                TlsPolicy::Verify
+            }
+        };
+        if !(args.retry_base.is_finite() && args.retry_base > 0.0) {
+            bail!("--retry-base must be a positive number of seconds");
+        }
+        config.forward = Some(ForwardConfig {
+            host,
+            port,
+            client: ClientOptions {
+                helo: config
+                    .hostname
+                    .clone()
+                    .unwrap_or_else(|| config.role.default_hostname().to_string()),
+                tls: policy,
+                tls_name: args.forward_name.clone(),
+                roots,
+                client_cert,
+                timeouts: client::Timeouts::default(),
+            },
+            retry_base: Duration::from_secs_f64(args.retry_base),
+            retry_max: Duration::from_secs(3600),
+            max_attempts: args.max_attempts.max(1),
+            concurrency: 4,
+        });
+    }
+    Ok(config)
+}
+
+async fn serve(args: &RelayArgs) -> anyhow::Result<Outcome> {
+    let config = config(args)?;
+    let spool = config.spool_dir.clone();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(EVENT_BUFFER);
+    let relay = Relay::start(config, Some(tx))
+        .await
+        .with_context(|| format!("could not start the relay (spool {})", spool.display()))?;
+    let format = args.format;
+    let quiet = args.quiet;
+    let ignore_stdin = args.ignore_stdin;
+    let printer = tokio::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            let mut out = std::io::stdout().lock();
+            let written = match format {
+                Format::Json => serde_json::to_string(&event)
+                    .map_err(std::io::Error::other)
+                    .and_then(|line| writeln!(out, "{line}")),
+                Format::Text => print_event(&mut out, &event, ignore_stdin),
+            };
+            let _ = written.and_then(|()| out.flush());
+            if quiet {
+                // Only the ready line: closing the channel also spares the relay judging every
+                // message for nobody.
+                break;
+            }
+        }
+    });
+    wait_for_stop(args.ignore_stdin).await;
+    let dropped = relay.dropped_events();
+    relay.shutdown().await;
+    printer.abort();
+    if dropped > 0 && !quiet {
+        eprintln!("mailpath relay: {dropped} event(s) were not printed (output too slow)");
+    }
+    Ok(Outcome::Passed)
+}
+
+/// `HH:MM:SS` (UTC) of now.
+fn clock() -> String {
+    let secs = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let day = secs % 86_400;
+    format!("{:02}:{:02}:{:02}", day / 3600, day / 60 % 60, day % 60)
+}
+
+fn print_event(out: &mut impl std::io::Write, event: &RelayEvent, ignore_stdin: bool) -> std::io::Result<()> {
+    let t = clock();
+    match event {
+        RelayEvent::Listening {
+            address,
+            role,
+            hostname,
+            spool,
+            ca_file,
+            tls,
+            forward,
+            accepted_domains,
+            expected_cert_names,
+            recovery,
+            ..
+        } => {
+            let role = serde_json::to_value(role)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            writeln!(out, "mailpath relay: {role} on {address} as {hostname}")?;
+            writeln!(out, "  spool     {}", spool.display())?;
+            writeln!(
+                out,
+                "  recovered {} message(s), {} queued; removed {} unacknowledged partial write(s)",
+                recovery.messages,
+                recovery.queued.len(),
+                recovery.removed_tmp + recovery.removed_partial
+            )?;
+            writeln!(
+                out,
+                "  tls       {}",
+                if *tls { "STARTTLS offered" } else { "off" }
+            )?;
+            if let Some(ca) = ca_file {
+                writeln!(
+                    out,
+                    "  ca        {} (generated; trust it in test clients)",
+                    ca.display()
+                )?;
+            }
+            let domains = if accepted_domains.is_empty() {
+                "all (capture only)".to_string()
+            } else {
+                accepted_domains.join(", ")
+            };
+            writeln!(out, "  accepts   {domains}")?;
+            if !expected_cert_names.is_empty() {
+                writeln!(
+                    out,
+                    "  expects   client certificate {}",
+                    expected_cert_names.join(", ")
+                )?;
+            }
+            if let Some(forward) = forward {
+                writeln!(out, "  forwards  to {forward}")?;
+            }
+            let tls_flags = ca_file
+                .as_ref()
+                .map(|ca| format!(" --tls --tls-ca-path {}", ca.display()))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  try:      swaks --server {} --port {} --to test@{}{tls_flags}",
+                address.ip(),
+                address.port(),
+                accepted_domains.first().map_or("contoso.com", String::as_str)
+            )?;
+            let stop = if ignore_stdin {
+                "Ctrl+C"
+            } else {
+                "Ctrl+C (or close stdin)"
+            };
+            writeln!(out, "Serving until {stop}.")
+        }
+        RelayEvent::Session(SessionEvent::Connected { session }) => {
+            writeln!(out, "{t} {} connected from {}", session.id, session.peer)
+        }
+        RelayEvent::Session(SessionEvent::Refused { peer, reply }) => {
+            writeln!(out, "{t} refused {peer}: {reply}")
+        }
+        RelayEvent::Session(SessionEvent::Tls { session_id, tls }) => writeln!(
+            out,
+            "{t} {session_id} TLS {} {}{}, {} client certificate(s)",
+            tls.version,
+            tls.cipher,
+            tls.sni
+                .as_deref()
+                .map(|s| format!(" SNI {s}"))
+                .unwrap_or_default(),
+            tls.client_chain_der_b64.len()
+        ),
+        RelayEvent::Session(SessionEvent::Closed {
+            session,
+            reason,
+            messages,
+            ms,
+            ..
+        }) => writeln!(
+            out,
+            "{t} {} closed ({reason}) after {ms} ms, {messages} message(s), EHLO {}",
+            session.id,
+            session.helo.as_deref().unwrap_or("-")
+        ),
+        RelayEvent::SessionChecks { session_id, checks } => {
+            for c in checks.iter().filter(|c| c.status >= Status::Warn) {
+                writeln!(out, "{t} {session_id}   {} {}: {}", c.status, c.id, c.summary)?;
+            }
+            Ok(())
+        }
+        RelayEvent::Message(report) => {
+            writeln!(
+                out,
+                "{t} {} message {} from <{}> to {} ({} bytes, {}): {}",
+                report.session_id,
+                report.id,
+                report.mail_from,
+                report
+                    .rcpt_to
+                    .iter()
+                    .map(|r| format!("<{r}>"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                report.size,
+                report.tls.as_deref().unwrap_or("no TLS"),
+                report.verdict.classification.as_str()
+            )?;
+            if let Some(cert) = &report.client_cert {
+                writeln!(
+                    out,
+                    "{t}   client certificate {} (issuer {})",
+                    cert.subject, cert.issuer
+                )?;
+            }
+            for reason in &report.verdict.reasons {
+                writeln!(out, "{t}   - {reason}")?;
+            }
+            for c in report.checks.iter().filter(|c| c.status >= Status::Warn) {
+                writeln!(out, "{t}   {} {}: {}", c.status, c.id, c.summary)?;
+            }
+            Ok(())
+        }
+        RelayEvent::Delivery {
+            id,
+            state,
+            attempt,
+            pending,
+            ..
+        } => writeln!(
+            out,
+            "{t} delivery {id} to {}: {} ({:?}{}), {} pending: {}",
+            attempt.host,
+            attempt.outcome,
+            state,
+            attempt
+                .tls
+                .as_deref()
+                .map(|t| format!(", {t}"))
+                .unwrap_or_default(),
+            pending.len(),
+            attempt.detail
+        ),
+    }
+}
+
+/// Wait for SIGINT, SIGTERM or (unless told otherwise) the end of standard input.
+async fn wait_for_stop(ignore_stdin: bool) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<&'static str>(4);
+    if !ignore_stdin {
+        let tx = tx.clone();
+        // Reading stdin blocks; a named thread owns it.
+        let _ = std::thread::Builder::new()
+            .name("mailpath-stdin".into())
+            .spawn(move || {
+                let mut sink = [0u8; 1024];
+                let mut stdin = std::io::stdin().lock();
+                loop {
+                    match std::io::Read::read(&mut stdin, &mut sink) {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                }
+                let _ = tx.blocking_send("stdin closed");
+            });
+    }
+    {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = tx.send("SIGINT").await;
+            }
+        });
+    }
+    #[cfg(unix)]
+    {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                term.recv().await;
+                let _ = tx.send("SIGTERM").await;
+            }
+        });
+    }
+    drop(tx);
+    if let Some(why) = rx.recv().await {
+        tracing::info!("relay stopping: {why}");
+    }
+}
+
+/// What `mailpath relay send --format json` prints.
+#[derive(Debug, Serialize)]
+struct SendReport {
+    schema: &'static str,
+    tracking_id: String,
+    via: String,
+    from: String,
+    to: String,
+    tls: Option<String>,
+    /// `delivered`, `failed` or `deferred`, with the server's reply.
+    result: RcptOutcome,
+    send_ms: u64,
+    /// Where it was awaited (a spool directory or a listen address).
+    awaited_at: Option<String>,
+    /// Milliseconds from the start of sending to the arrival, when it arrived.
+    arrived_after_ms: Option<u64>,
+    /// The spool id at the destination.
+    arrived_id: Option<String>,
+    /// Received fields in the arrived copy.
+    arrived_hops: Option<usize>,
+    /// Internal/anonymous verdict of the arrived copy.
+    arrived_verdict: Option<String>,
+    transcript: Vec<mailpath_core::evidence::TranscriptLine>,
+}
+
+async fn send_test(args: &RelaySendArgs) -> anyhow::Result<Outcome> {
+    let (host, port) = host_port(&args.via).context("--via")?;
+    let roots = match &args.ca {
+        Some(path) => tls::load_certs(path).context("--ca")?,
+        None => Vec::new(),
+    };
+    let client_cert = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => Some(tls::load_certified_key(cert, key).context("--cert")?),
+        _ => None,
+    };
+    let policy = if !roots.is_empty() {
+        TlsPolicy::Verify
+    } else if args.tls {
+        TlsPolicy::Required
+    } else {
+        TlsPolicy::Opportunistic
+    };
+    let options = ClientOptions {
+        helo: args.helo.clone(),
+        tls: policy,
+        tls_name: args.tls_name.clone(),
+        roots,
+        client_cert,
+        timeouts: client::Timeouts {
+            connect: Duration::from_secs(15),
+            command: Duration::from_secs(30),
+            data: Duration::from_secs(60),
+        },
+    };
+    let tracking = client::new_tracking_id();
+    let subject = args
+        .subject
+        .clone()
+        .unwrap_or_else(|| format!("mailpath test {tracking}"));
+    let message = client::test_message(&args.from, &args.to, &subject, &tracking, &args.headers);
+
+    // A local sink to await the message at, when asked.
+    let mut local = None;
+    if let Some(listen) = args.await_listen {
+        let dir = std::env::temp_dir().join(format!("mailpath-send-{tracking}"));
+        let (tx, rx) = tokio::sync::mpsc::channel(EVENT_BUFFER);
+        let relay = Relay::start(RelayConfig::new(listen, &dir), Some(tx))
+            .await
+            .with_context(|| format!("could not start the sink on {listen}"))?;
+        local = Some((relay, rx, dir));
+    }
+
+    let started = Instant::now();
+    let since = SystemTime::now() - Duration::from_secs(2);
+    let outcome = client::send(
+        &host,
+        port,
+        &options,
+        &args.from,
+        std::slice::from_ref(&args.to),
+        &message,
+    )
+    .await;
+    let result = outcome
+        .recipients
+        .first()
+        .map(|(_, o)| o.clone())
+        .unwrap_or_else(|| RcptOutcome::Deferred("no result".into()));
+    let mut report = SendReport {
+        schema: "mailpath/relay-send/1",
+        tracking_id: tracking.clone(),
+        via: format!("{host}:{port}"),
+        from: args.from.clone(),
+        to: args.to.clone(),
+        tls: outcome.tls.clone(),
+        result: result.clone(),
+        send_ms: outcome.ms,
+        awaited_at: None,
+        arrived_after_ms: None,
+        arrived_id: None,
+        arrived_hops: None,
+        arrived_verdict: None,
+        transcript: outcome.transcript.clone(),
+    };
+    let delivered = matches!(result, RcptOutcome::Delivered(_));
+    let deadline = Duration::from_secs(args.timeout);
+    if delivered {
+        if let Some(dir) = &args.await_spool {
+            report.awaited_at = Some(dir.display().to_string());
+            if let Some((meta, ms)) = await_spool(dir, &tracking, since, started, deadline).await {
+                let data =
+                    std::fs::read(dir.join("messages").join(format!("{}.eml", meta.id))).unwrap_or_default();
+                let analysis = mailpath_core::headers::analyze(&data, &Default::default());
+                report.arrived_after_ms = Some(ms);
+                report.arrived_id = Some(meta.id);
+                report.arrived_hops = Some(analysis.hops.len());
+                report.arrived_verdict = Some(analysis.verdict.classification.as_str().to_string());
+            }
+        } else if let Some((_, rx, _)) = local.as_mut() {
+            report.awaited_at = args.await_listen.map(|a| a.to_string());
+            let wait = async {
+                while let Some(event) = rx.recv().await {
+                    if let RelayEvent::Message(m) = event
+                        && m.tracking_id.as_deref() == Some(tracking.as_str())
+                    {
+                        return Some(m);
+                    }
+                }
+                None
+            };
+            if let Ok(Some(m)) = tokio::time::timeout(deadline, wait).await {
+                report.arrived_after_ms =
+                    Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+                report.arrived_id = Some(m.id);
+                report.arrived_hops = Some(m.hops);
+                report.arrived_verdict = Some(m.verdict.classification.as_str().to_string());
+            }
+        }
+    }
+    if let Some((relay, _, dir)) = local {
+        relay.shutdown().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let awaited = report.awaited_at.is_some() || args.await_listen.is_some() || args.await_spool.is_some();
+    let arrived = report.arrived_after_ms.is_some();
+    let outcome = if !delivered || (awaited && !arrived) {
+        Outcome::Failures
+    } else {
+        Outcome::Passed
+    };
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string(&report)?)?,
+        Format::Text => print_send(&mut out, &report, awaited, deadline)?,
+    }
+    Ok(outcome)
+}
+
+async fn await_spool(
+    dir: &Path,
+    tracking: &str,
+    since: SystemTime,
+    started: Instant,
+    deadline: Duration,
+) -> Option<(mailpath_core::relay::spool::MessageMeta, u64)> {
+    loop {
+        let (d, t) = (dir.to_path_buf(), tracking.to_string());
+        let found = tokio::task::spawn_blocking(move || find_tracking(&d, &t, since))
+            .await
+            .ok()
+            .flatten();
+        if let Some(meta) = found {
+            return Some((
+                meta,
+                u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            ));
+        }
+        if started.elapsed() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn print_send(
+    out: &mut impl std::io::Write,
+    r: &SendReport,
+    awaited: bool,
+    deadline: Duration,
+) -> std::io::Result<()> {
+    writeln!(out, "tracking id {}", r.tracking_id)?;
+    let tls = r.tls.as_deref().unwrap_or("no TLS");
+    match &r.result {
+        RcptOutcome::Delivered(reply) => writeln!(
+            out,
+            "sent to <{}> via {} ({tls}) in {} ms: {reply}",
+            r.to, r.via, r.send_ms
+        )?,
+        RcptOutcome::Failed(reply) => writeln!(out, "REFUSED by {} ({tls}): {reply}", r.via)?,
+        RcptOutcome::Deferred(reason) => writeln!(out, "NOT SENT via {} ({tls}): {reason}", r.via)?,
+    }
+    if awaited {
+        let at = r.awaited_at.as_deref().unwrap_or("the sink");
+        match (r.arrived_after_ms, &r.arrived_id) {
+            (Some(ms), Some(id)) => writeln!(
+                out,
+                "arrived at {at} after {ms} ms as {id}: {} hop(s), {}",
+                r.arrived_hops.unwrap_or(0),
+                r.arrived_verdict.as_deref().unwrap_or("unknown")
+            )?,
+            _ if matches!(r.result, RcptOutcome::Delivered(_)) => {
+                writeln!(out, "did NOT arrive at {at} within {} s", deadline.as_secs())?
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port_forms() {
+        assert_eq!(host_port("mx.example").unwrap(), ("mx.example".into(), 25));
+        assert_eq!(host_port("mx.example:2525").unwrap(), ("mx.example".into(), 2525));
+        assert_eq!(host_port("[::1]:26").unwrap(), ("::1".into(), 26));
+        assert_eq!(host_port("::1").unwrap(), ("::1".into(), 25));
+        assert!(host_port("mx:notaport").is_err());
+        assert!(host_port("").is_err());
+    }
+}

@@ -1,0 +1,482 @@
+//! Forwarding: queued messages go to one smart host under a TLS policy, with retries and backoff,
+//! a bounce when a recipient fails for good or runs out of attempts, and a delivery log per message.
+//!
+//! The queue is the spool: a message is queued while its metadata says so, and every change of
+//! state is written (synced, atomically renamed) before it is acted upon further. In memory there is
+//! only a schedule (a heap of due times), rebuilt from the spool at start. Delivery is at least once:
+//! a relay killed after the smart host accepted a message but before the spool recorded it sends
+//! that message again after the restart.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc2822;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use super::client::{self, ClientOptions, RcptOutcome};
+use super::spool::{
+    Attempt, Delivery, DeliveryState, MAX_LOG_IN_META, META_SCHEMA, MessageMeta, RecipientFailure, Spool,
+};
+use super::{EventTx, RelayEvent};
+use crate::smtp::server::SessionInfo;
+
+/// Where and how to forward.
+#[derive(Debug, Clone)]
+pub struct ForwardConfig {
+    /// The smart host.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// EHLO name, TLS policy, trust, client certificate, timeouts.
+    pub client: ClientOptions,
+    /// The wait after the first failed attempt; doubled after each further one.
+    pub retry_base: Duration,
+    /// The longest wait between attempts.
+    pub retry_max: Duration,
+    /// Attempts before a recipient is given up on and bounced.
+    pub max_attempts: u32,
+    /// Deliveries in parallel.
+    pub concurrency: usize,
+}
+
+/// The delay before attempt `attempts + 1`, after `attempts` failed ones.
+pub fn backoff(config: &ForwardConfig, attempts: u32) -> Duration {
+    let factor = 1u32 << attempts.saturating_sub(1).min(20);
+    config.retry_base.saturating_mul(factor).min(config.retry_max)
+}
+
+#[derive(Debug, Default)]
+struct Schedule {
+    heap: Mutex<BinaryHeap<Reverse<(tokio::time::Instant, String)>>>,
+    notify: Notify,
+}
+
+impl Schedule {
+    fn push(&self, due: tokio::time::Instant, id: String) {
+        if let Ok(mut heap) = self.heap.lock() {
+            heap.push(Reverse((due, id)));
+        }
+        self.notify.notify_one();
+    }
+
+    /// The next due id, or how long to wait for one.
+    fn next(&self) -> Result<String, Option<Duration>> {
+        let Ok(mut heap) = self.heap.lock() else {
+            return Err(None);
+        };
+        let now = tokio::time::Instant::now();
+        match heap.peek() {
+            Some(Reverse((due, _))) if *due <= now => heap.pop().map(|Reverse((_, id))| id).ok_or(None),
+            Some(Reverse((due, _))) => Err(Some(*due - now)),
+            None => Err(None),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.heap.lock().map(|h| h.len()).unwrap_or(0)
+    }
+}
+
+/// The running forwarder.
+#[derive(Debug)]
+pub struct Forwarder {
+    schedule: Arc<Schedule>,
+    stop: watch::Sender<bool>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+struct Worker {
+    config: Arc<ForwardConfig>,
+    spool: Arc<Spool>,
+    hostname: String,
+    events: EventTx,
+    schedule: Arc<Schedule>,
+}
+
+impl Forwarder {
+    /// Start `config.concurrency` workers; `queued` are the ids found queued in the spool at start
+    /// (each is scheduled at its recorded next attempt).
+    pub fn start(
+        config: ForwardConfig,
+        spool: Arc<Spool>,
+        hostname: String,
+        events: EventTx,
+        queued: &[String],
+    ) -> Forwarder {
+        let schedule = Arc::new(Schedule::default());
+        let now = OffsetDateTime::now_utc();
+        for id in queued {
+            let due = spool
+                .meta(id)
+                .ok()
+                .and_then(|m| m.delivery.next_attempt)
+                .map_or(Duration::ZERO, |next| {
+                    Duration::try_from(next - now).unwrap_or(Duration::ZERO)
+                });
+            schedule.push(tokio::time::Instant::now() + due, id.clone());
+        }
+        let (stop, stopped) = watch::channel(false);
+        let worker = Arc::new(Worker {
+            config: Arc::new(config.clone()),
+            spool,
+            hostname,
+            events,
+            schedule: Arc::clone(&schedule),
+        });
+        let workers = (0..config.concurrency.max(1))
+            .map(|_| {
+                let worker = Arc::clone(&worker);
+                let mut stopped = stopped.clone();
+                tokio::spawn(async move {
+                    loop {
+                        match worker.schedule.next() {
+                            Ok(id) => worker.deliver(&id).await,
+                            Err(wait) => {
+                                let wait = wait.unwrap_or(Duration::from_secs(3600));
+                                tokio::select! {
+                                    _ = stopped.changed() => break,
+                                    () = worker.schedule.notify.notified() => {}
+                                    () = tokio::time::sleep(wait) => {}
+                                }
+                            }
+                        }
+                        if *stopped.borrow() {
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect();
+        Forwarder {
+            schedule,
+            stop,
+            workers: Mutex::new(workers),
+        }
+    }
+
+    /// Schedule a newly stored message now.
+    pub fn enqueue(&self, id: String) {
+        self.schedule.push(tokio::time::Instant::now(), id);
+    }
+
+    /// Messages waiting in the schedule (not counting those being delivered).
+    pub fn scheduled(&self) -> usize {
+        self.schedule.len()
+    }
+
+    /// Stop the workers (a delivery in progress is abandoned; it stays queued in the spool).
+    pub async fn shutdown(&self) {
+        let _ = self.stop.send(true);
+        let workers = self
+            .workers
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default();
+        for worker in workers {
+            worker.abort();
+            let _ = worker.await;
+        }
+    }
+}
+
+impl Worker {
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Spool) -> Result<T, super::spool::SpoolError> + Send + 'static,
+    ) -> Option<T> {
+        let spool = Arc::clone(&self.spool);
+        match tokio::task::spawn_blocking(move || f(&spool)).await {
+            Ok(Ok(v)) => Some(v),
+            Ok(Err(error)) => {
+                tracing::error!(%error, "spool operation failed in the forwarder");
+                None
+            }
+            Err(error) => {
+                tracing::error!(%error, "spool task failed in the forwarder");
+                None
+            }
+        }
+    }
+
+    async fn deliver(&self, id: &str) {
+        let key = id.to_string();
+        let Some((mut meta, data)) = self.blocking(move |s| Ok((s.meta(&key)?, s.data(&key)?))).await else {
+            return;
+        };
+        if meta.delivery.state != DeliveryState::Queued || meta.delivery.pending.is_empty() {
+            return;
+        }
+        let config = &self.config;
+        let at = OffsetDateTime::now_utc();
+        let mut wire = received_header(&meta, &self.hostname, at).into_bytes();
+        wire.extend_from_slice(&data);
+        let outcome = client::send(
+            &config.host,
+            config.port,
+            &config.client,
+            &meta.mail_from,
+            &meta.delivery.pending,
+            &wire,
+        )
+        .await;
+        let delivery = &mut meta.delivery;
+        delivery.attempts += 1;
+        let mut still = Vec::new();
+        let mut newly_failed = Vec::new();
+        let mut details = Vec::new();
+        for (rcpt, result) in outcome.recipients {
+            match result {
+                RcptOutcome::Delivered(reply) => {
+                    details.push(format!("{rcpt}: {reply}"));
+                    delivery.delivered.push(rcpt);
+                }
+                RcptOutcome::Failed(reason) => {
+                    details.push(format!("{rcpt}: {reason}"));
+                    newly_failed.push(RecipientFailure { rcpt, reason });
+                }
+                RcptOutcome::Deferred(reason) => {
+                    details.push(format!("{rcpt}: {reason}"));
+                    still.push((rcpt, reason));
+                }
+            }
+        }
+        if !still.is_empty() && delivery.attempts >= config.max_attempts {
+            for (rcpt, reason) in still.drain(..) {
+                newly_failed.push(RecipientFailure {
+                    rcpt,
+                    reason: format!("gave up after {} attempts: {reason}", delivery.attempts),
+                });
+            }
+        }
+        let word = if !still.is_empty() {
+            "deferred"
+        } else if newly_failed.is_empty() {
+            "delivered"
+        } else if delivery.delivered.is_empty() {
+            "failed"
+        } else {
+            "partly failed"
+        };
+        delivery.pending = still.into_iter().map(|(r, _)| r).collect();
+        delivery.failed.extend(newly_failed.iter().cloned());
+        if delivery.pending.is_empty() {
+            delivery.next_attempt = None;
+            delivery.state = if delivery.failed.is_empty() {
+                DeliveryState::Delivered
+            } else {
+                DeliveryState::Failed
+            };
+        } else {
+            let wait = backoff(config, delivery.attempts);
+            delivery.next_attempt = Some(at + wait);
+        }
+        let attempt = Attempt {
+            at,
+            host: format!("{}:{}", config.host, config.port),
+            outcome: word.to_string(),
+            detail: details.join("; ").chars().take(2000).collect(),
+            tls: outcome.tls.clone(),
+            ms: outcome.ms,
+        };
+        delivery.log.push(attempt.clone());
+        let excess = delivery.log.len().saturating_sub(MAX_LOG_IN_META);
+        delivery.log.drain(..excess);
+
+        // A bounce for what failed, stored (durably) before the original's new state.
+        if !newly_failed.is_empty() && !meta.mail_from.is_empty() {
+            let bounce = bounce_message(&meta, &newly_failed, &data, &self.hostname, self.spool.new_id());
+            let (bounce_meta, bounce_data) = bounce;
+            let stored = bounce_meta.clone();
+            if self
+                .blocking(move |s| s.store(&stored, &bounce_data))
+                .await
+                .is_some()
+            {
+                meta.delivery.bounce_id = Some(bounce_meta.id.clone());
+                self.schedule
+                    .push(tokio::time::Instant::now(), bounce_meta.id.clone());
+            }
+        }
+        let updated = meta.clone();
+        let log_id = meta.id.clone();
+        let log_attempt = attempt.clone();
+        if self
+            .blocking(move |s| {
+                s.update(&updated)?;
+                s.log_attempt(&log_id, &log_attempt);
+                Ok(())
+            })
+            .await
+            .is_none()
+        {
+            // Not recorded: try again later rather than lose track.
+            self.schedule.push(
+                tokio::time::Instant::now() + self.config.retry_base,
+                meta.id.clone(),
+            );
+            return;
+        }
+        self.events.send(RelayEvent::Delivery {
+            id: meta.id.clone(),
+            state: meta.delivery.state,
+            attempt,
+            pending: meta.delivery.pending.clone(),
+            delivered: meta.delivery.delivered.clone(),
+            failed: meta.delivery.failed.clone(),
+        });
+        if meta.delivery.state == DeliveryState::Queued {
+            let wait = backoff(&self.config, meta.delivery.attempts);
+            self.schedule.push(tokio::time::Instant::now() + wait, meta.id);
+        }
+    }
+}
+
+/// The Received field the relay prepends when forwarding, in the form header analysis reads back
+/// (`with ESMTPS` and `version=TLS1_3` when the message arrived over TLS).
+pub fn received_header(meta: &MessageMeta, hostname: &str, at: OffsetDateTime) -> String {
+    let date = at.format(&Rfc2822).unwrap_or_default();
+    let helo = meta.session.helo.as_deref().unwrap_or("unknown");
+    let (with, tls) = match &meta.session.tls {
+        Some(t) => (
+            "ESMTPS",
+            format!(
+                " (version={}, cipher={})",
+                t.version.replace("TLSv", "TLS").replace('.', "_"),
+                t.cipher
+            ),
+        ),
+        None => ("ESMTP", String::new()),
+    };
+    let for_one = match meta.rcpt_to.as_slice() {
+        [one] => format!("\r\n\tfor <{one}>"),
+        _ => String::new(),
+    };
+    format!(
+        "Received: from {helo} ({}) by {hostname} (mailpath relay) with {with}{tls}\r\n\tid {}{for_one}; {date}\r\n",
+        meta.session.peer.ip(),
+        meta.id
+    )
+}
+
+fn enhanced_code(reason: &str) -> Option<String> {
+    reason.split_whitespace().take(2).find_map(|w| {
+        let parts: Vec<&str> = w.split('.').collect();
+        (parts.len() == 3
+            && matches!(parts[0], "4" | "5")
+            && parts[1..]
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())))
+        .then(|| format!("5.{}.{}", parts[1], parts[2]))
+    })
+}
+
+/// A delivery status notification (RFC 3464) to the sender of `meta` about `failed`.
+fn bounce_message(
+    meta: &MessageMeta,
+    failed: &[RecipientFailure],
+    original: &[u8],
+    hostname: &str,
+    id: String,
+) -> (MessageMeta, Vec<u8>) {
+    let now = OffsetDateTime::now_utc();
+    let date = now.format(&Rfc2822).unwrap_or_default();
+    let arrival = meta.received_at.format(&Rfc2822).unwrap_or_default();
+    let boundary = format!("mailpath-dsn-{id}");
+    let subject = meta.subject.as_deref().unwrap_or("(no subject)");
+    let mut text =
+        format!("The mailpath relay {hostname} could not deliver your message to these recipients:\r\n\r\n");
+    let mut status = String::new();
+    for f in failed {
+        text.push_str(&format!("  {}\r\n    {}\r\n", f.rcpt, f.reason));
+        status.push_str(&format!(
+            "\r\nFinal-Recipient: rfc822; {}\r\nAction: failed\r\nStatus: {}\r\nDiagnostic-Code: smtp; {}\r\n",
+            f.rcpt,
+            enhanced_code(&f.reason).unwrap_or_else(|| "5.4.7".into()),
+            f.reason.replace(['\r', '\n'], " ")
+        ));
+    }
+    let (headers, _) = crate::headers::header_section(original);
+    let mut data = format!(
+        "From: Mail Delivery System <MAILER-DAEMON@{hostname}>\r\n\
+         To: <{to}>\r\n\
+         Subject: Undeliverable: {subject}\r\n\
+         Date: {date}\r\n\
+         Message-ID: <{id}@{hostname}>\r\n\
+         Auto-Submitted: auto-replied\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"{boundary}\"\r\n\
+         \r\n\
+         --{boundary}\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         \r\n\
+         {text}\r\n\
+         --{boundary}\r\n\
+         Content-Type: message/delivery-status\r\n\
+         \r\n\
+         Reporting-MTA: dns; {hostname}\r\n\
+         Arrival-Date: {arrival}\r\n\
+         {status}\r\n\
+         --{boundary}\r\n\
+         Content-Type: text/rfc822-headers\r\n\
+         \r\n",
+        to = meta.mail_from,
+    )
+    .into_bytes();
+    data.extend_from_slice(headers);
+    data.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let bounce = MessageMeta {
+        schema: META_SCHEMA.to_string(),
+        id,
+        received_at: now,
+        mail_from: String::new(),
+        rcpt_to: vec![meta.mail_from.clone()],
+        size: data.len(),
+        session: SessionInfo {
+            id: format!("bounce-of-{}", meta.id),
+            peer: meta.session.local,
+            local: meta.session.local,
+            started: now,
+            helo: Some(hostname.to_string()),
+            tls: None,
+        },
+        subject: Some(format!("Undeliverable: {subject}")),
+        message_id: None,
+        tracking_id: None,
+        delivery: Delivery::queued(std::slice::from_ref(&meta.mail_from)),
+    };
+    (bounce, data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let config = ForwardConfig {
+            host: "x".into(),
+            port: 25,
+            client: ClientOptions {
+                helo: "h".into(),
+                tls: client::TlsPolicy::None,
+                tls_name: None,
+                roots: Vec::new(),
+                client_cert: None,
+                timeouts: client::Timeouts::default(),
+            },
+            retry_base: Duration::from_secs(60),
+            retry_max: Duration::from_secs(600),
+            max_attempts: 5,
+            concurrency: 1,
+        };
+        let waits: Vec<u64> = (1..=6).map(|a| backoff(&config, a).as_secs()).collect();
+        assert_eq!(waits, [60, 120, 240, 480, 600, 600]);
+        assert_eq!(enhanced_code("550 5.1.1 unknown user").as_deref(), Some("5.1.1"));
+        assert_eq!(enhanced_code("451 4.4.0 later").as_deref(), Some("5.4.0"));
+        assert_eq!(enhanced_code("connection refused"), None);
+    }
+}

@@ -1,0 +1,450 @@
+//! Judging what the relay captured: the session (TLS, the client certificate against the name the
+//! connector expects) and each message (its hybrid headers), as `relay.*` and `headers.*` checks,
+//! plus EOP's attribution decision used by the `eop` role's policy.
+
+use rustls_pki_types::CertificateDer;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::Role;
+use super::spool::MessageMeta;
+use super::tls::{CertSummary, verify_chain};
+use crate::check::{Attachment, CheckDef, CheckResult, Status};
+use crate::headers::{self, Classification, Context, Verdict};
+use crate::smtp::server::{SessionInfo, SessionPolicy};
+
+const INBOUND_CONNECTOR: &str = "https://learn.microsoft.com/powershell/module/exchange/set-inboundconnector";
+const CERT_REQUIREMENTS: &str = "https://learn.microsoft.com/exchange/certificate-requirements#certificate-requirements-for-hybrid-deployments";
+const TLS12: &str = "https://learn.microsoft.com/exchange/exchange-tls-configuration";
+const RECEIVE_CONNECTOR: &str = "https://learn.microsoft.com/powershell/module/exchange/set-receiveconnector";
+
+/// `relay.tls`.
+pub const TLS: CheckDef = CheckDef {
+    id: "relay.tls",
+    title: "Sender used TLS 1.2 or newer",
+    why: "Hybrid connectors require TLS; Exchange Online refuses mail from on-premises without it \
+          (451 5.7.3 STARTTLS is required to send mail).",
+    references: &[TLS12],
+};
+/// `relay.client-cert`.
+pub const CLIENT_CERT: CheckDef = CheckDef {
+    id: "relay.client-cert",
+    title: "Sender presented a client certificate",
+    why: "Exchange Online attributes mail from on-premises to the tenant by the certificate the sending server \
+          presents; without one the connection cannot match the inbound connector.",
+    references: &[INBOUND_CONNECTOR, CERT_REQUIREMENTS],
+};
+/// `relay.client-cert.name`.
+pub const CLIENT_CERT_NAME: CheckDef = CheckDef {
+    id: "relay.client-cert.name",
+    title: "Client certificate matches the expected name",
+    why: "The subject or a SAN of the sender's certificate must match the connector's TlsSenderCertificateName \
+          (EOP) or TlsDomainCapabilities domain (on-premises); otherwise EOP answers 550 5.7.64 \
+          TenantAttribution; Relay Access Denied, or on-premises treats EOP as anonymous.",
+    references: &[INBOUND_CONNECTOR, RECEIVE_CONNECTOR],
+};
+/// `relay.client-cert.trust`.
+pub const CLIENT_CERT_TRUST: CheckDef = CheckDef {
+    id: "relay.client-cert.trust",
+    title: "Client certificate chain is trusted",
+    why: "Exchange Online does not fetch intermediates and trusts only public CAs: the sender must send its full \
+          chain, issued by a CA the receiver trusts.",
+    references: &[CERT_REQUIREMENTS],
+};
+/// `relay.client-cert.validity`.
+pub const CLIENT_CERT_VALIDITY: CheckDef = CheckDef {
+    id: "relay.client-cert.validity",
+    title: "Client certificate is within its validity period",
+    why: "An expired certificate breaks the TLS authentication of the connector the day it expires.",
+    references: &[CERT_REQUIREMENTS],
+};
+/// `relay.verdict`.
+pub const VERDICT: CheckDef = CheckDef {
+    id: "relay.verdict",
+    title: "Message would arrive as internal",
+    why: "Mail between on-premises and Exchange Online must keep its organization headers and be attributed \
+          to the tenant; otherwise it is treated as internet mail (anti-spam, transport rules, Junk).",
+    references: &[INBOUND_CONNECTOR],
+};
+
+/// Every definition of this module.
+pub const DEFS: &[CheckDef] = &[
+    TLS,
+    CLIENT_CERT,
+    CLIENT_CERT_NAME,
+    CLIENT_CERT_TRUST,
+    CLIENT_CERT_VALIDITY,
+    VERDICT,
+];
+
+/// Certificates expiring within this many days get a warning.
+pub const EXPIRY_WARN_DAYS: i64 = 30;
+
+/// What the judgement needs to know about the relay.
+#[derive(Debug, Clone, Default)]
+pub struct Inspector {
+    /// The role played.
+    pub role: Role,
+    /// Names the sender's certificate must match (TlsSenderCertificateName for `eop`, the
+    /// TlsDomainCapabilities domain such as `mail.protection.outlook.com` for `edge`/`mailbox`).
+    pub expected_names: Vec<String>,
+    /// Trust anchors for client chains; `None` = chains are not verified.
+    pub client_roots: Option<Vec<CertificateDer<'static>>>,
+    /// The organization's domains, for the header analysis.
+    pub org_domains: Vec<String>,
+}
+
+/// How EOP would attribute a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attribution {
+    /// The certificate matched this expected name (and its chain verified, when roots are configured).
+    Matched(String),
+    /// Not attributed, and why.
+    Refused(String),
+}
+
+impl Inspector {
+    /// EOP's attribution of a session: TLS, a client certificate, a matching name, a trusted chain.
+    pub fn attribution(&self, session: &SessionInfo) -> Attribution {
+        let Some(tls) = &session.tls else {
+            return Attribution::Refused("no TLS".into());
+        };
+        let chain = tls.client_chain();
+        let Some(leaf) = chain.first() else {
+            return Attribution::Refused("no client certificate".into());
+        };
+        let summary = match CertSummary::parse(leaf) {
+            Ok(s) => s,
+            Err(e) => return Attribution::Refused(format!("unreadable client certificate: {e}")),
+        };
+        let Some(name) = summary.matching(&self.expected_names) else {
+            return Attribution::Refused(format!(
+                "certificate names {} do not match {}",
+                summary.names().join(", "),
+                self.expected_names.join(", ")
+            ));
+        };
+        if let Some(roots) = &self.client_roots
+            && let Err(e) = verify_chain(&chain, roots, OffsetDateTime::now_utc())
+        {
+            return Attribution::Refused(format!("certificate chain not trusted: {e}"));
+        }
+        Attribution::Matched(name.to_string())
+    }
+
+    /// The `relay.*` checks of a session (TLS and client certificate).
+    pub fn session_checks(&self, session: &SessionInfo, now: OffsetDateTime) -> Vec<CheckResult> {
+        let target = format!(
+            "{} ({})",
+            session.peer,
+            session.helo.as_deref().unwrap_or("no EHLO")
+        );
+        let evidence = format!("session:{}", session.id);
+        let mk = |def: &CheckDef, status: Status, summary: String| {
+            CheckResult::new(def, status, target.clone(), summary)
+                .evidence(evidence.clone())
+                .on(self.attachment())
+        };
+        let eop = self.role == Role::Eop;
+        let mut out = Vec::new();
+        let Some(tls) = &session.tls else {
+            out.push(
+                mk(
+                    &TLS,
+                    if eop { Status::Fail } else { Status::Warn },
+                    "no TLS".into(),
+                )
+                .remediation(
+                    "On the sending connector: Set-SendConnector <name> -RequireTLS $true; check that the \
+                     server has a certificate enabled for SMTP: Get-ExchangeCertificate | fl \
+                     Thumbprint,Services,Subject",
+                ),
+            );
+            for def in [
+                &CLIENT_CERT,
+                &CLIENT_CERT_NAME,
+                &CLIENT_CERT_TRUST,
+                &CLIENT_CERT_VALIDITY,
+            ] {
+                out.push(mk(def, Status::Skip, "no TLS".into()));
+            }
+            return out;
+        };
+        let tls_status = if tls.is_modern() {
+            Status::Pass
+        } else {
+            Status::Fail
+        };
+        out.push(mk(&TLS, tls_status, format!("{} {}", tls.version, tls.cipher)));
+        let chain = tls.client_chain();
+        let Some(leaf) = chain.first() else {
+            let status = if eop {
+                Status::Fail
+            } else if self.expected_names.is_empty() {
+                Status::Info
+            } else {
+                Status::Warn
+            };
+            out.push(
+                mk(&CLIENT_CERT, status, "no client certificate".into())
+                    .detail(
+                        "The relay asked for a certificate during the handshake and got none. Exchange sends \
+                         its certificate when its send connector does TLS authentication (TlsAuthLevel, \
+                         TlsCertificateName).",
+                    )
+                    .remediation(
+                        "Set-SendConnector \"Outbound to Office 365 - <GUID>\" -TlsCertificateName \
+                         \"<I>issuer<S>subject\" -TlsAuthLevel DomainValidation -TlsDomain \
+                         mail.protection.outlook.com (or rerun the Hybrid Configuration Wizard)",
+                    ),
+            );
+            for def in [&CLIENT_CERT_NAME, &CLIENT_CERT_TRUST, &CLIENT_CERT_VALIDITY] {
+                out.push(mk(def, Status::Skip, "no client certificate".into()));
+            }
+            return out;
+        };
+        let summary = match CertSummary::parse(leaf) {
+            Ok(s) => s,
+            Err(e) => {
+                out.push(mk(
+                    &CLIENT_CERT,
+                    Status::Fail,
+                    format!("unreadable certificate: {e}"),
+                ));
+                return out;
+            }
+        };
+        out.push(
+            mk(
+                &CLIENT_CERT,
+                Status::Pass,
+                format!("{} (issued by {})", summary.subject, summary.issuer),
+            )
+            .detail(format!(
+                "{} certificate(s) in the chain; names: {}",
+                chain.len(),
+                summary.names().join(", ")
+            )),
+        );
+        // Names.
+        if self.expected_names.is_empty() {
+            out.push(mk(
+                &CLIENT_CERT_NAME,
+                Status::Info,
+                format!(
+                    "names {} (no expected name configured)",
+                    summary.names().join(", ")
+                ),
+            ));
+        } else {
+            match summary.matching(&self.expected_names) {
+                Some(name) => out.push(mk(&CLIENT_CERT_NAME, Status::Pass, format!("matches {name}"))),
+                None => out.push(
+                    mk(
+                        &CLIENT_CERT_NAME,
+                        if eop { Status::Fail } else { Status::Warn },
+                        format!(
+                            "{} does not match {}",
+                            summary.names().join(", "),
+                            self.expected_names.join(", ")
+                        ),
+                    )
+                    .remediation(if eop {
+                        "In Exchange Online: Set-InboundConnector \"Inbound from <GUID>\" \
+                         -TlsSenderCertificateName <a name on the certificate>, or bind a certificate \
+                         with that name to the on-premises send connector (TlsCertificateName); rerun the \
+                         Hybrid Configuration Wizard after a renewal."
+                    } else {
+                        "On-premises: Get-ReceiveConnector | fl Name,TlsDomainCapabilities; the domain must be \
+                         mail.protection.outlook.com:AcceptCloudServicesMail for mail from Exchange Online."
+                    }),
+                ),
+            }
+        }
+        // Trust.
+        match &self.client_roots {
+            None => out.push(mk(
+                &CLIENT_CERT_TRUST,
+                Status::Skip,
+                "no trust anchors given (--client-ca); the chain was recorded, not verified".into(),
+            )),
+            Some(roots) => match verify_chain(&chain, roots, now) {
+                Ok(()) => out.push(mk(&CLIENT_CERT_TRUST, Status::Pass, "chain verifies".into())),
+                Err(e) => out.push(mk(&CLIENT_CERT_TRUST, Status::Fail, e).remediation(
+                    "Send the full chain (install the intermediate CA on the server) and use a certificate \
+                         from a public CA: Get-ExchangeCertificate | fl Thumbprint,Issuer,Subject,RootCAType",
+                )),
+            },
+        }
+        // Validity.
+        let now_s = now.unix_timestamp();
+        let days_left = (summary.not_after - now_s) / 86_400;
+        let validity = if now_s < summary.not_before {
+            mk(&CLIENT_CERT_VALIDITY, Status::Fail, "not valid yet".into())
+        } else if now_s > summary.not_after {
+            mk(
+                &CLIENT_CERT_VALIDITY,
+                Status::Fail,
+                format!("expired {} day(s) ago", -days_left),
+            )
+            .remediation("Renew the certificate, enable it for SMTP and update TlsCertificateName (HCW)")
+        } else if days_left < EXPIRY_WARN_DAYS {
+            mk(
+                &CLIENT_CERT_VALIDITY,
+                Status::Warn,
+                format!("expires in {days_left} day(s)"),
+            )
+        } else {
+            mk(
+                &CLIENT_CERT_VALIDITY,
+                Status::Pass,
+                format!("valid for {days_left} more day(s)"),
+            )
+        };
+        out.push(validity);
+        out
+    }
+
+    fn attachment(&self) -> Attachment {
+        match self.role {
+            Role::Eop => Attachment::Node("eop".into()),
+            Role::Edge => Attachment::Node("edge".into()),
+            Role::Mailbox => Attachment::Node("mailbox".into()),
+            Role::Sink => Attachment::None,
+        }
+    }
+
+    /// Judge one stored message: session checks, header checks and the combined verdict.
+    pub fn message_report(&self, meta: &MessageMeta, data: &[u8]) -> MessageReport {
+        let now = OffsetDateTime::now_utc();
+        let context = match self.role {
+            Role::Eop => Context::ArrivingAtEop,
+            Role::Edge | Role::Mailbox => Context::ArrivingOnPremises,
+            Role::Sink => Context::Captured,
+        };
+        let analysis = headers::analyze(
+            data,
+            &headers::Options {
+                org_domains: self.org_domains.clone(),
+                context,
+                target: format!("message {}", meta.id),
+            },
+        );
+        let mut checks = self.session_checks(&meta.session, now);
+        let mut verdict = analysis.verdict.clone();
+        let attributed = match self.role {
+            Role::Sink => None,
+            _ if self.expected_names.is_empty() => None,
+            _ => Some(self.attribution(&meta.session)),
+        };
+        match &attributed {
+            Some(Attribution::Refused(why)) if verdict.classification == Classification::Internal => {
+                verdict.classification = Classification::Anonymous;
+                verdict.reasons.insert(
+                    0,
+                    format!("the connection is not attributed to the organization: {why}"),
+                );
+            }
+            Some(Attribution::Matched(name)) => verdict.reasons.push(format!(
+                "the connection is attributed by its certificate ({name})"
+            )),
+            _ => {}
+        }
+        let target = format!("message {}", meta.id);
+        let status = match verdict.classification {
+            Classification::Internal => Status::Pass,
+            Classification::Anonymous if verdict.hybrid || self.role != Role::Sink => Status::Fail,
+            Classification::Anonymous => Status::Info,
+            Classification::Unknown => Status::Skip,
+        };
+        checks.push(
+            CheckResult::new(&VERDICT, status, target, verdict.classification.as_str())
+                .detail(verdict.reasons.join("; "))
+                .evidence(format!("message:{}", meta.id))
+                .on(self.attachment()),
+        );
+        checks.extend(analysis.checks);
+        MessageReport {
+            id: meta.id.clone(),
+            session_id: meta.session.id.clone(),
+            received_at: meta.received_at,
+            peer: meta.session.peer.to_string(),
+            helo: meta.session.helo.clone(),
+            mail_from: meta.mail_from.clone(),
+            rcpt_to: meta.rcpt_to.clone(),
+            size: meta.size,
+            subject: meta.subject.clone(),
+            tracking_id: meta.tracking_id.clone(),
+            tls: meta
+                .session
+                .tls
+                .as_ref()
+                .map(|t| format!("{} {}", t.version, t.cipher)),
+            client_cert: meta
+                .session
+                .tls
+                .as_ref()
+                .and_then(|t| t.client_chain().into_iter().next())
+                .and_then(|leaf| CertSummary::parse(&leaf).ok()),
+            verdict,
+            hops: analysis.hops.len(),
+            checks,
+        }
+    }
+}
+
+/// One captured message, judged (the relay's `message` event).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageReport {
+    /// The spool id.
+    pub id: String,
+    /// The session it came in.
+    pub session_id: String,
+    /// When it arrived.
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    /// The client's address.
+    pub peer: String,
+    /// Its EHLO name.
+    pub helo: Option<String>,
+    /// The reverse path.
+    pub mail_from: String,
+    /// The forward paths.
+    pub rcpt_to: Vec<String>,
+    /// Bytes.
+    pub size: usize,
+    /// The subject.
+    pub subject: Option<String>,
+    /// The tracking id of a `mailpath relay send` message.
+    pub tracking_id: Option<String>,
+    /// TLS version and cipher, when TLS was used.
+    pub tls: Option<String>,
+    /// The client certificate's names and dates, when one was presented.
+    pub client_cert: Option<CertSummary>,
+    /// Internal or anonymous, and why.
+    pub verdict: Verdict,
+    /// Received fields in the message.
+    pub hops: usize,
+    /// `relay.*` and `headers.*` checks.
+    pub checks: Vec<CheckResult>,
+}
+
+/// The `eop` role's policy: refuse recipients with `550 5.7.64 TenantAttribution; Relay Access
+/// Denied` unless the session is attributed to the organization by its client certificate.
+#[derive(Debug, Clone)]
+pub struct EopAttribution {
+    /// The judgement.
+    pub inspector: Inspector,
+}
+
+impl SessionPolicy for EopAttribution {
+    fn rcpt(&self, session: &SessionInfo, _rcpt: &str) -> Option<String> {
+        match self.inspector.attribution(session) {
+            Attribution::Matched(_) => None,
+            Attribution::Refused(why) => Some(format!(
+                "550 5.7.64 TenantAttribution; Relay Access Denied [mailpath: {}]",
+                why.chars().take(300).collect::<String>()
+            )),
+        }
+    }
+}

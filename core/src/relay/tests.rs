@@ -1,0 +1,336 @@
+//! The relay end to end, in process: roles, attribution, events, forwarding, retries, bounces.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::client::{self, ClientOptions, RcptOutcome, TlsPolicy};
+use super::*;
+use crate::headers::Classification;
+use crate::lab::ca::{LabCa, LeafSpec};
+
+fn client_options(tls: TlsPolicy, cert: Option<Arc<rustls::sign::CertifiedKey>>) -> ClientOptions {
+    ClientOptions {
+        helo: "EX01.contoso.com".into(),
+        tls,
+        tls_name: Some("localhost".into()),
+        roots: Vec::new(),
+        client_cert: cert,
+        timeouts: client::Timeouts {
+            connect: Duration::from_secs(5),
+            command: Duration::from_secs(5),
+            data: Duration::from_secs(5),
+        },
+    }
+}
+
+fn client_cert(name: &str) -> Arc<rustls::sign::CertifiedKey> {
+    let now = OffsetDateTime::now_utc();
+    let ca = LabCa::generate(now).unwrap();
+    ca.issue(&LeafSpec::server(name, vec![name.to_string()], now))
+        .unwrap()
+        .certified_key(true)
+        .unwrap()
+}
+
+const MESSAGE: &[u8] = b"From: adele@contoso.com\r\nTo: megan@contoso.mail.onmicrosoft.com\r\n\
+Subject: hybrid test\r\nX-MS-Exchange-CrossPremises-AuthAs: Internal\r\n\
+X-MS-Exchange-CrossPremises-AuthSource: EX01.contoso.com\r\n\r\nHello.\r\n";
+
+async fn next_message(rx: &mut mpsc::Receiver<RelayEvent>) -> MessageReport {
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("an event within 10 s")
+            .expect("the channel stays open");
+        if let RelayEvent::Message(report) = event {
+            return report;
+        }
+    }
+}
+
+#[tokio::test]
+async fn eop_role_attributes_by_client_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
+    config.role = Role::Eop;
+    config.expected_cert_names = vec!["mail.contoso.com".into()];
+    let (tx, mut rx) = mpsc::channel(256);
+    let relay = Relay::start(config, Some(tx)).await.unwrap();
+    let addr = relay.local_addr();
+    let Some(RelayEvent::Listening { ca_file, role, .. }) = rx.recv().await else {
+        panic!("the first event is listening");
+    };
+    assert_eq!(role, Role::Eop);
+    assert!(ca_file.unwrap().exists());
+    let rcpt = vec!["megan@contoso.mail.onmicrosoft.com".to_string()];
+    let send = |options: ClientOptions| {
+        let rcpt = rcpt.clone();
+        async move {
+            client::send(
+                "127.0.0.1",
+                addr.port(),
+                &options,
+                "adele@contoso.com",
+                &rcpt,
+                MESSAGE,
+            )
+            .await
+        }
+    };
+
+    // The right certificate: accepted, captured with the chain, judged internal.
+    let ok = send(client_options(
+        TlsPolicy::Required,
+        Some(client_cert("mail.contoso.com")),
+    ))
+    .await;
+    assert!(ok.all_delivered(), "{ok:#?}");
+    assert!(ok.tls.as_deref().unwrap().starts_with("TLSv1."));
+    let report = next_message(&mut rx).await;
+    assert_eq!(
+        report.verdict.classification,
+        Classification::Internal,
+        "{report:#?}"
+    );
+    assert_eq!(
+        report.client_cert.as_ref().unwrap().common_names,
+        ["mail.contoso.com"]
+    );
+    let status = |id: &str| report.checks.iter().find(|c| c.id == id).map(|c| c.status);
+    assert_eq!(status("relay.client-cert.name"), Some(crate::check::Status::Pass));
+    assert_eq!(status("relay.verdict"), Some(crate::check::Status::Pass));
+    let meta = relay.spool().meta(&report.id).unwrap();
+    assert_eq!(meta.session.tls.as_ref().unwrap().client_chain_der_b64.len(), 2);
+    assert_eq!(meta.delivery.state, DeliveryState::Captured);
+
+    // A wrong name, or none: 550 5.7.64 at RCPT.
+    let wrong = send(client_options(
+        TlsPolicy::Required,
+        Some(client_cert("mail.fabrikam.com")),
+    ))
+    .await;
+    let RcptOutcome::Failed(reply) = &wrong.recipients[0].1 else {
+        panic!("{wrong:#?}");
+    };
+    assert!(
+        reply.starts_with("550 5.7.64 TenantAttribution; Relay Access Denied"),
+        "{reply}"
+    );
+    let none = send(client_options(TlsPolicy::Required, None)).await;
+    assert!(
+        matches!(&none.recipients[0].1, RcptOutcome::Failed(r) if r.contains("no client certificate")),
+        "{none:#?}"
+    );
+
+    // No TLS: refused before MAIL is accepted.
+    let plain = send(client_options(TlsPolicy::None, None)).await;
+    assert!(
+        matches!(&plain.recipients[0].1, RcptOutcome::Deferred(r) if r.contains("451 5.7.3 STARTTLS is required")),
+        "{plain:#?}"
+    );
+    assert_eq!(relay.spool().ids().unwrap().len(), 1);
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn forwarding_delivers_retries_and_bounces() {
+    // The final destination: a sink.
+    let far_dir = tempfile::tempdir().unwrap();
+    let far = Relay::start(
+        RelayConfig::new("127.0.0.1:0".parse().unwrap(), far_dir.path()),
+        None,
+    )
+    .await
+    .unwrap();
+
+    let near_dir = tempfile::tempdir().unwrap();
+    let forward = |port: u16, attempts: u32| ForwardConfig {
+        host: "127.0.0.1".into(),
+        port,
+        client: client_options(TlsPolicy::Required, None),
+        retry_base: Duration::from_millis(100),
+        retry_max: Duration::from_millis(200),
+        max_attempts: attempts,
+        concurrency: 2,
+    };
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), near_dir.path());
+    config.accepted_domains = vec!["contoso.com".into()];
+    config.forward = Some(forward(far.local_addr().port(), 3));
+    let (tx, mut rx) = mpsc::channel(256);
+    let near = Relay::start(config, Some(tx)).await.unwrap();
+    let opts = client_options(TlsPolicy::Opportunistic, None);
+    // Open relay attempt: refused.
+    let relay_attempt = client::send(
+        "127.0.0.1",
+        near.local_addr().port(),
+        &opts,
+        "a@fabrikam.com",
+        &["victim@elsewhere.example".to_string()],
+        MESSAGE,
+    )
+    .await;
+    assert!(
+        matches!(&relay_attempt.recipients[0].1, RcptOutcome::Failed(r) if r.starts_with("550 5.7.1")),
+        "{relay_attempt:#?}"
+    );
+    let sent = client::send(
+        "127.0.0.1",
+        near.local_addr().port(),
+        &opts,
+        "a@fabrikam.com",
+        &["megan@contoso.com".to_string()],
+        MESSAGE,
+    )
+    .await;
+    assert!(sent.all_delivered(), "{sent:#?}");
+    let delivered = loop {
+        match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+            Ok(Some(RelayEvent::Delivery {
+                id, state, attempt, ..
+            })) => break (id, state, attempt),
+            Ok(Some(_)) => {}
+            other => panic!("no delivery event: {other:?}"),
+        }
+    };
+    assert_eq!(delivered.1, DeliveryState::Delivered, "{delivered:#?}");
+    assert!(delivered.2.tls.is_some());
+    let far_ids = far.spool().ids().unwrap();
+    assert_eq!(far_ids.len(), 1);
+    let copy = String::from_utf8(far.spool().data(&far_ids[0]).unwrap()).unwrap();
+    assert!(
+        copy.starts_with("Received: from EX01.contoso.com (127.0.0.1) by relay.mailpath.test"),
+        "{copy}"
+    );
+    assert!(copy.contains("with ESMTPS"), "{copy}");
+    assert!(copy.ends_with("Hello.\r\n"));
+    let meta = near.spool().meta(&delivered.0).unwrap();
+    assert_eq!(meta.delivery.delivered, ["megan@contoso.com"]);
+    assert_eq!(meta.delivery.log.len(), 1);
+    near.shutdown().await;
+    far.shutdown().await;
+
+    // A smart host that is down: retried with backoff, then bounced to the sender.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
+    config.accepted_domains = vec!["contoso.com".into()];
+    config.forward = Some(forward(closed_port, 2));
+    let (tx, mut rx) = mpsc::channel(256);
+    let near = Relay::start(config, Some(tx)).await.unwrap();
+    let sent = client::send(
+        "127.0.0.1",
+        near.local_addr().port(),
+        &opts,
+        "a@fabrikam.com",
+        &["megan@contoso.com".to_string()],
+        MESSAGE,
+    )
+    .await;
+    assert!(sent.all_delivered());
+    // Events of the original message (its bounce, also undeliverable here, has its own).
+    let mut states = Vec::new();
+    let mut first_id = None;
+    while states.last() != Some(&DeliveryState::Failed) {
+        match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+            Ok(Some(RelayEvent::Delivery { id, state, .. })) => {
+                if first_id.get_or_insert_with(|| id.clone()) == &id {
+                    states.push(state);
+                }
+            }
+            Ok(Some(_)) => {}
+            other => panic!("no delivery event: {other:?} after {states:?}"),
+        }
+    }
+    assert_eq!(states, [DeliveryState::Queued, DeliveryState::Failed]);
+    let ids = near.spool().ids().unwrap();
+    assert_eq!(ids.len(), 2, "the message and its bounce");
+    let original = ids
+        .iter()
+        .map(|id| near.spool().meta(id).unwrap())
+        .find(|m| !m.mail_from.is_empty())
+        .unwrap();
+    let bounce_id = original.delivery.bounce_id.clone().unwrap();
+    assert!(
+        original.delivery.failed[0]
+            .reason
+            .contains("gave up after 2 attempts")
+    );
+    let bounce = near.spool().meta(&bounce_id).unwrap();
+    assert_eq!(
+        (bounce.mail_from.as_str(), bounce.rcpt_to.as_slice()),
+        ("", &["a@fabrikam.com".to_string()][..])
+    );
+    let text = String::from_utf8(near.spool().data(&bounce_id).unwrap()).unwrap();
+    assert!(
+        text.contains("Final-Recipient: rfc822; megan@contoso.com"),
+        "{text}"
+    );
+    assert!(
+        std::fs::read_to_string(dir.path().join("delivery.log"))
+            .unwrap()
+            .lines()
+            .count()
+            >= 2
+    );
+    near.shutdown().await;
+}
+
+#[tokio::test]
+async fn queued_messages_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
+    config.accepted_domains = vec!["contoso.com".into()];
+    config.forward = Some(ForwardConfig {
+        host: "127.0.0.1".into(),
+        port,
+        client: client_options(TlsPolicy::Opportunistic, None),
+        retry_base: Duration::from_secs(3600),
+        retry_max: Duration::from_secs(3600),
+        max_attempts: 10,
+        concurrency: 1,
+    });
+    let relay = Relay::start(config.clone(), None).await.unwrap();
+    let opts = client_options(TlsPolicy::None, None);
+    let sent = client::send(
+        "127.0.0.1",
+        relay.local_addr().port(),
+        &opts,
+        "a@fabrikam.com",
+        &["megan@contoso.com".to_string()],
+        MESSAGE,
+    )
+    .await;
+    assert!(sent.all_delivered());
+    relay.shutdown().await;
+    let (tx, mut rx) = mpsc::channel(16);
+    let relay = Relay::start(config, Some(tx)).await.unwrap();
+    let Some(RelayEvent::Listening { recovery, .. }) = rx.recv().await else {
+        panic!("listening first");
+    };
+    assert_eq!(recovery.messages, 1);
+    assert_eq!(recovery.queued.len(), 1);
+    relay.shutdown().await;
+}
+
+#[test]
+fn events_serialise_flat_with_an_event_tag() {
+    let event = RelayEvent::Session(SessionEvent::Refused {
+        peer: "127.0.0.1:1".parse().unwrap(),
+        reply: "421".into(),
+    });
+    let json = serde_json::to_value(&event).unwrap();
+    assert_eq!(json["event"], "refused");
+    let back: RelayEvent = serde_json::from_value(json).unwrap();
+    assert_eq!(back, event);
+    let checks = RelayEvent::SessionChecks {
+        session_id: "S1".into(),
+        checks: Vec::new(),
+    };
+    assert_eq!(serde_json::to_value(&checks).unwrap()["event"], "session-checks");
+}

@@ -1,0 +1,358 @@
+//! Session tests over real loopback sockets with a minimal raw client.
+
+use std::sync::Mutex;
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use super::*;
+use crate::smtp::reply::{LineEvent, LineSplitter, RawReply, ReplyParser};
+
+/// A raw SMTP client: writes bytes, reads whole replies.
+struct Client {
+    stream: TcpStream,
+    lines: LineSplitter,
+    parser: ReplyParser,
+}
+
+impl Client {
+    async fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        Client {
+            stream,
+            lines: LineSplitter::default(),
+            parser: ReplyParser::default(),
+        }
+    }
+
+    async fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.unwrap();
+    }
+
+    /// The next reply; `None` when the server closed the connection.
+    async fn reply(&mut self) -> Option<RawReply> {
+        loop {
+            while let Some(LineEvent::Line(line)) = self.lines.next_line() {
+                if let Some(reply) = self.parser.feed_line(&line).unwrap() {
+                    return Some(reply);
+                }
+            }
+            let mut buf = [0u8; 4096];
+            let n = tokio::time::timeout(Duration::from_secs(10), self.stream.read(&mut buf))
+                .await
+                .expect("reply within 10 s")
+                .ok()?;
+            if n == 0 {
+                return None;
+            }
+            self.lines.feed(&buf[..n]);
+        }
+    }
+
+    async fn code(&mut self) -> u16 {
+        self.reply().await.map_or(0, |r| r.code)
+    }
+
+    async fn cmd(&mut self, line: &str) -> RawReply {
+        self.send(format!("{line}\r\n").as_bytes()).await;
+        self.reply().await.expect("a reply")
+    }
+}
+
+#[derive(Default)]
+struct Collect(Mutex<Vec<ReceivedMessage>>);
+
+impl MessageSink for Collect {
+    fn accept(
+        &self,
+        message: ReceivedMessage,
+    ) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send + '_>> {
+        Box::pin(async move {
+            let mut all = self.0.lock().unwrap();
+            all.push(message);
+            Ok(format!("id{}", all.len()))
+        })
+    }
+}
+
+#[derive(Default)]
+struct Events(Mutex<Vec<SessionEvent>>);
+
+impl SessionObserver for Events {
+    fn event(&self, event: SessionEvent) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+async fn start(tweak: impl FnOnce(&mut ServerConfig)) -> (SmtpServer, Arc<Collect>) {
+    let sink = Arc::new(Collect::default());
+    let mut config = ServerConfig::new("relay.test", Personality::Generic);
+    config.sink = Some(sink.clone());
+    tweak(&mut config);
+    let server = SmtpServer::bind("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .unwrap();
+    (server, sink)
+}
+
+#[tokio::test]
+async fn pipelined_transaction_and_data_followed_by_quit() {
+    let events = Arc::new(Events::default());
+    let observer = events.clone();
+    let (server, sink) = start(|c| c.observer = Some(observer)).await;
+    let mut c = Client::connect(server.local_addr()).await;
+    assert_eq!(c.code().await, 220);
+    // Everything in one write, as a PIPELINING client may do, with dot-stuffing and QUIT after the dot.
+    c.send(
+        b"EHLO client.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nRCPT TO:<c@y.test>\r\nDATA\r\n",
+    )
+    .await;
+    for expected in [250, 250, 250, 250, 354] {
+        assert_eq!(c.code().await, expected);
+    }
+    c.send(b"Subject: t\r\n\r\n..leading dot\r\nbody\r\n.\r\nQUIT\r\n")
+        .await;
+    let queued = c.reply().await.unwrap();
+    assert_eq!(queued.code, 250, "{queued:?}");
+    assert!(queued.lines[0].contains("<id1>"), "{queued:?}");
+    assert_eq!(c.code().await, 221);
+    assert!(c.reply().await.is_none());
+    let got = sink.0.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].mail_from, "a@x.test");
+    assert_eq!(got[0].rcpt_to, ["b@y.test", "c@y.test"]);
+    assert_eq!(got[0].data, b"Subject: t\r\n\r\n.leading dot\r\nbody\r\n");
+    assert_eq!(got[0].session.helo.as_deref(), Some("client.test"));
+    drop(got);
+    // The observer saw the session open and close, with the transcript.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let events = events.0.lock().unwrap().clone();
+    assert!(matches!(events[0], SessionEvent::Connected { .. }), "{events:?}");
+    let Some(SessionEvent::Closed {
+        reason,
+        messages,
+        transcript,
+        ..
+    }) = events.last()
+    else {
+        panic!("no close event: {events:?}");
+    };
+    assert_eq!((reason.as_str(), *messages), ("quit", 1));
+    let texts: Vec<&str> = transcript.iter().map(|l| l.text.as_str()).collect();
+    assert!(texts.contains(&"MAIL FROM:<a@x.test>"), "{texts:#?}");
+    assert!(
+        texts.iter().any(|t| t.contains("bytes of message data")),
+        "{texts:#?}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn overlong_lines_are_refused_and_the_session_goes_on() {
+    let (server, _) = start(|_| {}).await;
+    let mut c = Client::connect(server.local_addr()).await;
+    assert_eq!(c.code().await, 220);
+    let mut long = b"NOOP ".to_vec();
+    long.extend(std::iter::repeat_n(b'x', 10_000));
+    long.extend_from_slice(b"\r\n");
+    c.send(&long).await;
+    let r = c.reply().await.unwrap();
+    assert_eq!((r.code, r.lines[0].as_str()), (500, "5.5.2 Line too long"));
+    // Exactly one error for one long line; the next command works.
+    assert_eq!(c.cmd("NOOP").await.code, 250);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn size_is_enforced_before_and_during_data() {
+    let (server, sink) = start(|c| c.limits.max_message_size = 1000).await;
+    let mut c = Client::connect(server.local_addr()).await;
+    assert_eq!(c.code().await, 220);
+    let ehlo = c.cmd("EHLO c").await;
+    assert!(ehlo.lines.iter().any(|l| l == "SIZE 1000"), "{ehlo:?}");
+    let r = c.cmd("MAIL FROM:<a@x.test> SIZE=5000").await;
+    assert_eq!((r.code, r.lines[0].starts_with("5.3.4")), (552, true));
+    assert_eq!(c.cmd("MAIL FROM:<a@x.test>").await.code, 250);
+    assert_eq!(c.cmd("RCPT TO:<b@y.test>").await.code, 250);
+    assert_eq!(c.cmd("DATA").await.code, 354);
+    let mut body = Vec::new();
+    for _ in 0..100 {
+        body.extend_from_slice(b"0123456789012345678901234567890123456789\r\n");
+    }
+    body.extend_from_slice(b".\r\n");
+    c.send(&body).await;
+    assert_eq!(c.code().await, 552);
+    assert!(sink.0.lock().unwrap().is_empty());
+    // The session survives and a small message goes through.
+    assert_eq!(c.cmd("MAIL FROM:<a@x.test>").await.code, 250);
+    assert_eq!(c.cmd("RCPT TO:<b@y.test>").await.code, 250);
+    assert_eq!(c.cmd("DATA").await.code, 354);
+    assert_eq!(c.cmd("small\r\n.").await.code, 250);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn recipients_domains_and_tls_requirement() {
+    let (server, _) = start(|c| {
+        c.limits.max_recipients = 2;
+        c.accepted_domains = vec!["contoso.com".into()];
+    })
+    .await;
+    let mut c = Client::connect(server.local_addr()).await;
+    assert_eq!(c.code().await, 220);
+    assert_eq!(c.cmd("MAIL FROM:<a@x.test>").await.code, 503);
+    assert_eq!(c.cmd("EHLO c").await.code, 250);
+    assert_eq!(c.cmd("MAIL FROM:<a@x.test>").await.code, 250);
+    let open_relay = c.cmd("RCPT TO:<victim@elsewhere.test>").await;
+    assert_eq!(open_relay.code, 550);
+    assert!(open_relay.lines[0].starts_with("5.7.1"), "{open_relay:?}");
+    assert_eq!(c.cmd("RCPT TO:<a@CONTOSO.com>").await.code, 250);
+    assert_eq!(c.cmd("RCPT TO:<b@contoso.com>").await.code, 250);
+    assert_eq!(c.cmd("RCPT TO:<c@contoso.com>").await.code, 452);
+    drop(c);
+    server.shutdown().await;
+
+    let (server, _) = start(|c| c.require_tls = true).await;
+    let mut c = Client::connect(server.local_addr()).await;
+    assert_eq!(c.code().await, 220);
+    assert_eq!(c.cmd("EHLO c").await.code, 250);
+    let r = c.cmd("MAIL FROM:<a@x.test>").await;
+    assert_eq!(
+        (r.code, r.lines[0].as_str()),
+        (451, "5.7.3 STARTTLS is required to send mail")
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn idle_sessions_and_too_many_sessions_get_421() {
+    let (server, _) = start(|c| {
+        c.limits.idle_timeout = Duration::from_millis(300);
+        c.limits.max_sessions = 1;
+    })
+    .await;
+    let mut first = Client::connect(server.local_addr()).await;
+    assert_eq!(first.code().await, 220);
+    let mut second = Client::connect(server.local_addr()).await;
+    let r = second.reply().await.unwrap();
+    assert_eq!((r.code, r.lines[0].starts_with("4.3.2")), (421, true));
+    let idle = first.reply().await.unwrap();
+    assert_eq!((idle.code, idle.lines[0].starts_with("4.4.2")), (421, true));
+    assert!(first.reply().await.is_none());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn slow_drip_cannot_outlast_the_session_limit() {
+    let (server, _) = start(|c| {
+        c.limits.idle_timeout = Duration::from_secs(5);
+        c.limits.max_session_time = Duration::from_millis(400);
+    })
+    .await;
+    let mut c = Client::connect(server.local_addr()).await;
+    assert_eq!(c.code().await, 220);
+    let started = Instant::now();
+    for _ in 0..20 {
+        if c.stream.write_all(b"N").await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let r = c.reply().await.unwrap();
+    assert_eq!(r.code, 421, "{r:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn bdat_chunks_are_joined_and_too_many_commands_end_the_session() {
+    let (server, sink) = start(|c| c.limits.max_commands = 8).await;
+    let mut c = Client::connect(server.local_addr()).await;
+    assert_eq!(c.code().await, 220);
+    c.send(b"EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nBDAT 5\r\nHelloBDAT 7 LAST\r\n, world")
+        .await;
+    for expected in [250, 250, 250, 250, 250] {
+        assert_eq!(c.code().await, expected);
+    }
+    assert_eq!(sink.0.lock().unwrap()[0].data, b"Hello, world");
+    for _ in 0..3 {
+        assert_eq!(c.cmd("NOOP").await.code, 250);
+    }
+    assert_eq!(c.cmd("NOOP").await.code, 421);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn garbage_commands_are_answered_then_the_session_ends() {
+    let (server, _) = start(|c| c.limits.max_errors = 3).await;
+    let mut c = Client::connect(server.local_addr()).await;
+    assert_eq!(c.code().await, 220);
+    c.send(b"\x00\xff\xfe\r\nGET / HTTP/1.1\r\nMAIL FROM:<<<\r\n")
+        .await;
+    let codes = [c.code().await, c.code().await, c.code().await, c.code().await];
+    assert_eq!(codes[3], 421, "{codes:?}");
+    assert!(codes[..3].iter().all(|&c| c >= 500), "{codes:?}");
+    server.shutdown().await;
+}
+
+#[test]
+fn auth_credentials_never_reach_the_transcript() {
+    assert_eq!(
+        transcript_text(b"AUTH PLAIN AGFkZWxlAHNlY3JldA==\r\n"),
+        "AUTH PLAIN ***"
+    );
+    assert_eq!(transcript_text(b"auth login\r\n"), "auth login");
+    assert_eq!(transcript_text(b"MAIL FROM:<a@b>\r\n"), "MAIL FROM:<a@b>");
+}
+
+#[tokio::test]
+async fn random_bytes_never_crash_a_session() {
+    let (server, _) = start(|c| {
+        c.limits.max_errors = 1000;
+        c.limits.idle_timeout = Duration::from_millis(150);
+    })
+    .await;
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let pieces: [&[u8]; 8] = [
+        b"EHLO x\r\n",
+        b"MAIL FROM:<a@b.c>\r\n",
+        b"RCPT TO:<d@e.f>\r\n",
+        b"DATA\r\n",
+        b"BDAT 3\r\n",
+        b"\r\n.\r\n",
+        b"STARTTLS\r\n",
+        b"\xff\x00\xfe",
+    ];
+    for _ in 0..30 {
+        let mut c = Client::connect(server.local_addr()).await;
+        let mut bytes = Vec::new();
+        for _ in 0..(next() % 30) {
+            if next() % 2 == 0 {
+                bytes.extend_from_slice(pieces[(next() % 8) as usize]);
+            } else {
+                bytes.extend((0..(next() % 64)).map(|_| (next() & 0xff) as u8));
+            }
+        }
+        let _ = c.stream.write_all(&bytes).await;
+        // Whatever was said, the server answers or closes; it never hangs past its idle timeout.
+        tokio::time::timeout(Duration::from_secs(5), async {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = c.stream.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        })
+        .await
+        .expect("the session ends within the idle timeout");
+    }
+    // And the listener still serves.
+    let mut c = Client::connect(server.local_addr()).await;
+    assert_eq!(c.code().await, 220);
+    server.shutdown().await;
+}
