@@ -164,6 +164,36 @@ fn a_slow_diagnosis_can_be_cancelled() {
         |app| matches!(&app.state.activity, Activity::Running(p) if p.phase == "probes"),
     );
     h.get_by_label_contains("probes");
+    // Live: the hops whose endpoint answered (EOP, the Mailbox) show their checks while the Edge is
+    // still silent; the Edge's hops are still probing.
+    common::wait_until(
+        &mut h,
+        Duration::from_secs(10),
+        "the first endpoints' checks",
+        |app| matches!(&app.state.activity, Activity::Running(p) if p.live_path.is_some()),
+    );
+    h.run_steps(2);
+    let to_eop =
+        h.get_by_label_contains("Hop out.edge-eop (Edge Transport ➡ Exchange Online Protection): pass");
+    assert!(
+        to_eop
+            .accesskit_node()
+            .label()
+            .unwrap_or_default()
+            .contains(" pass"),
+        "the EOP hop is judged live"
+    );
+    h.get_by_label_contains("Hop in.eop-edge (Exchange Online Protection ➡ Edge Transport)");
+    assert_eq!(
+        h.query_all_by_label_contains("Hop in.eop-edge (Exchange Online Protection ➡ Edge Transport):")
+            .count(),
+        0,
+        "the tarpitting Edge is not judged yet"
+    );
+    assert!(
+        matches!(&h.state().state.activity, Activity::Running(_)),
+        "still running"
+    );
     let pressed = Instant::now();
     h.get_by_role_and_label(Role::Button, "⏹ Cancel").click();
     h.step();
@@ -281,9 +311,48 @@ fn export_writes_json_that_opens_again_and_profiles_are_remembered() {
         app.state
             .notices
             .iter()
-            .any(|n| n.text.starts_with("Saved the diagnosis (JSON)"))
+            .any(|n| n.text.starts_with("Saved the JSON report"))
     });
-    h.get_by_label_contains("Saved the diagnosis (JSON)");
+    h.get_by_label_contains("Saved the JSON report");
+
+    // HTML and Markdown by the extension (HTML without one), redacted with the top bar's toggle.
+    h.get_by_label("Redact").click();
+    h.run_steps(2);
+    assert!(h.state().state.settings.redact, "the toggle sets redaction");
+    let html = dir.path().join("for-support");
+    let md = dir.path().join("ticket.md");
+    h.state_mut().send(Command::ExportTo(html.clone()));
+    h.state_mut().send(Command::ExportTo(md.clone()));
+    common::wait_until(&mut h, Duration::from_secs(20), "the redacted reports", |app| {
+        let saved = |what: &str| app.state.notices.iter().any(|n| n.text.starts_with(what));
+        saved("Saved the HTML report (redacted)") && saved("Saved the Markdown report (redacted)")
+    });
+    let html = std::fs::read_to_string(html.with_extension("html")).unwrap();
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        html.starts_with("<!DOCTYPE html>") && html.contains("<svg"),
+        "an HTML report with the path"
+    );
+    assert!(
+        md.starts_with('#'),
+        "a Markdown report: {}",
+        &md[..md.len().min(200)]
+    );
+    for (format, text) in [("html", &html), ("markdown", &md)] {
+        for secret in ["contoso", "127.0.0.1", "ex01"] {
+            assert!(
+                !text.to_ascii_lowercase().contains(secret),
+                "{format} leaks {secret}"
+            );
+        }
+    }
+    // An unknown extension is refused with the formats it knows.
+    h.state_mut()
+        .send(Command::ExportTo(dir.path().join("report.pdf")));
+    h.run_steps(2);
+    h.get_by_label_contains("name the file .html, .md or .json");
+    h.get_by_label("Redact").click();
+    h.run_steps(2);
     let exported = h.state().state.diagnosis.clone().unwrap();
     // Typed under Recent (no file dialog needed).
     h.get_by_label("Recent").click();

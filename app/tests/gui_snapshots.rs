@@ -6,7 +6,7 @@
 mod common;
 
 use egui_kittest::SnapshotResults;
-use mailpath_app::gui::app::{Command, GuiOptions, Selection, View};
+use mailpath_app::gui::app::{Activity, Command, GuiOptions, RunProgress, Selection, View};
 use mailpath_app::gui::theme::ThemeChoice;
 
 fn shot(
@@ -64,4 +64,45 @@ fn snapshots() {
             .send(Command::ShowEvidence("smtp:mail.contoso.com:25".into()));
     });
     results.add(h.try_snapshot("transcript-starttls-stripped"));
+
+    // While a diagnosis runs: the endpoints that answered (EOP, the Mailbox) are judged, the Edge is
+    // still being probed (as with the tarpit scenario).
+    let mut h = shot("expired-cert", |h| {
+        let state = &mut h.state_mut().state;
+        let d = state.diagnosis.take().unwrap();
+        let answered =
+            |e: &String| e.starts_with("smtp:") && !e.contains("mail.contoso.com") && !e.contains("edge01");
+        let live: Vec<_> = d
+            .checks
+            .iter()
+            .filter(|c| c.evidence.iter().any(answered))
+            .filter(|c| ["smtp.", "tls.", "tcp."].iter().any(|p| c.id.starts_with(p)))
+            .cloned()
+            .collect();
+        assert!(!live.is_empty());
+        let probed = d
+            .evidence
+            .smtp
+            .iter()
+            .map(|p| p.id.clone())
+            .filter(answered)
+            .collect();
+        let mut path = mailpath_app::gui::path_view::preview(&d.profile);
+        path.roll_up(&live);
+        state.activity = Activity::Running(RunProgress {
+            run: 1,
+            phase: "probes".into(),
+            done: 2,
+            total: 5,
+            last: Some("smtp:contoso-com.mail.protection.outlook.com:25".into()),
+            probed,
+            live,
+            live_path: Some(path),
+            cancelling: false,
+            // In the future: `elapsed()` saturates at zero, so the top bar shows "0.0 s" however slow the
+            // machine rendering the snapshot.
+            started: std::time::Instant::now() + std::time::Duration::from_secs(3600),
+        });
+    });
+    results.add(h.try_snapshot("path-live-expired-cert"));
 }

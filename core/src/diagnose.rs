@@ -67,6 +67,10 @@ pub enum Progress {
         done: usize,
         /// Probes in all.
         total: usize,
+        /// What could be judged from this probe alone (its SMTP dialogue and certificate, or the EdgeSync
+        /// port), attached to the hops that use it: a preview the final diagnosis replaces.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        checks: Vec<CheckResult>,
     },
     /// The diagnosis finished.
     Finished,
@@ -530,13 +534,30 @@ async fn run_probes(
     let deadline = tokio::time::Instant::now() + profile.timeouts.total.max(Duration::from_secs(1));
     while let Ok(Some(joined)) = tokio::time::timeout_at(deadline, set.join_next()).await {
         let Ok(result) = joined else { continue };
+        // Judge what this probe alone shows only when someone watches (the GUI lights the hop up).
+        let watched = options.progress.is_some();
+        let mut checks = Vec::new();
         let id = match result {
             Either::Smtp(p) => {
+                if watched {
+                    for t in targets
+                        .iter()
+                        .filter(|t| t.host.eq_ignore_ascii_case(&p.host) && t.port == p.port)
+                    {
+                        checks.extend(endpoint_checks(options, t, &p));
+                    }
+                }
                 let id = p.id.clone();
                 smtp.push(*p);
                 id
             }
             Either::Tls(p) => {
+                if watched {
+                    checks.push(checks::smtp::edgesync_check(
+                        &p,
+                        Attachment::Hop("out.mailbox-edge".into()),
+                    ));
+                }
                 let id = p.id.clone();
                 tls.push(*p);
                 id
@@ -548,6 +569,7 @@ async fn run_probes(
                 id,
                 done: smtp.len() + tls.len(),
                 total,
+                checks,
             },
         )
         .await;
@@ -624,47 +646,7 @@ fn judge(
             );
             continue;
         };
-        let ctx = EndpointContext {
-            attachment: t.attachment.clone(),
-            external_service: t.external_service,
-            role: t.role.clone(),
-        };
-        results.extend(checks::smtp::smtp_checks(probe, &ctx));
-        let chain = probe_chain(probe);
-        let cert_ctx = CertCheckContext {
-            target: &format!("{}:{}", t.host, t.port),
-            evidence_id: &id,
-            expected: &t.expected,
-            trust: &options.trust,
-            now: options.now,
-            used_as_client: t.used_as_client,
-            attachment: t.attachment.clone(),
-        };
-        if probe
-            .tls
-            .as_ref()
-            .is_some_and(|tls| !tls.chain_der_b64.is_empty())
-        {
-            results.extend(checks::cert::cert_checks(&chain, &cert_ctx));
-        } else {
-            let why = if probe.tls.is_some() {
-                "no certificate received"
-            } else {
-                "no TLS session"
-            };
-            for def in checks::cert::DEFS {
-                results.push(
-                    CheckResult::new(
-                        def,
-                        crate::check::Status::Skip,
-                        format!("{}:{}", t.host, t.port),
-                        why,
-                    )
-                    .evidence(id.clone())
-                    .on(t.attachment.clone()),
-                );
-            }
-        }
+        results.extend(endpoint_checks(options, t, probe));
     }
     for p in &evidence.tls_ports {
         results.push(checks::smtp::edgesync_check(
@@ -696,6 +678,55 @@ fn judge(
         served_certificate: served,
     };
     results.extend(checks::config::config_checks(profile, &config_ctx));
+    results
+}
+
+/// The checks of one probed SMTP endpoint as one target of the path uses it: the SMTP dialogue and the
+/// certificate. They depend on nothing else, so they are judged as soon as the probe ends (live progress).
+fn endpoint_checks(options: &DiagnoseOptions, t: &Target, probe: &SmtpProbe) -> Vec<CheckResult> {
+    let id = format!("smtp:{}:{}", t.host, t.port);
+    let mut results = Vec::new();
+    let ctx = EndpointContext {
+        attachment: t.attachment.clone(),
+        external_service: t.external_service,
+        role: t.role.clone(),
+    };
+    results.extend(checks::smtp::smtp_checks(probe, &ctx));
+    let chain = probe_chain(probe);
+    let cert_ctx = CertCheckContext {
+        target: &format!("{}:{}", t.host, t.port),
+        evidence_id: &id,
+        expected: &t.expected,
+        trust: &options.trust,
+        now: options.now,
+        used_as_client: t.used_as_client,
+        attachment: t.attachment.clone(),
+    };
+    if probe
+        .tls
+        .as_ref()
+        .is_some_and(|tls| !tls.chain_der_b64.is_empty())
+    {
+        results.extend(checks::cert::cert_checks(&chain, &cert_ctx));
+    } else {
+        let why = if probe.tls.is_some() {
+            "no certificate received"
+        } else {
+            "no TLS session"
+        };
+        for def in checks::cert::DEFS {
+            results.push(
+                CheckResult::new(
+                    def,
+                    crate::check::Status::Skip,
+                    format!("{}:{}", t.host, t.port),
+                    why,
+                )
+                .evidence(id.clone())
+                .on(t.attachment.clone()),
+            );
+        }
+    }
     results
 }
 
@@ -775,6 +806,45 @@ mod tests {
                 .collect::<Vec<_>>()
         );
         assert!(!d.cancelled);
+        // What each probe showed on its own is exactly what the final diagnosis says of those endpoints.
+        let mut live: Vec<CheckResult> = events
+            .iter()
+            .filter_map(|e| match e {
+                Progress::Probed { checks, .. } => Some(checks.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert!(
+            live.len() > 20,
+            "the probes judged their endpoints: {}",
+            live.len()
+        );
+        let mut final_of_endpoints: Vec<CheckResult> = d
+            .checks
+            .iter()
+            .filter(|c| c.id.starts_with("smtp.") || c.id.starts_with("tls.") || c.id.starts_with("tcp."))
+            .filter(|c| {
+                c.evidence
+                    .iter()
+                    .any(|e| e.starts_with("smtp:") || e.starts_with("tls:"))
+            })
+            .cloned()
+            .collect();
+        let key = |c: &CheckResult| (c.id.clone(), c.target.clone(), format!("{:?}", c.attachment));
+        live.sort_by_key(key);
+        final_of_endpoints.sort_by_key(key);
+        assert!(final_of_endpoints.len() > 20, "{}", final_of_endpoints.len());
+        for c in &live {
+            assert!(
+                d.checks.contains(c),
+                "a live check the diagnosis does not have: {c:#?}"
+            );
+        }
+        assert!(
+            final_of_endpoints.iter().all(|c| live.contains(c)),
+            "every endpoint check was shown live"
+        );
         // The JSON round-trips.
         let json = serde_json::to_string(&d).unwrap();
         let back: Diagnosis = serde_json::from_str(&json).unwrap();

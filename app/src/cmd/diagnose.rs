@@ -73,7 +73,7 @@ pub fn run(
                     Progress::Phase { name } => {
                         let _ = write!(err, "\r\x1b[2K{name}...");
                     }
-                    Progress::Probed { id, done, total } => {
+                    Progress::Probed { id, done, total, .. } => {
                         let _ = write!(err, "\r\x1b[2K[{done}/{total}] {id}");
                     }
                     Progress::Finished => {

@@ -11,6 +11,7 @@ use mailpath_core::check::{CheckResult, Status};
 use mailpath_core::diagnose::{Diagnosis, Progress};
 use mailpath_core::lab::{Lab, SCENARIOS};
 use mailpath_core::profile::Profile;
+use mailpath_core::report;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::runtime::Handle;
@@ -96,8 +97,10 @@ pub enum Command {
     Cancel,
     /// Export the diagnosis (asks where).
     Export,
-    /// Export the diagnosis as JSON to this file.
+    /// Export the diagnosis to this file: HTML, Markdown or JSON by its extension (HTML without one).
     ExportTo(PathBuf),
+    /// Redact exported reports (or not).
+    SetRedact(bool),
     /// Switch views.
     SetView(View),
     /// Show a node, hop or check in the detail panel (`None` closes it).
@@ -148,6 +151,10 @@ pub struct RunProgress {
     pub last: Option<String>,
     /// Every probe finished so far (ids like `smtp:host:port`).
     pub probed: BTreeSet<String>,
+    /// The checks judged so far from finished probes alone (SMTP dialogue, certificate, EdgeSync).
+    pub live: Vec<CheckResult>,
+    /// The profile's path with `live` rolled up: the Path view while the diagnosis runs.
+    pub live_path: Option<mailpath_core::path::MailPath>,
     /// Whether Cancel was pressed.
     pub cancelling: bool,
     /// When it started (for the elapsed time).
@@ -214,6 +221,8 @@ pub struct Persisted {
     pub last_profile: Option<PathBuf>,
     /// The theme.
     pub theme: ThemeChoice,
+    /// Export reports with names and addresses replaced by placeholders.
+    pub redact: bool,
 }
 
 /// The profile editor's state.
@@ -299,6 +308,8 @@ pub struct AppState {
     pub profile: Option<Profile>,
     /// The last diagnosis (finished, cancelled or opened).
     pub diagnosis: Option<Arc<Diagnosis>>,
+    /// The diagnosis was opened from a file (it ran somewhere else, some other time).
+    pub diagnosis_opened: bool,
     /// What runs.
     pub activity: Activity,
     /// The detail panel's subject.
@@ -329,18 +340,24 @@ impl AppState {
         !matches!(self.activity, Activity::Idle)
     }
 
+    /// The checks shown: those judged so far while a diagnosis runs, else the diagnosis's.
+    pub fn current_checks(&self) -> &[CheckResult] {
+        match (&self.activity, &self.diagnosis) {
+            (Activity::Running(p), _) => &p.live,
+            (_, Some(d)) => &d.checks,
+            _ => &[],
+        }
+    }
+
     /// The checks attached to a node or hop, worst first.
     pub fn checks_of(&self, selection: &Selection) -> Vec<(usize, &CheckResult)> {
-        let Some(d) = &self.diagnosis else {
-            return Vec::new();
-        };
+        let checks = self.current_checks();
         let attachment = match selection {
             Selection::Node(id) => mailpath_core::check::Attachment::Node(id.clone()),
             Selection::Hop(id) => mailpath_core::check::Attachment::Hop(id.clone()),
-            Selection::Check(i) => return d.checks.get(*i).map(|c| vec![(*i, c)]).unwrap_or_default(),
+            Selection::Check(i) => return checks.get(*i).map(|c| vec![(*i, c)]).unwrap_or_default(),
         };
-        let mut list: Vec<(usize, &CheckResult)> = d
-            .checks
+        let mut list: Vec<(usize, &CheckResult)> = checks
             .iter()
             .enumerate()
             .filter(|(_, c)| c.attachment == attachment)
@@ -549,6 +566,7 @@ impl MailpathApp {
                     ..Editor::default()
                 };
                 state.diagnosis = Some(Arc::new(*diagnosis));
+                state.diagnosis_opened = true;
                 state.selection = None;
             }
             WorkerEvent::LoadFailed { what, error } => {
@@ -562,11 +580,24 @@ impl MailpathApp {
                 {
                     match progress {
                         Progress::Phase { name } => p.phase = name,
-                        Progress::Probed { id, done, total } => {
+                        Progress::Probed {
+                            id,
+                            done,
+                            total,
+                            checks,
+                        } => {
                             p.done = done;
                             p.total = total;
                             p.probed.insert(id.clone());
                             p.last = Some(id);
+                            if !checks.is_empty()
+                                && let Some(profile) = &state.profile
+                            {
+                                p.live.extend(checks);
+                                let mut path = path_view::preview(profile);
+                                path.roll_up(&p.live);
+                                p.live_path = Some(path);
+                            }
                         }
                         Progress::Finished => p.phase = "finishing".into(),
                     }
@@ -576,17 +607,20 @@ impl MailpathApp {
                 if run != self.worker.current_run() {
                     return;
                 }
-                state.activity = Activity::Idle;
+                let previous = std::mem::replace(&mut state.activity, Activity::Idle);
+                let picked_live = matches!(&previous, Activity::Running(p) if !p.live.is_empty());
                 if diagnosis.cancelled {
                     state.notify("The diagnosis was cancelled: nothing was judged.");
                 }
-                // Keep the selection when it still exists.
+                // Keep the selection when it still exists (a check picked among the live ones is
+                // numbered differently in the finished diagnosis).
                 if let Some(Selection::Check(i)) = &state.selection
-                    && *i >= diagnosis.checks.len()
+                    && (*i >= diagnosis.checks.len() || picked_live)
                 {
                     state.selection = None;
                 }
                 state.diagnosis = Some(Arc::new(*diagnosis));
+                state.diagnosis_opened = false;
             }
             WorkerEvent::RunFailed { run, error } => {
                 if run == self.worker.current_run() {
@@ -670,12 +704,13 @@ impl MailpathApp {
                         .editor
                         .path
                         .as_ref()
-                        .map(|p| p.with_extension("diagnosis.json"));
+                        .map(|p| p.with_extension("report.html"));
                     self.dialog_since = Some(Instant::now());
                     self.worker.pick(Pick::Export, suggested);
                 }
             }
             Command::ExportTo(path) => self.export_to(path),
+            Command::SetRedact(redact) => self.state.settings.redact = redact,
             Command::SetView(view) => self.state.view = view,
             Command::Select(selection) => self.state.selection = selection,
             Command::ShowEvidence(id) => {
@@ -724,20 +759,34 @@ impl MailpathApp {
             total: 0,
             last: None,
             probed: BTreeSet::new(),
+            live: Vec::new(),
+            live_path: None,
             cancelling: false,
             started: Instant::now(),
         });
     }
 
     fn export_to(&mut self, path: PathBuf) {
-        let Some(d) = &self.state.diagnosis else { return };
-        match serde_json::to_string_pretty(d.as_ref()) {
-            Ok(json) => self
-                .worker
-                .write_file("diagnosis (JSON)".into(), path, json.into_bytes()),
+        let Some(d) = &self.state.diagnosis else {
+            self.state
+                .notify_error("Nothing to export yet: run a diagnosis first.");
+            return;
+        };
+        // A name without an extension (a dialog's filter chosen, a name typed) gets the HTML report.
+        let path = if path.extension().is_none() {
+            path.with_extension("html")
+        } else {
+            path
+        };
+        match report::Format::from_path(&path) {
+            Ok(format) => {
+                let ran_here = !self.state.diagnosis_opened;
+                self.worker
+                    .export_report(Arc::clone(d), path, format, self.state.settings.redact, ran_here);
+            }
             Err(e) => self
                 .state
-                .notify_error(format!("Could not serialise the diagnosis: {e}")),
+                .notify_error(format!("{e}: name the file .html, .md or .json")),
         }
     }
 
@@ -997,7 +1046,7 @@ fn top_bar(ui: &mut egui::Ui, state: &mut AppState, out: &mut Vec<Command>) {
                     ui.label(RichText::new(format!("{:.1} s", p.started.elapsed().as_secs_f32())).weak());
                     // Bounded, so that a long probe id never runs under the buttons on the right.
                     let height = ui.spacing().interact_size.y;
-                    ui.add_sized([300.0, height], egui::Label::new(p.step_text()).truncate());
+                    ui.add_sized([230.0, height], egui::Label::new(p.step_text()).truncate());
                 }
                 Activity::Loading { what } => {
                     ui.add_enabled(false, egui::Button::new("▶ Run"));
@@ -1044,14 +1093,20 @@ fn top_bar(ui: &mut egui::Ui, state: &mut AppState, out: &mut Vec<Command>) {
                 if choice != state.settings.theme {
                     out.push(Command::SetTheme(choice));
                 }
-                let export = ui
-                    .add_enabled(state.diagnosis.is_some(), egui::Button::new("⬇ Export JSON…"))
+                let mut redact = state.settings.redact;
+                ui.add_enabled(state.diagnosis.is_some(), egui::Checkbox::new(&mut redact, "Redact"))
                     .on_hover_text(
-                        "Save the whole diagnosis as JSON. HTML and Markdown reports arrive with issue 6.",
-                    )
-                    .on_disabled_hover_text(
-                        "Run a diagnosis first. HTML and Markdown reports arrive with issue 6.",
+                        "Export with host names, domains, addresses and certificate subjects replaced by stable placeholders, to share the report",
                     );
+                if redact != state.settings.redact {
+                    out.push(Command::SetRedact(redact));
+                }
+                let export = ui
+                    .add_enabled(state.diagnosis.is_some(), egui::Button::new("⬇ Export…"))
+                    .on_hover_text(
+                        "Save a report: HTML (self-contained, with the path diagram), Markdown (for tickets) or JSON (the whole diagnosis, which Open reads back), by the file's extension",
+                    )
+                    .on_disabled_hover_text("Run a diagnosis (or open a saved one) first.");
                 if export.clicked() {
                     out.push(Command::Export);
                 }

@@ -23,11 +23,13 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, out: &mut Vec<Command>) {
         _ => None,
     };
     let judged = running.is_none() && state.diagnosis.as_ref().is_some_and(|d| !d.cancelled);
-    let path: Cow<'_, MailPath> = match (&state.diagnosis, &state.profile) {
-        (Some(d), _) if judged => Cow::Borrowed(&d.path),
-        (_, Some(profile)) => Cow::Owned(preview(profile)),
-        (Some(d), None) => Cow::Borrowed(&d.path),
-        (None, None) => {
+    let live = running.and_then(|p| p.live_path.as_ref());
+    let path: Cow<'_, MailPath> = match (&state.diagnosis, &state.profile, live) {
+        (_, _, Some(live)) => Cow::Borrowed(live),
+        (Some(d), _, _) if judged => Cow::Borrowed(&d.path),
+        (_, Some(profile), _) => Cow::Owned(preview(profile)),
+        (Some(d), None, _) => Cow::Borrowed(&d.path),
+        (None, None, None) => {
             let what = match &state.activity {
                 Activity::Loading { what } => format!("Opening {what}…"),
                 _ => "No profile yet: open one or try the lab".into(),
@@ -44,16 +46,16 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, out: &mut Vec<Command>) {
         judged,
         probed: running.map(|p| &p.probed),
         selection: state.selection.as_ref(),
-        checks: if judged {
-            state.diagnosis.as_ref().map_or(&[], |d| d.checks.as_slice())
-        } else {
-            &[]
+        checks: match running {
+            Some(p) => p.live.as_slice(),
+            None if judged => state.diagnosis.as_ref().map_or(&[], |d| d.checks.as_slice()),
+            None => &[],
         },
     };
     egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
         if !judged {
             let hint = if running.is_some() {
-                "Probing… statuses appear as the diagnosis completes; hops turn solid as their probe finishes."
+                "Probing… each hop shows its SMTP and certificate checks as its probe finishes; DNS and configuration checks follow when the diagnosis completes."
             } else if state.diagnosis.as_ref().is_some_and(|d| d.cancelled) {
                 "The last diagnosis was cancelled before it judged anything. Press Run (Ctrl+R) to try again."
             } else {
@@ -76,8 +78,16 @@ struct DrawContext<'a> {
     judged: bool,
     probed: Option<&'a std::collections::BTreeSet<String>>,
     selection: Option<&'a Selection>,
-    /// The checks of the judged diagnosis (for hover summaries).
+    /// The checks of the judged diagnosis, or those judged so far (for hover summaries).
     checks: &'a [CheckResult],
+}
+
+impl DrawContext<'_> {
+    /// Whether these counts are results to show: the diagnosis is judged, or a running one has judged
+    /// the probes this node or hop depends on.
+    fn shows(&self, counts: &Counts) -> bool {
+        (self.judged || self.probed.is_some()) && total(counts) > 0
+    }
 }
 
 fn lane_ui(
@@ -122,7 +132,7 @@ fn node_card(
     out: &mut Vec<Command>,
 ) {
     // A node without checks is not "pass": it is drawn neutral.
-    let judged = ctx.judged && total(&node.counts) > 0;
+    let judged = ctx.shows(&node.counts);
     let id = ui.scope_id().with(("node", &node.id, way));
     let response = ui.interact(rect, id, Sense::click());
     let label = if judged {
@@ -261,7 +271,8 @@ fn hop_arrow(
         .node(&hop.from)
         .map_or(hop.from.as_str(), |n| n.label.as_str());
     let to = path.node(&hop.to).map_or(hop.to.as_str(), |n| n.label.as_str());
-    let label = if ctx.judged {
+    let hop_judged = ctx.judged || ctx.shows(&hop.counts);
+    let label = if hop_judged {
         format!(
             "Hop {} ({from} ➡ {to}): {}, {}",
             hop.id,
@@ -273,8 +284,9 @@ fn hop_arrow(
     };
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
     let visuals = ui.visuals();
-    let probed = hop_probed(hop, ctx);
-    let colour = if ctx.judged && total(&hop.counts) > 0 {
+    // Judged live counts as probed: a hop to EOP knows its endpoint only once the MX is resolved.
+    let probed = hop_probed(hop, ctx) || ctx.shows(&hop.counts);
+    let colour = if ctx.shows(&hop.counts) {
         theme::status_color(ui, hop.status)
     } else if probed {
         visuals.text_color()
@@ -293,7 +305,7 @@ fn hop_arrow(
     }
     let y = rect.center().y;
     let (x0, x1) = (rect.left() + 8.0, rect.right() - 8.0);
-    let width = if ctx.judged && hop.status >= Status::Warn {
+    let width = if hop_judged && hop.status >= Status::Warn {
         3.0
     } else {
         2.0
@@ -320,7 +332,7 @@ fn hop_arrow(
     ));
     let inner_w = rect.width() - 16.0;
     // Above the arrow: the badges (or what is going on).
-    let above = if ctx.judged {
+    let above = if hop_judged {
         if total(&hop.counts) == 0 {
             one_line(
                 "no checks",
@@ -389,7 +401,7 @@ fn hop_arrow(
         if !hop.facts.is_empty() {
             ui.label(hop.facts.join(", "));
         }
-        if ctx.judged {
+        if ctx.judged || ctx.shows(&hop.counts) {
             ui.label(counts_words(&hop.counts));
             worst_summaries(
                 ui,

@@ -11,6 +11,7 @@ use eframe::egui;
 use mailpath_core::diagnose::{DiagnoseOptions, Diagnosis, Progress, diagnose, trust_for};
 use mailpath_core::lab::Lab;
 use mailpath_core::profile::Profile;
+use mailpath_core::report;
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch};
 
@@ -315,6 +316,47 @@ impl Worker {
         });
     }
 
+    /// Render `diagnosis` as a report in `format` (redacted when asked) and write it to `path`, off the UI
+    /// thread: rendering a large diagnosis takes tens of milliseconds.
+    pub fn export_report(
+        &self,
+        diagnosis: Arc<Diagnosis>,
+        path: PathBuf,
+        format: report::Format,
+        redact: bool,
+        ran_here: bool,
+    ) {
+        let out = self.sender();
+        let what = format!(
+            "{} report{}",
+            match format {
+                report::Format::Html => "HTML",
+                report::Format::Json => "JSON",
+                report::Format::Markdown => "Markdown",
+            },
+            if redact { " (redacted)" } else { "" }
+        );
+        self.handle.spawn(async move {
+            let rendered = tokio::task::spawn_blocking(move || {
+                // The workstation the GUI runs on ran the diagnosis, unless it was opened from a file.
+                let options = report::ReportOptions {
+                    redact,
+                    ran_on: ran_here.then(crate::cmd::report::this_host).flatten(),
+                };
+                report::Report::new(&diagnosis, &options).and_then(|r| r.render(format))
+            })
+            .await;
+            let result = match rendered {
+                Ok(Ok(text)) => tokio::fs::write(&path, text)
+                    .await
+                    .map_err(|e| format!("could not write {}: {e}", path.display())),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(format!("the report could not be rendered: {e}")),
+            };
+            out.send(WorkerEvent::Saved { what, path, result }).await;
+        });
+    }
+
     /// Encode `image` as PNG and write it to `path`.
     pub fn save_png(&self, image: Arc<egui::ColorImage>, path: PathBuf) {
         let out = self.sender();
@@ -428,8 +470,10 @@ fn dialog(purpose: Pick, suggested: Option<PathBuf>) -> Option<PathBuf> {
             .add_filter("All files", &["*"])
             .pick_file(),
         Pick::Export => dialog
-            .set_title("Export the diagnosis")
-            .add_filter("JSON", &["json"])
+            .set_title("Export a report")
+            .add_filter("HTML report", &["html", "htm"])
+            .add_filter("Markdown", &["md"])
+            .add_filter("JSON (the whole diagnosis)", &["json"])
             .save_file(),
         Pick::SaveProfile => dialog
             .set_title("Save the profile")
