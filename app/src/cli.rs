@@ -125,14 +125,20 @@ pub struct ProbeArgs {
 /// `mailpath cert`.
 #[derive(Debug, Args)]
 pub struct CertArgs {
-    /// A certificate chain file (PEM or DER).
+    /// A certificate chain file: PEM, DER, or PKCS#12 (.pfx/.p12, as Export-ExchangeCertificate writes).
     pub file: PathBuf,
     /// A name the certificate must carry (repeatable).
     #[arg(long, value_name = "NAME")]
     pub name: Vec<String>,
-    /// Trust this CA file (PEM) in addition to the system store.
+    /// Trust only this CA file (PEM) instead of the system store.
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
+    /// The PKCS#12 password is in this environment variable (never on the command line).
+    #[arg(long, value_name = "VAR", conflicts_with = "password_file")]
+    pub password_env: Option<String>,
+    /// The PKCS#12 password is the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
     /// Judge validity at this time instead of now (RFC 3339).
     #[arg(long, value_name = "RFC3339")]
     pub at: Option<String>,

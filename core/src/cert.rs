@@ -41,6 +41,14 @@ pub enum CertError {
     /// The system trust store could not be loaded.
     #[error("system trust store: {0}")]
     SystemStore(String),
+    /// A PKCS#12 (.pfx) file could not be opened.
+    #[error("{}: {reason}", path.display())]
+    Pkcs12 {
+        /// The file.
+        path: PathBuf,
+        /// Why (a wrong or missing password, an unsupported encryption).
+        reason: String,
+    },
 }
 
 /// The hash of a signature algorithm, to judge its strength.
@@ -415,19 +423,100 @@ impl Trust {
     }
 }
 
-/// Load certificates from a PEM or DER file (private keys and other blocks are skipped).
+/// Load certificates from a PEM, DER or password-less PKCS#12 file (private keys and other blocks are
+/// skipped).
 ///
 /// # Errors
-/// Unreadable file, no certificate, or a PKCS#12 file (not supported: export PEM).
+/// Unreadable file, no certificate, or a PKCS#12 file that needs a password.
 pub fn load_chain_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, CertError> {
+    load_chain_file_with_password(path, None)
+}
+
+/// Load certificates from a PEM, DER or PKCS#12 (.pfx/.p12, as `Export-ExchangeCertificate` and
+/// `Export-PfxCertificate` write) file. A PKCS#12 file is opened with `password` (none: the empty
+/// password); its private key is read by the decoder and dropped, never kept or shown.
+///
+/// # Errors
+/// Unreadable file, no certificate, a wrong or missing password, an unsupported PKCS#12 encryption.
+pub fn load_chain_file_with_password(
+    path: &Path,
+    password: Option<&str>,
+) -> Result<Vec<CertificateDer<'static>>, CertError> {
     let bytes = std::fs::read(path).map_err(|source| CertError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    load_chain_bytes(&bytes, path)
+    load_chain_bytes(&bytes, path, password)
 }
 
-fn load_chain_bytes(bytes: &[u8], path: &Path) -> Result<Vec<CertificateDer<'static>>, CertError> {
+/// The certificates of a PKCS#12 file: the key's chain first (leaf, then its issuers), then any other
+/// certificate the file holds.
+fn load_pkcs12(
+    bytes: &[u8],
+    path: &Path,
+    password: Option<&str>,
+) -> Result<Vec<CertificateDer<'static>>, CertError> {
+    use p12_keystore::{KeyStore, KeyStoreEntry, Pkcs12ImportPolicy};
+    let error = |reason: String| CertError::Pkcs12 {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let store = KeyStore::from_pkcs12(bytes, password.unwrap_or(""), Pkcs12ImportPolicy::Relaxed).map_err(
+        |e| match e {
+            p12_keystore::error::Error::MacError(_) if password.is_none() => error(
+                "a PKCS#12 file protected by a password: give it with --password-env VAR (the name of an \
+                 environment variable holding it) or --password-file FILE"
+                    .into(),
+            ),
+            p12_keystore::error::Error::MacError(_) => {
+                error("the password does not open this PKCS#12 file (its integrity check fails)".into())
+            }
+            p12_keystore::error::Error::UnsupportedEncryptionScheme => error(
+                "a PKCS#12 file with an encryption mailpath cannot read (supported: AES-256 as current \
+                 Windows and OpenSSL write it, and the legacy 3DES/RC2/RC4); export it again, or as PEM"
+                    .into(),
+            ),
+            other => error(format!("not a readable PKCS#12 file: {other}")),
+        },
+    )?;
+    let mut certs: Vec<CertificateDer<'static>> = Vec::new();
+    let mut push = |der: &[u8]| {
+        if !certs.iter().any(|c| c.as_ref() == der) {
+            certs.push(CertificateDer::from(der.to_vec()));
+        }
+    };
+    if let Some((_, chain)) = store.private_key_chain() {
+        for c in chain.certs() {
+            push(c.as_der());
+        }
+    }
+    for (_, entry) in store.entries() {
+        match entry {
+            KeyStoreEntry::PrivateKeyChain(chain) => chain.certs().iter().for_each(|c| push(c.as_der())),
+            KeyStoreEntry::Certificate(c) => push(c.as_der()),
+            KeyStoreEntry::Secret(_) => {}
+        }
+    }
+    if certs.is_empty() {
+        return Err(CertError::NoCertificate {
+            path: path.to_path_buf(),
+            what: "a PKCS#12 file without certificates".into(),
+        });
+    }
+    for (i, c) in certs.iter().enumerate() {
+        parse_certificate(c).map_err(|e| CertError::Parse {
+            context: format!("{}: PKCS#12 certificate {}", path.display(), i + 1),
+            reason: e.to_string(),
+        })?;
+    }
+    Ok(certs)
+}
+
+fn load_chain_bytes(
+    bytes: &[u8],
+    path: &Path,
+    password: Option<&str>,
+) -> Result<Vec<CertificateDer<'static>>, CertError> {
     let text = String::from_utf8_lossy(bytes);
     if text.contains("-----BEGIN") {
         let mut certs = Vec::new();
@@ -488,13 +577,17 @@ fn load_chain_bytes(bytes: &[u8], path: &Path) -> Result<Vec<CertificateDer<'sta
             .and_then(|e| e.to_str())
             .unwrap_or_default()
             .to_ascii_lowercase();
-        if ext == "pfx" || ext == "p12" {
-            return Err(CertError::NoCertificate {
-                path: path.to_path_buf(),
-                what: "a PKCS#12 (.pfx) file, which is not supported yet: export the certificate as PEM \
-                       (certutil -encode, or Export-Certificate then certutil -encode)"
-                    .into(),
-            });
+        // A PFX is a DER SEQUENCE too: whatever its name, try it as one before calling it garbage.
+        match load_pkcs12(bytes, path, password) {
+            Ok(certs) => return Ok(certs),
+            Err(e)
+                if ext == "pfx"
+                    || ext == "p12"
+                    || !matches!(&e, CertError::Pkcs12 { reason, .. } if reason.starts_with("not a readable")) =>
+            {
+                return Err(e);
+            }
+            Err(_) => {}
         }
         return Err(CertError::Parse {
             context: path.display().to_string(),

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mailpath_core::lab::ca::{LabCa, LeafSpec};
-use mailpath_tests::{mailpath, run_with_timeout, text};
+use mailpath_tests::{mailpath, require, run_with_timeout, text};
 
 /// Debian's python3 (aiosmtpd is a Debian package, not in other Pythons on PATH).
 const PYTHON: &str = "/usr/bin/python3";
@@ -244,4 +244,117 @@ fn cert_command_judges_a_chain_file_offline() {
     assert!(text(&out).contains("junk.pem"), "{}", text(&out));
     let (out, _) = run("good.pem", &["--at", "yesterday"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+}
+
+/// PKCS#12 files as OpenSSL writes them (AES-256 and PBKDF2 by default, the legacy RC2/3DES with
+/// `-legacy`), as Export-ExchangeCertificate hands them to an admin: opened with the password from the
+/// environment or a file, judged like the PEM; a wrong or missing password is a clear error (exit 3).
+#[test]
+fn cert_command_opens_pfx_files_written_by_openssl() {
+    if !require("openssl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let ca = LabCa::generate(now).unwrap();
+    let leaf = ca
+        .issue(&LeafSpec::server("mail.contoso.com", ["mail.contoso.com"], now))
+        .unwrap();
+    std::fs::write(dir.path().join("chain.pem"), leaf.chain_pem(true)).unwrap();
+    std::fs::write(dir.path().join("key.pem"), leaf.key_pem()).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.root_pem()).unwrap();
+    std::fs::write(dir.path().join("password.txt"), "s3cret pass\n").unwrap();
+    let export = |name: &str, extra: &[&str]| -> bool {
+        let out = Command::new("openssl")
+            .args(["pkcs12", "-export", "-passout", "pass:s3cret pass", "-in"])
+            .arg(dir.path().join("chain.pem"))
+            .arg("-inkey")
+            .arg(dir.path().join("key.pem"))
+            .arg("-out")
+            .arg(dir.path().join(name))
+            .args(extra)
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            eprintln!(
+                "openssl pkcs12 {extra:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        out.status.success()
+    };
+    assert!(export("modern.pfx", &[]), "openssl pkcs12 -export");
+    let legacy = export("legacy.p12", &["-legacy"]);
+    // A PFX named like anything else is still recognised.
+    std::fs::copy(dir.path().join("modern.pfx"), dir.path().join("exported.bin")).unwrap();
+    let run = |file: &str, extra: &[&str]| {
+        run_with_timeout(
+            mailpath()
+                .env("MP_PFX", "s3cret pass")
+                .args([
+                    "cert",
+                    dir.path().join(file).to_str().unwrap(),
+                    "--format",
+                    "json",
+                    "--ca",
+                ])
+                .arg(dir.path().join("ca.pem"))
+                .args(["--name", "mail.contoso.com"])
+                .args(extra),
+            Duration::from_secs(60),
+        )
+    };
+    let mut files = vec!["modern.pfx", "exported.bin"];
+    if legacy {
+        files.push("legacy.p12");
+    } else {
+        eprintln!("note: this OpenSSL cannot write -legacy PKCS#12 (no legacy provider)");
+    }
+    for file in files {
+        let (out, _) = run(file, &["--password-env", "MP_PFX"]);
+        assert_eq!(out.status.code(), Some(0), "{file}: {}", text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let chain = v["chain"].as_array().unwrap();
+        assert_eq!(chain.len(), 2, "{file}: leaf and intermediate, leaf first: {v}");
+        assert!(
+            chain[0]["dns_names"].to_string().contains("mail.contoso.com"),
+            "{file}: {v}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("PRIVATE KEY"),
+            "the key is never shown"
+        );
+    }
+    let (out, _) = run(
+        "modern.pfx",
+        &[
+            "--password-file",
+            dir.path().join("password.txt").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "password file: {}", text(&out));
+    // No password: says how to give one.
+    let (out, _) = run("modern.pfx", &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("--password-env"), "{}", text(&out));
+    // A wrong password: says so, and where.
+    let (out, _) = run_with_timeout(
+        mailpath().env("MP_PFX", "wrong").args([
+            "cert",
+            dir.path().join("modern.pfx").to_str().unwrap(),
+            "--password-env",
+            "MP_PFX",
+        ]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("modern.pfx") && text(&out).contains("password does not open"),
+        "{}",
+        text(&out)
+    );
+    // An unset variable is named.
+    let (out, _) = run("modern.pfx", &["--password-env", "MP_NOT_SET"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out).contains("MP_NOT_SET"), "{}", text(&out));
 }

@@ -11,6 +11,23 @@ use crate::Outcome;
 use crate::cli::{CertArgs, Format};
 use crate::output;
 
+/// The PKCS#12 password, from the environment variable or file named (not the command line, where other
+/// users and the shell history would see it).
+fn password(args: &CertArgs) -> anyhow::Result<Option<String>> {
+    if let Some(var) = &args.password_env {
+        let value = std::env::var(var).with_context(|| {
+            format!("--password-env {var}: the environment variable {var} is not set (or not UTF-8)")
+        })?;
+        return Ok(Some(value));
+    }
+    if let Some(file) = &args.password_file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("--password-file: could not read {}", file.display()))?;
+        return Ok(Some(text.lines().next().unwrap_or_default().to_string()));
+    }
+    Ok(None)
+}
+
 pub fn run(args: &CertArgs) -> anyhow::Result<Outcome> {
     let now = match &args.at {
         Some(text) => time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
@@ -26,8 +43,9 @@ pub fn run(args: &CertArgs) -> anyhow::Result<Outcome> {
             .add_pem_file(ca)
             .with_context(|| format!("could not load the CA file {}", ca.display()))?;
     }
-    let report =
-        check_certificate_file(&args.file, &args.name, &trust, now).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let password = password(args)?;
+    let report = check_certificate_file(&args.file, password.as_deref(), &args.name, &trust, now)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let counts = Counts::of(&report.checks);
     let mut out = std::io::stdout().lock();
     match args.format {

@@ -404,17 +404,19 @@ pub struct CertReport {
     pub checks: Vec<CheckResult>,
 }
 
-/// Judge a certificate file offline, as the probes would judge the same chain served by a server.
+/// Judge a certificate file (PEM, DER, or PKCS#12 opened with `password`) offline, as the probes would
+/// judge the same chain served by a server.
 ///
 /// # Errors
 /// When the file cannot be read or holds no certificate.
 pub fn check_certificate_file(
     path: &Path,
+    password: Option<&str>,
     names: &[String],
     trust: &Trust,
     now: OffsetDateTime,
 ) -> Result<CertReport, CertError> {
-    let chain = crate::cert::load_chain_file(path)?;
+    let chain = crate::cert::load_chain_file_with_password(path, password)?;
     let infos: Vec<CertInfo> = chain.iter().filter_map(|c| parse_certificate(c).ok()).collect();
     let expected: Vec<ExpectedName> = names
         .iter()
@@ -593,7 +595,7 @@ mod tests {
             .unwrap();
         let full = dir.path().join("full.pem");
         std::fs::write(&full, leaf.chain_pem(true)).unwrap();
-        let rep = check_certificate_file(&full, &["mail.contoso.com".into()], &trust, now()).unwrap();
+        let rep = check_certificate_file(&full, None, &["mail.contoso.com".into()], &trust, now()).unwrap();
         assert_eq!(rep.chain.len(), 2);
         assert!(
             rep.checks.iter().all(|c| c.status == Status::Pass),
@@ -602,7 +604,7 @@ mod tests {
         );
         let only = dir.path().join("leaf.pem");
         std::fs::write(&only, leaf.leaf_pem()).unwrap();
-        let rep = check_certificate_file(&only, &[], &trust, now()).unwrap();
+        let rep = check_certificate_file(&only, None, &[], &trust, now()).unwrap();
         let cc = rep
             .checks
             .iter()
