@@ -15,7 +15,7 @@ use crate::check::{Attachment, CheckResult, Counts};
 use crate::checks;
 use crate::checks::cert::{CertCheckContext, ExpectedName};
 use crate::checks::smtp::EndpointContext;
-use crate::dns::{RecordType, Resolver};
+use crate::dns::{DnsAnswer, RecordType, Resolver};
 use crate::evidence::{Evidence, SmtpProbe, TlsPortProbe};
 use crate::path::{MailPath, PathSpec};
 use crate::probe::{SmtpProbeRequest, Timeouts};
@@ -258,7 +258,7 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
         command: profile.timeouts.command,
         tls: profile.timeouts.tls,
     };
-    let (smtp, ldaps) = run_probes(profile, options, &targets, &addresses, timeouts).await;
+    let (smtp, ldaps) = run_probes(profile, options, &targets, &addresses, timeouts, &evidence.dns).await;
     evidence.smtp = smtp;
     evidence.tls_ports = ldaps;
 
@@ -305,7 +305,7 @@ fn mx_targets(profile: &Profile, evidence: &Evidence) -> BTreeMap<String, String
 }
 
 /// The on-premises host names EOP connects to.
-fn public_names(profile: &Profile) -> Vec<String> {
+pub(crate) fn public_names(profile: &Profile) -> Vec<String> {
     let edges: Vec<String> = profile.hybrid_edges().map(|e| e.external_fqdn.clone()).collect();
     if !edges.is_empty() {
         return edges;
@@ -355,7 +355,9 @@ fn path_spec(profile: &Profile, mx: &BTreeMap<String, String>) -> PathSpec {
 
 /// What EOP connects to for inbound hybrid mail: the EXO outbound connector's smart hosts, or the
 /// public names.
-fn inbound_hosts(profile: &Profile) -> Vec<String> {
+/// The on-premises hosts Exchange Online delivers to: its outbound connector's smart hosts, or the public
+/// names.
+pub(crate) fn inbound_hosts(profile: &Profile) -> Vec<String> {
     if profile.connectors.exo_outbound.smart_hosts.is_empty() {
         public_names(profile)
     } else {
@@ -479,6 +481,7 @@ async fn run_probes(
     targets: &[Target],
     addresses: &BTreeMap<String, Vec<IpAddr>>,
     timeouts: Timeouts,
+    dns: &[DnsAnswer],
 ) -> (Vec<SmtpProbe>, Vec<TlsPortProbe>) {
     // One probe per host:port, however many hops use it.
     let mut unique: Vec<(String, u16)> = Vec::new();
@@ -545,6 +548,7 @@ async fn run_probes(
                         .filter(|t| t.host.eq_ignore_ascii_case(&p.host) && t.port == p.port)
                     {
                         checks.extend(endpoint_checks(options, t, &p));
+                        checks.extend(dane_checks(profile, t, dns, Some(&p)));
                     }
                 }
                 let id = p.id.clone();
@@ -648,6 +652,16 @@ fn judge(
         };
         results.extend(endpoint_checks(options, t, probe));
     }
+    // DANE where senders on the internet (Exchange Online among them) connect: the on-premises public
+    // endpoint and the MX hosts.
+    let mut dane_seen = std::collections::BTreeSet::new();
+    for t in targets {
+        if !dane_seen.insert((t.host.to_ascii_lowercase(), format!("{:?}", t.attachment))) {
+            continue;
+        }
+        let probe = evidence.smtp(&format!("smtp:{}:{}", t.host, t.port));
+        results.extend(dane_checks(profile, t, &evidence.dns, probe));
+    }
     for p in &evidence.tls_ports {
         results.push(checks::smtp::edgesync_check(
             p,
@@ -728,6 +742,31 @@ fn endpoint_checks(options: &DiagnoseOptions, t: &Target, probe: &SmtpProbe) -> 
         }
     }
     results
+}
+
+/// `tls.dane` of a target senders on the internet connect to (the on-premises public endpoint, the MX
+/// hosts); nothing for internal hops.
+fn dane_checks(
+    profile: &Profile,
+    t: &Target,
+    dns: &[DnsAnswer],
+    probe: Option<&SmtpProbe>,
+) -> Option<CheckResult> {
+    let (to_eop, from_eop) = hop_ids(profile);
+    let internet_facing = matches!(&t.attachment, Attachment::Hop(h) if *h == from_eop || *h == to_eop || h == "mx.internet-eop");
+    if !internet_facing {
+        return None;
+    }
+    let name = checks::dane::tlsa_name(&t.host);
+    let answer = dns
+        .iter()
+        .find(|a| a.rtype == RecordType::Tlsa && a.name.eq_ignore_ascii_case(&name));
+    Some(checks::dane::dane_check(
+        &t.host,
+        answer,
+        probe,
+        t.attachment.clone(),
+    ))
 }
 
 fn probe_chain(probe: &SmtpProbe) -> Vec<rustls_pki_types::CertificateDer<'static>> {

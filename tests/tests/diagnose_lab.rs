@@ -21,6 +21,13 @@ struct Expect {
 
 const CASES: &[Expect] = &[
     Expect {
+        scenario: "dane-mismatch",
+        fail: &["tls.dane"],
+        may_fail: &[],
+        warn: &[],
+        code: 2,
+    },
+    Expect {
         scenario: "healthy-edge",
         fail: &[],
         may_fail: &[],
@@ -238,6 +245,7 @@ scenario_tests! {
     edgesync_blocked => "edgesync-blocked",
     garbage_server => "garbage-server",
     slow_drip => "slow-drip",
+    dane_mismatch => "dane-mismatch",
 }
 
 #[test]

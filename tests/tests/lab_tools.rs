@@ -361,3 +361,90 @@ fn slow_drip_sends_about_one_byte_per_second() {
         );
     }
 }
+
+/// `dane-mismatch`: dig reads the TLSA records from the lab, and OpenSSL's own DANE verifier
+/// (`s_client -dane_tlsa_rrdata`) agrees with mailpath: EOP's record matches what EOP serves, the
+/// Edge's stale one matches nothing.
+#[test]
+fn dane_mismatch_tlsa_records_judged_by_openssl() {
+    if !require("dig") || !require("openssl") {
+        return;
+    }
+    let lab = LabProcess::start("dane-mismatch", &[]);
+    let rr = |host: &str| -> String {
+        let out = dig(&lab, &[&format!("_25._tcp.{host}"), "TLSA", "+short"]);
+        let line = out.lines().next().unwrap_or_default().to_string();
+        // dig prints the data in groups: "3 1 1 ABCD... EF..."; OpenSSL wants it joined.
+        let mut parts = line.split_whitespace();
+        let head: Vec<&str> = parts.by_ref().take(3).collect();
+        assert_eq!(head.len(), 3, "TLSA of {host}: {out}");
+        format!("{} {}", head.join(" "), parts.collect::<String>())
+    };
+    let dane = |role: &str, host: &str, rrdata: &str| -> String {
+        let e = lab.info.endpoint(role);
+        let mut cmd = Command::new("openssl");
+        cmd.args([
+            "s_client",
+            "-brief",
+            "-starttls",
+            "smtp",
+            "-connect",
+            &e.address.to_string(),
+        ])
+        .args([
+            "-servername",
+            host,
+            "-dane_tlsa_domain",
+            host,
+            "-dane_tlsa_rrdata",
+            rrdata,
+        ]);
+        let (out, _) = run_with_timeout(cmd.stdin(std::process::Stdio::null()), T);
+        text(&out)
+    };
+    let eop_host = "contoso-com.mail.protection.outlook.com";
+    let eop_rr = rr(eop_host);
+    assert!(eop_rr.starts_with("3 1 1 "), "{eop_rr}");
+    let out = dane("eop", eop_host, &eop_rr);
+    assert!(
+        out.contains("Verification: OK") && out.contains("DANE TLSA 3 1 1"),
+        "EOP: {out}"
+    );
+    let edge_rr = rr("mail.contoso.com");
+    let public = lab
+        .info
+        .endpoints
+        .iter()
+        .find(|e| e.host == "mail.contoso.com")
+        .expect("public endpoint");
+    let out = dane(&public.role, "mail.contoso.com", &edge_rr);
+    assert!(
+        !out.contains("Verification: OK"),
+        "the stale record must not verify: {out}"
+    );
+
+    // mailpath says the same, with the record to publish.
+    let (out, _) = run_with_timeout(
+        mailpath_tests::mailpath().args(["diagnose", "--lab", "dane-mismatch", "--format", "json"]),
+        T,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dane_checks: Vec<&serde_json::Value> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "tls.dane")
+        .collect();
+    let status_of = |host: &str| {
+        dane_checks
+            .iter()
+            .find(|c| c["target"].as_str().unwrap_or_default().starts_with(host))
+            .map(|c| c["status"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(status_of(eop_host).as_deref(), Some("pass"), "{dane_checks:?}");
+    assert_eq!(
+        status_of("mail.contoso.com").as_deref(),
+        Some("fail"),
+        "{dane_checks:?}"
+    );
+}

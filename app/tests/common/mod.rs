@@ -87,14 +87,20 @@ pub fn finished(app: &MailpathApp) -> bool {
 /// A saved diagnosis of a lab scenario, made deterministic (see [`make_fixture`]).
 /// `MAILPATH_UPDATE_FIXTURES=1` regenerates it from the lab.
 pub fn fixture(scenario: &str) -> Diagnosis {
+    // Made once per process when updating: every snapshot of a scenario must show the same lab run
+    // (the lab CA, and so every fingerprint, is new each run).
+    static MADE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let path = fixture_path(scenario);
-    if std::env::var_os("MAILPATH_UPDATE_FIXTURES").is_none()
+    let mut made = MADE.lock().unwrap();
+    let fresh = made.iter().any(|s| s == scenario);
+    if (fresh || std::env::var_os("MAILPATH_UPDATE_FIXTURES").is_none())
         && let Ok(text) = std::fs::read_to_string(&path)
     {
         return serde_json::from_str(&text).expect("fixture parses");
     }
     let d = runtime().block_on(make_fixture(scenario));
     std::fs::write(&path, serde_json::to_string_pretty(&d).unwrap()).expect("write fixture");
+    made.push(scenario.to_string());
     d
 }
 

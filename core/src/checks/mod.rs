@@ -5,6 +5,7 @@
 
 pub mod cert;
 pub mod config;
+pub mod dane;
 pub mod dns;
 pub mod smtp;
 
@@ -16,6 +17,7 @@ pub fn catalog() -> Vec<&'static CheckDef> {
     all.extend(dns::DEFS.iter());
     all.extend(smtp::DEFS.iter());
     all.extend(cert::DEFS.iter());
+    all.extend(dane::DEFS.iter());
     all.extend(config::DEFS.iter());
     all
 }

@@ -372,7 +372,15 @@ impl Lab {
             ));
         }
 
-        let dns = LabDnsServer::start(bind, zones::zones(scenario, bind, &certs.ca_pem)).await?;
+        let mut lab_zones = zones::zones(scenario, bind, &certs.ca_pem);
+        let eop_leaf = certs.eop.cert.chain(false);
+        let eop_leaf = eop_leaf.first().map(|c| c.as_ref()).unwrap_or_default();
+        for (origin, record) in zones::dane_records(fault, eop_leaf) {
+            if let Some(zone) = lab_zones.iter_mut().find(|z| z.origin == origin) {
+                zone.records.push(record);
+            }
+        }
+        let dns = LabDnsServer::start(bind, lab_zones).await?;
         let profile_file = dir.path().join("lab-profile.toml");
         let info = LabInfo {
             scenario: scenario.name.to_string(),

@@ -42,6 +42,8 @@ pub enum Fault {
     GarbageServer,
     /// The Edge answers one byte per second.
     SlowDrip,
+    /// The Edge's certificate was renewed but the TLSA record of its public name was not (DANE).
+    DaneMismatch,
 }
 
 /// One lab scenario.
@@ -175,6 +177,12 @@ pub const SCENARIOS: &[Scenario] = &[
         summary: "the Edge answers one byte per second",
         edge: true,
         fault: Fault::SlowDrip,
+    },
+    Scenario {
+        name: "dane-mismatch",
+        summary: "the Edge's certificate was renewed but the TLSA record of mail.contoso.com still names the old key",
+        edge: true,
+        fault: Fault::DaneMismatch,
     },
 ];
 

@@ -146,6 +146,57 @@ pub(super) fn zones(scenario: &Scenario, ip: IpAddr, dkim_seed: &str) -> Vec<Zon
     zones
 }
 
+/// The TLSA records of the `dane-mismatch` scenario, as (zone, record): EOP publishes a record matching
+/// the certificate it serves (as Microsoft does for DNSSEC-enabled domains), the on-premises public name
+/// one for the key its certificate had before a renewal. Other scenarios publish none.
+pub(super) fn dane_records(fault: Fault, eop_leaf_der: &[u8]) -> Vec<(&'static str, LabRecord)> {
+    if fault != Fault::DaneMismatch {
+        return Vec::new();
+    }
+    let tlsa = |text: &str| -> Option<RecordData> {
+        let mut parts = text.split(' ');
+        let usage = parts.next()?.parse().ok()?;
+        let selector = parts.next()?.parse().ok()?;
+        let matching = parts.next()?.parse().ok()?;
+        let data_hex = parts.next()?.to_string();
+        Some(RecordData::Tlsa {
+            usage,
+            selector,
+            matching,
+            data_hex,
+        })
+    };
+    let mut out = Vec::new();
+    if let Some(data) = crate::checks::dane::tlsa_for(eop_leaf_der)
+        .as_deref()
+        .and_then(tlsa)
+    {
+        out.push((
+            "protection.outlook.com",
+            rec(&crate::checks::dane::tlsa_name(names::EOP_HOST), data),
+        ));
+    }
+    // The SHA-256 of a key the Edge no longer has.
+    let stale = {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(b"the Edge's key before the renewal");
+        digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    out.push((
+        names::DOMAIN,
+        rec(
+            &crate::checks::dane::tlsa_name(names::PUBLIC_HOST),
+            RecordData::Tlsa {
+                usage: 3,
+                selector: 1,
+                matching: 1,
+                data_hex: stale,
+            },
+        ),
+    ));
+    out
+}
+
 /// A stable, syntactically valid DKIM public key (32 bytes, base64) derived from the lab's CA.
 fn dkim_key(seed: &str, selector: &str) -> String {
     use sha2::Digest as _;

@@ -23,6 +23,9 @@ pub struct DnsPlan {
     pub reverse: Vec<IpAddr>,
     /// Host names whose addresses' PTR to read too (the public names).
     pub reverse_hosts: Vec<String>,
+    /// Hosts whose TLSA records (`_25._tcp.HOST`) to read, besides the MX hosts: where Exchange Online
+    /// delivers on-premises.
+    pub dane_hosts: Vec<String>,
 }
 
 impl DnsPlan {
@@ -49,6 +52,7 @@ impl DnsPlan {
             hosts: dedup(hosts),
             reverse,
             reverse_hosts: dedup(reverse_hosts),
+            dane_hosts: dedup(crate::diagnose::inbound_hosts(profile)),
         }
     }
 }
@@ -129,8 +133,12 @@ pub async fn gather(plan: &DnsPlan, primary: &Resolver, external: Option<&Resolv
     }
     let first = batch(primary, q.clone(), &mut done).await;
 
-    // Round 2: MX targets' addresses, and the PTR of public addresses.
-    let mut q2 = Vec::new();
+    // Round 2: MX targets' addresses and TLSA records, the PTR of public addresses.
+    let mut q2: Vec<(String, RecordType)> = plan
+        .dane_hosts
+        .iter()
+        .map(|h| (crate::checks::dane::tlsa_name(h), RecordType::Tlsa))
+        .collect();
     let mut reverse: Vec<IpAddr> = plan.reverse.clone();
     for a in &first {
         if a.rtype == RecordType::Mx {
@@ -138,6 +146,7 @@ pub async fn gather(plan: &DnsPlan, primary: &Resolver, external: Option<&Resolv
                 if host != "." {
                     q2.push((host.to_string(), RecordType::A));
                     q2.push((host.to_string(), RecordType::Aaaa));
+                    q2.push((crate::checks::dane::tlsa_name(host), RecordType::Tlsa));
                 }
             }
         }
