@@ -57,20 +57,25 @@ fn wait_listening(port: u16) {
     panic!("aiosmtpd did not start on {port}");
 }
 
+/// A directory with a lab CA's root (`ca.pem`), a leaf for `host` with its intermediate (`chain`) and the
+/// leaf's key (`key.pem`).
+fn pki_files(host: &str, chain: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let ca = LabCa::generate(now).unwrap();
+    let leaf = ca.issue(&LeafSpec::server(host, [host], now)).unwrap();
+    std::fs::write(dir.path().join(chain), leaf.chain_pem(true)).unwrap();
+    std::fs::write(dir.path().join("key.pem"), leaf.key_pem()).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.root_pem()).unwrap();
+    dir
+}
+
 #[test]
 fn probe_reads_aiosmtpd_with_starttls_and_judges_its_certificate() {
     if !have_aiosmtpd() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let now = time::OffsetDateTime::now_utc();
-    let ca = LabCa::generate(now).unwrap();
-    let leaf = ca
-        .issue(&LeafSpec::server("smtp.peer.test", ["smtp.peer.test"], now))
-        .unwrap();
-    std::fs::write(dir.path().join("cert.pem"), leaf.chain_pem(true)).unwrap();
-    std::fs::write(dir.path().join("key.pem"), leaf.key_pem()).unwrap();
-    std::fs::write(dir.path().join("ca.pem"), ca.root_pem()).unwrap();
+    let dir = pki_files("smtp.peer.test", "cert.pem");
     let port = free_port();
     let child = Command::new(PYTHON)
         .args([
@@ -254,15 +259,7 @@ fn cert_command_opens_pfx_files_written_by_openssl() {
     if !require("openssl") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let now = time::OffsetDateTime::now_utc();
-    let ca = LabCa::generate(now).unwrap();
-    let leaf = ca
-        .issue(&LeafSpec::server("mail.contoso.com", ["mail.contoso.com"], now))
-        .unwrap();
-    std::fs::write(dir.path().join("chain.pem"), leaf.chain_pem(true)).unwrap();
-    std::fs::write(dir.path().join("key.pem"), leaf.key_pem()).unwrap();
-    std::fs::write(dir.path().join("ca.pem"), ca.root_pem()).unwrap();
+    let dir = pki_files("mail.contoso.com", "chain.pem");
     std::fs::write(dir.path().join("password.txt"), "s3cret pass\n").unwrap();
     let export = |name: &str, extra: &[&str]| -> bool {
         let out = Command::new("openssl")
