@@ -5,7 +5,8 @@
 //! - [`spool`]: the durable spool; `250 queued` means the message is synced to disk.
 //! - [`tls`]: the server certificate (files or generated), client certificate capture, name matching.
 //! - [`inspect`]: `relay.*` checks of sessions and messages, EOP's certificate attribution.
-//! - [`forward`] and [`client`]: forwarding to a smart host with retries, bounces and a delivery log.
+//! - [`forward`] and [`client`]: forwarding to a smart host or by MX, with retries, bounces and a
+//!   delivery log.
 //!
 //! [`Relay::start`] wires them around [`crate::smtp::server`]. Everything observable is sent as a
 //! [`RelayEvent`] to an optional bounded channel (events that do not fit are dropped and counted,
@@ -400,7 +401,7 @@ impl Relay {
             org_domains: config.accepted_domains.clone(),
         });
 
-        let forward_desc = config.forward.as_ref().map(|f| format!("{}:{}", f.host, f.port));
+        let forward_desc = config.forward.as_ref().map(|f| f.route.describe());
         let forwarder = config.forward.clone().map(|f| {
             Arc::new(Forwarder::start(
                 f,

@@ -146,8 +146,10 @@ async fn forwarding_delivers_retries_and_bounces() {
 
     let near_dir = tempfile::tempdir().unwrap();
     let forward = |port: u16, attempts: u32| ForwardConfig {
-        host: "127.0.0.1".into(),
-        port,
+        route: forward::Route::SmartHost {
+            host: "127.0.0.1".into(),
+            port,
+        },
         client: client_options(TlsPolicy::Required, None),
         retry_base: Duration::from_millis(100),
         retry_max: Duration::from_millis(200),
@@ -287,8 +289,10 @@ async fn queued_messages_survive_a_restart() {
     let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
     config.accepted_domains = vec!["contoso.com".into()];
     config.forward = Some(ForwardConfig {
-        host: "127.0.0.1".into(),
-        port,
+        route: forward::Route::SmartHost {
+            host: "127.0.0.1".into(),
+            port,
+        },
         client: client_options(TlsPolicy::Opportunistic, None),
         retry_base: Duration::from_secs(3600),
         retry_max: Duration::from_secs(3600),
@@ -333,4 +337,142 @@ fn events_serialise_flat_with_an_event_tag() {
         checks: Vec::new(),
     };
     assert_eq!(serde_json::to_value(&checks).unwrap()["event"], "session-checks");
+}
+
+#[tokio::test]
+async fn forwarding_by_mx_follows_preference_fallback_and_null_mx() {
+    use crate::dns::{RecordData, Resolver};
+    use crate::lab::dns_server::{LabDnsServer, Zone};
+
+    let far_dir = tempfile::tempdir().unwrap();
+    let mut far_config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), far_dir.path());
+    far_config.accepted_domains = vec!["mx.test".into(), "implicit.test".into()];
+    let far = Relay::start(far_config, None).await.unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+
+    let lo = RecordData::A("127.0.0.1".parse().unwrap());
+    let mx = |preference: u16, exchange: &str| RecordData::Mx {
+        preference,
+        exchange: exchange.into(),
+    };
+    let zones = vec![
+        Zone::new("mx.test")
+            // Listed out of order: preference decides.
+            .with("mx.test", 60, mx(20, "up.mx.test"))
+            .with("mx.test", 60, mx(10, "down.mx.test"))
+            .with("down.mx.test", 60, lo.clone())
+            .with("up.mx.test", 60, lo.clone()),
+        Zone::new("implicit.test").with("implicit.test", 60, lo.clone()),
+        Zone::new("nullmx.test").with("nullmx.test", 60, mx(0, ".")),
+    ];
+    let dns = LabDnsServer::start("127.0.0.1".parse().unwrap(), zones)
+        .await
+        .unwrap();
+    let resolver = Resolver::with_servers(&[dns.local_addr()], Duration::from_secs(2));
+    assert_eq!(
+        forward::mx_targets(&resolver, "mx.test").await,
+        forward::MxTargets::Hosts(vec!["down.mx.test".into(), "up.mx.test".into()])
+    );
+    assert_eq!(
+        forward::mx_targets(&resolver, "implicit.test").await,
+        forward::MxTargets::Hosts(vec!["implicit.test".into()])
+    );
+
+    let far_port = far.local_addr().port();
+    let near_dir = tempfile::tempdir().unwrap();
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), near_dir.path());
+    config.accepted_domains = ["mx.test", "implicit.test", "nullmx.test", "gone.mx.test"]
+        .map(String::from)
+        .to_vec();
+    let mut options = client_options(TlsPolicy::Required, None);
+    options.tls_name = None;
+    config.forward = Some(ForwardConfig {
+        route: forward::Route::Mx(forward::MxRoute {
+            resolver,
+            port: closed_port,
+            port_overrides: vec![
+                ("up.mx.test".into(), far_port),
+                ("implicit.test".into(), far_port),
+            ],
+        }),
+        client: options,
+        retry_base: Duration::from_secs(3600),
+        retry_max: Duration::from_secs(3600),
+        max_attempts: 3,
+        concurrency: 1,
+    });
+    let (tx, mut rx) = mpsc::channel(256);
+    let near = Relay::start(config, Some(tx)).await.unwrap();
+    let Some(RelayEvent::Listening { forward, .. }) = rx.recv().await else {
+        panic!("listening first");
+    };
+    assert!(forward.unwrap().starts_with("MX (DNS 127.0.0.1:"));
+    let rcpts: Vec<String> = [
+        "megan@mx.test",
+        "alex@implicit.test",
+        "nobody@nullmx.test",
+        "ghost@gone.mx.test",
+    ]
+    .map(String::from)
+    .to_vec();
+    let sent = client::send(
+        "127.0.0.1",
+        near.local_addr().port(),
+        &client_options(TlsPolicy::None, None),
+        "adele@contoso.com",
+        &rcpts,
+        MESSAGE,
+    )
+    .await;
+    assert!(sent.all_delivered(), "{sent:#?}");
+    let (state, attempt, delivered, failed) = loop {
+        match tokio::time::timeout(Duration::from_secs(20), rx.recv()).await {
+            Ok(Some(RelayEvent::Delivery {
+                state,
+                attempt,
+                delivered,
+                failed,
+                ..
+            })) => break (state, attempt, delivered, failed),
+            Ok(Some(_)) => {}
+            other => panic!("no delivery event: {other:?}"),
+        }
+    };
+    assert_eq!(state, DeliveryState::Failed, "{attempt:#?}");
+    assert_eq!(delivered, ["megan@mx.test", "alex@implicit.test"], "{attempt:#?}");
+    let reasons: Vec<(&str, &str)> = failed
+        .iter()
+        .map(|f| (f.rcpt.as_str(), f.reason.as_str()))
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert_eq!(reasons[0].0, "nobody@nullmx.test");
+    assert!(reasons[0].1.starts_with("556 5.1.10"), "{reasons:?}");
+    assert_eq!(reasons[1].0, "ghost@gone.mx.test");
+    assert!(reasons[1].1.starts_with("550 5.1.2"), "{reasons:?}");
+    // The lower preference was tried first, then the next MX; TLS was required and used.
+    let down = attempt
+        .host
+        .find(&format!("down.mx.test[127.0.0.1]:{closed_port}"));
+    let up = attempt.host.find(&format!("up.mx.test[127.0.0.1]:{far_port}"));
+    assert!(down.is_some() && up.is_some() && down < up, "{}", attempt.host);
+    assert!(attempt.tls.is_some());
+    // Both deliveries arrived at the far relay, one session per recipient domain.
+    let ids = far.spool().ids().unwrap();
+    let mut arrived: Vec<Vec<String>> = ids
+        .iter()
+        .map(|id| far.spool().meta(id).unwrap().rcpt_to)
+        .collect();
+    arrived.sort();
+    assert_eq!(
+        arrived,
+        [
+            vec!["alex@implicit.test".to_string()],
+            vec!["megan@mx.test".to_string()]
+        ]
+    );
+    near.shutdown().await;
+    far.shutdown().await;
+    dns.shutdown().await;
 }
