@@ -202,3 +202,38 @@ fn forward_mx_delivers_to_the_lab_mx_with_verified_tls() {
     assert!(text(&out).contains("--forward mx"), "{}", text(&out));
     lab.stop();
 }
+
+#[test]
+fn the_lab_eop_relays_only_for_the_hybrid_certificate() {
+    let lab = mailpath_tests::LabProcess::start("healthy-edge", &[]);
+    let eop = lab.info.endpoint("eop").clone();
+    let via = eop.address.to_string();
+    let ca = lab.info.ca_file.to_str().unwrap().to_string();
+    let cert = lab.info.onprem_cert_file.to_str().unwrap().to_string();
+    let key = lab.info.onprem_key_file.to_str().unwrap().to_string();
+    let send = |to: &str, with_cert: bool| {
+        let mut cmd = mailpath();
+        cmd.args(["relay", "send", "--to", to, "--from", "adele@contoso.com"])
+            .args(["--via", &via, "--ca", &ca, "--tls-name", &eop.host])
+            .args(["--helo", "mail.contoso.com"]);
+        if with_cert {
+            cmd.args(["--cert", &cert, "--key", &key]);
+        }
+        run_with_timeout(&mut cmd, Duration::from_secs(60)).0
+    };
+    // Relaying to the internet with the on-premises hybrid certificate: accepted.
+    let out = send("partner@fabrikam.com", true);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // Without it: 550 5.7.64 TenantAttribution.
+    let out = send("partner@fabrikam.com", false);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("550 5.7.64 TenantAttribution; Relay Access Denied"),
+        "{}",
+        text(&out)
+    );
+    // Mail for the tenant's own domains comes from anyone.
+    let out = send("megan@contoso.com", false);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    lab.stop();
+}

@@ -11,7 +11,7 @@ use super::spool::MessageMeta;
 use super::tls::{CertSummary, verify_chain};
 use crate::check::{Attachment, CheckDef, CheckResult, Status};
 use crate::headers::{self, Classification, Context, Verdict};
-use crate::smtp::server::{SessionInfo, SessionPolicy};
+use crate::smtp::server::{SessionInfo, SessionPolicy, domain_accepted};
 
 const INBOUND_CONNECTOR: &str = "https://learn.microsoft.com/powershell/module/exchange/set-inboundconnector";
 const CERT_REQUIREMENTS: &str = "https://learn.microsoft.com/exchange/certificate-requirements#certificate-requirements-for-hybrid-deployments";
@@ -429,8 +429,9 @@ pub struct MessageReport {
     pub checks: Vec<CheckResult>,
 }
 
-/// The `eop` role's policy: refuse recipients with `550 5.7.64 TenantAttribution; Relay Access
-/// Denied` unless the session is attributed to the organization by its client certificate.
+/// The `eop` role's policy (also the lab's EOP endpoint's): recipients in the accepted domains are
+/// taken from anyone; others (relaying) only in a session attributed to the organization by its
+/// client certificate, else `550 5.7.64 TenantAttribution; Relay Access Denied`.
 #[derive(Debug, Clone)]
 pub struct EopAttribution {
     /// The judgement.
@@ -438,7 +439,14 @@ pub struct EopAttribution {
 }
 
 impl SessionPolicy for EopAttribution {
-    fn rcpt(&self, session: &SessionInfo, _rcpt: &str) -> Option<String> {
+    /// As EOP: mail for the tenant's accepted domains is taken from anyone (the attribution only
+    /// decides whether it arrives as internal or anonymous); a recipient elsewhere is relaying, and
+    /// relaying needs a session attributed by its certificate, or `550 5.7.64`. Without accepted
+    /// domains every recipient counts as relaying.
+    fn rcpt(&self, session: &SessionInfo, rcpt: &str) -> Option<String> {
+        if !self.inspector.org_domains.is_empty() && domain_accepted(&self.inspector.org_domains, rcpt) {
+            return None;
+        }
         match self.inspector.attribution(session) {
             Attribution::Matched(_) => None,
             Attribution::Refused(why) => Some(format!(
@@ -446,5 +454,9 @@ impl SessionPolicy for EopAttribution {
                 why.chars().take(300).collect::<String>()
             )),
         }
+    }
+
+    fn relays(&self, session: &SessionInfo, _rcpt: &str) -> bool {
+        matches!(self.inspector.attribution(session), Attribution::Matched(_))
     }
 }

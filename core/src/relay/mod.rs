@@ -48,8 +48,10 @@ pub enum Role {
     /// Accept and capture everything (within the accepted domains, when given).
     #[default]
     Sink,
-    /// Exchange Online Protection receiving from on-premises: TLS required before MAIL, a client
-    /// certificate matching the inbound connector's TlsSenderCertificateName, or `550 5.7.64`.
+    /// Exchange Online Protection receiving from on-premises: TLS required before MAIL; recipients in
+    /// the accepted domains from anyone (attributed by certificate = internal, else anonymous);
+    /// relaying to any other domain only with a client certificate matching the inbound
+    /// connector's TlsSenderCertificateName, or `550 5.7.64`.
     Eop,
     /// An Edge Transport server's receive connector.
     Edge,

@@ -476,3 +476,44 @@ async fn forwarding_by_mx_follows_preference_fallback_and_null_mx() {
     far.shutdown().await;
     dns.shutdown().await;
 }
+
+#[tokio::test]
+async fn eop_role_takes_accepted_domains_from_anyone_and_relays_only_by_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
+    config.role = Role::Eop;
+    config.expected_cert_names = vec!["mail.contoso.com".into()];
+    config.accepted_domains = vec!["contoso.com".into()];
+    let (tx, mut rx) = mpsc::channel(256);
+    let relay = Relay::start(config, Some(tx)).await.unwrap();
+    let port = relay.local_addr().port();
+    let send = |cert: Option<Arc<rustls::sign::CertifiedKey>>, rcpt: &'static str| async move {
+        client::send(
+            "127.0.0.1",
+            port,
+            &client_options(TlsPolicy::Required, cert),
+            "adele@contoso.com",
+            &[rcpt.to_string()],
+            MESSAGE,
+        )
+        .await
+    };
+    // Inbound to an accepted domain without a certificate: taken, but anonymous.
+    let anonymous = send(None, "megan@contoso.com").await;
+    assert!(anonymous.all_delivered(), "{anonymous:#?}");
+    let report = next_message(&mut rx).await;
+    assert_eq!(report.verdict.classification, Classification::Anonymous);
+    // Relaying elsewhere: only with the certificate the connector expects.
+    let relayed = send(Some(client_cert("mail.contoso.com")), "partner@fabrikam.com").await;
+    assert!(relayed.all_delivered(), "{relayed:#?}");
+    for cert in [None, Some(client_cert("mail.fabrikam.com"))] {
+        let refused = send(cert, "partner@fabrikam.com").await;
+        assert!(
+            matches!(&refused.recipients[0].1, RcptOutcome::Failed(r)
+                if r.starts_with("550 5.7.64 TenantAttribution; Relay Access Denied")),
+            "{refused:#?}"
+        );
+    }
+    assert_eq!(relay.spool().ids().unwrap().len(), 2);
+    relay.shutdown().await;
+}
