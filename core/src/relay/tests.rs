@@ -517,3 +517,154 @@ async fn eop_role_takes_accepted_domains_from_anyone_and_relays_only_by_certific
     assert_eq!(relay.spool().ids().unwrap().len(), 2);
     relay.shutdown().await;
 }
+
+/// The `relay.client-cert.*` statuses of the checks, in order, without pass/skip ones.
+fn not_passing(checks: &[crate::check::CheckResult]) -> Vec<(String, crate::check::Status)> {
+    use crate::check::Status;
+    checks
+        .iter()
+        .filter(|c| c.id.starts_with("relay.client-cert") && !matches!(c.status, Status::Pass | Status::Skip))
+        .map(|c| (c.id.clone(), c.status))
+        .collect()
+}
+
+#[tokio::test]
+async fn client_certificates_are_judged_by_the_probes_certificate_checks() {
+    use crate::check::Status;
+    use crate::lab::ca::{LeafIssuer, LeafKey};
+
+    let now = OffsetDateTime::now_utc();
+    let day = time::Duration::days(1);
+    let ca = LabCa::generate(now).unwrap();
+    let stranger = LabCa::generate(now).unwrap();
+    let spec = || LeafSpec::server("mail.contoso.com", ["mail.contoso.com"], now);
+    let key = |ca: &LabCa, spec: LeafSpec| ca.issue(&spec).unwrap().certified_key(true).unwrap();
+    let mut expired = spec();
+    expired.not_before = now - 400 * day;
+    expired.not_after = now - 3 * day;
+    let mut soon = spec();
+    soon.not_before = now - 300 * day;
+    soon.not_after = now + 20 * day;
+    let mut weak = spec();
+    weak.key = LeafKey::Rsa1024;
+    type Case = (
+        &'static str,
+        Arc<rustls::sign::CertifiedKey>,
+        Vec<(&'static str, Status)>,
+    );
+    let cases: Vec<Case> = vec![
+        ("good", key(&ca, spec()), vec![]),
+        (
+            "expired",
+            key(&ca, expired),
+            vec![("relay.client-cert.validity", Status::Fail)],
+        ),
+        (
+            "expiring",
+            key(&ca, soon),
+            vec![("relay.client-cert.expiry", Status::Warn)],
+        ),
+        (
+            "wrong name",
+            key(
+                &ca,
+                LeafSpec::server("mail.fabrikam.com", ["mail.fabrikam.com"], now),
+            ),
+            vec![("relay.client-cert.name", Status::Fail)],
+        ),
+        (
+            "untrusted",
+            key(&stranger, spec()),
+            vec![("relay.client-cert.trust", Status::Fail)],
+        ),
+        (
+            "self-signed",
+            key(&ca, spec().with_issuer(LeafIssuer::SelfSigned)),
+            vec![("relay.client-cert.trust", Status::Fail)],
+        ),
+        (
+            "weak key",
+            key(&ca, weak),
+            vec![("relay.client-cert.key", Status::Fail)],
+        ),
+    ];
+    let inspector = inspect::Inspector {
+        role: Role::Eop,
+        expected_names: vec!["mail.contoso.com".into()],
+        client_roots: Some(vec![ca.root_der()]),
+        org_domains: vec!["contoso.com".into()],
+    };
+    // Pure: the captured chain, judged as the probes judge a server's (one fault, one check).
+    for (name, key, want) in &cases {
+        let tls = crate::smtp::server::TlsInfo {
+            version: "TLSv1.3".into(),
+            cipher: "TLS13_AES_256_GCM_SHA384".into(),
+            sni: None,
+            client_chain_der_b64: key
+                .cert
+                .iter()
+                .map(|c| crate::encoding::base64_encode(c))
+                .collect(),
+        };
+        let session = crate::smtp::server::SessionInfo {
+            id: "S1".into(),
+            peer: "127.0.0.1:1".parse().unwrap(),
+            local: "127.0.0.1:25".parse().unwrap(),
+            started: now,
+            helo: Some("mail.contoso.com".into()),
+            tls: Some(tls),
+        };
+        let checks = inspector.session_checks(&session, now);
+        let got = not_passing(&checks);
+        let want: Vec<(String, Status)> = want.iter().map(|(i, s)| (i.to_string(), *s)).collect();
+        assert_eq!(got, want, "{name}: {checks:#?}");
+        let ids: Vec<&str> = checks.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids.len(), 10, "{name}: relay.tls and nine client-cert checks");
+        let failed = checks.iter().find(|c| c.status == Status::Fail);
+        if let Some(failed) = failed {
+            assert!(!failed.remediation.is_empty(), "{name}: {failed:#?}");
+        }
+        assert_eq!(
+            matches!(inspector.attribution(&session), inspect::Attribution::Matched(_)),
+            matches!(*name, "good" | "expiring" | "weak key"),
+            "{name}"
+        );
+    }
+
+    // Over the wire, captured by a running relay: the same verdicts (RSA 1024 cannot complete a
+    // handshake with ring, so it is judged from a captured chain above only).
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
+    config.role = Role::Edge;
+    config.expected_cert_names = vec!["mail.contoso.com".into()];
+    config.client_roots = Some(vec![ca.root_der()]);
+    let (tx, mut rx) = mpsc::channel(256);
+    let relay = Relay::start(config, Some(tx)).await.unwrap();
+    for (name, key, want) in cases.into_iter().filter(|(n, ..)| *n != "weak key") {
+        let sent = client::send(
+            "127.0.0.1",
+            relay.local_addr().port(),
+            &client_options(TlsPolicy::Required, Some(key)),
+            "adele@contoso.com",
+            &["megan@contoso.com".to_string()],
+            MESSAGE,
+        )
+        .await;
+        assert!(sent.all_delivered(), "{name}: {sent:#?}");
+        let report = next_message(&mut rx).await;
+        // On-premises roles warn about a name mismatch rather than fail.
+        let want: Vec<(String, Status)> = want
+            .iter()
+            .map(|(i, s)| {
+                let s = if *i == "relay.client-cert.name" {
+                    Status::Warn
+                } else {
+                    *s
+                };
+                (i.to_string(), s)
+            })
+            .collect();
+        assert_eq!(not_passing(&report.checks), want, "{name}: {:#?}", report.checks);
+    }
+    relay.shutdown().await;
+}
