@@ -640,7 +640,7 @@ async fn client_certificates_are_judged_by_the_probes_certificate_checks() {
     config.client_roots = Some(vec![ca.root_der()]);
     let (tx, mut rx) = mpsc::channel(256);
     let relay = Relay::start(config, Some(tx)).await.unwrap();
-    for (name, key, want) in cases.into_iter().filter(|(n, ..)| *n != "weak key") {
+    for (name, key, want) in cases {
         let sent = client::send(
             "127.0.0.1",
             relay.local_addr().port(),
@@ -650,6 +650,14 @@ async fn client_certificates_are_judged_by_the_probes_certificate_checks() {
             MESSAGE,
         )
         .await;
+        if name == "weak key" {
+            // The relay refuses the handshake signature of a 1024-bit key (ring): nothing stored.
+            assert!(
+                matches!(&sent.recipients[0].1, RcptOutcome::Deferred(r) if r.contains("DecryptError")),
+                "{sent:#?}"
+            );
+            continue;
+        }
         assert!(sent.all_delivered(), "{name}: {sent:#?}");
         let report = next_message(&mut rx).await;
         // On-premises roles warn about a name mismatch rather than fail.
