@@ -179,9 +179,18 @@ pub struct RelayArgs {
     /// Which server to behave like.
     #[arg(long, value_enum, default_value_t)]
     pub role: RelayRole,
-    /// Forward accepted mail to this smart host (needs --accept-domain: never an open relay).
-    #[arg(long, value_name = "HOST[:PORT]")]
+    /// Forward accepted mail to this smart host, or `mx` to deliver to each recipient domain's MX
+    /// hosts (needs --accept-domain: never an open relay).
+    #[arg(long, value_name = "HOST[:PORT]|mx")]
     pub forward: Option<String>,
+    /// With --forward mx: resolve MX and address records with this DNS server (repeatable; default:
+    /// the system's servers).
+    #[arg(long, value_name = "ADDR")]
+    pub dns: Vec<SocketAddr>,
+    /// With --forward mx: the SMTP port of the MX hosts (PORT, default 25), or of one MX host
+    /// (HOST=PORT, repeatable). For labs and tests, where every host listens on loopback.
+    #[arg(long = "mx-port", value_name = "PORT|HOST=PORT")]
+    pub mx_ports: Vec<String>,
     /// Spool directory for captured and queued messages (default: the user's state directory).
     #[arg(long, value_name = "DIR")]
     pub spool: Option<PathBuf>,
@@ -229,7 +238,8 @@ pub struct RelayArgs {
     /// Trust this CA (PEM) when verifying the smart host (--forward-tls verify).
     #[arg(long, value_name = "FILE")]
     pub forward_ca: Option<PathBuf>,
-    /// The name the smart host's certificate must carry (default: its host name).
+    /// The name the smart host's certificate must carry (default: its host name; with --forward mx
+    /// always the MX host's name).
     #[arg(long, value_name = "NAME")]
     pub forward_name: Option<String>,
     /// A client certificate (PEM) to present to the smart host.

@@ -10,6 +10,7 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use mailpath_app::gui::MailpathApp;
 use mailpath_app::gui::app::{Activity, Command, GuiOptions, Selection, View};
+use mailpath_core::check::Attachment;
 
 #[test]
 fn pick_a_scenario_run_it_and_read_the_failing_hops_remediation() {
@@ -170,7 +171,10 @@ fn a_slow_diagnosis_can_be_cancelled() {
         &mut h,
         Duration::from_secs(10),
         "the first endpoints' checks",
-        |app| matches!(&app.state.activity, Activity::Running(p) if p.live_path.is_some()),
+        |app| {
+            matches!(&app.state.activity, Activity::Running(p) if p.live_path.is_some()
+                && p.live.iter().any(|c| c.attachment == Attachment::Hop("out.edge-eop".into())))
+        },
     );
     h.run_steps(2);
     let to_eop =

@@ -398,6 +398,13 @@ impl Trust {
         Ok(())
     }
 
+    /// The same anchors, described as coming from `source` (for anchors added with [`Trust::add_der`]).
+    #[must_use]
+    pub fn named(mut self, source: impl Into<String>) -> Trust {
+        self.sources.push(source.into());
+        self
+    }
+
     /// Add one DER certificate as an anchor.
     pub fn add_der(&mut self, der: CertificateDer<'static>) -> bool {
         self.roots.add(der).is_ok()
@@ -616,6 +623,8 @@ pub enum ChainProblem {
     BadSignature,
     /// The leaf is not for server authentication.
     NotServerAuth,
+    /// The leaf is not for client authentication (a client chain, [`Usage::Client`]).
+    NotClientAuth,
     /// Anything else.
     Other,
 }
@@ -631,8 +640,30 @@ pub struct ChainVerdict {
     pub message: String,
 }
 
+/// What a chain is verified for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Usage {
+    /// A TLS server's certificate (what probes see).
+    #[default]
+    Server,
+    /// A TLS client's certificate (what a receiving connector, or the relay, sees).
+    Client,
+}
+
 /// Verify `chain` (leaf first, as sent) to the anchors of `trust` at `now`, without name checks.
 pub fn verify_chain(chain: &[CertificateDer<'_>], trust: &Trust, now: OffsetDateTime) -> ChainVerdict {
+    verify_chain_for(chain, trust, now, Usage::Server)
+}
+
+/// Verify `chain` (leaf first, as sent) for `usage` to the anchors of `trust` at `now`, without
+/// name checks.
+pub fn verify_chain_for(
+    chain: &[CertificateDer<'_>],
+    trust: &Trust,
+    now: OffsetDateTime,
+    usage: Usage,
+) -> ChainVerdict {
     let Some(leaf) = chain.first() else {
         return ChainVerdict {
             trusted: false,
@@ -640,25 +671,55 @@ pub fn verify_chain(chain: &[CertificateDer<'_>], trust: &Trust, now: OffsetDate
             message: "no certificate".into(),
         };
     };
-    let parsed = match rustls::server::ParsedCertificate::try_from(leaf) {
-        Ok(p) => p,
-        Err(e) => {
-            return ChainVerdict {
-                trusted: false,
-                problem: Some(ChainProblem::Other),
-                message: e.to_string(),
+    let secs = u64::try_from(now.unix_timestamp()).unwrap_or(0);
+    let at = UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
+    let result = match usage {
+        Usage::Server => {
+            let parsed = match rustls::server::ParsedCertificate::try_from(leaf) {
+                Ok(p) => p,
+                Err(e) => {
+                    return ChainVerdict {
+                        trusted: false,
+                        problem: Some(ChainProblem::Other),
+                        message: e.to_string(),
+                    };
+                }
             };
+            let algs = crate::tls::provider().signature_verification_algorithms.all;
+            rustls::client::verify_server_cert_signed_by_trust_anchor(
+                &parsed,
+                trust.roots(),
+                &chain[1..],
+                at,
+                algs,
+            )
+        }
+        Usage::Client => {
+            if trust.is_empty() {
+                return ChainVerdict {
+                    trusted: false,
+                    problem: Some(ChainProblem::UnknownIssuer),
+                    message: "no trust anchors to verify against".into(),
+                };
+            }
+            match rustls::server::WebPkiClientVerifier::builder_with_provider(
+                std::sync::Arc::new(trust.roots().clone()),
+                crate::tls::provider(),
+            )
+            .build()
+            {
+                Ok(verifier) => verifier.verify_client_cert(leaf, &chain[1..], at).map(|_| ()),
+                Err(e) => {
+                    return ChainVerdict {
+                        trusted: false,
+                        problem: Some(ChainProblem::Other),
+                        message: e.to_string(),
+                    };
+                }
+            }
         }
     };
-    let secs = u64::try_from(now.unix_timestamp()).unwrap_or(0);
-    let algs = crate::tls::provider().signature_verification_algorithms.all;
-    match rustls::client::verify_server_cert_signed_by_trust_anchor(
-        &parsed,
-        trust.roots(),
-        &chain[1..],
-        UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs)),
-        algs,
-    ) {
+    match result {
         Ok(()) => ChainVerdict {
             trusted: true,
             problem: None,
@@ -682,7 +743,10 @@ pub fn verify_chain(chain: &[CertificateDer<'_>], trust: &Trust, now: OffsetDate
                     C::BadSignature | C::UnsupportedSignatureAlgorithmContext { .. },
                 ) => ChainProblem::BadSignature,
                 rustls::Error::InvalidCertificate(C::InvalidPurpose | C::InvalidPurposeContext { .. }) => {
-                    ChainProblem::NotServerAuth
+                    match usage {
+                        Usage::Server => ChainProblem::NotServerAuth,
+                        Usage::Client => ChainProblem::NotClientAuth,
+                    }
                 }
                 _ => ChainProblem::Other,
             };
@@ -693,6 +757,63 @@ pub fn verify_chain(chain: &[CertificateDer<'_>], trust: &Trust, now: OffsetDate
             }
         }
     }
+}
+
+/// Whether a certificate name (`cert_name`, possibly a wildcard) matches the name a connector
+/// expects (`expected`, e.g. TlsSenderCertificateName, which may itself be `*.contoso.com`), as
+/// Exchange Online's inbound connectors compare them: case-insensitive, trailing dots ignored, a
+/// wildcard on either side covers exactly one left-most label (RFC 6125 6.4.3), a wildcard equals
+/// the same wildcard, partial wildcards (`f*.contoso.com`) match nothing.
+pub fn connector_name_matches(cert_name: &str, expected: &str) -> bool {
+    let cert = cert_name.trim().trim_end_matches('.').to_ascii_lowercase();
+    let want = expected.trim().trim_end_matches('.').to_ascii_lowercase();
+    if cert.is_empty() || want.is_empty() {
+        return false;
+    }
+    if cert == want {
+        return wildcard_base(&cert).is_some() || !cert.contains('*');
+    }
+    if let Some(base) = wildcard_base(&cert) {
+        return one_label_under(&want, base);
+    }
+    if let Some(base) = wildcard_base(&want) {
+        return !cert.contains('*') && one_label_under(&cert, base);
+    }
+    false
+}
+
+/// The base of an acceptable wildcard `*.rest` (the whole left-most label, not directly under a
+/// top-level domain).
+fn wildcard_base(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix("*.")?;
+    (rest.contains('.') && !rest.contains('*') && !rest.starts_with('.')).then_some(rest)
+}
+
+/// Whether `name` is exactly one label under `base`.
+fn one_label_under(name: &str, base: &str) -> bool {
+    name.len() > base.len() + 1
+        && name.ends_with(base)
+        && name.as_bytes()[name.len() - base.len() - 1] == b'.'
+        && !name[..name.len() - base.len() - 1].contains('.')
+        && !name.starts_with('*')
+}
+
+/// Every name an inbound connector compares with its expected name: the SAN DNS names and the
+/// subject CN.
+pub fn connector_names(info: &CertInfo) -> Vec<String> {
+    info.dns_names
+        .iter()
+        .chain(info.common_name.iter())
+        .cloned()
+        .collect()
+}
+
+/// Whether the certificate carries `expected` as a connector compares names
+/// ([`connector_name_matches`] on [`connector_names`]).
+pub fn connector_matches(info: &CertInfo, expected: &str) -> bool {
+    connector_names(info)
+        .iter()
+        .any(|n| connector_name_matches(n, expected))
 }
 
 #[cfg(test)]

@@ -85,6 +85,10 @@ pub struct LabInfo {
     pub ca_file: PathBuf,
     /// The generated profile.
     pub profile_file: PathBuf,
+    /// The on-premises hybrid certificate chain (PEM), what the send connector presents to EOP.
+    pub onprem_cert_file: PathBuf,
+    /// Its private key (PEM).
+    pub onprem_key_file: PathBuf,
     /// Every endpoint.
     pub endpoints: Vec<Endpoint>,
 }

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, bail};
 use mailpath_core::check::Status;
+use mailpath_core::dns::Resolver;
 use mailpath_core::relay::client::{self, ClientOptions, RcptOutcome, TlsPolicy};
-use mailpath_core::relay::forward::ForwardConfig;
+use mailpath_core::relay::forward::{ForwardConfig, MxRoute, Route};
 use mailpath_core::relay::spool::find_tracking;
 use mailpath_core::relay::{Relay, RelayConfig, RelayEvent, Role, TlsSource, tls};
 use mailpath_core::smtp::server::{Limits, SessionEvent};
@@ -48,6 +49,28 @@ fn host_port(text: &str) -> anyhow::Result<(String, u16)> {
         _ if text.is_empty() => bail!("empty host"),
         _ => Ok((text.to_string(), 25)),
     }
+}
+
+/// `--mx-port` values: the default port (25 unless one `PORT` is given) and `HOST=PORT` overrides.
+fn mx_ports(values: &[String]) -> anyhow::Result<(u16, Vec<(String, u16)>)> {
+    let mut port = 25;
+    let mut overrides = Vec::new();
+    for value in values {
+        match value.split_once('=') {
+            Some((host, p)) if !host.is_empty() => overrides.push((
+                host.to_string(),
+                p.parse()
+                    .with_context(|| format!("--mx-port {value:?}: bad port"))?,
+            )),
+            Some(_) => bail!("--mx-port {value:?}: expected PORT or HOST=PORT"),
+            None => {
+                port = value
+                    .parse()
+                    .with_context(|| format!("--mx-port {value:?}: bad port"))?
+            }
+        }
+    }
+    Ok((port, overrides))
 }
 
 /// The default spool: the user's state directory (XDG on Unix, LOCALAPPDATA on Windows).
@@ -107,8 +130,35 @@ fn config(args: &RelayArgs) -> anyhow::Result<RelayConfig> {
         idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
         ..Limits::default()
     };
+    if args.forward.is_none() && (!args.dns.is_empty() || !args.mx_ports.is_empty()) {
+        bail!("--dns and --mx-port only apply to --forward mx");
+    }
     if let Some(forward) = &args.forward {
-        let (host, port) = host_port(forward).context("--forward")?;
+        let route = if forward.eq_ignore_ascii_case("mx") {
+            if args.forward_name.is_some() {
+                bail!(
+                    "--forward-name does not apply to --forward mx: each MX host is verified by its own name"
+                );
+            }
+            let (port, port_overrides) = mx_ports(&args.mx_ports)?;
+            let timeout = Duration::from_secs(5);
+            let resolver = if args.dns.is_empty() {
+                Resolver::try_system(timeout).context("--forward mx: the system DNS configuration")?
+            } else {
+                Resolver::with_servers(&args.dns, timeout)
+            };
+            Route::Mx(MxRoute {
+                resolver,
+                port,
+                port_overrides,
+            })
+        } else {
+            if !args.dns.is_empty() || !args.mx_ports.is_empty() {
+                bail!("--dns and --mx-port only apply to --forward mx");
+            }
+            let (host, port) = host_port(forward).context("--forward")?;
+            Route::SmartHost { host, port }
+        };
         let client_cert = match (&args.forward_cert, &args.forward_key) {
             (Some(cert), Some(key)) => Some(tls::load_certified_key(cert, key).context("--forward-cert")?),
             _ => None,
@@ -131,8 +181,7 @@ fn config(args: &RelayArgs) -> anyhow::Result<RelayConfig> {
             bail!("--retry-base must be a positive number of seconds");
         }
         config.forward = Some(ForwardConfig {
-            host,
-            port,
+            route,
             client: ClientOptions {
                 helo: config
                     .hostname
@@ -630,6 +679,18 @@ fn print_send(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mx_port_forms() {
+        assert_eq!(mx_ports(&[]).unwrap(), (25, Vec::new()));
+        let (port, overrides) = mx_ports(&["2525".into(), "mx1.contoso.com=2626".into()]).unwrap();
+        assert_eq!(
+            (port, overrides),
+            (2525, vec![("mx1.contoso.com".to_string(), 2626)])
+        );
+        assert!(mx_ports(&["=1".into()]).is_err());
+        assert!(mx_ports(&["a=b".into()]).is_err());
+    }
 
     #[test]
     fn host_port_forms() {

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::cert::{
-    CertError, CertInfo, ChainProblem, SignatureHash, Trust, cert_names, days_left, matches_any,
-    parse_certificate, verify_chain,
+    CertError, CertInfo, ChainProblem, SignatureHash, Trust, Usage, cert_names, connector_matches,
+    connector_names, days_left, matches_any, parse_certificate, verify_chain_for,
 };
 use crate::check::{Attachment, CheckDef, CheckResult, Status};
 
@@ -101,6 +101,60 @@ pub const DEFS: &[CheckDef] = &[
     EKU,
 ];
 
+/// The nine definitions a chain is judged by, in order: the `tls.cert.*` ones for a server's
+/// chain ([`SERVER_DEFS`]), others (the relay's `relay.client-cert.*`) for a client's.
+#[derive(Debug, Clone, Copy)]
+pub struct CertDefs {
+    /// A certificate was presented.
+    pub present: CheckDef,
+    /// It chains to a trust anchor.
+    pub trusted: CheckDef,
+    /// The intermediates were sent.
+    pub chain_complete: CheckDef,
+    /// It carries the expected names.
+    pub name: CheckDef,
+    /// It is within its validity period.
+    pub validity: CheckDef,
+    /// It does not expire within [`EXPIRY_WARNING_DAYS`].
+    pub expiry: CheckDef,
+    /// Its key is strong enough.
+    pub key: CheckDef,
+    /// No weak signature hash in the chain.
+    pub signature: CheckDef,
+    /// Its extended key usage fits.
+    pub eku: CheckDef,
+}
+
+impl CertDefs {
+    /// All nine, in order.
+    pub fn all(&self) -> [&CheckDef; 9] {
+        [
+            &self.present,
+            &self.trusted,
+            &self.chain_complete,
+            &self.name,
+            &self.validity,
+            &self.expiry,
+            &self.key,
+            &self.signature,
+            &self.eku,
+        ]
+    }
+}
+
+/// The `tls.cert.*` definitions.
+pub const SERVER_DEFS: CertDefs = CertDefs {
+    present: PRESENT,
+    trusted: TRUSTED,
+    chain_complete: CHAIN_COMPLETE,
+    name: NAME,
+    validity: VALIDITY,
+    expiry: EXPIRY,
+    key: KEY,
+    signature: SIGNATURE,
+    eku: EKU,
+};
+
 /// Warn this many days before expiry.
 pub const EXPIRY_WARNING_DAYS: i64 = 60;
 
@@ -134,6 +188,34 @@ pub struct CertCheckContext<'a> {
 
 /// The `tls.cert.*` checks of a chain as a server sent it (leaf first).
 pub fn cert_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> Vec<CheckResult> {
+    judge(chain, ctx, &SERVER_DEFS, Usage::Server)
+}
+
+/// The same checks of a chain a client presented (leaf first), reported under `defs`: the trust
+/// is verified for client authentication, the EKU must allow clientAuth, and the names are compared
+/// as an inbound connector compares them with its expected name (subject CN or SAN, a wildcard on
+/// either side).
+pub fn client_cert_checks(
+    chain: &[CertificateDer<'_>],
+    ctx: &CertCheckContext<'_>,
+    defs: &CertDefs,
+) -> Vec<CheckResult> {
+    judge(chain, ctx, defs, Usage::Client)
+}
+
+/// Whether a certificate carries an expected name.
+type NameMatcher = fn(&CertInfo, &str) -> bool;
+
+fn judge(
+    chain: &[CertificateDer<'_>],
+    ctx: &CertCheckContext<'_>,
+    defs: &CertDefs,
+    usage: Usage,
+) -> Vec<CheckResult> {
+    let side = match usage {
+        Usage::Server => "server",
+        Usage::Client => "client",
+    };
     let mk = |def: &CheckDef, status: Status, summary: String| {
         CheckResult::new(def, status, ctx.target, summary)
             .evidence(ctx.evidence_id)
@@ -141,11 +223,11 @@ pub fn cert_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> 
     };
     let Some(leaf_der) = chain.first() else {
         let mut out = vec![
-            mk(&PRESENT, Status::Fail, "the server sent no certificate".into())
+            mk(&defs.present, Status::Fail, format!("the {side} sent no certificate"))
                 .remediation("Assign a certificate to the SMTP service: Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services SMTP"),
         ];
         out.extend(
-            DEFS[1..]
+            defs.all()[1..]
                 .iter()
                 .map(|d| mk(d, Status::Skip, "no certificate to judge".into())),
         );
@@ -156,12 +238,12 @@ pub fn cert_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> 
         Ok(info) => info,
         Err(e) => {
             let mut out = vec![mk(
-                &PRESENT,
+                &defs.present,
                 Status::Fail,
-                format!("the server's certificate does not parse: {e}"),
+                format!("the {side}'s certificate does not parse: {e}"),
             )];
             out.extend(
-                DEFS[1..]
+                defs.all()[1..]
                     .iter()
                     .map(|d| mk(d, Status::Skip, "the certificate could not be parsed".into())),
             );
@@ -169,7 +251,7 @@ pub fn cert_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> 
         }
     };
     let mut out = vec![mk(
-        &PRESENT,
+        &defs.present,
         Status::Pass,
         format!("{} (issued by {})", leaf.subject, leaf.issuer),
     )];
@@ -184,7 +266,7 @@ pub fn cert_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> 
     } else {
         ctx.now
     };
-    let verdict = verify_chain(chain, ctx.trust, judge_at);
+    let verdict = verify_chain_for(chain, ctx.trust, judge_at, usage);
     let sent_intermediates = chain.len() > 1;
     let missing_intermediate = !verdict.trusted
         && verdict.problem == Some(ChainProblem::UnknownIssuer)
@@ -193,23 +275,23 @@ pub fn cert_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> 
             .iter()
             .any(|c| parse_certificate(c).is_ok_and(|i| i.subject == leaf.issuer));
     out.push(match (verdict.trusted, verdict.problem) {
-        (true, _) => mk(&TRUSTED, Status::Pass, format!("chains to a trusted root ({})", ctx.trust.description())),
+        (true, _) => mk(&defs.trusted, Status::Pass, format!("chains to a trusted root ({})", ctx.trust.description())),
         (false, _) if missing_intermediate => mk(
-            &TRUSTED,
+            &defs.trusted,
             Status::Fail,
-            format!("cannot be verified: the issuing CA ({}) was not sent (see tls.cert.chain_complete)", leaf.issuer),
+            format!("cannot be verified: the issuing CA ({}) was not sent (see {})", leaf.issuer, defs.chain_complete.id),
         )
         .detail("Exchange Online sees this as UntrustedRoot; sending the intermediate fixes both checks."),
-        (false, Some(ChainProblem::SelfSigned)) => mk(&TRUSTED, Status::Fail, format!("self-signed certificate ({})", leaf.subject))
+        (false, Some(ChainProblem::SelfSigned)) => mk(&defs.trusted, Status::Fail, format!("self-signed certificate ({})", leaf.subject))
             .detail("Exchange Online requires a certificate from a trusted public CA on every hybrid server; a self-signed one (often the default Exchange certificate selected by mistake) gives 454 4.7.0 UntrustedRoot.")
             .remediation(format!("Install a certificate from a public CA and bind it to SMTP: Import-ExchangeCertificate -FileData ([System.IO.File]::ReadAllBytes('C:\\cert.pfx')) -Password (Read-Host -AsSecureString); Enable-ExchangeCertificate -Thumbprint <new> -Services SMTP (answer No to replacing the default SMTP certificate); then rerun the Hybrid Configuration Wizard. Current certificate: {thumb}.")),
-        (false, problem) => mk(&TRUSTED, Status::Fail, format!("does not chain to a trusted root: {}", verdict.message))
+        (false, problem) => mk(&defs.trusted, Status::Fail, format!("does not chain to a trusted root: {}", verdict.message))
             .detail(format!("Problem: {problem:?}. Trust used: {}. An internal-CA certificate works inside the organisation but Exchange Online rejects it (UntrustedRoot).", ctx.trust.description()))
             .remediation("Use a certificate from a public CA trusted by Exchange Online, bound to SMTP on every hybrid server (Enable-ExchangeCertificate -Services SMTP), and rerun the Hybrid Configuration Wizard."),
     });
 
     out.push(if missing_intermediate {
-        mk(&CHAIN_COMPLETE, Status::Fail, format!("only the leaf was sent; the issuing CA {} is missing", leaf.issuer))
+        mk(&defs.chain_complete, Status::Fail, format!("only the leaf was sent; the issuing CA {} is missing", leaf.issuer))
             .detail(if leaf.aia_ca_issuers.is_empty() {
                 "Exchange Online does not fetch intermediates: 450 4.4.317 [Message=UntrustedRoot].".to_string()
             } else {
@@ -217,27 +299,30 @@ pub fn cert_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> 
             })
             .remediation("Import the intermediate CA certificate into the Local Computer 'Intermediate Certification Authorities' store on the server (certlm.msc, or Import-Certificate -CertStoreLocation Cert:\\LocalMachine\\CA -FilePath intermediate.cer), then restart the transport service (Restart-Service MSExchangeTransport / MSExchangeFrontEndTransport) so it sends the full chain.")
     } else if leaf.self_issued {
-        mk(&CHAIN_COMPLETE, Status::Pass, "self-signed: there is no chain to complete (see tls.cert.trusted)".into())
+        mk(&defs.chain_complete, Status::Pass, format!("self-signed: there is no chain to complete (see {})", defs.trusted.id))
     } else {
-        mk(&CHAIN_COMPLETE, Status::Pass, format!("{} certificate(s) sent{}", chain.len(), if sent_intermediates { ", issuer included" } else { "; the issuer is a trust anchor" }))
+        mk(&defs.chain_complete, Status::Pass, format!("{} certificate(s) sent{}", chain.len(), if sent_intermediates { ", issuer included" } else { "; the issuer is a trust anchor" }))
     });
 
-    let names = cert_names(&leaf);
+    let (names, carries): (Vec<String>, NameMatcher) = match usage {
+        Usage::Server => (cert_names(&leaf), matches_any),
+        Usage::Client => (connector_names(&leaf), connector_matches),
+    };
     if ctx.expected.is_empty() {
         out.push(mk(
-            &NAME,
+            &defs.name,
             Status::Skip,
             "no expected name configured to compare with".into(),
         ));
     } else {
-        let missing: Vec<&ExpectedName> = ctx
-            .expected
-            .iter()
-            .filter(|e| !matches_any(&leaf, &e.name))
-            .collect();
+        let missing: Vec<&ExpectedName> = ctx.expected.iter().filter(|e| !carries(&leaf, &e.name)).collect();
         if missing.is_empty() {
             let list: Vec<&str> = ctx.expected.iter().map(|e| e.name.as_str()).collect();
-            out.push(mk(&NAME, Status::Pass, format!("carries {}", list.join(", "))));
+            out.push(mk(
+                &defs.name,
+                Status::Pass,
+                format!("carries {}", list.join(", ")),
+            ));
         } else {
             let first = missing[0];
             let detail: Vec<String> = missing
@@ -245,7 +330,7 @@ pub fn cert_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> 
                 .map(|m| format!("{} (expected by {})", m.name, m.source))
                 .collect();
             out.push(
-                mk(&NAME, Status::Fail, format!("{} is not on the certificate (names: {})", first.name, names.join(", ")))
+                mk(&defs.name, Status::Fail, format!("{} is not on the certificate (names: {})", first.name, names.join(", ")))
                     .detail(format!("Missing: {}. The other side refuses the session (450 4.7.320 SubjectMismatch) or cannot attribute the mail to the organisation.", detail.join("; ")))
                     .remediation(format!("Get a certificate whose subject or SAN includes {}: New-ExchangeCertificate -GenerateRequest -KeySize 2048 -SubjectName \"CN={}\" -DomainName {} -PrivateKeyExportable $true; complete it with Import-ExchangeCertificate, then Enable-ExchangeCertificate -Thumbprint <new> -Services SMTP and rerun the Hybrid Configuration Wizard.", first.name, first.name.trim_start_matches("*."), missing.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(","))),
             );
@@ -260,7 +345,7 @@ pub fn cert_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> 
     if ctx.now > leaf.not_after {
         out.push(
             mk(
-                &VALIDITY,
+                &defs.validity,
                 Status::Fail,
                 format!(
                     "certificate expired {} days ago ({})",
@@ -271,37 +356,37 @@ pub fn cert_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> 
             .remediation(renew.clone()),
         );
         out.push(mk(
-            &EXPIRY,
+            &defs.expiry,
             Status::Skip,
-            "already expired (see tls.cert.validity)".into(),
+            format!("already expired (see {})", defs.validity.id),
         ));
     } else if ctx.now < leaf.not_before {
         let days = (leaf.not_before - ctx.now).whole_days();
         out.push(
-            mk(&VALIDITY, Status::Fail, format!("certificate is not valid until {} (in {days} days)", date(leaf.not_before)))
+            mk(&defs.validity, Status::Fail, format!("certificate is not valid until {} (in {days} days)", date(leaf.not_before)))
                 .detail("A certificate installed before its start date (or a server clock that is behind) fails validation.")
                 .remediation("Check the server's clock (w32tm /query /status), or keep the previous certificate bound to SMTP until the new one is valid: Enable-ExchangeCertificate -Thumbprint <previous> -Services SMTP"),
         );
         out.push(mk(
-            &EXPIRY,
+            &defs.expiry,
             Status::Skip,
-            "not valid yet (see tls.cert.validity)".into(),
+            format!("not valid yet (see {})", defs.validity.id),
         ));
     } else {
         out.push(mk(
-            &VALIDITY,
+            &defs.validity,
             Status::Pass,
             format!("valid from {} to {}", date(leaf.not_before), date(leaf.not_after)),
         ));
         out.push(if left <= EXPIRY_WARNING_DAYS {
             mk(
-                &EXPIRY,
+                &defs.expiry,
                 Status::Warn,
                 format!("expires in {left} days ({})", date(leaf.not_after)),
             )
             .remediation(renew)
         } else {
-            mk(&EXPIRY, Status::Pass, format!("{left} days left"))
+            mk(&defs.expiry, Status::Pass, format!("{left} days left"))
         });
     }
 
@@ -321,10 +406,10 @@ pub fn cert_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> 
             .unwrap_or_default()
     );
     out.push(if weak_key {
-        mk(&KEY, Status::Fail, format!("{key_words} key is too weak"))
+        mk(&defs.key, Status::Fail, format!("{key_words} key is too weak"))
             .remediation(format!("Request a new certificate with a 2048-bit (or larger) key: New-ExchangeCertificate -GenerateRequest -KeySize 2048 -SubjectName \"CN={cn}\" -DomainName {} -PrivateKeyExportable $true", names.join(",")))
     } else {
-        mk(&KEY, Status::Pass, key_words)
+        mk(&defs.key, Status::Pass, key_words)
     });
 
     let mut weak_sigs = Vec::new();
@@ -342,10 +427,10 @@ pub fn cert_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> 
         }
     }
     out.push(if weak_sigs.is_empty() {
-        mk(&SIGNATURE, Status::Pass, leaf.signature_algorithm.clone())
+        mk(&defs.signature, Status::Pass, leaf.signature_algorithm.clone())
     } else {
         mk(
-            &SIGNATURE,
+            &defs.signature,
             Status::Fail,
             format!("weak signature hash: {}", weak_sigs.join("; ")),
         )
@@ -369,9 +454,21 @@ pub fn cert_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> 
     } else {
         "no EKU extension (any usage)".to_string()
     };
-    out.push(if !server {
+    out.push(if usage == Usage::Client && !client {
         mk(
-            &EKU,
+            &defs.eku,
+            Status::Fail,
+            format!("not valid for client authentication ({usages})"),
+        )
+        .remediation(
+            "Request the certificate with both serverAuth and clientAuth EKUs (the web-server/SSL template of \
+             most public CAs has both); the send connector presents it as a client certificate.",
+        )
+    } else if usage == Usage::Client {
+        mk(&defs.eku, Status::Pass, usages)
+    } else if !server {
+        mk(
+            &defs.eku,
             Status::Fail,
             format!("not valid for server authentication ({usages})"),
         )
@@ -380,13 +477,13 @@ pub fn cert_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> 
         )
     } else if ctx.used_as_client && !client {
         mk(
-            &EKU,
+            &defs.eku,
             Status::Warn,
             format!("lacks clientAuth ({usages}), but it is also used to authenticate to EOP"),
         )
         .remediation("Request the certificate with both serverAuth and clientAuth EKUs.")
     } else {
-        mk(&EKU, Status::Pass, usages)
+        mk(&defs.eku, Status::Pass, usages)
     });
     out
 }

@@ -11,7 +11,7 @@ pub mod smtp;
 
 use crate::check::CheckDef;
 
-/// Every check mailpath can report, by family.
+/// Every check mailpath can report, by family (the bundled relay's `relay.*` last).
 pub fn catalog() -> Vec<&'static CheckDef> {
     let mut all: Vec<&'static CheckDef> = Vec::new();
     all.extend(dns::DEFS.iter());
@@ -19,6 +19,7 @@ pub fn catalog() -> Vec<&'static CheckDef> {
     all.extend(cert::DEFS.iter());
     all.extend(dane::DEFS.iter());
     all.extend(config::DEFS.iter());
+    all.extend(crate::relay::inspect::DEFS.iter());
     all
 }
 
@@ -54,7 +55,7 @@ mod tests {
             assert!(seen.insert(def.id), "duplicate id {}", def.id);
             let family = def.id.split('.').next().unwrap_or_default();
             assert!(
-                ["dns", "tcp", "smtp", "tls", "config", "path"].contains(&family),
+                ["dns", "tcp", "smtp", "tls", "config", "path", "relay"].contains(&family),
                 "{}",
                 def.id
             );
@@ -63,7 +64,7 @@ mod tests {
                     && def
                         .id
                         .chars()
-                        .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')
+                        .all(|c| c.is_ascii_lowercase() || matches!(c, '.' | '_' | '-'))
             );
             assert!(!def.title.is_empty() && !def.why.is_empty(), "{}", def.id);
         }

@@ -96,6 +96,11 @@ pub struct LabInfo {
     pub ca_file: PathBuf,
     /// A profile that points at this lab.
     pub profile_file: PathBuf,
+    /// The on-premises hybrid certificate chain (the Edge's, or the Mailbox server's without an
+    /// Edge), PEM: what the send connector presents to EOP (`mailpath relay send --cert`).
+    pub onprem_cert_file: PathBuf,
+    /// Its private key, PEM.
+    pub onprem_key_file: PathBuf,
     /// Every endpoint.
     pub endpoints: Vec<LabEndpoint>,
 }
@@ -148,6 +153,9 @@ pub enum LabError {
         /// The error.
         source: rustls::Error,
     },
+    /// The EOP endpoint's TLS (client certificate capture) could not be set up.
+    #[error("EOP TLS: {0}")]
+    EopTls(#[from] crate::relay::tls::TlsSetupError),
     /// A file or socket operation failed.
     #[error("{what}: {source}")]
     Io {
@@ -186,6 +194,7 @@ impl std::fmt::Debug for Lab {
 /// Certificates the lab's endpoints serve.
 struct Certs {
     ca_pem: String,
+    ca_der: rustls_pki_types::CertificateDer<'static>,
     eop: LabCert,
     edge: LabCert,
     mailbox: LabCert,
@@ -239,11 +248,35 @@ impl Lab {
             ..Faults::default()
         };
 
-        // EOP: always healthy, it is Microsoft's.
-        let eop_tls = server_tls(&certs.eop, true, names::EOP_HOST)?;
+        let onprem = if scenario.edge {
+            &certs.edge
+        } else {
+            &certs.mailbox
+        };
+        let onprem_cert_file = dir.path().join("onprem-cert.pem");
+        let onprem_key_file = dir.path().join("onprem-key.pem");
+        std::fs::write(&onprem_cert_file, onprem.cert.chain_pem(true))
+            .map_err(LabError::io(format!("write {}", onprem_cert_file.display())))?;
+        std::fs::write(&onprem_key_file, onprem.cert.key_pem())
+            .map_err(LabError::io(format!("write {}", onprem_key_file.display())))?;
+
+        // EOP: always healthy, it is Microsoft's. It behaves as the relay's eop role: mail for the
+        // tenant's accepted domains from anyone, relaying only for a session whose client
+        // certificate matches the inbound connector's TlsSenderCertificateName (else 5.7.64).
+        // TLS is not required: EOP also takes internet mail in plain text.
+        let eop_tls = crate::relay::tls::server_config(certs.eop.cert.certified_key(true)?, true)?;
         let mut eop = ServerConfig::new(names::EOP_FRONTEND, Personality::Eop);
         eop.tls = Some(eop_tls);
         eop.faults = base_faults.clone();
+        eop.accepted_domains = accepted_domains();
+        eop.policy = Some(Arc::new(crate::relay::inspect::EopAttribution {
+            inspector: crate::relay::inspect::Inspector {
+                role: crate::relay::Role::Eop,
+                expected_names: vec![TLS_SENDER_CERTIFICATE_NAME.to_string()],
+                client_roots: Some(vec![certs.ca_der.clone()]),
+                org_domains: accepted_domains(),
+            },
+        }));
         let eop = SmtpServer::bind(SocketAddr::new(bind, 0), eop)
             .await
             .map_err(LabError::io("bind the EOP endpoint"))?;
@@ -387,6 +420,8 @@ impl Lab {
             dns: dns.local_addr(),
             ca_file,
             profile_file: profile_file.clone(),
+            onprem_cert_file,
+            onprem_key_file,
             endpoints,
         };
         let profile = lab_profile(scenario, &info)?;
@@ -433,6 +468,10 @@ impl Lab {
         self.background.clear();
     }
 }
+
+/// The EXO inbound connector's TlsSenderCertificateName in the lab profile, which the lab's EOP
+/// endpoint attributes sessions by.
+const TLS_SENDER_CERTIFICATE_NAME: &str = names::PUBLIC_HOST;
 
 fn accepted_domains() -> Vec<String> {
     vec![
@@ -558,6 +597,7 @@ fn issue_certificates(scenario: &Scenario, options: &LabOptions) -> Result<Certs
     let edge = issue(&ca, &edge)?;
     Ok(Certs {
         ca_pem: ca.root_pem(),
+        ca_der: ca.root_der(),
         eop,
         edge,
         mailbox,
@@ -592,7 +632,7 @@ pub fn lab_profile_struct(scenario: &Scenario, info: &LabInfo) -> Profile {
     let c = &mut profile.connectors;
     c.send.fqdn = Some(names::PUBLIC_HOST.to_string());
     c.send.tls_domain = names::EOP_TLS_DOMAIN.to_string();
-    c.exo_inbound.tls_sender_certificate_name = Some(names::PUBLIC_HOST.to_string());
+    c.exo_inbound.tls_sender_certificate_name = Some(TLS_SENDER_CERTIFICATE_NAME.to_string());
     c.exo_outbound.smart_hosts = vec![names::PUBLIC_HOST.to_string()];
     c.exo_outbound.tls_domain = Some(names::PUBLIC_HOST.to_string());
     profile.resolvers.system = false;

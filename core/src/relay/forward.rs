@@ -1,5 +1,6 @@
-//! Forwarding: queued messages go to one smart host under a TLS policy, with retries and backoff,
-//! a bounce when a recipient fails for good or runs out of attempts, and a delivery log per message.
+//! Forwarding: queued messages go to one smart host, or to each recipient domain's MX hosts
+//! ([`Route::Mx`]), under a TLS policy, with retries and backoff, a bounce when a recipient fails
+//! for good or runs out of attempts, and a delivery log per message.
 //!
 //! The queue is the spool: a message is queued while its metadata says so, and every change of
 //! state is written (synced, atomically renamed) before it is acted upon further. In memory there is
@@ -17,20 +18,67 @@ use time::format_description::well_known::Rfc2822;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use super::client::{self, ClientOptions, RcptOutcome};
+use super::client::{self, ClientOptions, RcptOutcome, SendOutcome};
 use super::spool::{
     Attempt, Delivery, DeliveryState, MAX_LOG_IN_META, META_SCHEMA, MessageMeta, RecipientFailure, Spool,
 };
 use super::{EventTx, RelayEvent};
+use crate::dns::{DnsOutcome, RecordType, Resolver};
 use crate::smtp::server::SessionInfo;
+
+/// Where forwarded mail goes.
+#[derive(Debug, Clone)]
+pub enum Route {
+    /// Every message to one smart host.
+    SmartHost {
+        /// The host name or address.
+        host: String,
+        /// Its port.
+        port: u16,
+    },
+    /// Per recipient domain, to its MX hosts in preference order (RFC 5321 5.1).
+    Mx(MxRoute),
+}
+
+impl Route {
+    /// `host:port`, or `MX (via <resolver>)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Route::SmartHost { host, port } => format!("{host}:{port}"),
+            Route::Mx(mx) => format!("MX (DNS {})", mx.resolver.label()),
+        }
+    }
+}
+
+/// Delivery by MX: the resolver to ask and the SMTP port of the MX hosts.
+#[derive(Debug, Clone)]
+pub struct MxRoute {
+    /// Where MX and address records come from (the system's servers, or explicit ones such as a
+    /// lab's DNS server).
+    pub resolver: Resolver,
+    /// The port of every MX host (25 outside labs and tests).
+    pub port: u16,
+    /// Per MX host name, a different port: for labs, where every host listens on loopback on a
+    /// port of its own.
+    pub port_overrides: Vec<(String, u16)>,
+}
+
+impl MxRoute {
+    /// The port to use for `host`.
+    pub fn port_for(&self, host: &str) -> u16 {
+        let host = crate::dns::normalize_name(host);
+        self.port_overrides
+            .iter()
+            .find(|(h, _)| crate::dns::normalize_name(h) == host)
+            .map_or(self.port, |(_, p)| *p)
+    }
+}
 
 /// Where and how to forward.
 #[derive(Debug, Clone)]
 pub struct ForwardConfig {
-    /// The smart host.
-    pub host: String,
-    /// Its port.
-    pub port: u16,
+    /// Where to.
+    pub route: Route,
     /// EHLO name, TLS policy, trust, client certificate, timeouts.
     pub client: ClientOptions,
     /// The wait after the first failed attempt; doubled after each further one.
@@ -214,15 +262,23 @@ impl Worker {
         let at = OffsetDateTime::now_utc();
         let mut wire = received_header(&meta, &self.hostname, at).into_bytes();
         wire.extend_from_slice(&data);
-        let outcome = client::send(
-            &config.host,
-            config.port,
-            &config.client,
-            &meta.mail_from,
-            &meta.delivery.pending,
-            &wire,
-        )
-        .await;
+        let (outcome, host_desc) = match &config.route {
+            Route::SmartHost { host, port } => (
+                client::send(
+                    host,
+                    *port,
+                    &config.client,
+                    &meta.mail_from,
+                    &meta.delivery.pending,
+                    &wire,
+                )
+                .await,
+                format!("{host}:{port}"),
+            ),
+            Route::Mx(mx) => {
+                deliver_by_mx(mx, &config.client, &meta.mail_from, &meta.delivery.pending, &wire).await
+            }
+        };
         let delivery = &mut meta.delivery;
         delivery.attempts += 1;
         let mut still = Vec::new();
@@ -276,7 +332,7 @@ impl Worker {
         }
         let attempt = Attempt {
             at,
-            host: format!("{}:{}", config.host, config.port),
+            host: host_desc,
             outcome: word.to_string(),
             detail: details.join("; ").chars().take(2000).collect(),
             tls: outcome.tls.clone(),
@@ -332,6 +388,168 @@ impl Worker {
             let wait = backoff(&self.config, meta.delivery.attempts);
             self.schedule.push(tokio::time::Instant::now() + wait, meta.id);
         }
+    }
+}
+
+/// What the MX lookup of a recipient domain gave: hosts to try in order, or an outcome for every
+/// recipient of the domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MxTargets {
+    /// MX hosts by preference (or the domain itself when it has no MX, RFC 5321 5.1).
+    Hosts(Vec<String>),
+    /// No delivery is possible or possible now: the outcome for each recipient.
+    Outcome(RcptOutcome),
+}
+
+/// The hosts to try for `domain`: its MX hosts by preference; the domain itself when it has no MX
+/// records but exists (the implicit MX); a permanent failure for a null MX (RFC 7505) or a domain
+/// that does not exist; a deferral when DNS fails.
+pub async fn mx_targets(resolver: &Resolver, domain: &str) -> MxTargets {
+    let answer = resolver.lookup(domain, RecordType::Mx).await;
+    match &answer.outcome {
+        DnsOutcome::Records(_) if answer.has_records() => {
+            let mx = answer.mx();
+            if mx.iter().any(|(_, host)| host.is_empty() || *host == ".") {
+                return MxTargets::Outcome(RcptOutcome::Failed(format!(
+                    "556 5.1.10 {domain} does not accept mail (null MX, RFC 7505)"
+                )));
+            }
+            let mut hosts: Vec<String> = Vec::new();
+            for (_, host) in mx {
+                if !hosts.iter().any(|h| h == host) {
+                    hosts.push(host.to_string());
+                }
+            }
+            MxTargets::Hosts(hosts)
+        }
+        DnsOutcome::NxDomain => MxTargets::Outcome(RcptOutcome::Failed(format!(
+            "550 5.1.2 {domain}: no such domain (NXDOMAIN from {})",
+            answer.server
+        ))),
+        DnsOutcome::Records(_) | DnsOutcome::NoData => MxTargets::Hosts(vec![domain.to_string()]),
+        DnsOutcome::Timeout => MxTargets::Outcome(RcptOutcome::Deferred(format!(
+            "451 4.4.3 MX lookup for {domain} timed out ({})",
+            answer.server
+        ))),
+        DnsOutcome::Error(e) => MxTargets::Outcome(RcptOutcome::Deferred(format!(
+            "451 4.4.3 MX lookup for {domain} failed: {e}"
+        ))),
+    }
+}
+
+/// The domain of an address, lower-case.
+fn domain_of(address: &str) -> String {
+    address
+        .rsplit_once('@')
+        .map(|(_, d)| d)
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
+}
+
+/// Deliver to `rcpt_to` by MX: grouped by recipient domain, each group tried at its MX hosts in
+/// order (every address of a host, then the next host) until no recipient is left deferred. The TLS
+/// name verified is the MX host's name. Returns the combined outcome and the hosts tried.
+pub async fn deliver_by_mx(
+    route: &MxRoute,
+    options: &ClientOptions,
+    mail_from: &str,
+    rcpt_to: &[String],
+    data: &[u8],
+) -> (SendOutcome, String) {
+    let started = std::time::Instant::now();
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for rcpt in rcpt_to {
+        let domain = domain_of(rcpt);
+        match groups.iter_mut().find(|(d, _)| *d == domain) {
+            Some((_, list)) => list.push(rcpt.clone()),
+            None => groups.push((domain, vec![rcpt.clone()])),
+        }
+    }
+    let mut results: Vec<(String, RcptOutcome)> = Vec::new();
+    let mut tried: Vec<String> = Vec::new();
+    let mut tls = None;
+    let mut transcript = Vec::new();
+    for (domain, rcpts) in groups {
+        let hosts = match mx_targets(&route.resolver, &domain).await {
+            MxTargets::Outcome(outcome) => {
+                tried.push(format!("{domain}: {}", rcpt_reason(&outcome)));
+                results.extend(rcpts.into_iter().map(|r| (r, outcome.clone())));
+                continue;
+            }
+            MxTargets::Hosts(hosts) => hosts,
+        };
+        let mut pending = rcpts;
+        let mut last: Vec<(String, RcptOutcome)> = Vec::new();
+        'hosts: for host in &hosts {
+            let port = route.port_for(host);
+            let mut ips = Vec::new();
+            for rtype in [RecordType::A, RecordType::Aaaa] {
+                let answer = route.resolver.lookup(host, rtype).await;
+                ips.extend(answer.ips());
+            }
+            if ips.is_empty() {
+                tried.push(format!("{host}: no address"));
+                last = pending
+                    .iter()
+                    .map(|r| {
+                        let why = format!("451 4.4.4 MX host {host} of {domain} has no address");
+                        (r.clone(), RcptOutcome::Deferred(why))
+                    })
+                    .collect();
+                continue;
+            }
+            for ip in ips {
+                let mut opts = options.clone();
+                opts.tls_name = Some(host.clone());
+                let outcome = client::send(&ip.to_string(), port, &opts, mail_from, &pending, data).await;
+                tried.push(format!("{host}[{ip}]:{port}"));
+                if outcome.tls.is_some() {
+                    tls.clone_from(&outcome.tls);
+                }
+                transcript = outcome.transcript;
+                let mut still = Vec::new();
+                last.clear();
+                for (rcpt, result) in outcome.recipients {
+                    match result {
+                        RcptOutcome::Deferred(_) => {
+                            still.push(rcpt.clone());
+                            last.push((rcpt, result));
+                        }
+                        done => results.push((rcpt, done)),
+                    }
+                }
+                pending = still;
+                if pending.is_empty() {
+                    break 'hosts;
+                }
+            }
+        }
+        results.extend(last.into_iter().filter(|(r, _)| pending.contains(r)));
+        if hosts.is_empty() {
+            results.extend(pending.into_iter().map(|r| {
+                let why = format!("451 4.4.4 no MX host for {domain}");
+                (r, RcptOutcome::Deferred(why))
+            }));
+        }
+    }
+    // Envelope order.
+    let recipients = rcpt_to
+        .iter()
+        .filter_map(|r| results.iter().find(|(x, _)| x == r).cloned())
+        .collect();
+    let outcome = SendOutcome {
+        tls,
+        recipients,
+        transcript,
+        ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    };
+    (outcome, format!("MX {}", tried.join(", ")))
+}
+
+fn rcpt_reason(outcome: &RcptOutcome) -> &str {
+    match outcome {
+        RcptOutcome::Delivered(r) | RcptOutcome::Failed(r) | RcptOutcome::Deferred(r) => r,
     }
 }
 
@@ -458,8 +676,10 @@ mod tests {
     #[test]
     fn backoff_doubles_up_to_the_cap() {
         let config = ForwardConfig {
-            host: "x".into(),
-            port: 25,
+            route: Route::SmartHost {
+                host: "x".into(),
+                port: 25,
+            },
             client: ClientOptions {
                 helo: "h".into(),
                 tls: client::TlsPolicy::None,

@@ -8,10 +8,12 @@ use time::OffsetDateTime;
 
 use super::Role;
 use super::spool::MessageMeta;
-use super::tls::{CertSummary, verify_chain};
+use super::tls::CertSummary;
+use crate::cert::{Trust, Usage, verify_chain_for};
 use crate::check::{Attachment, CheckDef, CheckResult, Status};
+use crate::checks::cert::{CertCheckContext, CertDefs, ExpectedName, client_cert_checks};
 use crate::headers::{self, Classification, Context, Verdict};
-use crate::smtp::server::{SessionInfo, SessionPolicy};
+use crate::smtp::server::{SessionInfo, SessionPolicy, domain_accepted};
 
 const INBOUND_CONNECTOR: &str = "https://learn.microsoft.com/powershell/module/exchange/set-inboundconnector";
 const CERT_REQUIREMENTS: &str = "https://learn.microsoft.com/exchange/certificate-requirements#certificate-requirements-for-hybrid-deployments";
@@ -58,6 +60,59 @@ pub const CLIENT_CERT_VALIDITY: CheckDef = CheckDef {
     why: "An expired certificate breaks the TLS authentication of the connector the day it expires.",
     references: &[CERT_REQUIREMENTS],
 };
+/// `relay.client-cert.chain`.
+pub const CLIENT_CERT_CHAIN: CheckDef = CheckDef {
+    id: "relay.client-cert.chain",
+    title: "Sender sends the intermediate certificates",
+    why: "Exchange Online does not fetch missing intermediates: a sender that presents only its leaf cannot be \
+          verified (UntrustedRoot) and is not attributed to the tenant.",
+    references: &[CERT_REQUIREMENTS],
+};
+/// `relay.client-cert.expiry`.
+pub const CLIENT_CERT_EXPIRY: CheckDef = CheckDef {
+    id: "relay.client-cert.expiry",
+    title: "Client certificate does not expire within 60 days",
+    why: "Renewing the hybrid certificate means updating TlsCertificateName on the send connector and rerunning \
+          the HCW; start 60 days ahead (as the probes' tls.cert.expiry).",
+    references: &[CERT_REQUIREMENTS],
+};
+/// `relay.client-cert.key`.
+pub const CLIENT_CERT_KEY: CheckDef = CheckDef {
+    id: "relay.client-cert.key",
+    title: "Client certificate key is strong enough",
+    why: "RSA keys under 2048 bits (or EC under 256) are refused by modern TLS stacks, Exchange Online included: \
+          the handshake fails or the certificate is ignored.",
+    references: &[CERT_REQUIREMENTS],
+};
+/// `relay.client-cert.signature`.
+pub const CLIENT_CERT_SIGNATURE: CheckDef = CheckDef {
+    id: "relay.client-cert.signature",
+    title: "No weak signature hash in the client chain",
+    why: "MD5/MD2 anywhere in the chain fails TLS 1.2 (KB 3027536); SHA-1 signatures are refused too.",
+    references: &[CERT_REQUIREMENTS],
+};
+/// `relay.client-cert.eku`.
+pub const CLIENT_CERT_EKU: CheckDef = CheckDef {
+    id: "relay.client-cert.eku",
+    title: "Client certificate is usable for client authentication",
+    why: "The send connector presents the hybrid certificate as a TLS client certificate; without the clientAuth \
+          usage the receiver cannot accept it for authentication.",
+    references: &[CERT_REQUIREMENTS],
+};
+
+/// The client certificate is judged by the probes' certificate checks
+/// ([`crate::checks::cert::client_cert_checks`]) under these `relay.client-cert.*` ids.
+pub const CLIENT_CERT_DEFS: CertDefs = CertDefs {
+    present: CLIENT_CERT,
+    trusted: CLIENT_CERT_TRUST,
+    chain_complete: CLIENT_CERT_CHAIN,
+    name: CLIENT_CERT_NAME,
+    validity: CLIENT_CERT_VALIDITY,
+    expiry: CLIENT_CERT_EXPIRY,
+    key: CLIENT_CERT_KEY,
+    signature: CLIENT_CERT_SIGNATURE,
+    eku: CLIENT_CERT_EKU,
+};
 /// `relay.verdict`.
 pub const VERDICT: CheckDef = CheckDef {
     id: "relay.verdict",
@@ -71,14 +126,26 @@ pub const VERDICT: CheckDef = CheckDef {
 pub const DEFS: &[CheckDef] = &[
     TLS,
     CLIENT_CERT,
-    CLIENT_CERT_NAME,
     CLIENT_CERT_TRUST,
+    CLIENT_CERT_CHAIN,
+    CLIENT_CERT_NAME,
     CLIENT_CERT_VALIDITY,
+    CLIENT_CERT_EXPIRY,
+    CLIENT_CERT_KEY,
+    CLIENT_CERT_SIGNATURE,
+    CLIENT_CERT_EKU,
     VERDICT,
 ];
 
-/// Certificates expiring within this many days get a warning.
-pub const EXPIRY_WARN_DAYS: i64 = 30;
+/// Certificates expiring within this many days get a warning (the probes' threshold).
+pub const EXPIRY_WARN_DAYS: i64 = crate::checks::cert::EXPIRY_WARNING_DAYS;
+
+/// The system trust store, loaded once (client chains are verified against it without
+/// `--client-ca`).
+fn system_trust() -> &'static Trust {
+    static SYSTEM: std::sync::OnceLock<Trust> = std::sync::OnceLock::new();
+    SYSTEM.get_or_init(|| Trust::system().unwrap_or_default())
+}
 
 /// What the judgement needs to know about the relay.
 #[derive(Debug, Clone, Default)]
@@ -88,10 +155,20 @@ pub struct Inspector {
     /// Names the sender's certificate must match (TlsSenderCertificateName for `eop`, the
     /// TlsDomainCapabilities domain such as `mail.protection.outlook.com` for `edge`/`mailbox`).
     pub expected_names: Vec<String>,
-    /// Trust anchors for client chains; `None` = chains are not verified.
+    /// Trust anchors for client chains (`--client-ca`); `None` = the system store for the
+    /// `relay.client-cert.trust` check, and no chain verification in the attribution.
     pub client_roots: Option<Vec<CertificateDer<'static>>>,
     /// The organization's domains, for the header analysis.
     pub org_domains: Vec<String>,
+}
+
+/// Trust anchors from DER certificates (`--client-ca`).
+fn anchors(roots: &[CertificateDer<'static>]) -> Trust {
+    let mut trust = Trust::empty().named("--client-ca");
+    for root in roots {
+        trust.add_der(root.clone());
+    }
+    trust
 }
 
 /// How EOP would attribute a session.
@@ -124,12 +201,23 @@ impl Inspector {
                 self.expected_names.join(", ")
             ));
         };
-        if let Some(roots) = &self.client_roots
-            && let Err(e) = verify_chain(&chain, roots, OffsetDateTime::now_utc())
-        {
-            return Attribution::Refused(format!("certificate chain not trusted: {e}"));
+        if let Some(roots) = &self.client_roots {
+            let chain: Vec<CertificateDer<'_>> =
+                chain.iter().map(|c| CertificateDer::from(c.as_slice())).collect();
+            let verdict = verify_chain_for(&chain, &anchors(roots), OffsetDateTime::now_utc(), Usage::Client);
+            if !verdict.trusted {
+                return Attribution::Refused(format!("certificate chain not trusted: {}", verdict.message));
+            }
         }
         Attribution::Matched(name.to_string())
+    }
+
+    /// The trust the `relay.client-cert.trust` check uses.
+    fn trust(&self) -> std::borrow::Cow<'static, Trust> {
+        match &self.client_roots {
+            Some(roots) => std::borrow::Cow::Owned(anchors(roots)),
+            None => std::borrow::Cow::Borrowed(system_trust()),
+        }
     }
 
     /// The `relay.*` checks of a session (TLS and client certificate).
@@ -160,12 +248,7 @@ impl Inspector {
                      Thumbprint,Services,Subject",
                 ),
             );
-            for def in [
-                &CLIENT_CERT,
-                &CLIENT_CERT_NAME,
-                &CLIENT_CERT_TRUST,
-                &CLIENT_CERT_VALIDITY,
-            ] {
+            for def in CLIENT_CERT_DEFS.all() {
                 out.push(mk(def, Status::Skip, "no TLS".into()));
             }
             return out;
@@ -177,7 +260,7 @@ impl Inspector {
         };
         out.push(mk(&TLS, tls_status, format!("{} {}", tls.version, tls.cipher)));
         let chain = tls.client_chain();
-        let Some(leaf) = chain.first() else {
+        if chain.is_empty() {
             let status = if eop {
                 Status::Fail
             } else if self.expected_names.is_empty() {
@@ -198,110 +281,53 @@ impl Inspector {
                          mail.protection.outlook.com (or rerun the Hybrid Configuration Wizard)",
                     ),
             );
-            for def in [&CLIENT_CERT_NAME, &CLIENT_CERT_TRUST, &CLIENT_CERT_VALIDITY] {
+            for def in &CLIENT_CERT_DEFS.all()[1..] {
                 out.push(mk(def, Status::Skip, "no client certificate".into()));
             }
             return out;
-        };
-        let summary = match CertSummary::parse(leaf) {
-            Ok(s) => s,
-            Err(e) => {
-                out.push(mk(
-                    &CLIENT_CERT,
-                    Status::Fail,
-                    format!("unreadable certificate: {e}"),
-                ));
-                return out;
-            }
-        };
-        out.push(
-            mk(
-                &CLIENT_CERT,
-                Status::Pass,
-                format!("{} (issued by {})", summary.subject, summary.issuer),
-            )
-            .detail(format!(
-                "{} certificate(s) in the chain; names: {}",
-                chain.len(),
-                summary.names().join(", ")
-            )),
-        );
-        // Names.
-        if self.expected_names.is_empty() {
-            out.push(mk(
-                &CLIENT_CERT_NAME,
-                Status::Info,
-                format!(
-                    "names {} (no expected name configured)",
-                    summary.names().join(", ")
-                ),
-            ));
-        } else {
-            match summary.matching(&self.expected_names) {
-                Some(name) => out.push(mk(&CLIENT_CERT_NAME, Status::Pass, format!("matches {name}"))),
-                None => out.push(
-                    mk(
-                        &CLIENT_CERT_NAME,
-                        if eop { Status::Fail } else { Status::Warn },
-                        format!(
-                            "{} does not match {}",
-                            summary.names().join(", "),
-                            self.expected_names.join(", ")
-                        ),
-                    )
-                    .remediation(if eop {
-                        "In Exchange Online: Set-InboundConnector \"Inbound from <GUID>\" \
-                         -TlsSenderCertificateName <a name on the certificate>, or bind a certificate \
-                         with that name to the on-premises send connector (TlsCertificateName); rerun the \
-                         Hybrid Configuration Wizard after a renewal."
-                    } else {
-                        "On-premises: Get-ReceiveConnector | fl Name,TlsDomainCapabilities; the domain must be \
-                         mail.protection.outlook.com:AcceptCloudServicesMail for mail from Exchange Online."
-                    }),
-                ),
-            }
         }
-        // Trust.
-        match &self.client_roots {
-            None => out.push(mk(
-                &CLIENT_CERT_TRUST,
-                Status::Skip,
-                "no trust anchors given (--client-ca); the chain was recorded, not verified".into(),
-            )),
-            Some(roots) => match verify_chain(&chain, roots, now) {
-                Ok(()) => out.push(mk(&CLIENT_CERT_TRUST, Status::Pass, "chain verifies".into())),
-                Err(e) => out.push(mk(&CLIENT_CERT_TRUST, Status::Fail, e).remediation(
-                    "Send the full chain (install the intermediate CA on the server) and use a certificate \
-                         from a public CA: Get-ExchangeCertificate | fl Thumbprint,Issuer,Subject,RootCAType",
-                )),
-            },
-        }
-        // Validity.
-        let now_s = now.unix_timestamp();
-        let days_left = (summary.not_after - now_s) / 86_400;
-        let validity = if now_s < summary.not_before {
-            mk(&CLIENT_CERT_VALIDITY, Status::Fail, "not valid yet".into())
-        } else if now_s > summary.not_after {
-            mk(
-                &CLIENT_CERT_VALIDITY,
-                Status::Fail,
-                format!("expired {} day(s) ago", -days_left),
-            )
-            .remediation("Renew the certificate, enable it for SMTP and update TlsCertificateName (HCW)")
-        } else if days_left < EXPIRY_WARN_DAYS {
-            mk(
-                &CLIENT_CERT_VALIDITY,
-                Status::Warn,
-                format!("expires in {days_left} day(s)"),
-            )
+        let chain: Vec<CertificateDer<'_>> =
+            chain.iter().map(|c| CertificateDer::from(c.as_slice())).collect();
+        let source = if eop {
+            "the EXO inbound connector's TlsSenderCertificateName (--expect-cert-name)"
         } else {
-            mk(
-                &CLIENT_CERT_VALIDITY,
-                Status::Pass,
-                format!("valid for {days_left} more day(s)"),
-            )
+            "the receive connector's TlsDomainCapabilities domain (--expect-cert-name)"
         };
-        out.push(validity);
+        let expected: Vec<ExpectedName> = self
+            .expected_names
+            .iter()
+            .map(|name| ExpectedName {
+                name: name.clone(),
+                source: source.to_string(),
+            })
+            .collect();
+        let trust = self.trust();
+        let ctx = CertCheckContext {
+            target: &target,
+            evidence_id: &evidence,
+            expected: &expected,
+            trust: &trust,
+            now,
+            used_as_client: true,
+            attachment: self.attachment(),
+        };
+        for mut check in client_cert_checks(&chain, &ctx, &CLIENT_CERT_DEFS) {
+            if check.id == CLIENT_CERT.id && check.status == Status::Pass {
+                check = check.detail(format!("{} certificate(s) in the chain", chain.len()));
+            }
+            // A name mismatch stops EOP (5.7.64); on-premises only treats EOP as anonymous.
+            if check.id == CLIENT_CERT_NAME.id && check.status == Status::Fail && !eop {
+                check.status = Status::Warn;
+            }
+            if check.id == CLIENT_CERT_TRUST.id && self.client_roots.is_none() && check.status == Status::Fail
+            {
+                check.summary = format!(
+                    "{} (trust: the system store; --client-ca to give the issuing CA)",
+                    check.summary
+                );
+            }
+            out.push(check);
+        }
         out
     }
 
@@ -429,8 +455,9 @@ pub struct MessageReport {
     pub checks: Vec<CheckResult>,
 }
 
-/// The `eop` role's policy: refuse recipients with `550 5.7.64 TenantAttribution; Relay Access
-/// Denied` unless the session is attributed to the organization by its client certificate.
+/// The `eop` role's policy (also the lab's EOP endpoint's): recipients in the accepted domains are
+/// taken from anyone; others (relaying) only in a session attributed to the organization by its
+/// client certificate, else `550 5.7.64 TenantAttribution; Relay Access Denied`.
 #[derive(Debug, Clone)]
 pub struct EopAttribution {
     /// The judgement.
@@ -438,7 +465,14 @@ pub struct EopAttribution {
 }
 
 impl SessionPolicy for EopAttribution {
-    fn rcpt(&self, session: &SessionInfo, _rcpt: &str) -> Option<String> {
+    /// As EOP: mail for the tenant's accepted domains is taken from anyone (the attribution only
+    /// decides whether it arrives as internal or anonymous); a recipient elsewhere is relaying, and
+    /// relaying needs a session attributed by its certificate, or `550 5.7.64`. Without accepted
+    /// domains every recipient counts as relaying.
+    fn rcpt(&self, session: &SessionInfo, rcpt: &str) -> Option<String> {
+        if !self.inspector.org_domains.is_empty() && domain_accepted(&self.inspector.org_domains, rcpt) {
+            return None;
+        }
         match self.inspector.attribution(session) {
             Attribution::Matched(_) => None,
             Attribution::Refused(why) => Some(format!(
@@ -446,5 +480,9 @@ impl SessionPolicy for EopAttribution {
                 why.chars().take(300).collect::<String>()
             )),
         }
+    }
+
+    fn relays(&self, session: &SessionInfo, _rcpt: &str) -> bool {
+        matches!(self.inspector.attribution(session), Attribution::Matched(_))
     }
 }

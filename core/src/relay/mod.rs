@@ -5,7 +5,8 @@
 //! - [`spool`]: the durable spool; `250 queued` means the message is synced to disk.
 //! - [`tls`]: the server certificate (files or generated), client certificate capture, name matching.
 //! - [`inspect`]: `relay.*` checks of sessions and messages, EOP's certificate attribution.
-//! - [`forward`] and [`client`]: forwarding to a smart host with retries, bounces and a delivery log.
+//! - [`forward`] and [`client`]: forwarding to a smart host or by MX, with retries, bounces and a
+//!   delivery log.
 //!
 //! [`Relay::start`] wires them around [`crate::smtp::server`]. Everything observable is sent as a
 //! [`RelayEvent`] to an optional bounded channel (events that do not fit are dropped and counted,
@@ -47,8 +48,10 @@ pub enum Role {
     /// Accept and capture everything (within the accepted domains, when given).
     #[default]
     Sink,
-    /// Exchange Online Protection receiving from on-premises: TLS required before MAIL, a client
-    /// certificate matching the inbound connector's TlsSenderCertificateName, or `550 5.7.64`.
+    /// Exchange Online Protection receiving from on-premises: TLS required before MAIL; recipients in
+    /// the accepted domains from anyone (attributed by certificate = internal, else anonymous);
+    /// relaying to any other domain only with a client certificate matching the inbound
+    /// connector's TlsSenderCertificateName, or `550 5.7.64`.
     Eop,
     /// An Edge Transport server's receive connector.
     Edge,
@@ -400,7 +403,7 @@ impl Relay {
             org_domains: config.accepted_domains.clone(),
         });
 
-        let forward_desc = config.forward.as_ref().map(|f| format!("{}:{}", f.host, f.port));
+        let forward_desc = config.forward.as_ref().map(|f| f.route.describe());
         let forwarder = config.forward.clone().map(|f| {
             Arc::new(Forwarder::start(
                 f,

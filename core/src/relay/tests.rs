@@ -146,8 +146,10 @@ async fn forwarding_delivers_retries_and_bounces() {
 
     let near_dir = tempfile::tempdir().unwrap();
     let forward = |port: u16, attempts: u32| ForwardConfig {
-        host: "127.0.0.1".into(),
-        port,
+        route: forward::Route::SmartHost {
+            host: "127.0.0.1".into(),
+            port,
+        },
         client: client_options(TlsPolicy::Required, None),
         retry_base: Duration::from_millis(100),
         retry_max: Duration::from_millis(200),
@@ -287,8 +289,10 @@ async fn queued_messages_survive_a_restart() {
     let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
     config.accepted_domains = vec!["contoso.com".into()];
     config.forward = Some(ForwardConfig {
-        host: "127.0.0.1".into(),
-        port,
+        route: forward::Route::SmartHost {
+            host: "127.0.0.1".into(),
+            port,
+        },
         client: client_options(TlsPolicy::Opportunistic, None),
         retry_base: Duration::from_secs(3600),
         retry_max: Duration::from_secs(3600),
@@ -333,4 +337,342 @@ fn events_serialise_flat_with_an_event_tag() {
         checks: Vec::new(),
     };
     assert_eq!(serde_json::to_value(&checks).unwrap()["event"], "session-checks");
+}
+
+#[tokio::test]
+async fn forwarding_by_mx_follows_preference_fallback_and_null_mx() {
+    use crate::dns::{RecordData, Resolver};
+    use crate::lab::dns_server::{LabDnsServer, Zone};
+
+    let far_dir = tempfile::tempdir().unwrap();
+    let mut far_config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), far_dir.path());
+    far_config.accepted_domains = vec!["mx.test".into(), "implicit.test".into()];
+    let far = Relay::start(far_config, None).await.unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+
+    let lo = RecordData::A("127.0.0.1".parse().unwrap());
+    let mx = |preference: u16, exchange: &str| RecordData::Mx {
+        preference,
+        exchange: exchange.into(),
+    };
+    let zones = vec![
+        Zone::new("mx.test")
+            // Listed out of order: preference decides.
+            .with("mx.test", 60, mx(20, "up.mx.test"))
+            .with("mx.test", 60, mx(10, "down.mx.test"))
+            .with("down.mx.test", 60, lo.clone())
+            .with("up.mx.test", 60, lo.clone()),
+        Zone::new("implicit.test").with("implicit.test", 60, lo.clone()),
+        Zone::new("nullmx.test").with("nullmx.test", 60, mx(0, ".")),
+    ];
+    let dns = LabDnsServer::start("127.0.0.1".parse().unwrap(), zones)
+        .await
+        .unwrap();
+    let resolver = Resolver::with_servers(&[dns.local_addr()], Duration::from_secs(2));
+    assert_eq!(
+        forward::mx_targets(&resolver, "mx.test").await,
+        forward::MxTargets::Hosts(vec!["down.mx.test".into(), "up.mx.test".into()])
+    );
+    assert_eq!(
+        forward::mx_targets(&resolver, "implicit.test").await,
+        forward::MxTargets::Hosts(vec!["implicit.test".into()])
+    );
+
+    let far_port = far.local_addr().port();
+    let near_dir = tempfile::tempdir().unwrap();
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), near_dir.path());
+    config.accepted_domains = ["mx.test", "implicit.test", "nullmx.test", "gone.mx.test"]
+        .map(String::from)
+        .to_vec();
+    let mut options = client_options(TlsPolicy::Required, None);
+    options.tls_name = None;
+    config.forward = Some(ForwardConfig {
+        route: forward::Route::Mx(forward::MxRoute {
+            resolver,
+            port: closed_port,
+            port_overrides: vec![
+                ("up.mx.test".into(), far_port),
+                ("implicit.test".into(), far_port),
+            ],
+        }),
+        client: options,
+        retry_base: Duration::from_secs(3600),
+        retry_max: Duration::from_secs(3600),
+        max_attempts: 3,
+        concurrency: 1,
+    });
+    let (tx, mut rx) = mpsc::channel(256);
+    let near = Relay::start(config, Some(tx)).await.unwrap();
+    let Some(RelayEvent::Listening { forward, .. }) = rx.recv().await else {
+        panic!("listening first");
+    };
+    assert!(forward.unwrap().starts_with("MX (DNS 127.0.0.1:"));
+    let rcpts: Vec<String> = [
+        "megan@mx.test",
+        "alex@implicit.test",
+        "nobody@nullmx.test",
+        "ghost@gone.mx.test",
+    ]
+    .map(String::from)
+    .to_vec();
+    let sent = client::send(
+        "127.0.0.1",
+        near.local_addr().port(),
+        &client_options(TlsPolicy::None, None),
+        "adele@contoso.com",
+        &rcpts,
+        MESSAGE,
+    )
+    .await;
+    assert!(sent.all_delivered(), "{sent:#?}");
+    let (state, attempt, delivered, failed) = loop {
+        match tokio::time::timeout(Duration::from_secs(20), rx.recv()).await {
+            Ok(Some(RelayEvent::Delivery {
+                state,
+                attempt,
+                delivered,
+                failed,
+                ..
+            })) => break (state, attempt, delivered, failed),
+            Ok(Some(_)) => {}
+            other => panic!("no delivery event: {other:?}"),
+        }
+    };
+    assert_eq!(state, DeliveryState::Failed, "{attempt:#?}");
+    assert_eq!(delivered, ["megan@mx.test", "alex@implicit.test"], "{attempt:#?}");
+    let reasons: Vec<(&str, &str)> = failed
+        .iter()
+        .map(|f| (f.rcpt.as_str(), f.reason.as_str()))
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert_eq!(reasons[0].0, "nobody@nullmx.test");
+    assert!(reasons[0].1.starts_with("556 5.1.10"), "{reasons:?}");
+    assert_eq!(reasons[1].0, "ghost@gone.mx.test");
+    assert!(reasons[1].1.starts_with("550 5.1.2"), "{reasons:?}");
+    // The lower preference was tried first, then the next MX; TLS was required and used.
+    let down = attempt
+        .host
+        .find(&format!("down.mx.test[127.0.0.1]:{closed_port}"));
+    let up = attempt.host.find(&format!("up.mx.test[127.0.0.1]:{far_port}"));
+    assert!(down.is_some() && up.is_some() && down < up, "{}", attempt.host);
+    assert!(attempt.tls.is_some());
+    // Both deliveries arrived at the far relay, one session per recipient domain.
+    let ids = far.spool().ids().unwrap();
+    let mut arrived: Vec<Vec<String>> = ids
+        .iter()
+        .map(|id| far.spool().meta(id).unwrap().rcpt_to)
+        .collect();
+    arrived.sort();
+    assert_eq!(
+        arrived,
+        [
+            vec!["alex@implicit.test".to_string()],
+            vec!["megan@mx.test".to_string()]
+        ]
+    );
+    near.shutdown().await;
+    far.shutdown().await;
+    dns.shutdown().await;
+}
+
+#[tokio::test]
+async fn eop_role_takes_accepted_domains_from_anyone_and_relays_only_by_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
+    config.role = Role::Eop;
+    config.expected_cert_names = vec!["mail.contoso.com".into()];
+    config.accepted_domains = vec!["contoso.com".into()];
+    let (tx, mut rx) = mpsc::channel(256);
+    let relay = Relay::start(config, Some(tx)).await.unwrap();
+    let port = relay.local_addr().port();
+    let send = |cert: Option<Arc<rustls::sign::CertifiedKey>>, rcpt: &'static str| async move {
+        client::send(
+            "127.0.0.1",
+            port,
+            &client_options(TlsPolicy::Required, cert),
+            "adele@contoso.com",
+            &[rcpt.to_string()],
+            MESSAGE,
+        )
+        .await
+    };
+    // Inbound to an accepted domain without a certificate: taken, but anonymous.
+    let anonymous = send(None, "megan@contoso.com").await;
+    assert!(anonymous.all_delivered(), "{anonymous:#?}");
+    let report = next_message(&mut rx).await;
+    assert_eq!(report.verdict.classification, Classification::Anonymous);
+    // Relaying elsewhere: only with the certificate the connector expects.
+    let relayed = send(Some(client_cert("mail.contoso.com")), "partner@fabrikam.com").await;
+    assert!(relayed.all_delivered(), "{relayed:#?}");
+    for cert in [None, Some(client_cert("mail.fabrikam.com"))] {
+        let refused = send(cert, "partner@fabrikam.com").await;
+        assert!(
+            matches!(&refused.recipients[0].1, RcptOutcome::Failed(r)
+                if r.starts_with("550 5.7.64 TenantAttribution; Relay Access Denied")),
+            "{refused:#?}"
+        );
+    }
+    assert_eq!(relay.spool().ids().unwrap().len(), 2);
+    relay.shutdown().await;
+}
+
+/// The `relay.client-cert.*` statuses of the checks, in order, without pass/skip ones.
+fn not_passing(checks: &[crate::check::CheckResult]) -> Vec<(String, crate::check::Status)> {
+    use crate::check::Status;
+    checks
+        .iter()
+        .filter(|c| c.id.starts_with("relay.client-cert") && !matches!(c.status, Status::Pass | Status::Skip))
+        .map(|c| (c.id.clone(), c.status))
+        .collect()
+}
+
+#[tokio::test]
+async fn client_certificates_are_judged_by_the_probes_certificate_checks() {
+    use crate::check::Status;
+    use crate::lab::ca::{LeafIssuer, LeafKey};
+
+    let now = OffsetDateTime::now_utc();
+    let day = time::Duration::days(1);
+    let ca = LabCa::generate(now).unwrap();
+    let stranger = LabCa::generate(now).unwrap();
+    let spec = || LeafSpec::server("mail.contoso.com", ["mail.contoso.com"], now);
+    let key = |ca: &LabCa, spec: LeafSpec| ca.issue(&spec).unwrap().certified_key(true).unwrap();
+    let mut expired = spec();
+    expired.not_before = now - 400 * day;
+    expired.not_after = now - 3 * day;
+    let mut soon = spec();
+    soon.not_before = now - 300 * day;
+    soon.not_after = now + 20 * day;
+    let mut weak = spec();
+    weak.key = LeafKey::Rsa1024;
+    type Case = (
+        &'static str,
+        Arc<rustls::sign::CertifiedKey>,
+        Vec<(&'static str, Status)>,
+    );
+    let cases: Vec<Case> = vec![
+        ("good", key(&ca, spec()), vec![]),
+        (
+            "expired",
+            key(&ca, expired),
+            vec![("relay.client-cert.validity", Status::Fail)],
+        ),
+        (
+            "expiring",
+            key(&ca, soon),
+            vec![("relay.client-cert.expiry", Status::Warn)],
+        ),
+        (
+            "wrong name",
+            key(
+                &ca,
+                LeafSpec::server("mail.fabrikam.com", ["mail.fabrikam.com"], now),
+            ),
+            vec![("relay.client-cert.name", Status::Fail)],
+        ),
+        (
+            "untrusted",
+            key(&stranger, spec()),
+            vec![("relay.client-cert.trust", Status::Fail)],
+        ),
+        (
+            "self-signed",
+            key(&ca, spec().with_issuer(LeafIssuer::SelfSigned)),
+            vec![("relay.client-cert.trust", Status::Fail)],
+        ),
+        (
+            "weak key",
+            key(&ca, weak),
+            vec![("relay.client-cert.key", Status::Fail)],
+        ),
+    ];
+    let inspector = inspect::Inspector {
+        role: Role::Eop,
+        expected_names: vec!["mail.contoso.com".into()],
+        client_roots: Some(vec![ca.root_der()]),
+        org_domains: vec!["contoso.com".into()],
+    };
+    // Pure: the captured chain, judged as the probes judge a server's (one fault, one check).
+    for (name, key, want) in &cases {
+        let tls = crate::smtp::server::TlsInfo {
+            version: "TLSv1.3".into(),
+            cipher: "TLS13_AES_256_GCM_SHA384".into(),
+            sni: None,
+            client_chain_der_b64: key
+                .cert
+                .iter()
+                .map(|c| crate::encoding::base64_encode(c))
+                .collect(),
+        };
+        let session = crate::smtp::server::SessionInfo {
+            id: "S1".into(),
+            peer: "127.0.0.1:1".parse().unwrap(),
+            local: "127.0.0.1:25".parse().unwrap(),
+            started: now,
+            helo: Some("mail.contoso.com".into()),
+            tls: Some(tls),
+        };
+        let checks = inspector.session_checks(&session, now);
+        let got = not_passing(&checks);
+        let want: Vec<(String, Status)> = want.iter().map(|(i, s)| (i.to_string(), *s)).collect();
+        assert_eq!(got, want, "{name}: {checks:#?}");
+        let ids: Vec<&str> = checks.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids.len(), 10, "{name}: relay.tls and nine client-cert checks");
+        let failed = checks.iter().find(|c| c.status == Status::Fail);
+        if let Some(failed) = failed {
+            assert!(!failed.remediation.is_empty(), "{name}: {failed:#?}");
+        }
+        assert_eq!(
+            matches!(inspector.attribution(&session), inspect::Attribution::Matched(_)),
+            matches!(*name, "good" | "expiring" | "weak key"),
+            "{name}"
+        );
+    }
+
+    // Over the wire, captured by a running relay: the same verdicts (RSA 1024 cannot complete a
+    // handshake with ring, so it is judged from a captured chain above only).
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
+    config.role = Role::Edge;
+    config.expected_cert_names = vec!["mail.contoso.com".into()];
+    config.client_roots = Some(vec![ca.root_der()]);
+    let (tx, mut rx) = mpsc::channel(256);
+    let relay = Relay::start(config, Some(tx)).await.unwrap();
+    for (name, key, want) in cases {
+        let sent = client::send(
+            "127.0.0.1",
+            relay.local_addr().port(),
+            &client_options(TlsPolicy::Required, Some(key)),
+            "adele@contoso.com",
+            &["megan@contoso.com".to_string()],
+            MESSAGE,
+        )
+        .await;
+        if name == "weak key" {
+            // The relay refuses the handshake signature of a 1024-bit key (ring): nothing stored.
+            assert!(
+                matches!(&sent.recipients[0].1, RcptOutcome::Deferred(r) if r.contains("DecryptError")),
+                "{sent:#?}"
+            );
+            continue;
+        }
+        assert!(sent.all_delivered(), "{name}: {sent:#?}");
+        let report = next_message(&mut rx).await;
+        // On-premises roles warn about a name mismatch rather than fail.
+        let want: Vec<(String, Status)> = want
+            .iter()
+            .map(|(i, s)| {
+                let s = if *i == "relay.client-cert.name" {
+                    Status::Warn
+                } else {
+                    *s
+                };
+                (i.to_string(), s)
+            })
+            .collect();
+        assert_eq!(not_passing(&report.checks), want, "{name}: {:#?}", report.checks);
+    }
+    relay.shutdown().await;
 }

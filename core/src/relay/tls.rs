@@ -275,46 +275,11 @@ impl CertSummary {
     }
 }
 
-fn normalize(name: &str) -> String {
-    name.trim().trim_end_matches('.').to_ascii_lowercase()
-}
-
-/// Whether a wildcard pattern `*.rest` is acceptable (RFC 6125 6.4.3: the whole left-most label,
-/// and not directly under a top-level domain).
-fn wildcard_base(name: &str) -> Option<&str> {
-    let rest = name.strip_prefix("*.")?;
-    (rest.contains('.') && !rest.contains('*') && !rest.starts_with('.')).then_some(rest)
-}
-
-/// Whether `name` is exactly one label under `base`.
-fn one_label_under(name: &str, base: &str) -> bool {
-    name.len() > base.len() + 1
-        && name.ends_with(base)
-        && name.as_bytes()[name.len() - base.len() - 1] == b'.'
-        && !name[..name.len() - base.len() - 1].contains('.')
-        && !name.starts_with('*')
-}
-
 /// Whether a certificate name (`cert_name`, possibly a wildcard) matches the name a connector expects
-/// (`expected`, e.g. TlsSenderCertificateName, which may itself be `*.contoso.com`). Case-insensitive,
-/// trailing dots ignored; a wildcard covers exactly one left-most label (RFC 6125 6.4.3); partial
-/// wildcards (`f*.contoso.com`) match nothing.
+/// (`expected`, e.g. TlsSenderCertificateName, which may itself be `*.contoso.com`): see
+/// [`crate::cert::connector_name_matches`].
 pub fn name_matches(cert_name: &str, expected: &str) -> bool {
-    let cert = normalize(cert_name);
-    let want = normalize(expected);
-    if cert.is_empty() || want.is_empty() {
-        return false;
-    }
-    if cert == want {
-        return wildcard_base(&cert).is_some() || !cert.contains('*');
-    }
-    if let Some(base) = wildcard_base(&cert) {
-        return one_label_under(&want, base);
-    }
-    if let Some(base) = wildcard_base(&want) {
-        return !cert.contains('*') && one_label_under(&cert, base);
-    }
-    false
+    crate::cert::connector_name_matches(cert_name, expected)
 }
 
 /// Verify a client chain against trust anchors (webpki, client-auth usage), at `now`.

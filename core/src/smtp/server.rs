@@ -219,6 +219,12 @@ pub trait SessionPolicy: Send + Sync {
     fn rcpt(&self, _session: &SessionInfo, _rcpt: &str) -> Option<String> {
         None
     }
+    /// Whether a recipient outside the accepted domains may be relayed in this session (EOP: the
+    /// session is attributed to the tenant by its certificate). Asked only after [`Self::rcpt`]
+    /// did not refuse; `false` (the default) gives the personality's relay-denied reply.
+    fn relays(&self, _session: &SessionInfo, _rcpt: &str) -> bool {
+        false
+    }
 }
 
 /// A message a session accepted.
@@ -968,7 +974,13 @@ impl Session<'_> {
         {
             return refusal;
         }
-        if !self.accepts(&address) {
+        if !self.accepts(&address)
+            && !self
+                .config
+                .policy
+                .as_ref()
+                .is_some_and(|p| p.relays(&self.info, &address))
+        {
             return self.config.personality.relay_denied().to_string();
         }
         let reply = format!("250 2.1.5 Recipient OK <{address}>");
