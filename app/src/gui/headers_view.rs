@@ -197,9 +197,6 @@ fn analysis_ui(ui: &mut egui::Ui, a: &HeaderAnalysis, out: &mut Vec<Command>) {
         ui.label(RichText::new(format!("({} more Received fields not analysed)", a.hops_dropped)).weak());
     }
     ui.add_space(8.0);
-    ui.label(RichText::new("Hybrid headers").strong());
-    hybrid_headers(ui, a);
-    ui.add_space(8.0);
     ui.label(RichText::new(format!("Checks ({})", counts_words(&Counts::of(&a.checks)))).strong());
     let mut sorted: Vec<&CheckResult> = a.checks.iter().collect();
     sorted.sort_by(|x, y| y.status.cmp(&x.status).then_with(|| x.id.cmp(&y.id)));
@@ -207,6 +204,9 @@ fn analysis_ui(ui: &mut egui::Ui, a: &HeaderAnalysis, out: &mut Vec<Command>) {
         check_card(ui, c, out);
         ui.add_space(4.0);
     }
+    ui.add_space(8.0);
+    ui.label(RichText::new("Hybrid headers").strong());
+    hybrid_headers(ui, a);
 }
 
 fn hops_table(ui: &mut egui::Ui, a: &HeaderAnalysis) {
@@ -214,20 +214,21 @@ fn hops_table(ui: &mut egui::Ui, a: &HeaderAnalysis) {
         ui.label(RichText::new("No Received fields.").weak());
         return;
     }
+    let w = ui.available_width();
+    let col = |f: f32| Column::exact((w * f).max(36.0)).clip(true);
     ui.push_id("headers-hops", |ui| {
         TableBuilder::new(ui)
             .id_salt("headers-hops-table")
             .striped(true)
-            .resizable(true)
             .vscroll(false)
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .column(Column::exact(24.0))
-            .column(Column::initial(200.0).at_least(80.0).clip(true))
-            .column(Column::initial(200.0).at_least(80.0).clip(true))
-            .column(Column::initial(110.0).at_least(60.0).clip(true))
-            .column(Column::initial(150.0).at_least(60.0).clip(true))
-            .column(Column::initial(60.0).at_least(40.0))
-            .column(Column::remainder().at_least(60.0).clip(true))
+            .column(Column::exact(20.0))
+            .column(col(0.23))
+            .column(col(0.23))
+            .column(col(0.13))
+            .column(col(0.17))
+            .column(col(0.06))
+            .column(Column::remainder().at_least(40.0).clip(true))
             .header(20.0, |mut header| {
                 for title in ["#", "From", "By", "Role", "Time", "Delay", "TLS"] {
                     header.col(|ui| {

@@ -630,20 +630,21 @@ fn sessions_table(ui: &mut egui::Ui, state: &RelayState, height: f32, out: &mut 
         Some(RelaySelection::Session(id)) => Some(id.as_str()),
         _ => None,
     };
+    let w = ui.available_width();
+    let col = |f: f32| Column::exact((w * f).max(40.0)).clip(true);
     TableBuilder::new(ui)
         .id_salt("relay-sessions-table")
         .striped(true)
-        .resizable(true)
         .sense(egui::Sense::click())
         .max_scroll_height(height)
         .stick_to_bottom(true)
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::exact(140.0))
-        .column(Column::initial(130.0).at_least(80.0).clip(true))
-        .column(Column::initial(150.0).at_least(80.0).clip(true))
-        .column(Column::initial(130.0).at_least(80.0).clip(true))
-        .column(Column::initial(170.0).at_least(80.0).clip(true))
-        .column(Column::remainder().at_least(120.0).clip(true))
+        .column(col(0.165))
+        .column(col(0.13))
+        .column(col(0.14))
+        .column(col(0.15))
+        .column(col(0.175))
+        .column(Column::remainder().at_least(40.0).clip(true))
         .header(ROW_HEIGHT, |mut header| {
             for title in ["Session", "Client", "EHLO", "TLS", "Client certificate", "Status"] {
                 header.col(|ui| {
@@ -710,19 +711,20 @@ fn messages_table(ui: &mut egui::Ui, state: &RelayState, out: &mut Vec<Command>)
         Some(RelaySelection::Message(id)) => Some(id.as_str()),
         _ => None,
     };
+    let w = ui.available_width();
+    let col = |f: f32| Column::exact((w * f).max(40.0)).clip(true);
     TableBuilder::new(ui)
         .id_salt("relay-messages-table")
         .striped(true)
-        .resizable(true)
         .sense(egui::Sense::click())
         .stick_to_bottom(true)
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::exact(80.0))
-        .column(Column::initial(180.0).at_least(80.0).clip(true))
-        .column(Column::initial(180.0).at_least(80.0).clip(true))
-        .column(Column::initial(70.0).at_least(50.0))
-        .column(Column::initial(110.0).at_least(80.0))
-        .column(Column::remainder().at_least(120.0).clip(true))
+        .column(col(0.1))
+        .column(col(0.2))
+        .column(col(0.21))
+        .column(col(0.08))
+        .column(col(0.13))
+        .column(Column::remainder().at_least(40.0).clip(true))
         .header(ROW_HEIGHT, |mut header| {
             for title in ["Time", "From", "To", "Size", "Verdict", "Checks"] {
                 header.col(|ui| {
@@ -805,7 +807,7 @@ fn detail(ui: &mut egui::Ui, state: &RelayState, now: OffsetDateTime, out: &mut 
         ui.heading(title);
     });
     ui.separator();
-    egui::ScrollArea::both()
+    egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| match selected {
             RelaySelection::Session(id) => match state.session(id) {
@@ -824,14 +826,16 @@ fn detail(ui: &mut egui::Ui, state: &RelayState, now: OffsetDateTime, out: &mut 
 }
 
 fn grid(ui: &mut egui::Ui, id: &str, rows: &[(&str, String)]) {
+    let width = ui.available_width();
     egui::Grid::new(id)
         .num_columns(2)
+        .max_col_width(width * 0.72)
         .spacing([12.0, 4.0])
         .striped(true)
         .show(ui, |ui| {
             for (k, v) in rows {
                 ui.label(RichText::new(*k).weak());
-                ui.add(egui::Label::new(v).wrap());
+                ui.add(egui::Label::new(v).truncate()).on_hover_text(v);
                 ui.end_row();
             }
         });
@@ -906,19 +910,23 @@ fn session_detail(ui: &mut egui::Ui, s: &SessionRow, now: OffsetDateTime, out: &
                 .color(theme::status_color(ui, Status::Fail)),
         );
     }
-    client_cert_ui(ui, s.tls.as_ref(), now);
-    checks_ui(ui, &s.checks, out);
     ui.add_space(6.0);
     ui.strong("Transcript");
     if s.closed.is_none() {
         ui.label(RichText::new("The transcript arrives when the session closes.").weak());
     } else {
         let words = s.tls.as_ref().map(tls_words).unwrap_or_default();
-        transcript_rows(ui, &s.transcript, &words);
+        // Long lines scroll sideways rather than widening the pane.
+        egui::ScrollArea::horizontal()
+            .id_salt("relay-transcript")
+            .auto_shrink([false, true])
+            .show(ui, |ui| transcript_rows(ui, &s.transcript, &words));
         if s.transcript_dropped > 0 {
             ui.label(RichText::new(format!("({} more lines left out)", s.transcript_dropped)).weak());
         }
     }
+    client_cert_ui(ui, s.tls.as_ref(), now);
+    checks_ui(ui, &s.checks, out);
 }
 
 fn message_detail(
@@ -981,13 +989,17 @@ pub fn verdict_ui(ui: &mut egui::Ui, v: &Verdict) {
                 );
                 let words = format!("Verdict: {}", v.classification.as_str());
                 label.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &words));
-                if let Some(basis) = &v.basis {
-                    ui.label(RichText::new(format!("from {basis}")).weak());
-                }
-                if v.hybrid {
-                    ui.label(RichText::new("· crossed hybrid").weak());
-                }
             });
+            let mut how = Vec::new();
+            if let Some(basis) = &v.basis {
+                how.push(format!("decided by {basis}"));
+            }
+            if v.hybrid {
+                how.push("crossed between on-premises and Exchange Online".to_string());
+            }
+            if !how.is_empty() {
+                ui.label(RichText::new(how.join(" · ")).weak());
+            }
             for reason in &v.reasons {
                 ui.label(format!("• {reason}"));
             }
