@@ -208,8 +208,10 @@ async fn record_relay() -> RelayFixture {
 }
 
 #[allow(clippy::unwrap_used)] // test helper: a failure is the test failing
-fn relay_shot(select: RelaySelection) -> egui_kittest::Harness<'static, mailpath_app::gui::MailpathApp> {
-    let fixture = relay_fixture();
+fn relay_shot(
+    fixture: &RelayFixture,
+    select: RelaySelection,
+) -> egui_kittest::Harness<'static, mailpath_app::gui::MailpathApp> {
     let rt = common::runtime();
     let mut h = common::harness(rt.handle().clone(), GuiOptions::default());
     {
@@ -221,7 +223,7 @@ fn relay_shot(select: RelaySelection) -> egui_kittest::Harness<'static, mailpath
         relay.form.expect_cert_names = "mail.contoso.com".into();
         relay.form.accept_domains = "contoso.com".into();
         relay.form.spool = "~/.local/state/mailpath/spool".into();
-        for event in fixture.events {
+        for event in fixture.events.iter().cloned() {
             relay.apply(event);
         }
         relay.selected = Some(select);
@@ -253,10 +255,10 @@ fn relay_and_headers_snapshots() {
         })
         .expect("the refused session");
 
-    let mut h = relay_shot(RelaySelection::Message(internal));
+    let mut h = relay_shot(&fixture, RelaySelection::Message(internal));
     results.add(h.try_snapshot("relay-eop-message"));
 
-    let mut h = relay_shot(RelaySelection::Session(refused));
+    let mut h = relay_shot(&fixture, RelaySelection::Session(refused));
     results.add(h.try_snapshot("relay-eop-refused-session"));
 
     let rt = common::runtime();
