@@ -292,3 +292,39 @@ fn start_errors_are_notices() {
     );
     assert_eq!(h.state().state.relay.status, RelayStatus::Stopped);
 }
+
+/// The view's model alone: the recorded events of an eop relay (the snapshots' fixture) fill the lists,
+/// in order, with the bound address, the refusal and the checks.
+#[test]
+fn recorded_events_fill_the_sessions_and_messages() {
+    #[derive(serde::Deserialize)]
+    struct Recorded {
+        events: Vec<mailpath_core::relay::RelayEvent>,
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/relay-eop.json");
+    let recorded: Recorded = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut state = mailpath_app::gui::relay_view::RelayState::default();
+    for event in recorded.events {
+        state.apply(event);
+    }
+    assert_eq!(state.address(), Some("127.0.0.1:2525".parse().unwrap()));
+    assert_eq!(state.sessions.len(), 3);
+    assert_eq!(state.messages.len(), 2);
+    let [accepted, second, refused] = [&state.sessions[0], &state.sessions[1], &state.sessions[2]];
+    assert!(accepted.cert_words().starts_with("CN=mail.contoso.com"));
+    assert_eq!(accepted.messages, 1);
+    assert_eq!(accepted.status_words(), "closed: quit");
+    assert_eq!(second.messages, 1);
+    assert_eq!(refused.cert_words(), "none");
+    assert!(refused.status_words().starts_with("refused: 550 5.7.64"));
+    assert!(refused.checks.iter().any(|c| c.id == "relay.client-cert"));
+    assert_eq!(state.messages[0].verdict.classification, Classification::Internal);
+    assert_eq!(state.messages[0].session_id, accepted.id);
+    // The lists are bounded.
+    for _ in 0..600 {
+        state.apply(mailpath_core::relay::RelayEvent::Message(
+            state.messages[0].clone(),
+        ));
+    }
+    assert_eq!(state.messages.len(), mailpath_app::gui::relay_view::MAX_ROWS);
+}

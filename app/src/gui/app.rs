@@ -619,9 +619,14 @@ impl MailpathApp {
                 let Some(path) = path else {
                     // A person takes longer than this to cancel: no dialog could be shown.
                     if opened.is_some_and(|t| t.elapsed() < Duration::from_millis(500)) {
-                        state.notify_error(
-                            "No file dialog could be shown (no XDG desktop portal, no zenity): type the path under Recent.",
-                        );
+                        let where_ = if purpose == Pick::Headers {
+                            "in the Headers view's Path field"
+                        } else {
+                            "under Recent"
+                        };
+                        state.notify_error(format!(
+                            "No file dialog could be shown (no XDG desktop portal, no zenity): type the path {where_}."
+                        ));
                     }
                     return;
                 };
