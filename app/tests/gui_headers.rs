@@ -47,7 +47,7 @@ fn paste_headers_analyse_and_read_the_verdict_and_failing_check() {
 
     // The verdict, prominently, and its deciding header.
     h.get_by_label("Verdict: anonymous");
-    h.get_by_label_contains("from X-MS-Exchange-Organization-AuthAs");
+    h.get_by_label_contains("decided by X-MS-Exchange-Organization-AuthAs");
     // The path, oldest hop first: on-premises, then EOP.
     assert_eq!(a.hops[0].from.as_deref(), Some("EX01.contoso.com"));
     assert_eq!(a.hops[0].role, mailpath_core::headers::HopRole::OnPremises);
