@@ -765,7 +765,7 @@ fn messages_table(ui: &mut egui::Ui, state: &RelayState, out: &mut Vec<Command>)
                 });
                 row.col(|ui| {
                     let status = verdict_status(&m.verdict);
-                    ui.label(
+                    let verdict = ui.label(
                         RichText::new(format!(
                             "{} {}",
                             theme::status_icon(status),
@@ -773,6 +773,9 @@ fn messages_table(ui: &mut egui::Ui, state: &RelayState, out: &mut Vec<Command>)
                         ))
                         .color(theme::status_color(ui, status)),
                     );
+                    if !m.verdict.reasons.is_empty() {
+                        verdict.on_hover_text(m.verdict.reasons.join("\n"));
+                    }
                 });
                 row.col(|ui| {
                     ui.add(egui::Label::new(counts_words(&Counts::of(&m.checks))).truncate());
