@@ -29,7 +29,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &RelayArgs) -> anyhow::Resul
 }
 
 /// `HOST`, `HOST:PORT`, `[V6]:PORT` or a bare IPv6 address; port 25 by default.
-fn host_port(text: &str) -> anyhow::Result<(String, u16)> {
+pub(crate) fn host_port(text: &str) -> anyhow::Result<(String, u16)> {
     if let Some(rest) = text.strip_prefix('[') {
         let (host, after) = rest
             .split_once(']')
@@ -74,7 +74,7 @@ fn mx_ports(values: &[String]) -> anyhow::Result<(u16, Vec<(String, u16)>)> {
 }
 
 /// The default spool: the user's state directory (XDG on Unix, LOCALAPPDATA on Windows).
-fn default_spool() -> PathBuf {
+pub(crate) fn default_spool() -> PathBuf {
     let var = |name: &str| {
         std::env::var_os(name)
             .filter(|v| !v.is_empty())

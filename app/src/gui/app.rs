@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::runtime::Handle;
 
+use super::headers_view::{self, HeadersState};
+use super::relay_view::{self, RelaySelection, RelayState, RelayStatus};
 use super::theme::{self, ThemeChoice};
 use super::worker::{Loaded, Pick, Source, Worker, WorkerEvent};
 use super::{checks_view, evidence_view, path_view, profile_view};
@@ -39,9 +41,9 @@ pub enum View {
     Checks,
     /// Transcripts, DNS answers and certificates.
     Evidence,
-    /// The bundled relay (issue 5).
+    /// The bundled relay: start it, watch sessions and messages arrive.
     Relay,
-    /// The header analyser (issue 5).
+    /// The header analyser.
     Headers,
     /// The profile editor.
     Profile,
@@ -119,6 +121,20 @@ pub enum Command {
     Copy(String),
     /// Dismiss the notice at this index.
     Dismiss(usize),
+    /// Start the relay with the Relay view's settings.
+    StartRelay,
+    /// Stop the relay.
+    StopRelay,
+    /// Show a relay session or message in the Relay view's detail pane (`None` closes it).
+    SelectRelay(Option<RelaySelection>),
+    /// Send the Relay view's test message.
+    SendTestMessage,
+    /// Analyse the Headers view's text.
+    AnalyseHeaders,
+    /// Show the file dialog for a headers file.
+    HeadersOpenDialog,
+    /// Read this file into the Headers view and analyse it.
+    HeadersOpenFile(PathBuf),
 }
 
 /// Whether work is going on.
@@ -332,6 +348,10 @@ pub struct AppState {
     pub run_after_load: bool,
     /// A path typed under Recent (for systems without a file dialog).
     pub open_path: String,
+    /// The Relay view.
+    pub relay: RelayState,
+    /// The Headers view.
+    pub headers: HeadersState,
 }
 
 impl AppState {
@@ -633,9 +653,14 @@ impl MailpathApp {
                 let Some(path) = path else {
                     // A person takes longer than this to cancel: no dialog could be shown.
                     if opened.is_some_and(|t| t.elapsed() < Duration::from_millis(500)) {
-                        state.notify_error(
-                            "No file dialog could be shown (no XDG desktop portal, no zenity): type the path under Recent.",
-                        );
+                        let where_ = if purpose == Pick::Headers {
+                            "in the Headers view's Path field"
+                        } else {
+                            "under Recent"
+                        };
+                        state.notify_error(format!(
+                            "No file dialog could be shown (no XDG desktop portal, no zenity): type the path {where_}."
+                        ));
                     }
                     return;
                 };
@@ -646,8 +671,43 @@ impl MailpathApp {
                         state.editor.path = Some(path);
                         self.commands.push(Command::SaveProfile);
                     }
+                    Pick::Headers => self.commands.push(Command::HeadersOpenFile(path)),
                 }
             }
+            WorkerEvent::Relay { run, event } => {
+                if run == self.worker.current_relay_run() {
+                    state.relay.apply(*event);
+                }
+            }
+            WorkerEvent::RelayFailed { run, error } => {
+                if run == self.worker.current_relay_run() {
+                    state.relay.status = RelayStatus::Stopped;
+                    state.notify_error(format!("The relay could not start: {error}"));
+                }
+            }
+            WorkerEvent::RelayStopped { run, dropped } => {
+                if run == self.worker.current_relay_run() {
+                    state.relay.status = RelayStatus::Stopped;
+                }
+                state.relay.dropped += dropped;
+            }
+            WorkerEvent::TestSent(result) => {
+                state.relay.sending = false;
+                if let Err(e) = result.as_ref() {
+                    state.notify_error(format!("The test message could not be sent: {e}"));
+                }
+                state.relay.last_send = Some(*result);
+            }
+            WorkerEvent::HeadersRead { path, result } => match result {
+                Ok(text) => {
+                    let headers = &mut state.headers;
+                    headers.text = text;
+                    headers.source = Some(path.display().to_string());
+                    headers.path = path.display().to_string();
+                    headers.analyse();
+                }
+                Err(e) => state.notify_error(e),
+            },
             WorkerEvent::Saved { what, path, result } => {
                 let screenshot = what == "screenshot";
                 match &result {
@@ -733,6 +793,50 @@ impl MailpathApp {
                     self.state.notices.remove(i);
                 }
             }
+            Command::StartRelay => self.start_relay(),
+            Command::StopRelay => {
+                if matches!(
+                    self.state.relay.status,
+                    RelayStatus::Running { .. } | RelayStatus::Starting
+                ) {
+                    self.state.relay.status = RelayStatus::Stopping;
+                    self.worker.stop_relay();
+                }
+            }
+            Command::SelectRelay(selection) => self.state.relay.selected = selection,
+            Command::SendTestMessage => match self.state.relay.send_request() {
+                Ok(request) => {
+                    self.state.relay.sending = true;
+                    self.worker.send_test(request);
+                }
+                Err(e) => self.state.notify_error(e),
+            },
+            Command::AnalyseHeaders => {
+                if self.state.headers.source.is_none() {
+                    self.state.headers.source = Some("pasted headers".into());
+                }
+                self.state.headers.analyse();
+            }
+            Command::HeadersOpenDialog => {
+                let typed = self.state.headers.path.trim();
+                let suggested = (!typed.is_empty()).then(|| PathBuf::from(typed));
+                self.dialog_since = Some(Instant::now());
+                self.worker.pick(Pick::Headers, suggested);
+            }
+            Command::HeadersOpenFile(path) => self.worker.read_headers(path),
+        }
+    }
+
+    fn start_relay(&mut self) {
+        if !matches!(self.state.relay.status, RelayStatus::Stopped) {
+            return;
+        }
+        match self.state.relay.form.config() {
+            Ok(config) => {
+                self.state.relay.status = RelayStatus::Starting;
+                self.worker.start_relay(config);
+            }
+            Err(e) => self.state.notify_error(e),
         }
     }
 
@@ -880,6 +984,8 @@ impl MailpathApp {
         if escape {
             if let Activity::Running(_) = self.state.activity {
                 self.commands.push(Command::Cancel);
+            } else if self.state.view == View::Relay && self.state.relay.selected.is_some() {
+                self.commands.push(Command::SelectRelay(None));
             } else if self.state.selection.is_some() {
                 self.commands.push(Command::Select(None));
             }
@@ -905,7 +1011,8 @@ impl eframe::App for MailpathApp {
         top_bar(ui, &mut self.state, &mut out);
         notices(ui, &self.state, &mut out);
         status_bar(ui, &self.state);
-        if self.state.selection.is_some() {
+        let own_detail = matches!(self.state.view, View::Relay | View::Headers);
+        if self.state.selection.is_some() && !own_detail {
             egui::Panel::right("detail")
                 .resizable(true)
                 .default_size(400.0)
@@ -917,16 +1024,11 @@ impl eframe::App for MailpathApp {
             View::Checks => checks_view::show(ui, &mut self.state, &mut out),
             View::Evidence => evidence_view::show(ui, &mut self.state, &mut out),
             View::Profile => profile_view::show(ui, &mut self.state, &mut out),
-            View::Relay => empty_state(
-                ui,
-                "The relay view arrives with the bundled relay (issue 5).",
-                "It will list the messages `mailpath relay` captured, with their hybrid verdicts.",
-            ),
-            View::Headers => empty_state(
-                ui,
-                "The headers view arrives with the header analyser (issue 5).",
-                "Paste a message's headers to see the path it really took.",
-            ),
+            View::Relay => {
+                let now = self.state.clock.now();
+                relay_view::show(ui, &mut self.state.relay, now, &mut out);
+            }
+            View::Headers => headers_view::show(ui, &mut self.state.headers, &mut out),
         });
         self.commands.extend(out);
         if !self.commands.is_empty() {
@@ -950,6 +1052,7 @@ impl eframe::App for MailpathApp {
 
     fn on_exit(&mut self) {
         self.worker.cancel();
+        self.worker.stop_relay();
         if let Some(lab) = self.lab.take() {
             self.worker.handle().spawn(lab.shutdown());
         }

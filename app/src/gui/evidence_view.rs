@@ -3,7 +3,7 @@
 
 use eframe::egui::{self, RichText};
 use mailpath_core::diagnose::Diagnosis;
-use mailpath_core::evidence::{Connect, Direction, SmtpProbe, TlsEvidence, TlsPortProbe};
+use mailpath_core::evidence::{Connect, Direction, SmtpProbe, TlsEvidence, TlsPortProbe, TranscriptLine};
 use time::OffsetDateTime;
 
 use super::app::{AppState, Command, empty_state};
@@ -221,38 +221,46 @@ fn tls_words(tls: &TlsEvidence) -> String {
 
 /// The transcript: `->` sent, `<-` received, `~>`/`<~` inside TLS, `==` notes, `**` errors.
 fn transcript_ui(ui: &mut egui::Ui, p: &SmtpProbe) {
-    if p.transcript.is_empty() {
+    let words = p.tls.as_ref().map(tls_words).unwrap_or_default();
+    transcript_lines_ui(ui, &p.transcript, &words);
+}
+
+/// An SMTP transcript (of a probe, or of a relay session), the TLS boundary marked with `tls_words`.
+pub fn transcript_lines_ui(ui: &mut egui::Ui, transcript: &[TranscriptLine], tls_words: &str) {
+    if transcript.is_empty() {
         ui.label(RichText::new("Empty transcript.").weak());
         return;
     }
     egui::ScrollArea::both()
         .auto_shrink([false, false])
-        .show(ui, |ui| {
-            let mut in_tls = false;
-            for line in &p.transcript {
-                if line.tls && !in_tls {
-                    in_tls = true;
-                    let words = p.tls.as_ref().map(tls_words).unwrap_or_default();
-                    ui.add_space(2.0);
-                    ui.label(
-                        RichText::new(format!("———— 🔒 TLS from here on: {words} ————"))
-                            .monospace()
-                            .color(theme::tls_color(ui)),
-                    );
-                    ui.add_space(2.0);
-                }
-                let (prefix, colour) = match (line.dir, line.tls) {
-                    (Direction::Client, false) => (" -> ", theme::client_color(ui)),
-                    (Direction::Client, true) => (" ~> ", theme::client_color(ui)),
-                    (Direction::Server, false) => ("<-  ", theme::server_color(ui)),
-                    (Direction::Server, true) => ("<~  ", theme::server_color(ui)),
-                    (Direction::Info, _) => ("==  ", theme::note_color(ui)),
-                    (Direction::Error, _) => ("**  ", theme::error_color(ui)),
-                };
-                let text = format!("{:>7.3}s {prefix}{}", line.ms as f64 / 1000.0, line.text);
-                ui.add(egui::Label::new(RichText::new(text).monospace().color(colour)).extend());
-            }
-        });
+        .show(ui, |ui| transcript_rows(ui, transcript, tls_words));
+}
+
+/// The lines of a transcript, without a scroll area of their own.
+pub fn transcript_rows(ui: &mut egui::Ui, transcript: &[TranscriptLine], tls_words: &str) {
+    let mut in_tls = false;
+    for line in transcript {
+        if line.tls && !in_tls {
+            in_tls = true;
+            ui.add_space(2.0);
+            ui.label(
+                RichText::new(format!("———— 🔒 TLS from here on: {tls_words} ————"))
+                    .monospace()
+                    .color(theme::tls_color(ui)),
+            );
+            ui.add_space(2.0);
+        }
+        let (prefix, colour) = match (line.dir, line.tls) {
+            (Direction::Client, false) => (" -> ", theme::client_color(ui)),
+            (Direction::Client, true) => (" ~> ", theme::client_color(ui)),
+            (Direction::Server, false) => ("<-  ", theme::server_color(ui)),
+            (Direction::Server, true) => ("<~  ", theme::server_color(ui)),
+            (Direction::Info, _) => ("==  ", theme::note_color(ui)),
+            (Direction::Error, _) => ("**  ", theme::error_color(ui)),
+        };
+        let text = format!("{:>7.3}s {prefix}{}", line.ms as f64 / 1000.0, line.text);
+        ui.add(egui::Label::new(RichText::new(text).monospace().color(colour)).extend());
+    }
 }
 
 fn chain_ui(ui: &mut egui::Ui, tls: &TlsEvidence, now: OffsetDateTime) {
@@ -295,11 +303,13 @@ fn chain_ui(ui: &mut egui::Ui, tls: &TlsEvidence, now: OffsetDateTime) {
         });
 }
 
-fn short_name(dn: &str) -> &str {
+/// The CN of a distinguished name (or the whole name).
+pub fn short_name(dn: &str) -> &str {
     dn.split(", ").find(|p| p.starts_with("CN=")).unwrap_or(dn)
 }
 
-fn cert_ui(ui: &mut egui::Ui, c: &CertView, now: OffsetDateTime) {
+/// The fields of one certificate as a grid.
+pub fn cert_ui(ui: &mut egui::Ui, c: &CertView, now: OffsetDateTime) {
     let fmt = |t: OffsetDateTime| {
         t.format(&time::macros::format_description!(
             "[year]-[month]-[day] [hour]:[minute]:[second] UTC"

@@ -5,8 +5,10 @@ pub mod app;
 pub mod certinfo;
 pub mod checks_view;
 pub mod evidence_view;
+pub mod headers_view;
 pub mod path_view;
 pub mod profile_view;
+pub mod relay_view;
 pub mod theme;
 pub mod worker;
 

@@ -11,9 +11,11 @@ use eframe::egui;
 use mailpath_core::diagnose::{DiagnoseOptions, Diagnosis, Progress, diagnose, trust_for};
 use mailpath_core::lab::Lab;
 use mailpath_core::profile::Profile;
+use mailpath_core::relay::client::{self, ClientOptions, RcptOutcome, TlsPolicy};
+use mailpath_core::relay::{Relay, RelayConfig, RelayEvent};
 use mailpath_core::report;
 use tokio::runtime::Handle;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::cli::Target;
 use crate::cmd::diagnose::load_target;
@@ -25,6 +27,10 @@ pub type Waker = Arc<dyn Fn() + Send + Sync>;
 const EVENT_CAPACITY: usize = 256;
 /// How many progress events the diagnosis may queue before it waits for the forwarder.
 const PROGRESS_CAPACITY: usize = 64;
+/// How many relay events may wait for the forwarder; the relay drops (and counts) what does not fit.
+const RELAY_EVENT_CAPACITY: usize = 1024;
+/// Bytes of a headers file read at most (the analysis looks at the header section only).
+pub const MAX_HEADERS_FILE: u64 = 4 * 1024 * 1024;
 
 /// What the worker tells the UI.
 #[derive(Debug)]
@@ -82,6 +88,68 @@ pub enum WorkerEvent {
         /// `Err` with the reason when writing failed.
         result: Result<(), String>,
     },
+    /// Something the running relay did.
+    Relay {
+        /// Which start of the relay.
+        run: u64,
+        /// The event.
+        event: Box<RelayEvent>,
+    },
+    /// The relay could not start (bad configuration, port in use, spool not writable).
+    RelayFailed {
+        /// Which start of the relay.
+        run: u64,
+        /// Why, with causes.
+        error: String,
+    },
+    /// The relay stopped (asked to, or the UI went away).
+    RelayStopped {
+        /// Which start of the relay.
+        run: u64,
+        /// Events the relay dropped because the UI did not keep up.
+        dropped: u64,
+    },
+    /// A test message was sent (or could not be).
+    TestSent(Box<Result<TestSend, String>>),
+    /// A headers file was read.
+    HeadersRead {
+        /// The file.
+        path: PathBuf,
+        /// Its text (lossy UTF-8), or why it could not be read.
+        result: Result<String, String>,
+    },
+}
+
+/// What the GUI asks of a test message (`mailpath relay send`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestSendRequest {
+    /// `host:port` to hand it to.
+    pub via: String,
+    /// The envelope sender and From.
+    pub from: String,
+    /// The recipient.
+    pub to: String,
+    /// Require STARTTLS (otherwise: when offered).
+    pub tls: bool,
+}
+
+/// The result of a test message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestSend {
+    /// The `X-Mailpath-Tracking` id.
+    pub tracking_id: String,
+    /// Where it went.
+    pub via: String,
+    /// The recipient.
+    pub to: String,
+    /// `version cipher` when TLS was used.
+    pub tls: Option<String>,
+    /// Whether the recipient was accepted.
+    pub delivered: bool,
+    /// The server's last word on the recipient.
+    pub reply: String,
+    /// Milliseconds the session took.
+    pub ms: u64,
 }
 
 /// A loaded profile with everything the GUI shows about where it came from.
@@ -127,6 +195,8 @@ pub enum Pick {
     Export,
     /// Where to save the edited profile.
     SaveProfile,
+    /// A message's headers to analyse.
+    Headers,
 }
 
 /// The UI's handle on background work.
@@ -137,6 +207,8 @@ pub struct Worker {
     waker: Waker,
     cancel: Option<watch::Sender<bool>>,
     run: u64,
+    relay_stop: Option<oneshot::Sender<()>>,
+    relay_run: u64,
 }
 
 impl Worker {
@@ -150,6 +222,8 @@ impl Worker {
             waker,
             cancel: None,
             run: 0,
+            relay_stop: None,
+            relay_run: 0,
         }
     }
 
@@ -376,9 +450,143 @@ impl Worker {
     }
 }
 
+impl Worker {
+    /// The id of the latest relay start (events of older ones are stale).
+    pub fn current_relay_run(&self) -> u64 {
+        self.relay_run
+    }
+
+    /// Start the relay; returns the id of this start. Its events come back as
+    /// [`WorkerEvent::Relay`], then [`WorkerEvent::RelayStopped`] after [`Worker::stop_relay`] (or
+    /// [`WorkerEvent::RelayFailed`] when it could not start). Stops the running one first.
+    pub fn start_relay(&mut self, config: RelayConfig) -> u64 {
+        self.stop_relay();
+        self.relay_run += 1;
+        let run = self.relay_run;
+        let (stop_tx, stop_rx) = oneshot::channel();
+        self.relay_stop = Some(stop_tx);
+        let out = self.sender();
+        self.handle.spawn(serve_relay(run, config, stop_rx, out));
+        run
+    }
+
+    /// Ask the running relay to stop (it finishes its sessions' shutdown on the runtime).
+    pub fn stop_relay(&mut self) {
+        if let Some(stop) = self.relay_stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Send a test message like `mailpath relay send`.
+    pub fn send_test(&self, request: TestSendRequest) {
+        let out = self.sender();
+        self.handle.spawn(async move {
+            let result = send_test(request).await;
+            out.send(WorkerEvent::TestSent(Box::new(result))).await;
+        });
+    }
+
+    /// Read a headers file (bounded).
+    pub fn read_headers(&self, path: PathBuf) {
+        let out = self.sender();
+        self.handle.spawn(async move {
+            let result = read_bounded(&path, MAX_HEADERS_FILE)
+                .await
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .map_err(|e| format!("could not read {}: {e}", path.display()));
+            out.send(WorkerEvent::HeadersRead { path, result }).await;
+        });
+    }
+}
+
+async fn read_bounded(path: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt as _;
+    let file = tokio::fs::File::open(path).await?;
+    let mut data = Vec::new();
+    file.take(max).read_to_end(&mut data).await?;
+    Ok(data)
+}
+
+/// Run the relay until `stop` fires (or its sender is dropped), forwarding its events to the UI.
+async fn serve_relay(run: u64, config: RelayConfig, mut stop: oneshot::Receiver<()>, out: EventSender) {
+    let (tx, mut rx) = mpsc::channel(RELAY_EVENT_CAPACITY);
+    let relay = match Relay::start(config, Some(tx)).await {
+        Ok(relay) => relay,
+        Err(e) => {
+            let error = format!("{:#}", anyhow::Error::from(e));
+            out.send(WorkerEvent::RelayFailed { run, error }).await;
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            event = rx.recv() => match event {
+                Some(event) => out.send(WorkerEvent::Relay { run, event: Box::new(event) }).await,
+                None => break,
+            },
+        }
+    }
+    let dropped = relay.dropped_events();
+    relay.shutdown().await;
+    // What the sessions said while closing.
+    while let Ok(event) = rx.try_recv() {
+        out.send(WorkerEvent::Relay {
+            run,
+            event: Box::new(event),
+        })
+        .await;
+    }
+    out.send(WorkerEvent::RelayStopped { run, dropped }).await;
+}
+
+async fn send_test(request: TestSendRequest) -> Result<TestSend, String> {
+    let (host, port) = crate::cmd::relay::host_port(request.via.trim()).map_err(|e| format!("{e:#}"))?;
+    let to = request.to.trim().to_string();
+    let from = request.from.trim().to_string();
+    if to.is_empty() || !to.contains('@') {
+        return Err(format!("{to:?} is not a recipient address"));
+    }
+    let options = ClientOptions {
+        helo: "mailpath-gui.local".into(),
+        tls: if request.tls {
+            TlsPolicy::Required
+        } else {
+            TlsPolicy::Opportunistic
+        },
+        tls_name: None,
+        roots: Vec::new(),
+        client_cert: None,
+        timeouts: client::Timeouts {
+            connect: std::time::Duration::from_secs(15),
+            command: std::time::Duration::from_secs(30),
+            data: std::time::Duration::from_secs(60),
+        },
+    };
+    let tracking_id = client::new_tracking_id();
+    let subject = format!("mailpath test {tracking_id}");
+    let message = client::test_message(&from, &to, &subject, &tracking_id, &[]);
+    let outcome = client::send(&host, port, &options, &from, std::slice::from_ref(&to), &message).await;
+    let (delivered, reply) = match outcome.recipients.first().map(|(_, o)| o) {
+        Some(RcptOutcome::Delivered(r)) => (true, r.clone()),
+        Some(RcptOutcome::Failed(r) | RcptOutcome::Deferred(r)) => (false, r.clone()),
+        None => (false, "no result".to_string()),
+    };
+    Ok(TestSend {
+        tracking_id,
+        via: format!("{host}:{port}"),
+        to,
+        tls: outcome.tls,
+        delivered,
+        reply,
+        ms: outcome.ms,
+    })
+}
+
 impl Drop for Worker {
     fn drop(&mut self) {
         self.cancel();
+        self.stop_relay();
     }
 }
 
@@ -479,6 +687,11 @@ fn dialog(purpose: Pick, suggested: Option<PathBuf>) -> Option<PathBuf> {
             .set_title("Save the profile")
             .add_filter("TOML", &["toml"])
             .save_file(),
+        Pick::Headers => dialog
+            .set_title("Open a message or its headers")
+            .add_filter("Messages and headers", &["eml", "txt", "msg"])
+            .add_filter("All files", &["*"])
+            .pick_file(),
     }
 }
 
