@@ -1,7 +1,8 @@
 //! Screenshots of HTML reports rendered by headless Chromium, into `screenshots/report-*.png` (shown in
 //! the README). Skips with a note when Chromium is not installed, in CI too: `.ci/run` does not install
-//! it, to keep CI small. Refresh the pictures with `cargo test -p mailpath-tests --test report_screenshot`
-//! on a machine with Chromium (`apt-get install chromium`).
+//! it, to keep CI small. Refresh the pictures with
+//! `UPDATE_SNAPSHOTS=1 cargo test -p mailpath-tests --test report_screenshot` on a machine with Chromium
+//! (`apt-get install chromium`); without `UPDATE_SNAPSHOTS` they are rendered into a temporary directory.
 
 mod report_common;
 
@@ -54,7 +55,12 @@ fn html_report_screenshots() {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let shots = workspace_root().join("screenshots");
+    // The README's pictures are rewritten only when asked: a test run leaves the checkout as it was.
+    let shots = if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        workspace_root().join("screenshots")
+    } else {
+        dir.path().join("screenshots")
+    };
     std::fs::create_dir_all(&shots).expect("screenshots/");
     for scenario in ["expired-cert", "starttls-stripped"] {
         let r = lab_reports(scenario, dir.path(), scenario, &[]);
