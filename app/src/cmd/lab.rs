@@ -14,6 +14,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &LabArgs) -> anyhow::Result<
     }
     let name = args.scenario.as_deref().unwrap_or(DEFAULT_SCENARIO);
     runtime.block_on(async {
+        let stop = super::stop::StopSignals::listen(args.ignore_stdin);
         let lab = Lab::start_named(name, LabOptions::default())
             .await
             .context("could not start the lab")?;
@@ -30,7 +31,9 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &LabArgs) -> anyhow::Result<
         }
         out.flush()?;
         drop(out);
-        wait_for_stop(args.ignore_stdin).await;
+        if let Some(why) = stop.wait().await {
+            tracing::info!("lab stopping: {why}");
+        }
         lab.shutdown().await;
         anyhow::Ok(())
     })?;
@@ -97,48 +100,4 @@ fn print_text(
         "Ctrl+C (or close stdin)"
     };
     writeln!(out, "Serving until {stop}.")
-}
-
-/// Wait for SIGINT, SIGTERM or (unless told otherwise) the end of standard input.
-async fn wait_for_stop(ignore_stdin: bool) {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<&'static str>(4);
-    if !ignore_stdin {
-        let tx = tx.clone();
-        // Reading stdin blocks; a named thread owns it.
-        let _ = std::thread::Builder::new()
-            .name("mailpath-stdin".into())
-            .spawn(move || {
-                let mut sink = [0u8; 1024];
-                let mut stdin = std::io::stdin().lock();
-                loop {
-                    match std::io::Read::read(&mut stdin, &mut sink) {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => {}
-                    }
-                }
-                let _ = tx.blocking_send("stdin closed");
-            });
-    }
-    {
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = tx.send("SIGINT").await;
-            }
-        });
-    }
-    #[cfg(unix)]
-    {
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                term.recv().await;
-                let _ = tx.send("SIGTERM").await;
-            }
-        });
-    }
-    drop(tx);
-    if let Some(why) = rx.recv().await {
-        tracing::info!("lab stopping: {why}");
-    }
 }

@@ -6,3 +6,4 @@ pub mod lab;
 pub mod probe;
 pub mod relay;
 pub mod report;
+pub mod stop;

@@ -204,6 +204,7 @@ fn config(args: &RelayArgs) -> anyhow::Result<RelayConfig> {
 
 async fn serve(args: &RelayArgs) -> anyhow::Result<Outcome> {
     let config = config(args)?;
+    let stop = super::stop::StopSignals::listen(args.ignore_stdin);
     let spool = config.spool_dir.clone();
     let (tx, mut rx) = tokio::sync::mpsc::channel(EVENT_BUFFER);
     let relay = Relay::start(config, Some(tx))
@@ -229,7 +230,9 @@ async fn serve(args: &RelayArgs) -> anyhow::Result<Outcome> {
             }
         }
     });
-    wait_for_stop(args.ignore_stdin).await;
+    if let Some(why) = stop.wait().await {
+        tracing::info!("relay stopping: {why}");
+    }
     let dropped = relay.dropped_events();
     relay.shutdown().await;
     printer.abort();
@@ -410,50 +413,6 @@ fn print_event(out: &mut impl std::io::Write, event: &RelayEvent, ignore_stdin: 
             pending.len(),
             attempt.detail
         ),
-    }
-}
-
-/// Wait for SIGINT, SIGTERM or (unless told otherwise) the end of standard input.
-async fn wait_for_stop(ignore_stdin: bool) {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<&'static str>(4);
-    if !ignore_stdin {
-        let tx = tx.clone();
-        // Reading stdin blocks; a named thread owns it.
-        let _ = std::thread::Builder::new()
-            .name("mailpath-stdin".into())
-            .spawn(move || {
-                let mut sink = [0u8; 1024];
-                let mut stdin = std::io::stdin().lock();
-                loop {
-                    match std::io::Read::read(&mut stdin, &mut sink) {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => {}
-                    }
-                }
-                let _ = tx.blocking_send("stdin closed");
-            });
-    }
-    {
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = tx.send("SIGINT").await;
-            }
-        });
-    }
-    #[cfg(unix)]
-    {
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                term.recv().await;
-                let _ = tx.send("SIGTERM").await;
-            }
-        });
-    }
-    drop(tx);
-    if let Some(why) = rx.recv().await {
-        tracing::info!("relay stopping: {why}");
     }
 }
 
