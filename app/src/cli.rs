@@ -64,7 +64,7 @@ pub enum Command {
     Diagnose(DiagnoseArgs),
     /// Probe one SMTP endpoint: transcript, STARTTLS, certificate verdicts.
     Probe(ProbeArgs),
-    /// Check a certificate file offline, as the probes would judge it.
+    /// Check a certificate file offline, as the probes would judge it; with --profile/--lab, preview a renewal.
     Cert(CertArgs),
     /// Run the embedded hybrid lab on loopback.
     Lab(LabArgs),
@@ -130,7 +130,7 @@ pub struct CertArgs {
     /// A name the certificate must carry (repeatable).
     #[arg(long, value_name = "NAME")]
     pub name: Vec<String>,
-    /// Trust only this CA file (PEM) instead of the system store.
+    /// Trust only this CA file (PEM) instead of the system store (or, with --profile/--lab, the profile's trust).
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
     /// The PKCS#12 password is in this environment variable (never on the command line).

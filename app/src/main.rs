@@ -45,7 +45,7 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<Outcome> {
         }
         Some(Command::Diagnose(args)) => cmd::diagnose::run(&runtime, &cli.target, &args),
         Some(Command::Probe(args)) => cmd::probe::run(&runtime, &cli.target, &args),
-        Some(Command::Cert(args)) => cmd::cert::run(&args),
+        Some(Command::Cert(args)) => cmd::cert::run(&runtime, &cli.target, &args),
         Some(Command::Relay(args)) => cmd::relay::run(&runtime, &args),
         Some(Command::Headers(args)) => cmd::headers::run(&args),
         Some(Command::Report(cmd)) => cmd::report::run(&cmd),

@@ -192,6 +192,15 @@ async fn progress(options: &DiagnoseOptions, event: Progress) {
     }
 }
 
+/// The resolver a profile asks for first (its internal DNS servers, or the system's).
+pub fn primary_resolver(profile: &Profile) -> Resolver {
+    if profile.resolvers.internal.is_empty() {
+        Resolver::system(profile.timeouts.dns)
+    } else {
+        Resolver::with_servers(&profile.resolvers.internal, profile.timeouts.dns)
+    }
+}
+
 fn resolvers(profile: &Profile, options: &DiagnoseOptions) -> (Resolver, Option<Resolver>) {
     let timeout = profile.timeouts.dns;
     if !options.dns_override.is_empty() {
@@ -305,7 +314,9 @@ fn mx_targets(profile: &Profile, evidence: &Evidence) -> BTreeMap<String, String
 }
 
 /// The on-premises host names EOP connects to.
-pub(crate) fn public_names(profile: &Profile) -> Vec<String> {
+/// The public on-premises names: the Edges' external FQDNs, else the send connector's FQDN, else the
+/// Mailbox servers.
+pub fn public_names(profile: &Profile) -> Vec<String> {
     let edges: Vec<String> = profile.hybrid_edges().map(|e| e.external_fqdn.clone()).collect();
     if !edges.is_empty() {
         return edges;
@@ -357,7 +368,7 @@ fn path_spec(profile: &Profile, mx: &BTreeMap<String, String>) -> PathSpec {
 /// public names.
 /// The on-premises hosts Exchange Online delivers to: its outbound connector's smart hosts, or the public
 /// names.
-pub(crate) fn inbound_hosts(profile: &Profile) -> Vec<String> {
+pub fn inbound_hosts(profile: &Profile) -> Vec<String> {
     if profile.connectors.exo_outbound.smart_hosts.is_empty() {
         public_names(profile)
     } else {

@@ -1,15 +1,31 @@
-//! `mailpath cert FILE`: the certificate checks on a chain file, offline.
+//! `mailpath cert FILE`: the certificate checks on a chain file, offline; with `--profile` or `--lab`, judged
+//! against the names the deployment's connectors expect, plus what replacing the current certificate
+//! with it changes (`tls.renewal.*`: connector TlsCertificateName, TLSA records).
 
 use std::io::Write as _;
 
 use anyhow::Context as _;
 use mailpath_core::cert::Trust;
 use mailpath_core::check::{CheckResult, Counts};
-use mailpath_core::checks::cert::check_certificate_file;
+use mailpath_core::checks::cert::{ExpectedName, check_certificate_chain};
+use mailpath_core::checks::{dane, renewal};
+use mailpath_core::dns::RecordType;
 
 use crate::Outcome;
-use crate::cli::{CertArgs, Format};
+use crate::cli::{CertArgs, Format, Target};
 use crate::output;
+
+/// `--ca` alone, or the system store.
+fn ca_trust(args: &CertArgs) -> anyhow::Result<Trust> {
+    let Some(ca) = &args.ca else {
+        return Trust::system().context("could not load the system trust store");
+    };
+    let mut trust = Trust::empty();
+    trust
+        .add_pem_file(ca)
+        .with_context(|| format!("could not load the CA file {}", ca.display()))?;
+    Ok(trust)
+}
 
 /// The PKCS#12 password, from the environment variable or file named (not the command line, where other
 /// users and the shell history would see it).
@@ -28,24 +44,57 @@ fn password(args: &CertArgs) -> anyhow::Result<Option<String>> {
     Ok(None)
 }
 
-pub fn run(args: &CertArgs) -> anyhow::Result<Outcome> {
+pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &CertArgs) -> anyhow::Result<Outcome> {
     let now = match &args.at {
         Some(text) => time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
             .with_context(|| format!("--at {text:?} is not an RFC 3339 time such as 2026-12-01T00:00:00Z"))?,
         None => time::OffsetDateTime::now_utc(),
     };
-    let mut trust = match &args.ca {
-        Some(_) => Trust::empty(),
-        None => Trust::system().context("could not load the system trust store")?,
-    };
-    if let Some(ca) = &args.ca {
-        trust
-            .add_pem_file(ca)
-            .with_context(|| format!("could not load the CA file {}", ca.display()))?;
-    }
     let password = password(args)?;
-    let report = check_certificate_file(&args.file, password.as_deref(), &args.name, &trust, now)
+    let chain = mailpath_core::cert::load_chain_file_with_password(&args.file, password.as_deref())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut expected: Vec<ExpectedName> = args
+        .name
+        .iter()
+        .map(|n| ExpectedName {
+            name: n.clone(),
+            source: "--name".into(),
+        })
+        .collect();
+    let file = args.file.display().to_string();
+    let with_profile = target.profile.is_some() || target.lab.is_some();
+    let (trust, renewal_checks) = if with_profile {
+        // The deployment's expectations, its trust anchors, and the TLSA records of its public names
+        // (looked up with its resolvers; the lab keeps running until they are in).
+        runtime.block_on(async {
+            let loaded = crate::cmd::diagnose::load_target(target).await?;
+            let profile = &loaded.profile;
+            for e in renewal::expected_names(profile) {
+                if !expected.iter().any(|x| x.name.eq_ignore_ascii_case(&e.name)) {
+                    expected.push(e);
+                }
+            }
+            let trust = match &args.ca {
+                Some(_) => ca_trust(args)?,
+                None => mailpath_core::diagnose::trust_for(profile)
+                    .context("could not load the trust anchors of the profile")?,
+            };
+            let resolver = mailpath_core::diagnose::primary_resolver(profile);
+            let mut tlsa = Vec::new();
+            for host in mailpath_core::diagnose::inbound_hosts(profile) {
+                tlsa.push(resolver.lookup(&dane::tlsa_name(&host), RecordType::Tlsa).await);
+            }
+            let checks = renewal::renewal_checks(profile, &chain, Some(&tlsa), &file);
+            if let Some(lab) = loaded.lab {
+                lab.shutdown().await;
+            }
+            anyhow::Ok((trust, checks))
+        })?
+    } else {
+        (ca_trust(args)?, Vec::new())
+    };
+    let mut report = check_certificate_chain(&chain, &file, &expected, &trust, now);
+    report.checks.extend(renewal_checks);
     let counts = Counts::of(&report.checks);
     let mut out = std::io::stdout().lock();
     match args.format {

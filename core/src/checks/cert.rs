@@ -514,7 +514,6 @@ pub fn check_certificate_file(
     now: OffsetDateTime,
 ) -> Result<CertReport, CertError> {
     let chain = crate::cert::load_chain_file_with_password(path, password)?;
-    let infos: Vec<CertInfo> = chain.iter().filter_map(|c| parse_certificate(c).ok()).collect();
     let expected: Vec<ExpectedName> = names
         .iter()
         .map(|n| ExpectedName {
@@ -522,29 +521,48 @@ pub fn check_certificate_file(
             source: "--name".into(),
         })
         .collect();
-    let file = path.display().to_string();
+    Ok(check_certificate_chain(
+        &chain,
+        &path.display().to_string(),
+        &expected,
+        trust,
+        now,
+    ))
+}
+
+/// Judge a chain read from `file` (leaf first) against the names expected of it, as the probes would
+/// judge the same chain served by a server.
+pub fn check_certificate_chain(
+    chain: &[CertificateDer<'_>],
+    file: &str,
+    expected: &[ExpectedName],
+    trust: &Trust,
+    now: OffsetDateTime,
+) -> CertReport {
+    let infos: Vec<CertInfo> = chain.iter().filter_map(|c| parse_certificate(c).ok()).collect();
+    let file = file.to_string();
     let ctx = CertCheckContext {
         target: &file,
         evidence_id: &file,
-        expected: &expected,
+        expected,
         trust,
         now,
         used_as_client: true,
         attachment: Attachment::None,
     };
-    let mut checks = cert_checks(&chain, &ctx);
+    let mut checks = cert_checks(chain, &ctx);
     // In a file, a missing intermediate means the server will not have it to send.
     for c in &mut checks {
         if c.id == CHAIN_COMPLETE.id && c.status == Status::Fail {
             c.summary = format!("the file holds only the leaf: {}", c.summary);
         }
     }
-    Ok(CertReport {
+    CertReport {
         schema: "mailpath/cert/1".into(),
         file,
         chain: infos,
         checks,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -90,6 +90,40 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Whether the usable TLSA records of `answer` match `chain` (leaf first; DANE-EE against the leaf,
+/// DANE-TA against the others); `None` when there is no usable record.
+pub fn chain_matches(answer: &DnsAnswer, chain: &[Vec<u8>]) -> Option<bool> {
+    let usable: Vec<Tlsa> = tlsa_records(answer).into_iter().filter(Tlsa::usable).collect();
+    if usable.is_empty() {
+        return None;
+    }
+    let leaf = chain.first()?;
+    Some(usable.iter().any(|t| match t.usage {
+        3 => t.matches(leaf),
+        _ => chain.iter().skip(1).any(|c| t.matches(c)),
+    }))
+}
+
+fn tlsa_records(answer: &DnsAnswer) -> Vec<Tlsa> {
+    answer
+        .records_of_requested_type()
+        .filter_map(|r| match r {
+            RecordData::Tlsa {
+                usage,
+                selector,
+                matching,
+                data_hex,
+            } => Some(Tlsa {
+                usage: *usage,
+                selector: *selector,
+                matching: *matching,
+                data_hex: data_hex.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The TLSA record (`3 1 1`, DANE-EE of the public key's SHA-256, which survives renewals that keep the
 /// key) that matches a certificate.
 pub fn tlsa_for(cert_der: &[u8]) -> Option<String> {
@@ -120,23 +154,7 @@ pub fn dane_check(
     let Some(answer) = answer else {
         return result(Status::Skip, format!("{name}: not looked up"));
     };
-    let records: Vec<Tlsa> = answer
-        .records_of_requested_type()
-        .filter_map(|r| match r {
-            RecordData::Tlsa {
-                usage,
-                selector,
-                matching,
-                data_hex,
-            } => Some(Tlsa {
-                usage: *usage,
-                selector: *selector,
-                matching: *matching,
-                data_hex: data_hex.clone(),
-            }),
-            _ => None,
-        })
-        .collect();
+    let records = tlsa_records(answer);
     match &answer.outcome {
         DnsOutcome::NxDomain | DnsOutcome::NoData => {
             return result(
@@ -208,10 +226,9 @@ pub fn dane_check(
             "Publish a DANE-EE record for the certificate served now: {name}. 3600 IN TLSA {want}"
         ));
     }
+    // DANE-EE: the server's own certificate; DANE-TA: a trust anchor it sends in its chain (not the leaf).
     let matched = usable.iter().find(|t| match t.usage {
-        // DANE-EE: the server's own certificate.
         3 => t.matches(leaf),
-        // DANE-TA: a trust anchor the server sends in its chain (not the leaf).
         _ => chain.iter().skip(1).any(|c| t.matches(c)),
     });
     match matched {

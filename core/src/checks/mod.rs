@@ -7,6 +7,7 @@ pub mod cert;
 pub mod config;
 pub mod dane;
 pub mod dns;
+pub mod renewal;
 pub mod smtp;
 
 use crate::check::CheckDef;
@@ -18,6 +19,7 @@ pub fn catalog() -> Vec<&'static CheckDef> {
     all.extend(smtp::DEFS.iter());
     all.extend(cert::DEFS.iter());
     all.extend(dane::DEFS.iter());
+    all.extend(renewal::DEFS.iter());
     all.extend(config::DEFS.iter());
     all.extend(crate::relay::inspect::DEFS.iter());
     all
