@@ -169,6 +169,18 @@ impl Counts {
         c
     }
 
+    /// Each status with its count, worst first (fail, warn, skip, info, pass): the order badges and
+    /// summaries list them in.
+    pub fn worst_first(&self) -> [(usize, Status); 5] {
+        [
+            (self.fail, Status::Fail),
+            (self.warn, Status::Warn),
+            (self.skip, Status::Skip),
+            (self.info, Status::Info),
+            (self.pass, Status::Pass),
+        ]
+    }
+
     /// The roll-up status: the worst problem present (fail, warn, skip); otherwise pass. Information
     /// alone does not colour a node or hop, unless it is all there is (an unobservable hop is info).
     pub fn worst(&self) -> Status {

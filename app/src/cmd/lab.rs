@@ -94,10 +94,5 @@ fn print_text(
             e.host
         )?;
     }
-    let stop = if ignore_stdin {
-        "Ctrl+C"
-    } else {
-        "Ctrl+C (or close stdin)"
-    };
-    writeln!(out, "Serving until {stop}.")
+    writeln!(out, "{}", super::stop::serving_until(ignore_stdin))
 }

@@ -319,12 +319,7 @@ fn print_event(out: &mut impl std::io::Write, event: &RelayEvent, ignore_stdin: 
                 address.port(),
                 accepted_domains.first().map_or("contoso.com", String::as_str)
             )?;
-            let stop = if ignore_stdin {
-                "Ctrl+C"
-            } else {
-                "Ctrl+C (or close stdin)"
-            };
-            writeln!(out, "Serving until {stop}.")
+            writeln!(out, "{}", super::stop::serving_until(ignore_stdin))
         }
         RelayEvent::Session(SessionEvent::Connected { session }) => {
             writeln!(out, "{t} {} connected from {}", session.id, session.peer)

@@ -5,6 +5,15 @@
 
 use tokio::sync::mpsc;
 
+/// How a long-running command says it can be stopped.
+pub fn serving_until(ignore_stdin: bool) -> &'static str {
+    if ignore_stdin {
+        "Serving until Ctrl+C."
+    } else {
+        "Serving until Ctrl+C (or close stdin)."
+    }
+}
+
 /// Stop requests, listened for since [`StopSignals::listen`].
 pub struct StopSignals {
     rx: mpsc::Receiver<&'static str>,

@@ -513,13 +513,7 @@ pub fn counts_words(c: &Counts) -> String {
 /// Badges: icon + count per non-zero status, worst first, each in its colour.
 fn badges(ui: &egui::Ui, c: &Counts, font: FontId) -> LayoutJob {
     let mut job = LayoutJob::default();
-    for (n, s) in [
-        (c.fail, Status::Fail),
-        (c.warn, Status::Warn),
-        (c.skip, Status::Skip),
-        (c.info, Status::Info),
-        (c.pass, Status::Pass),
-    ] {
+    for (n, s) in c.worst_first() {
         if n == 0 {
             continue;
         }

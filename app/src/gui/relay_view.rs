@@ -625,85 +625,101 @@ fn lists(ui: &mut egui::Ui, state: &RelayState, out: &mut Vec<Command>) {
     }
 }
 
+/// A striped, clickable table that follows new rows: one column per title, the first ones taking these
+/// fractions of the width and the last one the rest.
+fn live_table<'a>(
+    ui: &'a mut egui::Ui,
+    salt: &str,
+    fractions: &[f32],
+    titles: &[&str],
+    max_height: Option<f32>,
+) -> egui_extras::Table<'a> {
+    let w = ui.available_width();
+    let mut builder = TableBuilder::new(ui)
+        .id_salt(salt)
+        .striped(true)
+        .sense(egui::Sense::click())
+        .stick_to_bottom(true)
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
+    if let Some(h) = max_height {
+        builder = builder.max_scroll_height(h);
+    }
+    for f in fractions {
+        builder = builder.column(Column::exact((w * f).max(40.0)).clip(true));
+    }
+    builder
+        .column(Column::remainder().at_least(40.0).clip(true))
+        .header(ROW_HEIGHT, |mut header| {
+            for title in titles {
+                header.col(|ui| {
+                    ui.strong(*title);
+                });
+            }
+        })
+}
+
 fn sessions_table(ui: &mut egui::Ui, state: &RelayState, height: f32, out: &mut Vec<Command>) {
     let selected = match &state.selected {
         Some(RelaySelection::Session(id)) => Some(id.as_str()),
         _ => None,
     };
-    let w = ui.available_width();
-    let col = |f: f32| Column::exact((w * f).max(40.0)).clip(true);
-    TableBuilder::new(ui)
-        .id_salt("relay-sessions-table")
-        .striped(true)
-        .sense(egui::Sense::click())
-        .max_scroll_height(height)
-        .stick_to_bottom(true)
-        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(col(0.165))
-        .column(col(0.13))
-        .column(col(0.14))
-        .column(col(0.15))
-        .column(col(0.175))
-        .column(Column::remainder().at_least(40.0).clip(true))
-        .header(ROW_HEIGHT, |mut header| {
-            for title in ["Session", "Client", "EHLO", "TLS", "Client certificate", "Status"] {
-                header.col(|ui| {
-                    ui.strong(title);
-                });
-            }
-        })
-        .body(|body| {
-            body.rows(ROW_HEIGHT, state.sessions.len(), |mut row| {
-                let Some(s) = state.sessions.get(row.index()) else {
-                    return;
+    live_table(
+        ui,
+        "relay-sessions-table",
+        &[0.165, 0.13, 0.14, 0.15, 0.175],
+        &["Session", "Client", "EHLO", "TLS", "Client certificate", "Status"],
+        Some(height),
+    )
+    .body(|body| {
+        body.rows(ROW_HEIGHT, state.sessions.len(), |mut row| {
+            let Some(s) = state.sessions.get(row.index()) else {
+                return;
+            };
+            let is_selected = !s.id.is_empty() && selected == Some(s.id.as_str());
+            row.set_selected(is_selected);
+            let mut clicked = false;
+            row.col(|ui| {
+                let time = s.started.map(hms).unwrap_or_default();
+                let text = if s.id.is_empty() {
+                    format!("{time} refused")
+                } else {
+                    format!("{time} {}", s.id)
                 };
-                let is_selected = !s.id.is_empty() && selected == Some(s.id.as_str());
-                row.set_selected(is_selected);
-                let mut clicked = false;
-                row.col(|ui| {
-                    let time = s.started.map(hms).unwrap_or_default();
-                    let text = if s.id.is_empty() {
-                        format!("{time} refused")
-                    } else {
-                        format!("{time} {}", s.id)
-                    };
-                    let r = ui.selectable_label(is_selected, text);
-                    let label = format!("Session {} from {}: {}", s.id, s.peer, s.status_words());
-                    r.widget_info(|| {
-                        egui::WidgetInfo::selected(egui::Role::Button, true, is_selected, &label)
-                    });
-                    clicked |= r.clicked();
-                });
-                row.col(|ui| {
-                    ui.add(egui::Label::new(&s.peer).truncate());
-                });
-                row.col(|ui| {
-                    ui.add(egui::Label::new(s.helo.as_deref().unwrap_or("—")).truncate());
-                });
-                row.col(|ui| {
-                    let text = s
-                        .tls
-                        .as_ref()
-                        .map_or_else(|| "none".to_string(), |t| format!("{} {}", t.version, t.cipher));
-                    ui.add(egui::Label::new(text).truncate());
-                });
-                row.col(|ui| {
-                    ui.add(egui::Label::new(s.cert_words()).truncate());
-                });
-                row.col(|ui| {
-                    let words = s.status_words();
-                    let text = if words.starts_with("refused") {
-                        RichText::new(words).color(theme::status_color(ui, Status::Fail))
-                    } else {
-                        RichText::new(words)
-                    };
-                    ui.add(egui::Label::new(text).truncate());
-                });
-                if (clicked || row.response().clicked()) && !s.id.is_empty() {
-                    out.push(Command::SelectRelay(Some(RelaySelection::Session(s.id.clone()))));
-                }
+                let r = ui.selectable_label(is_selected, text);
+                let label = format!("Session {} from {}: {}", s.id, s.peer, s.status_words());
+                r.widget_info(|| egui::WidgetInfo::selected(egui::Role::Button, true, is_selected, &label));
+                clicked |= r.clicked();
             });
+            row.col(|ui| {
+                ui.add(egui::Label::new(&s.peer).truncate());
+            });
+            row.col(|ui| {
+                ui.add(egui::Label::new(s.helo.as_deref().unwrap_or("—")).truncate());
+            });
+            row.col(|ui| {
+                let text = s
+                    .tls
+                    .as_ref()
+                    .map_or_else(|| "none".to_string(), |t| format!("{} {}", t.version, t.cipher));
+                ui.add(egui::Label::new(text).truncate());
+            });
+            row.col(|ui| {
+                ui.add(egui::Label::new(s.cert_words()).truncate());
+            });
+            row.col(|ui| {
+                let words = s.status_words();
+                let text = if words.starts_with("refused") {
+                    RichText::new(words).color(theme::status_color(ui, Status::Fail))
+                } else {
+                    RichText::new(words)
+                };
+                ui.add(egui::Label::new(text).truncate());
+            });
+            if (clicked || row.response().clicked()) && !s.id.is_empty() {
+                out.push(Command::SelectRelay(Some(RelaySelection::Session(s.id.clone()))));
+            }
         });
+    });
 }
 
 fn messages_table(ui: &mut egui::Ui, state: &RelayState, out: &mut Vec<Command>) {
@@ -711,80 +727,64 @@ fn messages_table(ui: &mut egui::Ui, state: &RelayState, out: &mut Vec<Command>)
         Some(RelaySelection::Message(id)) => Some(id.as_str()),
         _ => None,
     };
-    let w = ui.available_width();
-    let col = |f: f32| Column::exact((w * f).max(40.0)).clip(true);
-    TableBuilder::new(ui)
-        .id_salt("relay-messages-table")
-        .striped(true)
-        .sense(egui::Sense::click())
-        .stick_to_bottom(true)
-        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(col(0.1))
-        .column(col(0.2))
-        .column(col(0.21))
-        .column(col(0.08))
-        .column(col(0.13))
-        .column(Column::remainder().at_least(40.0).clip(true))
-        .header(ROW_HEIGHT, |mut header| {
-            for title in ["Time", "From", "To", "Size", "Verdict", "Checks"] {
-                header.col(|ui| {
-                    ui.strong(title);
-                });
-            }
-        })
-        .body(|body| {
-            body.rows(ROW_HEIGHT, state.messages.len(), |mut row| {
-                let Some(m) = state.messages.get(row.index()) else {
-                    return;
-                };
-                let is_selected = selected == Some(m.id.as_str());
-                row.set_selected(is_selected);
-                let mut clicked = false;
-                row.col(|ui| {
-                    let r = ui.selectable_label(is_selected, hms(m.received_at));
-                    let label = format!(
-                        "Message {} from {} to {}: {}",
-                        m.id,
-                        m.mail_from,
-                        m.rcpt_to.join(", "),
+    live_table(
+        ui,
+        "relay-messages-table",
+        &[0.1, 0.2, 0.21, 0.08, 0.13],
+        &["Time", "From", "To", "Size", "Verdict", "Checks"],
+        None,
+    )
+    .body(|body| {
+        body.rows(ROW_HEIGHT, state.messages.len(), |mut row| {
+            let Some(m) = state.messages.get(row.index()) else {
+                return;
+            };
+            let is_selected = selected == Some(m.id.as_str());
+            row.set_selected(is_selected);
+            let mut clicked = false;
+            row.col(|ui| {
+                let r = ui.selectable_label(is_selected, hms(m.received_at));
+                let label = format!(
+                    "Message {} from {} to {}: {}",
+                    m.id,
+                    m.mail_from,
+                    m.rcpt_to.join(", "),
+                    m.verdict.classification.as_str()
+                );
+                r.widget_info(|| egui::WidgetInfo::selected(egui::Role::Button, true, is_selected, &label));
+                clicked |= r.clicked();
+            });
+            row.col(|ui| {
+                ui.add(egui::Label::new(&m.mail_from).truncate());
+            });
+            row.col(|ui| {
+                ui.add(egui::Label::new(m.rcpt_to.join(", ")).truncate());
+            });
+            row.col(|ui| {
+                ui.label(size_words(m.size));
+            });
+            row.col(|ui| {
+                let status = verdict_status(&m.verdict);
+                let verdict = ui.label(
+                    RichText::new(format!(
+                        "{} {}",
+                        theme::status_icon(status),
                         m.verdict.classification.as_str()
-                    );
-                    r.widget_info(|| {
-                        egui::WidgetInfo::selected(egui::Role::Button, true, is_selected, &label)
-                    });
-                    clicked |= r.clicked();
-                });
-                row.col(|ui| {
-                    ui.add(egui::Label::new(&m.mail_from).truncate());
-                });
-                row.col(|ui| {
-                    ui.add(egui::Label::new(m.rcpt_to.join(", ")).truncate());
-                });
-                row.col(|ui| {
-                    ui.label(size_words(m.size));
-                });
-                row.col(|ui| {
-                    let status = verdict_status(&m.verdict);
-                    let verdict = ui.label(
-                        RichText::new(format!(
-                            "{} {}",
-                            theme::status_icon(status),
-                            m.verdict.classification.as_str()
-                        ))
-                        .color(theme::status_color(ui, status)),
-                    );
-                    if !m.verdict.reasons.is_empty() {
-                        verdict.on_hover_text(m.verdict.reasons.join("\n"));
-                    }
-                });
-                row.col(|ui| {
-                    ui.add(egui::Label::new(counts_words(&Counts::of(&m.checks))).truncate());
-                });
-                if clicked || row.response().clicked() {
-                    out.push(Command::SelectRelay(Some(RelaySelection::Message(m.id.clone()))));
+                    ))
+                    .color(theme::status_color(ui, status)),
+                );
+                if !m.verdict.reasons.is_empty() {
+                    verdict.on_hover_text(m.verdict.reasons.join("\n"));
                 }
             });
+            row.col(|ui| {
+                ui.add(egui::Label::new(counts_words(&Counts::of(&m.checks))).truncate());
+            });
+            if clicked || row.response().clicked() {
+                out.push(Command::SelectRelay(Some(RelaySelection::Message(m.id.clone()))));
+            }
         });
+    });
 }
 
 fn size_words(size: usize) -> String {

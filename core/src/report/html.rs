@@ -407,13 +407,7 @@ pub fn render(r: &Report) -> String {
 
 fn counts_html(c: &crate::check::Counts, total: usize) -> String {
     let mut s = format!("<span class=\"counts\">{total} checks: ");
-    for (n, st) in [
-        (c.fail, Status::Fail),
-        (c.warn, Status::Warn),
-        (c.skip, Status::Skip),
-        (c.info, Status::Info),
-        (c.pass, Status::Pass),
-    ] {
+    for (n, st) in c.worst_first() {
         let _ = write!(
             s,
             "<span class=\"pill s-{}\">{} {n} {}</span>",
@@ -429,13 +423,7 @@ fn counts_html(c: &crate::check::Counts, total: usize) -> String {
 fn counts_text(checks: &[&CheckResult]) -> String {
     let c = crate::check::Counts::of(checks.iter().copied());
     let mut parts = Vec::new();
-    for (n, st) in [
-        (c.fail, Status::Fail),
-        (c.warn, Status::Warn),
-        (c.skip, Status::Skip),
-        (c.info, Status::Info),
-        (c.pass, Status::Pass),
-    ] {
+    for (n, st) in c.worst_first() {
         if n > 0 {
             parts.push(format!("{n} {}", st.as_str()));
         }

@@ -86,13 +86,7 @@ pub fn badge_text(c: &Counts) -> String {
         return "no checks".into();
     }
     let mut parts = Vec::new();
-    for (n, s) in [
-        (c.fail, Status::Fail),
-        (c.warn, Status::Warn),
-        (c.skip, Status::Skip),
-        (c.info, Status::Info),
-        (c.pass, Status::Pass),
-    ] {
+    for (n, s) in c.worst_first() {
         if n > 0 && parts.len() < 2 {
             parts.push(format!("{}{n}", style(s).glyph));
         }
