@@ -1,13 +1,7 @@
-//! What the certificate viewer shows, parsed from DER with x509-parser directly (the core's certificate
-//! module judges; this only describes). Plain data, testable without a window.
+//! What the certificate viewer shows: the core's reading of a certificate (`mailpath_core::cert`), put in
+//! words. Plain data, testable without a window.
 
-use sha1::Sha1;
-use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
-use x509_parser::extensions::GeneralName;
-use x509_parser::objects::{oid_registry, oid2sn};
-use x509_parser::prelude::{FromDer as _, X509Certificate};
-use x509_parser::public_key::PublicKey;
 
 /// One certificate, ready to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,91 +37,35 @@ pub struct CertView {
 }
 
 impl CertView {
-    /// Parse one DER certificate.
+    /// Parse one DER certificate (with the core's parser: the same reading the checks judge).
     ///
     /// # Errors
     /// When the bytes are not an X.509 certificate.
     pub fn parse(der: &[u8]) -> Result<CertView, String> {
-        let (_, cert) =
-            X509Certificate::from_der(der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
-        let registry = oid_registry();
-        let mut sans = Vec::new();
-        if let Ok(Some(ext)) = cert.subject_alternative_name() {
-            for name in &ext.value.general_names {
-                sans.push(match name {
-                    GeneralName::DNSName(n) => (*n).to_string(),
-                    GeneralName::IPAddress(ip) => format!("IP {}", ip_text(ip)),
-                    GeneralName::RFC822Name(n) => format!("email {n}"),
-                    other => format!("{other:?}"),
-                });
-            }
-        }
-        let spki = cert.public_key();
-        let (key, key_bits) = match spki.parsed() {
-            Ok(PublicKey::RSA(rsa)) => (format!("RSA {} bits", rsa.key_size()), rsa.key_size()),
-            Ok(PublicKey::EC(ec)) => {
-                let bits = ec.key_size();
-                let curve = match bits {
-                    256 => "P-256".to_string(),
-                    384 => "P-384".to_string(),
-                    521 => "P-521".to_string(),
-                    n => format!("{n} bits"),
-                };
-                (format!("EC {curve}"), bits)
-            }
-            Ok(other) => {
-                let name = oid2sn(&spki.algorithm.algorithm, registry)
-                    .unwrap_or("unknown")
-                    .to_string();
-                (format!("{name} {} bits", other.key_size()), other.key_size())
-            }
-            Err(_) => (
-                oid2sn(&spki.algorithm.algorithm, registry)
-                    .unwrap_or("unknown")
-                    .to_string(),
-                0,
-            ),
+        let info = mailpath_core::cert::parse_certificate(der).map_err(|e| e.to_string())?;
+        let mut sans = info.dns_names.clone();
+        sans.extend(info.ip_addresses.iter().map(|ip| format!("IP {ip}")));
+        let k = &info.key;
+        let key = match &k.curve {
+            Some(curve) => format!("EC {curve}"),
+            None if k.bits > 0 => format!("{} {} bits", k.algorithm, k.bits),
+            None => k.algorithm.clone(),
         };
-        let sig_oid = &cert.signature_algorithm.algorithm;
-        let signature = oid2sn(sig_oid, registry).map_or_else(|_| sig_oid.to_id_string(), str::to_string);
-        let eku = match cert.extended_key_usage() {
-            Ok(Some(ext)) => {
-                let e = ext.value;
-                let mut v = Vec::new();
-                for (on, name) in [
-                    (e.server_auth, "serverAuth"),
-                    (e.client_auth, "clientAuth"),
-                    (e.email_protection, "emailProtection"),
-                    (e.code_signing, "codeSigning"),
-                    (e.any, "any"),
-                ] {
-                    if on {
-                        v.push(name.to_string());
-                    }
-                }
-                v.extend(e.other.iter().map(|o| o.to_id_string()));
-                v
-            }
-            _ => Vec::new(),
-        };
-        let ts = |t: i64| OffsetDateTime::from_unix_timestamp(t).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        let subject = cert.subject().to_string();
-        let issuer = cert.issuer().to_string();
         Ok(CertView {
-            self_issued: subject == issuer,
-            subject,
-            issuer,
+            subject: info.subject.clone(),
+            issuer: info.issuer.clone(),
             sans,
-            serial: cert.raw_serial_as_string(),
-            not_before: ts(cert.validity().not_before.timestamp()),
-            not_after: ts(cert.validity().not_after.timestamp()),
+            serial: info.serial.clone(),
+            not_before: info.not_before,
+            not_after: info.not_after,
             key,
-            key_bits,
-            signature,
-            sha256: hex(&Sha256::digest(der), ":"),
-            sha1: hex(&Sha1::digest(der), ""),
-            is_ca: cert.is_ca(),
-            eku,
+            key_bits: usize::try_from(k.bits).unwrap_or(0),
+            signature: info.signature_algorithm.clone(),
+            sha256: colons(&info.sha256),
+            sha1: info.sha1_thumbprint.clone(),
+            is_ca: info.is_ca,
+            self_issued: info.self_issued,
+            eku: info.eku.clone(),
         })
     }
 
@@ -168,22 +106,11 @@ fn plural(n: i64) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn hex(bytes: &[u8], sep: &str) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02X}"))
+/// `AB12CD` as `AB:12:CD`.
+fn colons(hex: &str) -> String {
+    hex.as_bytes()
+        .chunks(2)
+        .map(|pair| String::from_utf8_lossy(pair).into_owned())
         .collect::<Vec<_>>()
-        .join(sep)
-}
-
-fn ip_text(bytes: &[u8]) -> String {
-    match bytes.len() {
-        4 => std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).to_string(),
-        16 => {
-            let mut a = [0u8; 16];
-            a.copy_from_slice(bytes);
-            std::net::Ipv6Addr::from(a).to_string()
-        }
-        _ => hex(bytes, ":"),
-    }
+        .join(":")
 }
