@@ -291,6 +291,20 @@ fn start_errors_are_notices() {
         },
     );
     assert_eq!(h.state().state.relay.status, RelayStatus::Stopped);
+
+    // A client CA file that cannot be read: said before anything listens, with the file's name.
+    h.state_mut().state.relay.form.expect_cert_names = "mail.contoso.com".into();
+    let missing = spool.path().join("no-such-ca.pem");
+    h.state_mut().state.relay.form.client_ca = missing.display().to_string();
+    h.get_by_label("▶ Start relay").click();
+    h.run_steps(2);
+    common::wait_until(&mut h, Duration::from_secs(30), "the client CA error", |app| {
+        app.state
+            .notices
+            .iter()
+            .any(|n| n.error && n.text.contains("client CA") && n.text.contains("no-such-ca.pem"))
+    });
+    assert_eq!(h.state().state.relay.status, RelayStatus::Stopped);
 }
 
 /// The view's model alone: the recorded events of an eop relay (the snapshots' fixture) fill the lists,

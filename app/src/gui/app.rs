@@ -834,7 +834,8 @@ impl MailpathApp {
         match self.state.relay.form.config() {
             Ok(config) => {
                 self.state.relay.status = RelayStatus::Starting;
-                self.worker.start_relay(config);
+                let client_ca = self.state.relay.form.client_ca_file();
+                self.worker.start_relay(config, client_ca);
             }
             Err(e) => self.state.notify_error(e),
         }

@@ -40,6 +40,8 @@ pub struct RelayForm {
     pub expect_cert_names: String,
     /// Recipient domains accepted (comma separated; empty: all).
     pub accept_domains: String,
+    /// A PEM file of the CAs client certificates must chain to (`--client-ca`; empty: the system store).
+    pub client_ca: String,
     /// The spool directory.
     pub spool: String,
 }
@@ -51,6 +53,7 @@ impl Default for RelayForm {
             listen: DEFAULT_LISTEN.to_string(),
             expect_cert_names: String::new(),
             accept_domains: String::new(),
+            client_ca: String::new(),
             spool: crate::cmd::relay::default_spool().display().to_string(),
         }
     }
@@ -86,6 +89,12 @@ impl RelayForm {
         config.expected_cert_names = list(&self.expect_cert_names);
         config.tls = TlsSource::Generate;
         Ok(config)
+    }
+
+    /// The client CA file to load (on the worker) before the relay starts, when one is given.
+    pub fn client_ca_file(&self) -> Option<PathBuf> {
+        let path = self.client_ca.trim();
+        (!path.is_empty()).then(|| PathBuf::from(path))
     }
 }
 
@@ -448,10 +457,22 @@ fn controls(ui: &mut egui::Ui, state: &mut RelayState, out: &mut Vec<Command>) {
         labelled_edit(ui, "Listen", &mut form.listen, 150.0, DEFAULT_LISTEN, stopped);
         labelled_edit(
             ui,
+            "Accepted domains",
+            &mut form.accept_domains,
+            160.0,
+            "all (contoso.com, …)",
+            stopped,
+        );
+        labelled_edit(ui, "Spool", &mut form.spool, 240.0, "directory", stopped);
+    });
+    // What the client certificate is judged against (the eop role refuses relaying without a match).
+    ui.horizontal_wrapped(|ui| {
+        labelled_edit(
+            ui,
             "Expected certificate name",
             &mut form.expect_cert_names,
-            170.0,
-            if role == Role::Eop {
+            200.0,
+            if form.role == Role::Eop {
                 "required for eop: mail.contoso.com"
             } else {
                 "optional"
@@ -460,13 +481,12 @@ fn controls(ui: &mut egui::Ui, state: &mut RelayState, out: &mut Vec<Command>) {
         );
         labelled_edit(
             ui,
-            "Accepted domains",
-            &mut form.accept_domains,
-            160.0,
-            "all (contoso.com, …)",
+            "Client CA",
+            &mut form.client_ca,
+            260.0,
+            "PEM file (default: the system store)",
             stopped,
         );
-        labelled_edit(ui, "Spool", &mut form.spool, 240.0, "directory", stopped);
     });
     ui.horizontal(|ui| {
         match &state.status {

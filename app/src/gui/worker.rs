@@ -459,14 +459,15 @@ impl Worker {
     /// Start the relay; returns the id of this start. Its events come back as
     /// [`WorkerEvent::Relay`], then [`WorkerEvent::RelayStopped`] after [`Worker::stop_relay`] (or
     /// [`WorkerEvent::RelayFailed`] when it could not start). Stops the running one first.
-    pub fn start_relay(&mut self, config: RelayConfig) -> u64 {
+    pub fn start_relay(&mut self, config: RelayConfig, client_ca: Option<PathBuf>) -> u64 {
         self.stop_relay();
         self.relay_run += 1;
         let run = self.relay_run;
         let (stop_tx, stop_rx) = oneshot::channel();
         self.relay_stop = Some(stop_tx);
         let out = self.sender();
-        self.handle.spawn(serve_relay(run, config, stop_rx, out));
+        self.handle
+            .spawn(serve_relay(run, config, client_ca, stop_rx, out));
         run
     }
 
@@ -508,7 +509,26 @@ async fn read_bounded(path: &std::path::Path, max: u64) -> std::io::Result<Vec<u
 }
 
 /// Run the relay until `stop` fires (or its sender is dropped), forwarding its events to the UI.
-async fn serve_relay(run: u64, config: RelayConfig, mut stop: oneshot::Receiver<()>, out: EventSender) {
+async fn serve_relay(
+    run: u64,
+    mut config: RelayConfig,
+    client_ca: Option<PathBuf>,
+    mut stop: oneshot::Receiver<()>,
+    out: EventSender,
+) {
+    if let Some(path) = client_ca {
+        let loaded = tokio::task::spawn_blocking(move || mailpath_core::cert::load_chain_file(&path))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| format!("client CA: {e}")));
+        match loaded {
+            Ok(roots) => config.client_roots = Some(roots),
+            Err(error) => {
+                out.send(WorkerEvent::RelayFailed { run, error }).await;
+                return;
+            }
+        }
+    }
     let (tx, mut rx) = mpsc::channel(RELAY_EVENT_CAPACITY);
     let relay = match Relay::start(config, Some(tx)).await {
         Ok(relay) => relay,
