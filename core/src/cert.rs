@@ -159,25 +159,10 @@ pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, CertError> {
             }
         }
     }
-    let mut eku = Vec::new();
-    let mut has_eku = false;
-    if let Ok(Some(ext)) = cert.extended_key_usage() {
-        has_eku = true;
-        let e = ext.value;
-        for (on, name) in [
-            (e.any, "anyExtendedKeyUsage"),
-            (e.server_auth, "serverAuth"),
-            (e.client_auth, "clientAuth"),
-            (e.code_signing, "codeSigning"),
-            (e.email_protection, "emailProtection"),
-            (e.time_stamping, "timeStamping"),
-            (e.ocsp_signing, "OCSPSigning"),
-        ] {
-            if on {
-                eku.push(name.to_string());
-            }
-        }
-    }
+    let (eku, has_eku) = match cert.extended_key_usage() {
+        Ok(Some(ext)) => (eku_names(ext.value), true),
+        _ => (Vec::new(), false),
+    };
     let mut aia_ca_issuers = Vec::new();
     for ext in cert.extensions() {
         if let ParsedExtension::AuthorityInfoAccess(aia) = ext.parsed_extension() {
@@ -195,7 +180,8 @@ pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, CertError> {
         .ok()
         .flatten()
         .is_some_and(|bc| bc.value.ca);
-    let (signature_algorithm, signature_hash) = signature_name(&cert.signature_algorithm.algorithm);
+    let (signature_algorithm, signature_hash) =
+        signature_name(&cert.signature_algorithm.algorithm.to_id_string());
     Ok(CertInfo {
         self_issued: cert.subject().as_raw() == cert.issuer().as_raw(),
         subject,
@@ -280,15 +266,37 @@ fn curve_name(oid: &str) -> String {
     }
 }
 
-fn signature_name(oid: &x509_parser::der_parser::oid::Oid<'_>) -> (String, SignatureHash) {
-    let (name, hash) = match oid.to_id_string().as_str() {
+/// The names of an extended key usage extension's purposes (`serverAuth`, `clientAuth`, ...; unnamed ones as
+/// dotted OIDs).
+pub fn eku_names(e: &x509_parser::extensions::ExtendedKeyUsage<'_>) -> Vec<String> {
+    let named = [
+        (e.any, "anyExtendedKeyUsage"),
+        (e.server_auth, "serverAuth"),
+        (e.client_auth, "clientAuth"),
+        (e.code_signing, "codeSigning"),
+        (e.email_protection, "emailProtection"),
+        (e.time_stamping, "timeStamping"),
+        (e.ocsp_signing, "OCSPSigning"),
+    ];
+    let mut out: Vec<String> = named
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, n)| (*n).to_string())
+        .collect();
+    out.extend(e.other.iter().map(|o| o.to_id_string()));
+    out
+}
+
+/// The name of a signature algorithm (dotted OID) and the hash it signs with.
+pub fn signature_name(oid: &str) -> (String, SignatureHash) {
+    let (name, hash) = match oid {
         "1.2.840.113549.1.1.2" => ("md2WithRSAEncryption", SignatureHash::Md2),
         "1.2.840.113549.1.1.4" => ("md5WithRSAEncryption", SignatureHash::Md5),
         "1.2.840.113549.1.1.5" => ("sha1WithRSAEncryption", SignatureHash::Sha1),
         "1.2.840.113549.1.1.11" => ("sha256WithRSAEncryption", SignatureHash::Sha256),
         "1.2.840.113549.1.1.12" => ("sha384WithRSAEncryption", SignatureHash::Sha384),
         "1.2.840.113549.1.1.13" => ("sha512WithRSAEncryption", SignatureHash::Sha512),
-        "1.2.840.113549.1.1.10" => ("rsassaPss", SignatureHash::Other),
+        "1.2.840.113549.1.1.10" => ("RSASSA-PSS", SignatureHash::Other),
         "1.2.840.10045.4.1" => ("ecdsa-with-SHA1", SignatureHash::Sha1),
         "1.2.840.10045.4.3.2" => ("ecdsa-with-SHA256", SignatureHash::Sha256),
         "1.2.840.10045.4.3.3" => ("ecdsa-with-SHA384", SignatureHash::Sha384),

@@ -163,7 +163,7 @@ pub fn parse_der(der: &[u8]) -> Option<CertDetails> {
         serial: hex_colons(cert.raw_serial(), false),
         sha256: hex_colons(&Sha256::digest(der), true),
         key: key(&cert),
-        signature: signature_name(&cert.signature_algorithm.algorithm.to_id_string()),
+        signature: crate::cert::signature_name(&cert.signature_algorithm.algorithm.to_id_string()).0,
         eku: eku(&cert),
         is_ca: cert.is_ca(),
         self_issued,
@@ -259,43 +259,15 @@ fn key(cert: &X509Certificate<'_>) -> String {
     }
 }
 
-fn signature_name(oid: &str) -> String {
-    match oid {
-        "1.2.840.113549.1.1.4" => "md5WithRSAEncryption",
-        "1.2.840.113549.1.1.5" => "sha1WithRSAEncryption",
-        "1.2.840.113549.1.1.10" => "RSASSA-PSS",
-        "1.2.840.113549.1.1.11" => "sha256WithRSAEncryption",
-        "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption",
-        "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption",
-        "1.2.840.10045.4.1" => "ecdsa-with-SHA1",
-        "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256",
-        "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384",
-        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512",
-        "1.3.101.112" => "Ed25519",
-        "1.3.101.113" => "Ed448",
-        other => other,
-    }
-    .to_string()
-}
-
 fn eku(cert: &X509Certificate<'_>) -> Vec<String> {
-    let mut out = Vec::new();
-    for ext in cert.extensions() {
-        if let ParsedExtension::ExtendedKeyUsage(e) = ext.parsed_extension() {
-            let flags = [
-                (e.any, "anyExtendedKeyUsage"),
-                (e.server_auth, "serverAuth"),
-                (e.client_auth, "clientAuth"),
-                (e.code_signing, "codeSigning"),
-                (e.email_protection, "emailProtection"),
-                (e.time_stamping, "timeStamping"),
-                (e.ocsp_signing, "OCSPSigning"),
-            ];
-            out.extend(flags.iter().filter(|(on, _)| *on).map(|(_, n)| (*n).to_string()));
-            out.extend(e.other.iter().map(|o| o.to_id_string()));
-        }
-    }
-    out
+    cert.extensions()
+        .iter()
+        .filter_map(|ext| match ext.parsed_extension() {
+            ParsedExtension::ExtendedKeyUsage(e) => Some(crate::cert::eku_names(e)),
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }
 
 #[cfg(test)]
