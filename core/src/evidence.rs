@@ -280,6 +280,29 @@ pub struct SmtpProbe {
 }
 
 impl SmtpProbe {
+    /// A probe of `host:port` (id `smtp:HOST:PORT`) that has got no further than `connect`: nothing said,
+    /// no TLS, no transcript yet.
+    pub fn new(host: &str, port: u16, addresses: Vec<IpAddr>, helo: &str, connect: Connect) -> SmtpProbe {
+        SmtpProbe {
+            id: format!("smtp:{host}:{port}"),
+            host: host.to_string(),
+            port,
+            addresses,
+            helo: helo.to_string(),
+            connect,
+            banner: None,
+            ehlo: None,
+            used_helo: false,
+            starttls: None,
+            tls: None,
+            ehlo_tls: None,
+            failure: None,
+            partial: None,
+            transcript: Vec::new(),
+            ms: 0,
+        }
+    }
+
     /// The EHLO keywords (first word of each line after the greeting line), upper-case.
     pub fn extensions(&self) -> Vec<String> {
         extensions(self.ehlo.as_ref())

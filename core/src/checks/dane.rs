@@ -289,31 +289,17 @@ mod tests {
     }
 
     fn probe(chain: &[Vec<u8>]) -> SmtpProbe {
-        SmtpProbe {
-            id: "smtp:mail.contoso.com:25".into(),
-            host: "mail.contoso.com".into(),
-            port: 25,
-            addresses: Vec::new(),
-            helo: "mailpath.invalid".into(),
-            connect: Connect::Connected {
-                address: "127.0.0.1:25".parse().unwrap(),
-                ms: 1,
-            },
-            banner: None,
-            ehlo: None,
-            used_helo: false,
-            starttls: None,
-            tls: Some(TlsEvidence {
-                version: Some("TLSv1.3".into()),
-                chain_der_b64: chain.iter().map(|c| crate::encoding::base64_encode(c)).collect(),
-                ..TlsEvidence::default()
-            }),
-            ehlo_tls: None,
-            failure: None,
-            partial: None,
-            transcript: Vec::new(),
+        let connect = Connect::Connected {
+            address: "127.0.0.1:25".parse().unwrap(),
             ms: 1,
-        }
+        };
+        let mut p = SmtpProbe::new("mail.contoso.com", 25, Vec::new(), "mailpath.invalid", connect);
+        p.tls = Some(TlsEvidence {
+            version: Some("TLSv1.3".into()),
+            chain_der_b64: chain.iter().map(|c| crate::encoding::base64_encode(c)).collect(),
+            ..TlsEvidence::default()
+        });
+        p
     }
 
     fn chain() -> (Vec<u8>, Vec<u8>) {

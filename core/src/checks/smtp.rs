@@ -506,24 +506,7 @@ mod tests {
     }
 
     fn probe(connect: Connect) -> SmtpProbe {
-        SmtpProbe {
-            id: "smtp:x:25".into(),
-            host: "x".into(),
-            port: 25,
-            addresses: vec![],
-            helo: "h".into(),
-            connect,
-            banner: None,
-            ehlo: None,
-            used_helo: false,
-            starttls: None,
-            tls: None,
-            ehlo_tls: None,
-            failure: None,
-            partial: None,
-            transcript: vec![],
-            ms: 0,
-        }
+        SmtpProbe::new("x", 25, vec![], "h", connect)
     }
 
     fn ctx(external_service: bool) -> EndpointContext {

@@ -59,36 +59,18 @@ pub struct SmtpProbeRequest {
     pub timeouts: Timeouts,
 }
 
-impl SmtpProbeRequest {
-    /// The evidence id of this probe (`smtp:host:port`).
-    pub fn id(&self) -> String {
-        format!("smtp:{}:{}", self.host, self.port)
-    }
-}
-
 /// Run the probe. Never fails: the outcome is in the evidence.
 pub async fn probe_smtp(req: &SmtpProbeRequest) -> SmtpProbe {
     let started = Instant::now();
-    let mut probe = SmtpProbe {
-        id: req.id(),
-        host: req.host.clone(),
-        port: req.port,
-        addresses: req.addresses.clone(),
-        helo: req.helo.clone(),
-        connect: Connect::NoAddress {
+    let mut probe = SmtpProbe::new(
+        &req.host,
+        req.port,
+        req.addresses.clone(),
+        &req.helo,
+        Connect::NoAddress {
             error: "no address to connect to".into(),
         },
-        banner: None,
-        ehlo: None,
-        used_helo: false,
-        starttls: None,
-        tls: None,
-        ehlo_tls: None,
-        failure: None,
-        partial: None,
-        transcript: Vec::new(),
-        ms: 0,
-    };
+    );
     let mut session = Session {
         started,
         transcript: Vec::new(),
