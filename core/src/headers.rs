@@ -768,13 +768,15 @@ fn exchange_tls_version(lower: &str) -> Option<String> {
     Some(version.to_string())
 }
 
+/// Whether `host` is `domain` or a name under it (ASCII case-insensitive). Compared as bytes: a host name
+/// from a header may hold any UTF-8, and the suffix may start inside a character.
 fn ends_with_domain(host: &str, domain: &str) -> bool {
-    let host = host.trim_end_matches('.');
-    let domain = domain.trim_end_matches('.').trim_start_matches('.');
+    let host = host.trim_end_matches('.').as_bytes();
+    let domain = domain.trim_end_matches('.').trim_start_matches('.').as_bytes();
     host.eq_ignore_ascii_case(domain)
         || (host.len() > domain.len()
             && host[host.len() - domain.len()..].eq_ignore_ascii_case(domain)
-            && host.as_bytes()[host.len() - domain.len() - 1] == b'.')
+            && host[host.len() - domain.len() - 1] == b'.')
 }
 
 fn role_of(by: Option<&str>, exchange_software: bool, org_domains: &[String]) -> HopRole {

@@ -260,3 +260,32 @@ fn random_and_mutated_headers_never_panic() {
         let _ = serde_json::to_string(&a).unwrap();
     }
 }
+
+/// Found by `tests/tests/fuzz_parsers.rs`: a host name whose domain suffix starts inside a multi-byte
+/// character once panicked when sliced as a `str`.
+#[test]
+fn domain_suffixes_of_non_ascii_host_names_never_slice_inside_a_character() {
+    assert!(!ends_with_domain(
+        "DM6PR11CA0012.outlook.\u{6bf}ffice365.com",
+        "outlook.office365.com"
+    ));
+    // The suffix "office365.com" begins at the second byte of U+06BF: the slice that panicked.
+    assert!(!ends_with_domain(
+        "DM6PR11CA0012.outlook.\u{6bf}ffice365.com",
+        "office365.com"
+    ));
+    assert!(!ends_with_domain(
+        "\u{6bf}protection.outlook.com",
+        "protection.outlook.com"
+    ));
+    assert!(ends_with_domain(
+        "EOP.Protection.Outlook.com.",
+        "protection.outlook.com"
+    ));
+    assert!(ends_with_domain("mail.contoso.com", ".contoso.com"));
+    assert!(!ends_with_domain("notcontoso.com", "contoso.com"));
+    let raw = "Received: from a.contoso.com by DM6PR11CA0012.outlook.\u{6bf}ffice365.com with SMTP; \
+               Mon, 1 Apr 2024 10:00:05 +0000\r\nSubject: x\r\n\r\n";
+    let a = analyze(raw.as_bytes(), &Options::default());
+    assert_eq!(a.hops.len(), 1);
+}
