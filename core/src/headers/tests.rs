@@ -261,7 +261,7 @@ fn random_and_mutated_headers_never_panic() {
     }
 }
 
-/// Found by `tests/tests/fuzz_parsers.rs`: a host name whose domain suffix starts inside a multi-byte
+/// Found by `tests/tests/it/fuzz_parsers.rs`: a host name whose domain suffix starts inside a multi-byte
 /// character once panicked when sliced as a `str`.
 #[test]
 fn domain_suffixes_of_non_ascii_host_names_never_slice_inside_a_character() {

@@ -3,7 +3,7 @@
 //! docs/schema/diagnosis-1.schema.json; the Markdown lists the problems with their fix. A hostile banner
 //! is shown as text. 500 checks are written in well under 100 ms.
 
-mod report_common;
+use crate::report_common;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! records, certificates, message headers, profiles and saved diagnoses. Each one gets random and mutated
 //! input and must return a value or a typed error, never panic, and stay within its bounds.
 //!
-//! `PROPTEST_CASES=100000 cargo test -p mailpath-tests --release --test fuzz_parsers` runs a long campaign;
+//! `PROPTEST_CASES=100000 cargo test -p mailpath-tests --release --test it fuzz_parsers` runs a long campaign;
 //! the default (a few hundred cases per parser) keeps `cargo test` quick.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -3,7 +3,7 @@
 //! accepted and judged internal, a wrong or untrusted one gets `550 5.7.64 TenantAttribution`, and
 //! no STARTTLS gets `451 5.7.3`.
 
-mod relay_support;
+use crate::relay_support;
 
 use std::path::Path;
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! it on the same spool, and check that every message a client saw acknowledged with 250 is there,
 //! whole. Also a plain load run: every message smtp-source sent is in the spool.
 
-mod relay_support;
+use crate::relay_support;
 
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};

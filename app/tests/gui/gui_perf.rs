@@ -1,9 +1,9 @@
 //! Frame time of the Checks table with a diagnosis of 500 checks: building the UI (egui's pass) plus
 //! tessellating it, on the CPU, the way the real window does every frame it repaints. The goal is
-//! under 16 ms in release builds (`cargo test --release -p mailpath --test gui_perf -- --nocapture`);
+//! under 16 ms in release builds (`cargo test --release -p mailpath --test gui gui_perf -- --nocapture`);
 //! debug builds only get a sanity bound.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

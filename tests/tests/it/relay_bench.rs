@@ -2,9 +2,9 @@
 //! (20 sessions, 10 KB messages, 2000 messages) into the durable spool, against Postfix's smtp-sink
 //! (no disk at all: the ceiling of the client and the loopback), and the memory of 1000 idle sessions.
 //!
-//! Run: `cargo test -p mailpath-tests --release --test relay_bench -- --ignored --nocapture`
+//! Run: `cargo test -p mailpath-tests --release --test it relay_bench -- --ignored --nocapture`
 
-mod relay_support;
+use crate::relay_support;
 
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::net::TcpStream;
@@ -188,7 +188,7 @@ impl Drop for Postfix {
 }
 
 #[test]
-#[ignore = "benchmark: cargo test -p mailpath-tests --release --test relay_bench -- --ignored --nocapture"]
+#[ignore = "benchmark: cargo test -p mailpath-tests --release --test it relay_bench -- --ignored --nocapture"]
 fn relay_throughput_and_idle_memory() {
     if !require("smtp-source") || !require("smtp-sink") {
         return;

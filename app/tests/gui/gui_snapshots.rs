@@ -3,7 +3,7 @@
 //! (`tests/fixtures/*.json`, `MAILPATH_UPDATE_FIXTURES=1` regenerates them) and the clock is mocked,
 //! so that dates and days left are the same on every run. `UPDATE_SNAPSHOTS=1` rewrites changed PNGs.
 
-mod common;
+use crate::common;
 
 use egui_kittest::SnapshotResults;
 use mailpath_app::gui::app::{Activity, Command, GuiOptions, RunProgress, Selection, View};

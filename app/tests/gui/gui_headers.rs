@@ -2,7 +2,7 @@
 //! verdict and the failing headers.* check with its remediation; open a file by its typed path (read on
 //! the worker); text that is not headers is an error shown in the view.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::Duration;

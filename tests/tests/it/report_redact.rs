@@ -2,7 +2,7 @@
 //! (reports and stdout), the placeholders are stable across formats, the redacted JSON still matches the
 //! schema and renders again.
 
-mod report_common;
+use crate::report_common;
 
 use std::time::Duration;
 

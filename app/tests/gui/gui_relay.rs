@@ -4,7 +4,7 @@
 //! the eop role refusing a session without a client certificate with 550 5.7.64; start errors shown as
 //! notices.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::process::Command as Process;

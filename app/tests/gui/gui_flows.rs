@@ -2,7 +2,7 @@
 //! tokio runtime: pick a scenario, run, find the failing hop, its check and its remediation; switch
 //! views; cancel a slow diagnosis.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

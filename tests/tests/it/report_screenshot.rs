@@ -1,10 +1,10 @@
 //! Screenshots of HTML reports rendered by headless Chromium, into `screenshots/report-*.png` (shown in
 //! the README). Skips with a note when Chromium is not installed, in CI too: `.ci/run` does not install
 //! it, to keep CI small. Refresh the pictures with
-//! `UPDATE_SNAPSHOTS=1 cargo test -p mailpath-tests --test report_screenshot` on a machine with Chromium
+//! `UPDATE_SNAPSHOTS=1 cargo test -p mailpath-tests --test it report_screenshot` on a machine with Chromium
 //! (`apt-get install chromium`); without `UPDATE_SNAPSHOTS` they are rendered into a temporary directory.
 
-mod report_common;
+use crate::report_common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The GUI's plain logic, without a window: the certificate description, the Checks table's filter and
 //! sort, the path preview, the profile problems.
 
-mod common;
+use crate::common;
 
 use mailpath_app::gui::app::{ChecksFilter, SortBy};
 use mailpath_app::gui::certinfo::{CertView, parse_chain};

@@ -2,7 +2,7 @@
 //! verification against the generated CA, open-relay attempts, oversize messages, overlong lines,
 //! and what the spool and the event stream record.
 
-mod relay_support;
+use crate::relay_support;
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpStream;

@@ -2,7 +2,7 @@
 //! a new certificate and address on an endpoint) is found, in text and JSON, with exit code 2; two
 //! healthy runs of the lab (new ports, a new lab CA) compare without anything broken.
 
-mod report_common;
+use crate::report_common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! (playing a Mailbox server, forwarding with verified TLS) to a capturing sink, and its arrival is
 //! reported; open-relay attempts through `relay send` are refused.
 
-mod relay_support;
+use crate::relay_support;
 
 use std::time::Duration;
 

@@ -1,0 +1,12 @@
+//! The GUI tests, one binary (one link, one wgpu device set-up per process): kittest flows, models,
+//! lavapipe snapshots, the real window under Xvfb.
+
+mod common;
+mod gui_flows;
+mod gui_glyphs;
+mod gui_headers;
+mod gui_models;
+mod gui_perf;
+mod gui_relay;
+mod gui_smoke;
+mod gui_snapshots;

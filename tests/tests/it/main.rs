@@ -1,0 +1,21 @@
+//! The cross-crate integration tests, one binary (one link) for all of them: each module drives the
+//! mailpath binary or the core against the embedded lab and independent tools.
+
+mod cert_renewal;
+mod diagnose_lab;
+mod fuzz_parsers;
+mod headers_cli;
+mod lab_cli;
+mod lab_tools;
+mod probe_peers;
+mod relay_bench;
+mod relay_crash;
+mod relay_forward;
+mod relay_python;
+mod relay_support;
+mod relay_swaks;
+mod report_common;
+mod report_compare;
+mod report_formats;
+mod report_redact;
+mod report_screenshot;
