@@ -4,6 +4,7 @@
 //! Request parsing on the server side is [`smtp_proto`]'s bounded, sans-IO receiver (lines are
 //! capped at 4096 bytes); the session loop only moves bytes.
 
+pub mod address;
 pub mod io;
 pub mod personality;
 pub mod reply;
