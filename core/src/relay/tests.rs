@@ -345,7 +345,11 @@ async fn forwarding_delivers_retries_and_bounces() {
             .starts_with("no bounce sent to <forged@fabrikam.com>"),
         "{attempt:#?}"
     );
-    assert_eq!(near.spool().ids().unwrap(), std::slice::from_ref(&id), "no bounce was queued");
+    assert_eq!(
+        near.spool().ids().unwrap(),
+        std::slice::from_ref(&id),
+        "no bounce was queued"
+    );
     let meta = near.spool().meta(&id).unwrap();
     assert_eq!(meta.delivery.bounce_id, None);
     assert!(meta.delivery.log[0].detail.contains("--bounce-external"));
