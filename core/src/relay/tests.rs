@@ -162,6 +162,35 @@ async fn eop_role_attributes_by_client_certificate() {
     relay.shutdown().await;
 }
 
+/// A relay accepting contoso.com and forwarding as `forward` says, with its event stream.
+async fn forwarding_relay(
+    dir: &std::path::Path,
+    forward: ForwardConfig,
+    bounce_external: bool,
+) -> (Relay, mpsc::Receiver<RelayEvent>) {
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir);
+    config.accepted_domains = vec!["contoso.com".into()];
+    config.forward = Some(forward);
+    config.bounce_external = bounce_external;
+    let (tx, rx) = mpsc::channel(256);
+    (Relay::start(config, Some(tx)).await.unwrap(), rx)
+}
+
+/// Send [`MESSAGE`] from `from` to megan@contoso.com through `relay`.
+async fn send_to_megan(relay: &Relay, from: &str) -> client::SendOutcome {
+    let opts = client_options(TlsPolicy::Opportunistic, None);
+    let rcpt = ["megan@contoso.com".to_string()];
+    client::send(
+        "127.0.0.1",
+        relay.local_addr().port(),
+        &opts,
+        from,
+        &rcpt,
+        MESSAGE,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn forwarding_delivers_retries_and_bounces() {
     // The final destination: a sink.
@@ -185,11 +214,7 @@ async fn forwarding_delivers_retries_and_bounces() {
         max_attempts: attempts,
         concurrency: 2,
     };
-    let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), near_dir.path());
-    config.accepted_domains = vec!["contoso.com".into()];
-    config.forward = Some(forward(far.local_addr().port(), 3));
-    let (tx, mut rx) = mpsc::channel(256);
-    let near = Relay::start(config, Some(tx)).await.unwrap();
+    let (near, mut rx) = forwarding_relay(near_dir.path(), forward(far.local_addr().port(), 3), false).await;
     let opts = client_options(TlsPolicy::Opportunistic, None);
     // Open relay attempt: refused.
     let relay_attempt = client::send(
@@ -205,15 +230,7 @@ async fn forwarding_delivers_retries_and_bounces() {
         matches!(&relay_attempt.recipients[0].1, RcptOutcome::Failed(r) if r.starts_with("550 5.7.1")),
         "{relay_attempt:#?}"
     );
-    let sent = client::send(
-        "127.0.0.1",
-        near.local_addr().port(),
-        &opts,
-        "a@fabrikam.com",
-        &["megan@contoso.com".to_string()],
-        MESSAGE,
-    )
-    .await;
+    let sent = send_to_megan(&near, "a@fabrikam.com").await;
     assert!(sent.all_delivered(), "{sent:#?}");
     let delivered = loop {
         match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
@@ -247,22 +264,8 @@ async fn forwarding_delivers_retries_and_bounces() {
     let closed_port = closed.local_addr().unwrap().port();
     drop(closed);
     let dir = tempfile::tempdir().unwrap();
-    let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
-    config.accepted_domains = vec!["contoso.com".into()];
-    config.forward = Some(forward(closed_port, 2));
-    config.bounce_external = true;
-    let (tx, mut rx) = mpsc::channel(256);
-    let near = Relay::start(config, Some(tx)).await.unwrap();
-    let sent = client::send(
-        "127.0.0.1",
-        near.local_addr().port(),
-        &opts,
-        "a@fabrikam.com",
-        &["megan@contoso.com".to_string()],
-        MESSAGE,
-    )
-    .await;
-    assert!(sent.all_delivered());
+    let (near, mut rx) = forwarding_relay(dir.path(), forward(closed_port, 2), true).await;
+    assert!(send_to_megan(&near, "a@fabrikam.com").await.all_delivered());
     // Events of the original message (its bounce, also undeliverable here, has its own).
     let mut states = Vec::new();
     let mut first_id = None;
@@ -312,21 +315,8 @@ async fn forwarding_delivers_retries_and_bounces() {
 
     // Without --bounce-external: no backscatter; the failure is logged and the message kept.
     let dir = tempfile::tempdir().unwrap();
-    let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
-    config.accepted_domains = vec!["contoso.com".into()];
-    config.forward = Some(forward(closed_port, 1));
-    let (tx, mut rx) = mpsc::channel(256);
-    let near = Relay::start(config, Some(tx)).await.unwrap();
-    let sent = client::send(
-        "127.0.0.1",
-        near.local_addr().port(),
-        &opts,
-        "forged@fabrikam.com",
-        &["megan@contoso.com".to_string()],
-        MESSAGE,
-    )
-    .await;
-    assert!(sent.all_delivered());
+    let (near, mut rx) = forwarding_relay(dir.path(), forward(closed_port, 1), false).await;
+    assert!(send_to_megan(&near, "forged@fabrikam.com").await.all_delivered());
     let (id, attempt) = loop {
         match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
             Ok(Some(RelayEvent::Delivery {

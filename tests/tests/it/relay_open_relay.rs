@@ -339,7 +339,13 @@ fn check_spool(config: &str, relay: &RelayProcess, cases: &[Case], failures: &mu
         let fail = |what: String| format!("[{config}] {}: {what}", case.name);
         match (want.is_empty(), found.as_slice()) {
             (true, []) => {}
-            (true, _) => failures.push(fail(format!("stored although refused: {found:?}"))),
+            (true, _) => {
+                let envelopes: Vec<_> = found
+                    .iter()
+                    .map(|(_, m)| (&m["mail_from"], &m["rcpt_to"]))
+                    .collect();
+                failures.push(fail(format!("stored although refused: {envelopes:?}")));
+            }
             (false, [(_, meta)]) => {
                 let rcpt: Vec<&str> = meta["rcpt_to"]
                     .as_array()
@@ -379,7 +385,10 @@ fn check_forwarded(config: &str, capture: &CaptureHost, cases: &[Case], failures
         let fail = |what: String| format!("[{config}] {}: {what}", case.name);
         match (want.is_empty(), found.as_slice()) {
             (true, []) => {}
-            (true, _) => failures.push(fail(format!("forwarded although refused: {found:?}"))),
+            (true, _) => {
+                let lines: Vec<_> = found.iter().map(|t| (&t.mail, &t.rcpt)).collect();
+                failures.push(fail(format!("forwarded although refused: {lines:?}")));
+            }
             (false, [t]) => {
                 let want_lines: Vec<String> = want.iter().map(|a| format!("RCPT TO:<{a}>")).collect();
                 if t.rcpt != want_lines {
