@@ -1022,13 +1022,9 @@ impl Session<'_> {
             return routing_refused(routing);
         }
         let address = mailbox.to_string();
-        // The same recipient twice in one transaction is accepted and delivered once.
-        if self
-            .rcpt_to
-            .iter()
-            .filter_map(|r| Mailbox::parse(r).ok())
-            .any(|r| r.same_recipient(&mailbox))
-        {
+        // The same recipient twice in one transaction is accepted and delivered once. Written
+        // forms of the same recipient differ at most in ASCII case (`Mailbox::same_recipient`).
+        if self.rcpt_to.iter().any(|r| r.eq_ignore_ascii_case(&address)) {
             return format!("250 2.1.5 Recipient OK <{address}> (duplicate, delivered once)");
         }
         if self.rcpt_to.len() >= self.config.limits.max_recipients {

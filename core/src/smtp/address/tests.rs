@@ -336,7 +336,12 @@ proptest! {
         prop_assert_eq!(&again, &first);
         prop_assert_eq!(again.to_string(), written.clone());
         prop_assert_eq!(written.starts_with('"'), !is_dot_string(&local));
-        prop_assert_eq!(Mailbox::parse(&written), Ok(first));
+        prop_assert_eq!(Mailbox::parse(&written), Ok(first.clone()));
+        // The same recipient in other ASCII case: written forms equal but for ASCII case (what the
+        // session's duplicate check compares).
+        let upper = Mailbox::new(local.to_ascii_uppercase(), first.domain().clone()).unwrap();
+        prop_assert!(upper.same_recipient(&first));
+        prop_assert!(upper.to_string().eq_ignore_ascii_case(&written));
     }
 
     /// Arbitrary lines never panic, and whatever parses writes back to something that parses the same.
