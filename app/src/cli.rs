@@ -204,7 +204,9 @@ pub struct RelayArgs {
     /// TlsSenderCertificateName for --role eop, mail.protection.outlook.com for edge/mailbox.
     #[arg(long = "expect-cert-name", value_name = "NAME")]
     pub expect_cert_names: Vec<String>,
-    /// Verify client certificate chains against this CA file (PEM); default: record, do not verify.
+    /// Verify client certificate chains against this CA file (PEM); default: the system trust store.
+    /// The eop role attributes a session (relays for it) only when the chain verifies, and refuses to
+    /// forward without a trust anchor.
     #[arg(long, value_name = "FILE")]
     pub client_ca: Option<PathBuf>,
     /// The TLS certificate chain (PEM); default: generated at start by a throw-away CA whose root is
@@ -254,6 +256,11 @@ pub struct RelayArgs {
     /// Attempts before a recipient is bounced.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub max_attempts: u32,
+    /// Also send bounces to senders outside --accept-domain (by default such a failure is only logged
+    /// in delivery.log and the message's metadata, and the message kept in the spool: no backscatter
+    /// to forged senders).
+    #[arg(long)]
+    pub bounce_external: bool,
     /// Output: text lines, or one JSON object per event.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,

@@ -123,6 +123,7 @@ fn config(args: &RelayArgs) -> anyhow::Result<RelayConfig> {
         _ => TlsSource::Generate,
     };
     config.request_client_cert = !args.no_client_cert;
+    config.bounce_external = args.bounce_external;
     config.limits = Limits {
         max_message_size: args.max_size,
         max_recipients: args.max_recipients.max(1),

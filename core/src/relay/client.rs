@@ -13,6 +13,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 use crate::evidence::{Direction, TranscriptLine};
+use crate::smtp::address::Mailbox;
 use crate::smtp::io::BoxedIo;
 use crate::smtp::reply::{LineEvent, LineSplitter, RawReply, ReplyParser};
 
@@ -275,6 +276,10 @@ fn client_config(options: &ClientOptions) -> Result<Arc<rustls::ClientConfig>, S
 /// Deliver `data` from `mail_from` to `rcpt_to` through `host:port`. Never fails as a whole: a
 /// session that breaks leaves every not-yet-delivered recipient deferred (or failed, when the
 /// server refused the whole transaction with a 5xx), with the reason.
+///
+/// The addresses are parsed ([`Mailbox::parse`]) and written back, so what goes on the wire is the
+/// address that was judged, quoted exactly where RFC 5321 requires it; one that does not parse is
+/// not sent (`553`, failed) and a sender that does not parse fails every recipient.
 pub async fn send(
     host: &str,
     port: u16,
@@ -284,27 +289,44 @@ pub async fn send(
     data: &[u8],
 ) -> SendOutcome {
     let started = Instant::now();
+    let sender = if mail_from.is_empty() {
+        Ok(String::new())
+    } else {
+        Mailbox::parse(mail_from).map(|m| m.to_string())
+    };
+    let mut refused: Partial = Vec::new();
+    let mut valid: Vec<(String, String)> = Vec::new();
+    for rcpt in rcpt_to {
+        match (&sender, Mailbox::parse(rcpt)) {
+            (Err(e), _) => refused.push((
+                rcpt.clone(),
+                RcptOutcome::Failed(format!(
+                    "553 5.1.7 not sent: the sender is not a valid address ({e})"
+                )),
+            )),
+            (Ok(_), Err(e)) => refused.push((
+                rcpt.clone(),
+                RcptOutcome::Failed(format!("553 5.1.3 not sent: not a valid address ({e})")),
+            )),
+            (Ok(_), Ok(m)) => valid.push((rcpt.clone(), m.to_string())),
+        }
+    }
     let mut conn_slot = None;
-    let result = run(
-        host,
-        port,
-        options,
-        mail_from,
-        rcpt_to,
-        data,
-        started,
-        &mut conn_slot,
-    )
-    .await;
+    let result = match &sender {
+        Ok(sender) if !valid.is_empty() => {
+            run(host, port, options, sender, &valid, data, started, &mut conn_slot).await
+        }
+        _ => Ok(Vec::new()),
+    };
     let (tls, transcript) = match conn_slot {
         Some((tls, transcript)) => (tls, transcript),
         None => (None, Vec::new()),
     };
-    let recipients = match result {
+    let mut recipients = match result {
         Ok(recipients) => recipients,
-        Err((partial, failure)) => rcpt_to
+        Err((partial, failure)) => valid
             .iter()
-            .map(|r| {
+            .map(|(r, _)| {
                 let earlier = partial.iter().find(|(p, _)| p == r).map(|(_, o)| o.clone());
                 let outcome = match earlier {
                     Some(o @ RcptOutcome::Failed(_)) => o,
@@ -315,9 +337,10 @@ pub async fn send(
             })
             .collect(),
     };
+    recipients.extend(refused);
     SendOutcome {
         tls,
-        recipients,
+        recipients: order(rcpt_to, recipients),
         transcript,
         ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     }
@@ -331,7 +354,7 @@ async fn run(
     port: u16,
     options: &ClientOptions,
     mail_from: &str,
-    rcpt_to: &[String],
+    rcpt_to: &[(String, String)],
     data: &[u8],
     started: Instant,
     out: &mut Option<(Option<String>, Vec<TranscriptLine>)>,
@@ -363,7 +386,7 @@ async fn dialogue(
     host: &str,
     options: &ClientOptions,
     mail_from: &str,
-    rcpt_to: &[String],
+    rcpt_to: &[(String, String)],
     data: &[u8],
     tls_info: &mut Option<String>,
 ) -> Result<Partial, (Partial, SessionFailure)> {
@@ -469,8 +492,8 @@ async fn dialogue(
     }
     let mut outcomes: Partial = Vec::new();
     let mut accepted = Vec::new();
-    for rcpt in rcpt_to {
-        let reply = match conn.command(&format!("RCPT TO:<{rcpt}>"), t.command).await {
+    for (rcpt, wire) in rcpt_to {
+        let reply = match conn.command(&format!("RCPT TO:<{wire}>"), t.command).await {
             Ok(r) => r,
             Err(f) => return Err((outcomes, f)),
         };
@@ -486,7 +509,7 @@ async fn dialogue(
     }
     if accepted.is_empty() {
         let _ = conn.command("QUIT", t.command).await;
-        return Ok(order(rcpt_to, outcomes));
+        return Ok(outcomes);
     }
     let reply = conn
         .command("DATA", t.command)
@@ -518,7 +541,7 @@ async fn dialogue(
         outcomes.push((rcpt, each.clone()));
     }
     let _ = conn.command("QUIT", t.command).await;
-    Ok(order(rcpt_to, outcomes))
+    Ok(outcomes)
 }
 
 fn order(rcpt_to: &[String], outcomes: Partial) -> Partial {

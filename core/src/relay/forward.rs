@@ -24,6 +24,7 @@ use super::spool::{
 };
 use super::{EventTx, RelayEvent};
 use crate::dns::{DnsOutcome, RecordType, Resolver};
+use crate::smtp::address::Mailbox;
 use crate::smtp::server::SessionInfo;
 
 /// Where forwarded mail goes.
@@ -91,6 +92,25 @@ pub struct ForwardConfig {
     pub concurrency: usize,
 }
 
+/// To whom bounces (delivery status notifications) are sent. A bounce to a sender outside the
+/// accepted domains is backscatter when the sender was forged, so by default it is not sent: the
+/// failure is logged and the message stays in the spool.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BouncePolicy {
+    /// The accepted domains: senders in them always get their bounces.
+    pub local_domains: Vec<String>,
+    /// Bounce to senders outside them too (`--bounce-external`).
+    pub external: bool,
+}
+
+impl BouncePolicy {
+    /// Whether a bounce may go to `sender` (a stored reverse-path; never to the null one).
+    pub fn allows(&self, sender: &str) -> bool {
+        !sender.is_empty()
+            && (self.external || Mailbox::parse(sender).is_ok_and(|m| m.in_domains(&self.local_domains)))
+    }
+}
+
 /// The delay before attempt `attempts + 1`, after `attempts` failed ones.
 pub fn backoff(config: &ForwardConfig, attempts: u32) -> Duration {
     let factor = 1u32 << attempts.saturating_sub(1).min(20);
@@ -139,6 +159,7 @@ pub struct Forwarder {
 
 struct Worker {
     config: Arc<ForwardConfig>,
+    bounces: BouncePolicy,
     spool: Arc<Spool>,
     hostname: String,
     events: EventTx,
@@ -147,9 +168,10 @@ struct Worker {
 
 impl Forwarder {
     /// Start `config.concurrency` workers; `queued` are the ids found queued in the spool at start
-    /// (each is scheduled at its recorded next attempt).
+    /// (each is scheduled at its recorded next attempt); `bounces` says who gets bounces.
     pub fn start(
         config: ForwardConfig,
+        bounces: BouncePolicy,
         spool: Arc<Spool>,
         hostname: String,
         events: EventTx,
@@ -170,6 +192,7 @@ impl Forwarder {
         let (stop, stopped) = watch::channel(false);
         let worker = Arc::new(Worker {
             config: Arc::new(config.clone()),
+            bounces,
             spool,
             hostname,
             events,
@@ -308,6 +331,20 @@ impl Worker {
                 });
             }
         }
+        // No backscatter: a sender outside the accepted domains gets no bounce unless asked for.
+        let bounce_due = !newly_failed.is_empty() && !meta.mail_from.is_empty();
+        let withheld = bounce_due && !self.bounces.allows(&meta.mail_from);
+        if withheld {
+            tracing::warn!(id = %meta.id, "bounce withheld: the sender is outside the accepted domains");
+            details.insert(
+                0,
+                format!(
+                    "no bounce sent to <{}>: the sender is outside the accepted domains (--bounce-external \
+                     sends one); the message stays in the spool",
+                    meta.mail_from
+                ),
+            );
+        }
         let word = if !still.is_empty() {
             "deferred"
         } else if newly_failed.is_empty() {
@@ -343,7 +380,7 @@ impl Worker {
         delivery.log.drain(..excess);
 
         // A bounce for what failed, stored (durably) before the original's new state.
-        if !newly_failed.is_empty() && !meta.mail_from.is_empty() {
+        if bounce_due && !withheld {
             let bounce = bounce_message(&meta, &newly_failed, &data, &self.hostname, self.spool.new_id());
             let (bounce_meta, bounce_data) = bounce;
             let stored = bounce_meta.clone();
@@ -437,14 +474,12 @@ pub async fn mx_targets(resolver: &Resolver, domain: &str) -> MxTargets {
     }
 }
 
-/// The domain of an address, lower-case.
+/// The domain of an address as [`Mailbox`] parses it (lower-case, A-labels); empty when it does not
+/// parse (the client then refuses to send to it).
 fn domain_of(address: &str) -> String {
-    address
-        .rsplit_once('@')
-        .map(|(_, d)| d)
+    Mailbox::parse(address)
+        .map(|m| m.domain().key())
         .unwrap_or_default()
-        .trim_end_matches('.')
-        .to_ascii_lowercase()
 }
 
 /// Deliver to `rcpt_to` by MX: grouped by recipient domain, each group tried at its MX hosts in
@@ -592,6 +627,25 @@ fn enhanced_code(reason: &str) -> Option<String> {
     })
 }
 
+/// `bytes` with every line end (bare CR, bare LF, CRLF) written as CRLF.
+fn crlf_lines(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 32);
+    let mut iter = bytes.iter().peekable();
+    while let Some(&b) = iter.next() {
+        match b {
+            b'\r' => {
+                if iter.peek() == Some(&&b'\n') {
+                    iter.next();
+                }
+                out.extend_from_slice(b"\r\n");
+            }
+            b'\n' => out.extend_from_slice(b"\r\n"),
+            b => out.push(b),
+        }
+    }
+    out
+}
+
 /// A delivery status notification (RFC 3464) to the sender of `meta` about `failed`.
 fn bounce_message(
     meta: &MessageMeta,
@@ -604,12 +658,25 @@ fn bounce_message(
     let date = now.format(&Rfc2822).unwrap_or_default();
     let arrival = meta.received_at.format(&Rfc2822).unwrap_or_default();
     let boundary = format!("mailpath-dsn-{id}");
-    let subject = meta.subject.as_deref().unwrap_or("(no subject)");
+    // The client's Subject goes into a header of ours: no CR, LF or other control character of it
+    // may survive (header injection), and it stays within a header line.
+    let subject: String = meta
+        .subject
+        .as_deref()
+        .unwrap_or("(no subject)")
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(900)
+        .collect();
     let mut text =
         format!("The mailpath relay {hostname} could not deliver your message to these recipients:\r\n\r\n");
     let mut status = String::new();
     for f in failed {
-        text.push_str(&format!("  {}\r\n    {}\r\n", f.rcpt, f.reason));
+        text.push_str(&format!(
+            "  {}\r\n    {}\r\n",
+            f.rcpt,
+            f.reason.replace(['\r', '\n'], " ")
+        ));
         status.push_str(&format!(
             "\r\nFinal-Recipient: rfc822; {}\r\nAction: failed\r\nStatus: {}\r\nDiagnostic-Code: smtp; {}\r\n",
             f.rcpt,
@@ -644,7 +711,7 @@ fn bounce_message(
         to = meta.mail_from,
     )
     .into_bytes();
-    data.extend_from_slice(headers);
+    data.extend_from_slice(&crlf_lines(headers));
     data.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let bounce = MessageMeta {
         schema: META_SCHEMA.to_string(),
@@ -698,5 +765,80 @@ mod tests {
         assert_eq!(enhanced_code("550 5.1.1 unknown user").as_deref(), Some("5.1.1"));
         assert_eq!(enhanced_code("451 4.4.0 later").as_deref(), Some("5.4.0"));
         assert_eq!(enhanced_code("connection refused"), None);
+    }
+
+    #[test]
+    fn bounces_never_copy_line_breaks_of_the_subject_into_their_headers() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let peer = "127.0.0.1:40000".parse().unwrap();
+        let original = b"Subject: hi\rBcc: victim@evil.example\nX: y\r\n\r\nbody\r\n";
+        let meta = MessageMeta {
+            schema: META_SCHEMA.into(),
+            id: "m1".into(),
+            received_at: now,
+            mail_from: "adele@contoso.com".into(),
+            rcpt_to: vec!["megan@contoso.com".into()],
+            size: original.len(),
+            session: SessionInfo {
+                id: "S1".into(),
+                peer,
+                local: peer,
+                started: now,
+                helo: None,
+                tls: None,
+            },
+            subject: Some("hi\rBcc: victim@evil.example\nX: y".into()),
+            message_id: None,
+            tracking_id: None,
+            delivery: Delivery::queued(&["megan@contoso.com".to_string()]),
+        };
+        let failed = [RecipientFailure {
+            rcpt: "megan@contoso.com".into(),
+            reason: "550 5.1.1 unknown\r\nBcc: x".into(),
+        }];
+        let (bounce, data) = bounce_message(&meta, &failed, original, "relay.test", "b1".into());
+        assert_eq!(
+            bounce.subject.as_deref(),
+            Some("Undeliverable: hi Bcc: victim@evil.example X: y")
+        );
+        assert_eq!(bounce.rcpt_to, ["adele@contoso.com"]);
+        let text = String::from_utf8(data).unwrap();
+        assert!(
+            text.contains("\r\nSubject: Undeliverable: hi Bcc: victim@evil.example X: y\r\n"),
+            "{text}"
+        );
+        // Every line of the bounce ends in CRLF, the copied original headers included.
+        for (i, b) in text.bytes().enumerate() {
+            match b {
+                b'\r' => assert_eq!(text.as_bytes().get(i + 1), Some(&b'\n'), "bare CR at {i}: {text}"),
+                b'\n' => assert_eq!(text.as_bytes()[i - 1], b'\r', "bare LF at {i}: {text}"),
+                _ => {}
+            }
+        }
+        // No line of the bounce's own header section, nor of its text, comes from the hostile input
+        // (the copied original headers are a body part).
+        let own = &text[..text.find("Content-Type: text/rfc822-headers").unwrap()];
+        assert!(!own.lines().any(|l| l.starts_with("Bcc:")), "{text}");
+        assert!(
+            BouncePolicy {
+                local_domains: vec!["contoso.com".into()],
+                external: false
+            }
+            .allows("adele@CONTOSO.com")
+        );
+        let strict = BouncePolicy {
+            local_domains: vec!["contoso.com".into()],
+            external: false,
+        };
+        assert!(
+            !strict.allows("forged@fabrikam.com")
+                && !strict.allows("")
+                && !strict.allows("a@contoso.com.evil")
+        );
+        let open = BouncePolicy {
+            external: true,
+            ..strict
+        };
+        assert!(open.allows("forged@fabrikam.com") && !open.allows(""));
     }
 }

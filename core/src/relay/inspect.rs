@@ -155,8 +155,8 @@ pub struct Inspector {
     /// Names the sender's certificate must match (TlsSenderCertificateName for `eop`, the
     /// TlsDomainCapabilities domain such as `mail.protection.outlook.com` for `edge`/`mailbox`).
     pub expected_names: Vec<String>,
-    /// Trust anchors for client chains (`--client-ca`); `None` = the system store for the
-    /// `relay.client-cert.trust` check, and no chain verification in the attribution.
+    /// Trust anchors for client chains (`--client-ca`); `None` = the system store, for the
+    /// `relay.client-cert.trust` check and for the attribution alike.
     pub client_roots: Option<Vec<CertificateDer<'static>>>,
     /// The organization's domains, for the header analysis.
     pub org_domains: Vec<String>,
@@ -174,7 +174,8 @@ fn anchors(roots: &[CertificateDer<'static>]) -> Trust {
 /// How EOP would attribute a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attribution {
-    /// The certificate matched this expected name (and its chain verified, when roots are configured).
+    /// The certificate matched this expected name and its chain verified (against `--client-ca`, or
+    /// the system store without it).
     Matched(String),
     /// Not attributed, and why.
     Refused(String),
@@ -201,19 +202,27 @@ impl Inspector {
                 self.expected_names.join(", ")
             ));
         };
-        if let Some(roots) = &self.client_roots {
-            let chain: Vec<CertificateDer<'_>> =
-                chain.iter().map(|c| CertificateDer::from(c.as_slice())).collect();
-            let verdict = verify_chain_for(&chain, &anchors(roots), OffsetDateTime::now_utc(), Usage::Client);
-            if !verdict.trusted {
-                return Attribution::Refused(format!("certificate chain not trusted: {}", verdict.message));
-            }
+        // A name is only worth something when the chain verifies: anyone can make a self-signed
+        // certificate with the right name.
+        let trust = self.trust();
+        if trust.is_empty() {
+            return Attribution::Refused(format!(
+                "no trust anchors to verify the certificate chain ({})",
+                trust.description()
+            ));
+        }
+        let chain: Vec<CertificateDer<'_>> =
+            chain.iter().map(|c| CertificateDer::from(c.as_slice())).collect();
+        let verdict = verify_chain_for(&chain, &trust, OffsetDateTime::now_utc(), Usage::Client);
+        if !verdict.trusted {
+            return Attribution::Refused(format!("certificate chain not trusted: {}", verdict.message));
         }
         Attribution::Matched(name.to_string())
     }
 
-    /// The trust the `relay.client-cert.trust` check uses.
-    fn trust(&self) -> std::borrow::Cow<'static, Trust> {
+    /// The trust anchors client chains are verified against (the `relay.client-cert.trust` check and
+    /// the attribution): `--client-ca`, or the system store.
+    pub fn trust(&self) -> std::borrow::Cow<'static, Trust> {
         match &self.client_roots {
             Some(roots) => std::borrow::Cow::Owned(anchors(roots)),
             None => std::borrow::Cow::Borrowed(system_trust()),

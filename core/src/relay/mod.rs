@@ -31,7 +31,7 @@ use tokio::task::JoinHandle;
 use crate::check::CheckResult;
 use crate::smtp::personality::Personality;
 use crate::smtp::server::{Limits, ServerConfig, SessionEvent, SessionObserver, SmtpServer};
-use forward::{ForwardConfig, Forwarder};
+use forward::{BouncePolicy, ForwardConfig, Forwarder};
 use inspect::{EopAttribution, Inspector, MessageReport};
 use spool::{Attempt, DeliveryState, MessageMeta, RecipientFailure, Recovery, Spool, SpoolError, SpoolSink};
 use tls::TlsSetupError;
@@ -112,7 +112,7 @@ pub struct RelayConfig {
     pub accepted_domains: Vec<String>,
     /// Names the client certificate must match (TlsSenderCertificateName for `eop`).
     pub expected_cert_names: Vec<String>,
-    /// Trust anchors for client certificate chains; `None` = recorded, not verified.
+    /// Trust anchors for client certificate chains (`--client-ca`); `None` = the system store.
     pub client_roots: Option<Vec<CertificateDer<'static>>>,
     /// The TLS certificate.
     pub tls: TlsSource,
@@ -122,6 +122,9 @@ pub struct RelayConfig {
     pub limits: Limits,
     /// Forwarding, when configured.
     pub forward: Option<ForwardConfig>,
+    /// Send bounces to senders outside the accepted domains too (`--bounce-external`); by default
+    /// such a failure is only logged and the message kept in the spool (no backscatter).
+    pub bounce_external: bool,
 }
 
 impl RelayConfig {
@@ -139,6 +142,7 @@ impl RelayConfig {
             request_client_cert: true,
             limits: Limits::default(),
             forward: None,
+            bounce_external: false,
         }
     }
 
@@ -342,8 +346,8 @@ impl Relay {
     ///
     /// # Errors
     /// When the configuration would make an open relay (forwarding without accepted domains), the
-    /// `eop` role has no expected certificate name, or the spool, TLS or the listener cannot be set
-    /// up.
+    /// `eop` role has no expected certificate name or forwards without a trust anchor to verify client
+    /// certificates with, or the spool, TLS or the listener cannot be set up.
     pub async fn start(
         config: RelayConfig,
         events: Option<mpsc::Sender<RelayEvent>>,
@@ -364,6 +368,23 @@ impl Relay {
         }
         if config.role == Role::Eop && config.tls == TlsSource::Disabled {
             return Err(RelayError::Config("the eop role requires TLS".into()));
+        }
+        // EOP relays for a session its certificate attributes; with forwarding, that certificate must
+        // be verifiable, or any self-signed one with the right name would open the relay.
+        if config.role == Role::Eop && config.forward.is_some() {
+            let trust = Inspector {
+                client_roots: config.client_roots.clone(),
+                ..Inspector::default()
+            }
+            .trust();
+            if trust.is_empty() {
+                return Err(RelayError::Config(format!(
+                    "the eop role relays only for a client certificate whose chain verifies, and there is \
+                     no trust anchor to verify one ({}): give --client-ca with the CA that issues the \
+                     on-premises certificate",
+                    trust.description()
+                )));
+            }
         }
         let events = EventTx::new(events);
         let hostname = config.hostname();
@@ -407,6 +428,10 @@ impl Relay {
         let forwarder = config.forward.clone().map(|f| {
             Arc::new(Forwarder::start(
                 f,
+                BouncePolicy {
+                    local_domains: config.accepted_domains.clone(),
+                    external: config.bounce_external,
+                },
                 Arc::clone(&spool),
                 hostname.clone(),
                 events.clone(),

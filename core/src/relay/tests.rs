@@ -24,10 +24,27 @@ fn client_options(tls: TlsPolicy, cert: Option<Arc<rustls::sign::CertifiedKey>>)
     }
 }
 
+/// The CA the on-premises certificates of these tests come from (given as `--client-ca`).
+fn test_ca() -> &'static LabCa {
+    static CA: std::sync::OnceLock<LabCa> = std::sync::OnceLock::new();
+    CA.get_or_init(|| LabCa::generate(OffsetDateTime::now_utc()).unwrap())
+}
+
 fn client_cert(name: &str) -> Arc<rustls::sign::CertifiedKey> {
     let now = OffsetDateTime::now_utc();
-    let ca = LabCa::generate(now).unwrap();
-    ca.issue(&LeafSpec::server(name, vec![name.to_string()], now))
+    test_ca()
+        .issue(&LeafSpec::server(name, vec![name.to_string()], now))
+        .unwrap()
+        .certified_key(true)
+        .unwrap()
+}
+
+/// A certificate with the right name, issued by a CA nobody trusts.
+fn stranger_cert(name: &str) -> Arc<rustls::sign::CertifiedKey> {
+    let now = OffsetDateTime::now_utc();
+    LabCa::generate(now)
+        .unwrap()
+        .issue(&LeafSpec::server(name, vec![name.to_string()], now))
         .unwrap()
         .certified_key(true)
         .unwrap()
@@ -55,6 +72,7 @@ async fn eop_role_attributes_by_client_certificate() {
     let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
     config.role = Role::Eop;
     config.expected_cert_names = vec!["mail.contoso.com".into()];
+    config.client_roots = Some(vec![test_ca().root_der()]);
     let (tx, mut rx) = mpsc::channel(256);
     let relay = Relay::start(config, Some(tx)).await.unwrap();
     let addr = relay.local_addr();
@@ -117,6 +135,17 @@ async fn eop_role_attributes_by_client_certificate() {
         reply.starts_with("550 5.7.64 TenantAttribution; Relay Access Denied"),
         "{reply}"
     );
+    // The right name from a CA that is not trusted: anyone can make one.
+    let untrusted = send(client_options(
+        TlsPolicy::Required,
+        Some(stranger_cert("mail.contoso.com")),
+    ))
+    .await;
+    assert!(
+        matches!(&untrusted.recipients[0].1, RcptOutcome::Failed(r)
+            if r.starts_with("550 5.7.64") && r.contains("not trusted")),
+        "{untrusted:#?}"
+    );
     let none = send(client_options(TlsPolicy::Required, None)).await;
     assert!(
         matches!(&none.recipients[0].1, RcptOutcome::Failed(r) if r.contains("no client certificate")),
@@ -131,6 +160,35 @@ async fn eop_role_attributes_by_client_certificate() {
     );
     assert_eq!(relay.spool().ids().unwrap().len(), 1);
     relay.shutdown().await;
+}
+
+/// A relay accepting contoso.com and forwarding as `forward` says, with its event stream.
+async fn forwarding_relay(
+    dir: &std::path::Path,
+    forward: ForwardConfig,
+    bounce_external: bool,
+) -> (Relay, mpsc::Receiver<RelayEvent>) {
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir);
+    config.accepted_domains = vec!["contoso.com".into()];
+    config.forward = Some(forward);
+    config.bounce_external = bounce_external;
+    let (tx, rx) = mpsc::channel(256);
+    (Relay::start(config, Some(tx)).await.unwrap(), rx)
+}
+
+/// Send [`MESSAGE`] from `from` to megan@contoso.com through `relay`.
+async fn send_to_megan(relay: &Relay, from: &str) -> client::SendOutcome {
+    let opts = client_options(TlsPolicy::Opportunistic, None);
+    let rcpt = ["megan@contoso.com".to_string()];
+    client::send(
+        "127.0.0.1",
+        relay.local_addr().port(),
+        &opts,
+        from,
+        &rcpt,
+        MESSAGE,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -156,11 +214,7 @@ async fn forwarding_delivers_retries_and_bounces() {
         max_attempts: attempts,
         concurrency: 2,
     };
-    let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), near_dir.path());
-    config.accepted_domains = vec!["contoso.com".into()];
-    config.forward = Some(forward(far.local_addr().port(), 3));
-    let (tx, mut rx) = mpsc::channel(256);
-    let near = Relay::start(config, Some(tx)).await.unwrap();
+    let (near, mut rx) = forwarding_relay(near_dir.path(), forward(far.local_addr().port(), 3), false).await;
     let opts = client_options(TlsPolicy::Opportunistic, None);
     // Open relay attempt: refused.
     let relay_attempt = client::send(
@@ -176,15 +230,7 @@ async fn forwarding_delivers_retries_and_bounces() {
         matches!(&relay_attempt.recipients[0].1, RcptOutcome::Failed(r) if r.starts_with("550 5.7.1")),
         "{relay_attempt:#?}"
     );
-    let sent = client::send(
-        "127.0.0.1",
-        near.local_addr().port(),
-        &opts,
-        "a@fabrikam.com",
-        &["megan@contoso.com".to_string()],
-        MESSAGE,
-    )
-    .await;
+    let sent = send_to_megan(&near, "a@fabrikam.com").await;
     assert!(sent.all_delivered(), "{sent:#?}");
     let delivered = loop {
         match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
@@ -212,26 +258,14 @@ async fn forwarding_delivers_retries_and_bounces() {
     near.shutdown().await;
     far.shutdown().await;
 
-    // A smart host that is down: retried with backoff, then bounced to the sender.
+    // A smart host that is down: retried with backoff, then bounced to the sender (outside the
+    // accepted domains: only with --bounce-external).
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let closed_port = closed.local_addr().unwrap().port();
     drop(closed);
     let dir = tempfile::tempdir().unwrap();
-    let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
-    config.accepted_domains = vec!["contoso.com".into()];
-    config.forward = Some(forward(closed_port, 2));
-    let (tx, mut rx) = mpsc::channel(256);
-    let near = Relay::start(config, Some(tx)).await.unwrap();
-    let sent = client::send(
-        "127.0.0.1",
-        near.local_addr().port(),
-        &opts,
-        "a@fabrikam.com",
-        &["megan@contoso.com".to_string()],
-        MESSAGE,
-    )
-    .await;
-    assert!(sent.all_delivered());
+    let (near, mut rx) = forwarding_relay(dir.path(), forward(closed_port, 2), true).await;
+    assert!(send_to_megan(&near, "a@fabrikam.com").await.all_delivered());
     // Events of the original message (its bounce, also undeliverable here, has its own).
     let mut states = Vec::new();
     let mut first_id = None;
@@ -278,6 +312,97 @@ async fn forwarding_delivers_retries_and_bounces() {
             >= 2
     );
     near.shutdown().await;
+
+    // Without --bounce-external: no backscatter; the failure is logged and the message kept.
+    let dir = tempfile::tempdir().unwrap();
+    let (near, mut rx) = forwarding_relay(dir.path(), forward(closed_port, 1), false).await;
+    assert!(send_to_megan(&near, "forged@fabrikam.com").await.all_delivered());
+    let (id, attempt) = loop {
+        match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+            Ok(Some(RelayEvent::Delivery {
+                id,
+                state: DeliveryState::Failed,
+                attempt,
+                ..
+            })) => break (id, attempt),
+            Ok(Some(_)) => {}
+            other => panic!("no failed delivery: {other:?}"),
+        }
+    };
+    assert!(
+        attempt
+            .detail
+            .starts_with("no bounce sent to <forged@fabrikam.com>"),
+        "{attempt:#?}"
+    );
+    assert_eq!(
+        near.spool().ids().unwrap(),
+        std::slice::from_ref(&id),
+        "no bounce was queued"
+    );
+    let meta = near.spool().meta(&id).unwrap();
+    assert_eq!(meta.delivery.bounce_id, None);
+    assert!(meta.delivery.log[0].detail.contains("--bounce-external"));
+    let log = std::fs::read_to_string(dir.path().join("delivery.log")).unwrap();
+    assert!(log.contains("no bounce sent to <forged@fabrikam.com>"), "{log}");
+    near.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_client_sends_the_parsed_address_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Relay::start(RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path()), None)
+        .await
+        .unwrap();
+    let rcpt = vec![
+        "\"john smith\"@contoso.com".to_string(),
+        "victim@evil.example> ORCPT=rfc822;x@contoso.com".to_string(),
+        "user@evil.example@contoso.com".to_string(),
+    ];
+    let sent = client::send(
+        "127.0.0.1",
+        sink.local_addr().port(),
+        &client_options(TlsPolicy::None, None),
+        "adele@contoso.com",
+        &rcpt,
+        MESSAGE,
+    )
+    .await;
+    assert!(
+        matches!(sent.recipients[0].1, RcptOutcome::Delivered(_)),
+        "{sent:#?}"
+    );
+    for (_, outcome) in &sent.recipients[1..] {
+        assert!(
+            matches!(outcome, RcptOutcome::Failed(r) if r.starts_with("553 5.1.3 not sent")),
+            "{sent:#?}"
+        );
+    }
+    let lines: Vec<&str> = sent
+        .transcript
+        .iter()
+        .filter(|l| l.text.starts_with("RCPT"))
+        .map(|l| l.text.as_str())
+        .collect();
+    assert_eq!(lines, ["RCPT TO:<\"john smith\"@contoso.com>"]);
+    let ids = sink.spool().ids().unwrap();
+    assert_eq!(
+        sink.spool().meta(&ids[0]).unwrap().rcpt_to,
+        ["\"john smith\"@contoso.com"]
+    );
+    // A sender that does not parse: nothing is sent at all.
+    let bad_sender = client::send(
+        "127.0.0.1",
+        sink.local_addr().port(),
+        &client_options(TlsPolicy::None, None),
+        "a\"b@contoso.com",
+        &rcpt[..1],
+        MESSAGE,
+    )
+    .await;
+    assert!(bad_sender.transcript.is_empty(), "{bad_sender:#?}");
+    assert!(matches!(&bad_sender.recipients[0].1, RcptOutcome::Failed(r) if r.starts_with("553 5.1.7")));
+    sink.shutdown().await;
 }
 
 #[tokio::test]
@@ -484,6 +609,7 @@ async fn eop_role_takes_accepted_domains_from_anyone_and_relays_only_by_certific
     config.role = Role::Eop;
     config.expected_cert_names = vec!["mail.contoso.com".into()];
     config.accepted_domains = vec!["contoso.com".into()];
+    config.client_roots = Some(vec![test_ca().root_der()]);
     let (tx, mut rx) = mpsc::channel(256);
     let relay = Relay::start(config, Some(tx)).await.unwrap();
     let port = relay.local_addr().port();
@@ -506,7 +632,11 @@ async fn eop_role_takes_accepted_domains_from_anyone_and_relays_only_by_certific
     // Relaying elsewhere: only with the certificate the connector expects.
     let relayed = send(Some(client_cert("mail.contoso.com")), "partner@fabrikam.com").await;
     assert!(relayed.all_delivered(), "{relayed:#?}");
-    for cert in [None, Some(client_cert("mail.fabrikam.com"))] {
+    for cert in [
+        None,
+        Some(client_cert("mail.fabrikam.com")),
+        Some(stranger_cert("mail.contoso.com")),
+    ] {
         let refused = send(cert, "partner@fabrikam.com").await;
         assert!(
             matches!(&refused.recipients[0].1, RcptOutcome::Failed(r)

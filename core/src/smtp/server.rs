@@ -9,7 +9,8 @@
 //! `250` reply.
 //!
 //! Input handling: command lines are cut by the session itself (bounded by [`Limits::max_line`]) and
-//! parsed one at a time with [`smtp_proto`]'s sans-IO parser; message data goes through its
+//! parsed one at a time with [`smtp_proto`]'s sans-IO parser, except MAIL and RCPT, whose addresses
+//! are parsed by [`address`] (RFC 5321 paths, quoted local parts kept); message data goes through its
 //! `DataReceiver`/`BdatReceiver` (dot-unstuffing). Bytes a client pipelines after a command or after
 //! the end of data stay buffered for the next command, except across STARTTLS, where they are
 //! dropped (RFC 3207, STARTTLS command injection).
@@ -30,6 +31,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::address::{self, Domain, EnvelopeCommand, Mailbox, Path, Routing};
 use super::io::BoxedIo;
 use super::personality::Personality;
 use super::reply::escape;
@@ -211,11 +213,13 @@ impl SessionObserver for tokio::sync::mpsc::Sender<SessionEvent> {
 /// Decisions a role makes about a session beyond accepted domains (e.g. EOP's attribution of a
 /// connection to a tenant by its client certificate). `Some(reply)` refuses with that reply.
 pub trait SessionPolicy: Send + Sync {
-    /// Judge `MAIL FROM`.
+    /// Judge `MAIL FROM` (`from`: the parsed mailbox written back, [`address::Mailbox`]; empty for
+    /// `<>`).
     fn mail(&self, _session: &SessionInfo, _from: &str) -> Option<String> {
         None
     }
-    /// Judge `RCPT TO`.
+    /// Judge `RCPT TO` (`rcpt`: the parsed mailbox written back; sender-specified routing was
+    /// refused before).
     fn rcpt(&self, _session: &SessionInfo, _rcpt: &str) -> Option<String> {
         None
     }
@@ -236,9 +240,9 @@ pub struct ReceivedMessage {
     pub helo: String,
     /// Whether the message travelled inside TLS.
     pub tls: bool,
-    /// The reverse path.
+    /// The reverse path, as [`address::Mailbox`] writes it (empty: the null path).
     pub mail_from: String,
-    /// The forward paths.
+    /// The forward paths, as [`address::Mailbox`] writes them, each once.
     pub rcpt_to: Vec<String>,
     /// The message as sent, dot-unstuffed, without the final `.`.
     pub data: Vec<u8>,
@@ -802,6 +806,25 @@ impl Session<'_> {
                 self.end_reason = "too many commands";
                 return PhaseEnd::Close;
             }
+            // MAIL and RCPT are parsed by our address parser, never by smtp-proto's (which drops
+            // quotes and source routes): what is judged is what is stored and forwarded.
+            if let Some(command) = address::parse_command(&line) {
+                let reply = match command {
+                    Ok(EnvelopeCommand::Mail { path, size }) => self.mail(path, size),
+                    Ok(EnvelopeCommand::Rcpt { path }) => self.rcpt(path),
+                    Err(error) => {
+                        if self.error_reply(&error.reply()).await {
+                            return PhaseEnd::Close;
+                        }
+                        continue;
+                    }
+                };
+                if self.send(&reply).await.is_err() {
+                    self.end_reason = "connection error";
+                    return PhaseEnd::Close;
+                }
+                continue;
+            }
             let request = match Request::parse(&mut line.iter()) {
                 Ok(request) => request.into_owned(),
                 Err(error) => {
@@ -881,8 +904,9 @@ impl Session<'_> {
                     return Step::StartTls;
                 }
             }
-            Request::Mail { from } => self.mail(from.address, from.size),
-            Request::Rcpt { to } => self.rcpt(to.address),
+            // Parsed before smtp-proto sees them (see `phase`); a line only smtp-proto reads as MAIL or
+            // RCPT is not one.
+            Request::Mail { .. } | Request::Rcpt { .. } => "500 5.5.2 Syntax error".to_string(),
             Request::Data => {
                 if self.bdat.is_some() {
                     "503 5.5.1 DATA not allowed after BDAT".to_string()
@@ -939,7 +963,7 @@ impl Session<'_> {
         }
     }
 
-    fn mail(&mut self, address: String, size: usize) -> String {
+    fn mail(&mut self, path: Path, size: Option<u64>) -> String {
         if self.info.helo.is_none() {
             return "503 5.5.1 Send hello first".to_string();
         }
@@ -949,9 +973,16 @@ impl Session<'_> {
         if self.config.require_tls && !self.in_tls() {
             return "451 5.7.3 STARTTLS is required to send mail".to_string();
         }
-        if size > self.config.limits.max_message_size {
+        let max = u64::try_from(self.config.limits.max_message_size).unwrap_or(u64::MAX);
+        if size.is_some_and(|size| size > max) {
             return "552 5.3.4 Message size exceeds fixed maximum message size".to_string();
         }
+        // A source route in the reverse-path is ignored (RFC 5321 appendix C): bounces go to the
+        // mailbox.
+        let address = match path {
+            Path::Mailbox { mailbox, .. } => mailbox.to_string(),
+            Path::Null | Path::Postmaster => String::new(),
+        };
         if let Some(policy) = &self.config.policy
             && let Some(refusal) = policy.mail(&self.info, &address)
         {
@@ -962,9 +993,39 @@ impl Session<'_> {
         reply
     }
 
-    fn rcpt(&mut self, address: String) -> String {
+    fn rcpt(&mut self, path: Path) -> String {
         if self.mail_from.is_none() {
             return "503 5.5.1 Need MAIL command".to_string();
+        }
+        let mailbox = match path {
+            Path::Mailbox {
+                source_route: true, ..
+            } => return routing_refused(Routing::SourceRoute),
+            Path::Mailbox { mailbox, .. } => mailbox,
+            // RFC 5321 4.5.1: <Postmaster> is the organisation's postmaster, as Exchange resolves it
+            // (its default accepted domain; the server's own name when every domain is accepted).
+            Path::Postmaster | Path::Null => {
+                let domain = self
+                    .config
+                    .accepted_domains
+                    .first()
+                    .map_or(self.config.hostname.as_str(), String::as_str);
+                match Domain::parse(domain.strip_suffix('.').unwrap_or(domain))
+                    .and_then(|d| Mailbox::new("Postmaster", d))
+                {
+                    Ok(mailbox) => mailbox,
+                    Err(_) => return "550 5.1.1 No postmaster here".to_string(),
+                }
+            }
+        };
+        if let Some(routing) = mailbox.routing() {
+            return routing_refused(routing);
+        }
+        let address = mailbox.to_string();
+        // The same recipient twice in one transaction is accepted and delivered once. Written
+        // forms of the same recipient differ at most in ASCII case (`Mailbox::same_recipient`).
+        if self.rcpt_to.iter().any(|r| r.eq_ignore_ascii_case(&address)) {
+            return format!("250 2.1.5 Recipient OK <{address}> (duplicate, delivered once)");
         }
         if self.rcpt_to.len() >= self.config.limits.max_recipients {
             return "452 4.5.3 Too many recipients".to_string();
@@ -974,7 +1035,7 @@ impl Session<'_> {
         {
             return refusal;
         }
-        if !self.accepts(&address)
+        if !self.accepts(&mailbox)
             && !self
                 .config
                 .policy
@@ -988,8 +1049,8 @@ impl Session<'_> {
         reply
     }
 
-    fn accepts(&self, address: &str) -> bool {
-        domain_accepted(&self.config.accepted_domains, address)
+    fn accepts(&self, mailbox: &Mailbox) -> bool {
+        self.config.accepted_domains.is_empty() || mailbox.in_domains(&self.config.accepted_domains)
     }
 
     fn reset_transaction(&mut self) {
@@ -1186,15 +1247,20 @@ fn protocol_error_reply(error: &smtp_proto::Error) -> String {
     }
 }
 
-/// Whether `address` is in one of `domains` (empty = every address is accepted).
+/// Whether `address` (a mailbox as the session stores it, see [`address::Mailbox`]) is in one of
+/// `domains` (empty = every address is accepted). An address that does not parse is in none.
 pub fn domain_accepted(domains: &[String], address: &str) -> bool {
-    if domains.is_empty() {
-        return true;
-    }
-    let Some((_, domain)) = address.rsplit_once('@') else {
-        return false;
-    };
-    domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+    domains.is_empty() || Mailbox::parse(address).is_ok_and(|m| m.in_domains(domains))
+}
+
+/// The refusal of sender-specified routing, as Postfix's `reject_unauth_destination` refuses it
+/// (`allow_untrusted_routing = no`): a relay must not let a client route through it to a host of its
+/// choosing.
+fn routing_refused(routing: Routing) -> String {
+    format!(
+        "550 5.7.1 Relay access denied: sender-specified routing ({}) is not accepted",
+        routing.describe()
+    )
 }
 
 /// Join reply lines into one multi-line reply (`250-a`, `250-b`, `250 c`).

@@ -65,7 +65,7 @@ fn python(relay: &RelayProcess, cert: Option<(&Path, &Path)>, tls: bool) -> serd
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)))
 }
 
-fn write_cert(
+pub(crate) fn write_cert(
     dir: &Path,
     stem: &str,
     ca: &LabCa,

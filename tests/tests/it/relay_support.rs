@@ -30,10 +30,16 @@ pub struct RelayProcess {
 impl RelayProcess {
     /// Start on 127.0.0.1 (a free port) with `spool` and the `extra` arguments; wait for `listening`.
     pub fn start(spool: &Path, extra: &[&str]) -> RelayProcess {
+        RelayProcess::start_with_env(spool, extra, &[])
+    }
+
+    /// [`RelayProcess::start`] with these environment variables set.
+    pub fn start_with_env(spool: &Path, extra: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> RelayProcess {
         let mut child = mailpath()
             .args(["relay", "--listen", "127.0.0.1:0", "--format", "json", "--spool"])
             .arg(spool)
             .args(extra)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
