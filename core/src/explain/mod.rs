@@ -29,7 +29,7 @@ use crate::check::{Attachment, CheckResult, Status};
 use crate::diagnose::Diagnosis;
 use crate::profile::Profile;
 use catalogue::{Cause, ENTRIES, Entry};
-use extract::{Extracted, Finding, InputKind, LogType, contains_ci};
+use extract::{Extracted, Finding, InputKind, LogType};
 use rfc3463::StatusCode;
 
 /// The schema id of `mailpath explain --format json`.
@@ -436,12 +436,11 @@ fn evidence_note(ctx: &Context) -> EvidenceNote {
 fn candidates(x: &Extracted) -> Vec<Candidate> {
     let mut out = Vec::new();
     for f in x.findings.iter().filter(|f| f.is_failure()) {
-        let line = x.lines.get(f.line).map(String::as_str).unwrap_or_default();
         let best = ENTRIES
             .iter()
             .filter(|e| !e.codes.is_empty())
             .filter_map(|e| code_match(e, f.status?).map(|exact| (e, exact)))
-            .filter(|(e, _)| e.needles.iter().all(|n| contains_ci(line, n)))
+            .filter(|(e, _)| e.needles.iter().all(|n| x.find_in_line(f.line, n).is_some()))
             .max_by_key(|(e, exact)| (specificity(e, *exact), std::cmp::Reverse(e.id)));
         out.push(Candidate {
             specificity: best.map_or(0, |(e, exact)| specificity(e, exact)),
@@ -451,13 +450,13 @@ fn candidates(x: &Extracted) -> Vec<Candidate> {
             pos: f.pos,
         });
     }
-    for (n, line) in x.lines.iter().enumerate() {
+    for n in 0..x.lines.len() {
         for e in ENTRIES.iter().filter(|e| e.codes.is_empty()) {
-            if e.needles.iter().all(|needle| contains_ci(line, needle)) {
+            if e.needles.iter().all(|needle| x.find_in_line(n, needle).is_some()) {
                 let pos = e
                     .needles
                     .first()
-                    .and_then(|needle| line.to_ascii_lowercase().find(&needle.to_ascii_lowercase()))
+                    .and_then(|needle| x.find_in_line(n, needle))
                     .unwrap_or(0);
                 out.push(Candidate {
                     finding: None,
