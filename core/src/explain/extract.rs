@@ -90,7 +90,7 @@ pub struct Finding {
 impl Finding {
     /// Whether it reports a failure (a 4xx/5xx reply or a class 4/5 status).
     pub fn is_failure(&self) -> bool {
-        self.status.map_or(false, StatusCode::is_failure) || self.reply.is_some_and(|r| r >= 400)
+        self.status.is_some_and(StatusCode::is_failure) || self.reply.is_some_and(|r| r >= 400)
     }
 
     /// `450 4.7.320`, `4.4.7` or `550`.

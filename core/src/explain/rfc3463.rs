@@ -171,8 +171,8 @@ pub fn reply_meaning(code: u16) -> &'static str {
         553 => "Requested action not taken: mailbox name not allowed",
         554 => "Transaction failed (or no SMTP service here)",
         200..=399 => "A positive reply: the step succeeded",
-        400..=499 => "A transient negative reply: the sender retries later",
-        500..=599 => "A permanent negative reply: the sender gives up",
+        400..=420 | 422..=449 | 453 | 455..=499 => "A transient negative reply: the sender retries later",
+        504..=529 | 531..=534 | 536..=549 | 555..=599 => "A permanent negative reply: the sender gives up",
         _ => "Not an SMTP reply code",
     }
 }
