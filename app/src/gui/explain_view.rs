@@ -145,18 +145,14 @@ impl ExplainState {
 }
 
 fn run_job(job: Job, ctx: &Context, ranked_with: usize) -> JobDone {
-    let (loaded, bytes) = match job {
-        Job::Bytes(bytes) => (None, bytes),
-        Job::File(path) => match read_bounded(&path) {
-            Ok(bytes) => (Some((path.display().to_string(), Arc::clone(&bytes))), bytes),
-            Err(e) => {
-                return JobDone {
-                    loaded: None,
-                    result: Err(e),
-                    ranked_with,
-                };
-            }
-        },
+    let done = |loaded, result| JobDone {
+        loaded,
+        result,
+        ranked_with,
+    };
+    let path = match job {
+        Job::Bytes(bytes) => return done(None, Ok(Some(explain(&bytes, ctx)))),
+        Job::File(path) => path,
         Job::Dialog => {
             let picked = rfd::FileDialog::new()
                 .set_title("Open an NDR, a queue error, a message trace or a protocol log")
@@ -167,28 +163,17 @@ fn run_job(job: Job, ctx: &Context, ranked_with: usize) -> JobDone {
                 .add_filter("All files", &["*"])
                 .pick_file();
             let Some(path) = picked else {
-                return JobDone {
-                    loaded: None,
-                    result: Ok(None),
-                    ranked_with,
-                };
+                return done(None, Ok(None));
             };
-            match read_bounded(&path) {
-                Ok(bytes) => (Some((path.display().to_string(), Arc::clone(&bytes))), bytes),
-                Err(e) => {
-                    return JobDone {
-                        loaded: None,
-                        result: Err(e),
-                        ranked_with,
-                    };
-                }
-            }
+            path
         }
     };
-    JobDone {
-        loaded,
-        result: Ok(Some(explain(&bytes, ctx))),
-        ranked_with,
+    match read_bounded(&path) {
+        Ok(bytes) => {
+            let e = explain(&bytes, ctx);
+            done(Some((path.display().to_string(), bytes)), Ok(Some(e)))
+        }
+        Err(e) => done(None, Err(e)),
     }
 }
 
