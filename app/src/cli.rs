@@ -72,6 +72,9 @@ pub enum Command {
     Relay(Box<RelayArgs>),
     /// Analyse message headers into the path the message really took.
     Headers(HeadersArgs),
+    /// Explain an NDR, a queue LastError, a message trace detail or a protocol log line: the code, the hop
+    /// of the mail path, the likely causes (ranked by evidence with --profile/--lab/--diagnosis) and the fix.
+    Explain(ExplainArgs),
     /// Render or compare saved diagnoses.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -349,6 +352,28 @@ pub struct HeadersArgs {
     /// A domain of the on-premises organization (repeatable): its Exchange hosts are on-premises.
     #[arg(long = "org-domain", value_name = "DOMAIN")]
     pub org_domains: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `mailpath explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The text itself, a FILE holding it (an NDR as .eml/.html/.txt, Get-Queue output, a message trace
+    /// detail, protocol log lines), or - for standard input (the default when it is not a terminal).
+    pub input: Option<String>,
+    /// A saved diagnosis (JSON) whose checks rank the causes.
+    #[arg(long, value_name = "FILE", conflicts_with = "run")]
+    pub diagnosis: Option<PathBuf>,
+    /// Run a diagnosis of --profile/--lab now and rank the causes by its checks (without --run, a
+    /// profile ranks them by its configuration checks only).
+    #[arg(long)]
+    pub run: bool,
+    /// With --run: write the diagnosis as a report (.html, .json, .md; repeatable), the explained
+    /// string and its verdict at its top.
+    #[arg(long, value_name = "FILE", requires = "run")]
+    pub report: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,

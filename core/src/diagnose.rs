@@ -48,6 +48,10 @@ pub struct Diagnosis {
     pub counts: Counts,
     /// Everything observed.
     pub evidence: Evidence,
+    /// The string `mailpath explain --run` explained with this diagnosis and its verdict (absent in a
+    /// plain diagnosis, and in diagnoses saved before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explained: Option<crate::explain::Headline>,
 }
 
 /// Progress events, for a progress bar or the GUI.
@@ -171,6 +175,7 @@ pub async fn diagnose(profile: &Profile, options: DiagnoseOptions) -> Diagnosis 
         checks,
         counts,
         evidence,
+        explained: None,
     }
 }
 

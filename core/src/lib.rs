@@ -16,6 +16,7 @@ pub mod diagnose;
 pub mod dns;
 pub mod encoding;
 pub mod evidence;
+pub mod explain;
 pub mod headers;
 pub mod lab;
 pub mod path;

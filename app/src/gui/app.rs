@@ -45,18 +45,21 @@ pub enum View {
     Relay,
     /// The header analyser.
     Headers,
+    /// Explain an NDR, a queue error or a message trace.
+    Explain,
     /// The profile editor.
     Profile,
 }
 
 impl View {
     /// Every view, in tab order.
-    pub const ALL: [View; 6] = [
+    pub const ALL: [View; 7] = [
         View::Path,
         View::Checks,
         View::Evidence,
         View::Relay,
         View::Headers,
+        View::Explain,
         View::Profile,
     ];
 
@@ -68,6 +71,7 @@ impl View {
             View::Evidence => "Evidence",
             View::Relay => "Relay",
             View::Headers => "Headers",
+            View::Explain => "Explain",
             View::Profile => "Profile",
         }
     }
@@ -135,6 +139,8 @@ pub enum Command {
     HeadersOpenDialog,
     /// Read this file into the Headers view and analyse it.
     HeadersOpenFile(PathBuf),
+    /// Explain this text (a relay refusal) in the Explain view.
+    ExplainText(String),
 }
 
 /// Whether work is going on.
@@ -352,6 +358,8 @@ pub struct AppState {
     pub relay: RelayState,
     /// The Headers view.
     pub headers: HeadersState,
+    /// The Explain view.
+    pub explain: super::explain_view::ExplainState,
 }
 
 impl AppState {
@@ -824,6 +832,10 @@ impl MailpathApp {
                 self.worker.pick(Pick::Headers, suggested);
             }
             Command::HeadersOpenFile(path) => self.worker.read_headers(path),
+            Command::ExplainText(text) => {
+                self.state.explain.queue(text, "the relay's refusal");
+                self.state.view = View::Explain;
+            }
         }
     }
 
@@ -1030,6 +1042,7 @@ impl eframe::App for MailpathApp {
                 relay_view::show(ui, &mut self.state.relay, now, &mut out);
             }
             View::Headers => headers_view::show(ui, &mut self.state.headers, &mut out),
+            View::Explain => super::explain_view::show(ui, &mut self.state, &mut out),
         });
         self.commands.extend(out);
         if !self.commands.is_empty() {

@@ -5,6 +5,7 @@ pub mod app;
 pub mod certinfo;
 pub mod checks_view;
 pub mod evidence_view;
+pub mod explain_view;
 pub mod headers_view;
 pub mod path_view;
 pub mod profile_view;

@@ -51,6 +51,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, out: &mut Vec<Command>) {
             None if judged => state.diagnosis.as_ref().map_or(&[], |d| d.checks.as_slice()),
             None => &[],
         },
+        explained: state.explain.highlight(),
     };
     egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
         if !judged {
@@ -80,6 +81,8 @@ struct DrawContext<'a> {
     selection: Option<&'a Selection>,
     /// The checks of the judged diagnosis, or those judged so far (for hover summaries).
     checks: &'a [CheckResult],
+    /// The hops the Explain view pins its failure on, and its code (highlighted).
+    explained: Option<(&'a [String], &'a str)>,
 }
 
 impl DrawContext<'_> {
@@ -272,7 +275,11 @@ fn hop_arrow(
         .map_or(hop.from.as_str(), |n| n.label.as_str());
     let to = path.node(&hop.to).map_or(hop.to.as_str(), |n| n.label.as_str());
     let hop_judged = ctx.judged || ctx.shows(&hop.counts);
-    let label = if hop_judged {
+    let explained = ctx
+        .explained
+        .filter(|(hops, _)| hops.contains(&hop.id))
+        .map(|(_, code)| code);
+    let mut label = if hop_judged {
         format!(
             "Hop {} ({from} ➡ {to}): {}, {}",
             hop.id,
@@ -282,6 +289,9 @@ fn hop_arrow(
     } else {
         format!("Hop {} ({from} ➡ {to})", hop.id)
     };
+    if let Some(code) = explained {
+        label.push_str(&format!(", explained: {code}"));
+    }
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
     let visuals = ui.visuals();
     // Judged live counts as probed: a hop to EOP knows its endpoint only once the MX is resolved.
@@ -302,6 +312,15 @@ fn hop_arrow(
             visuals.widgets.hovered.weak_bg_fill
         };
         painter.rect_filled(rect.shrink2(Vec2::new(4.0, 6.0)), CornerRadius::same(6), fill);
+    }
+    if explained.is_some() {
+        // The hop the Explain view pins its failure on.
+        painter.rect_stroke(
+            rect.shrink2(Vec2::new(3.0, 5.0)),
+            CornerRadius::same(6),
+            Stroke::new(2.0, theme::status_color(ui, Status::Warn)),
+            StrokeKind::Inside,
+        );
     }
     let y = rect.center().y;
     let (x0, x1) = (rect.left() + 8.0, rect.right() - 8.0);
@@ -393,6 +412,11 @@ fn hop_arrow(
     let response = response.on_hover_ui(|ui| {
         ui.strong(format!("{from} ➡ {to}"));
         ui.monospace(&hop.id);
+        if let Some(code) = explained {
+            ui.label(format!(
+                "The explained {code} is pinned on this hop (Explain view)"
+            ));
+        }
         match &hop.endpoint {
             Some(e) => ui.label(format!("endpoint {e}")),
             None if !hop.observable => ui.label("runs inside Microsoft's network: not observable from here"),

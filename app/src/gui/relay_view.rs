@@ -927,11 +927,21 @@ fn session_detail(ui: &mut egui::Ui, s: &SessionRow, now: OffsetDateTime, out: &
     grid(ui, "relay-session-grid", &rows);
     if let Some(r) = s.last_refusal() {
         ui.add_space(4.0);
-        ui.label(
-            RichText::new(format!("Last refusal: {r}"))
-                .monospace()
-                .color(theme::status_color(ui, Status::Fail)),
-        );
+        ui.horizontal_wrapped(|ui| {
+            ui.label(
+                RichText::new(format!("Last refusal: {r}"))
+                    .monospace()
+                    .color(theme::status_color(ui, Status::Fail)),
+            );
+            let explain = ui
+                .small_button("Explain")
+                .on_hover_text("What this reply means, the hop it belongs to and its causes (Explain view)");
+            explain
+                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, "Explain the refusal"));
+            if explain.clicked() {
+                out.push(Command::ExplainText(r.to_string()));
+            }
+        });
     }
     ui.add_space(6.0);
     ui.strong("Transcript");

@@ -195,6 +195,22 @@ pub fn render(r: &Report) -> String {
     let mut kv = |k: &str, v: String| {
         let _ = writeln!(h, "<tr><th>{}</th><td>{v}</td></tr>", esc(k));
     };
+    if let Some(x) = &d.explained {
+        // `mailpath explain --run`: the string it explained and its verdict come first.
+        kv(
+            "Explained",
+            format!("<span class=\"mono\">{}</span> {}", esc(&x.code), esc(&x.title)),
+        );
+        kv("Input", format!("<span class=\"mono\">{}</span>", esc(&x.input)));
+        kv(
+            "Verdict",
+            format!(
+                "{} <span class=\"legend\">(on {})</span>",
+                esc(&x.verdict),
+                esc(&x.hops.join(", "))
+            ),
+        );
+    }
     kv("Profile", esc(&d.profile.name).into_owned());
     kv(
         "Tenant",

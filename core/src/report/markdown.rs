@@ -69,6 +69,17 @@ pub fn render(r: &Report) -> String {
         w => w,
     };
     let _ = writeln!(m, "{}: {}\n", tag(worst), md(super::verdict(d)));
+    if let Some(x) = &d.explained {
+        // `mailpath explain --run`: the string it explained and its verdict come first.
+        let _ = writeln!(m, "- **Explained**: {} {}", code(&x.code), md(&x.title));
+        let _ = writeln!(m, "- **Input**: {}", code(&x.input));
+        let _ = writeln!(
+            m,
+            "- **Verdict** (on {}): {}",
+            md(&x.hops.join(", ")),
+            md(&x.verdict)
+        );
+    }
     let c = &d.counts;
     let _ = writeln!(
         m,

@@ -158,6 +158,7 @@ pub(super) fn sample() -> Diagnosis {
             smtp: vec![probe],
             tls_ports: Vec::new(),
         },
+        explained: None,
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod cert_renewal;
 mod diagnose_lab;
+mod explain_cli;
 mod fuzz_parsers;
 mod headers_cli;
 mod lab_cli;
