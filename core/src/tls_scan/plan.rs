@@ -313,7 +313,8 @@ impl Planner {
             step: Step::Quick,
             hello: self.hello(Version::Tls12.wire(), Vec::new(), offered, groups),
             words: format!(
-                "TLS 1.0-1.2, Exchange Online's {} suites first in Microsoft's order, {n} suites in all",
+                "TLS 1.0-1.2, Exchange Online's {} suites first in Microsoft's order (then their ECDSA \
+                 counterparts), {n} suites in all",
                 suites::EXO_SUITES.len() + suites::EXO_LEGACY_SUITES.len()
             ),
         }

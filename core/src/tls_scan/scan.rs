@@ -168,6 +168,8 @@ pub struct SuiteRow {
     pub forward_secrecy: bool,
     /// AEAD (not CBC or RC4).
     pub aead: bool,
+    /// The record protection: `AEAD`, `CBC`, `stream` (RC4) or `none`.
+    pub mode: &'static str,
     /// Broken or unauthenticated (NULL, RC4, DES/3DES, export, anonymous).
     pub insecure: bool,
     /// Where it stands in Microsoft's list for Exchange Online.
@@ -213,6 +215,7 @@ impl TlsScan {
                     cipher: known.map_or("?", |k| k.cipher),
                     forward_secrecy: known.is_some_and(suites::Suite::forward_secrecy),
                     aead: known.is_some_and(|k| k.mode == suites::Mode::Aead),
+                    mode: known.map_or("?", |k| mode_name(k.mode)),
                     insecure: known.is_some_and(suites::Suite::insecure),
                     exo: suites::exo_listing(s.id),
                 }
@@ -251,6 +254,70 @@ impl TlsScan {
     }
 }
 
+impl TlsScan {
+    /// The scan as aligned text lines: summary, versions, the suites table, order, groups, chain.
+    pub fn text_lines(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "TLS scan: {}{}",
+            self.summary(),
+            match self.transport {
+                Transport::StarttlsSmtp => ", after STARTTLS",
+                Transport::Direct => "",
+            }
+        )];
+        for v in self.version_lines() {
+            out.push(format!("  {v}"));
+        }
+        let rows = self.rows();
+        if !rows.is_empty() {
+            let width = rows.iter().map(|r| r.suite.len()).max().unwrap_or(0);
+            out.push(format!(
+                "  {:<8} {:<width$} {:<9} {:<18} {}",
+                "version", "suite", "kex", "cipher", "properties"
+            ));
+            for r in &rows {
+                out.push(format!(
+                    "  {:<8} {:<width$} {:<9} {:<18} {}",
+                    r.version,
+                    r.suite,
+                    r.kex,
+                    r.cipher,
+                    row_words(r)
+                ));
+            }
+        }
+        out.push(format!(
+            "  server order: {}",
+            match self.server_order {
+                Some(true) => "the server's own",
+                Some(false) => "the client's",
+                None => "not tested",
+            }
+        ));
+        if !self.groups.is_empty() {
+            out.push(format!("  named groups: {}", self.groups.join(", ")));
+        }
+        out.push(format!(
+            "  certificates sent in clear: {}",
+            self.chain_der_b64.len()
+        ));
+        if self.mode == ScanMode::Quick {
+            out.push("  (one ClientHello; --tls-scan full enumerates every version, suite and group)".into());
+        }
+        out
+    }
+}
+
+/// `AEAD`, `CBC`, `stream` or `none`.
+pub fn mode_name(mode: suites::Mode) -> &'static str {
+    match mode {
+        suites::Mode::Aead => "AEAD",
+        suites::Mode::Cbc => "CBC",
+        suites::Mode::Stream => "stream",
+        suites::Mode::Null => "none",
+    }
+}
+
 /// Words for a row's properties: `forward secrecy, AEAD, Exchange Online: listed`.
 pub fn row_words(row: &SuiteRow) -> String {
     let mut parts = vec![
@@ -259,7 +326,7 @@ pub fn row_words(row: &SuiteRow) -> String {
         } else {
             "no forward secrecy"
         },
-        if row.aead { "AEAD" } else { "CBC/stream" },
+        row.mode,
     ];
     if row.insecure {
         parts.push("insecure");
@@ -267,6 +334,7 @@ pub fn row_words(row: &SuiteRow) -> String {
     parts.push(match row.exo {
         ExoListing::Listed => "in Microsoft's list",
         ExoListing::Legacy => "in Microsoft's legacy list",
+        ExoListing::EcdsaCounterpart => "ECDSA counterpart of Microsoft's list",
         ExoListing::No => "not used by Exchange Online",
     });
     parts.join(", ")

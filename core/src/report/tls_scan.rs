@@ -1,0 +1,98 @@
+//! The versions/suites table of an endpoint's TLS scan, in the HTML and Markdown reports.
+
+use std::fmt::Write as _;
+
+use super::html::esc;
+use super::markdown::md;
+use crate::tls_scan::TlsScan;
+use crate::tls_scan::scan::row_words;
+
+fn order_words(scan: &TlsScan) -> &'static str {
+    match scan.server_order {
+        Some(true) => "the server's own",
+        Some(false) => "the client's",
+        None => "not tested",
+    }
+}
+
+/// The scan of one endpoint as HTML tables (well-formed XML, everything escaped).
+pub fn html(h: &mut String, scan: &TlsScan) {
+    h.push_str("<table class=\"kv\">\n");
+    let _ = writeln!(h, "<tr><th>TLS scan</th><td>{}</td></tr>", esc(&scan.summary()));
+    let versions: Vec<String> = scan.version_lines().iter().map(|l| esc(l).into_owned()).collect();
+    if !versions.is_empty() {
+        let _ = writeln!(h, "<tr><th>Versions</th><td>{}</td></tr>", versions.join("<br/>"));
+    }
+    let _ = writeln!(h, "<tr><th>Cipher order</th><td>{}</td></tr>", order_words(scan));
+    if !scan.groups.is_empty() {
+        let _ = writeln!(
+            h,
+            "<tr><th>Named groups</th><td class=\"mono\">{}</td></tr>",
+            esc(&scan.groups.join(", "))
+        );
+    }
+    let _ = writeln!(
+        h,
+        "<tr><th>Certificates in clear</th><td>{}</td></tr>",
+        scan.chain_der_b64.len()
+    );
+    h.push_str("</table>\n");
+    let rows = scan.rows();
+    if rows.is_empty() {
+        return;
+    }
+    h.push_str(
+        "<table>\n<tr><th>Version</th><th>Suite</th><th>Key exchange</th><th>Cipher</th><th>Properties</th></tr>\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td{}>{}</td></tr>",
+            esc(&r.version),
+            esc(&r.suite),
+            esc(r.kex),
+            esc(r.cipher),
+            if r.insecure || !r.forward_secrecy || !r.aead {
+                " class=\"bad\""
+            } else {
+                ""
+            },
+            esc(&row_words(&r))
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+/// The scans of every endpoint as a Markdown section (nothing when none ran).
+pub fn markdown(m: &mut String, scans: &[(&str, &TlsScan)]) {
+    if scans.is_empty() {
+        return;
+    }
+    m.push_str("\n## TLS versions and suites\n");
+    for (id, scan) in scans {
+        let _ = writeln!(m, "\n### {}\n", md(id));
+        let _ = writeln!(m, "{}\n", md(&scan.summary()));
+        for v in scan.version_lines() {
+            let _ = writeln!(m, "- {}", md(&v));
+        }
+        let _ = writeln!(m, "- Cipher order: {}", order_words(scan));
+        if !scan.groups.is_empty() {
+            let _ = writeln!(m, "- Named groups: {}", md(&scan.groups.join(", ")));
+        }
+        let rows = scan.rows();
+        if !rows.is_empty() {
+            m.push_str("\n| Version | Suite | Key exchange | Cipher | Properties |\n|---|---|---|---|---|\n");
+            for r in rows {
+                let _ = writeln!(
+                    m,
+                    "| {} | {} | {} | {} | {} |",
+                    md(&r.version),
+                    md(&r.suite),
+                    md(r.kex),
+                    md(r.cipher),
+                    md(&row_words(&r))
+                );
+            }
+        }
+    }
+}
