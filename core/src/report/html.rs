@@ -676,9 +676,6 @@ fn tls_port_evidence(
     }
     let _ = writeln!(h, "<tr><th>Total</th><td>{}</td></tr>", esc(&format_ms(p.ms)));
     h.push_str("</table>\n");
-    if let Some(scan) = &p.tls_scan {
-        super::tls_scan::html(h, scan);
-    }
     if let Some(c) = certs {
         cert_chain(h, r, c);
     }
