@@ -30,7 +30,7 @@ pub enum Fault {
     PortFiltered,
     /// The Edge delays its greeting by 20 seconds, then behaves.
     Tarpit,
-    /// The Edge only speaks TLS 1.0/1.1 and refuses TLS 1.2+ with a protocol_version alert.
+    /// The Edge only speaks TLS 1.0/1.1: a client that requires TLS 1.2+ gets a protocol_version alert.
     LegacyTls,
     /// The Edge speaks TLS 1.2 with CBC suites only (ECDHE-RSA with AES-CBC).
     CbcOnly,
@@ -148,7 +148,7 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "legacy-tls",
-        summary: "the Edge only speaks TLS 1.0/1.1 and refuses TLS 1.2+ with a protocol_version alert",
+        summary: "the Edge only speaks TLS 1.0/1.1: a client that requires TLS 1.2+ gets a protocol_version alert",
         edge: true,
         fault: Fault::LegacyTls,
     },

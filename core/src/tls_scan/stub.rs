@@ -101,7 +101,6 @@ impl HandshakeOnlyServer {
                 .filter_map(|w| Version::from_wire(*w))
                 .collect()
         };
-        let record_version = hello.legacy_version.clamp(0x0301, 0x0303);
         let Some(version) = self
             .versions
             .iter()
@@ -109,6 +108,8 @@ impl HandshakeOnlyServer {
             .filter(|v| client_versions.contains(v))
             .max()
         else {
+            // In the record version of the server's oldest protocol, as a TLS 1.0 server writes it.
+            let record_version = self.versions.iter().min().map_or(0x0301, |v| v.wire());
             return alert(record_version, PROTOCOL_VERSION, "no TLS version in common");
         };
         let Some(suite) = self

@@ -4,6 +4,7 @@
 mod cert_renewal;
 mod diagnose_lab;
 mod fuzz_parsers;
+mod fuzz_tls_scan;
 mod headers_cli;
 mod lab_cli;
 mod lab_tools;
@@ -19,3 +20,4 @@ mod report_compare;
 mod report_formats;
 mod report_redact;
 mod report_screenshot;
+mod tls_scan_peers;
