@@ -333,6 +333,9 @@ fn tls_words(tls: &TlsEvidence) -> String {
     if let Some(a) = &tls.alert {
         parts.push(format!("alert {a}"));
     }
+    if tls.chain_from_scan {
+        parts.push("certificates read by the handshake scanner".into());
+    }
     if parts.is_empty() {
         "attempted".into()
     } else {

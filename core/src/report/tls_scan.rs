@@ -96,3 +96,69 @@ pub fn markdown(m: &mut String, scans: &[(&str, &TlsScan)]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tls_scan::scan::{AcceptedSuite, ScanMode, Transport, VersionResult};
+    use crate::tls_scan::suites::Version;
+
+    fn scan() -> TlsScan {
+        TlsScan {
+            mode: ScanMode::Full,
+            transport: Transport::StarttlsSmtp,
+            sni: Some("mail.contoso.com".into()),
+            hellos: Vec::new(),
+            versions: vec![VersionResult {
+                version: Version::Tls12,
+                accepted: Some(true),
+                answer: "ServerHello <b>".into(),
+            }],
+            suites: vec![
+                AcceptedSuite {
+                    id: 0xC028,
+                    name: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384".into(),
+                },
+                AcceptedSuite {
+                    id: 0xC030,
+                    name: "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".into(),
+                },
+            ],
+            suites_version: Some(Version::Tls12),
+            server_order: Some(true),
+            tls13_suites: Vec::new(),
+            groups: vec!["x25519".into()],
+            chain_der_b64: Vec::new(),
+            complete: true,
+            stopped: None,
+            max_connections: 40,
+            max_ms: 60_000,
+            ms: 12,
+        }
+    }
+
+    #[test]
+    fn the_table_is_escaped_and_marks_the_weak_rows() {
+        let mut h = String::new();
+        html(&mut h, &scan());
+        assert!(h.contains("ServerHello &lt;b&gt;"), "{h}");
+        assert!(!h.contains("<b>"));
+        let cbc = h.lines().find(|l| l.contains("AES_256_CBC")).unwrap();
+        assert!(cbc.contains("class=\"bad\""), "{cbc}");
+        let gcm = h.lines().find(|l| l.contains("AES_256_GCM")).unwrap();
+        assert!(!gcm.contains("class=\"bad\""), "{gcm}");
+        assert!(h.contains("the server's own"));
+        let mut m = String::new();
+        markdown(&mut m, &[("smtp:mail.contoso.com:25", &scan())]);
+        assert!(m.contains("## TLS versions and suites"), "{m}");
+        assert!(
+            m.contains(
+                "| TLSv1.2 | TLS\\_ECDHE\\_RSA\\_WITH\\_AES\\_256\\_CBC\\_SHA384 | ECDHE | AES-256-CBC |"
+            ),
+            "{m}"
+        );
+        let mut none = String::new();
+        markdown(&mut none, &[]);
+        assert!(none.is_empty());
+    }
+}
