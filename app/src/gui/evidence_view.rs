@@ -261,7 +261,7 @@ fn tls_scan_ui(ui: &mut egui::Ui, p: &SmtpProbe, scanning: bool, out: &mut Vec<C
                         }
                         ui.end_row();
                         for r in &rows {
-                            let weak = r.insecure || !r.forward_secrecy || !r.aead;
+                            let weak = r.weak();
                             let words = mailpath_core::tls_scan::scan::row_words(r);
                             ui.monospace(&r.version);
                             ui.monospace(&r.suite);
@@ -277,12 +277,7 @@ fn tls_scan_ui(ui: &mut egui::Ui, p: &SmtpProbe, scanning: bool, out: &mut Vec<C
                     });
             }
             ui.add_space(6.0);
-            let order = match scan.server_order {
-                Some(true) => "the server's own",
-                Some(false) => "the client's",
-                None => "not tested",
-            };
-            ui.label(format!("Cipher order: {order}"));
+            ui.label(format!("Cipher order: {}", scan.order_words()));
             if !scan.groups.is_empty() {
                 ui.label(format!("Named groups: {}", scan.groups.join(", ")));
             }

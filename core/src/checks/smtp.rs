@@ -439,7 +439,8 @@ fn connect_failure(result: CheckResult, connect: &Connect, probe: &SmtpProbe) ->
     }
 }
 
-fn connect_words(connect: &Connect) -> String {
+/// How a connection attempt ended, in words (`connection refused by 192.0.2.1:25`).
+pub(crate) fn connect_words(connect: &Connect) -> String {
     match connect {
         Connect::Connected { address, ms } => format!("connected to {address} in {ms} ms"),
         Connect::Refused { address } => format!("connection refused by {address}"),

@@ -7,14 +7,6 @@ use super::markdown::md;
 use crate::tls_scan::TlsScan;
 use crate::tls_scan::scan::row_words;
 
-fn order_words(scan: &TlsScan) -> &'static str {
-    match scan.server_order {
-        Some(true) => "the server's own",
-        Some(false) => "the client's",
-        None => "not tested",
-    }
-}
-
 /// The scan of one endpoint as HTML tables (well-formed XML, everything escaped).
 pub fn html(h: &mut String, scan: &TlsScan) {
     h.push_str("<table class=\"kv\">\n");
@@ -23,7 +15,7 @@ pub fn html(h: &mut String, scan: &TlsScan) {
     if !versions.is_empty() {
         let _ = writeln!(h, "<tr><th>Versions</th><td>{}</td></tr>", versions.join("<br/>"));
     }
-    let _ = writeln!(h, "<tr><th>Cipher order</th><td>{}</td></tr>", order_words(scan));
+    let _ = writeln!(h, "<tr><th>Cipher order</th><td>{}</td></tr>", scan.order_words());
     if !scan.groups.is_empty() {
         let _ = writeln!(
             h,
@@ -52,11 +44,7 @@ pub fn html(h: &mut String, scan: &TlsScan) {
             esc(&r.suite),
             esc(r.kex),
             esc(r.cipher),
-            if r.insecure || !r.forward_secrecy || !r.aead {
-                " class=\"bad\""
-            } else {
-                ""
-            },
+            if r.weak() { " class=\"bad\"" } else { "" },
             esc(&row_words(&r))
         );
     }
@@ -75,7 +63,7 @@ pub fn markdown(m: &mut String, scans: &[(&str, &TlsScan)]) {
         for v in scan.version_lines() {
             let _ = writeln!(m, "- {}", md(&v));
         }
-        let _ = writeln!(m, "- Cipher order: {}", order_words(scan));
+        let _ = writeln!(m, "- Cipher order: {}", scan.order_words());
         if !scan.groups.is_empty() {
             let _ = writeln!(m, "- Named groups: {}", md(&scan.groups.join(", ")));
         }

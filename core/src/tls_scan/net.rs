@@ -12,7 +12,6 @@ use super::plan::{Exchange, Planner};
 use super::scan::{ScanMode, TlsScan, Transport};
 use super::suites::X25519;
 use super::wire::ClientHello;
-use crate::evidence::Connect;
 use crate::probe::smtp::{Session, connect};
 use crate::probe::{SmtpProbeRequest, Timeouts};
 use crate::smtp::io::BoxedIo;
@@ -140,7 +139,7 @@ async fn one_hello(target: &ScanTarget, hello: &ClientHello) -> Exchange {
     let mut session = Session::new();
     let (outcome, stream) = connect(&target.addresses, target.port, t.connect, &mut session).await;
     let Some(stream) = stream else {
-        return Exchange::Connect(connect_words(&outcome));
+        return Exchange::Connect(crate::checks::smtp::connect_words(&outcome));
     };
     let mut io: BoxedIo = Box::new(stream);
     if target.transport == Transport::StarttlsSmtp
@@ -224,21 +223,6 @@ async fn starttls(session: &mut Session, io: &mut BoxedIo, target: &ScanTarget) 
         return Err(format!("STARTTLS was refused: {} {}", reply.code, reply.first()));
     }
     Ok(())
-}
-
-fn connect_words(c: &Connect) -> String {
-    match c {
-        Connect::Connected { address, .. } => format!("connected to {address}"),
-        Connect::Refused { address } => format!("connection refused by {address}"),
-        Connect::TimedOut { address, ms } => format!("no answer from {address} in {ms} ms"),
-        Connect::Unreachable { address, error } => format!("{address} unreachable: {error}"),
-        Connect::NoAddress { error } => format!("no address: {error}"),
-        Connect::Failed {
-            address: Some(a),
-            error,
-        } => format!("{a}: {error}"),
-        Connect::Failed { address: None, error } => error.clone(),
-    }
 }
 
 /// Random bytes from the crypto provider (client randoms, session ids).

@@ -215,7 +215,7 @@ impl Planner {
         self.scan.max_connections = max_connections;
         self.scan.max_ms = max_ms;
         self.scan.ms = ms;
-        self.scan.versions.sort_by(|a, b| b.version.cmp(&a.version));
+        self.scan.versions.sort_by_key(|v| std::cmp::Reverse(v.version));
         self.scan
     }
 
@@ -673,18 +673,7 @@ mod tests {
 
     impl Model {
         fn answer(&self, hello: &ClientHello) -> Exchange {
-            let offered_versions: Vec<Version> = if hello.versions.is_empty() {
-                Version::ALL
-                    .into_iter()
-                    .filter(|v| *v <= Version::Tls12 && v.wire() <= hello.legacy_version)
-                    .collect()
-            } else {
-                hello
-                    .versions
-                    .iter()
-                    .filter_map(|w| Version::from_wire(*w))
-                    .collect()
-            };
+            let offered_versions = hello.offered_versions();
             let Some(v) = self
                 .versions
                 .iter()

@@ -176,7 +176,24 @@ pub struct SuiteRow {
     pub exo: ExoListing,
 }
 
+impl SuiteRow {
+    /// Whether the row is weaker than what Microsoft's list starts with: no forward secrecy, not AEAD,
+    /// or broken.
+    pub fn weak(&self) -> bool {
+        self.insecure || !self.forward_secrecy || !self.aead
+    }
+}
+
 impl TlsScan {
+    /// Whose cipher order wins, in words: `the server's own`, `the client's`, `not tested`.
+    pub fn order_words(&self) -> &'static str {
+        match self.server_order {
+            Some(true) => "the server's own",
+            Some(false) => "the client's",
+            None => "not tested",
+        }
+    }
+
     /// Connections the scan made (one per ClientHello).
     pub fn connections(&self) -> usize {
         self.hellos.len()
@@ -286,14 +303,7 @@ impl TlsScan {
                 ));
             }
         }
-        out.push(format!(
-            "  server order: {}",
-            match self.server_order {
-                Some(true) => "the server's own",
-                Some(false) => "the client's",
-                None => "not tested",
-            }
-        ));
+        out.push(format!("  cipher order: {}", self.order_words()));
         if !self.groups.is_empty() {
             out.push(format!("  named groups: {}", self.groups.join(", ")));
         }

@@ -89,18 +89,7 @@ impl HandshakeOnlyServer {
 
     /// The answer to `hello` (sans-IO). `random` fills the server random.
     pub fn respond(&self, hello: &ClientHello, random: fn(&mut [u8])) -> Response {
-        let client_versions: Vec<Version> = if hello.versions.is_empty() {
-            [Version::Tls10, Version::Tls11, Version::Tls12]
-                .into_iter()
-                .filter(|v| v.wire() <= hello.legacy_version)
-                .collect()
-        } else {
-            hello
-                .versions
-                .iter()
-                .filter_map(|w| Version::from_wire(*w))
-                .collect()
-        };
+        let client_versions = hello.offered_versions();
         let Some(version) = self
             .versions
             .iter()

@@ -376,6 +376,22 @@ impl ClientHello {
         handshake_message(handshake::CLIENT_HELLO, &body)
     }
 
+    /// The versions the hello offers: its supported_versions, or without that extension every
+    /// version from TLS 1.0 up to `legacy_version` (as a server reads it).
+    pub fn offered_versions(&self) -> Vec<Version> {
+        if self.versions.is_empty() {
+            [Version::Tls10, Version::Tls11, Version::Tls12]
+                .into_iter()
+                .filter(|v| v.wire() <= self.legacy_version)
+                .collect()
+        } else {
+            self.versions
+                .iter()
+                .filter_map(|w| Version::from_wire(*w))
+                .collect()
+        }
+    }
+
     /// The hello in records, as sent on the wire (record version TLS 1.0, which every server
     /// accepts in a first flight).
     pub fn to_records(&self) -> Vec<u8> {
@@ -393,7 +409,7 @@ impl ClientHello {
         random.copy_from_slice(c.take(32, "random")?);
         let session_id = c.vec8("session_id")?.to_vec();
         let suite_bytes = c.vec16("cipher_suites")?;
-        if suite_bytes.len() % 2 != 0 {
+        if !suite_bytes.len().is_multiple_of(2) {
             return Err(WireError::Invalid("odd cipher_suites length".into()));
         }
         let suites: Vec<u16> = suite_bytes
@@ -458,7 +474,7 @@ fn extension(out: &mut Vec<u8>, kind: u16, body: &[u8]) {
 }
 
 fn u16_list(bytes: &[u8]) -> Result<Vec<u16>, WireError> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(WireError::Invalid("odd length of a list of 16-bit values".into()));
     }
     Ok(bytes

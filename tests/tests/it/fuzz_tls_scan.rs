@@ -13,36 +13,21 @@ use mailpath_core::tls_scan::wire::{
 };
 use proptest::prelude::*;
 
+use crate::fuzz_parsers::{fewer, mutated};
+
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
+    fewer(256)
 }
 
-/// Mutations of a valid input: flip, insert, delete and truncate bytes.
-fn mutated(seed: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
-    let len = seed.len().max(1);
-    prop::collection::vec((0..4u8, 0..len, any::<u8>()), 1..12).prop_map(move |edits| {
-        let mut data = seed.clone();
-        for (kind, at, byte) in edits {
-            let at = at.min(data.len());
-            match kind {
-                0 if at < data.len() => data[at] ^= byte | 1,
-                1 => data.insert(at, byte),
-                2 if at < data.len() => {
-                    data.remove(at);
-                }
-                _ => data.truncate(at),
-            }
+/// Feed `bytes` to a fresh reader in chunks of `cut`; the answer once it has one (or at the end).
+fn feed(bytes: &[u8], cut: usize) -> Answer {
+    let mut r = AnswerReader::new();
+    for chunk in bytes.chunks(cut.max(1)) {
+        if let Some(a) = r.feed(chunk) {
+            return a;
         }
-        data
-    })
+    }
+    r.end()
 }
 
 /// A well-formed TLS 1.2 first flight: ServerHello, Certificate, ServerKeyExchange, ServerHelloDone.
@@ -105,16 +90,7 @@ proptest! {
         data in prop::collection::vec(any::<u8>(), 0..4096),
         cut in 1usize..64,
     ) {
-        let mut r = AnswerReader::new();
-        let mut got = None;
-        for chunk in data.chunks(cut) {
-            if let Some(a) = r.feed(chunk) {
-                got = Some(a);
-                break;
-            }
-        }
-        let a = got.unwrap_or_else(|| r.end());
-        check_answer(&a);
+        check_answer(&feed(&data, cut));
     }
 
     #[test]
@@ -135,15 +111,7 @@ proptest! {
         prop_assert_eq!(n.chain.len(), certs);
         prop_assert_eq!(n.group, Some(0x001D));
         prop_assert!(n.complete);
-        let mut r = AnswerReader::new();
-        let mut got = None;
-        for chunk in bytes.chunks(cut) {
-            if let Some(a) = r.feed(chunk) {
-                got = Some(a);
-                break;
-            }
-        }
-        prop_assert_eq!(got.as_ref(), Some(&whole));
+        prop_assert_eq!(feed(&bytes, cut), whole);
     }
 
     #[test]
