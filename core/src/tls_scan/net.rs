@@ -254,3 +254,109 @@ fn x25519_public_key() -> Vec<u8> {
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::lab::ca::{LabCa, LeafKey, LeafSpec};
+    use crate::tls_scan::stub::HandshakeOnlyServer;
+    use crate::tls_scan::suites::Version;
+
+    /// A direct-TLS port (like SMTPS or LDAPS) served by the handshake-only server.
+    async fn direct_server(versions: &[Version], suites: &[u16]) -> std::net::SocketAddr {
+        let now = time::OffsetDateTime::now_utc();
+        let ca = LabCa::generate(now).unwrap();
+        let spec = LeafSpec::server("ldap.contoso.com", ["ldap.contoso.com"], now).with_key(LeafKey::Rsa2048);
+        let key = ca.issue(&spec).unwrap().certified_key(true).unwrap();
+        let server = Arc::new(HandshakeOnlyServer::new(versions, suites, &[0x0017], key));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let server = Arc::clone(&server);
+                tokio::spawn(async move {
+                    let mut io: BoxedIo = Box::new(stream);
+                    server.serve(&mut io, Duration::from_secs(5)).await;
+                });
+            }
+        });
+        addr
+    }
+
+    fn target(addr: std::net::SocketAddr) -> ScanTarget {
+        ScanTarget {
+            host: "ldap.contoso.com".into(),
+            port: addr.port(),
+            addresses: vec![addr.ip()],
+            sni: None,
+            helo: "scan.invalid".into(),
+            transport: Transport::Direct,
+            timeouts: Timeouts {
+                connect: Duration::from_secs(2),
+                greeting: Duration::from_secs(2),
+                command: Duration::from_secs(2),
+                tls: Duration::from_secs(2),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_direct_tls_port_is_enumerated_within_its_caps() {
+        let addr = direct_server(&[Version::Tls12], &[0x009D, 0xC028, 0x002F]).await;
+        let scan = scan(&target(addr), &ScanOptions::new(ScanMode::Full)).await;
+        assert!(scan.complete, "{:?} {:#?}", scan.stopped, scan.hellos);
+        let ids: Vec<u16> = scan.suites.iter().map(|s| s.id).collect();
+        assert_eq!(ids, [0x009D, 0xC028, 0x002F], "in the server's order");
+        assert_eq!(scan.server_order, Some(true));
+        assert_eq!(scan.groups, ["secp256r1"]);
+        assert_eq!(scan.chain_der_b64.len(), 2);
+        assert_eq!(scan.sni.as_deref(), Some("ldap.contoso.com"));
+        // The caps stop it, and say so.
+        let capped = ScanOptions {
+            mode: ScanMode::Full,
+            limits: ScanLimits {
+                max_connections: 3,
+                max_time: Duration::from_secs(60),
+            },
+        };
+        let scan = super::scan(&target(addr), &capped).await;
+        assert_eq!(scan.connections(), 3);
+        assert!(!scan.complete);
+        assert_eq!(
+            scan.stopped.as_deref(),
+            Some("the cap of 3 connections was reached")
+        );
+        assert_eq!(scan.max_connections, 3);
+    }
+
+    #[tokio::test]
+    async fn silence_and_refusal_end_the_scan_with_the_reason() {
+        // Nothing listens: the one quick hello records the refusal and the scan stops.
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = closed.local_addr().unwrap();
+        drop(closed);
+        let scan = super::scan(&target(addr), &ScanOptions::new(ScanMode::Full)).await;
+        assert_eq!(scan.connections(), 1);
+        assert!(
+            scan.stopped.as_deref().is_some_and(|s| s.contains("refused")),
+            "{:?}",
+            scan.stopped
+        );
+        // A server that accepts and says nothing: the TLS timeout, then stop.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = silent.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = silent.accept().await {
+                held.push(s);
+            }
+        });
+        let t0 = Instant::now();
+        let scan = super::scan(&target(addr), &ScanOptions::new(ScanMode::Full)).await;
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        assert_eq!(scan.connections(), 1);
+        assert_eq!(scan.hellos[0].outcome, super::super::scan::OutcomeKind::Timeout);
+    }
+}

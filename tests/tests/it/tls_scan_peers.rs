@@ -420,3 +420,69 @@ fn a_modern_openssl_passes_and_the_scanner_sees_tls13_too() {
     );
     assert!(!v["probe"]["tls_scan"]["groups"].as_array().unwrap().is_empty());
 }
+
+/// The lab's `cbc-only` and `rsa-kex-only` Edges through `mailpath diagnose`: the certificate is judged
+/// from the scanner's chain, `tls.handshake` says it is mailpath's limit, `tls.ciphers` warns, and the
+/// JSON (with a quick and a full scan in it) matches the schema.
+#[test]
+fn the_cbc_and_rsa_kex_lab_edges_are_judged_and_the_json_matches_the_schema() {
+    for (scenario, mode, words) in [
+        ("cbc-only", "full", "only CBC"),
+        ("rsa-kex-only", "quick", "forward secrecy"),
+    ] {
+        let (out, _) = run_with_timeout(
+            mailpath().args([
+                "diagnose",
+                "--lab",
+                scenario,
+                "--format",
+                "json",
+                "--tls-scan",
+                mode,
+            ]),
+            T,
+        );
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{scenario}: {e}: {}", text(&out)));
+        crate::report_common::assert_valid(&v);
+        let on_edge = |id: &str| {
+            v["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["id"] == id && c["attachment"]["id"] == "in.eop-edge")
+                .unwrap_or_else(|| panic!("{scenario}: no {id} on in.eop-edge"))
+        };
+        let ciphers = on_edge("tls.ciphers");
+        assert_eq!(ciphers["status"], "warn", "{scenario}: {ciphers:#}");
+        assert!(
+            ciphers["summary"].as_str().unwrap().contains(words),
+            "{scenario}: {ciphers:#}"
+        );
+        assert!(!ciphers["remediation"].as_str().unwrap().is_empty());
+        assert_eq!(on_edge("tls.handshake")["status"], "info", "{scenario}");
+        assert_eq!(on_edge("tls.version")["status"], "pass", "{scenario}");
+        for id in [
+            "tls.cert.present",
+            "tls.cert.trusted",
+            "tls.cert.name",
+            "tls.cert.validity",
+            "tls.cert.key",
+        ] {
+            assert_eq!(
+                on_edge(id)["status"],
+                "pass",
+                "{scenario}: {id}: {:#}",
+                on_edge(id)
+            );
+        }
+        let edge = v["evidence"]["smtp"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["host"] == "mail.contoso.com")
+            .unwrap();
+        assert_eq!(edge["tls"]["chain_from_scan"], true, "{scenario}");
+        assert_eq!(edge["tls_scan"]["mode"], mode, "{scenario}");
+    }
+}
