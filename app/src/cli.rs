@@ -41,6 +41,31 @@ pub enum Format {
     Json,
 }
 
+/// How much the TLS handshake scanner does per SMTP endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum TlsScanArg {
+    /// Only the probe's own handshake.
+    Off,
+    /// One extra connection: one ClientHello with Exchange Online's suites first (and the
+    /// certificate chain when mailpath's TLS library cannot complete the handshake).
+    #[default]
+    Quick,
+    /// Every version, suite, the server's order and named groups: sequential connections, capped
+    /// at 40 connections and 60 seconds per endpoint.
+    Full,
+}
+
+impl TlsScanArg {
+    /// The core's scan mode.
+    pub fn mode(self) -> mailpath_core::tls_scan::ScanMode {
+        match self {
+            TlsScanArg::Off => mailpath_core::tls_scan::ScanMode::Off,
+            TlsScanArg::Quick => mailpath_core::tls_scan::ScanMode::Quick,
+            TlsScanArg::Full => mailpath_core::tls_scan::ScanMode::Full,
+        }
+    }
+}
+
 /// Roles the bundled relay can play.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum RelayRole {
@@ -104,6 +129,9 @@ pub struct DiagnoseArgs {
     /// placeholders in the reports and the output, so they can be shared.
     #[arg(long)]
     pub redact: bool,
+    /// The TLS handshake scan per endpoint: off, quick (one extra connection) or full.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t)]
+    pub tls_scan: TlsScanArg,
 }
 
 /// `mailpath probe`.
@@ -123,6 +151,9 @@ pub struct ProbeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// The TLS handshake scan: off, quick (one extra connection) or full.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t)]
+    pub tls_scan: TlsScanArg,
 }
 
 /// `mailpath cert`.

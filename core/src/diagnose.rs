@@ -97,6 +97,8 @@ pub struct DiagnoseOptions {
     pub progress: Option<mpsc::Sender<Progress>>,
     /// Set to true to cancel.
     pub cancel: Option<watch::Receiver<bool>>,
+    /// How much the TLS handshake scanner does per SMTP endpoint (default: one extra connection).
+    pub tls_scan: crate::tls_scan::ScanOptions,
 }
 
 impl DiagnoseOptions {
@@ -110,6 +112,7 @@ impl DiagnoseOptions {
             concurrency: 32,
             progress: None,
             cancel: None,
+            tls_scan: crate::tls_scan::ScanOptions::default(),
         }
     }
 }
@@ -529,9 +532,12 @@ async fn run_probes(
             port,
         };
         let limit = Arc::clone(&limit);
+        // A scan never outlives the diagnosis: at most half of its total time.
+        let mut scan = options.tls_scan;
+        scan.limits.max_time = scan.limits.max_time.min(profile.timeouts.total / 2);
         set.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            Either::Smtp(Box::new(crate::probe::probe_smtp(&req).await))
+            Either::Smtp(Box::new(crate::tls_scan::probe_smtp_scanned(&req, &scan).await))
         });
     }
     for (host, port) in edgesync {
@@ -722,6 +728,7 @@ fn endpoint_checks(options: &DiagnoseOptions, t: &Target, probe: &SmtpProbe) -> 
         role: t.role.clone(),
     };
     results.extend(checks::smtp::smtp_checks(probe, &ctx));
+    results.push(checks::ciphers::cipher_check(probe, &ctx));
     let chain = probe_chain(probe);
     let cert_ctx = CertCheckContext {
         target: &format!("{}:{}", t.host, t.port),

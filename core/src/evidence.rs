@@ -233,6 +233,10 @@ pub struct TlsEvidence {
     pub alert: Option<String>,
     /// Milliseconds the handshake took.
     pub ms: Option<u64>,
+    /// Whether `chain_der_b64` was read by the handshake scanner on its own connection, because this
+    /// handshake failed before the certificate (a server rustls cannot talk to).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub chain_from_scan: bool,
 }
 
 impl TlsEvidence {
@@ -277,6 +281,10 @@ pub struct SmtpProbe {
     pub transcript: Vec<TranscriptLine>,
     /// Total milliseconds.
     pub ms: u64,
+    /// What the TLS handshake scanner saw on its own connections (versions, suites, groups, the
+    /// chain), when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_scan: Option<crate::tls_scan::TlsScan>,
 }
 
 impl SmtpProbe {
@@ -300,6 +308,7 @@ impl SmtpProbe {
             partial: None,
             transcript: Vec::new(),
             ms: 0,
+            tls_scan: None,
         }
     }
 

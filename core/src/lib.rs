@@ -7,6 +7,7 @@
 //! - [`report`]: HTML, JSON and Markdown reports of a diagnosis, redaction, and comparing two diagnoses.
 //! - [`relay`]: the bundled test relay (durable spool, roles, capture, forwarding).
 //! - [`headers`]: message header analysis (hops, hybrid headers, internal/anonymous verdict).
+//! - [`tls_scan`]: the TLS handshake scanner (versions, suites, groups, the chain of servers rustls cannot talk to).
 #![forbid(unsafe_code)]
 
 pub mod cert;
@@ -27,6 +28,7 @@ pub mod report;
 pub mod smtp;
 pub mod spf;
 pub mod tls;
+pub mod tls_scan;
 
 /// The version of mailpath-core (and of the mailpath binary built with it).
 pub fn version() -> &'static str {

@@ -60,6 +60,7 @@ pub fn run(
         let trust = trust_for(&loaded.profile).context("could not load the trust anchors of the profile")?;
         let mut options = DiagnoseOptions::new(trust);
         options.dns_override.clone_from(&args.dns);
+        options.tls_scan.mode = args.tls_scan.mode();
         let show_progress = args.format == Format::Text && std::io::stderr().is_terminal();
         let (tx, mut rx) = tokio::sync::mpsc::channel(64);
         options.progress = Some(tx);

@@ -11,7 +11,8 @@ use mailpath_core::checks::cert::{CertCheckContext, ExpectedName, cert_checks};
 use mailpath_core::checks::smtp::{EndpointContext, smtp_checks};
 use mailpath_core::dns::{RecordType, Resolver};
 use mailpath_core::evidence::SmtpProbe;
-use mailpath_core::probe::{SmtpProbeRequest, Timeouts, probe_smtp};
+use mailpath_core::probe::{SmtpProbeRequest, Timeouts};
+use mailpath_core::tls_scan::{ScanOptions, probe_smtp_scanned};
 use serde::{Deserialize, Serialize};
 
 use crate::Outcome;
@@ -115,13 +116,14 @@ pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &ProbeArgs)
             sni: None,
             timeouts: Timeouts::default(),
         };
-        let probe = probe_smtp(&req).await;
+        let probe = probe_smtp_scanned(&req, &ScanOptions::new(args.tls_scan.mode())).await;
         let ctx = EndpointContext {
             attachment: Attachment::None,
             external_service: false,
             role: host.clone(),
         };
         let mut checks = smtp_checks(&probe, &ctx);
+        checks.push(mailpath_core::checks::ciphers::cipher_check(&probe, &ctx));
         let names: Vec<ExpectedName> = if args.tls_names.is_empty() {
             vec![ExpectedName {
                 name: host.clone(),
@@ -182,6 +184,12 @@ pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &ProbeArgs)
         Format::Text => {
             output::print_transcript(&mut out, &report.probe)?;
             writeln!(out)?;
+            if let Some(scan) = &report.probe.tls_scan {
+                for line in scan.text_lines() {
+                    writeln!(out, "{line}")?;
+                }
+                writeln!(out)?;
+            }
             let all: Vec<&CheckResult> = report.checks.iter().collect();
             output::print_checks(&mut out, &all, output::colour(), "")?;
             writeln!(out, "\n{}", output::summary_line(&report.counts))?;

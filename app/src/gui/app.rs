@@ -141,6 +141,8 @@ pub enum Command {
     HeadersOpenFile(PathBuf),
     /// Explain this text (a relay refusal) in the Explain view.
     ExplainText(String),
+    /// Run a full TLS scan of this SMTP endpoint (evidence id) and put it into the diagnosis.
+    FullTlsScan(String),
 }
 
 /// Whether work is going on.
@@ -317,6 +319,10 @@ pub struct EvidenceState {
     pub selected: Option<String>,
     /// Show the certificate chain rather than the transcript.
     pub certificates: bool,
+    /// Show the TLS versions and suites (takes precedence over `certificates`).
+    pub tls: bool,
+    /// The endpoint whose full TLS scan runs.
+    pub scanning: Option<String>,
 }
 
 /// All the GUI's plain state. Views read it and send [`Command`]s; only the app mutates it.
@@ -706,6 +712,23 @@ impl MailpathApp {
                 }
                 state.relay.last_send = Some(*result);
             }
+            WorkerEvent::TlsScanned { id, scan } => {
+                if state.evidence.scanning.as_deref() == Some(id.as_str()) {
+                    state.evidence.scanning = None;
+                }
+                let words = scan.summary();
+                let applied = state
+                    .diagnosis
+                    .as_mut()
+                    .is_some_and(|d| mailpath_core::tls_scan::apply_scan(Arc::make_mut(d), &id, *scan));
+                if applied {
+                    state.notify(format!("Full TLS scan of {id}: {words}"));
+                } else {
+                    state.notify_error(format!(
+                        "The scan of {id} finished after its diagnosis was replaced"
+                    ));
+                }
+            }
             WorkerEvent::HeadersRead { path, result } => match result {
                 Ok(text) => {
                     let headers = &mut state.headers;
@@ -836,6 +859,7 @@ impl MailpathApp {
                 self.state.explain.queue(text, "the relay's refusal");
                 self.state.view = View::Explain;
             }
+            Command::FullTlsScan(id) => self.full_tls_scan(id),
         }
     }
 
@@ -905,6 +929,35 @@ impl MailpathApp {
                 .state
                 .notify_error(format!("{e}: name the file .html, .md or .json")),
         }
+    }
+
+    /// Scan one endpoint of the current diagnosis fully, with the profile's timeouts.
+    fn full_tls_scan(&mut self, id: String) {
+        if self.state.evidence.scanning.is_some() {
+            return;
+        }
+        let Some(probe) = self
+            .state
+            .diagnosis
+            .as_ref()
+            .and_then(|d| d.evidence.smtp(&id))
+            .cloned()
+        else {
+            return;
+        };
+        let timeouts = self
+            .state
+            .profile
+            .as_ref()
+            .map(|p| mailpath_core::probe::Timeouts {
+                connect: p.timeouts.connect,
+                greeting: p.timeouts.greeting,
+                command: p.timeouts.command,
+                tls: p.timeouts.tls,
+            })
+            .unwrap_or_default();
+        self.state.evidence.scanning = Some(id);
+        self.worker.full_tls_scan(&probe, timeouts);
     }
 
     fn apply_profile_text(&mut self) {

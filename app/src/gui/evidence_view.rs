@@ -15,7 +15,7 @@ use mailpath_core::check::Status;
 const DNS_ID: &str = "dns";
 
 /// Draw the Evidence view.
-pub fn show(ui: &mut egui::Ui, state: &mut AppState, _out: &mut Vec<Command>) {
+pub fn show(ui: &mut egui::Ui, state: &mut AppState, out: &mut Vec<Command>) {
     let Some(d) = state.diagnosis.clone() else {
         empty_state(
             ui,
@@ -85,7 +85,7 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, _out: &mut Vec<Command>) {
         if selected == DNS_ID {
             dns_ui(ui, &d);
         } else if let Some(p) = d.evidence.smtp(&selected) {
-            smtp_ui(ui, p, &mut state.evidence.certificates, now);
+            smtp_ui(ui, p, &mut state.evidence, now, out);
         } else if let Some(p) = d.evidence.tls_port(&selected) {
             tls_port_ui(ui, p, now);
         } else {
@@ -137,7 +137,13 @@ fn connect_words(c: &Connect) -> String {
     }
 }
 
-fn smtp_ui(ui: &mut egui::Ui, p: &SmtpProbe, certificates: &mut bool, now: OffsetDateTime) {
+fn smtp_ui(
+    ui: &mut egui::Ui,
+    p: &SmtpProbe,
+    tabs: &mut super::app::EvidenceState,
+    now: OffsetDateTime,
+    out: &mut Vec<Command>,
+) {
     ui.heading(format!("{}:{}", p.host, p.port));
     egui::Grid::new("smtp-facts")
         .num_columns(2)
@@ -168,22 +174,34 @@ fn smtp_ui(ui: &mut egui::Ui, p: &SmtpProbe, certificates: &mut bool, now: Offse
         });
     ui.add_space(6.0);
     let chain_len = p.tls.as_ref().map_or(0, |t| t.chain_der_b64.len());
+    let transcript = !tabs.certificates && !tabs.tls;
+    let chain = tabs.certificates && !tabs.tls;
     ui.horizontal(|ui| {
-        let t = ui.selectable_label(!*certificates, "Transcript");
-        t.widget_info(|| egui::WidgetInfo::selected(egui::Role::Tab, true, !*certificates, "Transcript"));
+        let t = ui.selectable_label(transcript, "Transcript");
+        t.widget_info(|| egui::WidgetInfo::selected(egui::Role::Tab, true, transcript, "Transcript"));
         if t.clicked() {
-            *certificates = false;
+            tabs.certificates = false;
+            tabs.tls = false;
         }
-        let c = ui.selectable_label(*certificates, format!("Certificate chain ({chain_len})"));
-        c.widget_info(|| {
-            egui::WidgetInfo::selected(egui::Role::Tab, true, *certificates, "Certificate chain")
-        });
+        let c = ui.selectable_label(chain, format!("Certificate chain ({chain_len})"));
+        c.widget_info(|| egui::WidgetInfo::selected(egui::Role::Tab, true, chain, "Certificate chain"));
         if c.clicked() {
-            *certificates = true;
+            tabs.certificates = true;
+            tabs.tls = false;
+        }
+        let v = ui.selectable_label(tabs.tls, "TLS versions & suites");
+        v.widget_info(|| {
+            egui::WidgetInfo::selected(egui::Role::Tab, true, tabs.tls, "TLS versions and suites")
+        });
+        if v.clicked() {
+            tabs.tls = true;
         }
     });
     ui.separator();
-    if *certificates {
+    if tabs.tls {
+        let scanning = tabs.scanning.is_some();
+        tls_scan_ui(ui, p, scanning, out);
+    } else if chain {
         match &p.tls {
             Some(tls) => chain_ui(ui, tls, now),
             None => {
@@ -193,6 +211,104 @@ fn smtp_ui(ui: &mut egui::Ui, p: &SmtpProbe, certificates: &mut bool, now: Offse
     } else {
         transcript_ui(ui, p);
     }
+}
+
+/// The TLS scan of an endpoint: versions, the suites table (weak rows in the warning colour), the
+/// server's order and groups, and the button that runs a full scan.
+fn tls_scan_ui(ui: &mut egui::Ui, p: &SmtpProbe, scanning: bool, out: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        let button = egui::Button::new("Full TLS scan");
+        let enabled =
+            !scanning && p.connect.is_connected() && p.starttls.as_ref().is_some_and(|r| r.code == 220);
+        let clicked = ui
+            .add_enabled(enabled, button)
+            .on_hover_text(
+                "Every version, suite, the server's order and named groups: one connection per ClientHello, \
+                 sequential, at most 40 connections and 60 seconds",
+            )
+            .clicked();
+        if clicked {
+            out.push(Command::FullTlsScan(p.id.clone()));
+        }
+        if scanning {
+            ui.spinner();
+            ui.label(RichText::new("scanning (sequential, at most 40 connections, 60 s)").weak());
+        }
+    });
+    let Some(scan) = &p.tls_scan else {
+        ui.label(RichText::new("No TLS scan of this endpoint (--tls-scan off, or no STARTTLS).").weak());
+        return;
+    };
+    ui.label(scan.summary());
+    egui::ScrollArea::both()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            for line in scan.version_lines() {
+                ui.label(RichText::new(line).monospace());
+            }
+            ui.add_space(6.0);
+            let rows = scan.rows();
+            if rows.is_empty() {
+                ui.label(RichText::new("No suite was accepted.").weak());
+            } else {
+                egui::Grid::new(("tls-suites", &p.id))
+                    .num_columns(5)
+                    .striped(true)
+                    .spacing([12.0, 4.0])
+                    .show(ui, |ui| {
+                        for h in ["Version", "Suite", "Key exchange", "Cipher", "Properties"] {
+                            ui.strong(h);
+                        }
+                        ui.end_row();
+                        for r in &rows {
+                            let weak = r.weak();
+                            let words = mailpath_core::tls_scan::scan::row_words(r);
+                            ui.monospace(&r.version);
+                            ui.monospace(&r.suite);
+                            ui.label(r.kex);
+                            ui.label(r.cipher);
+                            if weak {
+                                ui.label(RichText::new(words).color(theme::status_color(ui, Status::Warn)));
+                            } else {
+                                ui.label(words);
+                            }
+                            ui.end_row();
+                        }
+                    });
+            }
+            ui.add_space(6.0);
+            ui.label(format!("Cipher order: {}", scan.order_words()));
+            if !scan.groups.is_empty() {
+                ui.label(format!("Named groups: {}", scan.groups.join(", ")));
+            }
+            ui.label(format!(
+                "Certificates sent in clear: {}",
+                scan.chain_der_b64.len()
+            ));
+            if let Some(stopped) = &scan.stopped {
+                ui.label(
+                    RichText::new(format!("Stopped early: {stopped}"))
+                        .color(theme::status_color(ui, Status::Warn)),
+                );
+            }
+            ui.add_space(6.0);
+            egui::CollapsingHeader::new(format!("ClientHellos ({})", scan.hellos.len()))
+                .id_salt(("hellos", &p.id))
+                .show(ui, |ui| {
+                    for (i, h) in scan.hellos.iter().enumerate() {
+                        ui.label(
+                            RichText::new(format!(
+                                "#{} {} ms: offered {} -> {}",
+                                i + 1,
+                                h.ms,
+                                h.offered,
+                                h.answer
+                            ))
+                            .monospace(),
+                        );
+                    }
+                });
+        });
 }
 
 fn tls_words(tls: &TlsEvidence) -> String {
@@ -211,6 +327,9 @@ fn tls_words(tls: &TlsEvidence) -> String {
     }
     if let Some(a) = &tls.alert {
         parts.push(format!("alert {a}"));
+    }
+    if tls.chain_from_scan {
+        parts.push("certificates read by the handshake scanner".into());
     }
     if parts.is_empty() {
         "attempted".into()

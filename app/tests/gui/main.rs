@@ -11,3 +11,4 @@ mod gui_perf;
 mod gui_relay;
 mod gui_smoke;
 mod gui_snapshots;
+mod gui_tls_scan;

@@ -4,6 +4,7 @@
 //! keeps it in step (`MAILPATH_UPDATE_DOCS=1 cargo test -p mailpath-core checks_doc` rewrites it).
 
 pub mod cert;
+pub mod ciphers;
 pub mod config;
 pub mod dane;
 pub mod dns;
@@ -17,6 +18,7 @@ pub fn catalog() -> Vec<&'static CheckDef> {
     let mut all: Vec<&'static CheckDef> = Vec::new();
     all.extend(dns::DEFS.iter());
     all.extend(smtp::DEFS.iter());
+    all.extend(ciphers::DEFS.iter());
     all.extend(cert::DEFS.iter());
     all.extend(dane::DEFS.iter());
     all.extend(renewal::DEFS.iter());

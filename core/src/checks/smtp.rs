@@ -348,6 +348,9 @@ pub fn smtp_checks(probe: &SmtpProbe, ctx: &EndpointContext) -> Vec<CheckResult>
         ));
         let version = tls.version.clone().unwrap_or_default();
         out.push(mk(&VERSION, Status::Pass, format!("{version} negotiated")));
+    } else if let Some(scanned) = super::ciphers::handshake_checks(probe, ctx) {
+        // The handshake scanner saw what the server answers: judge that, not rustls' limits.
+        out.extend(scanned);
     } else if tls.alert.as_deref() == Some("ProtocolVersion") {
         out.push(mk(
             &HANDSHAKE,
@@ -355,21 +358,38 @@ pub fn smtp_checks(probe: &SmtpProbe, ctx: &EndpointContext) -> Vec<CheckResult>
             "the server refused the protocol version (see tls.version)".into(),
         ));
         out.push(
-            mk(&VERSION, Status::Fail, "the server refused TLS 1.2 and 1.3 (protocol_version alert): it only speaks TLS 1.0/1.1".into())
-                .detail("Exchange Online refuses TLS 1.0 and 1.1 since January 2021 (MC229914); connectors that require TLS fail with 4.4.x and mail queues.")
-                .remediation("Enable TLS 1.2 on the server (Exchange 2013 CU+ / 2016 / 2019): set SchUseStrongCrypto and SystemDefaultTlsVersions for .NET, enable TLS 1.2 in SCHANNEL\\Protocols\\TLS 1.2\\Server and Client, reboot. See https://learn.microsoft.com/exchange/exchange-tls-configuration."),
+            mk(
+                &VERSION,
+                Status::Fail,
+                "the server refused TLS 1.2 and 1.3 (protocol_version alert): it only speaks TLS 1.0/1.1"
+                    .into(),
+            )
+            .detail(LEGACY_TLS_DETAIL)
+            .remediation(LEGACY_TLS_FIX),
         );
     } else {
         let error = tls.error.clone().unwrap_or_else(|| "handshake failed".into());
         out.push(
             mk(&HANDSHAKE, Status::Fail, format!("TLS handshake failed: {error}"))
-                .detail(tls.alert.as_ref().map(|a| format!("The server sent the TLS alert {a}.")).unwrap_or_default())
-                .remediation("Check that the certificate bound to SMTP has its private key: Get-ExchangeCertificate | fl Thumbprint,Services,HasPrivateKey (send log errors UnknownCredentials/NoCredentials point here)."),
+                .detail(
+                    tls.alert
+                        .as_ref()
+                        .map(|a| format!("The server sent the TLS alert {a}."))
+                        .unwrap_or_default(),
+                )
+                .remediation(HANDSHAKE_FIX),
         );
         out.push(mk(&VERSION, Status::Skip, "handshake failed".into()));
     }
     out
 }
+
+/// What a server that only speaks TLS 1.0/1.1 means for hybrid mail.
+pub(crate) const LEGACY_TLS_DETAIL: &str = "Exchange Online refuses TLS 1.0 and 1.1 since January 2021 (MC229914); connectors that require TLS fail with 4.4.x and mail queues.";
+/// How to enable TLS 1.2 on Exchange.
+pub(crate) const LEGACY_TLS_FIX: &str = "Enable TLS 1.2 on the server (Exchange 2013 CU+ / 2016 / 2019): set SchUseStrongCrypto and SystemDefaultTlsVersions for .NET, enable TLS 1.2 in SCHANNEL\\Protocols\\TLS 1.2\\Server and Client, reboot. See https://learn.microsoft.com/exchange/exchange-tls-configuration.";
+/// What to check when a TLS handshake fails on the server's side.
+pub(crate) const HANDSHAKE_FIX: &str = "Check that the certificate bound to SMTP has its private key: Get-ExchangeCertificate | fl Thumbprint,Services,HasPrivateKey (send log errors UnknownCredentials/NoCredentials point here).";
 
 /// The EdgeSync (LDAPS 50636) check.
 pub fn edgesync_check(probe: &TlsPortProbe, attachment: Attachment) -> CheckResult {
@@ -419,7 +439,8 @@ fn connect_failure(result: CheckResult, connect: &Connect, probe: &SmtpProbe) ->
     }
 }
 
-fn connect_words(connect: &Connect) -> String {
+/// How a connection attempt ended, in words (`connection refused by 192.0.2.1:25`).
+pub(crate) fn connect_words(connect: &Connect) -> String {
     match connect {
         Connect::Connected { address, ms } => format!("connected to {address} in {ms} ms"),
         Connect::Refused { address } => format!("connection refused by {address}"),

@@ -9,6 +9,7 @@
 
 pub mod ca;
 pub mod dns_server;
+mod handshake_only;
 mod listeners;
 pub mod scenario;
 mod zones;
@@ -371,6 +372,8 @@ impl Lab {
                     external.tls = Some(Arc::clone(&edge_tls));
                     external.accepted_domains = accepted_domains();
                     external.faults = edge_faults(fault, &options, base_faults.clone());
+                    external.faults.handshake_only =
+                        handshake_only::edge_server(fault, certs.edge.cert.certified_key(send_intermediate)?);
                     let external = SmtpServer::bind(SocketAddr::new(bind, 0), external)
                         .await
                         .map_err(LabError::io("bind the Edge external endpoint"))?;
@@ -492,10 +495,6 @@ fn edge_faults(fault: Fault, options: &LabOptions, base: Faults) -> Faults {
             greeting_delay: Some(options.tarpit_delay),
             ..base
         },
-        Fault::LegacyTls => Faults {
-            legacy_tls_only: true,
-            ..base
-        },
         Fault::GarbageServer => Faults {
             garbage: true,
             ..base
@@ -592,6 +591,7 @@ fn issue_certificates(scenario: &Scenario, options: &LabOptions) -> Result<Certs
         }
         Fault::SelfSigned => edge.issuer = LeafIssuer::SelfSigned,
         Fault::WeakKey => edge.key = LeafKey::Rsa1024,
+        f if handshake_only::needs_rsa(f) => edge.key = LeafKey::Rsa2048,
         _ => {}
     }
     let edge = issue(&ca, &edge)?;

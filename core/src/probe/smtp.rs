@@ -362,7 +362,7 @@ fn failure(stage: Stage, kind: FailureKind, message: impl Into<String>) -> Probe
 #[derive(Debug)]
 pub struct StepFailure {
     kind: FailureKind,
-    message: String,
+    pub(crate) message: String,
 }
 
 impl StepFailure {
@@ -419,7 +419,12 @@ impl Session {
     }
 
     /// Send a command line and read its reply.
-    async fn command(&mut self, io: &mut BoxedIo, line: &str, limit: Duration) -> Result<Reply, StepFailure> {
+    pub(crate) async fn command(
+        &mut self,
+        io: &mut BoxedIo,
+        line: &str,
+        limit: Duration,
+    ) -> Result<Reply, StepFailure> {
         self.push(Direction::Client, line.to_string());
         let mut bytes = line.as_bytes().to_vec();
         bytes.extend_from_slice(b"\r\n");
@@ -447,7 +452,11 @@ impl Session {
     }
 
     /// Read one complete reply within `limit`.
-    async fn read_reply(&mut self, io: &mut BoxedIo, limit: Duration) -> Result<Reply, StepFailure> {
+    pub(crate) async fn read_reply(
+        &mut self,
+        io: &mut BoxedIo,
+        limit: Duration,
+    ) -> Result<Reply, StepFailure> {
         let t0 = Instant::now();
         let deadline = tokio::time::Instant::now() + limit;
         let mut parser = ReplyParser::default();
@@ -715,8 +724,22 @@ mod tests {
 
     #[tokio::test]
     async fn legacy_tls_records_the_protocol_version_alert() {
+        let now = time::OffsetDateTime::now_utc();
+        let ca = LabCa::generate(now).unwrap();
+        let spec = LeafSpec::server("mail.contoso.com", ["mail.contoso.com"], now)
+            .with_key(crate::lab::ca::LeafKey::Rsa2048);
+        let key = ca.issue(&spec).unwrap().certified_key(true).unwrap();
+        let legacy = crate::tls_scan::stub::HandshakeOnlyServer::new(
+            &[
+                crate::tls_scan::suites::Version::Tls10,
+                crate::tls_scan::suites::Version::Tls11,
+            ],
+            &[0x0035],
+            &[],
+            key,
+        );
         let faults = Faults {
-            legacy_tls_only: true,
+            handshake_only: Some(Arc::new(legacy)),
             ..Faults::default()
         };
         let (server, _ca) = lab_server(faults).await;

@@ -555,6 +555,11 @@ fn tls_rows(h: &mut String, tls: &TlsEvidence) {
     if let Some(a) = &tls.alert {
         let _ = writeln!(h, "<tr><th>TLS alert</th><td class=\"bad\">{}</td></tr>", esc(a));
     }
+    if tls.chain_from_scan {
+        h.push_str(
+            "<tr><th>Certificates</th><td>read by the handshake scanner on its own connection</td></tr>\n",
+        );
+    }
 }
 
 fn smtp_evidence(h: &mut String, r: &Report, p: &SmtpProbe, anchor: &str, certs: Option<&EndpointCerts>) {
@@ -632,6 +637,9 @@ fn smtp_evidence(h: &mut String, r: &Report, p: &SmtpProbe, anchor: &str, certs:
     }
     let _ = writeln!(h, "<tr><th>Total</th><td>{}</td></tr>", esc(&format_ms(p.ms)));
     h.push_str("</table>\n");
+    if let Some(scan) = &p.tls_scan {
+        super::tls_scan::html(h, scan);
+    }
     if let Some(c) = certs {
         cert_chain(h, r, c);
     }

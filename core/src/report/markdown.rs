@@ -182,6 +182,13 @@ pub fn render(r: &Report) -> String {
             m.push('\n');
         }
     }
+    let scans: Vec<(&str, &crate::tls_scan::TlsScan)> = d
+        .evidence
+        .smtp
+        .iter()
+        .filter_map(|p| p.tls_scan.as_ref().map(|s| (p.id.as_str(), s)))
+        .collect();
+    super::tls_scan::markdown(&mut m, &scans);
     let _ = writeln!(
         m,
         "\n---\nWritten by mailpath {}. The HTML report has the path diagram, every check and the evidence.",

@@ -16,6 +16,7 @@ pub mod html;
 pub mod markdown;
 pub mod redact;
 pub mod svg;
+mod tls_scan;
 
 use std::path::{Path, PathBuf};
 

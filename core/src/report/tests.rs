@@ -93,6 +93,7 @@ pub(super) fn sample() -> Diagnosis {
             error: None,
             alert: None,
             ms: Some(2),
+            chain_from_scan: false,
         }),
         ehlo_tls: None,
         failure: None,
@@ -111,6 +112,7 @@ pub(super) fn sample() -> Diagnosis {
             line(10, Direction::Error, false, "admin@contoso.com said \u{1}no"),
         ],
         ms: 12,
+        tls_scan: None,
     };
     let dns = DnsAnswer {
         name: "contoso.com".into(),

@@ -11,7 +11,7 @@ use std::path::Path;
 use mailpath_core::smtp::reply::{LineEvent, LineSplitter, MAX_LINE, MAX_REPLY_LINES, ReplyParser};
 use proptest::prelude::*;
 
-fn config() -> ProptestConfig {
+pub(crate) fn config() -> ProptestConfig {
     ProptestConfig {
         // Failures are reported with the minimal input; no files are written into the repository.
         failure_persistence: None,
@@ -20,7 +20,7 @@ fn config() -> ProptestConfig {
 }
 
 /// `cases` by default (the slower parsers), or `PROPTEST_CASES` for a long campaign.
-fn fewer(cases: u32) -> ProptestConfig {
+pub(crate) fn fewer(cases: u32) -> ProptestConfig {
     let from_env = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok());
     ProptestConfig {
         cases: from_env.unwrap_or(cases),
@@ -29,7 +29,7 @@ fn fewer(cases: u32) -> ProptestConfig {
 }
 
 /// Mutations of a valid input: flip, insert, delete and truncate bytes.
-fn mutated(seed: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
+pub(crate) fn mutated(seed: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
     let len = seed.len().max(1);
     prop::collection::vec((0..4u8, 0..len, any::<u8>()), 1..16).prop_map(move |edits| {
         let mut data = seed.clone();
