@@ -17,9 +17,10 @@ use crate::checks::cert::{CertCheckContext, ExpectedName};
 use crate::checks::smtp::EndpointContext;
 use crate::dns::{DnsAnswer, RecordType, Resolver};
 use crate::evidence::{Evidence, SmtpProbe, TlsPortProbe};
-use crate::path::{MailPath, PathSpec};
+use crate::path::MailPath;
 use crate::probe::{SmtpProbeRequest, Timeouts};
 use crate::profile::Profile;
+use crate::topology::{MxTargets, Topology, hop};
 
 /// The schema id of a saved diagnosis.
 pub const SCHEMA: &str = "mailpath/diagnosis/1";
@@ -152,7 +153,7 @@ pub async fn diagnose(profile: &Profile, options: DiagnoseOptions) -> Diagnosis 
         Some(rx) => {
             tokio::select! {
                 (p, c, e) = work => (p, c, e, false),
-                _ = wait_cancelled(rx) => (MailPath::build(&path_spec(profile, &BTreeMap::new())), Vec::new(), Evidence::default(), true),
+                _ = wait_cancelled(rx) => (MailPath::build(&Topology::of(profile).path_spec(&MxTargets::default())), Vec::new(), Evidence::default(), true),
             }
         }
     };
@@ -217,9 +218,10 @@ fn resolvers(profile: &Profile, options: &DiagnoseOptions) -> (Resolver, Option<
 }
 
 async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<CheckResult>, Evidence) {
+    let topology = Topology::of(profile);
     let (primary, external) = resolvers(profile, options);
     progress(options, Progress::Phase { name: "dns".into() }).await;
-    let plan = crate::probe::dns::DnsPlan::for_profile(profile);
+    let plan = crate::probe::dns::DnsPlan::for_topology(&topology);
     let mut evidence = Evidence {
         dns: crate::probe::dns::gather(&plan, &primary, external.as_ref()).await,
         ..Evidence::default()
@@ -251,8 +253,8 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
             addresses.insert(e.external_fqdn.to_ascii_lowercase(), vec![ip]);
         }
     }
-    let mx_targets = mx_targets(profile, &evidence);
-    let targets = plan_targets(profile, &mx_targets);
+    let mx_targets = topology.mx_targets(&evidence.dns);
+    let targets = plan_targets(profile, &topology, &mx_targets);
 
     progress(
         options,
@@ -267,7 +269,16 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
         command: profile.timeouts.command,
         tls: profile.timeouts.tls,
     };
-    let (smtp, ldaps) = run_probes(profile, options, &targets, &addresses, timeouts, &evidence.dns).await;
+    let (smtp, ldaps) = run_probes(
+        profile,
+        &topology,
+        options,
+        &targets,
+        &addresses,
+        timeouts,
+        &evidence.dns,
+    )
+    .await;
     evidence.smtp = smtp;
     evidence.tls_ports = ldaps;
 
@@ -278,116 +289,24 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
         },
     )
     .await;
-    let results = judge(profile, options, &targets, &evidence);
-    let mut path = MailPath::build(&path_spec(profile, &mx_targets));
+    let results = judge(profile, &topology, options, &targets, &evidence);
+    let mut path = MailPath::build(&topology.path_spec(&mx_targets));
     add_facts(&mut path, &targets, &evidence);
     path.roll_up(&results);
     (path, results, evidence)
 }
 
-/// The lowest-preference MX host of `domain` in the evidence (the null MX `.` is none).
-fn lowest_mx(evidence: &Evidence, domain: &str) -> Option<String> {
-    let mut best: Option<(u16, String)> = None;
-    for answer in evidence.dns_answers(domain, RecordType::Mx) {
-        for (pref, host) in answer.mx() {
-            if best.as_ref().is_none_or(|(p, _)| pref < *p) {
-                best = Some((pref, host.to_string()));
-            }
-        }
-    }
-    best.map(|(_, h)| h).filter(|h| h != ".")
-}
-
-/// The MX targets that matter: the routing domain's (`routing`: where on-premises sends) and the first
-/// accepted domain's (`accepted`: where the internet sends).
-fn mx_targets(profile: &Profile, evidence: &Evidence) -> BTreeMap<String, String> {
-    let mut map = BTreeMap::new();
-    if let Some(h) = lowest_mx(evidence, &profile.tenant.routing_domain()) {
-        map.insert("routing".to_string(), h);
-    }
-    if let Some(d) = profile.tenant.accepted_domains.first()
-        && let Some(h) = lowest_mx(evidence, d)
-    {
-        map.insert("accepted".to_string(), h);
-    }
-    map
-}
-
-/// The on-premises host names EOP connects to.
-/// The public on-premises names: the Edges' external FQDNs, else the send connector's FQDN, else the
-/// Mailbox servers.
-pub fn public_names(profile: &Profile) -> Vec<String> {
-    let edges: Vec<String> = profile.hybrid_edges().map(|e| e.external_fqdn.clone()).collect();
-    if !edges.is_empty() {
-        return edges;
-    }
-    let mut names: Vec<String> = profile.connectors.send.fqdn.iter().cloned().collect();
-    if names.is_empty() {
-        names.extend(profile.mailboxes.iter().map(|m| m.fqdn.clone()));
-    }
-    names
-}
-
-fn hop_ids(profile: &Profile) -> (String, String) {
-    if profile.uses_edge() {
-        ("out.edge-eop".into(), "in.eop-edge".into())
-    } else {
-        ("out.mailbox-eop".into(), "in.eop-mailbox".into())
-    }
-}
-
-fn path_spec(profile: &Profile, mx: &BTreeMap<String, String>) -> PathSpec {
-    let edge = profile.uses_edge();
-    let mut edge_hosts = Vec::new();
-    for e in profile.hybrid_edges() {
-        edge_hosts.push(e.fqdn.clone());
-        edge_hosts.push(e.external_fqdn.clone());
-    }
-    let first_edge = profile.hybrid_edges().next();
-    let from_eop = inbound_hosts(profile)
-        .first()
-        .map(|h| format!("{h}:{}", profile.smtp_port_for(h)));
-    let ep = |h: &String| format!("{h}:{}", profile.smtp_port_for(h));
-    PathSpec {
-        mailbox_hosts: profile.mailboxes.iter().map(|m| m.fqdn.clone()).collect(),
-        edge_hosts,
-        eop_host: profile.eop_endpoint(),
-        mailbox_to_edge: first_edge.map(|e| ep(&e.fqdn)),
-        to_eop: mx.get("routing").map(ep),
-        from_eop,
-        edge_to_mailbox: if edge {
-            profile.mailboxes.first().map(|m| ep(&m.fqdn))
-        } else {
-            None
-        },
-        internet_mx: mx.get("accepted").map(ep),
-    }
-}
-
-/// What EOP connects to for inbound hybrid mail: the EXO outbound connector's smart hosts, or the
-/// public names.
-/// The on-premises hosts Exchange Online delivers to: its outbound connector's smart hosts, or the public
-/// names.
-pub fn inbound_hosts(profile: &Profile) -> Vec<String> {
-    if profile.connectors.exo_outbound.smart_hosts.is_empty() {
-        public_names(profile)
-    } else {
-        profile.connectors.exo_outbound.smart_hosts.clone()
-    }
-}
-
-fn plan_targets(profile: &Profile, mx: &BTreeMap<String, String>) -> Vec<Target> {
-    let (to_eop, from_eop) = hop_ids(profile);
+fn plan_targets(profile: &Profile, topology: &Topology, mx: &MxTargets) -> Vec<Target> {
     let send_tls = ExpectedName {
         name: profile.connectors.send.tls_domain.clone(),
         source: "TlsDomain of the on-premises send connector".into(),
     };
     let mut targets = Vec::new();
-    for e in profile.hybrid_edges() {
+    for e in &topology.edges {
         targets.push(Target {
             host: e.fqdn.clone(),
-            port: profile.smtp_port_for(&e.fqdn),
-            attachment: Attachment::Hop("out.mailbox-edge".into()),
+            port: topology.smtp_port(&e.fqdn),
+            attachment: Attachment::Hop(hop::MAILBOX_EDGE.into()),
             role: "the Edge's internal listener".into(),
             external_service: false,
             expected: vec![ExpectedName {
@@ -397,12 +316,12 @@ fn plan_targets(profile: &Profile, mx: &BTreeMap<String, String>) -> Vec<Target>
             used_as_client: false,
         });
     }
-    if let Some(host) = mx.get("routing") {
+    if let Some(host) = &mx.routing {
         targets.push(Target {
             host: host.clone(),
-            port: profile.smtp_port_for(host),
-            attachment: Attachment::Hop(to_eop.clone()),
-            role: format!("the MX of {}", profile.tenant.routing_domain()),
+            port: topology.smtp_port(host),
+            attachment: Attachment::Hop(topology.hop_to_eop.into()),
+            role: format!("the MX of {}", topology.routing_domain),
             external_service: true,
             expected: vec![send_tls.clone()],
             used_as_client: false,
@@ -422,7 +341,7 @@ fn plan_targets(profile: &Profile, mx: &BTreeMap<String, String>) -> Vec<Target>
             source: "TlsSenderCertificateName of the Exchange Online inbound connector".into(),
         });
     }
-    for host in inbound_hosts(profile) {
+    for host in topology.inbound_hosts.iter().cloned() {
         let mut expected = inbound_expected.clone();
         if expected.is_empty() {
             expected.push(ExpectedName {
@@ -431,8 +350,8 @@ fn plan_targets(profile: &Profile, mx: &BTreeMap<String, String>) -> Vec<Target>
             });
         }
         targets.push(Target {
-            port: profile.smtp_port_for(&host),
-            attachment: Attachment::Hop(from_eop.clone()),
+            port: topology.smtp_port(&host),
+            attachment: Attachment::Hop(topology.hop_from_eop.into()),
             role: "the on-premises endpoint Exchange Online connects to".into(),
             external_service: false,
             expected,
@@ -440,12 +359,12 @@ fn plan_targets(profile: &Profile, mx: &BTreeMap<String, String>) -> Vec<Target>
             host,
         });
     }
-    if profile.uses_edge() {
-        for m in &profile.mailboxes {
+    if topology.uses_edge() {
+        for m in &topology.mailboxes {
             targets.push(Target {
                 host: m.fqdn.clone(),
-                port: profile.smtp_port_for(&m.fqdn),
-                attachment: Attachment::Hop("in.edge-mailbox".into()),
+                port: topology.smtp_port(&m.fqdn),
+                attachment: Attachment::Hop(hop::EDGE_MAILBOX.into()),
                 role: "the Mailbox server's receive connector".into(),
                 external_service: false,
                 expected: vec![ExpectedName {
@@ -456,20 +375,15 @@ fn plan_targets(profile: &Profile, mx: &BTreeMap<String, String>) -> Vec<Target>
             });
         }
     }
-    if let Some(host) = mx.get("accepted") {
-        let eop = host.ends_with(".mail.protection.outlook.com") || host.ends_with(".mx.microsoft");
+    if let Some(host) = &mx.accepted {
+        let eop = crate::topology::is_eop_host(host);
         targets.push(Target {
             host: host.clone(),
-            port: profile.smtp_port_for(host),
-            attachment: Attachment::Hop("mx.internet-eop".into()),
+            port: topology.smtp_port(host),
+            attachment: Attachment::Hop(hop::INTERNET_EOP.into()),
             role: format!(
                 "the MX of {}",
-                profile
-                    .tenant
-                    .accepted_domains
-                    .first()
-                    .cloned()
-                    .unwrap_or_default()
+                topology.accepted_domains.first().cloned().unwrap_or_default()
             ),
             external_service: eop,
             expected: vec![if eop {
@@ -488,6 +402,7 @@ fn plan_targets(profile: &Profile, mx: &BTreeMap<String, String>) -> Vec<Target>
 
 async fn run_probes(
     profile: &Profile,
+    topology: &Topology,
     options: &DiagnoseOptions,
     targets: &[Target],
     addresses: &BTreeMap<String, Vec<IpAddr>>,
@@ -504,9 +419,10 @@ async fn run_probes(
             unique.push((t.host.clone(), t.port));
         }
     }
-    let edgesync: Vec<(String, u16)> = profile
-        .hybrid_edges()
-        .map(|e| (e.fqdn.clone(), profile.edgesync_port_for(&e.fqdn)))
+    let edgesync: Vec<(String, u16)> = topology
+        .edges
+        .iter()
+        .map(|e| (e.fqdn.clone(), topology.edgesync_port(&e.fqdn)))
         .collect();
     let total = unique.len() + edgesync.len();
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
@@ -559,7 +475,7 @@ async fn run_probes(
                         .filter(|t| t.host.eq_ignore_ascii_case(&p.host) && t.port == p.port)
                     {
                         checks.extend(endpoint_checks(options, t, &p));
-                        checks.extend(dane_checks(profile, t, dns, Some(&p)));
+                        checks.extend(dane_checks(topology, t, dns, Some(&p)));
                     }
                 }
                 let id = p.id.clone();
@@ -570,7 +486,7 @@ async fn run_probes(
                 if watched {
                     checks.push(checks::smtp::edgesync_check(
                         &p,
-                        Attachment::Hop("out.mailbox-edge".into()),
+                        Attachment::Hop(hop::MAILBOX_EDGE.into()),
                     ));
                 }
                 let id = p.id.clone();
@@ -602,17 +518,15 @@ enum Either {
 
 fn judge(
     profile: &Profile,
+    topology: &Topology,
     options: &DiagnoseOptions,
     targets: &[Target],
     evidence: &Evidence,
 ) -> Vec<CheckResult> {
-    let (to_eop, from_eop) = hop_ids(profile);
     let mut results = Vec::new();
-    let public_node = if profile.uses_edge() { "edge" } else { "mailbox" };
-    let public = public_names(profile);
     let public_probe = targets
         .iter()
-        .find(|t| t.attachment == Attachment::Hop(from_eop.clone()))
+        .find(|t| t.attachment == Attachment::Hop(topology.hop_from_eop.into()))
         .and_then(|t| evidence.smtp(&format!("smtp:{}:{}", t.host, t.port)));
     let mut public_announced = Vec::new();
     if let Some(p) = public_probe {
@@ -628,21 +542,15 @@ fn judge(
             public_announced.push(word.to_string());
         }
     }
-    let mut egress: Vec<IpAddr> = profile
-        .hybrid_edges()
-        .filter_map(|e| e.external_address)
-        .collect();
-    if egress.is_empty()
-        && let Some(p) = public_probe
-        && let crate::evidence::Connect::Connected { address, .. } = &p.connect
-    {
-        egress.push(address.ip());
-    }
+    let observed = public_probe.and_then(|p| match &p.connect {
+        crate::evidence::Connect::Connected { address, .. } => Some(address.ip()),
+        _ => None,
+    });
     let dns_ctx = crate::checks::dns::DnsContext {
-        hop_to_eop: to_eop.clone(),
-        hop_mx: "mx.internet-eop".into(),
-        public_node: public_node.into(),
-        egress,
+        hop_to_eop: topology.hop_to_eop.into(),
+        hop_mx: hop::INTERNET_EOP.into(),
+        public_node: topology.public_node.into(),
+        egress: topology.egress(observed),
         public_names: public_announced,
     };
     results.extend(crate::checks::dns::dns_checks(profile, evidence, &dns_ctx));
@@ -671,20 +579,20 @@ fn judge(
             continue;
         }
         let probe = evidence.smtp(&format!("smtp:{}:{}", t.host, t.port));
-        results.extend(dane_checks(profile, t, &evidence.dns, probe));
+        results.extend(dane_checks(topology, t, &evidence.dns, probe));
     }
     for p in &evidence.tls_ports {
         results.push(checks::smtp::edgesync_check(
             p,
-            Attachment::Hop("out.mailbox-edge".into()),
+            Attachment::Hop(hop::MAILBOX_EDGE.into()),
         ));
     }
     results.push(checks::smtp::unobservable(
-        "out.eop-exo",
+        hop::EOP_EXO,
         "EOP -> Exchange Online runs inside Microsoft's network",
     ));
     results.push(checks::smtp::unobservable(
-        "in.exo-eop",
+        hop::EXO_EOP,
         "Exchange Online -> EOP runs inside Microsoft's network",
     ));
 
@@ -697,9 +605,9 @@ fn judge(
             Some((info.issuer, info.subject))
         });
     let config_ctx = crate::checks::config::ConfigContext {
-        hop_to_eop: to_eop,
-        hop_from_eop: from_eop,
-        public_names: public,
+        hop_to_eop: topology.hop_to_eop.into(),
+        hop_from_eop: topology.hop_from_eop.into(),
+        public_names: topology.public_names.clone(),
         served_certificate: served,
     };
     results.extend(checks::config::config_checks(profile, &config_ctx));
@@ -758,17 +666,17 @@ fn endpoint_checks(options: &DiagnoseOptions, t: &Target, probe: &SmtpProbe) -> 
 /// `tls.dane` of a target senders on the internet connect to (the on-premises public endpoint, the MX
 /// hosts); nothing for internal hops.
 fn dane_checks(
-    profile: &Profile,
+    topology: &Topology,
     t: &Target,
     dns: &[DnsAnswer],
     probe: Option<&SmtpProbe>,
 ) -> Option<CheckResult> {
-    let (to_eop, from_eop) = hop_ids(profile);
-    let internet_facing = matches!(&t.attachment, Attachment::Hop(h) if *h == from_eop || *h == to_eop || h == "mx.internet-eop");
+    let internet_facing = matches!(&t.attachment, Attachment::Hop(h)
+        if h == topology.hop_from_eop || h == topology.hop_to_eop || h == hop::INTERNET_EOP);
     if !internet_facing {
         return None;
     }
-    let name = checks::dane::tlsa_name(&t.host);
+    let name = crate::topology::tlsa_name(&t.host);
     let answer = dns
         .iter()
         .find(|a| a.rtype == RecordType::Tlsa && a.name.eq_ignore_ascii_case(&name));
@@ -811,7 +719,7 @@ fn add_facts(path: &mut MailPath, targets: &[Target], evidence: &Evidence) {
         }
     }
     for p in &evidence.tls_ports {
-        if let Some(hop) = path.hop_mut("out.mailbox-edge") {
+        if let Some(hop) = path.hop_mut(hop::MAILBOX_EDGE) {
             hop.facts.push(format!("LDAPS {}", p.port));
         }
     }

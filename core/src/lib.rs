@@ -1,6 +1,7 @@
 //! mailpath-core: everything in mailpath that is not drawing.
 //!
 //! - [`profile`]: the hybrid profile (TOML), loaded and validated with precise errors.
+//! - [`topology`]: what the profile means on the mail path (servers, public names, hops), below probes and checks.
 //! - [`dns`]: DNS evidence types and the resolver used by probes.
 //! - [`smtp`]: sans-IO SMTP parsing and the SMTP server (lab endpoints, later the bundled relay).
 //! - [`lab`]: the embedded hybrid lab: DNS server, lab CA, SMTP endpoints, faults.
@@ -26,6 +27,7 @@ pub mod report;
 pub mod smtp;
 pub mod spf;
 pub mod tls;
+pub mod topology;
 
 /// The version of mailpath-core (and of the mailpath binary built with it).
 pub fn version() -> &'static str {

@@ -8,8 +8,9 @@ use eframe::egui::{
 };
 use egui::text::{LayoutJob, TextFormat, TextWrapping};
 use mailpath_core::check::{CheckResult, Counts, Status};
-use mailpath_core::path::{Hop, MailPath, Node, NodeKind, PathSpec, Way};
+use mailpath_core::path::{Hop, MailPath, Node, NodeKind, Way};
 use mailpath_core::profile::Profile;
+use mailpath_core::topology::{MxTargets, Topology};
 
 use super::app::{Activity, AppState, Command, Selection, empty_state};
 use super::theme;
@@ -531,36 +532,7 @@ fn badges(ui: &egui::Ui, c: &Counts, font: FontId) -> LayoutJob {
 
 /// The path a profile implies, before any probe: nodes, lanes and the endpoints known without DNS.
 pub fn preview(profile: &Profile) -> MailPath {
-    let ep = |h: &str| format!("{h}:{}", profile.smtp_port_for(h));
-    let mut edge_hosts = Vec::new();
-    for e in profile.hybrid_edges() {
-        edge_hosts.push(e.fqdn.clone());
-        edge_hosts.push(e.external_fqdn.clone());
-    }
-    let first_edge = profile.hybrid_edges().next();
-    let inbound = profile
-        .connectors
-        .exo_outbound
-        .smart_hosts
-        .first()
-        .cloned()
-        .or_else(|| first_edge.map(|e| e.external_fqdn.clone()))
-        .or_else(|| profile.connectors.send.fqdn.clone())
-        .or_else(|| profile.mailboxes.first().map(|m| m.fqdn.clone()));
-    MailPath::build(&PathSpec {
-        mailbox_hosts: profile.mailboxes.iter().map(|m| m.fqdn.clone()).collect(),
-        edge_hosts,
-        eop_host: profile.eop_endpoint(),
-        mailbox_to_edge: first_edge.map(|e| ep(&e.fqdn)),
-        to_eop: None,
-        from_eop: inbound.as_deref().map(ep),
-        edge_to_mailbox: if profile.uses_edge() {
-            profile.mailboxes.first().map(|m| ep(&m.fqdn))
-        } else {
-            None
-        },
-        internet_mx: None,
-    })
+    MailPath::build(&Topology::of(profile).path_spec(&MxTargets::default()))
 }
 
 /// The detail panel: the checks of the selected node or hop, or one check.

@@ -12,6 +12,7 @@ use sha2::Digest as _;
 use crate::check::{Attachment, CheckDef, CheckResult, Status};
 use crate::dns::{DnsAnswer, DnsOutcome, RecordData};
 use crate::evidence::SmtpProbe;
+use crate::topology::tlsa_name;
 
 const DANE_EXO: &str = "https://learn.microsoft.com/purview/how-smtp-dane-works";
 const RFC7672: &str = "https://www.rfc-editor.org/rfc/rfc7672";
@@ -28,12 +29,6 @@ pub const DANE: CheckDef = CheckDef {
 
 /// Every check of this family.
 pub const DEFS: &[&CheckDef] = &[&DANE];
-
-/// The TLSA owner name of an SMTP host (`_25._tcp.mail.contoso.com`): always port 25, the port senders
-/// use, whatever port a lab or a test listens on.
-pub fn tlsa_name(host: &str) -> String {
-    format!("_25._tcp.{}", host.trim_end_matches('.').to_ascii_lowercase())
-}
 
 /// One TLSA record, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,7 +126,7 @@ pub fn tlsa_for(cert_der: &[u8]) -> Option<String> {
     Some(format!("3 1 1 {}", hex(&sha2::Sha256::digest(&spki))))
 }
 
-/// Judge the TLSA records of `host` (the answer for [`tlsa_name`]) against what `probe` was served.
+/// Judge the TLSA records of `host` (the answer for [`tlsa_name`](crate::topology::tlsa_name)) against what `probe` was served.
 /// `answer` is `None` when no TLSA lookup was made.
 pub fn dane_check(
     host: &str,

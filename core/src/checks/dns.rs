@@ -9,6 +9,7 @@ use crate::dns::{DnsAnswer, RecordType};
 use crate::evidence::Evidence;
 use crate::profile::Profile;
 use crate::spf::{self, SpfResult};
+use crate::topology::{Topology, is_eop_host as is_eop, is_retired_office365_host as is_legacy};
 
 const MX_DOC: &str =
     "https://learn.microsoft.com/microsoft-365/enterprise/external-domain-name-system-records";
@@ -123,18 +124,6 @@ pub struct DnsContext {
     pub public_names: Vec<String>,
 }
 
-fn is_eop(host: &str) -> bool {
-    let h = host.to_ascii_lowercase();
-    h.ends_with(".mail.protection.outlook.com") || h.ends_with(".mx.microsoft")
-}
-
-fn is_legacy(host: &str) -> bool {
-    let h = host.to_ascii_lowercase();
-    h == "mail.messaging.microsoft.com"
-        || h.ends_with(".frontbridge.com")
-        || h.ends_with(".messaging.microsoft.com")
-}
-
 /// The `dns.*` checks.
 pub fn dns_checks(profile: &Profile, evidence: &Evidence, ctx: &DnsContext) -> Vec<CheckResult> {
     let primary = primary_server(profile, evidence);
@@ -144,6 +133,7 @@ pub fn dns_checks(profile: &Profile, evidence: &Evidence, ctx: &DnsContext) -> V
             .find(|a| primary.as_ref().is_none_or(|p| &a.server == p))
     };
     let to_eop = Attachment::Hop(ctx.hop_to_eop.clone());
+    let topology = Topology::of(profile);
     let mut out = Vec::new();
 
     // Routing domain MX.
@@ -155,7 +145,7 @@ pub fn dns_checks(profile: &Profile, evidence: &Evidence, ctx: &DnsContext) -> V
         Some(a) => {
             let targets: Vec<&str> = a.mx().into_iter().map(|(_, h)| h).collect();
             let list = targets.join(", ");
-            let on_prem = targets.iter().any(|t| public_host(profile, t));
+            let on_prem = targets.iter().any(|t| topology.is_on_premises(t));
             if targets.is_empty() {
                 CheckResult::new(&MX_ROUTING, Status::Fail, &routing, "no MX record: the send connector cannot route to Exchange Online")
                     .remediation("The routing domain's MX is Microsoft's; check the tenant's accepted domain <tenant>.mail.onmicrosoft.com exists (Get-AcceptedDomain in Exchange Online) and rerun the Hybrid Configuration Wizard.")
@@ -227,7 +217,7 @@ pub fn dns_checks(profile: &Profile, evidence: &Evidence, ctx: &DnsContext) -> V
     }
 
     // Hosts.
-    for (host, node) in hosts(profile) {
+    for (host, node) in topology.hosts() {
         let a = find(&host, RecordType::A);
         let aaaa = find(&host, RecordType::Aaaa);
         let ips: Vec<IpAddr> = a.iter().chain(aaaa.iter()).flat_map(|x| x.ips()).collect();
@@ -273,7 +263,10 @@ pub fn dns_checks(profile: &Profile, evidence: &Evidence, ctx: &DnsContext) -> V
             CheckResult::new(&HOST, Status::Fail, &host, format!("does not resolve ({why})"))
                 .remediation(format!("Publish an A record for {host} in the zone the senders resolve it with (internal DNS for on-premises hops, public DNS for Exchange Online)."))
         };
-        out.push(r.evidence(format!("dns:{host}/A")).on(Attachment::Node(node)));
+        out.push(
+            r.evidence(format!("dns:{host}/A"))
+                .on(Attachment::Node(node.into())),
+        );
     }
 
     // PTR and FCrDNS of the egress addresses.
@@ -532,57 +525,6 @@ fn egress_terms(egress: &[IpAddr]) -> String {
         .iter()
         .map(|ip| format!("ip{}:{ip} ", if ip.is_ipv4() { 4 } else { 6 }))
         .collect()
-}
-
-/// Whether `host` is one of the on-premises public names.
-fn public_host(profile: &Profile, host: &str) -> bool {
-    profile
-        .edges
-        .iter()
-        .any(|e| e.external_fqdn.eq_ignore_ascii_case(host) || e.fqdn.eq_ignore_ascii_case(host))
-        || profile
-            .mailboxes
-            .iter()
-            .any(|m| m.fqdn.eq_ignore_ascii_case(host))
-        || profile
-            .connectors
-            .send
-            .fqdn
-            .as_deref()
-            .is_some_and(|f| f.eq_ignore_ascii_case(host))
-        || profile
-            .connectors
-            .exo_outbound
-            .smart_hosts
-            .iter()
-            .any(|s| s.eq_ignore_ascii_case(host))
-}
-
-/// Every host to check and its node.
-fn hosts(profile: &Profile) -> Vec<(String, String)> {
-    let public_node = if profile.uses_edge() { "edge" } else { "mailbox" };
-    let mut v: Vec<(String, String)> = profile
-        .mailboxes
-        .iter()
-        .map(|m| (m.fqdn.to_ascii_lowercase(), "mailbox".into()))
-        .collect();
-    for e in profile.hybrid_edges() {
-        v.push((e.fqdn.to_ascii_lowercase(), "edge".into()));
-        v.push((e.external_fqdn.to_ascii_lowercase(), "edge".into()));
-    }
-    for s in profile
-        .connectors
-        .exo_outbound
-        .smart_hosts
-        .iter()
-        .chain(profile.connectors.send.fqdn.iter())
-    {
-        v.push((s.to_ascii_lowercase(), public_node.into()));
-    }
-    v.push((profile.eop_endpoint(), "eop".into()));
-    let mut seen = std::collections::BTreeSet::new();
-    v.retain(|(h, _)| seen.insert(h.clone()));
-    v
 }
 
 /// The label of the primary resolver: the server that answered most, excluding the external ones.

@@ -173,7 +173,7 @@ pub(super) fn dane_records(fault: Fault, eop_leaf_der: &[u8]) -> Vec<(&'static s
     {
         out.push((
             "protection.outlook.com",
-            rec(&crate::checks::dane::tlsa_name(names::EOP_HOST), data),
+            rec(&crate::topology::tlsa_name(names::EOP_HOST), data),
         ));
     }
     // The SHA-256 of a key the Edge no longer has.
@@ -185,7 +185,7 @@ pub(super) fn dane_records(fault: Fault, eop_leaf_der: &[u8]) -> Vec<(&'static s
     out.push((
         names::DOMAIN,
         rec(
-            &crate::checks::dane::tlsa_name(names::PUBLIC_HOST),
+            &crate::topology::tlsa_name(names::PUBLIC_HOST),
             RecordData::Tlsa {
                 usage: 3,
                 selector: 1,
