@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use ::time::OffsetDateTime;
+use data_encoding::HEXUPPER;
 use rustls_pki_types::{CertificateDer, UnixTime};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
@@ -200,13 +201,9 @@ pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, CertError> {
         eku,
         has_eku,
         aia_ca_issuers,
-        sha256: hex_upper(&sha2::Sha256::digest(der)),
-        sha1_thumbprint: hex_upper(&sha1::Sha1::digest(der)),
+        sha256: HEXUPPER.encode(&sha2::Sha256::digest(der)),
+        sha1_thumbprint: HEXUPPER.encode(&sha1::Sha1::digest(der)),
     })
-}
-
-fn hex_upper(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 fn format_ip(bytes: &[u8]) -> String {
@@ -217,7 +214,7 @@ fn format_ip(bytes: &[u8]) -> String {
             a.copy_from_slice(bytes);
             std::net::Ipv6Addr::from(a).to_string()
         }
-        _ => hex_upper(bytes),
+        _ => HEXUPPER.encode(bytes),
     }
 }
 
@@ -438,6 +435,11 @@ impl Trust {
     }
 }
 
+/// Whether `bytes` hold a PEM BEGIN line.
+fn has_pem_begin(bytes: &[u8]) -> bool {
+    bytes.windows(10).any(|w| w == b"-----BEGIN")
+}
+
 /// Load certificates from a PEM, DER or password-less PKCS#12 file (private keys and other blocks are
 /// skipped).
 ///
@@ -532,31 +534,28 @@ fn load_chain_bytes(
     path: &Path,
     password: Option<&str>,
 ) -> Result<Vec<CertificateDer<'static>>, CertError> {
-    let text = String::from_utf8_lossy(bytes);
-    if text.contains("-----BEGIN") {
+    if has_pem_begin(bytes) {
+        let blocks = ::pem::parse_many(bytes).map_err(|e| CertError::Parse {
+            context: format!("{}: PEM", path.display()),
+            reason: match e {
+                ::pem::PemError::InvalidData(_) => "not valid base64".into(),
+                other => other.to_string(),
+            },
+        })?;
+        // The parser stops quietly at a block without its END line: count the BEGIN lines to tell.
+        let begins = bytes.windows(11).filter(|w| w == b"-----BEGIN ").count();
+        if begins > blocks.len() {
+            return Err(CertError::Parse {
+                context: format!("{}: PEM block {}", path.display(), blocks.len() + 1),
+                reason: "no END line".into(),
+            });
+        }
         let mut certs = Vec::new();
         let mut other = Vec::new();
-        let mut rest: &str = &text;
-        while let Some(start) = rest.find("-----BEGIN ") {
-            let after = &rest[start + 11..];
-            let Some(label_end) = after.find("-----") else {
-                break;
-            };
-            let label = after[..label_end].to_string();
-            let body_start = start + 11 + label_end + 5;
-            let end_marker = format!("-----END {label}-----");
-            let Some(end) = rest[body_start..].find(&end_marker) else {
-                return Err(CertError::Parse {
-                    context: format!("{}: PEM block {label:?}", path.display()),
-                    reason: "no END line".into(),
-                });
-            };
-            let body = &rest[body_start..body_start + end];
+        for block in blocks {
+            let label = block.tag();
             if label == "CERTIFICATE" || label == "X509 CERTIFICATE" || label == "TRUSTED CERTIFICATE" {
-                let der = crate::encoding::base64_decode(body).ok_or_else(|| CertError::Parse {
-                    context: format!("{}: PEM certificate {}", path.display(), certs.len() + 1),
-                    reason: "not valid base64".into(),
-                })?;
+                let der = block.into_contents();
                 parse_certificate(&der).map_err(|e| CertError::Parse {
                     context: format!("{}: PEM certificate {}", path.display(), certs.len() + 1),
                     reason: match e {
@@ -566,9 +565,8 @@ fn load_chain_bytes(
                 })?;
                 certs.push(CertificateDer::from(der));
             } else {
-                other.push(label);
+                other.push(label.to_string());
             }
-            rest = &rest[body_start + end + end_marker.len()..];
         }
         if certs.is_empty() {
             let what = if other.is_empty() {
@@ -965,6 +963,15 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("not valid base64")
+        );
+        // A block cut short: the certificates before it do not hide the damage.
+        let cut = dir.path().join("cut.pem");
+        let whole = leaf.chain_pem(true);
+        std::fs::write(&cut, &whole[..whole.len() - 30]).unwrap();
+        let e = load_chain_file(&cut).unwrap_err().to_string();
+        assert!(
+            e.contains("cut.pem") && e.contains("PEM block 2") && e.contains("no END line"),
+            "{e}"
         );
     }
 }

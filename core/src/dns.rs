@@ -232,7 +232,7 @@ impl RecordData {
                 usage: u8::from(tlsa.cert_usage),
                 selector: u8::from(tlsa.selector),
                 matching: u8::from(tlsa.matching),
-                data_hex: to_hex(&tlsa.cert_data),
+                data_hex: data_encoding::HEXLOWER.encode(&tlsa.cert_data),
             },
             RData::SOA(soa) => RecordData::Soa {
                 mname: name_to_string(&soa.mname),
@@ -977,22 +977,11 @@ fn escape_txt(text: &str) -> String {
     out
 }
 
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn from_hex(hex: &str) -> Result<Vec<u8>, String> {
     let clean: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if !clean.len().is_multiple_of(2) {
-        return Err(format!("hex data has an odd number of digits: {hex:?}"));
-    }
-    clean
-        .chunks(2)
-        .map(|pair| {
-            let s = std::str::from_utf8(pair).map_err(|_| format!("invalid hex data: {hex:?}"))?;
-            u8::from_str_radix(s, 16).map_err(|_| format!("invalid hex data: {hex:?}"))
-        })
-        .collect()
+    data_encoding::HEXLOWER_PERMISSIVE
+        .decode(&clean)
+        .map_err(|e| format!("invalid hex data {hex:?}: {e}"))
 }
 
 fn join_addrs(addrs: &[SocketAddr]) -> String {

@@ -7,6 +7,7 @@
 //! (`4.7.323 tlsa-invalid`) and the mail queues. mailpath does not validate DNSSEC itself: a TLSA record
 //! only matters when its zone is signed, which the detail says.
 
+use data_encoding::HEXLOWER;
 use sha2::Digest as _;
 
 use crate::check::{Attachment, CheckDef, CheckResult, Status};
@@ -65,7 +66,7 @@ impl Tlsa {
             2 => sha2::Sha512::digest(&selected).to_vec(),
             _ => return false,
         };
-        hex(&digest) == self.data_hex.to_ascii_lowercase()
+        HEXLOWER.encode(&digest) == self.data_hex.to_ascii_lowercase()
     }
 }
 
@@ -79,10 +80,6 @@ fn select(cert_der: &[u8], selector: u8) -> Option<Vec<u8>> {
         }
         _ => None,
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether the usable TLSA records of `answer` match `chain` (leaf first; DANE-EE against the leaf,
@@ -123,7 +120,7 @@ fn tlsa_records(answer: &DnsAnswer) -> Vec<Tlsa> {
 /// key) that matches a certificate.
 pub fn tlsa_for(cert_der: &[u8]) -> Option<String> {
     let spki = select(cert_der, 1)?;
-    Some(format!("3 1 1 {}", hex(&sha2::Sha256::digest(&spki))))
+    Some(format!("3 1 1 {}", HEXLOWER.encode(&sha2::Sha256::digest(&spki))))
 }
 
 /// Judge the TLSA records of `host` (the answer for [`tlsa_name`](crate::topology::tlsa_name)) against what `probe` was served.
@@ -260,6 +257,10 @@ pub fn dane_check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hex(bytes: &[u8]) -> String {
+        HEXLOWER.encode(bytes)
+    }
     use crate::dns::RecordType;
     use crate::evidence::{Connect, TlsEvidence};
     use crate::lab::ca::{LabCa, LeafSpec};

@@ -742,43 +742,10 @@ fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
 
 /// PEM-encodes `der` with the given label (64-character lines, LF line endings).
 fn pem_encode(label: &str, der: &[u8]) -> String {
-    let body = base64(der);
-    let mut out = String::with_capacity(body.len() + body.len() / 64 + 2 * label.len() + 40);
-    out.push_str("-----BEGIN ");
-    out.push_str(label);
-    out.push_str("-----\n");
-    for (i, c) in body.chars().enumerate() {
-        out.push(c);
-        if i % 64 == 63 {
-            out.push('\n');
-        }
-    }
-    if !body.len().is_multiple_of(64) {
-        out.push('\n');
-    }
-    out.push_str("-----END ");
-    out.push_str(label);
-    out.push_str("-----\n");
-    out
-}
-
-/// Standard base64 with padding.
-fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let mut block = [0u8; 3];
-        block[..chunk.len()].copy_from_slice(chunk);
-        let n = (u32::from(block[0]) << 16) | (u32::from(block[1]) << 8) | u32::from(block[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    pem::encode_config(
+        &pem::Pem::new(label, der),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
 }
 
 #[cfg(test)]
@@ -1553,18 +1520,18 @@ mod tests {
     }
 
     #[test]
-    fn base64_and_der_helpers() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    fn pem_and_der_helpers() {
         assert_eq!(der_tlv(0x04, &[1, 2]), [0x04, 2, 1, 2]);
         assert_eq!(der_tlv(0x04, &[0; 200])[..3], [0x04, 0x81, 200]);
         assert_eq!(der_tlv(0x04, &[0; 300])[..4], [0x04, 0x82, 0x01, 0x2c]);
         let pem = pem_encode("X", &[0; 48]);
         assert_eq!(pem.lines().nth(1).unwrap().len(), 64);
         assert_eq!(pem.lines().count(), 3);
+        assert!(
+            pem.starts_with("-----BEGIN X-----\n") && pem.ends_with("-----END X-----\n"),
+            "{pem:?}"
+        );
+        assert!(!pem.contains('\r'), "LF line endings");
     }
 
     /// Not an assertion: measures key generation in whatever profile the tests run in.

@@ -180,7 +180,7 @@ pub(super) fn dane_records(fault: Fault, eop_leaf_der: &[u8]) -> Vec<(&'static s
     let stale = {
         use sha2::Digest as _;
         let digest = sha2::Sha256::digest(b"the Edge's key before the renewal");
-        digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        data_encoding::HEXLOWER.encode(&digest)
     };
     out.push((
         names::DOMAIN,
