@@ -598,10 +598,9 @@ fn judge(
 
     let served = public_probe
         .and_then(|p| p.tls.as_ref())
-        .and_then(|tls| tls.chain_der_b64.first())
-        .and_then(|b64| {
-            let der = crate::encoding::base64_decode(b64)?;
-            let info = crate::cert::parse_certificate(&der).ok()?;
+        .and_then(|tls| tls.chain.first())
+        .and_then(|der| {
+            let info = crate::cert::parse_certificate(der).ok()?;
             Some((info.issuer, info.subject))
         });
     let config_ctx = crate::checks::config::ConfigContext {
@@ -625,7 +624,11 @@ fn endpoint_checks(options: &DiagnoseOptions, t: &Target, probe: &SmtpProbe) -> 
         role: t.role.clone(),
     };
     results.extend(checks::smtp::smtp_checks(probe, &ctx));
-    let chain = probe_chain(probe);
+    let chain = probe
+        .tls
+        .as_ref()
+        .map(|tls| tls.chain.clone())
+        .unwrap_or_default();
     let cert_ctx = CertCheckContext {
         target: &format!("{}:{}", t.host, t.port),
         evidence_id: &id,
@@ -635,11 +638,7 @@ fn endpoint_checks(options: &DiagnoseOptions, t: &Target, probe: &SmtpProbe) -> 
         used_as_client: t.used_as_client,
         attachment: t.attachment.clone(),
     };
-    if probe
-        .tls
-        .as_ref()
-        .is_some_and(|tls| !tls.chain_der_b64.is_empty())
-    {
+    if probe.tls.as_ref().is_some_and(|tls| !tls.chain.is_empty()) {
         results.extend(checks::cert::cert_checks(&chain, &cert_ctx));
     } else {
         let why = if probe.tls.is_some() {
@@ -686,20 +685,6 @@ fn dane_checks(
         probe,
         t.attachment.clone(),
     ))
-}
-
-fn probe_chain(probe: &SmtpProbe) -> Vec<rustls_pki_types::CertificateDer<'static>> {
-    probe
-        .tls
-        .as_ref()
-        .map(|tls| {
-            tls.chain_der_b64
-                .iter()
-                .filter_map(|b| crate::encoding::base64_decode(b))
-                .map(rustls_pki_types::CertificateDer::from)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn add_facts(path: &mut MailPath, targets: &[Target], evidence: &Evidence) {

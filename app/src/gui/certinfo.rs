@@ -90,15 +90,16 @@ impl CertView {
     }
 }
 
-/// Decode and parse every certificate of a chain given as base64 DER (as in `TlsEvidence`).
-pub fn parse_chain(chain_b64: &[String]) -> Vec<Result<CertView, String>> {
-    chain_b64
+/// Parse every certificate of a chain (DER, as in `TlsEvidence`).
+pub fn parse_chain<D: AsRef<[u8]>>(chain: &[D]) -> Vec<Result<CertView, String>> {
+    chain
         .iter()
-        .map(|b64| {
-            mailpath_core::encoding::base64_decode(b64)
-                .ok_or_else(|| "not valid base64".to_string())
-                .and_then(|der| CertView::parse(&der))
-        })
+        .map(
+            |der| match mailpath_core::encoding::redacted_label(der.as_ref()) {
+                Some(label) => Err(format!("redacted ({label})")),
+                None => CertView::parse(der.as_ref()),
+            },
+        )
         .collect()
 }
 

@@ -167,7 +167,7 @@ fn smtp_ui(ui: &mut egui::Ui, p: &SmtpProbe, certificates: &mut bool, now: Offse
             ui.end_row();
         });
     ui.add_space(6.0);
-    let chain_len = p.tls.as_ref().map_or(0, |t| t.chain_der_b64.len());
+    let chain_len = p.tls.as_ref().map_or(0, |t| t.chain.len());
     ui.horizontal(|ui| {
         let t = ui.selectable_label(!*certificates, "Transcript");
         t.widget_info(|| egui::WidgetInfo::selected(egui::Role::Tab, true, !*certificates, "Transcript"));
@@ -264,15 +264,15 @@ pub fn transcript_rows(ui: &mut egui::Ui, transcript: &[TranscriptLine], tls_wor
 }
 
 fn chain_ui(ui: &mut egui::Ui, tls: &TlsEvidence, now: OffsetDateTime) {
-    if tls.chain_der_b64.is_empty() {
+    if tls.chain.is_empty() {
         ui.label(RichText::new("The server sent no certificate.").weak());
         return;
     }
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            let n = tls.chain_der_b64.len();
-            for (i, cert) in parse_chain(&tls.chain_der_b64).into_iter().enumerate() {
+            let n = tls.chain.len();
+            for (i, cert) in parse_chain(&tls.chain).into_iter().enumerate() {
                 let role = if i == 0 {
                     "leaf (served certificate)"
                 } else if i + 1 == n {

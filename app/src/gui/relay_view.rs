@@ -188,7 +188,7 @@ impl SessionRow {
         let Some(tls) = &self.tls else {
             return "no TLS".into();
         };
-        match parse_chain(&tls.client_chain_der_b64).into_iter().next() {
+        match parse_chain(&tls.client_chain()).into_iter().next() {
             None => "none".into(),
             Some(Ok(c)) => {
                 let mut words = short_name(&c.subject).to_string();
@@ -883,7 +883,7 @@ fn client_cert_ui(ui: &mut egui::Ui, tls: Option<&TlsInfo>, now: OffsetDateTime)
         ui.label(RichText::new("none: the client presented no certificate").weak());
         return;
     }
-    for (i, cert) in parse_chain(&tls.client_chain_der_b64).into_iter().enumerate() {
+    for (i, cert) in parse_chain(&tls.client_chain()).into_iter().enumerate() {
         match cert {
             Ok(c) => {
                 egui::CollapsingHeader::new(format!("#{i} {}", short_name(&c.subject)))

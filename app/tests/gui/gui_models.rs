@@ -16,7 +16,7 @@ fn the_certificate_viewer_describes_the_expired_edge_certificate() {
         .evidence
         .smtp("smtp:mail.contoso.com:25")
         .expect("the Edge's public endpoint");
-    let chain = parse_chain(&probe.tls.as_ref().unwrap().chain_der_b64);
+    let chain = parse_chain(&probe.tls.as_ref().unwrap().chain);
     assert_eq!(chain.len(), 2);
     let leaf: &CertView = chain[0].as_ref().unwrap();
     assert_eq!(leaf.subject, "CN=mail.contoso.com");
@@ -47,8 +47,12 @@ fn the_certificate_viewer_describes_the_expired_edge_certificate() {
     );
     let ca: &CertView = chain[1].as_ref().unwrap();
     assert!(ca.is_ca);
-    assert!(parse_chain(&["not base64!".into()])[0].is_err());
-    assert!(parse_chain(&["AAAA".into()])[0].is_err());
+    assert!(parse_chain(&[b"not a certificate".to_vec()])[0].is_err());
+    assert!(parse_chain(&[b"\0\0\0".to_vec()])[0].is_err());
+    assert_eq!(
+        parse_chain(&[b"redacted:cert-1".to_vec()])[0],
+        Err("redacted (cert-1)".to_string())
+    );
 }
 
 #[test]

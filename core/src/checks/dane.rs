@@ -8,6 +8,7 @@
 //! only matters when its zone is signed, which the detail says.
 
 use data_encoding::HEXLOWER;
+use rustls_pki_types::CertificateDer;
 use sha2::Digest as _;
 
 use crate::check::{Attachment, CheckDef, CheckResult, Status};
@@ -84,7 +85,7 @@ fn select(cert_der: &[u8], selector: u8) -> Option<Vec<u8>> {
 
 /// Whether the usable TLSA records of `answer` match `chain` (leaf first; DANE-EE against the leaf,
 /// DANE-TA against the others); `None` when there is no usable record.
-pub fn chain_matches(answer: &DnsAnswer, chain: &[Vec<u8>]) -> Option<bool> {
+pub fn chain_matches(answer: &DnsAnswer, chain: &[CertificateDer<'_>]) -> Option<bool> {
     let usable: Vec<Tlsa> = tlsa_records(answer).into_iter().filter(Tlsa::usable).collect();
     if usable.is_empty() {
         return None;
@@ -186,15 +187,9 @@ pub fn dane_check(
         DnsOutcome::Records(_) => {}
     }
     let listed = records.iter().map(Tlsa::text).collect::<Vec<_>>().join("; ");
-    let chain: Vec<Vec<u8>> = probe
+    let chain: &[CertificateDer<'static>] = probe
         .and_then(|p| p.tls.as_ref())
-        .map(|tls| {
-            tls.chain_der_b64
-                .iter()
-                .filter_map(|b| crate::encoding::base64_decode(b))
-                .collect()
-        })
-        .unwrap_or_default();
+        .map_or(&[], |tls| tls.chain.as_slice());
     let Some(leaf) = chain.first() else {
         return result(
             Status::Skip,
@@ -292,7 +287,7 @@ mod tests {
         let mut p = SmtpProbe::new("mail.contoso.com", 25, Vec::new(), "mailpath.invalid", connect);
         p.tls = Some(TlsEvidence {
             version: Some("TLSv1.3".into()),
-            chain_der_b64: chain.iter().map(|c| crate::encoding::base64_encode(c)).collect(),
+            chain: chain.iter().map(|c| CertificateDer::from(c.clone())).collect(),
             ..TlsEvidence::default()
         });
         p

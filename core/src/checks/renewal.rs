@@ -178,8 +178,7 @@ fn dane_checks(
             "TLSA records not looked up (give --profile or --lab to look them up with the profile's resolvers)",
         )];
     };
-    let chain: Vec<Vec<u8>> = candidate.iter().map(|c| c.to_vec()).collect();
-    let want = chain
+    let want = candidate
         .first()
         .and_then(|leaf| dane::tlsa_for(leaf))
         .unwrap_or_default();
@@ -187,7 +186,7 @@ fn dane_checks(
     for host in Topology::of(profile).inbound_hosts {
         let name = tlsa_name(&host);
         let answer = tlsa.iter().find(|a| a.name.eq_ignore_ascii_case(&name));
-        let result = match answer.map(|a| (a, dane::chain_matches(a, &chain))) {
+        let result = match answer.map(|a| (a, dane::chain_matches(a, candidate))) {
             None => CheckResult::new(&DANE, Status::Skip, &host, format!("{name}: not looked up")),
             Some((a, _)) if matches!(a.outcome, DnsOutcome::Timeout | DnsOutcome::Error(_)) => CheckResult::new(
                 &DANE,

@@ -204,7 +204,7 @@ fn dkim_key(seed: &str, selector: &str) -> String {
         .chain_update(seed.as_bytes())
         .chain_update(selector.as_bytes())
         .finalize();
-    crate::encoding::base64_encode(&digest)
+    data_encoding::BASE64.encode(&digest)
 }
 
 #[cfg(test)]

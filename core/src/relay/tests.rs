@@ -600,11 +600,7 @@ async fn client_certificates_are_judged_by_the_probes_certificate_checks() {
             version: "TLSv1.3".into(),
             cipher: "TLS13_AES_256_GCM_SHA384".into(),
             sni: None,
-            client_chain_der_b64: key
-                .cert
-                .iter()
-                .map(|c| crate::encoding::base64_encode(c))
-                .collect(),
+            client_chain_der_b64: key.cert.iter().map(|c| data_encoding::BASE64.encode(c)).collect(),
         };
         let session = crate::smtp::server::SessionInfo {
             id: "S1".into(),

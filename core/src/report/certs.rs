@@ -1,5 +1,5 @@
 //! Certificate details for reports, parsed from the DER the probes captured
-//! (`evidence.smtp[].tls.chain_der_b64`): subject, issuer, names, validity, key, fingerprint.
+//! (`evidence.smtp[].tls.chain`): subject, issuer, names, validity, key, fingerprint.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -116,33 +116,28 @@ pub fn collect(evidence: &Evidence) -> Vec<EndpointCerts> {
     let ports = evidence.tls_ports.iter().map(|p| (&p.id, p.tls.as_ref()));
     for (id, tls) in smtp.chain(ports) {
         let Some(tls) = tls else { continue };
-        if tls.chain_der_b64.is_empty() {
+        if tls.chain.is_empty() {
             continue;
         }
         out.push(EndpointCerts {
             evidence_id: id.clone(),
-            chain: tls.chain_der_b64.iter().map(|b64| parse_b64(b64)).collect(),
+            chain: tls.chain.iter().map(|der| parse_captured(der)).collect(),
         });
     }
     out
 }
 
-/// Parse one base64 DER certificate.
-pub fn parse_b64(b64: &str) -> CapturedCert {
-    if let Some(label) = b64.strip_prefix(super::redact::REDACTED_CERT_PREFIX) {
+/// Parse one captured certificate (or say that it was redacted).
+pub fn parse_captured(der: &[u8]) -> CapturedCert {
+    if let Some(label) = crate::encoding::redacted_label(der) {
         return CapturedCert::Unparsed {
             reason: format!("redacted ({label})"),
         };
     }
-    match crate::encoding::base64_decode(b64) {
+    match parse_der(der) {
+        Some(d) => CapturedCert::Parsed(Box::new(d)),
         None => CapturedCert::Unparsed {
-            reason: "not base64".into(),
-        },
-        Some(der) => match parse_der(&der) {
-            Some(d) => CapturedCert::Parsed(Box::new(d)),
-            None => CapturedCert::Unparsed {
-                reason: format!("{} bytes that are not an X.509 certificate", der.len()),
-            },
+            reason: format!("{} bytes that are not an X.509 certificate", der.len()),
         },
     }
 }
@@ -298,7 +293,12 @@ mod tests {
         assert!(!d.is_ca && !d.self_issued);
         let root = parse_der(&ca.root_der()).expect("root parses");
         assert!(root.is_ca && root.self_issued);
-        assert!(matches!(parse_b64("!!"), CapturedCert::Unparsed { .. }));
-        assert!(matches!(parse_b64("AAAA"), CapturedCert::Unparsed { .. }));
+        assert!(matches!(parse_captured(b"\0\0\0"), CapturedCert::Unparsed { .. }));
+        assert_eq!(
+            parse_captured(b"redacted:cert-3"),
+            CapturedCert::Unparsed {
+                reason: "redacted (cert-3)".into()
+            }
+        );
     }
 }

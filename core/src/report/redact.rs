@@ -22,7 +22,7 @@ use crate::dns::RecordData;
 use crate::evidence::Connect;
 
 /// The prefix of the marker that stands for a redacted certificate in `chain_der_b64`.
-pub const REDACTED_CERT_PREFIX: &str = "redacted:";
+pub const REDACTED_CERT_PREFIX: &str = crate::encoding::REDACTED_PREFIX;
 
 /// Suffixes of names that belong to a tenant but live under Microsoft's domains: the prefix label is
 /// replaced, the suffix stays.
@@ -344,12 +344,12 @@ impl Redactor {
         let mut labels: HashMap<(String, usize), String> = HashMap::new();
         for (id, tls) in chains {
             for (i, der) in tls
-                .map(|t| t.chain_der_b64.as_slice())
+                .map(|t| t.chain.as_slice())
                 .unwrap_or_default()
                 .iter()
                 .enumerate()
             {
-                let marker = self.cert_marker(der);
+                let marker = self.cert_marker(&json_text(der));
                 labels.insert(
                     (id.to_string(), i),
                     marker.trim_start_matches(REDACTED_CERT_PREFIX).to_string(),
@@ -903,7 +903,7 @@ impl Redactor {
         d: &Diagnosis,
     ) -> Result<Vec<EndpointCerts>, serde_json::Error> {
         // Number the certificates in the order the diagnosis lists them.
-        let ders: BTreeMap<&str, Vec<&String>> = d
+        let ders: BTreeMap<&str, Vec<String>> = d
             .evidence
             .smtp
             .iter()
@@ -914,7 +914,7 @@ impl Redactor {
                     .iter()
                     .map(|p| (p.id.as_str(), p.tls.as_ref())),
             )
-            .filter_map(|(id, tls)| tls.map(|t| (id, t.chain_der_b64.iter().collect())))
+            .filter_map(|(id, tls)| tls.map(|t| (id, t.chain.iter().map(|der| json_text(der)).collect())))
             .collect();
         let mut out = Vec::with_capacity(certs.len());
         for ec in certs {
@@ -957,6 +957,15 @@ enum WordKind {
     Unit,
     Place,
     Serial,
+}
+
+/// A certificate as the diagnosis JSON writes it (base64, or its redaction marker): what
+/// [`Redactor::cert_marker`] numbers, so that the typed diagnosis and its JSON get the same markers.
+fn json_text(der: &[u8]) -> String {
+    match crate::encoding::redacted_label(der) {
+        Some(label) => format!("{REDACTED_CERT_PREFIX}{label}"),
+        None => data_encoding::BASE64.encode(der),
+    }
 }
 
 /// `250-mail.contoso.com` -> `mail.contoso.com`: the reply code of an SMTP continuation line is no label.

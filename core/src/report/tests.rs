@@ -53,11 +53,7 @@ pub(super) fn sample() -> Diagnosis {
             ),
         )
         .expect("leaf");
-    let chain: Vec<String> = leaf
-        .chain(true)
-        .iter()
-        .map(|c| crate::encoding::base64_encode(c))
-        .collect();
+    let chain = leaf.chain(true);
     let fingerprint = certs::parse_der(&leaf.leaf).expect("leaf parses").sha256;
     let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10)), 25);
     let banner =
@@ -89,7 +85,7 @@ pub(super) fn sample() -> Diagnosis {
             sni: Some("mail.contoso.com".into()),
             version: Some("TLSv1.3".into()),
             cipher: Some("TLS13_AES_256_GCM_SHA384".into()),
-            chain_der_b64: chain,
+            chain,
             error: None,
             alert: None,
             ms: Some(2),
@@ -342,7 +338,11 @@ fn redaction_leaves_no_name_address_or_certificate_behind() {
         "{}",
         d.evidence.smtp[0].host
     );
-    assert!(d.evidence.smtp[0].tls.as_ref().unwrap().chain_der_b64[0].starts_with("redacted:cert-"));
+    let served = &d.evidence.smtp[0].tls.as_ref().unwrap().chain[0];
+    assert!(
+        crate::encoding::redacted_label(served).is_some_and(|l| l.starts_with("cert-")),
+        "{served:?}"
+    );
     assert_eq!(
         d.profile.tenant.eop_endpoint.as_deref(),
         Some("tenant-2.mail.protection.outlook.com")
@@ -392,11 +392,7 @@ fn compare_finds_a_fixed_check_and_a_new_certificate() {
             new.started_at,
         ))
         .unwrap();
-    new.evidence.smtp[0].tls.as_mut().unwrap().chain_der_b64 = leaf
-        .chain(true)
-        .iter()
-        .map(|c| crate::encoding::base64_encode(c))
-        .collect();
+    new.evidence.smtp[0].tls.as_mut().unwrap().chain = leaf.chain(true);
     new.evidence.smtp[0].addresses = vec!["203.0.113.11".parse().unwrap()];
     let c = compare::compare(&old, &new);
     assert!(c.broke);
