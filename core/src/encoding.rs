@@ -6,7 +6,7 @@
 //! certificate with a marker, `redacted:cert-N` (its bytes name the subject); the marker survives the
 //! round trip as its own text, and [`redacted_label`] tells it from a certificate.
 
-use data_encoding::{BASE64, HEXUPPER};
+use data_encoding::BASE64;
 use rustls_pki_types::CertificateDer;
 
 /// The prefix of the marker that stands for a redacted certificate.
@@ -18,9 +18,12 @@ pub fn redacted_label(der: &[u8]) -> Option<&str> {
     std::str::from_utf8(der.strip_prefix(REDACTED_PREFIX.as_bytes())?).ok()
 }
 
-/// Upper-case hex with a colon between bytes (`3E:75:BF`), as `openssl x509 -fingerprint` prints it.
-pub fn hex_colons(bytes: &[u8]) -> String {
-    let hex = HEXUPPER.encode(bytes);
+/// Hex digits with a colon between bytes (`3E75BF` -> `3E:75:BF`), as `openssl x509 -fingerprint` prints a
+/// fingerprint; text that is not hex (a redacted fingerprint) is returned as it is.
+pub fn colons(hex: &str) -> String {
+    if !hex.len().is_multiple_of(2) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return hex.to_string();
+    }
     let mut out = String::with_capacity(hex.len() + hex.len() / 2);
     for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
         if i > 0 {
@@ -87,6 +90,7 @@ pub mod der_chain {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use data_encoding::HEXUPPER;
 
     #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
     struct Chain {
@@ -117,7 +121,9 @@ mod tests {
 
     #[test]
     fn fingerprints_get_colons() {
-        assert_eq!(hex_colons(&[0x3e, 0x75, 0x0b]), "3E:75:0B");
-        assert_eq!(hex_colons(&[]), "");
+        assert_eq!(colons(&HEXUPPER.encode(&[0x3e, 0x75, 0x0b])), "3E:75:0B");
+        assert_eq!(colons(""), "");
+        assert_eq!(colons("cert-1"), "cert-1");
+        assert_eq!(colons("ABC"), "ABC");
     }
 }

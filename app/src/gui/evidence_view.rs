@@ -2,12 +2,12 @@
 //! and the certificate chain; the TLS-only ports; the DNS answers.
 
 use eframe::egui::{self, RichText};
+use mailpath_core::cert::{CapturedCert, CertInfo};
 use mailpath_core::diagnose::Diagnosis;
 use mailpath_core::evidence::{Connect, Direction, SmtpProbe, TlsEvidence, TlsPortProbe, TranscriptLine};
 use time::OffsetDateTime;
 
 use super::app::{AppState, Command, empty_state};
-use super::certinfo::{CertView, parse_chain};
 use super::theme;
 use mailpath_core::check::Status;
 
@@ -272,7 +272,7 @@ fn chain_ui(ui: &mut egui::Ui, tls: &TlsEvidence, now: OffsetDateTime) {
         .auto_shrink([false, false])
         .show(ui, |ui| {
             let n = tls.chain.len();
-            for (i, cert) in parse_chain(&tls.chain).into_iter().enumerate() {
+            for (i, cert) in tls.chain.iter().map(|der| CapturedCert::read(der)).enumerate() {
                 let role = if i == 0 {
                     "leaf (served certificate)"
                 } else if i + 1 == n {
@@ -281,15 +281,17 @@ fn chain_ui(ui: &mut egui::Ui, tls: &TlsEvidence, now: OffsetDateTime) {
                     "intermediate"
                 };
                 match cert {
-                    Ok(c) => {
+                    CapturedCert::Parsed(c) => {
                         let title = format!("#{i} {role}: {}", short_name(&c.subject));
                         egui::CollapsingHeader::new(title)
                             .id_salt(("cert", i))
                             .default_open(i == 0)
                             .show(ui, |ui| cert_ui(ui, &c, now));
                     }
-                    Err(e) => {
-                        ui.label(RichText::new(format!("#{i} {role}: {e}")).color(theme::error_color(ui)));
+                    CapturedCert::Unparsed { reason } => {
+                        ui.label(
+                            RichText::new(format!("#{i} {role}: {reason}")).color(theme::error_color(ui)),
+                        );
                     }
                 }
             }
@@ -309,7 +311,7 @@ pub fn short_name(dn: &str) -> &str {
 }
 
 /// The fields of one certificate as a grid.
-pub fn cert_ui(ui: &mut egui::Ui, c: &CertView, now: OffsetDateTime) {
+pub fn cert_ui(ui: &mut egui::Ui, c: &CertInfo, now: OffsetDateTime) {
     let fmt = |t: OffsetDateTime| {
         t.format(&time::macros::format_description!(
             "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
@@ -328,16 +330,17 @@ pub fn cert_ui(ui: &mut egui::Ui, c: &CertView, now: OffsetDateTime) {
             };
             row(ui, "Subject", RichText::new(&c.subject));
             row(ui, "Issuer", RichText::new(&c.issuer));
-            let sans = if c.sans.is_empty() {
+            let names = c.alt_names();
+            let sans = if names.is_empty() {
                 "none".to_string()
             } else {
-                c.sans.join(", ")
+                names.join(", ")
             };
             row(ui, "Names (SAN)", RichText::new(sans).monospace());
-            let days = c.days_left(now);
-            let status = if now < c.not_before || now > c.not_after {
+            let validity = c.validity(now);
+            let status = if validity.is_invalid() {
                 Status::Fail
-            } else if days < 30 {
+            } else if validity.expires_within(30) {
                 Status::Warn
             } else {
                 Status::Pass
@@ -347,12 +350,12 @@ pub fn cert_ui(ui: &mut egui::Ui, c: &CertView, now: OffsetDateTime) {
             row(
                 ui,
                 "Validity",
-                RichText::new(c.validity_words(now))
+                RichText::new(validity.to_string())
                     .color(theme::status_color(ui, status))
                     .strong(),
             );
-            row(ui, "Key", RichText::new(&c.key));
-            row(ui, "Signature", RichText::new(&c.signature));
+            row(ui, "Key", RichText::new(c.key.to_string()));
+            row(ui, "Signature", RichText::new(&c.signature_algorithm));
             let mut kind = if c.is_ca {
                 "CA".to_string()
             } else {
@@ -366,8 +369,12 @@ pub fn cert_ui(ui: &mut egui::Ui, c: &CertView, now: OffsetDateTime) {
                 row(ui, "Extended key usage", RichText::new(c.eku.join(", ")));
             }
             row(ui, "Serial", RichText::new(&c.serial).monospace());
-            row(ui, "SHA-256", RichText::new(&c.sha256).monospace());
-            row(ui, "SHA-1 (thumbprint)", RichText::new(&c.sha1).monospace());
+            row(ui, "SHA-256", RichText::new(c.sha256_colons()).monospace());
+            row(
+                ui,
+                "SHA-1 (thumbprint)",
+                RichText::new(&c.sha1_thumbprint).monospace(),
+            );
         });
 }
 

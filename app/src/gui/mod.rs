@@ -2,7 +2,6 @@
 //! UI thread only draws and drains events. One view per file; [`app`] holds the state and the commands.
 
 pub mod app;
-pub mod certinfo;
 pub mod checks_view;
 pub mod evidence_view;
 pub mod headers_view;

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use eframe::egui::{self, RichText};
 use egui_extras::{Column, TableBuilder};
+use mailpath_core::cert::CapturedCert;
 use mailpath_core::check::{CheckResult, Counts, Status};
 use mailpath_core::evidence::{Direction, TranscriptLine};
 use mailpath_core::headers::{Classification, Verdict};
@@ -16,7 +17,6 @@ use mailpath_core::smtp::server::{SessionEvent, SessionInfo, TlsInfo};
 use time::OffsetDateTime;
 
 use super::app::Command;
-use super::certinfo::parse_chain;
 use super::evidence_view::{cert_ui, short_name, transcript_rows};
 use super::path_view::{check_card, counts_words};
 use super::theme;
@@ -188,16 +188,17 @@ impl SessionRow {
         let Some(tls) = &self.tls else {
             return "no TLS".into();
         };
-        match parse_chain(&tls.client_chain()).into_iter().next() {
+        match tls.client_chain().first().map(|der| CapturedCert::read(der)) {
             None => "none".into(),
-            Some(Ok(c)) => {
+            Some(CapturedCert::Parsed(c)) => {
                 let mut words = short_name(&c.subject).to_string();
-                if !c.sans.is_empty() {
-                    words.push_str(&format!(" ({})", c.sans.join(", ")));
+                let names = c.alt_names();
+                if !names.is_empty() {
+                    words.push_str(&format!(" ({})", names.join(", ")));
                 }
                 words
             }
-            Some(Err(e)) => format!("unreadable: {e}"),
+            Some(CapturedCert::Unparsed { reason }) => format!("unreadable: {reason}"),
         }
     }
 
@@ -883,16 +884,21 @@ fn client_cert_ui(ui: &mut egui::Ui, tls: Option<&TlsInfo>, now: OffsetDateTime)
         ui.label(RichText::new("none: the client presented no certificate").weak());
         return;
     }
-    for (i, cert) in parse_chain(&tls.client_chain()).into_iter().enumerate() {
+    for (i, cert) in tls
+        .client_chain()
+        .iter()
+        .map(|der| CapturedCert::read(der))
+        .enumerate()
+    {
         match cert {
-            Ok(c) => {
+            CapturedCert::Parsed(c) => {
                 egui::CollapsingHeader::new(format!("#{i} {}", short_name(&c.subject)))
                     .id_salt(("relay-client-cert", i))
                     .default_open(i == 0)
                     .show(ui, |ui| cert_ui(ui, &c, now));
             }
-            Err(e) => {
-                ui.label(RichText::new(format!("#{i}: {e}")).color(theme::error_color(ui)));
+            CapturedCert::Unparsed { reason } => {
+                ui.label(RichText::new(format!("#{i}: {reason}")).color(theme::error_color(ui)));
             }
         }
     }

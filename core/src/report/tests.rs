@@ -54,7 +54,8 @@ pub(super) fn sample() -> Diagnosis {
         )
         .expect("leaf");
     let chain = leaf.chain(true);
-    let fingerprint = certs::parse_der(&leaf.leaf).expect("leaf parses").sha256;
+    let info = crate::cert::parse_certificate(&leaf.leaf).expect("leaf parses");
+    let (fingerprint, thumbprint) = (info.sha256_colons(), info.sha1_thumbprint);
     let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10)), 25);
     let banner =
         "mail.contoso.com Microsoft ESMTP <script>alert(1)</script> ready at Sun, 1 Mar 2026 12:00:00 +0000";
@@ -128,7 +129,7 @@ pub(super) fn sample() -> Diagnosis {
     let checks = vec![
         CheckResult::new(&DEF, Status::Fail, "mail.contoso.com:25", "the certificate expired 5 days ago")
             .detail(format!("CN=mail.contoso.com, valid until 2026-02-24, SHA-256 {fingerprint}"))
-            .remediation("New-ExchangeCertificate -DomainName mail.contoso.com\nEnable-ExchangeCertificate -Services SMTP -Thumbprint <new>")
+            .remediation(format!("New-ExchangeCertificate -DomainName mail.contoso.com\nEnable-ExchangeCertificate -Services SMTP -Thumbprint <new> (current: {thumbprint})"))
             .evidence("smtp:mail.contoso.com:25")
             .on(Attachment::Hop("in.eop-edge".into())),
         CheckResult::new(&BANNER_DEF, Status::Pass, "mail.contoso.com:25", format!("220 {banner}"))
@@ -293,8 +294,27 @@ fn loading_rejects_other_documents_clearly() {
 
 #[test]
 fn redaction_leaves_no_name_address_or_certificate_behind() {
-    let fingerprint = report(false).certs[0].leaf().unwrap().sha256.to_ascii_lowercase();
-    let r = report(true);
+    // One diagnosis, reported plain and redacted (each sample() has a new lab CA, new certificates).
+    let d = sample();
+    let options = |redact| ReportOptions {
+        redact,
+        ran_on: Some("WS-ADMIN01.contoso.com".into()),
+    };
+    let plain = Report::new(&d, &options(false)).expect("report");
+    let fingerprint = plain.certs[0].leaf().unwrap().sha256.to_ascii_lowercase();
+    let thumbprint = plain.certs[0]
+        .leaf()
+        .unwrap()
+        .sha1_thumbprint
+        .to_ascii_lowercase();
+    assert!(
+        plain.diagnosis.checks[0]
+            .remediation
+            .to_ascii_lowercase()
+            .contains(&thumbprint),
+        "the remediation names the current certificate, as tls.cert.* remediations do"
+    );
+    let r = Report::new(&d, &options(true)).expect("report");
     let mut all = String::new();
     for f in [Format::Html, Format::Json, Format::Markdown] {
         all.push_str(&r.render(f).unwrap());
@@ -326,6 +346,10 @@ fn redaction_leaves_no_name_address_or_certificate_behind() {
         "the certificate fingerprint survived redaction"
     );
     assert!(
+        !lower.contains(&thumbprint),
+        "the certificate's SHA-1 thumbprint survived redaction"
+    );
+    assert!(
         r.diagnosis.checks[0].detail.ends_with("SHA-256 cert-1"),
         "{}",
         r.diagnosis.checks[0].detail
@@ -353,12 +377,14 @@ fn redaction_leaves_no_name_address_or_certificate_behind() {
     );
     // Certificate details survive, with names replaced.
     let leaf = r.certs[0].leaf().unwrap();
-    assert!(
-        leaf.subject_line().starts_with("CN=host-"),
-        "{}",
-        leaf.subject_line()
-    );
+    assert!(leaf.subject.starts_with("CN=host-"), "{}", leaf.subject);
     assert_eq!(leaf.sha256, "cert-1");
+    assert_eq!(leaf.sha1_thumbprint, "cert-1");
+    assert!(
+        leaf.dns_names.iter().all(|n| n.starts_with("host-")),
+        "{:?}",
+        leaf.dns_names
+    );
     // Check ids and statuses are untouched.
     assert_eq!(d.checks[0].id, "tls.cert.validity");
     assert_eq!(d.checks[0].status, Status::Fail);
