@@ -1024,7 +1024,7 @@ pub fn connector_matches(info: &CertInfo, expected: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::ca::{LabCa, LeafIssuer, LeafKey, LeafSpec};
+    use crate::ca::{LabCa, LeafIssuer, LeafKey, LeafSpec};
 
     fn now() -> OffsetDateTime {
         ::time::macros::datetime!(2026-11-28 12:00 UTC)

@@ -256,9 +256,9 @@ mod tests {
     fn hex(bytes: &[u8]) -> String {
         HEXLOWER.encode(bytes)
     }
+    use crate::ca::{LabCa, LeafSpec};
     use crate::dns::RecordType;
     use crate::evidence::{Connect, TlsEvidence};
-    use crate::lab::ca::{LabCa, LeafSpec};
 
     fn answer(outcome: DnsOutcome) -> DnsAnswer {
         DnsAnswer {

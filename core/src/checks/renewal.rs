@@ -231,8 +231,8 @@ fn dane_checks(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ca::{LabCa, LeafSpec};
     use crate::dns::{RecordData, RecordType};
-    use crate::lab::ca::{LabCa, LeafSpec};
 
     fn profile() -> Profile {
         Profile::from_toml_str(

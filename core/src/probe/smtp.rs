@@ -539,7 +539,7 @@ fn ms(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::ca::{LabCa, LeafSpec};
+    use crate::ca::{LabCa, LeafSpec};
     use crate::smtp::{Faults, Personality, ServerConfig, SmtpServer};
     use tokio::net::TcpListener;
 

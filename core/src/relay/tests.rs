@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 
 use super::client::{self, ClientOptions, RcptOutcome, TlsPolicy};
 use super::*;
+use crate::ca::{LabCa, LeafSpec};
 use crate::headers::Classification;
-use crate::lab::ca::{LabCa, LeafSpec};
 
 fn client_options(tls: TlsPolicy, cert: Option<Arc<rustls::sign::CertifiedKey>>) -> ClientOptions {
     ClientOptions {
@@ -530,8 +530,8 @@ fn not_passing(checks: &[crate::check::CheckResult]) -> Vec<(String, crate::chec
 
 #[tokio::test]
 async fn client_certificates_are_judged_by_the_probes_certificate_checks() {
+    use crate::ca::{LeafIssuer, LeafKey};
     use crate::check::Status;
-    use crate::lab::ca::{LeafIssuer, LeafKey};
 
     let now = OffsetDateTime::now_utc();
     let day = time::Duration::days(1);

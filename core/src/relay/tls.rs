@@ -14,7 +14,7 @@ use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use time::OffsetDateTime;
 
-use crate::lab::ca::{LabCa, LeafSpec};
+use crate::ca::{LabCa, LeafSpec};
 
 /// Why the relay's TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +39,7 @@ pub enum TlsSetupError {
     },
     /// The lab CA could not generate a certificate.
     #[error("could not generate a certificate: {0}")]
-    Generate(#[from] crate::lab::ca::CaError),
+    Generate(#[from] crate::ca::CaError),
     /// Writing the generated CA certificate failed.
     #[error("could not write {}: {source}", path.display())]
     Write {

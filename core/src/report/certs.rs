@@ -40,7 +40,7 @@ pub fn collect(evidence: &Evidence) -> Vec<EndpointCerts> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::ca::{LabCa, LeafSpec};
+    use crate::ca::{LabCa, LeafSpec};
     use time::macros::datetime;
 
     #[test]

@@ -5,10 +5,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use time::macros::datetime;
 
 use super::*;
+use crate::ca::{LabCa, LeafSpec};
 use crate::check::{CheckDef, Counts};
 use crate::dns::{DnsAnswer, DnsOutcome, RecordData, RecordType};
 use crate::evidence::{Connect, Direction, Evidence, Reply, SmtpProbe, TlsEvidence, TranscriptLine};
-use crate::lab::ca::{LabCa, LeafSpec};
 use crate::path::{MailPath, PathSpec};
 use crate::profile::Profile;
 

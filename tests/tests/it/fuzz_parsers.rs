@@ -174,7 +174,7 @@ proptest! {
 }
 
 fn certificate() -> Vec<u8> {
-    let ca = mailpath_core::lab::ca::LabCa::generate(time::OffsetDateTime::now_utc()).unwrap();
+    let ca = mailpath_core::ca::LabCa::generate(time::OffsetDateTime::now_utc()).unwrap();
     ca.intermediate_der().to_vec()
 }
 

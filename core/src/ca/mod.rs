@@ -1,5 +1,8 @@
 //! The lab CA (rcgen): root -> intermediate -> leaf certificates, including deliberately broken ones.
 //!
+//! Used by the embedded lab for its endpoints, by the relay at run time for its own certificate (when none
+//! is given), and by the tests. It depends on nothing else in mailpath.
+//!
 //! The embedded lab needs a small but realistic PKI so that the certificate checks see what they would see
 //! in a real hybrid deployment:
 //!
