@@ -12,7 +12,8 @@ pub mod smtp;
 
 use crate::check::CheckDef;
 
-/// Every check mailpath can report, by family (the bundled relay's `relay.*` last).
+/// Every check mailpath can report, by family (message headers' `headers.*`, then the bundled relay's
+/// `relay.*` last).
 pub fn catalog() -> Vec<&'static CheckDef> {
     let mut all: Vec<&'static CheckDef> = Vec::new();
     all.extend(dns::DEFS.iter());
@@ -21,6 +22,7 @@ pub fn catalog() -> Vec<&'static CheckDef> {
     all.extend(dane::DEFS.iter());
     all.extend(renewal::DEFS.iter());
     all.extend(config::DEFS.iter());
+    all.extend(crate::headers::DEFS.iter());
     all.extend(crate::relay::inspect::DEFS.iter());
     all
 }
@@ -57,7 +59,7 @@ mod tests {
             assert!(seen.insert(def.id), "duplicate id {}", def.id);
             let family = def.id.split('.').next().unwrap_or_default();
             assert!(
-                ["dns", "tcp", "smtp", "tls", "config", "path", "relay"].contains(&family),
+                ["dns", "tcp", "smtp", "tls", "config", "path", "headers", "relay"].contains(&family),
                 "{}",
                 def.id
             );
