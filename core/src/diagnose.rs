@@ -547,9 +547,6 @@ fn judge(
         _ => None,
     });
     let dns_ctx = crate::checks::dns::DnsContext {
-        hop_to_eop: topology.hop_to_eop.into(),
-        hop_mx: hop::INTERNET_EOP.into(),
-        public_node: topology.public_node.into(),
         egress: topology.egress(observed),
         public_names: public_announced,
     };
