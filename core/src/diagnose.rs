@@ -601,9 +601,6 @@ fn judge(
             Some((info.issuer, info.subject))
         });
     let config_ctx = crate::checks::config::ConfigContext {
-        hop_to_eop: topology.hop_to_eop.into(),
-        hop_from_eop: topology.hop_from_eop.into(),
-        public_names: topology.public_names.clone(),
         served_certificate: served,
     };
     results.extend(checks::config::config_checks(profile, &config_ctx));
