@@ -139,6 +139,13 @@ struct Target {
     used_as_client: bool,
 }
 
+impl Target {
+    /// The id of its probe's evidence (`smtp:host:port`).
+    fn evidence_id(&self) -> String {
+        format!("smtp:{}:{}", self.host, self.port)
+    }
+}
+
 /// Run a diagnosis of `profile`. Never fails: problems are findings.
 pub async fn diagnose(profile: &Profile, options: DiagnoseOptions) -> Diagnosis {
     let started_at = OffsetDateTime::now_utc();
@@ -516,6 +523,8 @@ enum Either {
     Tls(Box<TlsPortProbe>),
 }
 
+/// Judge the evidence: every family of checks, in a stable order (dns, the endpoints, DANE, EdgeSync,
+/// the hops inside Microsoft's network, the connector configuration).
 fn judge(
     profile: &Profile,
     topology: &Topology,
@@ -523,94 +532,149 @@ fn judge(
     targets: &[Target],
     evidence: &Evidence,
 ) -> Vec<CheckResult> {
-    let mut results = Vec::new();
-    let public_probe = targets
-        .iter()
-        .find(|t| t.attachment == Attachment::Hop(topology.hop_from_eop.into()))
-        .and_then(|t| evidence.smtp(&format!("smtp:{}:{}", t.host, t.port)));
-    let mut public_announced = Vec::new();
-    if let Some(p) = public_probe {
-        if let Some(b) = &p.banner
-            && let Some(word) = b.first().split_whitespace().next()
-            && !checks::smtp::is_masked(b.first())
-        {
-            public_announced.push(word.to_string());
-        }
-        if let Some(e) = &p.ehlo
-            && let Some(word) = e.first().split_whitespace().next()
-        {
-            public_announced.push(word.to_string());
-        }
-    }
-    let observed = public_probe.and_then(|p| match &p.connect {
-        crate::evidence::Connect::Connected { address, .. } => Some(address.ip()),
-        _ => None,
-    });
-    let dns_ctx = crate::checks::dns::DnsContext {
-        egress: topology.egress(observed),
-        public_names: public_announced,
+    let j = Judging {
+        profile,
+        topology,
+        options,
+        targets,
+        evidence,
+        public_probe: targets
+            .iter()
+            .find(|t| t.attachment == Attachment::Hop(topology.hop_from_eop.into()))
+            .and_then(|t| evidence.smtp(&t.evidence_id())),
     };
-    results.extend(crate::checks::dns::dns_checks(profile, evidence, &dns_ctx));
+    [
+        j.dns(),
+        j.endpoints(),
+        j.dane(),
+        j.edgesync(),
+        j.unobservable(),
+        j.config(),
+    ]
+    .concat()
+}
 
-    for t in targets {
-        let id = format!("smtp:{}:{}", t.host, t.port);
-        let Some(probe) = evidence.smtp(&id) else {
-            results.push(
-                CheckResult::new(
-                    &checks::smtp::TCP_SMTP,
-                    crate::check::Status::Skip,
-                    format!("{}:{}", t.host, t.port),
-                    "not probed: the diagnosis ran out of time",
-                )
-                .on(t.attachment.clone()),
-            );
-            continue;
-        };
-        results.extend(endpoint_checks(options, t, probe));
-    }
-    // DANE where senders on the internet (Exchange Online among them) connect: the on-premises public
-    // endpoint and the MX hosts.
-    let mut dane_seen = std::collections::BTreeSet::new();
-    for t in targets {
-        if !dane_seen.insert((t.host.to_ascii_lowercase(), format!("{:?}", t.attachment))) {
-            continue;
+/// What the judging of a diagnosis reads.
+struct Judging<'a> {
+    profile: &'a Profile,
+    topology: &'a Topology,
+    options: &'a DiagnoseOptions,
+    targets: &'a [Target],
+    evidence: &'a Evidence,
+    /// The probe of the on-premises endpoint Exchange Online delivers to.
+    public_probe: Option<&'a SmtpProbe>,
+}
+
+impl Judging<'_> {
+    /// `dns.*`, with what the public endpoint announced (its banner and EHLO names) and where it was
+    /// reached (the egress address when the profile gives none).
+    fn dns(&self) -> Vec<CheckResult> {
+        let mut public_announced = Vec::new();
+        if let Some(p) = self.public_probe {
+            if let Some(b) = &p.banner
+                && let Some(word) = b.first().split_whitespace().next()
+                && !checks::smtp::is_masked(b.first())
+            {
+                public_announced.push(word.to_string());
+            }
+            if let Some(e) = &p.ehlo
+                && let Some(word) = e.first().split_whitespace().next()
+            {
+                public_announced.push(word.to_string());
+            }
         }
-        let probe = evidence.smtp(&format!("smtp:{}:{}", t.host, t.port));
-        results.extend(dane_checks(topology, t, &evidence.dns, probe));
-    }
-    for p in &evidence.tls_ports {
-        results.push(checks::smtp::edgesync_check(
-            p,
-            Attachment::Hop(hop::MAILBOX_EDGE.into()),
-        ));
-    }
-    results.push(checks::smtp::unobservable(
-        hop::EOP_EXO,
-        "EOP -> Exchange Online runs inside Microsoft's network",
-    ));
-    results.push(checks::smtp::unobservable(
-        hop::EXO_EOP,
-        "Exchange Online -> EOP runs inside Microsoft's network",
-    ));
-
-    let served = public_probe
-        .and_then(|p| p.tls.as_ref())
-        .and_then(|tls| tls.chain.first())
-        .and_then(|der| {
-            let info = crate::cert::parse_certificate(der).ok()?;
-            Some((info.issuer, info.subject))
+        let observed = self.public_probe.and_then(|p| match &p.connect {
+            crate::evidence::Connect::Connected { address, .. } => Some(address.ip()),
+            _ => None,
         });
-    let config_ctx = crate::checks::config::ConfigContext {
-        served_certificate: served,
-    };
-    results.extend(checks::config::config_checks(profile, &config_ctx));
-    results
+        let dns_ctx = crate::checks::dns::DnsContext {
+            egress: self.topology.egress(observed),
+            public_names: public_announced,
+        };
+        crate::checks::dns::dns_checks(self.profile, self.evidence, &dns_ctx)
+    }
+
+    /// `tcp.smtp.*`, `smtp.*` and `tls.*` of every target (a skip for a target the diagnosis had no time
+    /// to probe).
+    fn endpoints(&self) -> Vec<CheckResult> {
+        let mut results = Vec::new();
+        for t in self.targets {
+            let Some(probe) = self.evidence.smtp(&t.evidence_id()) else {
+                results.push(
+                    CheckResult::new(
+                        &checks::smtp::TCP_SMTP,
+                        crate::check::Status::Skip,
+                        format!("{}:{}", t.host, t.port),
+                        "not probed: the diagnosis ran out of time",
+                    )
+                    .on(t.attachment.clone()),
+                );
+                continue;
+            };
+            results.extend(endpoint_checks(self.options, t, probe));
+        }
+        results
+    }
+
+    /// `tls.dane` where senders on the internet (Exchange Online among them) connect: the on-premises
+    /// public endpoint and the MX hosts; once a host and hop.
+    fn dane(&self) -> Vec<CheckResult> {
+        let mut dane_seen = std::collections::BTreeSet::new();
+        let mut results = Vec::new();
+        for t in self.targets {
+            if !dane_seen.insert((t.host.to_ascii_lowercase(), format!("{:?}", t.attachment))) {
+                continue;
+            }
+            let probe = self.evidence.smtp(&t.evidence_id());
+            results.extend(dane_checks(self.topology, t, &self.evidence.dns, probe));
+        }
+        results
+    }
+
+    /// `tcp.edgesync.reachable` of every Edge.
+    fn edgesync(&self) -> Vec<CheckResult> {
+        self.evidence
+            .tls_ports
+            .iter()
+            .map(|p| checks::smtp::edgesync_check(p, Attachment::Hop(hop::MAILBOX_EDGE.into())))
+            .collect()
+    }
+
+    /// The hops inside Microsoft's network, which no probe can see.
+    fn unobservable(&self) -> Vec<CheckResult> {
+        vec![
+            checks::smtp::unobservable(
+                hop::EOP_EXO,
+                "EOP -> Exchange Online runs inside Microsoft's network",
+            ),
+            checks::smtp::unobservable(
+                hop::EXO_EOP,
+                "Exchange Online -> EOP runs inside Microsoft's network",
+            ),
+        ]
+    }
+
+    /// `config.*`, with the certificate the public endpoint served.
+    fn config(&self) -> Vec<CheckResult> {
+        let served = self
+            .public_probe
+            .and_then(|p| p.tls.as_ref())
+            .and_then(|tls| tls.chain.first())
+            .and_then(|der| {
+                let info = crate::cert::parse_certificate(der).ok()?;
+                Some((info.issuer, info.subject))
+            });
+        let config_ctx = crate::checks::config::ConfigContext {
+            served_certificate: served,
+        };
+        checks::config::config_checks(self.profile, &config_ctx)
+    }
 }
 
 /// The checks of one probed SMTP endpoint as one target of the path uses it: the SMTP dialogue and the
 /// certificate. They depend on nothing else, so they are judged as soon as the probe ends (live progress).
 fn endpoint_checks(options: &DiagnoseOptions, t: &Target, probe: &SmtpProbe) -> Vec<CheckResult> {
-    let id = format!("smtp:{}:{}", t.host, t.port);
+    let id = t.evidence_id();
     let mut results = Vec::new();
     let ctx = EndpointContext {
         attachment: t.attachment.clone(),
@@ -686,7 +750,7 @@ fn add_facts(path: &mut MailPath, targets: &[Target], evidence: &Evidence) {
         let Attachment::Hop(hop_id) = &t.attachment else {
             continue;
         };
-        let Some(probe) = evidence.smtp(&format!("smtp:{}:{}", t.host, t.port)) else {
+        let Some(probe) = evidence.smtp(&t.evidence_id()) else {
             continue;
         };
         let Some(hop) = path.hop_mut(hop_id) else { continue };
