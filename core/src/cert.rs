@@ -208,6 +208,14 @@ pub struct CertInfo {
 }
 
 impl CertInfo {
+    /// The subject's `CN=...` part (the whole subject when it has no CN): how a chain names its members.
+    pub fn short_subject(&self) -> &str {
+        self.subject
+            .split(", ")
+            .find(|p| p.starts_with("CN="))
+            .unwrap_or(&self.subject)
+    }
+
     /// Every subjectAltName: the DNS names as they are, then `IP:...`, then the other kinds.
     pub fn alt_names(&self) -> Vec<String> {
         self.dns_names

@@ -2,13 +2,14 @@
 //! and the certificate chain; the TLS-only ports; the DNS answers.
 
 use eframe::egui::{self, RichText};
-use mailpath_core::cert::{CapturedCert, CertInfo};
+use mailpath_core::cert::CapturedCert;
 use mailpath_core::diagnose::Diagnosis;
-use mailpath_core::evidence::{Connect, Direction, SmtpProbe, TlsEvidence, TlsPortProbe, TranscriptLine};
+use mailpath_core::evidence::{Connect, SmtpProbe, TlsEvidence, TlsPortProbe};
 use time::OffsetDateTime;
 
-use super::app::{AppState, Command, empty_state};
+use super::state::{AppState, Command};
 use super::theme;
+use super::widgets::{cert_ui, empty_state, transcript_lines_ui};
 use mailpath_core::check::Status;
 
 /// The id of the DNS pseudo-entry in the list.
@@ -225,44 +226,6 @@ fn transcript_ui(ui: &mut egui::Ui, p: &SmtpProbe) {
     transcript_lines_ui(ui, &p.transcript, &words);
 }
 
-/// An SMTP transcript (of a probe, or of a relay session), the TLS boundary marked with `tls_words`.
-pub fn transcript_lines_ui(ui: &mut egui::Ui, transcript: &[TranscriptLine], tls_words: &str) {
-    if transcript.is_empty() {
-        ui.label(RichText::new("Empty transcript.").weak());
-        return;
-    }
-    egui::ScrollArea::both()
-        .auto_shrink([false, false])
-        .show(ui, |ui| transcript_rows(ui, transcript, tls_words));
-}
-
-/// The lines of a transcript, without a scroll area of their own.
-pub fn transcript_rows(ui: &mut egui::Ui, transcript: &[TranscriptLine], tls_words: &str) {
-    let mut in_tls = false;
-    for line in transcript {
-        if line.tls && !in_tls {
-            in_tls = true;
-            ui.add_space(2.0);
-            ui.label(
-                RichText::new(format!("———— 🔒 TLS from here on: {tls_words} ————"))
-                    .monospace()
-                    .color(theme::tls_color(ui)),
-            );
-            ui.add_space(2.0);
-        }
-        let (prefix, colour) = match (line.dir, line.tls) {
-            (Direction::Client, false) => (" -> ", theme::client_color(ui)),
-            (Direction::Client, true) => (" ~> ", theme::client_color(ui)),
-            (Direction::Server, false) => ("<-  ", theme::server_color(ui)),
-            (Direction::Server, true) => ("<~  ", theme::server_color(ui)),
-            (Direction::Info, _) => ("==  ", theme::note_color(ui)),
-            (Direction::Error, _) => ("**  ", theme::error_color(ui)),
-        };
-        let text = format!("{:>7.3}s {prefix}{}", line.ms as f64 / 1000.0, line.text);
-        ui.add(egui::Label::new(RichText::new(text).monospace().color(colour)).extend());
-    }
-}
-
 fn chain_ui(ui: &mut egui::Ui, tls: &TlsEvidence, now: OffsetDateTime) {
     if tls.chain.is_empty() {
         ui.label(RichText::new("The server sent no certificate.").weak());
@@ -282,7 +245,7 @@ fn chain_ui(ui: &mut egui::Ui, tls: &TlsEvidence, now: OffsetDateTime) {
                 };
                 match cert {
                     CapturedCert::Parsed(c) => {
-                        let title = format!("#{i} {role}: {}", short_name(&c.subject));
+                        let title = format!("#{i} {role}: {}", c.short_subject());
                         egui::CollapsingHeader::new(title)
                             .id_salt(("cert", i))
                             .default_open(i == 0)
@@ -301,79 +264,6 @@ fn chain_ui(ui: &mut egui::Ui, tls: &TlsEvidence, now: OffsetDateTime) {
                     "The chain as the server sent it. Its checks (tls.cert.*) judge trust, names and expiry.",
                 )
                 .weak(),
-            );
-        });
-}
-
-/// The CN of a distinguished name (or the whole name).
-pub fn short_name(dn: &str) -> &str {
-    dn.split(", ").find(|p| p.starts_with("CN=")).unwrap_or(dn)
-}
-
-/// The fields of one certificate as a grid.
-pub fn cert_ui(ui: &mut egui::Ui, c: &CertInfo, now: OffsetDateTime) {
-    let fmt = |t: OffsetDateTime| {
-        t.format(&time::macros::format_description!(
-            "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
-        ))
-        .unwrap_or_default()
-    };
-    egui::Grid::new(("cert-grid", &c.sha256))
-        .num_columns(2)
-        .spacing([12.0, 4.0])
-        .striped(true)
-        .show(ui, |ui| {
-            let row = |ui: &mut egui::Ui, k: &str, v: RichText| {
-                ui.label(RichText::new(k).weak());
-                ui.add(egui::Label::new(v).wrap());
-                ui.end_row();
-            };
-            row(ui, "Subject", RichText::new(&c.subject));
-            row(ui, "Issuer", RichText::new(&c.issuer));
-            let names = c.alt_names();
-            let sans = if names.is_empty() {
-                "none".to_string()
-            } else {
-                names.join(", ")
-            };
-            row(ui, "Names (SAN)", RichText::new(sans).monospace());
-            let validity = c.validity(now);
-            let status = if validity.is_invalid() {
-                Status::Fail
-            } else if validity.expires_within(30) {
-                Status::Warn
-            } else {
-                Status::Pass
-            };
-            row(ui, "Valid from", RichText::new(fmt(c.not_before)));
-            row(ui, "Valid until", RichText::new(fmt(c.not_after)));
-            row(
-                ui,
-                "Validity",
-                RichText::new(validity.to_string())
-                    .color(theme::status_color(ui, status))
-                    .strong(),
-            );
-            row(ui, "Key", RichText::new(c.key.to_string()));
-            row(ui, "Signature", RichText::new(&c.signature_algorithm));
-            let mut kind = if c.is_ca {
-                "CA".to_string()
-            } else {
-                "end entity".to_string()
-            };
-            if c.self_issued {
-                kind.push_str(", self-issued");
-            }
-            row(ui, "Kind", RichText::new(kind));
-            if !c.eku.is_empty() {
-                row(ui, "Extended key usage", RichText::new(c.eku.join(", ")));
-            }
-            row(ui, "Serial", RichText::new(&c.serial).monospace());
-            row(ui, "SHA-256", RichText::new(c.sha256_colons()).monospace());
-            row(
-                ui,
-                "SHA-1 (thumbprint)",
-                RichText::new(&c.sha1_thumbprint).monospace(),
             );
         });
 }

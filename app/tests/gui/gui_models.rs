@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use mailpath_app::gui::app::{ChecksFilter, SortBy};
+use mailpath_app::gui::state::{ChecksFilter, SortBy};
 use mailpath_app::gui::{checks_view, path_view, profile_view};
 use mailpath_core::cert::{CapturedCert, CertInfo, days_left};
 use mailpath_core::check::Status;
