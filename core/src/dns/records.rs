@@ -10,6 +10,31 @@ use hickory_resolver::proto::rr::rdata::{A, AAAA, CNAME, MX, NS, PTR, SOA, TLSA,
 use hickory_resolver::proto::rr::{Name, RData, RecordType as HickoryRecordType};
 use serde::{Deserialize, Serialize};
 
+/// Why a name or a record cannot be put on the wire (the lab's zones, a resolver's question).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The name is empty.
+    #[error("empty DNS name")]
+    EmptyName,
+    /// The name is not a DNS name (an empty label, a label over 63 bytes, ...).
+    #[error("invalid DNS name {name:?}: {reason}")]
+    InvalidName {
+        /// The name as given.
+        name: String,
+        /// The parser's words.
+        reason: String,
+    },
+    /// TLSA data that is not hex.
+    #[error("invalid hex data {hex:?}: {reason}")]
+    InvalidHex {
+        /// The data as given.
+        hex: String,
+        /// The decoder's words.
+        reason: String,
+    },
+}
+
 /// The largest character-string a TXT record can hold (RFC 1035 §3.3).
 pub const TXT_CHUNK_MAX: usize = 255;
 
@@ -217,7 +242,7 @@ impl RecordData {
     /// Converts to hickory record data (used by the lab's DNS server). TXT strings longer than 255 bytes
     /// are split into several character-strings; an SOA gets lab timers (refresh 3600, retry 600,
     /// expire 86400, negative TTL 60).
-    pub(crate) fn to_rdata(&self) -> Result<RData, String> {
+    pub(crate) fn to_rdata(&self) -> Result<RData, RecordError> {
         Ok(match self {
             RecordData::A(ip) => RData::A(A(*ip)),
             RecordData::Aaaa(ip) => RData::AAAA(AAAA(*ip)),
@@ -478,17 +503,20 @@ impl fmt::Display for DnsAnswer {
 
 /// Parses a host name as an absolute DNS name (trailing dot optional). Accepts underscores (`_dmarc`,
 /// `selector1._domainkey`) and internationalized names (encoded with IDNA).
-pub(crate) fn parse_name(name: &str) -> Result<Name, String> {
+pub(crate) fn parse_name(name: &str) -> Result<Name, RecordError> {
     let trimmed = name.trim();
     if trimmed.is_empty() {
-        return Err("empty DNS name".to_string());
+        return Err(RecordError::EmptyName);
     }
     let absolute = if trimmed.ends_with('.') {
         trimmed.to_string()
     } else {
         format!("{trimmed}.")
     };
-    let parsed = Name::from_str_relaxed(&absolute).map_err(|e| format!("invalid DNS name {name:?}: {e}"))?;
+    let parsed = Name::from_str_relaxed(&absolute).map_err(|e| RecordError::InvalidName {
+        name: name.to_string(),
+        reason: e.to_string(),
+    })?;
     Ok(parsed.to_lowercase())
 }
 
@@ -561,11 +589,14 @@ fn escape_txt(text: &str) -> String {
     out
 }
 
-fn from_hex(hex: &str) -> Result<Vec<u8>, String> {
+fn from_hex(hex: &str) -> Result<Vec<u8>, RecordError> {
     let clean: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     data_encoding::HEXLOWER_PERMISSIVE
         .decode(&clean)
-        .map_err(|e| format!("invalid hex data {hex:?}: {e}"))
+        .map_err(|e| RecordError::InvalidHex {
+            hex: hex.to_string(),
+            reason: e.to_string(),
+        })
 }
 
 #[cfg(test)]

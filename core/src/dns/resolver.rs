@@ -237,7 +237,7 @@ impl Resolver {
         }
         let qname = match parse_name(name) {
             Ok(n) => n,
-            Err(e) => return (default_label, DnsOutcome::Error(e)),
+            Err(e) => return (default_label, DnsOutcome::Error(e.to_string())),
         };
         if self.upstreams.is_empty() {
             return (
