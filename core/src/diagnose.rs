@@ -247,18 +247,8 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
                 .extend(a.ips());
         }
     }
-    for m in &profile.mailboxes {
-        if let Some(ip) = m.address {
-            addresses.insert(m.fqdn.to_ascii_lowercase(), vec![ip]);
-        }
-    }
-    for e in &profile.edges {
-        if let Some(ip) = e.address {
-            addresses.insert(e.fqdn.to_ascii_lowercase(), vec![ip]);
-        }
-        if let Some(ip) = e.external_address {
-            addresses.insert(e.external_fqdn.to_ascii_lowercase(), vec![ip]);
-        }
+    for (host, ip) in &topology.given_addresses {
+        addresses.insert(host.to_ascii_lowercase(), vec![*ip]);
     }
     let mx_targets = topology.mx_targets(&evidence.dns);
     let targets = plan_targets(profile, &topology, &mx_targets);

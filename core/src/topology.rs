@@ -139,6 +139,9 @@ pub struct Topology {
     /// Every name that is on-premises: all Edge servers (hybrid or not, internal and external names), the
     /// Mailbox servers, the send connector's FQDN and Exchange Online's smart hosts.
     pub on_premises_names: Vec<String>,
+    /// The addresses the profile gives for on-premises names (used instead of DNS when probing): every
+    /// Mailbox server and every Edge server (hybrid or not, internal and external names), in that order.
+    pub given_addresses: Vec<(String, IpAddr)>,
     /// The node of the public on-premises endpoint ([`node::EDGE`] or [`node::MAILBOX`]).
     pub public_node: &'static str,
     /// The hop into EOP ([`hop::EDGE_EOP`] or [`hop::MAILBOX_EOP`]).
@@ -195,6 +198,14 @@ impl Topology {
         on_premises_names.extend(mailboxes.iter().map(|m| m.fqdn.clone()));
         on_premises_names.extend(connectors.send.fqdn.iter().cloned());
         on_premises_names.extend(connectors.exo_outbound.smart_hosts.iter().cloned());
+        let mut given_addresses: Vec<(String, IpAddr)> = Vec::new();
+        for m in &mailboxes {
+            given_addresses.extend(m.address.map(|ip| (m.fqdn.clone(), ip)));
+        }
+        for e in &profile.edges {
+            given_addresses.extend(e.address.map(|ip| (e.fqdn.clone(), ip)));
+            given_addresses.extend(e.external_address.map(|ip| (e.external_fqdn.clone(), ip)));
+        }
         let via_edge = !edges.is_empty();
         Topology {
             accepted_domains: profile.tenant.accepted_domains.clone(),
@@ -205,6 +216,7 @@ impl Topology {
             public_names,
             inbound_hosts,
             on_premises_names,
+            given_addresses,
             public_node: if via_edge { node::EDGE } else { node::MAILBOX },
             hop_to_eop: if via_edge { hop::EDGE_EOP } else { hop::MAILBOX_EOP },
             hop_from_eop: if via_edge { hop::EOP_EDGE } else { hop::EOP_MAILBOX },
@@ -363,6 +375,14 @@ mod tests {
         assert_eq!(t.public_node, node::EDGE);
         assert!(t.is_on_premises("MAIL.contoso.com"));
         assert!(!t.is_on_premises("contoso-com.mail.protection.outlook.com"));
+        let mut p = profile(SAMPLE_EDGE);
+        let ip: IpAddr = "10.0.0.10".parse().unwrap();
+        p.mailboxes[0].address = Some(ip);
+        p.edges[0].external_address = Some("203.0.113.10".parse().unwrap());
+        let t = Topology::of(&p);
+        assert_eq!(t.given_addresses[0], (p.mailboxes[0].fqdn.clone(), ip));
+        assert!(t.given_addresses.iter().any(|(h, _)| h == "mail.contoso.com"));
+        assert_eq!(t.egress(None), ["203.0.113.10".parse::<IpAddr>().unwrap()]);
     }
 
     #[test]
