@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod ca;
+pub mod catalog;
 pub mod cert;
 pub mod check;
 pub mod checks;
