@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use rustls_pki_types::CertificateDer;
 use serde::{Deserialize, Serialize};
 
 use crate::dns::DnsAnswer;
@@ -225,8 +226,11 @@ pub struct TlsEvidence {
     pub version: Option<String>,
     /// The negotiated cipher suite.
     pub cipher: Option<String>,
-    /// The certificates the server sent, in order, DER, base64. Captured even when they are bad.
-    pub chain_der_b64: Vec<String>,
+    /// The certificates the server sent, in order, DER (base64 strings under `chain_der_b64` in JSON).
+    /// Captured even when they are bad. In a redacted diagnosis, markers instead
+    /// ([`crate::encoding::redacted_label`]).
+    #[serde(rename = "chain_der_b64", with = "crate::encoding::der_chain")]
+    pub chain: Vec<CertificateDer<'static>>,
     /// The handshake error, when it failed.
     pub error: Option<String>,
     /// The TLS alert the server sent, when it sent one (e.g. `ProtocolVersion`).

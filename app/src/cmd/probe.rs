@@ -138,19 +138,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &ProbeArgs)
                 })
                 .collect()
         };
-        let chain: Vec<_> = probe
-            .tls
-            .as_ref()
-            .map(|t| {
-                t.chain_der_b64
-                    .iter()
-                    .filter_map(|b| mailpath_core::encoding::base64_decode(b))
-                    .collect()
-            })
-            .unwrap_or_else(Vec::new)
-            .into_iter()
-            .map(rustls_pki_types::CertificateDer::from)
-            .collect();
+        let chain = probe.tls.as_ref().map(|t| t.chain.clone()).unwrap_or_default();
         if !chain.is_empty() {
             let target = format!("{host}:{port}");
             let cctx = CertCheckContext {

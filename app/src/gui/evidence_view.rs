@@ -2,13 +2,14 @@
 //! and the certificate chain; the TLS-only ports; the DNS answers.
 
 use eframe::egui::{self, RichText};
+use mailpath_core::cert::CapturedCert;
 use mailpath_core::diagnose::Diagnosis;
-use mailpath_core::evidence::{Connect, Direction, SmtpProbe, TlsEvidence, TlsPortProbe, TranscriptLine};
+use mailpath_core::evidence::{Connect, SmtpProbe, TlsEvidence, TlsPortProbe};
 use time::OffsetDateTime;
 
-use super::app::{AppState, Command, empty_state};
-use super::certinfo::{CertView, parse_chain};
+use super::state::{AppState, Command};
 use super::theme;
+use super::widgets::{cert_ui, empty_state, transcript_lines_ui};
 use mailpath_core::check::Status;
 
 /// The id of the DNS pseudo-entry in the list.
@@ -140,7 +141,7 @@ fn connect_words(c: &Connect) -> String {
 fn smtp_ui(
     ui: &mut egui::Ui,
     p: &SmtpProbe,
-    tabs: &mut super::app::EvidenceState,
+    tabs: &mut super::state::EvidenceState,
     now: OffsetDateTime,
     out: &mut Vec<Command>,
 ) {
@@ -173,7 +174,7 @@ fn smtp_ui(
             ui.end_row();
         });
     ui.add_space(6.0);
-    let chain_len = p.tls.as_ref().map_or(0, |t| t.chain_der_b64.len());
+    let chain_len = p.tls.as_ref().map_or(0, |t| t.chain.len());
     let transcript = !tabs.certificates && !tabs.tls;
     let chain = tabs.certificates && !tabs.tls;
     ui.horizontal(|ui| {
@@ -281,10 +282,7 @@ fn tls_scan_ui(ui: &mut egui::Ui, p: &SmtpProbe, scanning: bool, out: &mut Vec<C
             if !scan.groups.is_empty() {
                 ui.label(format!("Named groups: {}", scan.groups.join(", ")));
             }
-            ui.label(format!(
-                "Certificates sent in clear: {}",
-                scan.chain_der_b64.len()
-            ));
+            ui.label(format!("Certificates sent in clear: {}", scan.chain.len()));
             if let Some(stopped) = &scan.stopped {
                 ui.label(
                     RichText::new(format!("Stopped early: {stopped}"))
@@ -344,54 +342,16 @@ fn transcript_ui(ui: &mut egui::Ui, p: &SmtpProbe) {
     transcript_lines_ui(ui, &p.transcript, &words);
 }
 
-/// An SMTP transcript (of a probe, or of a relay session), the TLS boundary marked with `tls_words`.
-pub fn transcript_lines_ui(ui: &mut egui::Ui, transcript: &[TranscriptLine], tls_words: &str) {
-    if transcript.is_empty() {
-        ui.label(RichText::new("Empty transcript.").weak());
-        return;
-    }
-    egui::ScrollArea::both()
-        .auto_shrink([false, false])
-        .show(ui, |ui| transcript_rows(ui, transcript, tls_words));
-}
-
-/// The lines of a transcript, without a scroll area of their own.
-pub fn transcript_rows(ui: &mut egui::Ui, transcript: &[TranscriptLine], tls_words: &str) {
-    let mut in_tls = false;
-    for line in transcript {
-        if line.tls && !in_tls {
-            in_tls = true;
-            ui.add_space(2.0);
-            ui.label(
-                RichText::new(format!("———— 🔒 TLS from here on: {tls_words} ————"))
-                    .monospace()
-                    .color(theme::tls_color(ui)),
-            );
-            ui.add_space(2.0);
-        }
-        let (prefix, colour) = match (line.dir, line.tls) {
-            (Direction::Client, false) => (" -> ", theme::client_color(ui)),
-            (Direction::Client, true) => (" ~> ", theme::client_color(ui)),
-            (Direction::Server, false) => ("<-  ", theme::server_color(ui)),
-            (Direction::Server, true) => ("<~  ", theme::server_color(ui)),
-            (Direction::Info, _) => ("==  ", theme::note_color(ui)),
-            (Direction::Error, _) => ("**  ", theme::error_color(ui)),
-        };
-        let text = format!("{:>7.3}s {prefix}{}", line.ms as f64 / 1000.0, line.text);
-        ui.add(egui::Label::new(RichText::new(text).monospace().color(colour)).extend());
-    }
-}
-
 fn chain_ui(ui: &mut egui::Ui, tls: &TlsEvidence, now: OffsetDateTime) {
-    if tls.chain_der_b64.is_empty() {
+    if tls.chain.is_empty() {
         ui.label(RichText::new("The server sent no certificate.").weak());
         return;
     }
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            let n = tls.chain_der_b64.len();
-            for (i, cert) in parse_chain(&tls.chain_der_b64).into_iter().enumerate() {
+            let n = tls.chain.len();
+            for (i, cert) in tls.chain.iter().map(|der| CapturedCert::read(der)).enumerate() {
                 let role = if i == 0 {
                     "leaf (served certificate)"
                 } else if i + 1 == n {
@@ -400,15 +360,17 @@ fn chain_ui(ui: &mut egui::Ui, tls: &TlsEvidence, now: OffsetDateTime) {
                     "intermediate"
                 };
                 match cert {
-                    Ok(c) => {
-                        let title = format!("#{i} {role}: {}", short_name(&c.subject));
+                    CapturedCert::Parsed(c) => {
+                        let title = format!("#{i} {role}: {}", c.short_subject());
                         egui::CollapsingHeader::new(title)
                             .id_salt(("cert", i))
                             .default_open(i == 0)
                             .show(ui, |ui| cert_ui(ui, &c, now));
                     }
-                    Err(e) => {
-                        ui.label(RichText::new(format!("#{i} {role}: {e}")).color(theme::error_color(ui)));
+                    CapturedCert::Unparsed { reason } => {
+                        ui.label(
+                            RichText::new(format!("#{i} {role}: {reason}")).color(theme::error_color(ui)),
+                        );
                     }
                 }
             }
@@ -419,74 +381,6 @@ fn chain_ui(ui: &mut egui::Ui, tls: &TlsEvidence, now: OffsetDateTime) {
                 )
                 .weak(),
             );
-        });
-}
-
-/// The CN of a distinguished name (or the whole name).
-pub fn short_name(dn: &str) -> &str {
-    dn.split(", ").find(|p| p.starts_with("CN=")).unwrap_or(dn)
-}
-
-/// The fields of one certificate as a grid.
-pub fn cert_ui(ui: &mut egui::Ui, c: &CertView, now: OffsetDateTime) {
-    let fmt = |t: OffsetDateTime| {
-        t.format(&time::macros::format_description!(
-            "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
-        ))
-        .unwrap_or_default()
-    };
-    egui::Grid::new(("cert-grid", &c.sha256))
-        .num_columns(2)
-        .spacing([12.0, 4.0])
-        .striped(true)
-        .show(ui, |ui| {
-            let row = |ui: &mut egui::Ui, k: &str, v: RichText| {
-                ui.label(RichText::new(k).weak());
-                ui.add(egui::Label::new(v).wrap());
-                ui.end_row();
-            };
-            row(ui, "Subject", RichText::new(&c.subject));
-            row(ui, "Issuer", RichText::new(&c.issuer));
-            let sans = if c.sans.is_empty() {
-                "none".to_string()
-            } else {
-                c.sans.join(", ")
-            };
-            row(ui, "Names (SAN)", RichText::new(sans).monospace());
-            let days = c.days_left(now);
-            let status = if now < c.not_before || now > c.not_after {
-                Status::Fail
-            } else if days < 30 {
-                Status::Warn
-            } else {
-                Status::Pass
-            };
-            row(ui, "Valid from", RichText::new(fmt(c.not_before)));
-            row(ui, "Valid until", RichText::new(fmt(c.not_after)));
-            row(
-                ui,
-                "Validity",
-                RichText::new(c.validity_words(now))
-                    .color(theme::status_color(ui, status))
-                    .strong(),
-            );
-            row(ui, "Key", RichText::new(&c.key));
-            row(ui, "Signature", RichText::new(&c.signature));
-            let mut kind = if c.is_ca {
-                "CA".to_string()
-            } else {
-                "end entity".to_string()
-            };
-            if c.self_issued {
-                kind.push_str(", self-issued");
-            }
-            row(ui, "Kind", RichText::new(kind));
-            if !c.eku.is_empty() {
-                row(ui, "Extended key usage", RichText::new(c.eku.join(", ")));
-            }
-            row(ui, "Serial", RichText::new(&c.serial).monospace());
-            row(ui, "SHA-256", RichText::new(&c.sha256).monospace());
-            row(ui, "SHA-1 (thumbprint)", RichText::new(&c.sha1).monospace());
         });
 }
 

@@ -8,11 +8,13 @@ use eframe::egui::{
 };
 use egui::text::{LayoutJob, TextFormat, TextWrapping};
 use mailpath_core::check::{CheckResult, Counts, Status};
-use mailpath_core::path::{Hop, MailPath, Node, NodeKind, PathSpec, Way};
+use mailpath_core::path::{Hop, MailPath, Node, NodeKind, Way};
 use mailpath_core::profile::Profile;
+use mailpath_core::topology::{MxTargets, Topology};
 
-use super::app::{Activity, AppState, Command, Selection, empty_state};
+use super::state::{Activity, AppState, Command, Selection};
 use super::theme;
+use super::widgets::{check_card, counts_words, empty_state};
 
 const CARD_HEIGHT: f32 = 104.0;
 
@@ -514,26 +516,6 @@ fn total(c: &Counts) -> usize {
     c.pass + c.info + c.skip + c.warn + c.fail
 }
 
-/// Counts as words: `1 fail, 3 pass`.
-pub fn counts_words(c: &Counts) -> String {
-    let parts: Vec<String> = [
-        (c.fail, "fail"),
-        (c.warn, "warn"),
-        (c.skip, "skip"),
-        (c.info, "info"),
-        (c.pass, "pass"),
-    ]
-    .into_iter()
-    .filter(|(n, _)| *n > 0)
-    .map(|(n, w)| format!("{n} {w}"))
-    .collect();
-    if parts.is_empty() {
-        "no checks".into()
-    } else {
-        parts.join(", ")
-    }
-}
-
 /// Badges: icon + count per non-zero status, worst first, each in its colour.
 fn badges(ui: &egui::Ui, c: &Counts, font: FontId) -> LayoutJob {
     let mut job = LayoutJob::default();
@@ -555,36 +537,7 @@ fn badges(ui: &egui::Ui, c: &Counts, font: FontId) -> LayoutJob {
 
 /// The path a profile implies, before any probe: nodes, lanes and the endpoints known without DNS.
 pub fn preview(profile: &Profile) -> MailPath {
-    let ep = |h: &str| format!("{h}:{}", profile.smtp_port_for(h));
-    let mut edge_hosts = Vec::new();
-    for e in profile.hybrid_edges() {
-        edge_hosts.push(e.fqdn.clone());
-        edge_hosts.push(e.external_fqdn.clone());
-    }
-    let first_edge = profile.hybrid_edges().next();
-    let inbound = profile
-        .connectors
-        .exo_outbound
-        .smart_hosts
-        .first()
-        .cloned()
-        .or_else(|| first_edge.map(|e| e.external_fqdn.clone()))
-        .or_else(|| profile.connectors.send.fqdn.clone())
-        .or_else(|| profile.mailboxes.first().map(|m| m.fqdn.clone()));
-    MailPath::build(&PathSpec {
-        mailbox_hosts: profile.mailboxes.iter().map(|m| m.fqdn.clone()).collect(),
-        edge_hosts,
-        eop_host: profile.eop_endpoint(),
-        mailbox_to_edge: first_edge.map(|e| ep(&e.fqdn)),
-        to_eop: None,
-        from_eop: inbound.as_deref().map(ep),
-        edge_to_mailbox: if profile.uses_edge() {
-            profile.mailboxes.first().map(|m| ep(&m.fqdn))
-        } else {
-            None
-        },
-        internet_mx: None,
-    })
+    MailPath::build(&Topology::of(profile).path_spec(&MxTargets::default()))
 }
 
 /// The detail panel: the checks of the selected node or hop, or one check.
@@ -644,71 +597,4 @@ pub fn detail_panel(ui: &mut egui::Ui, state: &AppState, out: &mut Vec<Command>)
                 ui.add_space(6.0);
             }
         });
-}
-
-/// One check: status, id, title, summary, detail, remediation (monospace, copyable), references, evidence.
-pub fn check_card(ui: &mut egui::Ui, c: &CheckResult, out: &mut Vec<Command>) {
-    egui::Frame::group(ui.style()).show(ui, |ui| {
-        ui.set_width(ui.available_width());
-        ui.horizontal_wrapped(|ui| {
-            ui.label(theme::status_text(ui, c.status).strong());
-            ui.label(RichText::new(&c.id).monospace().strong());
-        });
-        ui.label(RichText::new(&c.title).weak());
-        ui.label(format!("{}: {}", c.target, c.summary));
-        let open = c.status >= Status::Warn;
-        egui::CollapsingHeader::new("Details")
-            .id_salt(("check-details", &c.id, &c.target))
-            .default_open(open)
-            .show(ui, |ui| {
-                if !c.detail.is_empty() {
-                    ui.label(&c.detail);
-                }
-                if !c.remediation.is_empty() {
-                    ui.add_space(4.0);
-                    ui.horizontal(|ui| {
-                        ui.strong("Remediation");
-                        let copy = ui.small_button("📋 Copy");
-                        copy.widget_info(|| {
-                            egui::WidgetInfo::labeled(
-                                egui::Role::Button,
-                                true,
-                                format!("Copy the remediation of {}", c.id),
-                            )
-                        });
-                        if copy.on_hover_text("Copy to the clipboard").clicked() {
-                            out.push(Command::Copy(c.remediation.clone()));
-                        }
-                    });
-                    egui::Frame::new()
-                        .fill(ui.visuals().code_bg_color)
-                        .inner_margin(6.0)
-                        .corner_radius(4.0)
-                        .show(ui, |ui| {
-                            ui.set_width(ui.available_width());
-                            ui.add(
-                                egui::Label::new(RichText::new(&c.remediation).monospace()).selectable(true),
-                            );
-                        });
-                }
-                if !c.references.is_empty() {
-                    ui.add_space(4.0);
-                    ui.strong("References");
-                    for r in &c.references {
-                        ui.hyperlink(r);
-                    }
-                }
-                if !c.evidence.is_empty() {
-                    ui.add_space(4.0);
-                    ui.horizontal_wrapped(|ui| {
-                        ui.strong("Evidence");
-                        for e in &c.evidence {
-                            if ui.link(e).on_hover_text("Show in the Evidence view").clicked() {
-                                out.push(Command::ShowEvidence(e.clone()));
-                            }
-                        }
-                    });
-                }
-            });
-    });
 }

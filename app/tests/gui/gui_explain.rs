@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable as _;
-use mailpath_app::gui::app::{Command, GuiOptions, Selection, View};
+use mailpath_app::gui::app::GuiOptions;
+use mailpath_app::gui::state::{Command, Selection, View};
 use mailpath_core::explain::{CauseVerdict, EvidenceSource};
 
 fn fixture(name: &str) -> String {
@@ -166,7 +167,7 @@ fn explain_snapshot() {
 /// A relay session's refusal is one click from its explanation.
 #[test]
 fn a_relay_refusal_is_explained_from_the_relay_view() {
-    use mailpath_app::gui::relay_view::RelaySelection;
+    use mailpath_app::gui::state::relay::RelaySelection;
     use mailpath_core::relay::RelayEvent;
     use mailpath_core::smtp::server::SessionEvent;
 

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable as _;
-use mailpath_app::gui::app::{Command, GuiOptions};
+use mailpath_app::gui::app::GuiOptions;
+use mailpath_app::gui::state::Command;
 use mailpath_core::check::Status;
 use mailpath_core::tls_scan::ScanMode;
 

@@ -566,7 +566,7 @@ mod tests {
             server_order,
             tls13_suites: Vec::new(),
             groups: Vec::new(),
-            chain_der_b64: Vec::new(),
+            chain: Vec::new(),
             complete: true,
             stopped: None,
             max_connections: 40,

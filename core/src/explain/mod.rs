@@ -104,15 +104,7 @@ impl Context {
     /// functions of the profile; the served certificate is not known, so the checks that compare with
     /// it skip).
     pub fn for_profile(profile: &Profile) -> Context {
-        let (to_eop, from_eop) = if profile.uses_edge() {
-            ("out.edge-eop", "in.eop-edge")
-        } else {
-            ("out.mailbox-eop", "in.eop-mailbox")
-        };
         let ctx = crate::checks::config::ConfigContext {
-            hop_to_eop: to_eop.into(),
-            hop_from_eop: from_eop.into(),
-            public_names: crate::diagnose::public_names(profile),
             served_certificate: None,
         };
         Context {

@@ -18,7 +18,7 @@ fn all_hops() -> Vec<String> {
 }
 
 fn known_check_ids() -> Vec<&'static str> {
-    let mut ids: Vec<&str> = crate::checks::catalog().iter().map(|d| d.id).collect();
+    let mut ids: Vec<&str> = crate::catalog::catalog().iter().map(|d| d.id).collect();
     ids.extend(crate::headers::DEFS.iter().map(|d| d.id));
     ids
 }

@@ -7,7 +7,6 @@
 //! the generated profile maps each host name to its port. State (CA, profile) lives in a temporary
 //! directory that disappears with the lab.
 
-pub mod ca;
 pub mod dns_server;
 mod handshake_only;
 mod listeners;
@@ -24,9 +23,9 @@ use time::OffsetDateTime;
 
 pub use scenario::{DEFAULT_SCENARIO, Fault, SCENARIOS, Scenario, scenario};
 
+use crate::ca::{self, IssuedCert, LabCa, LeafIssuer, LeafKey, LeafSpec};
 use crate::profile::Profile;
 use crate::smtp::{Faults, Personality, ServerConfig, SmtpServer};
-use ca::{IssuedCert, LabCa, LeafIssuer, LeafKey, LeafSpec};
 use dns_server::LabDnsServer;
 
 /// The lab's organisation: names every scenario shares.

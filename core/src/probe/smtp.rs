@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-use crate::encoding::base64_encode;
 use crate::evidence::{
     Connect, Direction, FailureKind, ProbeFailure, Reply, SmtpProbe, Stage, TlsEvidence, TranscriptLine,
 };
@@ -290,11 +289,7 @@ pub async fn handshake(
     session.info(format!("Starting TLS (SNI {sni})"));
     let result = tokio::time::timeout(limit, connector.connect(server_name, io)).await;
     evidence.ms = Some(ms(t0.elapsed()));
-    evidence.chain_der_b64 = capture
-        .chain()
-        .iter()
-        .map(|c| base64_encode(c.as_ref()))
-        .collect();
+    evidence.chain = capture.chain();
     match result {
         Ok(Ok(stream)) => {
             let (_, conn) = stream.get_ref();
@@ -307,7 +302,7 @@ pub async fn handshake(
                 "TLS established: {} {} ({} certificate(s) received)",
                 evidence.version.as_deref().unwrap_or("?"),
                 evidence.cipher.as_deref().unwrap_or("?"),
-                evidence.chain_der_b64.len()
+                evidence.chain.len()
             ));
             session.in_tls = true;
             session.lines.clear();
@@ -553,7 +548,7 @@ fn ms(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::ca::{LabCa, LeafSpec};
+    use crate::ca::{LabCa, LeafSpec};
     use crate::smtp::{Faults, Personality, ServerConfig, SmtpServer};
     use tokio::net::TcpListener;
 
@@ -622,7 +617,7 @@ mod tests {
         assert!(p.extensions().contains(&"STARTTLS".to_string()));
         let tls = p.tls.as_ref().unwrap();
         assert_eq!(tls.version.as_deref(), Some("TLSv1.3"));
-        assert_eq!(tls.chain_der_b64.len(), 2, "leaf and intermediate");
+        assert_eq!(tls.chain.len(), 2, "leaf and intermediate");
         assert!(!p.extensions_tls().contains(&"STARTTLS".to_string()));
         assert!(
             p.transcript
@@ -727,7 +722,7 @@ mod tests {
         let now = time::OffsetDateTime::now_utc();
         let ca = LabCa::generate(now).unwrap();
         let spec = LeafSpec::server("mail.contoso.com", ["mail.contoso.com"], now)
-            .with_key(crate::lab::ca::LeafKey::Rsa2048);
+            .with_key(crate::ca::LeafKey::Rsa2048);
         let key = ca.issue(&spec).unwrap().certified_key(true).unwrap();
         let legacy = crate::tls_scan::stub::HandshakeOnlyServer::new(
             &[

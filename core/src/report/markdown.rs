@@ -164,12 +164,12 @@ pub fn render(r: &Report) -> String {
     let mut notes = Vec::new();
     for ec in &r.certs {
         if let Some(leaf) = ec.leaf() {
-            let days = leaf.days_left(d.started_at);
-            if days < 30 || d.started_at < leaf.not_before {
+            let validity = leaf.validity(d.started_at);
+            if validity.is_invalid() || validity.expires_within(30) {
                 notes.push(format!(
                     "- {}: {} \u{2014} {}",
                     code(&ec.evidence_id),
-                    md(&leaf.subject_line()),
+                    md(&leaf.subject),
                     md(&validity_note(leaf, d.started_at))
                 ));
             }

@@ -26,7 +26,7 @@ pub fn html(h: &mut String, scan: &TlsScan) {
     let _ = writeln!(
         h,
         "<tr><th>Certificates in clear</th><td>{}</td></tr>",
-        scan.chain_der_b64.len()
+        scan.chain.len()
     );
     h.push_str("</table>\n");
     let rows = scan.rows();
@@ -116,7 +116,7 @@ mod tests {
             server_order: Some(true),
             tls13_suites: Vec::new(),
             groups: vec!["x25519".into()],
-            chain_der_b64: Vec::new(),
+            chain: Vec::new(),
             complete: true,
             stopped: None,
             max_connections: 40,

@@ -35,7 +35,6 @@ use super::address::{self, Domain, EnvelopeCommand, Mailbox, Path, Routing};
 use super::io::BoxedIo;
 use super::personality::Personality;
 use super::reply::escape;
-use crate::encoding::base64_encode;
 use crate::evidence::{Direction, TranscriptLine};
 
 /// Bytes a garbage-speaking server sends instead of a greeting: binary noise and a stray HTTP line.
@@ -125,7 +124,7 @@ impl TlsInfo {
     pub fn client_chain(&self) -> Vec<Vec<u8>> {
         self.client_chain_der_b64
             .iter()
-            .filter_map(|c| crate::encoding::base64_decode(c))
+            .filter_map(|c| data_encoding::BASE64.decode(c.as_bytes()).ok())
             .collect()
     }
 
@@ -624,7 +623,7 @@ impl Session<'_> {
             sni: conn.server_name().map(str::to_string),
             client_chain_der_b64: conn
                 .peer_certificates()
-                .map(|chain| chain.iter().map(|c| base64_encode(c)).collect())
+                .map(|chain| chain.iter().map(|c| data_encoding::BASE64.encode(c)).collect())
                 .unwrap_or_default(),
         };
         self.io = Box::new(tls_stream);

@@ -45,11 +45,11 @@ pub async fn probe_smtp_scanned(req: &SmtpProbeRequest, options: &ScanOptions) -
 /// not get one.
 pub fn attach(probe: &mut SmtpProbe, scan: TlsScan) {
     if let Some(tls) = probe.tls.as_mut()
-        && tls.chain_der_b64.is_empty()
+        && tls.chain.is_empty()
         && !tls.completed()
-        && !scan.chain_der_b64.is_empty()
+        && !scan.chain.is_empty()
     {
-        tls.chain_der_b64.clone_from(&scan.chain_der_b64);
+        tls.chain.clone_from(&scan.chain);
         tls.chain_from_scan = true;
     }
     probe.tls_scan = Some(scan);

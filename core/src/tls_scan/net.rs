@@ -260,7 +260,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::lab::ca::{LabCa, LeafKey, LeafSpec};
+    use crate::ca::{LabCa, LeafKey, LeafSpec};
     use crate::tls_scan::stub::HandshakeOnlyServer;
     use crate::tls_scan::suites::Version;
 
@@ -311,7 +311,7 @@ mod tests {
         assert_eq!(ids, [0x009D, 0xC028, 0x002F], "in the server's order");
         assert_eq!(scan.server_order, Some(true));
         assert_eq!(scan.groups, ["secp256r1"]);
-        assert_eq!(scan.chain_der_b64.len(), 2);
+        assert_eq!(scan.chain.len(), 2);
         assert_eq!(scan.sni.as_deref(), Some("ldap.contoso.com"));
         // The caps stop it, and say so.
         let capped = ScanOptions {

@@ -108,7 +108,7 @@ impl Planner {
                 server_order: None,
                 tls13_suites: Vec::new(),
                 groups: Vec::new(),
-                chain_der_b64: Vec::new(),
+                chain: Vec::new(),
                 complete: false,
                 stopped: None,
                 max_connections: 0,
@@ -161,13 +161,13 @@ impl Planner {
             ms,
         });
         if let Some(n) = negotiated
-            && self.scan.chain_der_b64.is_empty()
+            && self.scan.chain.is_empty()
             && !n.chain.is_empty()
         {
-            self.scan.chain_der_b64 = n
+            self.scan.chain = n
                 .chain
                 .iter()
-                .map(|c| crate::encoding::base64_encode(c))
+                .map(|c| rustls_pki_types::CertificateDer::from(c.clone()))
                 .collect();
         }
         // A connection that did not get a TLS answer says nothing about TLS; after one, stop asking.
@@ -764,7 +764,7 @@ mod tests {
         assert_eq!(scan.groups, ["secp256r1"]);
         assert!(scan.accepts(Version::Tls12));
         assert!(scan.complete);
-        assert_eq!(scan.chain_der_b64.len(), 1);
+        assert_eq!(scan.chain.len(), 1);
     }
 
     #[test]

@@ -139,8 +139,10 @@ pub struct TlsScan {
     pub tls13_suites: Vec<AcceptedSuite>,
     /// The named groups the server chose (TLS 1.2 ECDHE and the TLS 1.3 key share), in the order found.
     pub groups: Vec<String>,
-    /// The certificates the server sent in clear (TLS 1.0-1.2), leaf first, DER, base64.
-    pub chain_der_b64: Vec<String>,
+    /// The certificates the server sent in clear (TLS 1.0-1.2), leaf first, DER (base64 strings under
+    /// `chain_der_b64` in JSON).
+    #[serde(rename = "chain_der_b64", with = "crate::encoding::der_chain")]
+    pub chain: Vec<rustls_pki_types::CertificateDer<'static>>,
     /// Whether every step ran to its end (the enumeration is complete for what the mode covers).
     pub complete: bool,
     /// Why the scan stopped early, when it did (a cap, a refused connection).
@@ -307,10 +309,7 @@ impl TlsScan {
         if !self.groups.is_empty() {
             out.push(format!("  named groups: {}", self.groups.join(", ")));
         }
-        out.push(format!(
-            "  certificates sent in clear: {}",
-            self.chain_der_b64.len()
-        ));
+        out.push(format!("  certificates sent in clear: {}", self.chain.len()));
         if self.mode == ScanMode::Quick {
             out.push("  (one ClientHello; --tls-scan full enumerates every version, suite and group)".into());
         }

@@ -275,7 +275,7 @@ fn alert(version: u16, description: u8, why: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::ca::{LabCa, LeafKey, LeafSpec};
+    use crate::ca::{LabCa, LeafKey, LeafSpec};
     use crate::tls_scan::answer::{Answer, read_all};
 
     fn zero(b: &mut [u8]) {

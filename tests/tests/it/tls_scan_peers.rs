@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use mailpath_core::lab::ca::{LabCa, LeafKey, LeafSpec};
+use mailpath_core::ca::{LabCa, LeafKey, LeafSpec};
 use mailpath_tests::{mailpath, require, run_with_timeout, text};
 
 const T: Duration = Duration::from_secs(60);
