@@ -604,7 +604,14 @@ fn bounce_message(
     let date = now.format(&Rfc2822).unwrap_or_default();
     let arrival = meta.received_at.format(&Rfc2822).unwrap_or_default();
     let boundary = format!("mailpath-dsn-{id}");
-    let subject = meta.subject.as_deref().unwrap_or("(no subject)");
+    // Never a line break or other control from the client into the bounce's headers.
+    let subject: String = meta
+        .subject
+        .as_deref()
+        .unwrap_or("(no subject)")
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let mut text =
         format!("The mailpath relay {hostname} could not deliver your message to these recipients:\r\n\r\n");
     let mut status = String::new();
@@ -698,5 +705,44 @@ mod tests {
         assert_eq!(enhanced_code("550 5.1.1 unknown user").as_deref(), Some("5.1.1"));
         assert_eq!(enhanced_code("451 4.4.0 later").as_deref(), Some("5.4.0"));
         assert_eq!(enhanced_code("connection refused"), None);
+    }
+
+    #[test]
+    fn bounces_never_copy_line_breaks_from_the_subject_into_their_headers() {
+        let peer = "127.0.0.1:40000".parse().unwrap();
+        let meta = MessageMeta {
+            schema: META_SCHEMA.to_string(),
+            id: "m1".into(),
+            received_at: OffsetDateTime::UNIX_EPOCH,
+            mail_from: "adele@contoso.com".into(),
+            rcpt_to: vec!["x@contoso.com".into()],
+            size: 10,
+            session: SessionInfo {
+                id: "S1".into(),
+                peer,
+                local: peer,
+                started: OffsetDateTime::UNIX_EPOCH,
+                helo: None,
+                tls: None,
+            },
+            // As a spool written before bare line ends were refused may hold it.
+            subject: Some("hi\r\nBcc: victim@evil.test\rX".into()),
+            message_id: None,
+            tracking_id: None,
+            delivery: Delivery::queued(&["x@contoso.com".to_string()]),
+        };
+        let failed = [RecipientFailure {
+            rcpt: "x@contoso.com".into(),
+            reason: "550 5.1.1 unknown".into(),
+        }];
+        let (bounce, data) =
+            bounce_message(&meta, &failed, b"Subject: hi\r\n\r\n", "relay.test", "b1".into());
+        let text = String::from_utf8(data).unwrap();
+        assert!(
+            text.contains("\r\nSubject: Undeliverable: hi  Bcc: victim@evil.test X\r\n"),
+            "{text}"
+        );
+        assert!(!text.contains("\nBcc:"), "{text}");
+        assert!(!bounce.subject.unwrap().contains(['\r', '\n']));
     }
 }

@@ -10,6 +10,7 @@ mod lab_tools;
 mod probe_peers;
 mod relay_bench;
 mod relay_crash;
+mod relay_data;
 mod relay_forward;
 mod relay_python;
 mod relay_support;
