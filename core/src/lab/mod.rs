@@ -235,17 +235,21 @@ fn state_dirs() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
 }
 
 impl StateDir {
-    /// A new private directory (tempfile creates it 0700 on Unix).
+    /// A new private directory (0700 on Unix).
     fn create(remove_on_signal: bool) -> Result<StateDir, LabError> {
-        let dir = tempfile::Builder::new()
-            .prefix("mailpath-lab-")
-            .tempdir()
-            .map_err(LabError::io("create the lab state directory"))?;
-        state_dirs().push(dir.path().to_path_buf());
+        let dir = StateDir(
+            tempfile::Builder::new()
+                .prefix("mailpath-lab-")
+                .tempdir()
+                .map_err(LabError::io("create the lab state directory"))?,
+        );
+        state_dirs().push(dir.0.path().to_path_buf());
+        crate::relay::files::private_dir(dir.0.path())
+            .map_err(LabError::io("make the lab state directory private"))?;
         if remove_on_signal {
             remove_state_dirs_on_signal();
         }
-        Ok(StateDir(dir))
+        Ok(dir)
     }
 
     /// Write a new private file (0600, never through a link) in the directory.
