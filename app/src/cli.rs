@@ -269,7 +269,7 @@ pub struct RelayArgs {
 const RELAY_HELP: &str = "\
 Message content: only <CRLF>.<CRLF> ends DATA (a lone CR or LF around the dot never does); a message whose
 content holds a bare CR or LF (one not part of a CRLF pair, RFC 5321 2.3.8), by DATA or BDAT, is refused with
-550 5.6.11, as Postfix (smtpd_forbid_bare_newline) and Sendmail 8.18 refuse it and Exchange Online does with
+550 5.6.11, as Postfix (smtpd_forbid_bare_newline = yes) and Sendmail 8.18 refuse it and Exchange Online does with
 5.6.11: it is neither stored nor forwarded, nor rewritten (that would break DKIM signatures). So the relay is
 never a hop for SMTP smuggling.
 

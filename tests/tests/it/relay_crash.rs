@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mailpath_tests::require;
-use relay_support::{RelayProcess, spool_ids, spool_meta};
+use relay_support::{RelayProcess, spawn_listening, spool_ids, spool_meta};
 
 /// Python clients: sessions of 20 messages each, every acknowledged queue id written (and flushed)
 /// with the sequence number the message carries, until the relay goes away.
@@ -224,37 +224,28 @@ fn acknowledgement_follows_fsync_and_rename() {
     }
     let spool = tempfile::tempdir().unwrap();
     let trace = spool.path().join("strace.out");
-    let mut child = Command::new("strace")
-        .args([
-            "-f",
-            "-e",
-            "trace=fsync,fdatasync,rename,renameat,renameat2,sendto,write,openat",
-            "-o",
-        ])
-        .arg(&trace)
-        .arg(mailpath_tests::mailpath_bin())
-        .args([
-            "relay",
-            "--listen",
-            "127.0.0.1:0",
-            "--no-tls",
-            "--format",
-            "json",
-            "--spool",
-        ])
-        .arg(spool.path().join("s"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (mut child, ready) = spawn_listening(
+        Command::new("strace")
+            .args([
+                "-f",
+                "-e",
+                "trace=fsync,fdatasync,rename,renameat,renameat2,sendto,write,openat",
+                "-o",
+            ])
+            .arg(&trace)
+            .arg(mailpath_tests::mailpath_bin())
+            .args([
+                "relay",
+                "--listen",
+                "127.0.0.1:0",
+                "--no-tls",
+                "--format",
+                "json",
+                "--spool",
+            ])
+            .arg(spool.path().join("s"))
+            .stderr(Stdio::null()),
+    );
     let port = ready["address"]
         .as_str()
         .unwrap()

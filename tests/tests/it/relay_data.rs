@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mailpath_tests::{mailpath, require, run_with_timeout, text};
-use relay_support::{RelayProcess, spool_ids};
+use relay_support::{RelayProcess, spawn_listening, spool_ids};
 
 /// A Python client: per case, a fresh session that sends EHLO, MAIL, RCPT, the case's command
 /// (`DATA` or a `BDAT` line) and its raw bytes, then QUIT, and records every reply line after the
@@ -470,30 +470,23 @@ fn nofile(pid: u32) -> (u64, u64) {
 
 /// A `mailpath relay` started under `prlimit --nofile=SOFT:HARD`.
 fn relay_with_nofile(spool: &Path, soft: u32, hard: u32) -> (std::process::Child, serde_json::Value) {
-    let mut child = Command::new("prlimit")
-        .arg(format!("--nofile={soft}:{hard}"))
-        .arg(mailpath_tests::mailpath_bin())
-        .args([
-            "relay",
-            "--listen",
-            "127.0.0.1:0",
-            "--no-tls",
-            "--quiet",
-            "--format",
-            "json",
-        ])
-        .args(["--max-sessions", "1000", "--spool"])
-        .arg(spool)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (child, serde_json::from_str(&line).unwrap())
+    spawn_listening(
+        Command::new("prlimit")
+            .arg(format!("--nofile={soft}:{hard}"))
+            .arg(mailpath_tests::mailpath_bin())
+            .args([
+                "relay",
+                "--listen",
+                "127.0.0.1:0",
+                "--no-tls",
+                "--quiet",
+                "--format",
+                "json",
+            ])
+            .args(["--max-sessions", "1000", "--spool"])
+            .arg(spool)
+            .stderr(Stdio::inherit()),
+    )
 }
 
 #[test]
