@@ -52,8 +52,8 @@ pub const MEMORY_BUDGET: usize = 16 * 1024 * 1024;
 pub const HEAD_MAX: usize = 64 * 1024;
 /// Most messages in one group commit.
 const MAX_BATCH: usize = 512;
-/// Threads that sync the files of a batch in parallel.
-const SYNC_THREADS: usize = 8;
+/// Threads that sync the files of a batch in parallel (started once, with the spool).
+const SYNC_THREADS: usize = 4;
 
 /// Why the spool could not do something.
 #[derive(Debug, thiserror::Error)]
@@ -242,6 +242,7 @@ pub struct Spool {
     next: AtomicU64,
     budget: Budget,
     committer: Mutex<mpsc::Sender<Commit>>,
+    pid: u32,
 }
 
 impl Spool {
@@ -271,6 +272,7 @@ impl Spool {
             tmp: tmp.clone(),
             messages: messages.clone(),
             dir_sync: Arc::clone(&dir_sync),
+            pool: SyncPool::start(SYNC_THREADS).map_err(io_error("start the sync threads of", root))?,
         };
         std::thread::Builder::new()
             .name("mailpath-spool".into())
@@ -285,6 +287,7 @@ impl Spool {
             next: AtomicU64::new(0),
             budget: Budget::new(budget),
             committer: Mutex::new(tx),
+            pid: std::process::id(),
         };
         let recovery = spool.recover()?;
         Ok((spool, recovery))
@@ -365,7 +368,7 @@ impl Spool {
     pub fn new_id(&self) -> String {
         let micros = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        format!("{micros:x}-{:x}-{n:x}", std::process::id())
+        format!("{micros:x}-{:x}-{n:x}", self.pid)
     }
 
     fn check_id(id: &str) -> Result<(), SpoolError> {
@@ -766,6 +769,83 @@ struct Committer {
     tmp: PathBuf,
     messages: PathBuf,
     dir_sync: Arc<DirSync>,
+    pool: SyncPool,
+}
+
+/// Files to sync, each with its place in the batch, and where to send them back.
+struct SyncJob {
+    files: Vec<(usize, TmpFile)>,
+    done: mpsc::Sender<Vec<(usize, TmpFile, Result<(), SpoolError>)>>,
+}
+
+/// Threads that sync files for the committer, so that the syncs of a batch run at once (the file
+/// system joins them in one journal commit) without starting threads per batch.
+struct SyncPool {
+    workers: Vec<mpsc::Sender<SyncJob>>,
+}
+
+impl SyncPool {
+    fn start(threads: usize) -> std::io::Result<SyncPool> {
+        let mut workers = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            let (tx, rx) = mpsc::channel::<SyncJob>();
+            std::thread::Builder::new()
+                .name("mailpath-spool-sync".into())
+                .spawn(move || {
+                    while let Ok(job) = rx.recv() {
+                        let synced = job.files.into_iter().map(|(at, file)| {
+                            let result = sync_data(&file);
+                            (at, file, result)
+                        });
+                        let _ = job.done.send(synced.collect());
+                    }
+                })?;
+            workers.push(tx);
+        }
+        Ok(SyncPool { workers })
+    }
+
+    /// Sync the data of every file, spread over the threads; the files come back in their order.
+    fn sync(&self, files: Vec<(usize, TmpFile)>) -> Vec<(usize, TmpFile, Result<(), SpoolError>)> {
+        let per_worker = files.len().div_ceil(self.workers.len().max(1)).max(1);
+        let (done, results) = mpsc::channel();
+        let mut out = Vec::with_capacity(files.len());
+        let mut files = files.into_iter();
+        let mut jobs = 0;
+        for worker in &self.workers {
+            let part: Vec<_> = files.by_ref().take(per_worker).collect();
+            if part.is_empty() {
+                break;
+            }
+            let job = SyncJob {
+                files: part,
+                done: done.clone(),
+            };
+            match worker.send(job) {
+                Ok(()) => jobs += 1,
+                // A sync thread is gone: do its share here.
+                Err(mpsc::SendError(job)) => out.extend(job.files.into_iter().map(|(at, file)| {
+                    let result = sync_data(&file);
+                    (at, file, result)
+                })),
+            }
+        }
+        out.extend(files.map(|(at, file)| {
+            let result = sync_data(&file);
+            (at, file, result)
+        }));
+        for _ in 0..jobs {
+            if let Ok(part) = results.recv() {
+                out.extend(part);
+            }
+        }
+        out.sort_by_key(|(at, _, _)| *at);
+        out
+    }
+}
+
+fn sync_data(file: &TmpFile) -> Result<(), SpoolError> {
+    file.file.sync_data().map_err(io_error("sync", &file.path))
 }
 
 /// A message of a batch on its way through the committer.
@@ -807,27 +887,28 @@ impl Committer {
             })
             .collect();
         // Sync the data of every file of the batch, in parallel: the file system joins the syncs.
-        let mut to_sync: Vec<(&mut Result<(), SpoolError>, [&TmpFile; 2])> = staged
-            .iter_mut()
-            .filter_map(|s| {
-                let (eml, json) = s.files.as_ref()?;
-                Some((&mut s.outcome, [eml, json]))
-            })
-            .collect();
-        let per_thread = to_sync.len().div_ceil(SYNC_THREADS).max(1);
-        std::thread::scope(|scope| {
-            for part in to_sync.chunks_mut(per_thread) {
-                scope.spawn(move || {
-                    for (outcome, pair) in part {
-                        for file in pair.iter() {
-                            if outcome.is_ok() {
-                                **outcome = file.file.sync_data().map_err(io_error("sync", &file.path));
-                            }
-                        }
-                    }
-                });
+        let mut files = Vec::new();
+        for (at, s) in staged.iter_mut().enumerate() {
+            if let Some((eml, json)) = s.files.take() {
+                files.push((2 * at, eml));
+                files.push((2 * at + 1, json));
             }
-        });
+        }
+        let mut synced = self.pool.sync(files).into_iter().peekable();
+        while let Some((at, eml, eml_synced)) = synced.next() {
+            let Some((_, json, json_synced)) = synced.next_if(|(next, _, _)| *next == at + 1) else {
+                // Cannot happen: both files of a message are synced together.
+                staged[at / 2].outcome = Err(SpoolError::Io {
+                    what: "sync",
+                    path: eml.path.clone(),
+                    source: std::io::Error::other("its metadata went missing"),
+                });
+                continue;
+            };
+            let s = &mut staged[at / 2];
+            s.outcome = eml_synced.and(json_synced);
+            s.files = Some((eml, json));
+        }
         // The message, then its commit record, into messages/; one directory sync for all.
         let mut renamed = Vec::new();
         for s in &mut staged {
