@@ -772,10 +772,13 @@ struct Committer {
     pool: SyncPool,
 }
 
+/// A file synced (or not), with its place in the batch.
+type Synced = (usize, TmpFile, Result<(), SpoolError>);
+
 /// Files to sync, each with its place in the batch, and where to send them back.
 struct SyncJob {
     files: Vec<(usize, TmpFile)>,
-    done: mpsc::Sender<Vec<(usize, TmpFile, Result<(), SpoolError>)>>,
+    done: mpsc::Sender<Vec<Synced>>,
 }
 
 /// Threads that sync files for the committer, so that the syncs of a batch run at once (the file
@@ -806,7 +809,7 @@ impl SyncPool {
     }
 
     /// Sync the data of every file, spread over the threads; the files come back in their order.
-    fn sync(&self, files: Vec<(usize, TmpFile)>) -> Vec<(usize, TmpFile, Result<(), SpoolError>)> {
+    fn sync(&self, files: Vec<(usize, TmpFile)>) -> Vec<Synced> {
         let per_worker = files.len().div_ceil(self.workers.len().max(1)).max(1);
         let (done, results) = mpsc::channel();
         let mut out = Vec::with_capacity(files.len());

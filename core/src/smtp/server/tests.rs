@@ -58,12 +58,15 @@ impl Client {
     }
 }
 
+/// Messages with their content.
+type Collected = Arc<Mutex<Vec<(ReceivedMessage, Vec<u8>)>>>;
+
 /// Messages with their content, in memory.
 #[derive(Default)]
-struct Collect(Arc<Mutex<Vec<(ReceivedMessage, Vec<u8>)>>>);
+struct Collect(Collected);
 
 struct CollectWriter {
-    all: Arc<Mutex<Vec<(ReceivedMessage, Vec<u8>)>>>,
+    all: Collected,
     data: Vec<u8>,
 }
 
