@@ -202,7 +202,7 @@ pub struct LabArgs {
 
 /// `mailpath relay`: serve (the default), or `mailpath relay send`.
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(args_conflicts_with_subcommands = true, after_help = RELAY_HELP)]
 pub struct RelayArgs {
     /// Send a test message instead of serving.
     #[command(subcommand)]
@@ -305,6 +305,19 @@ pub struct RelayArgs {
     #[arg(long)]
     pub ignore_stdin: bool,
 }
+
+/// What `mailpath relay --help` adds after the options: how message content is handled.
+const RELAY_HELP: &str = "\
+Message content: only <CRLF>.<CRLF> ends DATA (a lone CR or LF around the dot never does); a message whose
+content holds a bare CR or LF (one not part of a CRLF pair, RFC 5321 2.3.8), by DATA or BDAT, is refused with
+550 5.6.11, as Postfix (smtpd_forbid_bare_newline = yes) and Sendmail 8.18 refuse it and Exchange Online does with
+5.6.11: it is neither stored nor forwarded, nor rewritten (that would break DKIM signatures). So the relay is
+never a hop for SMTP smuggling.
+
+Memory and files: past 128 KiB a message streams to SPOOL/tmp/ as it arrives (16 MiB of content in memory for
+all sessions together). Spool directories are 0700 and files 0600, never written through a symbolic link. The
+open file limit is raised to its hard limit at start and --max-sessions is capped to what it leaves room for
+(3 descriptors per session), so that every refused connection still gets 421 4.3.2.";
 
 /// TLS policies towards the smart host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

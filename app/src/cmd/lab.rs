@@ -15,7 +15,12 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &LabArgs) -> anyhow::Result<
     let name = args.scenario.as_deref().unwrap_or(DEFAULT_SCENARIO);
     runtime.block_on(async {
         let stop = super::stop::StopSignals::listen(args.ignore_stdin);
-        let lab = Lab::start_named(name, LabOptions::default())
+        // The stop signals are handled here (the lab is dropped on the way out, its files with it).
+        let options = LabOptions {
+            remove_on_signal: false,
+            ..LabOptions::default()
+        };
+        let lab = Lab::start_named(name, options)
             .await
             .context("could not start the lab")?;
         if let Some(path) = &args.write_profile {

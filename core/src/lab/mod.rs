@@ -4,8 +4,10 @@
 //! SMTP endpoints that behave like an Exchange Mailbox server, an Edge Transport server (internal and
 //! external listeners, plus EdgeSync's LDAPS port) and EOP, a lab CA that issued their certificates,
 //! and the fault of the chosen [`Scenario`]. Everything binds to 127.0.0.1 on ports the OS picks;
-//! the generated profile maps each host name to its port. State (CA, profile) lives in a temporary
-//! directory that disappears with the lab.
+//! the generated profile maps each host name to its port. State (CA certificate, profile, the
+//! on-premises certificate and its key) lives in a private temporary directory (0700, files 0600)
+//! that disappears with the lab: when it is dropped, and when the process is stopped by SIGINT
+//! (Ctrl+C), SIGTERM or SIGHUP ([`LabOptions::remove_on_signal`]).
 
 pub mod dns_server;
 mod handshake_only;
@@ -118,6 +120,11 @@ pub struct LabOptions {
     pub reply_delay: Option<Duration>,
     /// "Now" for certificate validity (tests pin it).
     pub now: OffsetDateTime,
+    /// On SIGINT, SIGTERM or SIGHUP (Ctrl+C or closing the console on Windows), remove the state
+    /// directory of every running lab and end the process (exit status 128 + the signal number).
+    /// Turn it off in a program that handles those signals itself and drops the lab on the way out
+    /// (`mailpath lab`).
+    pub remove_on_signal: bool,
 }
 
 impl Default for LabOptions {
@@ -128,6 +135,7 @@ impl Default for LabOptions {
             drip_interval: Duration::from_secs(1),
             reply_delay: None,
             now: OffsetDateTime::now_utc(),
+            remove_on_signal: true,
         }
     }
 }
@@ -177,7 +185,7 @@ impl LabError {
 pub struct Lab {
     info: LabInfo,
     scenario: &'static Scenario,
-    _dir: tempfile::TempDir,
+    _dir: StateDir,
     dns: Option<LabDnsServer>,
     servers: Vec<SmtpServer>,
     background: Vec<listeners::Background>,
@@ -214,6 +222,110 @@ fn issue(ca: &LabCa, spec: &LeafSpec) -> Result<LabCert, LabError> {
     })
 }
 
+/// The lab's private state directory, registered for removal on a stop signal while it exists.
+struct StateDir(tempfile::TempDir);
+
+/// State directories of the labs running in this process.
+static STATE_DIRS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn state_dirs() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    STATE_DIRS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl StateDir {
+    /// A new private directory (0700 on Unix).
+    fn create(remove_on_signal: bool) -> Result<StateDir, LabError> {
+        let dir = StateDir(
+            tempfile::Builder::new()
+                .prefix("mailpath-lab-")
+                .tempdir()
+                .map_err(LabError::io("create the lab state directory"))?,
+        );
+        state_dirs().push(dir.0.path().to_path_buf());
+        crate::relay::files::private_dir(dir.0.path())
+            .map_err(LabError::io("make the lab state directory private"))?;
+        if remove_on_signal {
+            remove_state_dirs_on_signal();
+        }
+        Ok(dir)
+    }
+
+    /// Write a new private file (0600, never through a link) in the directory.
+    fn write(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, LabError> {
+        let path = self.0.path().join(name);
+        crate::relay::files::write_new(&path, bytes)
+            .map_err(LabError::io(format!("write {}", path.display())))?;
+        Ok(path)
+    }
+}
+
+impl Drop for StateDir {
+    fn drop(&mut self) {
+        state_dirs().retain(|p| p != self.0.path());
+    }
+}
+
+/// Remove every registered state directory (what a stop signal does before the process ends).
+fn remove_state_dirs() {
+    for dir in state_dirs().drain(..) {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// Once per process: on a stop signal, remove the labs' state directories and end the process as
+/// the signal would have (exit status 128 + its number).
+fn remove_state_dirs_on_signal() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    INSTALLED.call_once(|| {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            for (kind, number) in [
+                (SignalKind::interrupt(), 2),
+                (SignalKind::terminate(), 15),
+                (SignalKind::hangup(), 1),
+            ] {
+                // Registered now, synchronously, so that a signal right after the lab started is
+                // caught; only the waiting happens in the task.
+                let _guard = runtime.enter();
+                if let Ok(mut stream) = signal(kind) {
+                    runtime.spawn(async move {
+                        if stream.recv().await.is_some() {
+                            remove_state_dirs();
+                            std::process::exit(128 + number);
+                        }
+                    });
+                }
+            }
+        }
+        #[cfg(windows)]
+        {
+            let _guard = runtime.enter();
+            if let Ok(mut stream) = tokio::signal::windows::ctrl_c() {
+                runtime.spawn(async move {
+                    if stream.recv().await.is_some() {
+                        remove_state_dirs();
+                        std::process::exit(128 + 2);
+                    }
+                });
+            }
+            if let Ok(mut stream) = tokio::signal::windows::ctrl_close() {
+                runtime.spawn(async move {
+                    if stream.recv().await.is_some() {
+                        remove_state_dirs();
+                        std::process::exit(128 + 1);
+                    }
+                });
+            }
+        }
+    });
+}
+
 impl Lab {
     /// Start the named scenario.
     ///
@@ -229,14 +341,9 @@ impl Lab {
     /// # Errors
     /// When the CA, the DNS server, a listener or the state directory cannot be set up.
     pub async fn start(scenario: &'static Scenario, options: LabOptions) -> Result<Lab, LabError> {
-        let dir = tempfile::Builder::new()
-            .prefix("mailpath-lab-")
-            .tempdir()
-            .map_err(LabError::io("create the lab state directory"))?;
+        let dir = StateDir::create(options.remove_on_signal)?;
         let certs = issue_certificates(scenario, &options)?;
-        let ca_file = dir.path().join("lab-ca.pem");
-        std::fs::write(&ca_file, &certs.ca_pem)
-            .map_err(LabError::io(format!("write {}", ca_file.display())))?;
+        let ca_file = dir.write("lab-ca.pem", certs.ca_pem.as_bytes())?;
 
         let bind = options.bind;
         let fault = scenario.fault;
@@ -253,12 +360,8 @@ impl Lab {
         } else {
             &certs.mailbox
         };
-        let onprem_cert_file = dir.path().join("onprem-cert.pem");
-        let onprem_key_file = dir.path().join("onprem-key.pem");
-        std::fs::write(&onprem_cert_file, onprem.cert.chain_pem(true))
-            .map_err(LabError::io(format!("write {}", onprem_cert_file.display())))?;
-        std::fs::write(&onprem_key_file, onprem.cert.key_pem())
-            .map_err(LabError::io(format!("write {}", onprem_key_file.display())))?;
+        let onprem_cert_file = dir.write("onprem-cert.pem", onprem.cert.chain_pem(true).as_bytes())?;
+        let onprem_key_file = dir.write("onprem-key.pem", onprem.cert.key_pem().as_bytes())?;
 
         // EOP: always healthy, it is Microsoft's. It behaves as the relay's eop role: mail for the
         // tenant's accepted domains from anyone, relaying only for a session whose client
@@ -416,7 +519,7 @@ impl Lab {
             }
         }
         let dns = LabDnsServer::start(bind, lab_zones).await?;
-        let profile_file = dir.path().join("lab-profile.toml");
+        let profile_file = dir.0.path().join("lab-profile.toml");
         let info = LabInfo {
             scenario: scenario.name.to_string(),
             dns: dns.local_addr(),
@@ -427,8 +530,7 @@ impl Lab {
             endpoints,
         };
         let profile = lab_profile(scenario, &info)?;
-        std::fs::write(&profile_file, profile)
-            .map_err(LabError::io(format!("write {}", profile_file.display())))?;
+        dir.write("lab-profile.toml", profile.as_bytes())?;
         Ok(Lab {
             info,
             scenario,

@@ -210,21 +210,32 @@ fn reply_text(reply: &RawReply) -> String {
 }
 
 /// The message as it goes on the wire after DATA: CRLF line ends, dot-stuffed, ending in
-/// `CRLF.CRLF`.
+/// `CRLF.CRLF`. A lone CR or LF becomes CRLF: nothing that a server could take for a line end other
+/// than CRLF ever goes out (SMTP smuggling). The relay refuses such content when it arrives; this
+/// also covers messages stored before it did.
 pub fn dot_stuff(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() + data.len() / 64 + 5);
     let mut at_line_start = true;
-    let mut prev = 0u8;
-    for &b in data {
+    let mut bytes = data.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
         if at_line_start && b == b'.' {
             out.push(b'.');
         }
-        if b == b'\n' && prev != b'\r' {
-            out.push(b'\r');
+        match b {
+            b'\r' => {
+                bytes.next_if_eq(&b'\n');
+                out.extend_from_slice(b"\r\n");
+                at_line_start = true;
+            }
+            b'\n' => {
+                out.extend_from_slice(b"\r\n");
+                at_line_start = true;
+            }
+            _ => {
+                out.push(b);
+                at_line_start = false;
+            }
         }
-        out.push(b);
-        at_line_start = b == b'\n';
-        prev = b;
     }
     if !out.is_empty() && !out.ends_with(b"\r\n") {
         out.extend_from_slice(b"\r\n");
@@ -603,5 +614,8 @@ mod tests {
         assert_eq!(dot_stuff(b"a\r\n.b\r\n"), b"a\r\n..b\r\n.\r\n");
         assert_eq!(dot_stuff(b".\nx"), b"..\r\nx\r\n.\r\n");
         assert_eq!(dot_stuff(b""), b".\r\n");
+        // Lone CRs and LFs never go out as such.
+        assert_eq!(dot_stuff(b"a\r.\r\nb"), b"a\r\n..\r\nb\r\n.\r\n");
+        assert_eq!(dot_stuff(b"a\n.\nb\r\r\n"), b"a\r\n..\r\nb\r\n\r\n.\r\n");
     }
 }

@@ -3,6 +3,7 @@
 //! server and forwards to a smart host.
 //!
 //! - [`spool`]: the durable spool; `250 queued` means the message is synced to disk.
+//! - [`files`]: private files and directories (0600/0700, never through a symbolic link).
 //! - [`tls`]: the server certificate (files or generated), client certificate capture, name matching.
 //! - [`inspect`]: `relay.*` checks of sessions and messages, EOP's certificate attribution.
 //! - [`forward`] and [`client`]: forwarding to a smart host or by MX, with retries, bounces and a
@@ -13,6 +14,7 @@
 //! never waited for), so a GUI can list sessions and messages live.
 
 pub mod client;
+pub mod files;
 pub mod forward;
 pub mod inspect;
 pub mod spool;
@@ -40,6 +42,43 @@ use tls::TlsSetupError;
 pub const SCHEMA: &str = "mailpath/relay/1";
 /// Capacity of the queue between the spool and the message inspector.
 const INSPECT_QUEUE: usize = 1024;
+/// File descriptors one session may hold at once: its socket, its message streaming to `tmp/`, and
+/// the metadata file while the message is committed.
+pub const FDS_PER_SESSION: u64 = 3;
+/// File descriptors kept for everything but sessions: standard streams, the runtime, the listener,
+/// connections being refused ([`crate::smtp::server::MAX_REFUSING`]), forwarding connections and the
+/// messages they read, DNS, directory syncs, signal handling.
+pub const FDS_RESERVED: u64 = 40;
+
+/// Raise the soft `RLIMIT_NOFILE` of this process to its hard limit where the system allows it.
+/// Returns the soft limit in force afterwards (`None`: unlimited, or not a Unix system).
+pub fn raise_fd_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        if limit.current != limit.maximum {
+            let raised = Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            };
+            if let Err(error) = setrlimit(Resource::Nofile, raised) {
+                tracing::warn!(%error, "could not raise the open file limit to the hard limit");
+            }
+        }
+        getrlimit(Resource::Nofile).current
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// The most sessions that fit in `fd_limit` file descriptors (at least one).
+pub fn sessions_that_fit(fd_limit: u64) -> usize {
+    let fit = fd_limit.saturating_sub(FDS_RESERVED) / FDS_PER_SESSION;
+    usize::try_from(fit).unwrap_or(usize::MAX).max(1)
+}
 
 /// The server the relay imitates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -206,6 +245,12 @@ pub enum RelayEvent {
         expected_cert_names: Vec<String>,
         /// What the spool recovery found.
         recovery: Recovery,
+        /// Most sessions at once: `--max-sessions`, capped by the open file limit.
+        #[serde(default)]
+        max_sessions: usize,
+        /// The open file limit (soft `RLIMIT_NOFILE`, raised to the hard one), when there is one.
+        #[serde(default)]
+        fd_limit: Option<u64>,
     },
     /// A session's `relay.*` checks (TLS and client certificate), when it closes after STARTTLS.
     SessionChecks {
@@ -304,7 +349,7 @@ struct Hook {
 }
 
 impl spool::StoredHook for Hook {
-    fn stored(&self, meta: &MessageMeta, data: Arc<Vec<u8>>) {
+    fn stored(&self, meta: &MessageMeta, head: Arc<Vec<u8>>) {
         if let Some(forwarder) = &self.forwarder
             && meta.delivery.state == DeliveryState::Queued
         {
@@ -314,7 +359,7 @@ impl spool::StoredHook for Hook {
         if let Some(tx) = &self.inspect
             && self.events.active()
         {
-            let _ = tx.try_send((meta.clone(), data));
+            let _ = tx.try_send((meta.clone(), head));
         }
     }
 }
@@ -384,6 +429,20 @@ impl Relay {
                      on-premises certificate",
                     trust.description()
                 )));
+            }
+        }
+        let mut config = config;
+        let fd_limit = raise_fd_limit();
+        if let Some(limit) = fd_limit {
+            let fit = sessions_that_fit(limit);
+            if config.limits.max_sessions > fit {
+                tracing::warn!(
+                    requested = config.limits.max_sessions,
+                    fit,
+                    limit,
+                    "fewer sessions than asked: the open file limit leaves room for no more"
+                );
+                config.limits.max_sessions = fit;
             }
         }
         let events = EventTx::new(events);
@@ -502,6 +561,8 @@ impl Relay {
             accepted_domains: config.accepted_domains.clone(),
             expected_cert_names: config.expected_cert_names.clone(),
             recovery,
+            max_sessions: config.limits.max_sessions,
+            fd_limit,
         });
         Ok(Relay {
             server,

@@ -115,7 +115,7 @@ pub fn generate_certified_key(
     let now = OffsetDateTime::now_utc();
     let ca = LabCa::generate(now)?;
     let leaf = ca.issue(&LeafSpec::server(common_name, names.to_vec(), now))?;
-    std::fs::write(ca_file, ca.root_pem()).map_err(|source| TlsSetupError::Write {
+    super::files::replace(ca_file, ca.root_pem().as_bytes()).map_err(|source| TlsSetupError::Write {
         path: ca_file.to_path_buf(),
         source,
     })?;

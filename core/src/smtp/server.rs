@@ -5,15 +5,17 @@
 //! bundled relay (`mailpath relay`): sessions are recorded ([`SessionInfo`], a bounded transcript,
 //! the TLS parameters and the client certificate chain), reported to an optional
 //! [`SessionObserver`], judged by an optional [`SessionPolicy`] (the EOP role's certificate
-//! attribution) and accepted messages go to a [`MessageSink`] whose `accept` completes before the
-//! `250` reply.
+//! attribution) and accepted messages go to a [`MessageSink`] whose [`MessageWriter::commit`]
+//! completes before the `250` reply.
 //!
 //! Input handling: command lines are cut by the session itself (bounded by [`Limits::max_line`]) and
 //! parsed one at a time with [`smtp_proto`]'s sans-IO parser, except MAIL and RCPT, whose addresses
-//! are parsed by [`address`] (RFC 5321 paths, quoted local parts kept); message data goes through its
-//! `DataReceiver`/`BdatReceiver` (dot-unstuffing). Bytes a client pipelines after a command or after
-//! the end of data stay buffered for the next command, except across STARTTLS, where they are
-//! dropped (RFC 3207, STARTTLS command injection).
+//! are parsed by [`address`] (RFC 5321 paths, quoted local parts kept); message content goes through
+//! [`super::data`] (only `<CRLF>.<CRLF>` ends it, dots are unstuffed, a bare CR or LF refuses the
+//! message with `550 5.6.11`) and is handed to the sink's [`MessageWriter`] as it arrives, so a
+//! session holds a bounded amount of it whatever the message size. Bytes a client pipelines after a
+//! command or after the end of data stay buffered for the next command, except across STARTTLS,
+//! where they are dropped (RFC 3207, STARTTLS command injection).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -24,7 +26,6 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use smtp_proto::Request;
-use smtp_proto::request::receiver::{BdatReceiver, DataReceiver};
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
@@ -32,6 +33,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::address::{self, Domain, EnvelopeCommand, Mailbox, Path, Routing};
+use super::data::{BARE_LINE_END_REPLY, BareLineEnd, DataReader, LineEnds};
 use super::io::BoxedIo;
 use super::personality::Personality;
 use super::reply::escape;
@@ -49,6 +51,9 @@ pub const MAX_TRANSCRIPT_TEXT: usize = 512;
 const READ_CHUNK: usize = 16 * 1024;
 /// How much is read at once while waiting for a command: idle sessions stay small.
 const COMMAND_READ: usize = 1024;
+/// Connections being refused (`421 4.3.2`) at once; further ones wait in the listen backlog, so a
+/// flood of connections cannot use up file descriptors and each still gets its 421.
+pub const MAX_REFUSING: usize = 8;
 
 /// Misbehaviour a listener can be switched into, one per lab fault.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -226,7 +231,7 @@ pub trait SessionPolicy: Send + Sync {
     }
 }
 
-/// A message a session accepted.
+/// A message a session accepted (its envelope; the content went to the sink's [`MessageWriter`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedMessage {
     /// The client's address.
@@ -239,23 +244,37 @@ pub struct ReceivedMessage {
     pub mail_from: String,
     /// The forward paths, as [`address::Mailbox`] writes them, each once.
     pub rcpt_to: Vec<String>,
-    /// The message as sent, dot-unstuffed, without the final `.`.
-    pub data: Vec<u8>,
+    /// The size of the content in bytes (dot-unstuffed, without the final `.`).
+    pub size: usize,
     /// The session it arrived in (TLS parameters, client certificate).
     pub session: SessionInfo,
     /// When the end of data arrived.
     pub received_at: OffsetDateTime,
 }
 
-/// Where accepted messages go. The reply to DATA is sent only after `accept` returns, so a durable
-/// sink makes "250 queued" mean "on disk".
+/// What a [`MessageSink`] or [`MessageWriter`] returns: `Err(text)` becomes `451 4.3.0 <text>`.
+pub type SinkFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, String>> + Send + 'a>>;
+
+/// Where accepted messages go. The content is handed over as it arrives, to one [`MessageWriter`]
+/// per message, so that a session never holds more than a bounded part of a message; the reply to
+/// the end of data is sent only after [`MessageWriter::commit`] returns, so a durable sink makes
+/// "250 queued" mean "on disk".
 pub trait MessageSink: Send + Sync {
-    /// Take a message; `Ok(id)` becomes `250 2.6.0 <id> Queued mail for delivery`, `Err(text)`
-    /// becomes `451 4.3.0 <text>`.
-    fn accept(
-        &self,
-        message: ReceivedMessage,
-    ) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send + '_>>;
+    /// A writer for the content of a new message (at `DATA`, or at the first `BDAT` chunk). Dropping
+    /// it without [`MessageWriter::commit`] discards what it holds (client gone, message refused,
+    /// `RSET`).
+    fn writer(&self) -> Box<dyn MessageWriter>;
+}
+
+/// The content of one message on its way into a [`MessageSink`].
+pub trait MessageWriter: Send {
+    /// The next bytes of the content, in order (dot-unstuffed). An error ends the transaction: the
+    /// rest of the content is read and dropped, and the reply is `451 4.3.0 <text>`.
+    fn write<'a>(&'a mut self, bytes: &'a [u8]) -> SinkFuture<'a, ()>;
+
+    /// The content is complete: take the message. `Ok(id)` becomes
+    /// `250 2.6.0 <id> Queued mail for delivery`.
+    fn commit(self: Box<Self>, message: ReceivedMessage) -> SinkFuture<'static, String>;
 }
 
 /// Everything a listener needs to know.
@@ -353,6 +372,7 @@ impl SmtpServer {
         let (stop, mut stopped) = watch::channel(false);
         let config = Arc::new(config);
         let sessions = Arc::new(tokio::sync::Semaphore::new(config.limits.max_sessions));
+        let refusing = Arc::new(tokio::sync::Semaphore::new(MAX_REFUSING));
         let task = tokio::spawn(async move {
             loop {
                 let accepted = tokio::select! {
@@ -377,6 +397,9 @@ impl SmtpServer {
                         });
                     }
                     Err(_) => {
+                        let Ok(refusal) = Arc::clone(&refusing).acquire_owned().await else {
+                            break;
+                        };
                         tokio::spawn(async move {
                             let reply = "421 4.3.2 Too many sessions, try again later";
                             config.notify(SessionEvent::Refused {
@@ -387,6 +410,8 @@ impl SmtpServer {
                             let line = format!("{reply}\r\n");
                             let write = stream.write_all(line.as_bytes());
                             let _ = tokio::time::timeout(Duration::from_secs(5), write).await;
+                            drop(stream);
+                            drop(refusal);
                         });
                     }
                 }
@@ -472,8 +497,8 @@ struct Session<'a> {
     skipping: bool,
     mail_from: Option<String>,
     rcpt_to: Vec<String>,
-    /// BDAT chunks of the current transaction, and whether they overflowed the size limit.
-    bdat: Option<(Vec<u8>, bool)>,
+    /// The content of the current BDAT transaction, between chunks.
+    bdat: Option<Content>,
     commands: usize,
     errors: usize,
     messages: usize,
@@ -1049,27 +1074,21 @@ impl Session<'_> {
         self.bdat = None;
     }
 
-    /// Read the DATA body (dot-unstuffed by smtp-proto), bounded by the size limit: an oversized
-    /// message is read to its end and discarded, then refused with 552.
+    /// Read the content after `DATA` (strict end of data, dot-unstuffing: [`DataReader`]) and hand
+    /// it to the sink as it arrives. An oversized message is read to its end and refused with 552; a
+    /// message with a bare CR or LF with 550 5.6.11.
     async fn receive_data(&mut self) -> Step {
-        let max = self.config.limits.max_message_size;
-        let mut receiver = DataReceiver::new();
-        let mut message = Vec::new();
-        let mut scratch = Vec::new();
-        let mut too_big = false;
+        let mut reader = DataReader::new();
+        let mut content = Content::new(self.config);
+        let mut piece = Vec::new();
         let mut total = 0usize;
         loop {
-            let mut bytes = self.inbuf.iter();
-            let target = if too_big { &mut scratch } else { &mut message };
-            let done = receiver.ingest(&mut bytes, target);
-            let consumed = self.inbuf.len() - bytes.as_slice().len();
+            piece.clear();
+            let (consumed, done) = reader.feed(&self.inbuf, &mut piece);
             self.inbuf.drain(..consumed);
             total = total.saturating_add(consumed);
-            if !too_big && message.len() > max {
-                too_big = true;
-                message = Vec::new();
-            }
-            scratch.clear();
+            content.bare = content.bare.or(reader.bare());
+            content.push(&piece, self.config.limits.max_message_size).await;
             if done {
                 let tls = self.in_tls();
                 self.transcript.push(
@@ -1077,7 +1096,7 @@ impl Session<'_> {
                     tls,
                     &format!("({total} bytes of message data)"),
                 );
-                return self.finish_message(message, too_big).await;
+                return self.finish_message(content).await;
             }
             if !self.fill(READ_CHUNK).await {
                 return Step::Close;
@@ -1103,38 +1122,37 @@ impl Session<'_> {
 
     async fn receive_bdat(&mut self, size: usize, is_last: bool) -> Step {
         let max = self.config.limits.max_message_size;
-        let (mut data, mut too_big) = self.bdat.take().unwrap_or_default();
-        if too_big || data.len().saturating_add(size) > max {
-            too_big = true;
-            data = Vec::new();
-            if !self.skip_chunk(size).await {
-                return Step::Close;
+        let mut content = self.bdat.take().unwrap_or_else(|| Content::new(self.config));
+        if content.size.saturating_add(size) > max {
+            content.discard_too_big();
+        }
+        let mut left = size;
+        loop {
+            let take = left.min(self.inbuf.len());
+            if take > 0 {
+                let bytes = &self.inbuf[..take];
+                content.ends.scan(bytes);
+                content.push(bytes, max).await;
+                self.inbuf.drain(..take);
+                left -= take;
             }
-        } else {
-            let mut receiver = BdatReceiver::new(size, is_last);
-            loop {
-                let mut bytes = self.inbuf.iter();
-                let done = receiver.ingest(&mut bytes, &mut data);
-                let consumed = self.inbuf.len() - bytes.as_slice().len();
-                self.inbuf.drain(..consumed);
-                if done {
-                    break;
-                }
-                if !self.fill(READ_CHUNK).await {
-                    return Step::Close;
-                }
+            if left == 0 {
+                break;
+            }
+            if !self.fill(READ_CHUNK).await {
+                return Step::Close;
             }
         }
         let tls = self.in_tls();
         self.transcript
             .push(Direction::Client, tls, &format!("({size} bytes of BDAT chunk)"));
         if !is_last {
-            let reply = if too_big {
+            let reply = if content.too_big {
                 "552 5.3.4 Message size exceeds fixed maximum message size".to_string()
             } else {
                 format!("250 2.0.0 {size} bytes received")
             };
-            self.bdat = Some((data, too_big));
+            self.bdat = Some(content);
             return if self.send(&reply).await.is_err() {
                 self.end_reason = "connection error";
                 Step::Close
@@ -1142,26 +1160,41 @@ impl Session<'_> {
                 Step::Continue
             };
         }
-        self.finish_message(data, too_big).await
+        content.bare = content.bare.or(content.ends.finish());
+        self.finish_message(content).await
     }
 
-    async fn finish_message(&mut self, data: Vec<u8>, too_big: bool) -> Step {
+    async fn finish_message(&mut self, content: Content) -> Step {
         // Back to command size: a session that carried a large message does not keep its buffer.
         self.inbuf.shrink_to(COMMAND_READ);
-        let reply = if too_big {
+        let tls = self.in_tls();
+        let reply = if content.too_big {
             "552 5.3.4 Message size exceeds fixed maximum message size".to_string()
+        } else if let Some(bare) = content.bare {
+            let what = match bare {
+                BareLineEnd::Cr => "a bare CR",
+                BareLineEnd::Lf => "a bare LF",
+            };
+            self.transcript.push(
+                Direction::Error,
+                tls,
+                &format!("message refused: its content holds {what} (RFC 5321 2.3.8)"),
+            );
+            BARE_LINE_END_REPLY.to_string()
+        } else if let Some(why) = content.failed {
+            format!("451 4.3.0 {why}")
         } else {
             let message = ReceivedMessage {
                 peer: self.info.peer,
                 helo: self.info.helo.clone().unwrap_or_default(),
-                tls: self.in_tls(),
+                tls,
                 mail_from: self.mail_from.clone().unwrap_or_default(),
                 rcpt_to: self.rcpt_to.clone(),
-                data,
+                size: content.size,
                 session: self.info.clone(),
                 received_at: OffsetDateTime::now_utc(),
             };
-            match &self.config.sink {
+            match content.writer {
                 None => {
                     self.messages += 1;
                     format!(
@@ -1170,7 +1203,7 @@ impl Session<'_> {
                         self.config.hostname
                     )
                 }
-                Some(sink) => match sink.accept(message).await {
+                Some(writer) => match writer.commit(message).await {
                     Ok(id) => {
                         self.messages += 1;
                         format!("250 2.6.0 <{id}> Queued mail for delivery")
@@ -1185,6 +1218,62 @@ impl Session<'_> {
             Step::Close
         } else {
             Step::Continue
+        }
+    }
+}
+
+/// The content of the message being received and what became of it.
+struct Content {
+    /// Where it goes: `None` without a sink, or once the content is discarded.
+    writer: Option<Box<dyn MessageWriter>>,
+    /// Bytes of content so far.
+    size: usize,
+    /// Over the size limit: read to its end and refused.
+    too_big: bool,
+    /// The first bare CR or LF: read to its end and refused.
+    bare: Option<BareLineEnd>,
+    /// The sink failed: read to its end, answered with 451.
+    failed: Option<String>,
+    /// Line ends across BDAT chunks.
+    ends: LineEnds,
+}
+
+impl Content {
+    fn new(config: &ServerConfig) -> Content {
+        Content {
+            writer: config.sink.as_ref().map(|sink| sink.writer()),
+            size: 0,
+            too_big: false,
+            bare: None,
+            failed: None,
+            ends: LineEnds::default(),
+        }
+    }
+
+    fn discard_too_big(&mut self) {
+        self.too_big = true;
+        self.writer = None;
+    }
+
+    /// Take the next bytes: count them, and pass them on unless the message is already refused.
+    async fn push(&mut self, bytes: &[u8], max: usize) {
+        self.size = self.size.saturating_add(bytes.len());
+        if self.size > max && !self.too_big {
+            self.discard_too_big();
+        }
+        self.bare = self.bare.or(self.ends.bare());
+        if self.bare.is_some() || self.failed.is_some() {
+            // Refused at the end anyway: nothing more is stored.
+            self.writer = None;
+        }
+        if bytes.is_empty() {
+            return;
+        }
+        if let Some(writer) = &mut self.writer
+            && let Err(why) = writer.write(bytes).await
+        {
+            self.failed = Some(why);
+            self.writer = None;
         }
     }
 }

@@ -13,6 +13,7 @@ mod probe_peers;
 mod relay_bench;
 mod relay_capture;
 mod relay_crash;
+mod relay_data;
 mod relay_envelope;
 mod relay_forward;
 mod relay_open_relay;

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mailpath_tests::require;
-use relay_support::{RelayProcess, spool_ids, spool_meta};
+use relay_support::{RelayProcess, spawn_listening, spool_ids, spool_meta};
 
 /// Python clients: sessions of 20 messages each, every acknowledged queue id written (and flushed)
 /// with the sequence number the message carries, until the relay goes away.
@@ -214,8 +214,9 @@ fn smtp_source_load_is_fully_spooled() {
 }
 
 /// kill -9 leaves the page cache intact, so it cannot show that data reaches the disk before the
-/// `250`. strace can: the system calls must be write+fsync of the message and its metadata, the
-/// renames into messages/, an fsync of the directory, and only then the 250 reply.
+/// `250`. strace can: the message and its metadata are written to new files in tmp/ (`O_EXCL`, never
+/// through a link), the data of both is synced, the message then its metadata (the commit record)
+/// are renamed into messages/, that directory is synced, and only then does the 250 go out.
 #[test]
 fn acknowledgement_follows_fsync_and_rename() {
     if !require("strace") || !require("swaks") {
@@ -223,37 +224,28 @@ fn acknowledgement_follows_fsync_and_rename() {
     }
     let spool = tempfile::tempdir().unwrap();
     let trace = spool.path().join("strace.out");
-    let mut child = Command::new("strace")
-        .args([
-            "-f",
-            "-e",
-            "trace=fsync,fdatasync,rename,renameat,renameat2,sendto,write,openat",
-            "-o",
-        ])
-        .arg(&trace)
-        .arg(mailpath_tests::mailpath_bin())
-        .args([
-            "relay",
-            "--listen",
-            "127.0.0.1:0",
-            "--no-tls",
-            "--format",
-            "json",
-            "--spool",
-        ])
-        .arg(spool.path().join("s"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (mut child, ready) = spawn_listening(
+        Command::new("strace")
+            .args([
+                "-f",
+                "-e",
+                "trace=fsync,fdatasync,rename,renameat,renameat2,sendto,write,openat",
+                "-o",
+            ])
+            .arg(&trace)
+            .arg(mailpath_tests::mailpath_bin())
+            .args([
+                "relay",
+                "--listen",
+                "127.0.0.1:0",
+                "--no-tls",
+                "--format",
+                "json",
+                "--spool",
+            ])
+            .arg(spool.path().join("s"))
+            .stderr(Stdio::null()),
+    );
     let port = ready["address"]
         .as_str()
         .unwrap()
@@ -286,31 +278,51 @@ fn acknowledgement_follows_fsync_and_rename() {
             .position(|l| l.contains(needle))
             .unwrap_or_else(|| panic!("{needle:?} before the 250 in:\n{calls}"))
     };
-    let eml_open = find(&format!("tmp/{id}.eml\", O_WRONLY|O_CREAT|O_EXCL"));
-    let json_open = find(&format!("tmp/{id}.json\", O_WRONLY|O_CREAT|O_EXCL"));
+    // The descriptor a successful openat returned.
+    let fd_of = |at: usize| -> String {
+        let result = lines[at]
+            .rsplit_once("= ")
+            .map(|(_, fd)| fd.trim().to_string())
+            .unwrap_or_default();
+        assert!(result.parse::<u32>().is_ok(), "openat failed: {}", lines[at]);
+        result
+    };
+    let pid_of = |at: usize| lines[at].split_whitespace().next().unwrap_or_default();
+    // Where the sync of `fd` completed (`= 0`), looking from `after`.
+    let synced = |fd: &str, after: usize| -> usize {
+        let start = (after..ack)
+            .find(|&i| {
+                lines[i].contains(&format!("fdatasync({fd}")) || lines[i].contains(&format!("fsync({fd}"))
+            })
+            .unwrap_or_else(|| panic!("no sync of fd {fd} before the 250 in:\n{calls}"));
+        if lines[start].ends_with("= 0") {
+            return start;
+        }
+        (start + 1..ack)
+            .find(|&i| {
+                pid_of(i) == pid_of(start) && lines[i].contains("resumed>") && lines[i].ends_with("= 0")
+            })
+            .unwrap_or_else(|| panic!("the sync of fd {fd} did not complete before the 250:\n{calls}"))
+    };
+    let eml_open = find(&format!("tmp/{id}.eml\", O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW"));
+    let json_open = find(&format!("tmp/{id}.json\", O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW"));
+    assert!(lines[eml_open].contains(", 0600)"), "{}", lines[eml_open]);
     let eml_rename = find(&format!("messages/{id}.eml\")"));
     let json_rename = find(&format!("messages/{id}.json\")"));
-    let fsyncs: Vec<usize> = lines[..ack]
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| l.contains("fsync(") && l.ends_with("= 0"))
-        .map(|(i, _)| i)
-        .collect();
-    let synced_between = |a: usize, b: usize| fsyncs.iter().any(|&i| a < i && i < b);
     assert!(
-        synced_between(eml_open, json_open),
-        "message fsynced before the metadata is written"
+        synced(&fd_of(eml_open), eml_open) < eml_rename,
+        "message synced before it is renamed"
     );
     assert!(
-        synced_between(json_open, eml_rename),
-        "metadata fsynced before the renames"
+        synced(&fd_of(json_open), json_open) < eml_rename,
+        "metadata synced before the renames"
     );
     assert!(
         eml_rename < json_rename,
         "the metadata (commit record) is renamed last"
     );
-    assert!(
-        synced_between(json_rename, ack),
-        "directory fsynced after the renames, before the 250"
-    );
+    let dir_open = (json_rename..ack)
+        .find(|&i| lines[i].contains("/messages\", O_RDONLY"))
+        .unwrap_or_else(|| panic!("messages/ opened for its sync after the renames:\n{calls}"));
+    synced(&fd_of(dir_open), dir_open);
 }

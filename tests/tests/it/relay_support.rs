@@ -5,7 +5,7 @@
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -135,6 +135,22 @@ impl Drop for RelayProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Spawn `command`, a `mailpath relay --format json` (under a wrapper such as strace or prlimit),
+/// with stdin and stdout piped; return it and its first line (the `listening` event).
+pub fn spawn_listening(command: &mut Command) -> (Child, Value) {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn mailpath relay");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .expect("the listening line");
+    let listening = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+    (child, listening)
 }
 
 /// Ids of the complete messages (`.eml` with its `.json`) in a spool.

@@ -58,19 +58,46 @@ impl Client {
     }
 }
 
+/// Messages with their content.
+type Collected = Arc<Mutex<Vec<(ReceivedMessage, Vec<u8>)>>>;
+
+/// Messages with their content, in memory.
 #[derive(Default)]
-struct Collect(Mutex<Vec<ReceivedMessage>>);
+struct Collect(Collected);
+
+struct CollectWriter {
+    all: Collected,
+    data: Vec<u8>,
+}
 
 impl MessageSink for Collect {
-    fn accept(
-        &self,
-        message: ReceivedMessage,
-    ) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send + '_>> {
+    fn writer(&self) -> Box<dyn MessageWriter> {
+        Box::new(CollectWriter {
+            all: Arc::clone(&self.0),
+            data: Vec::new(),
+        })
+    }
+}
+
+impl MessageWriter for CollectWriter {
+    fn write<'a>(&'a mut self, bytes: &'a [u8]) -> SinkFuture<'a, ()> {
+        self.data.extend_from_slice(bytes);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn commit(self: Box<Self>, message: ReceivedMessage) -> SinkFuture<'static, String> {
         Box::pin(async move {
-            let mut all = self.0.lock().unwrap();
-            all.push(message);
+            assert_eq!(message.size, self.data.len());
+            let mut all = self.all.lock().unwrap();
+            all.push((message, self.data));
             Ok(format!("id{}", all.len()))
         })
+    }
+}
+
+impl Collect {
+    fn messages(&self) -> Vec<(ReceivedMessage, Vec<u8>)> {
+        self.0.lock().unwrap().clone()
     }
 }
 
@@ -116,13 +143,12 @@ async fn pipelined_transaction_and_data_followed_by_quit() {
     assert!(queued.lines[0].contains("<id1>"), "{queued:?}");
     assert_eq!(c.code().await, 221);
     assert!(c.reply().await.is_none());
-    let got = sink.0.lock().unwrap().clone();
+    let got = sink.messages();
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].mail_from, "a@x.test");
-    assert_eq!(got[0].rcpt_to, ["b@y.test", "c@y.test"]);
-    assert_eq!(got[0].data, b"Subject: t\r\n\r\n.leading dot\r\nbody\r\n");
-    assert_eq!(got[0].session.helo.as_deref(), Some("client.test"));
-    drop(got);
+    assert_eq!(got[0].0.mail_from, "a@x.test");
+    assert_eq!(got[0].0.rcpt_to, ["b@y.test", "c@y.test"]);
+    assert_eq!(got[0].1, b"Subject: t\r\n\r\n.leading dot\r\nbody\r\n");
+    assert_eq!(got[0].0.session.helo.as_deref(), Some("client.test"));
     // The observer saw the session open and close, with the transcript.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let events = events.0.lock().unwrap().clone();
@@ -181,7 +207,7 @@ async fn size_is_enforced_before_and_during_data() {
     body.extend_from_slice(b".\r\n");
     c.send(&body).await;
     assert_eq!(c.code().await, 552);
-    assert!(sink.0.lock().unwrap().is_empty());
+    assert!(sink.messages().is_empty());
     // The session survives and a small message goes through.
     assert_eq!(c.cmd("MAIL FROM:<a@x.test>").await.code, 250);
     assert_eq!(c.cmd("RCPT TO:<b@y.test>").await.code, 250);
@@ -273,7 +299,7 @@ async fn bdat_chunks_are_joined_and_too_many_commands_end_the_session() {
     for expected in [250, 250, 250, 250, 250] {
         assert_eq!(c.code().await, expected);
     }
-    assert_eq!(sink.0.lock().unwrap()[0].data, b"Hello, world");
+    assert_eq!(sink.messages()[0].1, b"Hello, world");
     for _ in 0..3 {
         assert_eq!(c.cmd("NOOP").await.code, 250);
     }
