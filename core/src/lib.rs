@@ -7,8 +7,10 @@
 //! - [`report`]: HTML, JSON and Markdown reports of a diagnosis, redaction, and comparing two diagnoses.
 //! - [`relay`]: the bundled test relay (durable spool, roles, capture, forwarding).
 //! - [`headers`]: message header analysis (hops, hybrid headers, internal/anonymous verdict).
+//! - [`bounded`]: reading files with a size cap (every file mailpath reads).
 #![forbid(unsafe_code)]
 
+pub mod bounded;
 pub mod cert;
 pub mod check;
 pub mod checks;
