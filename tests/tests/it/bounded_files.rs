@@ -58,110 +58,44 @@ fn cert_dev_zero_fails_fast_with_bounded_memory() {
 fn oversized_files_are_refused_with_their_limit() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let cert = sparse(d, "huge.pem", 10 * 1024 * 1024 + 1);
-    let profile = sparse(d, "huge.toml", 1024 * 1024 + 1);
-    let diagnosis = sparse(d, "huge.json", 64 * 1024 * 1024 + 1);
-    let password = sparse(d, "password.txt", 64 * 1024 + 1);
-    let spool = d.join("spool");
-    let cases: Vec<(Vec<String>, &str)> = vec![
+    let path = |p: PathBuf| p.display().to_string();
+    let cert = path(sparse(d, "huge.pem", 10 * 1024 * 1024 + 1));
+    let profile = path(sparse(d, "huge.toml", 1024 * 1024 + 1));
+    let diagnosis = path(sparse(d, "huge.json", 64 * 1024 * 1024 + 1));
+    let password = path(sparse(d, "password.txt", 64 * 1024 + 1));
+    let (spool, html) = (path(d.join("spool")), path(d.join("out.html")));
+    let relay = ["relay", "--listen", "127.0.0.1:0", "--spool", &spool];
+    let mut cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["cert", &cert], "larger than 10 MiB"),
         (
-            vec!["cert".into(), cert.display().to_string()],
-            "larger than 10 MiB",
-        ),
-        (
-            vec![
-                "cert".into(),
-                cert.display().to_string(),
-                "--password-file".into(),
-                password.display().to_string(),
-            ],
+            vec!["cert", &cert, "--password-file", &password],
             "larger than 64 KiB, the most mailpath reads for a password file",
         ),
         (
-            vec![
-                "diagnose".into(),
-                "--profile".into(),
-                profile.display().to_string(),
-            ],
+            vec!["diagnose", "--profile", &profile],
             "larger than 1 MiB, the most mailpath reads for a profile",
         ),
         (
-            vec![
-                "report".into(),
-                "render".into(),
-                diagnosis.display().to_string(),
-                "--report".into(),
-                d.join("out.html").display().to_string(),
-            ],
+            vec!["report", "render", &diagnosis, "--report", &html],
             "larger than 64 MiB, the most mailpath reads for a saved diagnosis",
         ),
         (
-            vec![
-                "report".into(),
-                "compare".into(),
-                diagnosis.display().to_string(),
-                diagnosis.display().to_string(),
-            ],
+            vec!["report", "compare", &diagnosis, &diagnosis],
             "larger than 64 MiB",
         ),
         (
-            vec![
-                "relay".into(),
-                "--listen".into(),
-                "127.0.0.1:0".into(),
-                "--spool".into(),
-                spool.display().to_string(),
-                "--tls-cert".into(),
-                cert.display().to_string(),
-                "--tls-key".into(),
-                cert.display().to_string(),
-            ],
+            [&relay[..], &["--tls-cert", &cert, "--tls-key", &cert]].concat(),
             "larger than 10 MiB",
         ),
         (
-            vec![
-                "relay".into(),
-                "--listen".into(),
-                "127.0.0.1:0".into(),
-                "--spool".into(),
-                spool.display().to_string(),
-                "--client-ca".into(),
-                cert.display().to_string(),
-            ],
+            [&relay[..], &["--client-ca", &cert]].concat(),
             "larger than 10 MiB",
         ),
     ];
-    let mut cases = cases;
-    if mailpath_tests::require("openssl") {
-        // A real certificate, judged against an oversized CA file.
-        let good = d.join("good.pem");
-        let status = Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-            ])
-            .args(["-subj", "/CN=mail.contoso.com", "-days", "30", "-keyout"])
-            .arg(d.join("good.key"))
-            .arg("-out")
-            .arg(&good)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        cases.push((
-            vec![
-                "cert".into(),
-                good.display().to_string(),
-                "--ca".into(),
-                cert.display().to_string(),
-            ],
-            "larger than 10 MiB",
-        ));
+    // A real certificate, judged against an oversized CA file.
+    let good = mailpath_tests::self_signed_cert(d, "/CN=mail.contoso.com").map(path);
+    if let Some(good) = &good {
+        cases.push((vec!["cert", good, "--ca", &cert], "larger than 10 MiB"));
     }
     for (args, needle) in cases {
         let (out, took) = run_with_timeout(mailpath().args(&args), Duration::from_secs(60));

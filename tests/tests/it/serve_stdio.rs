@@ -6,7 +6,7 @@
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mailpath_tests::{mailpath, mailpath_bin, run_with_timeout, text};
@@ -82,6 +82,40 @@ fn ready_line(stdout: &mut ChildStdout) -> String {
     String::from_utf8(line).unwrap()
 }
 
+/// Spawn a server with stdout piped; the server, its unread stdout after the ready line, its stdin (when
+/// piped) and the ready line.
+fn start(cmd: &mut Command) -> (Server, ChildStdout, Option<ChildStdin>, String) {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let stdin = child.stdin.take();
+    let server = Server(child);
+    let ready = ready_line(&mut stdout);
+    assert!(!ready.is_empty(), "{cmd:?} exited before it was ready");
+    (server, stdout, stdin, ready)
+}
+
+fn lab(stdin: Stdio) -> Command {
+    let mut cmd = mailpath();
+    cmd.args(["lab", "healthy-direct", "--format", "json"])
+        .stdin(stdin)
+        .stderr(Stdio::inherit());
+    cmd
+}
+
+/// Still serving after a while (nothing stopped it), answering at `addr`; then SIGTERM stops it.
+fn serves_until_sigterm(mut server: Server, addr: SocketAddr) {
+    assert!(
+        server.exited_within(Duration::from_millis(1500)).is_none(),
+        "it stopped by itself"
+    );
+    session(addr, Duration::from_secs(5)).unwrap();
+    server.sigterm();
+    let status = server
+        .exited_within(Duration::from_secs(10))
+        .expect("SIGTERM stops it");
+    assert!(status.success(), "{status:?}");
+}
+
 fn relay(spool: &std::path::Path, stdin: Stdio, format: &str) -> Command {
     let mut cmd = mailpath();
     cmd.args(["relay", "--listen", "127.0.0.1:0", "--no-tls", "--format", format])
@@ -101,12 +135,9 @@ fn address(ready: &str) -> SocketAddr {
 #[test]
 fn relay_keeps_answering_when_nobody_reads_its_stdout() {
     let spool = tempfile::tempdir().unwrap();
-    let mut child = relay(spool.path(), Stdio::piped(), "json").spawn().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let stdin = child.stdin.take().unwrap();
-    let mut server = Server(child);
-    let addr = address(&ready_line(&mut stdout));
+    let (mut server, mut stdout, stdin, ready) = start(&mut relay(spool.path(), Stdio::piped(), "json"));
+    let stderr = server.0.stderr.take().unwrap();
+    let addr = address(&ready);
 
     // Each session prints a few events (its `closed` event carries the transcript): 600 sessions are
     // several times the 64 KiB a pipe holds.
@@ -151,11 +182,7 @@ fn relay_keeps_answering_when_nobody_reads_its_stdout() {
 #[test]
 fn relay_text_output_unread_does_not_stall_either() {
     let spool = tempfile::tempdir().unwrap();
-    let mut child = relay(spool.path(), Stdio::piped(), "text").spawn().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let _stdin = child.stdin.take().unwrap();
-    let _server = Server(child);
-    let first = ready_line(&mut stdout);
+    let (_server, _stdout, _stdin, first) = start(&mut relay(spool.path(), Stdio::piped(), "text"));
     let addr: SocketAddr = first
         .split_whitespace()
         .find_map(|w| w.parse().ok())
@@ -168,17 +195,8 @@ fn relay_text_output_unread_does_not_stall_either() {
 
 #[test]
 fn lab_keeps_answering_when_nobody_reads_its_stdout() {
-    let mut child = mailpath()
-        .args(["lab", "healthy-direct", "--format", "json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let stdin = child.stdin.take().unwrap();
-    let mut server = Server(child);
-    let info: mailpath_tests::LabInfo = serde_json::from_str(&ready_line(&mut stdout)).unwrap();
+    let (mut server, _stdout, stdin, ready) = start(&mut lab(Stdio::piped()));
+    let info: mailpath_tests::LabInfo = serde_json::from_str(&ready).unwrap();
     let addr = info.endpoint("mailbox").address;
     for i in 0..300 {
         session(addr, Duration::from_secs(5))
@@ -189,40 +207,23 @@ fn lab_keeps_answering_when_nobody_reads_its_stdout() {
     assert!(status.success(), "{status:?}");
 }
 
-/// `relay` with this stdin: still serving after a while, then stopped by SIGTERM.
-fn relay_serves_until_sigterm(stdin: Stdio, via_shell_closing_stdin: bool) {
+/// `relay` with this stdin (or, `closed`, none at all): it serves until SIGTERM.
+fn relay_serves_until_sigterm(stdin: Stdio, closed: bool) {
     let spool = tempfile::tempdir().unwrap();
-    let mut cmd = if via_shell_closing_stdin {
+    let mut cmd = relay(spool.path(), stdin, "json");
+    if closed {
         // `<&-`: descriptor 0 closed when mailpath starts.
-        let mut cmd = Command::new("sh");
-        cmd.args(["-c", "exec \"$0\" \"$@\" <&-"])
+        let mut shell = Command::new("sh");
+        shell
+            .args(["-c", "exec \"$0\" \"$@\" <&-"])
             .arg(mailpath_bin())
-            .args(["relay", "--listen", "127.0.0.1:0", "--no-tls", "--format", "json"])
-            .arg("--spool")
-            .arg(spool.path())
+            .args(cmd.get_args())
             .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        cmd
-    } else {
-        relay(spool.path(), stdin, "json")
-    };
-    let mut child = cmd.spawn().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut server = Server(child);
-    let ready = ready_line(&mut stdout);
-    assert!(!ready.is_empty(), "the relay exited before it was ready");
-    let addr = address(&ready);
-    assert!(
-        server.exited_within(Duration::from_millis(1500)).is_none(),
-        "the relay stopped by itself"
-    );
-    session(addr, Duration::from_secs(5)).unwrap();
-    server.sigterm();
-    let status = server
-        .exited_within(Duration::from_secs(10))
-        .expect("SIGTERM stops it");
-    assert!(status.success(), "{status:?}");
+        cmd = shell;
+    }
+    let (server, _stdout, _stdin, ready) = start(&mut cmd);
+    serves_until_sigterm(server, address(&ready));
 }
 
 #[test]
@@ -239,38 +240,16 @@ fn relay_with_stdin_closed_serves_until_sigterm() {
 #[cfg(unix)]
 #[test]
 fn lab_with_stdin_dev_null_serves_until_sigterm() {
-    let mut child = mailpath()
-        .args(["lab", "healthy-direct", "--format", "json"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut server = Server(child);
-    let ready = ready_line(&mut stdout);
-    assert!(!ready.is_empty(), "the lab exited before it was ready");
+    let (server, _stdout, _stdin, ready) = start(&mut lab(Stdio::null()));
     let info: mailpath_tests::LabInfo = serde_json::from_str(&ready).unwrap();
-    assert!(
-        server.exited_within(Duration::from_millis(1500)).is_none(),
-        "the lab stopped by itself"
-    );
-    session(info.endpoint("mailbox").address, Duration::from_secs(5)).unwrap();
-    server.sigterm();
-    let status = server
-        .exited_within(Duration::from_secs(10))
-        .expect("SIGTERM stops it");
-    assert!(status.success(), "{status:?}");
+    serves_until_sigterm(server, info.endpoint("mailbox").address);
 }
 
 #[test]
 fn relay_stops_when_its_stdin_pipe_closes() {
     let spool = tempfile::tempdir().unwrap();
-    let mut child = relay(spool.path(), Stdio::piped(), "json").spawn().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let stdin = child.stdin.take().unwrap();
-    let mut server = Server(child);
-    let addr = address(&ready_line(&mut stdout));
+    let (mut server, _stdout, stdin, ready) = start(&mut relay(spool.path(), Stdio::piped(), "json"));
+    let addr = address(&ready);
     session(addr, Duration::from_secs(5)).unwrap();
     let closed = Instant::now();
     drop(stdin);
