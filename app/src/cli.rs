@@ -92,8 +92,19 @@ pub enum Command {
     /// Check a certificate file offline, as the probes would judge it; with --profile/--lab, preview a renewal.
     Cert(CertArgs),
     /// Run the embedded hybrid lab on loopback.
+    ///
+    /// Serves until SIGINT (Ctrl+C) or SIGTERM. When standard input is a pipe, its end stops the lab too
+    /// (close it to stop; --ignore-stdin keeps serving). A terminal, /dev/null or a closed standard input
+    /// are never read, so `mailpath lab &`, nohup and systemd keep it running.
     Lab(LabArgs),
     /// Run the bundled test relay: capture and inspect what Exchange sends.
+    ///
+    /// Serves until SIGINT (Ctrl+C) or SIGTERM. When standard input is a pipe, its end stops the relay too
+    /// (close it to stop; --ignore-stdin keeps serving). A terminal, /dev/null or a closed standard input
+    /// are never read, so `mailpath relay &`, nohup and systemd keep it running.
+    ///
+    /// Events are printed as they come; when standard output does not keep up (a full pipe nobody
+    /// reads), events are dropped and counted rather than waited for, and the relay keeps serving.
     Relay(Box<RelayArgs>),
     /// Analyse message headers into the path the message really took.
     Headers(HeadersArgs),
@@ -195,7 +206,7 @@ pub struct LabArgs {
     /// Also write a profile pointing at the running lab to FILE.
     #[arg(long, value_name = "FILE")]
     pub write_profile: Option<PathBuf>,
-    /// Keep serving when standard input closes (stop only on SIGINT/SIGTERM).
+    /// When standard input is a pipe, keep serving at its end (stop only on SIGINT/SIGTERM).
     #[arg(long)]
     pub ignore_stdin: bool,
 }
@@ -301,7 +312,7 @@ pub struct RelayArgs {
     /// Print only the ready line, no per-event output (for benchmarks).
     #[arg(long)]
     pub quiet: bool,
-    /// Keep serving when standard input closes (stop only on SIGINT/SIGTERM).
+    /// When standard input is a pipe, keep serving at its end (stop only on SIGINT/SIGTERM).
     #[arg(long)]
     pub ignore_stdin: bool,
 }

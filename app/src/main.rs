@@ -26,7 +26,9 @@ fn main() -> ExitCode {
     match run(cli, started) {
         Ok(outcome) => outcome.into(),
         Err(err) => {
-            eprintln!("mailpath: error: {err:#}");
+            // Errors may quote a file or a server: escaped, and long lines cut to an excerpt.
+            let message = mailpath_app::output::error_text(&format!("{err:#}"));
+            eprintln!("mailpath: error: {message}");
             Outcome::CouldNotRun.into()
         }
     }

@@ -666,9 +666,9 @@ pub fn load_chain_file_with_password(
     path: &Path,
     password: Option<&str>,
 ) -> Result<Vec<CertificateDer<'static>>, CertError> {
-    let bytes = std::fs::read(path).map_err(|source| CertError::Io {
+    let bytes = crate::bounded::read(path, crate::bounded::Limit::CERT_FILE).map_err(|e| CertError::Io {
         path: path.to_path_buf(),
-        source,
+        source: e.into(),
     })?;
     load_chain_bytes(&bytes, path, password)
 }
@@ -736,7 +736,12 @@ fn load_pkcs12(
     Ok(certs)
 }
 
-fn load_chain_bytes(
+/// The certificates of a file's contents (PEM, DER or PKCS#12, as [`load_chain_file_with_password`]);
+/// `path` names it in errors.
+///
+/// # Errors
+/// As [`load_chain_file_with_password`].
+pub fn load_chain_bytes(
     bytes: &[u8],
     path: &Path,
     password: Option<&str>,

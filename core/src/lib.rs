@@ -10,8 +10,10 @@
 //! - [`relay`]: the bundled test relay (durable spool, roles, capture, forwarding).
 //! - [`headers`]: message header analysis (hops, hybrid headers, internal/anonymous verdict).
 //! - [`tls_scan`]: the TLS handshake scanner (versions, suites, groups, the chain of servers rustls cannot talk to).
+//! - [`bounded`]: reading files with a size cap (every file mailpath reads).
 #![forbid(unsafe_code)]
 
+pub mod bounded;
 pub mod ca;
 pub mod catalog;
 pub mod cert;

@@ -481,9 +481,11 @@ impl Profile {
     /// Reads, parses and validates the profile at `path`. Relative `trust.ca_files` are resolved against the
     /// file's directory and stored as absolute paths. Messages name the file as `path` was given.
     pub fn load(path: &Path) -> Result<Profile, ProfileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
-            path: path.to_path_buf(),
-            source,
+        let text = crate::bounded::read_to_string(path, crate::bounded::Limit::PROFILE).map_err(|e| {
+            ProfileError::Io {
+                path: path.to_path_buf(),
+                source: e.into(),
+            }
         })?;
         let base_dir = match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent,

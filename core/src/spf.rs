@@ -437,7 +437,13 @@ fn check_host<'a>(
         }
     }
     if let Some(target) = &record.redirect {
+        // redirect= counts towards the limit like the DNS-querying mechanisms (RFC 7208 4.6.4).
         eval.lookups += 1;
+        if eval.lookups > MAX_LOOKUPS {
+            eval.trace
+                .push("more than 10 DNS-querying terms (permerror)".into());
+            return SpfResult::PermError;
+        }
         return match check_host(target, ip, lookup, eval, depth + 1) {
             SpfResult::None => SpfResult::PermError,
             other => other,
@@ -689,6 +695,38 @@ mod tests {
             eval("contoso.com", "40.93.1.2").matched.as_deref(),
             Some("spf.protection.outlook.com: ip4:40.92.0.0/15")
         );
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/spf.rs): a `redirect=` beyond the ten DNS-querying terms was
+    /// followed instead of ending in permerror, so the count went past the limit and a record over it
+    /// could still pass.
+    #[test]
+    fn a_redirect_past_ten_lookups_is_a_permerror() {
+        let mut w = world();
+        w.push(answer(
+            "ten.example",
+            RecordType::Txt,
+            vec![RecordData::Txt(format!(
+                "v=spf1{} redirect=contoso.com",
+                " mx:contoso.com".repeat(10)
+            ))],
+        ));
+        let lookup = |n: &str, t: RecordType| w.iter().find(|a| a.name == n && a.rtype == t);
+        let e = evaluate("ten.example", "203.0.113.10".parse().unwrap(), &lookup);
+        assert_eq!(e.result, SpfResult::PermError, "{:?}", e.trace);
+        assert_eq!(e.lookups, MAX_LOOKUPS + 1);
+        // Nine mechanisms and the redirect are within the limit: the redirect decides.
+        w.push(answer(
+            "nine.example",
+            RecordType::Txt,
+            vec![RecordData::Txt(format!(
+                "v=spf1{} redirect=contoso.com",
+                " mx:contoso.com".repeat(9)
+            ))],
+        ));
+        let lookup = |n: &str, t: RecordType| w.iter().find(|a| a.name == n && a.rtype == t);
+        let e = evaluate("nine.example", "203.0.113.10".parse().unwrap(), &lookup);
+        assert_eq!(e.result, SpfResult::Pass, "{:?}", e.trace);
     }
 
     #[test]

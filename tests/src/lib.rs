@@ -261,3 +261,34 @@ pub fn text(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// A self-signed certificate (P-256) for `subject` (`/CN=...`, UTF-8, any bytes) made by openssl in `dir`;
+/// `None` (the test skips) when openssl is missing outside CI.
+///
+/// # Panics
+/// When openssl fails.
+pub fn self_signed_cert(dir: &Path, subject: &str) -> Option<PathBuf> {
+    if !require("openssl") {
+        return None;
+    }
+    let pem = dir.join("self-signed.pem");
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
+        .args(["-days", "30", "-utf8", "-subj", subject, "-keyout"])
+        .arg(dir.join("self-signed.key"))
+        .arg("-out")
+        .arg(&pem)
+        .stderr(Stdio::null())
+        .status()
+        .expect("run openssl");
+    assert!(status.success(), "openssl req -subj {subject:?} failed");
+    Some(pem)
+}

@@ -5,6 +5,7 @@
 use std::io::Write as _;
 
 use anyhow::Context as _;
+use mailpath_core::bounded::{self, Limit};
 use mailpath_core::cert::Trust;
 use mailpath_core::check::{CheckResult, Counts};
 use mailpath_core::checks::cert::{ExpectedName, check_certificate_chain};
@@ -14,7 +15,7 @@ use mailpath_core::topology::{Topology, tlsa_name};
 
 use crate::Outcome;
 use crate::cli::{CertArgs, Format, Target};
-use crate::output;
+use crate::output::{self, term_line};
 
 /// `--ca` alone, or the system store.
 fn ca_trust(args: &CertArgs) -> anyhow::Result<Trust> {
@@ -38,7 +39,7 @@ fn password(args: &CertArgs) -> anyhow::Result<Option<String>> {
         return Ok(Some(value));
     }
     if let Some(file) = &args.password_file {
-        let text = std::fs::read_to_string(file)
+        let text = bounded::read_to_string(file, Limit::PASSWORD_FILE)
             .with_context(|| format!("--password-file: could not read {}", file.display()))?;
         return Ok(Some(text.lines().next().unwrap_or_default().to_string()));
     }
@@ -105,10 +106,10 @@ pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &CertArgs) 
         }
         Format::Text => {
             for (i, c) in report.chain.iter().enumerate() {
-                writeln!(out, "[{i}] {}", c.subject)?;
-                writeln!(out, "    issuer  {}", c.issuer)?;
-                writeln!(out, "    names   {}", c.dns_names.join(", "))?;
-                writeln!(out, "    valid   {} .. {}", c.not_before, c.not_after)?;
+                term_line!(&mut out, "[{i}] {}", c.subject)?;
+                term_line!(&mut out, "    issuer  {}", c.issuer)?;
+                term_line!(&mut out, "    names   {}", c.dns_names.join(", "))?;
+                term_line!(&mut out, "    valid   {} .. {}", c.not_before, c.not_after)?;
             }
             writeln!(out)?;
             let all: Vec<&CheckResult> = report.checks.iter().collect();

@@ -72,10 +72,10 @@ pub fn run(
                 let mut err = std::io::stderr().lock();
                 match event {
                     Progress::Phase { name } => {
-                        let _ = write!(err, "\r\x1b[2K{name}...");
+                        let _ = write!(err, "\r\x1b[2K{}...", output::escape(&name));
                     }
                     Progress::Probed { id, done, total, .. } => {
-                        let _ = write!(err, "\r\x1b[2K[{done}/{total}] {id}");
+                        let _ = write!(err, "\r\x1b[2K[{done}/{total}] {}", output::escape(&id));
                     }
                     Progress::Finished => {
                         let _ = write!(err, "\r\x1b[2K");
@@ -127,7 +127,9 @@ fn print_text(d: &Diagnosis) -> anyhow::Result<()> {
     writeln!(
         out,
         "mailpath {}: {} ({} ms)",
-        d.mailpath_version, d.profile.name, d.duration_ms
+        d.mailpath_version,
+        output::escape(&d.profile.name),
+        d.duration_ms
     )?;
     output::print_path(&mut out, &d.path, &d.checks, colour)?;
     writeln!(

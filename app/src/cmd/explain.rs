@@ -5,10 +5,11 @@
 //! Exit codes: 0 something was explained; 3 nothing found (no SMTP reply, status code or known error
 //! string), or could not run (an unreadable file, bad arguments, a lab that does not start).
 
-use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
+use mailpath_core::bounded::{self, Limit};
 use mailpath_core::check::Status;
 use mailpath_core::diagnose::{DiagnoseOptions, Diagnosis, diagnose, trust_for};
 use mailpath_core::explain::extract::clean;
@@ -20,9 +21,8 @@ use crate::cli::{ExplainArgs, Format, Target};
 use crate::cmd::diagnose::load_target;
 use crate::output;
 
-/// Bytes read from a file or standard input at most. (A shared bounded reader for every command is
-/// coming; until then this command caps its own input.) The extractor looks at less still.
-pub const MAX_INPUT: u64 = 10 * 1024 * 1024;
+/// Bytes read from a file or standard input at most; the extractor looks at less still.
+pub const MAX_INPUT: u64 = Limit::EXPLAIN_INPUT.bytes;
 
 /// Run `mailpath explain`.
 ///
@@ -118,7 +118,6 @@ pub fn run(
 /// argument when standard input is not a terminal), a file when the argument names one, else the
 /// argument itself.
 fn read_input(arg: Option<&str>) -> anyhow::Result<(Vec<u8>, bool)> {
-    let mut data = Vec::new();
     let stdin = match arg {
         None if std::io::stdin().is_terminal() => {
             bail!("give the text to explain, a FILE holding it, or - to read standard input")
@@ -126,27 +125,23 @@ fn read_input(arg: Option<&str>) -> anyhow::Result<(Vec<u8>, bool)> {
         None | Some("-") => true,
         Some(_) => false,
     };
-    if stdin {
-        std::io::stdin()
-            .lock()
-            .take(MAX_INPUT + 1)
-            .read_to_end(&mut data)
-            .context("could not read standard input")?;
+    let (data, whole) = if stdin {
+        bounded::read_prefix(std::io::stdin().lock(), Limit::EXPLAIN_INPUT)
+            .context("could not read standard input")?
     } else if let Some(arg) = arg {
         let path = Path::new(arg);
         if path.is_file() {
-            std::fs::File::open(path)
-                .and_then(|f| f.take(MAX_INPUT + 1).read_to_end(&mut data))
-                .with_context(|| format!("could not read {arg}"))?;
+            bounded::read_start(path, Limit::EXPLAIN_INPUT)
+                .with_context(|| format!("could not read {arg}"))?
         } else if looks_like_a_path(arg) {
             bail!("could not read {arg}: no such file (to explain a text, quote it whole)");
         } else {
-            data = arg.as_bytes().to_vec();
+            (arg.as_bytes().to_vec(), true)
         }
-    }
-    let over = data.len() as u64 > MAX_INPUT;
-    data.truncate(usize::try_from(MAX_INPUT).unwrap_or(usize::MAX));
-    Ok((data, over))
+    } else {
+        (Vec::new(), true)
+    };
+    Ok((data, !whole))
 }
 
 /// One word that names a file (a separator, or a file extension an NDR or a log comes in).

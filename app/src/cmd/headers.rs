@@ -1,30 +1,27 @@
 //! `mailpath headers FILE|-`: the path a message took and how Exchange treated it, from its headers.
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
+use std::path::Path;
 
 use anyhow::{Context as _, bail};
+use mailpath_core::bounded::{self, Limit};
 use mailpath_core::check::Status;
 use mailpath_core::headers::{self, HeaderAnalysis, HopRole, TlsSeen};
 
 use crate::Outcome;
 use crate::cli::{Format, HeadersArgs};
-
-/// Bytes read from the input at most (headers are analysed within their own, smaller bound).
-const MAX_INPUT: u64 = 16 * 1024 * 1024;
+use crate::output::term_line;
 
 pub fn run(args: &HeadersArgs) -> anyhow::Result<Outcome> {
-    let mut data = Vec::new();
-    if args.file == "-" {
-        std::io::stdin()
-            .lock()
-            .take(MAX_INPUT)
-            .read_to_end(&mut data)
-            .context("could not read standard input")?;
+    // Only the header block is analysed (at most headers::MAX_HEADER_BYTES of it): the start of a large
+    // message is enough, its body is never read into memory.
+    let (data, _) = if args.file == "-" {
+        bounded::read_prefix(std::io::stdin().lock(), Limit::MESSAGE)
+            .context("could not read standard input")?
     } else {
-        std::fs::File::open(&args.file)
-            .and_then(|f| f.take(MAX_INPUT).read_to_end(&mut data))
-            .with_context(|| format!("could not read {}", args.file))?;
-    }
+        bounded::read_start(Path::new(&args.file), Limit::MESSAGE)
+            .with_context(|| format!("could not read {}", args.file))?
+    };
     if !headers::looks_like_headers(&data) {
         bail!("{} does not start with header fields (Name: value)", args.file);
     }
@@ -72,13 +69,13 @@ fn print_text(out: &mut impl std::io::Write, a: &HeaderAnalysis) -> std::io::Res
         ("Message-ID", &s.message_id),
     ] {
         if let Some(v) = value {
-            writeln!(out, "{label:11} {v}")?;
+            term_line!(out, "{label:11} {v}")?;
         }
     }
-    writeln!(out)?;
-    writeln!(out, "Path, oldest hop first:")?;
+    term_line!(out)?;
+    term_line!(out, "Path, oldest hop first:")?;
     if a.hops.is_empty() {
-        writeln!(out, "  (no Received fields)")?;
+        term_line!(out, "  (no Received fields)")?;
     }
     for h in &a.hops {
         let tls = match h.tls {
@@ -90,7 +87,7 @@ fn print_text(out: &mut impl std::io::Write, a: &HeaderAnalysis) -> std::io::Res
             .delay_secs
             .map(|d| format!("{d:+} s"))
             .unwrap_or_else(|| "?".into());
-        writeln!(
+        term_line!(
             out,
             "  {:>2}  {} -> {}  [{}]  {}  {}  {}",
             h.index,
@@ -103,14 +100,14 @@ fn print_text(out: &mut impl std::io::Write, a: &HeaderAnalysis) -> std::io::Res
         )?;
     }
     if a.hops_dropped > 0 {
-        writeln!(out, "  ({} more Received fields not analysed)", a.hops_dropped)?;
+        term_line!(out, "  ({} more Received fields not analysed)", a.hops_dropped)?;
     }
     if let Some(total) = a.total_delay_secs {
-        writeln!(out, "  total {total} s")?;
+        term_line!(out, "  total {total} s")?;
     }
-    writeln!(out)?;
+    term_line!(out)?;
     let v = &a.verdict;
-    writeln!(
+    term_line!(
         out,
         "Verdict: {}{}",
         v.classification.as_str().to_uppercase(),
@@ -120,20 +117,24 @@ fn print_text(out: &mut impl std::io::Write, a: &HeaderAnalysis) -> std::io::Res
             .unwrap_or_default()
     )?;
     for reason in &v.reasons {
-        writeln!(out, "  - {reason}")?;
+        term_line!(out, "  - {reason}")?;
     }
-    writeln!(out)?;
-    writeln!(out, "Checks:")?;
+    term_line!(out)?;
+    term_line!(out, "Checks:")?;
     for c in &a.checks {
-        writeln!(out, "  {:4}  {:34} {}", c.status.as_str(), c.id, c.summary)?;
+        term_line!(out, "  {:4}  {:34} {}", c.status.as_str(), c.id, c.summary)?;
         if c.status >= Status::Warn && !c.remediation.is_empty() {
-            writeln!(out, "        fix: {}", c.remediation)?;
+            term_line!(out, "        fix: {}", c.remediation)?;
         }
     }
     let c = a.counts;
-    writeln!(
+    term_line!(
         out,
         "\n{} pass, {} warn, {} fail, {} skip, {} info",
-        c.pass, c.warn, c.fail, c.skip, c.info
+        c.pass,
+        c.warn,
+        c.fail,
+        c.skip,
+        c.info
     )
 }

@@ -1,4 +1,5 @@
-//! `mailpath lab`: run the embedded hybrid lab until SIGINT/SIGTERM or until stdin closes.
+//! `mailpath lab`: run the embedded hybrid lab until SIGINT/SIGTERM or until stdin closes (when it is a
+//! pipe: see [`super::stop`]).
 
 use std::io::Write as _;
 
@@ -7,6 +8,7 @@ use mailpath_core::lab::{DEFAULT_SCENARIO, Lab, LabInfo, LabOptions, SCENARIOS};
 
 use crate::Outcome;
 use crate::cli::{Format, LabArgs};
+use crate::output::term_line;
 
 pub fn run(runtime: &tokio::runtime::Runtime, args: &LabArgs) -> anyhow::Result<Outcome> {
     if args.list {
@@ -14,7 +16,8 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &LabArgs) -> anyhow::Result<
     }
     let name = args.scenario.as_deref().unwrap_or(DEFAULT_SCENARIO);
     runtime.block_on(async {
-        let stop = super::stop::StopSignals::listen(args.ignore_stdin);
+        let watch_stdin = super::stop::watch_stdin(args.ignore_stdin);
+        let stop = super::stop::StopSignals::listen(watch_stdin);
         // The stop signals are handled here (the lab is dropped on the way out, its files with it).
         let options = LabOptions {
             remove_on_signal: false,
@@ -32,7 +35,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &LabArgs) -> anyhow::Result<
             Format::Json => {
                 writeln!(out, "{}", serde_json::to_string(lab.info())?)?;
             }
-            Format::Text => print_text(&mut out, lab.info(), lab.scenario().summary, args.ignore_stdin)?,
+            Format::Text => print_text(&mut out, lab.info(), lab.scenario().summary, watch_stdin)?,
         }
         out.flush()?;
         drop(out);
@@ -63,19 +66,19 @@ fn print_text(
     out: &mut impl std::io::Write,
     info: &LabInfo,
     summary: &str,
-    ignore_stdin: bool,
+    watch_stdin: bool,
 ) -> std::io::Result<()> {
-    writeln!(out, "mailpath lab: {} ({summary})", info.scenario)?;
-    writeln!(out, "  dns      {} (UDP and TCP)", info.dns)?;
-    writeln!(out, "  ca       {}", info.ca_file.display())?;
-    writeln!(out, "  profile  {}", info.profile_file.display())?;
-    writeln!(out, "  endpoints:")?;
+    term_line!(out, "mailpath lab: {} ({summary})", info.scenario)?;
+    term_line!(out, "  dns      {} (UDP and TCP)", info.dns)?;
+    term_line!(out, "  ca       {}", info.ca_file.display())?;
+    term_line!(out, "  profile  {}", info.profile_file.display())?;
+    term_line!(out, "  endpoints:")?;
     for e in &info.endpoints {
         let role = serde_json::to_value(e.role)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        writeln!(
+        term_line!(
             out,
             "    {role:14} {:42} {:22} {}",
             e.host,
@@ -83,15 +86,15 @@ fn print_text(
             e.tls_names.join(", ")
         )?;
     }
-    writeln!(out, "  try:")?;
-    writeln!(
+    term_line!(out, "  try:")?;
+    term_line!(
         out,
         "    dig @{} -p {} contoso.com MX",
         info.dns.ip(),
         info.dns.port()
     )?;
     if let Some(e) = info.endpoints.iter().find(|e| e.host == "mail.contoso.com") {
-        writeln!(
+        term_line!(
             out,
             "    openssl s_client -starttls smtp -connect {} -CAfile {} -servername {}",
             e.address,
@@ -99,5 +102,5 @@ fn print_text(
             e.host
         )?;
     }
-    writeln!(out, "{}", super::stop::serving_until(ignore_stdin))
+    term_line!(out, "{}", super::stop::serving_until(watch_stdin))
 }

@@ -3,9 +3,12 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, bail};
+use mailpath_core::bounded::{self, Limit};
 use mailpath_core::check::Status;
 use mailpath_core::dns::Resolver;
 use mailpath_core::relay::client::{self, ClientOptions, RcptOutcome, TlsPolicy};
@@ -17,6 +20,7 @@ use serde::Serialize;
 
 use crate::Outcome;
 use crate::cli::{Format, ForwardTls, RelayAction, RelayArgs, RelayRole, RelaySendArgs};
+use crate::output::term_line;
 
 /// Events buffered between the relay and the printer.
 const EVENT_BUFFER: usize = 4096;
@@ -205,42 +209,129 @@ fn config(args: &RelayArgs) -> anyhow::Result<RelayConfig> {
 
 async fn serve(args: &RelayArgs) -> anyhow::Result<Outcome> {
     let config = config(args)?;
-    let stop = super::stop::StopSignals::listen(args.ignore_stdin);
+    let watch_stdin = super::stop::watch_stdin(args.ignore_stdin);
+    let stop = super::stop::StopSignals::listen(watch_stdin);
     let spool = config.spool_dir.clone();
     let (tx, mut rx) = tokio::sync::mpsc::channel(EVENT_BUFFER);
     let relay = Relay::start(config, Some(tx))
         .await
         .with_context(|| format!("could not start the relay (spool {})", spool.display()))?;
-    let format = args.format;
-    let quiet = args.quiet;
-    let ignore_stdin = args.ignore_stdin;
-    let printer = tokio::spawn(async move {
-        while let Some(event) = rx.recv().await {
-            let mut out = std::io::stdout().lock();
-            let written = match format {
-                Format::Json => serde_json::to_string(&event)
-                    .map_err(std::io::Error::other)
-                    .and_then(|line| writeln!(out, "{line}")),
-                Format::Text => print_event(&mut out, &event, ignore_stdin),
-            };
-            let _ = written.and_then(|()| out.flush());
-            if quiet {
-                // Only the ready line: closing the channel also spares the relay judging every
-                // message for nobody.
-                break;
+    let printer = Printer::spawn(args.format, args.quiet, watch_stdin)?;
+    let dropped = Arc::clone(&printer.dropped);
+    // The relay's events go to the printer's thread without ever waiting for it: when standard output
+    // does not keep up (a full pipe nobody reads, a terminal on XOFF), they are dropped and counted.
+    let forward = {
+        let queue = printer.queue.clone();
+        tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                match queue.try_send(event) {
+                    Ok(()) => {}
+                    Err(std::sync::mpsc::TrySendError::Full(_)) => {
+                        dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                    // --quiet: the printer is done. Closing the channel also spares the relay judging
+                    // every message for nobody.
+                    Err(std::sync::mpsc::TrySendError::Disconnected(_)) => break,
+                }
             }
-        }
-    });
+        })
+    };
     if let Some(why) = stop.wait().await {
         tracing::info!("relay stopping: {why}");
     }
-    let dropped = relay.dropped_events();
+    let relay_dropped = relay.dropped_events();
     relay.shutdown().await;
-    printer.abort();
-    if dropped > 0 && !quiet {
+    // What is queued is still printed, when the output takes it within a bound.
+    let mut forward = forward;
+    if tokio::time::timeout(PRINT_AT_EXIT, &mut forward).await.is_err() {
+        forward.abort();
+    }
+    let dropped = printer.finish(PRINT_AT_EXIT).await + if args.quiet { 0 } else { relay_dropped };
+    if dropped > 0 && !args.quiet {
         eprintln!("mailpath relay: {dropped} event(s) were not printed (output too slow)");
     }
     Ok(Outcome::Passed)
+}
+
+/// Events waiting for the printer: a few hundred, so that a stalled output holds little memory and the
+/// drops start soon.
+const PRINT_QUEUE: usize = 256;
+
+/// How long the printer may take to print what is queued when the relay stops.
+const PRINT_AT_EXIT: Duration = Duration::from_secs(2);
+
+/// The event printer: its own thread, so that a blocked standard output blocks nothing else.
+struct Printer {
+    queue: std::sync::mpsc::SyncSender<RelayEvent>,
+    dropped: Arc<AtomicU64>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Printer {
+    fn spawn(format: Format, quiet: bool, watch_stdin: bool) -> anyhow::Result<Printer> {
+        let (queue, events) = std::sync::mpsc::sync_channel::<RelayEvent>(PRINT_QUEUE);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let seen = Arc::clone(&dropped);
+        let thread = std::thread::Builder::new()
+            .name("mailpath-events".into())
+            .spawn(move || {
+                let mut reported = 0;
+                for event in events {
+                    let mut out = std::io::stdout().lock();
+                    // Drops are told in the stream itself, before the next event that gets through.
+                    let lost = seen.load(Ordering::Relaxed);
+                    let mut written = Ok(());
+                    if lost > reported {
+                        written = print_dropped(&mut out, format, lost - reported);
+                        reported = lost;
+                    }
+                    let written = written.and_then(|()| match format {
+                        Format::Json => serde_json::to_string(&event)
+                            .map_err(std::io::Error::other)
+                            .and_then(|line| writeln!(out, "{line}")),
+                        Format::Text => print_event(&mut out, &event, watch_stdin),
+                    });
+                    let _ = written.and_then(|()| out.flush());
+                    if quiet {
+                        // Only the ready line.
+                        break;
+                    }
+                }
+            })
+            .context("could not start the event printer")?;
+        Ok(Printer {
+            queue,
+            dropped,
+            thread,
+        })
+    }
+
+    /// Close the queue and give the printer `limit` to print what is left; events dropped in all.
+    async fn finish(self, limit: Duration) -> u64 {
+        drop(self.queue);
+        let deadline = Instant::now() + limit;
+        while !self.thread.is_finished() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // A printer still blocked on its output is left behind: the process exits without it.
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// The line that says events were dropped: `{"event":"dropped","count":N}` in JSON.
+fn print_dropped(out: &mut impl std::io::Write, format: Format, count: u64) -> std::io::Result<()> {
+    match format {
+        Format::Json => writeln!(
+            out,
+            "{}",
+            serde_json::json!({ "event": "dropped", "count": count })
+        ),
+        Format::Text => writeln!(
+            out,
+            "{} {count} event(s) not printed: the output did not keep up",
+            clock()
+        ),
+    }
 }
 
 /// `HH:MM:SS` (UTC) of now.
@@ -252,7 +343,7 @@ fn clock() -> String {
     format!("{:02}:{:02}:{:02}", day / 3600, day / 60 % 60, day % 60)
 }
 
-fn print_event(out: &mut impl std::io::Write, event: &RelayEvent, ignore_stdin: bool) -> std::io::Result<()> {
+fn print_event(out: &mut impl std::io::Write, event: &RelayEvent, watch_stdin: bool) -> std::io::Result<()> {
     let t = clock();
     match event {
         RelayEvent::Listening {
@@ -272,22 +363,22 @@ fn print_event(out: &mut impl std::io::Write, event: &RelayEvent, ignore_stdin: 
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default();
-            writeln!(out, "mailpath relay: {role} on {address} as {hostname}")?;
-            writeln!(out, "  spool     {}", spool.display())?;
-            writeln!(
+            term_line!(out, "mailpath relay: {role} on {address} as {hostname}")?;
+            term_line!(out, "  spool     {}", spool.display())?;
+            term_line!(
                 out,
                 "  recovered {} message(s), {} queued; removed {} unacknowledged partial write(s)",
                 recovery.messages,
                 recovery.queued.len(),
                 recovery.removed_tmp + recovery.removed_partial
             )?;
-            writeln!(
+            term_line!(
                 out,
                 "  tls       {}",
                 if *tls { "STARTTLS offered" } else { "off" }
             )?;
             if let Some(ca) = ca_file {
-                writeln!(
+                term_line!(
                     out,
                     "  ca        {} (generated; trust it in test clients)",
                     ca.display()
@@ -298,37 +389,37 @@ fn print_event(out: &mut impl std::io::Write, event: &RelayEvent, ignore_stdin: 
             } else {
                 accepted_domains.join(", ")
             };
-            writeln!(out, "  accepts   {domains}")?;
+            term_line!(out, "  accepts   {domains}")?;
             if !expected_cert_names.is_empty() {
-                writeln!(
+                term_line!(
                     out,
                     "  expects   client certificate {}",
                     expected_cert_names.join(", ")
                 )?;
             }
             if let Some(forward) = forward {
-                writeln!(out, "  forwards  to {forward}")?;
+                term_line!(out, "  forwards  to {forward}")?;
             }
             let tls_flags = ca_file
                 .as_ref()
                 .map(|ca| format!(" --tls --tls-ca-path {}", ca.display()))
                 .unwrap_or_default();
-            writeln!(
+            term_line!(
                 out,
                 "  try:      swaks --server {} --port {} --to test@{}{tls_flags}",
                 address.ip(),
                 address.port(),
                 accepted_domains.first().map_or("contoso.com", String::as_str)
             )?;
-            writeln!(out, "{}", super::stop::serving_until(ignore_stdin))
+            term_line!(out, "{}", super::stop::serving_until(watch_stdin))
         }
         RelayEvent::Session(SessionEvent::Connected { session }) => {
-            writeln!(out, "{t} {} connected from {}", session.id, session.peer)
+            term_line!(out, "{t} {} connected from {}", session.id, session.peer)
         }
         RelayEvent::Session(SessionEvent::Refused { peer, reply }) => {
-            writeln!(out, "{t} refused {peer}: {reply}")
+            term_line!(out, "{t} refused {peer}: {reply}")
         }
-        RelayEvent::Session(SessionEvent::Tls { session_id, tls }) => writeln!(
+        RelayEvent::Session(SessionEvent::Tls { session_id, tls }) => term_line!(
             out,
             "{t} {session_id} TLS {} {}{}, {} client certificate(s)",
             tls.version,
@@ -345,7 +436,7 @@ fn print_event(out: &mut impl std::io::Write, event: &RelayEvent, ignore_stdin: 
             messages,
             ms,
             ..
-        }) => writeln!(
+        }) => term_line!(
             out,
             "{t} {} closed ({reason}) after {ms} ms, {messages} message(s), EHLO {}",
             session.id,
@@ -353,12 +444,12 @@ fn print_event(out: &mut impl std::io::Write, event: &RelayEvent, ignore_stdin: 
         ),
         RelayEvent::SessionChecks { session_id, checks } => {
             for c in checks.iter().filter(|c| c.status >= Status::Warn) {
-                writeln!(out, "{t} {session_id}   {} {}: {}", c.status, c.id, c.summary)?;
+                term_line!(out, "{t} {session_id}   {} {}: {}", c.status, c.id, c.summary)?;
             }
             Ok(())
         }
         RelayEvent::Message(report) => {
-            writeln!(
+            term_line!(
                 out,
                 "{t} {} message {} from <{}> to {} ({} bytes, {}): {}",
                 report.session_id,
@@ -375,17 +466,18 @@ fn print_event(out: &mut impl std::io::Write, event: &RelayEvent, ignore_stdin: 
                 report.verdict.classification.as_str()
             )?;
             if let Some(cert) = &report.client_cert {
-                writeln!(
+                term_line!(
                     out,
                     "{t}   client certificate {} (issuer {})",
-                    cert.subject, cert.issuer
+                    cert.subject,
+                    cert.issuer
                 )?;
             }
             for reason in &report.verdict.reasons {
-                writeln!(out, "{t}   - {reason}")?;
+                term_line!(out, "{t}   - {reason}")?;
             }
             for c in report.checks.iter().filter(|c| c.status >= Status::Warn) {
-                writeln!(out, "{t}   {} {}: {}", c.status, c.id, c.summary)?;
+                term_line!(out, "{t}   {} {}: {}", c.status, c.id, c.summary)?;
             }
             Ok(())
         }
@@ -395,7 +487,7 @@ fn print_event(out: &mut impl std::io::Write, event: &RelayEvent, ignore_stdin: 
             attempt,
             pending,
             ..
-        } => writeln!(
+        } => term_line!(
             out,
             "{t} delivery {id} to {}: {} ({:?}{}), {} pending: {}",
             attempt.host,
@@ -522,8 +614,9 @@ async fn send_test(args: &RelaySendArgs) -> anyhow::Result<Outcome> {
         if let Some(dir) = &args.await_spool {
             report.awaited_at = Some(dir.display().to_string());
             if let Some((meta, ms)) = await_spool(dir, &tracking, since, started, deadline).await {
-                let data =
-                    std::fs::read(dir.join("messages").join(format!("{}.eml", meta.id))).unwrap_or_default();
+                // Only its header block is analysed.
+                let eml = dir.join("messages").join(format!("{}.eml", meta.id));
+                let (data, _) = bounded::read_start(&eml, Limit::MESSAGE).unwrap_or_default();
                 let analysis = mailpath_core::headers::analyze(&data, &Default::default());
                 report.arrived_after_ms = Some(ms);
                 report.arrived_id = Some(meta.id);
@@ -602,28 +695,30 @@ fn print_send(
     awaited: bool,
     deadline: Duration,
 ) -> std::io::Result<()> {
-    writeln!(out, "tracking id {}", r.tracking_id)?;
+    term_line!(out, "tracking id {}", r.tracking_id)?;
     let tls = r.tls.as_deref().unwrap_or("no TLS");
     match &r.result {
-        RcptOutcome::Delivered(reply) => writeln!(
+        RcptOutcome::Delivered(reply) => term_line!(
             out,
             "sent to <{}> via {} ({tls}) in {} ms: {reply}",
-            r.to, r.via, r.send_ms
+            r.to,
+            r.via,
+            r.send_ms
         )?,
-        RcptOutcome::Failed(reply) => writeln!(out, "REFUSED by {} ({tls}): {reply}", r.via)?,
-        RcptOutcome::Deferred(reason) => writeln!(out, "NOT SENT via {} ({tls}): {reason}", r.via)?,
+        RcptOutcome::Failed(reply) => term_line!(out, "REFUSED by {} ({tls}): {reply}", r.via)?,
+        RcptOutcome::Deferred(reason) => term_line!(out, "NOT SENT via {} ({tls}): {reason}", r.via)?,
     }
     if awaited {
         let at = r.awaited_at.as_deref().unwrap_or("the sink");
         match (r.arrived_after_ms, &r.arrived_id) {
-            (Some(ms), Some(id)) => writeln!(
+            (Some(ms), Some(id)) => term_line!(
                 out,
                 "arrived at {at} after {ms} ms as {id}: {} hop(s), {}",
                 r.arrived_hops.unwrap_or(0),
                 r.arrived_verdict.as_deref().unwrap_or("unknown")
             )?,
             _ if matches!(r.result, RcptOutcome::Delivered(_)) => {
-                writeln!(out, "did NOT arrive at {at} within {} s", deadline.as_secs())?
+                term_line!(out, "did NOT arrive at {at} within {} s", deadline.as_secs())?
             }
             _ => {}
         }

@@ -3,6 +3,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use mailpath_core::bounded::{self, Limit};
 use mailpath_core::report::{self, Format as ReportFormat, Report, ReportOptions, compare};
 
 use crate::Outcome;
@@ -47,7 +48,12 @@ fn compare_files(old: &Path, new: &Path, format: Format) -> anyhow::Result<Outco
             serde_json::to_writer_pretty(&mut out, &c)?;
             writeln!(out)?;
         }
-        Format::Text => out.write_all(compare::render_text(&c).as_bytes())?,
+        Format::Text => {
+            // The text quotes the saved files (names, summaries): escaped line by line.
+            for l in compare::render_text(&c).lines() {
+                crate::output::term_line!(&mut out, "{l}")?;
+            }
+        }
     }
     Ok(if c.broke {
         Outcome::Failures
@@ -61,7 +67,11 @@ pub fn this_host() -> Option<String> {
     let from_env = ["COMPUTERNAME", "HOSTNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok());
-    let name = from_env.or_else(|| std::fs::read_to_string("/etc/hostname").ok())?;
+    let small = Limit {
+        what: "a host name file",
+        bytes: 4096,
+    };
+    let name = from_env.or_else(|| bounded::read_to_string(Path::new("/etc/hostname"), small).ok())?;
     let name = name.trim();
     (!name.is_empty() && name.len() <= 253 && !name.chars().any(char::is_control)).then(|| name.to_string())
 }

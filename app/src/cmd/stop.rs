@@ -1,16 +1,49 @@
 //! Waiting for the end of a long-running command (`lab`, `relay`): SIGINT (Ctrl+C), SIGTERM, or the end of
-//! standard input. The signal handlers are installed by [`StopSignals::listen`], before the command says it
-//! is ready, so that a supervisor that signals right after the ready line is never met by the default
-//! action (killed, with nothing cleaned up).
+//! standard input when standard input is a pipe. The signal handlers are installed by
+//! [`StopSignals::listen`], before the command says it is ready, so that a supervisor that signals right
+//! after the ready line is never met by the default action (killed, with nothing cleaned up).
+//!
+//! Standard input is watched only when it is a pipe (or a socket): that is what a supervisor or a test
+//! harness holds open and closes to say "stop". A terminal is never read (a background job that reads its
+//! terminal is stopped by SIGTTIN: `mailpath lab &` must keep serving), and `/dev/null` (systemd, nohup)
+//! or a closed standard input end at once without anyone asking for a stop.
 
 use tokio::sync::mpsc;
 
+/// Whether the end of standard input should stop the command: it is a pipe or a socket, and
+/// `--ignore-stdin` was not given.
+pub fn watch_stdin(ignore_stdin: bool) -> bool {
+    !ignore_stdin && stdin_is_pipe()
+}
+
+/// Whether standard input is a pipe or a socket (not a terminal, a file, a device such as `/dev/null`,
+/// nor closed).
+#[cfg(unix)]
+pub fn stdin_is_pipe() -> bool {
+    use std::os::fd::AsFd as _;
+    use std::os::unix::fs::FileTypeExt as _;
+    // A duplicate of descriptor 0, to ask what it is; failing means it is closed.
+    let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    std::fs::File::from(fd)
+        .metadata()
+        .is_ok_and(|m| m.file_type().is_fifo() || m.file_type().is_socket())
+}
+
+/// Whether standard input is a pipe: elsewhere than Unix, anything but a console.
+#[cfg(not(unix))]
+pub fn stdin_is_pipe() -> bool {
+    use std::io::IsTerminal as _;
+    !std::io::stdin().is_terminal()
+}
+
 /// How a long-running command says it can be stopped.
-pub fn serving_until(ignore_stdin: bool) -> &'static str {
-    if ignore_stdin {
-        "Serving until Ctrl+C."
-    } else {
+pub fn serving_until(watch_stdin: bool) -> &'static str {
+    if watch_stdin {
         "Serving until Ctrl+C (or close stdin)."
+    } else {
+        "Serving until Ctrl+C."
     }
 }
 
@@ -20,10 +53,11 @@ pub struct StopSignals {
 }
 
 impl StopSignals {
-    /// Install the handlers now. Must run inside the tokio runtime.
-    pub fn listen(ignore_stdin: bool) -> StopSignals {
+    /// Install the handlers now, and watch standard input when `watch_stdin` (see [`watch_stdin`]).
+    /// Must run inside the tokio runtime.
+    pub fn listen(watch_stdin: bool) -> StopSignals {
         let (tx, rx) = mpsc::channel::<&'static str>(4);
-        if !ignore_stdin {
+        if watch_stdin {
             let tx = tx.clone();
             // Reading stdin blocks; a named thread owns it.
             let _ = std::thread::Builder::new()

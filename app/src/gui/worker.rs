@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use eframe::egui;
+use mailpath_core::bounded::{self, Limit};
 use mailpath_core::diagnose::{DiagnoseOptions, Diagnosis, Progress, diagnose, trust_for};
 use mailpath_core::lab::Lab;
 use mailpath_core::profile::Profile;
@@ -29,8 +30,6 @@ const EVENT_CAPACITY: usize = 256;
 const PROGRESS_CAPACITY: usize = 64;
 /// How many relay events may wait for the forwarder; the relay drops (and counts) what does not fit.
 const RELAY_EVENT_CAPACITY: usize = 1024;
-/// Bytes of a headers file read at most (the analysis looks at the header section only).
-pub const MAX_HEADERS_FILE: u64 = 4 * 1024 * 1024;
 
 /// What the worker tells the UI.
 #[derive(Debug)]
@@ -527,21 +526,25 @@ impl Worker {
     pub fn read_headers(&self, path: PathBuf) {
         let out = self.sender();
         self.handle.spawn(async move {
-            let result = read_bounded(&path, MAX_HEADERS_FILE)
+            let result = read_file(&path, |p| bounded::read_start(p, Limit::MESSAGE))
                 .await
-                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .map(|(bytes, _)| String::from_utf8_lossy(&bytes).into_owned())
                 .map_err(|e| format!("could not read {}: {e}", path.display()));
             out.send(WorkerEvent::HeadersRead { path, result }).await;
         });
     }
 }
 
-async fn read_bounded(path: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
-    use tokio::io::AsyncReadExt as _;
-    let file = tokio::fs::File::open(path).await?;
-    let mut data = Vec::new();
-    file.take(max).read_to_end(&mut data).await?;
-    Ok(data)
+/// A file read with the core's size cap ([`bounded`]), off the runtime's threads.
+async fn read_file<T: Send + 'static>(
+    path: &std::path::Path,
+    read: impl FnOnce(&std::path::Path) -> Result<T, bounded::ReadError> + Send + 'static,
+) -> std::io::Result<T> {
+    let path = path.to_path_buf();
+    match tokio::task::spawn_blocking(move || read(&path)).await {
+        Ok(result) => result.map_err(std::io::Error::from),
+        Err(e) => Err(std::io::Error::other(e)),
+    }
 }
 
 /// Run the relay until `stop` fires (or its sender is dropped), forwarding its events to the UI.
@@ -664,7 +667,7 @@ impl EventSender {
 
 async fn load(target: &Target, source: Source, path: PathBuf) -> anyhow::Result<Loaded> {
     let loaded = load_target(target).await?;
-    let text = tokio::fs::read_to_string(&path)
+    let text = read_file(&path, |p| bounded::read_to_string(p, Limit::PROFILE))
         .await
         .with_context(|| format!("could not read {}", path.display()))?;
     Ok(Loaded {
@@ -682,7 +685,7 @@ async fn load_lab(target: &Target, name: &str) -> anyhow::Result<Loaded> {
         anyhow::bail!("the lab did not start")
     };
     let path = lab.info().profile_file.clone();
-    let text = tokio::fs::read_to_string(&path)
+    let text = read_file(&path, |p| bounded::read_to_string(p, Limit::PROFILE))
         .await
         .with_context(|| format!("could not read the lab profile {}", path.display()))?;
     Ok(Loaded {
@@ -695,7 +698,7 @@ async fn load_lab(target: &Target, name: &str) -> anyhow::Result<Loaded> {
 }
 
 async fn read_diagnosis(path: PathBuf) -> anyhow::Result<Diagnosis> {
-    let text = tokio::fs::read_to_string(&path)
+    let text = read_file(&path, |p| bounded::read_to_string(p, Limit::DIAGNOSIS))
         .await
         .with_context(|| format!("could not read {}", path.display()))?;
     let diagnosis: Diagnosis = serde_json::from_str(&text)

@@ -56,10 +56,11 @@ pub enum TlsSetupError {
 /// # Errors
 /// When the file cannot be read or holds no certificate.
 pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
-    let bytes = std::fs::read(path).map_err(|e| TlsSetupError::Pem {
-        path: path.to_path_buf(),
-        detail: e.to_string(),
-    })?;
+    let bytes =
+        crate::bounded::read(path, crate::bounded::Limit::CERT_FILE).map_err(|e| TlsSetupError::Pem {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
     let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<_, _>>()
         .map_err(|e| TlsSetupError::Pem {
@@ -81,10 +82,11 @@ pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsSetupE
 /// When a file cannot be read, holds no certificate or key, or the key does not fit the certificate.
 pub fn load_certified_key(cert: &Path, key: &Path) -> Result<Arc<CertifiedKey>, TlsSetupError> {
     let chain = load_certs(cert)?;
-    let key_bytes = std::fs::read(key).map_err(|e| TlsSetupError::Pem {
-        path: key.to_path_buf(),
-        detail: e.to_string(),
-    })?;
+    let key_bytes =
+        crate::bounded::read(key, crate::bounded::Limit::CERT_FILE).map_err(|e| TlsSetupError::Pem {
+            path: key.to_path_buf(),
+            detail: e.to_string(),
+        })?;
     let key_der = PrivateKeyDer::from_pem_slice(&key_bytes).map_err(|e| TlsSetupError::Pem {
         path: key.to_path_buf(),
         detail: format!("no usable private key: {e}"),

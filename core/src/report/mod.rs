@@ -208,9 +208,9 @@ impl Report {
 /// # Errors
 /// Unreadable, not JSON, not a diagnosis, another schema, or not matching the schema.
 pub fn load(path: &Path) -> Result<Diagnosis, ReportError> {
-    let text = std::fs::read(path).map_err(|source| ReportError::Io {
+    let text = crate::bounded::read(path, crate::bounded::Limit::DIAGNOSIS).map_err(|e| ReportError::Io {
         path: path.to_path_buf(),
-        source,
+        source: e.into(),
     })?;
     parse(&text, path)
 }

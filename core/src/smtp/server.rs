@@ -515,6 +515,13 @@ fn next_session_id() -> String {
 async fn run_session(stream: TcpStream, peer: SocketAddr, config: &ServerConfig) {
     let _ = stream.set_nodelay(true);
     let local = stream.local_addr().unwrap_or(peer);
+    serve_session(Box::new(stream), peer, local, config).await;
+}
+
+/// Serve one session over any byte stream (TCP, TLS, an in-memory duplex): what the listener does for
+/// each connection it accepts, for tests and fuzzing. It ends when the client quits, the stream ends or a
+/// limit is reached.
+pub async fn serve_session(io: BoxedIo, peer: SocketAddr, local: SocketAddr, config: &ServerConfig) {
     let started = Instant::now();
     let mut session = Session {
         config,
@@ -526,7 +533,7 @@ async fn run_session(stream: TcpStream, peer: SocketAddr, config: &ServerConfig)
             helo: None,
             tls: None,
         },
-        io: Box::new(stream),
+        io,
         inbuf: Vec::new(),
         skipping: false,
         mail_from: None,

@@ -1,6 +1,7 @@
 //! The cross-crate integration tests, one binary (one link) for all of them: each module drives the
 //! mailpath binary or the core against the embedded lab and independent tools.
 
+mod bounded_files;
 mod cert_renewal;
 mod diagnose_lab;
 mod explain_cli;
@@ -25,4 +26,6 @@ mod report_compare;
 mod report_formats;
 mod report_redact;
 mod report_screenshot;
+mod serve_stdio;
+mod terminal_text;
 mod tls_scan_peers;
