@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod display;
 pub mod gui;
 pub mod output;
 

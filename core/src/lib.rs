@@ -7,6 +7,7 @@
 //! - [`report`]: HTML, JSON and Markdown reports of a diagnosis, redaction, and comparing two diagnoses.
 //! - [`relay`]: the bundled test relay (durable spool, roles, capture, forwarding).
 //! - [`headers`]: message header analysis (hops, hybrid headers, internal/anonymous verdict).
+//! - [`verdict`]: a diagnosis's verdict and exit code, the JSON document and its compact form.
 #![forbid(unsafe_code)]
 
 pub mod cert;
@@ -26,6 +27,7 @@ pub mod report;
 pub mod smtp;
 pub mod spf;
 pub mod tls;
+pub mod verdict;
 
 /// The version of mailpath-core (and of the mailpath binary built with it).
 pub fn version() -> &'static str {

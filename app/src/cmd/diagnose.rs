@@ -1,15 +1,19 @@
 //! `mailpath diagnose`: probe every hop of the active path, both directions, and judge it.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use mailpath_core::diagnose::{DiagnoseOptions, Diagnosis, Progress, diagnose, trust_for};
+use mailpath_core::diagnose::{DiagnoseOptions, Progress, diagnose, trust_for};
+use mailpath_core::evidence::Stage;
 use mailpath_core::lab::{Lab, LabOptions};
 use mailpath_core::profile::Profile;
-use mailpath_core::report::{Format as ReportFormat, Report, ReportOptions};
+use mailpath_core::report::{Format as ReportFormat, Report, ReportOptions, monitor};
+use mailpath_core::verdict::{self, Verdict};
 
 use crate::Outcome;
-use crate::cli::{DiagnoseArgs, Format, Target};
+use crate::cli::{DiagnoseArgs, DiagnoseFormat, Target};
 use crate::output;
 
 /// Where the profile comes from: a file, or a lab started for the run.
@@ -47,44 +51,154 @@ pub async fn load_target(target: &Target) -> anyhow::Result<Loaded> {
     }
 }
 
-pub fn run(
-    runtime: &tokio::runtime::Runtime,
-    target: &Target,
-    args: &DiagnoseArgs,
-) -> anyhow::Result<Outcome> {
+/// What the progress line knows: the phase, and each probe step still pending.
+struct Pending {
+    phase: String,
+    phase_started: Instant,
+    dns: String,
+    done: usize,
+    total: usize,
+    steps: BTreeMap<String, (Stage, Instant, Duration)>,
+}
+
+impl Pending {
+    fn new(dns: String) -> Self {
+        Pending {
+            phase: "starting".into(),
+            phase_started: Instant::now(),
+            dns,
+            done: 0,
+            total: 0,
+            steps: BTreeMap::new(),
+        }
+    }
+
+    fn apply(&mut self, event: Progress) {
+        match event {
+            Progress::Phase { name } => {
+                self.phase = name;
+                self.phase_started = Instant::now();
+            }
+            Progress::Step { id, stage, limit_ms } => {
+                self.steps
+                    .insert(id, (stage, Instant::now(), Duration::from_millis(limit_ms)));
+            }
+            Progress::Probed { id, done, total, .. } => {
+                self.steps.remove(&id);
+                (self.done, self.total) = (done, total);
+            }
+            Progress::Finished => self.steps.clear(),
+        }
+    }
+
+    /// What is still pending, and for how long: the step waited on longest first.
+    fn line(&self) -> String {
+        match self.phase.as_str() {
+            "dns" => format!(
+                "looking up the path's DNS records with {} ({} s)",
+                self.dns,
+                self.phase_started.elapsed().as_secs()
+            ),
+            "probes" => {
+                let mut waiting: Vec<_> = self.steps.iter().collect();
+                waiting.sort_by_key(|(_, (_, since, _))| *since);
+                let Some((id, (stage, since, limit))) = waiting.first() else {
+                    return format!("[{}/{}] probing", self.done, self.total);
+                };
+                let more = match waiting.len() - 1 {
+                    0 => String::new(),
+                    n => format!(" and {n} more"),
+                };
+                format!(
+                    "[{}/{}] waiting for {} ({}, {}/{} s){more}",
+                    self.done,
+                    self.total,
+                    endpoint_of(id),
+                    stage.label(),
+                    since.elapsed().as_secs(),
+                    limit.as_secs()
+                )
+            }
+            "checks" => "judging the evidence".into(),
+            other => format!("{other}..."),
+        }
+    }
+}
+
+/// `smtp:HOST:PORT` as `HOST:PORT`, `ldaps:HOST:PORT` as `HOST:PORT (LDAPS)`.
+fn endpoint_of(id: &str) -> String {
+    if let Some(rest) = id.strip_prefix("smtp:") {
+        rest.to_string()
+    } else if let Some(rest) = id.strip_prefix("ldaps:") {
+        format!("{rest} (EdgeSync LDAPS)")
+    } else {
+        id.to_string()
+    }
+}
+
+pub fn run(runtime: &tokio::runtime::Runtime, args: &DiagnoseArgs, verbose: u8) -> anyhow::Result<Outcome> {
     for report in &args.report {
         ReportFormat::from_path(report)?;
     }
+    if args.compact && args.format != DiagnoseFormat::Json {
+        bail!("--compact applies to --format json");
+    }
+    let target = Target::from(&args.target);
     let diagnosis = runtime.block_on(async {
-        let loaded = load_target(target).await?;
+        // Ctrl+C (SIGINT), SIGTERM: stop waiting, keep what was found.
+        let stop = super::stop::StopSignals::listen(true);
+        let loaded = load_target(&target).await?;
         let trust = trust_for(&loaded.profile).context("could not load the trust anchors of the profile")?;
         let mut options = DiagnoseOptions::new(trust);
         options.dns_override.clone_from(&args.dns);
-        let show_progress = args.format == Format::Text && std::io::stderr().is_terminal();
-        let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+        let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+        options.cancel = Some(cancel_rx);
+        let show_progress = args.format == DiagnoseFormat::Text && std::io::stderr().is_terminal();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(256);
         options.progress = Some(tx);
-        let printer = tokio::spawn(async move {
-            while let Some(event) = rx.recv().await {
-                if !show_progress {
-                    continue;
-                }
-                let mut err = std::io::stderr().lock();
-                match event {
-                    Progress::Phase { name } => {
-                        let _ = write!(err, "\r\x1b[2K{name}...");
-                    }
-                    Progress::Probed { id, done, total, .. } => {
-                        let _ = write!(err, "\r\x1b[2K[{done}/{total}] {id}");
-                    }
-                    Progress::Finished => {
-                        let _ = write!(err, "\r\x1b[2K");
-                    }
-                }
-                let _ = err.flush();
+        let dns_label = dns_label(&loaded.profile, &args.dns);
+        let (stopped_tx, mut stopped_rx) = tokio::sync::oneshot::channel::<&'static str>();
+        let watcher = tokio::spawn(async move {
+            if let Some(why) = stop.wait().await {
+                let _ = cancel_tx.send(true);
+                let _ = stopped_tx.send(why);
             }
         });
+        let printer = tokio::spawn(async move {
+            let bar = if show_progress {
+                let bar = indicatif::ProgressBar::new_spinner();
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{spinner} {msg}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                );
+                bar
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
+            let mut pending = Pending::new(dns_label);
+            let mut tick = tokio::time::interval(Duration::from_millis(200));
+            loop {
+                tokio::select! {
+                    event = rx.recv() => match event {
+                        Some(event) => pending.apply(event),
+                        None => break,
+                    },
+                    _ = tick.tick() => {}
+                }
+                bar.set_message(pending.line());
+                bar.tick();
+            }
+            bar.finish_and_clear();
+            pending
+        });
         let diagnosis = diagnose(&loaded.profile, options).await;
-        let _ = printer.await;
+        let pending = printer.await.ok();
+        watcher.abort();
+        if diagnosis.cancelled {
+            let why = stopped_rx.try_recv().unwrap_or("cancelled");
+            let what = pending.map(|p| p.line()).unwrap_or_default();
+            eprintln!("mailpath: {why}: diagnosis cancelled; {what}; printing what was found");
+        }
         if let Some(lab) = loaded.lab {
             lab.shutdown().await;
         }
@@ -104,36 +218,51 @@ pub fn run(
             .with_context(|| format!("could not write the report {}", path.display()))?;
     }
     let diagnosis = &report.diagnosis;
-    match args.format {
-        Format::Json => {
-            let mut out = std::io::stdout().lock();
-            serde_json::to_writer_pretty(&mut out, diagnosis)?;
-            writeln!(out)?;
-        }
-        Format::Text => {
-            print_text(diagnosis)?;
-            for path in &args.report {
-                println!("report: {}", path.display());
-            }
-        }
+    let (verdict, reason) = Verdict::of(diagnosis);
+    if let Some(reason) = &reason
+        && args.format != DiagnoseFormat::Nagios
+    {
+        eprintln!("mailpath: incomplete: {reason}");
     }
-    Ok(output::outcome(&diagnosis.counts))
+    let text = match args.format {
+        DiagnoseFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&verdict::to_json(diagnosis, args.compact)?)?;
+            s.push('\n');
+            s
+        }
+        DiagnoseFormat::Nagios => monitor::nagios(diagnosis),
+        DiagnoseFormat::Prometheus => monitor::prometheus(diagnosis),
+        DiagnoseFormat::Text => {
+            let mut s = output::diagnosis_text(diagnosis, output::colour(), verbose > 0);
+            for path in &args.report {
+                s.push_str(&format!("report: {}\n", path.display()));
+            }
+            s
+        }
+    };
+    output::emit(text.as_bytes())?;
+    Ok(match verdict {
+        Verdict::Pass => Outcome::Passed,
+        Verdict::Warn => Outcome::Warnings,
+        Verdict::Fail => Outcome::Failures,
+        Verdict::Incomplete => Outcome::CouldNotRun,
+    })
 }
 
-fn print_text(d: &Diagnosis) -> anyhow::Result<()> {
-    let colour = output::colour();
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "mailpath {}: {} ({} ms)",
-        d.mailpath_version, d.profile.name, d.duration_ms
-    )?;
-    output::print_path(&mut out, &d.path, &d.checks, colour)?;
-    writeln!(
-        out,
-        "\n{} checks: {}",
-        d.checks.len(),
-        output::summary_line(&d.counts)
-    )?;
-    Ok(())
+/// The DNS servers the diagnosis asks, in words, for the progress line.
+fn dns_label(profile: &Profile, dns: &[std::net::SocketAddr]) -> String {
+    let servers = if dns.is_empty() {
+        &profile.resolvers.internal
+    } else {
+        dns
+    };
+    if servers.is_empty() {
+        "the system resolver".into()
+    } else {
+        servers
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }

@@ -125,15 +125,16 @@ fn print_text(out: &mut impl std::io::Write, a: &HeaderAnalysis) -> std::io::Res
     writeln!(out)?;
     writeln!(out, "Checks:")?;
     for c in &a.checks {
-        writeln!(out, "  {:4}  {:34} {}", c.status.as_str(), c.id, c.summary)?;
-        if c.status >= Status::Warn && !c.remediation.is_empty() {
-            writeln!(out, "        fix: {}", c.remediation)?;
+        writeln!(
+            out,
+            "  {}  {:34} {}",
+            crate::output::tag(c.status, false),
+            c.id,
+            c.summary
+        )?;
+        if c.status >= Status::Warn {
+            out.write_all(crate::output::remediation_text(c, "        ").as_bytes())?;
         }
     }
-    let c = a.counts;
-    writeln!(
-        out,
-        "\n{} pass, {} warn, {} fail, {} skip, {} info",
-        c.pass, c.warn, c.fail, c.skip, c.info
-    )
+    writeln!(out, "\n{}", crate::output::summary_line(&a.counts))
 }

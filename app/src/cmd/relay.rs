@@ -353,7 +353,8 @@ fn print_event(out: &mut impl std::io::Write, event: &RelayEvent, ignore_stdin: 
         ),
         RelayEvent::SessionChecks { session_id, checks } => {
             for c in checks.iter().filter(|c| c.status >= Status::Warn) {
-                writeln!(out, "{t} {session_id}   {} {}: {}", c.status, c.id, c.summary)?;
+                let status = crate::output::tag(c.status, false);
+                writeln!(out, "{t} {session_id}   {status} {}: {}", c.id, c.summary)?;
             }
             Ok(())
         }
@@ -385,7 +386,8 @@ fn print_event(out: &mut impl std::io::Write, event: &RelayEvent, ignore_stdin: 
                 writeln!(out, "{t}   - {reason}")?;
             }
             for c in report.checks.iter().filter(|c| c.status >= Status::Warn) {
-                writeln!(out, "{t}   {} {}: {}", c.status, c.id, c.summary)?;
+                let status = crate::output::tag(c.status, false);
+                writeln!(out, "{t}   {status} {}: {}", c.id, c.summary)?;
             }
             Ok(())
         }

@@ -620,6 +620,7 @@ impl MailpathApp {
                             }
                         }
                         Progress::Finished => p.phase = "finishing".into(),
+                        Progress::Step { .. } => {}
                     }
                 }
             }

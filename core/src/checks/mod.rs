@@ -8,6 +8,7 @@ pub mod config;
 pub mod dane;
 pub mod dns;
 pub mod renewal;
+pub mod resolver;
 pub mod smtp;
 
 use crate::check::CheckDef;
@@ -16,6 +17,7 @@ use crate::check::CheckDef;
 pub fn catalog() -> Vec<&'static CheckDef> {
     let mut all: Vec<&'static CheckDef> = Vec::new();
     all.extend(dns::DEFS.iter());
+    all.extend(resolver::DEFS.iter());
     all.extend(smtp::DEFS.iter());
     all.extend(cert::DEFS.iter());
     all.extend(dane::DEFS.iter());

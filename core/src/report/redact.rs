@@ -268,7 +268,7 @@ impl Redactor {
         for f in &p.trust.ca_files {
             r.add_file(&f.to_string_lossy());
         }
-        for a in &d.evidence.dns {
+        for a in d.evidence.dns.iter().chain(&d.evidence.resolvers) {
             r.add_name(&a.name);
             r.scan(&a.server, true);
             for rec in a.records() {
