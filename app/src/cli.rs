@@ -108,7 +108,8 @@ const EXAMPLES_RELAY: &str = "Examples:
   mailpath relay send --to megan@contoso.com --via mail.contoso.com --tls --await-spool ./spool";
 const EXAMPLES_SEND: &str = "Examples:
   mailpath relay send --to megan@contoso.com --via 127.0.0.1:2525 --await-spool ./spool
-  mailpath relay send --to megan@contoso.com --via mail.contoso.com --tls --ca ca.pem --cert mail.pem --key mail.key";
+  mailpath relay send --to megan@contoso.com --via mail.contoso.com --tls --ca ca.pem
+  mailpath relay send --to x@contoso.com --via 127.0.0.1:2525 --cert mail.pem --key mail.key";
 const EXAMPLES_HEADERS: &str = "Examples:
   mailpath headers message.eml --org-domain contoso.com
   Get-Clipboard | mailpath headers -          (PowerShell: the headers Outlook copied)

@@ -2,6 +2,7 @@
 //! mailpath binary or the core against the embedded lab and independent tools.
 
 mod cert_renewal;
+mod cli_trust;
 mod diagnose_lab;
 mod fuzz_parsers;
 mod headers_cli;
