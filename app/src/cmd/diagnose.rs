@@ -266,3 +266,46 @@ fn dns_label(profile: &Profile, dns: &[std::net::SocketAddr]) -> String {
             .join(", ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_line_names_the_step_waited_on_longest() {
+        let mut p = Pending::new("127.0.0.1:53".into());
+        p.apply(Progress::Phase { name: "dns".into() });
+        assert!(
+            p.line()
+                .starts_with("looking up the path's DNS records with 127.0.0.1:53 (")
+        );
+        p.apply(Progress::Phase {
+            name: "probes".into(),
+        });
+        p.apply(Progress::Step {
+            id: "smtp:mail.contoso.com:25".into(),
+            stage: Stage::Banner,
+            limit_ms: 30_000,
+        });
+        p.apply(Progress::Step {
+            id: "ldaps:edge01.contoso.com:50636".into(),
+            stage: Stage::Connect,
+            limit_ms: 10_000,
+        });
+        assert_eq!(
+            p.line(),
+            "[0/0] waiting for mail.contoso.com:25 (greeting, 0/30 s) and 1 more"
+        );
+        // A probe that finished is no longer pending, whatever finished last.
+        p.apply(Progress::Probed {
+            id: "smtp:mail.contoso.com:25".into(),
+            done: 1,
+            total: 2,
+            checks: Vec::new(),
+        });
+        assert_eq!(
+            p.line(),
+            "[1/2] waiting for edge01.contoso.com:50636 (EdgeSync LDAPS) (connect, 0/10 s)"
+        );
+    }
+}

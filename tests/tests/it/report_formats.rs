@@ -59,12 +59,22 @@ fn check_all_formats(scenario: &str) -> report_common::LabReports {
         "{scenario}: certificate details"
     );
 
-    // JSON: round-trips through the typed model unchanged, and matches the schema.
+    // JSON: round-trips through the typed model unchanged (besides the verdict and exit code it carries
+    // for scripts, derived from the rest), and matches the schema.
     assert_eq!(r.json["schema"], "mailpath/diagnosis/1");
     let typed: Diagnosis = serde_json::from_value(r.json.clone()).expect("the JSON report deserializes");
+    let mut derived = r.json.clone();
+    let obj = derived.as_object_mut().unwrap();
+    let verdict = obj.remove("verdict").expect("a verdict");
+    let code = obj.remove("exit_code").expect("an exit code");
+    let want = mailpath_core::verdict::Verdict::of(&typed).0;
+    assert_eq!(
+        (verdict.as_str(), code.as_u64()),
+        (Some(want.as_str()), Some(u64::from(want.exit_code())))
+    );
     assert_eq!(
         serde_json::to_value(&typed).expect("serialize"),
-        r.json,
+        derived,
         "{scenario}: JSON does not round-trip"
     );
     assert_valid(&r.json);
