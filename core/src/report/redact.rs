@@ -514,9 +514,13 @@ impl Redactor {
                 };
                 let ph = self.tenant_prefix(tenant);
                 let head = head.map(|h| {
+                    // Longest first (`contoso-com` before `contoso`), so the result does not depend on
+                    // the map's order.
+                    let mut known: Vec<(&String, &String)> = self.tenant_prefixes.iter().collect();
+                    known.sort_by_key(|(k, _)| (std::cmp::Reverse(k.len()), (*k).clone()));
                     let mut h = h.to_string();
-                    for (known, placeholder) in &self.tenant_prefixes {
-                        h = h.replace(known.as_str(), placeholder);
+                    for (prefix, placeholder) in known {
+                        h = h.replace(prefix.as_str(), placeholder);
                     }
                     format!("{h}.")
                 });

@@ -157,6 +157,7 @@ pub(super) fn sample() -> Diagnosis {
             dns: more_dns(dns),
             smtp: vec![probe],
             tls_ports: Vec::new(),
+            resolvers: Vec::new(),
         },
     }
 }
@@ -345,7 +346,8 @@ fn redaction_leaves_no_name_address_or_certificate_behind() {
     assert!(d.evidence.smtp[0].tls.as_ref().unwrap().chain_der_b64[0].starts_with("redacted:cert-"));
     assert_eq!(
         d.profile.tenant.eop_endpoint.as_deref(),
-        Some("tenant-2.mail.protection.outlook.com")
+        Some("tenant-1.mail.protection.outlook.com"),
+        "the tenant's EOP endpoint carries the tenant's one placeholder"
     );
     assert!(
         all.contains("mail.protection.outlook.com"),
