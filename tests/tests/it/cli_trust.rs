@@ -749,3 +749,45 @@ fn json_carries_the_verdict_and_the_monitoring_formats_read_the_same() {
     );
     assert!(text_out.contains("mailpath_exit_code{profile=\"mailpath lab: expired-cert\"} 2"));
 }
+
+#[test]
+fn probe_streams_its_transcript_as_it_happens() {
+    use std::io::{BufRead as _, BufReader};
+    // The tarpit Edge holds its greeting for 20 s: the lines before it must be out long before that.
+    let mut child = mailpath()
+        .args(["probe", "mail.contoso.com", "--lab", "tarpit"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send((Instant::now(), line)).is_err() {
+                break;
+            }
+        }
+    });
+    let t0 = Instant::now();
+    let (at, line) = loop {
+        let (at, line) = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a transcript line");
+        if line.contains("Connected to 127.0.0.1:") {
+            break (at, line);
+        }
+    };
+    assert!(
+        at - t0 < Duration::from_secs(10),
+        "streamed, not after the 20 s greeting: {line}"
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still waiting for the greeting"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
