@@ -199,11 +199,14 @@ fn indent_lines(out: &mut String, text: &str, prefix: &str) {
     }
 }
 
-/// The remediation of a check, for a terminal.
+/// The remediation of a check, for a terminal: `fix:`, then one step per line under it, each command alone
+/// on its line (triple-click copies it), the place in brackets whenever it changes.
 pub fn remediation_text(c: &CheckResult, prefix: &str) -> String {
     let mut out = String::new();
     if !c.remediation.is_empty() {
-        indent_lines(&mut out, &format!("fix: {}", c.remediation), prefix);
+        out.push_str(prefix);
+        out.push_str("fix:\n");
+        indent_lines(&mut out, &c.remediation.to_text(), &format!("{prefix}  "));
     }
     out
 }

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use crate::check::{Attachment, CheckDef, CheckResult, Status};
+use crate::check::{Attachment, CheckDef, CheckResult, Place, Remediation, Status, Step};
 use crate::dns::{DnsAnswer, DnsOutcome};
 
 const RFC1035: &str = "https://www.rfc-editor.org/rfc/rfc1035";
@@ -56,16 +56,40 @@ pub fn resolver_checks(answers: &[DnsAnswer], attachment: &Attachment) -> Vec<Ch
                      on what it should have answered are skipped, not passed.",
                     a.server
                 ))
-                .remediation(format!(
-                    "Check that a DNS server runs at {} and that no firewall drops UDP and TCP port 53 to it; or \
-                     name one that answers: --dns ADDR, or [resolvers] internal in the profile.",
-                    a.server
-                ))
+                .remediation(resolver_fix(a))
             };
             r.evidence(format!("dns:{}/{}", a.name, a.rtype.as_str()))
                 .on(attachment.clone())
         })
         .collect()
+}
+
+/// What to do about a server that does not answer: make it answer (it runs, the firewall lets DNS through),
+/// confirm with one query, or ask another.
+fn resolver_fix(a: &DnsAnswer) -> Remediation {
+    let server = a.server.as_str();
+    let (ip, port) = match server.parse::<std::net::SocketAddr>() {
+        Ok(addr) => (addr.ip().to_string(), addr.port()),
+        Err(_) => (server.to_string(), 53),
+    };
+    let confirm = if port == 53 {
+        Step::confirm(
+            Place::Workstation,
+            format!("Resolve-DnsName -Name {} -Type SOA -Server {ip} -DnsOnly", a.name),
+        )
+    } else {
+        Step::confirm(Place::Workstation, format!("dig @{ip} -p {port} {} SOA", a.name))
+    };
+    Remediation::steps([
+        Step::prose(format!(
+            "Start the DNS service at {server}, or let UDP and TCP port {port} through to it on the firewall."
+        ))
+        .at(Place::Firewall),
+        confirm,
+        Step::prose(
+            "Or ask a server that answers: --dns IP:PORT on the command line, or [resolvers] internal in the profile.",
+        ),
+    ])
 }
 
 /// The `dns.host.resolves` verdict on `host` from its A and AAAA answers, worded as the diagnosis words it:
