@@ -791,3 +791,167 @@ fn probe_streams_its_transcript_as_it_happens() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Whether a line is one command: a cmdlet, an assignment, or a tool (what a code block may hold).
+fn is_command_line(line: &str) -> bool {
+    let word = line.split_whitespace().next().unwrap_or_default();
+    let cmdlet = word.split_once('-').is_some_and(|(verb, noun)| {
+        verb.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+            && noun.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+    });
+    cmdlet
+        || word.starts_with('$')
+        || ["dig", "nslookup", "openssl", "mailpath", "no", "policy-map"].contains(&word)
+}
+
+#[test]
+fn fixes_are_pasteable_in_every_format() {
+    // A diagnosis saved before remediations had steps (one string each) still loads and renders.
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = workspace_root().join("app/tests/fixtures/expired-cert.json");
+    let old: Value = serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap();
+    assert!(
+        old["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["remediation"].as_str().is_some_and(|r| !r.is_empty()))
+    );
+    crate::report_common::assert_valid(&old);
+    let (md, html, json_out) = (
+        dir.path().join("r.md"),
+        dir.path().join("r.html"),
+        dir.path().join("r.json"),
+    );
+    let out = run(
+        &[
+            "report",
+            "render",
+            fixture.to_str().unwrap(),
+            "--report",
+            md.to_str().unwrap(),
+            "--report",
+            html.to_str().unwrap(),
+            "--report",
+            json_out.to_str().unwrap(),
+        ],
+        60,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let doc: Value = serde_json::from_slice(&std::fs::read(&json_out).unwrap()).unwrap();
+    crate::report_common::assert_valid(&doc);
+    let validity = checks(&doc, "tls.cert.validity")[0].clone();
+    let steps = validity["remediation"].as_array().expect("steps");
+    assert!(steps.iter().any(|s| s["kind"] == "command"), "{validity}");
+
+    // Markdown: only commands in code blocks, each on its own line.
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    let mut blocks = 0;
+    let mut inside = None;
+    for line in markdown.lines() {
+        if let Some(lang) = line.strip_prefix("```") {
+            inside = if inside.is_some() {
+                None
+            } else {
+                Some(lang.to_string())
+            };
+            if inside.is_some() {
+                blocks += 1;
+            }
+            continue;
+        }
+        if let Some(lang) = &inside
+            && (lang == "powershell" || lang == "text")
+            && markdown.contains("**Fix:**")
+        {
+            assert!(
+                is_command_line(line),
+                "prose in a {lang} block: {line:?}\n{markdown}"
+            );
+        }
+    }
+    assert!(blocks >= 1, "{markdown}");
+    assert!(markdown.contains("*In Exchange Management Shell"), "{markdown}");
+
+    // HTML: one command per box, never broken inside a token, selected whole by one click; no script.
+    let page = std::fs::read_to_string(&html).unwrap();
+    crate::report_common::assert_safe_html(&page);
+    let parsed = scraper::Html::parse_document(&page);
+    let sel = scraper::Selector::parse(".fix code.copy").unwrap();
+    let commands: Vec<String> = parsed.select(&sel).map(|e| e.text().collect()).collect();
+    assert!(!commands.is_empty());
+    for c in &commands {
+        assert!(!c.contains('\n') && is_command_line(c), "{c:?}");
+    }
+    let css = page.split("</style>").next().unwrap();
+    let rule = css
+        .lines()
+        .find(|l| l.starts_with(".fix code.copy {"))
+        .expect("a rule for commands");
+    assert!(
+        rule.contains("user-select: all") && rule.contains("word-break: normal"),
+        "{rule}"
+    );
+    assert!(
+        !rule.contains("break-all") && !rule.contains("anywhere"),
+        "{rule}"
+    );
+
+    // Text: each command alone on its line under `fix:`.
+    let out = run(&["diagnose", "--lab", "expired-cert"], 120);
+    let shown = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        shown.lines().any(|l| l
+            .trim_start()
+            .starts_with("Enable-ExchangeCertificate -Thumbprint <new> -Services SMTP")
+            && l.trim_end().ends_with("-Services SMTP")),
+        "{shown}"
+    );
+}
+
+#[test]
+fn no_fix_repeats_an_argument_and_reading_commands_only_confirm() {
+    for scenario in [
+        "weak-key",
+        "name-mismatch",
+        "expired-cert",
+        "port-closed",
+        "starttls-stripped",
+        "tarpit",
+    ] {
+        let out = run(&["diagnose", "--lab", scenario, "--format", "json"], 120);
+        let doc = json(&out);
+        for c in doc["checks"].as_array().unwrap() {
+            for step in c["remediation"].as_array().unwrap() {
+                let text = step["text"].as_str().unwrap();
+                if step["kind"] == "prose" {
+                    continue;
+                }
+                for token in text.split(' ').filter(|t| t.contains(',') && !t.contains('"')) {
+                    let items: Vec<String> = token.split(',').map(str::to_ascii_lowercase).collect();
+                    let unique: BTreeSet<&String> = items.iter().collect();
+                    assert_eq!(
+                        unique.len(),
+                        items.len(),
+                        "{scenario}: {} repeats an argument: {text}",
+                        c["id"]
+                    );
+                }
+                let reads = text.split('|').all(|stage| {
+                    let w = stage.split_whitespace().next().unwrap_or_default();
+                    w.starts_with("Get-")
+                        || w.starts_with("Test-")
+                        || w.starts_with("Resolve-")
+                        || ["fl", "ft", "dig"].contains(&w)
+                });
+                if reads {
+                    assert_eq!(
+                        step["kind"], "confirm",
+                        "{scenario}: {} changes nothing: {text}",
+                        c["id"]
+                    );
+                }
+            }
+        }
+    }
+}
