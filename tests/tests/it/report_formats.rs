@@ -64,7 +64,7 @@ fn check_all_formats(scenario: &str) -> report_common::LabReports {
     assert_eq!(r.json["schema"], "mailpath/diagnosis/1");
     let typed: Diagnosis = serde_json::from_value(r.json.clone()).expect("the JSON report deserializes");
     let mut derived = r.json.clone();
-    let obj = derived.as_object_mut().unwrap();
+    let obj = derived.as_object_mut().expect("a JSON object");
     let verdict = obj.remove("verdict").expect("a verdict");
     let code = obj.remove("exit_code").expect("an exit code");
     let want = mailpath_core::verdict::Verdict::of(&typed).0;
