@@ -624,10 +624,15 @@ pub fn detail_panel(ui: &mut egui::Ui, state: &AppState, out: &mut Vec<Command>)
 
 /// A remediation's steps: where each is run (when the place changes), prose as text, each command in a
 /// monospace box of its own with a copy button that copies exactly that command.
-pub fn remediation_steps(ui: &mut egui::Ui, r: &mailpath_core::check::Remediation, out: &mut Vec<Command>) {
+pub fn remediation_steps(
+    ui: &mut egui::Ui,
+    id: &str,
+    r: &mailpath_core::check::Remediation,
+    out: &mut Vec<Command>,
+) {
     use mailpath_core::check::StepKind;
     let mut place = None;
-    for step in &r.steps {
+    for (n, step) in r.steps.iter().enumerate() {
         if step.place.is_some() && step.place != place {
             place = step.place;
             if let Some(p) = place {
@@ -645,7 +650,11 @@ pub fn remediation_steps(ui: &mut egui::Ui, r: &mailpath_core::check::Remediatio
                 ui.horizontal(|ui| {
                     let copy = ui.small_button("📋");
                     copy.widget_info(|| {
-                        egui::WidgetInfo::labeled(egui::Role::Button, true, format!("Copy: {}", step.text))
+                        egui::WidgetInfo::labeled(
+                            egui::Role::Button,
+                            true,
+                            format!("Copy step {} of {id}", n + 1),
+                        )
                     });
                     if copy.on_hover_text("Copy this command").clicked() {
                         out.push(Command::Copy(step.text.clone()));
@@ -701,7 +710,7 @@ pub fn check_card(ui: &mut egui::Ui, c: &CheckResult, out: &mut Vec<Command>) {
                             out.push(Command::Copy(c.remediation.to_text()));
                         }
                     });
-                    remediation_steps(ui, &c.remediation, out);
+                    remediation_steps(ui, &c.id, &c.remediation, out);
                 }
                 if !c.references.is_empty() {
                     ui.add_space(4.0);

@@ -245,11 +245,33 @@ impl Remediation {
     pub fn from_text(text: &str) -> Remediation {
         let mut steps = Vec::new();
         for line in text.lines() {
-            for piece in split_outside_quotes(line, "; ") {
-                split_piece(piece, &mut steps);
+            for sentence in sentences(line) {
+                for piece in split_outside_quotes(sentence, "; ") {
+                    split_piece(piece, &mut steps);
+                }
             }
         }
-        Remediation::steps(steps)
+        // "In Exchange Online:" before a command whose place says as much is said by the place.
+        let mut kept: Vec<Step> = Vec::with_capacity(steps.len());
+        for (i, step) in steps.iter().enumerate() {
+            const PLACES: &[&str] = &[
+                "in exchange online:",
+                "on-premises:",
+                "on exchange:",
+                "on the edge:",
+                "in the exchange management shell:",
+                "in exchange online powershell:",
+            ];
+            let names_place = step.kind == StepKind::Prose
+                && PLACES.contains(&step.text.to_ascii_lowercase().as_str())
+                && steps
+                    .get(i + 1)
+                    .is_some_and(|next| next.is_command() && next.place.is_some());
+            if !names_place {
+                kept.push(step.clone());
+            }
+        }
+        Remediation::steps(kept)
     }
 
     /// The remediation as plain text, one step per line: commands alone on their line (what a terminal
@@ -359,6 +381,34 @@ fn split_outside_quotes<'a>(text: &'a str, sep: &str) -> Vec<&'a str> {
     parts
 }
 
+/// `text` split into sentences: after `. ` followed by an upper-case letter, outside quotes (the period
+/// stays with its sentence).
+fn sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut quote: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c == '.'
+                && text[i + 1..].starts_with(' ')
+                && text[i + 2..]
+                    .chars()
+                    .next()
+                    .is_some_and(|n| n.is_ascii_uppercase()) =>
+            {
+                out.push(&text[start..=i]);
+                start = i + 2;
+            }
+            None => {}
+        }
+    }
+    out.push(&text[start..]);
+    out
+}
+
 /// PowerShell verbs that start a command line in a remediation.
 const VERBS: &[&str] = &[
     "Add", "Clear", "Connect", "Disable", "Enable", "Export", "Get", "Import", "Install", "Invoke", "New",
@@ -422,9 +472,13 @@ fn split_trailing_prose(command: &str) -> (&str, Option<String>) {
             (None, '"' | '\'') => quote = Some(c),
             (None, '(') => {
                 let rest = &command[i + 1..];
+                let first = rest.split_whitespace().next().unwrap_or_default();
+                // An aside in words, not a PowerShell expression (`(Read-Host ...)`, `([IO.File]...)`).
                 if depth == 0
                     && command[..i].ends_with(' ')
-                    && rest.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                    && rest.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                    && !is_cmdlet(first)
+                    && rest.contains(' ')
                     && rest.trim_end().ends_with(')')
                 {
                     let aside = rest.trim_end().trim_end_matches(')');
@@ -630,6 +684,32 @@ mod tests {
                 "(answer No to replacing the default SMTP certificate).",
             ]
         );
+        // Sentences and asides in words are prose, whatever their case.
+        let r = Remediation::from_text(
+            "In Exchange Online: Get-InboundConnector | fl Name,ConnectorType (ConnectorType OnPremises, the \
+             certificate name). On-premises: Get-SendConnector | fl Name,TlsCertificateName. Rerun the Hybrid \
+             Configuration Wizard to reset both.",
+        );
+        let kinds: Vec<(StepKind, &str)> = r.steps.iter().map(|s| (s.kind, s.text.as_str())).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (StepKind::Confirm, "Get-InboundConnector | fl Name,ConnectorType"),
+                (
+                    StepKind::Prose,
+                    "(ConnectorType OnPremises, the certificate name)."
+                ),
+                (
+                    StepKind::Confirm,
+                    "Get-SendConnector | fl Name,TlsCertificateName"
+                ),
+                (
+                    StepKind::Prose,
+                    "Rerun the Hybrid Configuration Wizard to reset both."
+                ),
+            ]
+        );
+        assert_eq!(r.steps[0].place, Some(Place::ExchangeOnline));
         // `$c = Get-...` runs where its cmdlet runs.
         let r = Remediation::from_text("$c = Get-ExchangeCertificate -Thumbprint <new>");
         assert_eq!(r.steps[0].place, Some(Place::ExchangeShell));
