@@ -25,6 +25,18 @@ pub enum Outcome {
     CouldNotRun = 3,
 }
 
+impl From<mailpath_core::verdict::Verdict> for Outcome {
+    fn from(verdict: mailpath_core::verdict::Verdict) -> Outcome {
+        use mailpath_core::verdict::Verdict;
+        match verdict {
+            Verdict::Pass => Outcome::Passed,
+            Verdict::Warn => Outcome::Warnings,
+            Verdict::Fail => Outcome::Failures,
+            Verdict::Incomplete => Outcome::CouldNotRun,
+        }
+    }
+}
+
 impl From<Outcome> for ExitCode {
     fn from(outcome: Outcome) -> Self {
         ExitCode::from(outcome as u8)

@@ -47,13 +47,7 @@ pub fn tag(status: Status, colour: bool) -> String {
 
 /// The exit code of a set of results (PRODUCT.md): 2 failures, 1 warnings, 0 otherwise.
 pub fn outcome(counts: &Counts) -> Outcome {
-    if counts.fail > 0 {
-        Outcome::Failures
-    } else if counts.warn > 0 {
-        Outcome::Warnings
-    } else {
-        Outcome::Passed
-    }
+    Verdict::of_counts(counts).into()
 }
 
 /// The status counts in one line, worst first (fail, warn, skip, info, pass): the order every command

@@ -241,12 +241,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &DiagnoseArgs, verbose: u8) 
         }
     };
     output::emit(text.as_bytes())?;
-    Ok(match verdict {
-        Verdict::Pass => Outcome::Passed,
-        Verdict::Warn => Outcome::Warnings,
-        Verdict::Fail => Outcome::Failures,
-        Verdict::Incomplete => Outcome::CouldNotRun,
-    })
+    Ok(verdict.into())
 }
 
 /// The DNS servers the diagnosis asks, in words, for the progress line.

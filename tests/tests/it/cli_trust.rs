@@ -21,6 +21,15 @@ fn run(args: &[&str], limit: u64) -> std::process::Output {
     .0
 }
 
+/// Run, expect the exit code and words in the output; the output.
+fn expect(args: &[&str], code: i32, says: &str) -> String {
+    let out = run(args, 60);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {shown}");
+    assert!(shown.contains(says), "{args:?} should say {says:?}: {shown}");
+    shown
+}
+
 fn json(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not one JSON document ({e}): {}", text(out)))
@@ -321,12 +330,10 @@ fn nxdomain_for_a_stated_name_fails_alike_in_probe_and_diagnose() {
     assert_eq!(diag_check["summary"], probe_check["summary"]);
 
     // A DNS server that does not answer leaves nothing to probe: exit 3, naming it.
-    let out = run(&["probe", "mail.contoso.com", "--dns", "127.0.0.1:1"], 60);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(
-        text(&out).contains("127.0.0.1:1 did not answer"),
-        "{}",
-        text(&out)
+    expect(
+        &["probe", "mail.contoso.com", "--dns", "127.0.0.1:1"],
+        3,
+        "127.0.0.1:1 did not answer",
     );
 }
 
@@ -345,24 +352,16 @@ fn profile_and_lab_only_where_they_are_used() {
         ),
         (&["relay", "--lab", "tarpit"][..], "--lab"),
     ] {
-        let out = run(args, 30);
-        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", text(&out));
-        assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
+        expect(args, 3, says);
     }
     // A mistyped scenario: did you mean.
-    let out = run(&["diagnose", "--lab", "expird-cert"], 30);
-    assert_eq!(out.status.code(), Some(3));
-    assert!(text(&out).contains("expired-cert"), "{}", text(&out));
-    let out = run(&["lab", "tarpitt"], 30);
-    assert_eq!(out.status.code(), Some(3));
-    assert!(text(&out).contains("'tarpit'"), "{}", text(&out));
+    expect(&["diagnose", "--lab", "expird-cert"], 3, "'expired-cert'");
+    expect(&["lab", "tarpitt"], 3, "'tarpit'");
     // The required choice shows in the usage line.
-    let out = run(&["diagnose"], 30);
-    assert_eq!(out.status.code(), Some(3));
-    assert!(
-        text(&out).contains("mailpath diagnose <--profile <FILE>|--lab [<SCENARIO>]>"),
-        "{}",
-        text(&out)
+    expect(
+        &["diagnose"],
+        3,
+        "mailpath diagnose <--profile <FILE>|--lab [<SCENARIO>]>",
     );
 }
 
