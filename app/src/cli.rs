@@ -114,6 +114,10 @@ const EXAMPLES_HEADERS: &str = "Examples:
   mailpath headers message.eml --org-domain contoso.com
   Get-Clipboard | mailpath headers -          (PowerShell: the headers Outlook copied)
   mailpath headers message.eml --format json";
+const EXAMPLES_EXPLAIN: &str = "Examples:
+  mailpath explain \"450 4.7.320 Certificate validation failed\" --profile contoso.toml
+  mailpath explain ndr.eml --lab name-mismatch --run
+  Get-Clipboard | mailpath explain -          (PowerShell: an NDR or a queue's LastError)";
 const EXAMPLES_REPORT: &str = "Examples:
   mailpath report render mailpath.json --report mailpath.html
   mailpath report render mailpath.json --report for-support.html --redact
@@ -141,6 +145,31 @@ pub enum Format {
     Text,
     /// One versioned JSON document on stdout, nothing else.
     Json,
+}
+
+/// How much the TLS handshake scanner does per SMTP endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum TlsScanArg {
+    /// Only the probe's own handshake.
+    Off,
+    /// One extra connection: one ClientHello with Exchange Online's suites first (and the
+    /// certificate chain when mailpath's TLS library cannot complete the handshake).
+    #[default]
+    Quick,
+    /// Every version, suite, the server's order and named groups: sequential connections, capped
+    /// at 40 connections and 60 seconds per endpoint.
+    Full,
+}
+
+impl TlsScanArg {
+    /// The core's scan mode.
+    pub fn mode(self) -> mailpath_core::tls_scan::ScanMode {
+        match self {
+            TlsScanArg::Off => mailpath_core::tls_scan::ScanMode::Off,
+            TlsScanArg::Quick => mailpath_core::tls_scan::ScanMode::Quick,
+            TlsScanArg::Full => mailpath_core::tls_scan::ScanMode::Full,
+        }
+    }
 }
 
 /// Roles the bundled relay can play.
@@ -181,6 +210,10 @@ pub enum Command {
     /// Analyse message headers into the path the message really took.
     #[command(after_help = EXAMPLES_HEADERS)]
     Headers(HeadersArgs),
+    /// Explain an NDR, a queue LastError, a message trace detail or a protocol log line: the code, the hop
+    /// of the mail path, the likely causes (ranked by evidence with --profile/--lab/--diagnosis) and the fix.
+    #[command(after_help = EXAMPLES_EXPLAIN)]
+    Explain(ExplainArgs),
     /// Render or compare saved diagnoses.
     #[command(subcommand, after_help = EXAMPLES_REPORT)]
     Report(ReportCommand),
@@ -221,6 +254,9 @@ pub struct DiagnoseArgs {
     /// placeholders in the reports and the output, so they can be shared.
     #[arg(long)]
     pub redact: bool,
+    /// The TLS handshake scan per endpoint: off, quick (one extra connection) or full.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t)]
+    pub tls_scan: TlsScanArg,
 }
 
 /// `mailpath probe`.
@@ -242,6 +278,9 @@ pub struct ProbeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// The TLS handshake scan: off, quick (one extra connection) or full.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t)]
+    pub tls_scan: TlsScanArg,
 }
 
 /// `mailpath cert`.
@@ -478,6 +517,31 @@ pub struct HeadersArgs {
     /// A domain of the on-premises organization (repeatable): its Exchange hosts are on-premises.
     #[arg(long = "org-domain", value_name = "DOMAIN")]
     pub org_domains: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `mailpath explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The text itself, a FILE holding it (an NDR as .eml/.html/.txt, Get-Queue output, a message trace
+    /// detail, protocol log lines), or - for standard input (the default when it is not a terminal).
+    pub input: Option<String>,
+    /// The deployment whose configuration (or, with --run, whose diagnosis) ranks the causes.
+    #[command(flatten)]
+    pub target: Target,
+    /// A saved diagnosis (JSON) whose checks rank the causes.
+    #[arg(long, value_name = "FILE", conflicts_with = "run")]
+    pub diagnosis: Option<PathBuf>,
+    /// Run a diagnosis of --profile/--lab now and rank the causes by its checks (without --run, a
+    /// profile ranks them by its configuration checks only).
+    #[arg(long)]
+    pub run: bool,
+    /// With --run: write the diagnosis as a report (.html, .json, .md; repeatable), the explained
+    /// string and its verdict at its top.
+    #[arg(long, value_name = "FILE", requires = "run")]
+    pub report: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,

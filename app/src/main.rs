@@ -64,6 +64,7 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<Outcome> {
         Some(Command::Cert(args)) => cmd::cert::run(&runtime, &args, cli.verbose),
         Some(Command::Relay(args)) => cmd::relay::run(&runtime, &args),
         Some(Command::Headers(args)) => cmd::headers::run(&args),
+        Some(Command::Explain(args)) => cmd::explain::run(&runtime, &args.target, &args),
         Some(Command::Report(cmd)) => cmd::report::run(&cmd),
     }
 }

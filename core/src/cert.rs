@@ -1,10 +1,15 @@
 //! Certificates: what a DER certificate says (x509-parser), which trust anchors apply, whether a
 //! chain verifies at a given time (rustls' webpki), and RFC 6125 name matching. No I/O except the
 //! explicit file loaders.
+//!
+//! [`CertInfo`] is the one reading of a certificate: the checks judge it, the reports and the GUI's
+//! certificate viewer show it (with [`KeyInfo`]'s and [`Validity`]'s words), redaction takes its
+//! distinguished-name attributes.
 
 use std::path::{Path, PathBuf};
 
 use ::time::OffsetDateTime;
+use data_encoding::HEXUPPER;
 use rustls_pki_types::{CertificateDer, UnixTime};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
@@ -76,12 +81,76 @@ pub enum SignatureHash {
 /// The subject public key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyInfo {
-    /// `RSA`, `ECDSA`, `Ed25519`, ...
+    /// `RSA`, `ECDSA`, `Ed25519`, `DSA`, `GOST`, or the algorithm's dotted OID.
     pub algorithm: String,
-    /// Key size in bits (RSA modulus, EC field size).
+    /// Key size in bits (RSA modulus, EC field size); 0 when unknown.
     pub bits: u32,
     /// The curve, for EC keys.
     pub curve: Option<String>,
+}
+
+/// `EC P-256`, `RSA 2048 bits`, `Ed25519`.
+impl std::fmt::Display for KeyInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.curve {
+            Some(curve) => write!(f, "EC {curve}"),
+            None if self.bits > 0 => write!(f, "{} {} bits", self.algorithm, self.bits),
+            None => f.write_str(&self.algorithm),
+        }
+    }
+}
+
+/// One attribute of a distinguished name (`CN=mail.contoso.com`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameAttribute {
+    /// The short name (`CN`, `O`, `OU`, `C`, `ST`, `L`, `emailAddress`, `DC`, ...), or the dotted OID.
+    pub key: String,
+    /// The value as text (`#` and hex when it is not a string).
+    pub value: String,
+}
+
+/// Where a certificate stands in its validity period at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validity {
+    /// Before its start: valid in `days` whole days.
+    NotYetValid {
+        /// Whole days until it starts.
+        days: i64,
+    },
+    /// Within its period, `days_left` whole days before it ends.
+    Valid {
+        /// Whole days until it expires.
+        days_left: i64,
+    },
+    /// After its end, by `days` whole days.
+    Expired {
+        /// Whole days since it expired.
+        days: i64,
+    },
+}
+
+impl Validity {
+    /// Whether the certificate is valid now but expires within `days` (the checks warn at 30).
+    pub fn expires_within(self, days: i64) -> bool {
+        matches!(self, Validity::Valid { days_left } if days_left < days)
+    }
+
+    /// Whether it is outside its validity period.
+    pub fn is_invalid(self) -> bool {
+        !matches!(self, Validity::Valid { .. })
+    }
+}
+
+/// `valid, 364 days left`, `expired 5 days ago`, `not valid yet: starts in 3 days`.
+impl std::fmt::Display for Validity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = |n: i64| if n == 1 { "" } else { "s" };
+        match *self {
+            Validity::NotYetValid { days } => write!(f, "not valid yet: starts in {days} day{}", s(days)),
+            Validity::Valid { days_left } => write!(f, "valid, {days_left} day{} left", s(days_left)),
+            Validity::Expired { days } => write!(f, "expired {days} day{} ago", s(days)),
+        }
+    }
 }
 
 /// What a certificate says.
@@ -89,14 +158,23 @@ pub struct KeyInfo {
 pub struct CertInfo {
     /// Subject, as `CN=..., O=...` (RFC 4514 order as printed by x509-parser).
     pub subject: String,
+    /// The subject's attributes, in order.
+    #[serde(default)]
+    pub subject_attributes: Vec<NameAttribute>,
     /// Issuer.
     pub issuer: String,
+    /// The issuer's attributes, in order.
+    #[serde(default)]
+    pub issuer_attributes: Vec<NameAttribute>,
     /// The subject's common name.
     pub common_name: Option<String>,
     /// DNS names in the subjectAltName extension.
     pub dns_names: Vec<String>,
     /// IP addresses in the subjectAltName extension.
     pub ip_addresses: Vec<String>,
+    /// The other subjectAltName entries: `email:...`, `URI:...`, `dirName:...`.
+    #[serde(default)]
+    pub other_names: Vec<String>,
     /// Whether the certificate has a subjectAltName extension at all.
     pub has_san: bool,
     /// Serial number, hex.
@@ -129,6 +207,87 @@ pub struct CertInfo {
     pub sha1_thumbprint: String,
 }
 
+impl CertInfo {
+    /// The subject's `CN=...` part (the whole subject when it has no CN): how a chain names its members.
+    pub fn short_subject(&self) -> &str {
+        self.subject
+            .split(", ")
+            .find(|p| p.starts_with("CN="))
+            .unwrap_or(&self.subject)
+    }
+
+    /// Every subjectAltName: the DNS names as they are, then `IP:...`, then the other kinds.
+    pub fn alt_names(&self) -> Vec<String> {
+        self.dns_names
+            .iter()
+            .cloned()
+            .chain(self.ip_addresses.iter().map(|ip| format!("IP:{ip}")))
+            .chain(self.other_names.iter().cloned())
+            .collect()
+    }
+
+    /// The SHA-256 fingerprint with colons (`3E:75:BF:...`), as `openssl x509 -fingerprint` prints it (a
+    /// redacted fingerprint, which is no hex, as it is).
+    pub fn sha256_colons(&self) -> String {
+        crate::encoding::colons(&self.sha256)
+    }
+
+    /// Where the certificate stands at `at`.
+    pub fn validity(&self, at: OffsetDateTime) -> Validity {
+        if at < self.not_before {
+            Validity::NotYetValid {
+                days: (self.not_before - at).whole_days(),
+            }
+        } else if at > self.not_after {
+            Validity::Expired {
+                days: (at - self.not_after).whole_days(),
+            }
+        } else {
+            Validity::Valid {
+                days_left: days_left(self, at),
+            }
+        }
+    }
+}
+
+/// One certificate of a captured chain, read: what it says, or why it cannot be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "parsed", rename_all = "kebab-case")]
+pub enum CapturedCert {
+    /// It parsed.
+    Parsed(Box<CertInfo>),
+    /// It did not: why (not a certificate, or redacted).
+    Unparsed {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl CapturedCert {
+    /// Read one captured certificate (DER, or the marker of a redacted one).
+    pub fn read(der: &[u8]) -> CapturedCert {
+        if let Some(label) = crate::encoding::redacted_label(der) {
+            return CapturedCert::Unparsed {
+                reason: format!("redacted ({label})"),
+            };
+        }
+        match parse_certificate(der) {
+            Ok(info) => CapturedCert::Parsed(Box::new(info)),
+            Err(_) => CapturedCert::Unparsed {
+                reason: format!("{} bytes that are not an X.509 certificate", der.len()),
+            },
+        }
+    }
+
+    /// What it says, when it parsed.
+    pub fn info(&self) -> Option<&CertInfo> {
+        match self {
+            CapturedCert::Parsed(info) => Some(info),
+            CapturedCert::Unparsed { .. } => None,
+        }
+    }
+}
+
 /// Parse a DER certificate. Never panics on garbage.
 ///
 /// # Errors
@@ -148,6 +307,7 @@ pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, CertError> {
         .map(str::to_owned);
     let mut dns_names = Vec::new();
     let mut ip_addresses = Vec::new();
+    let mut other_names = Vec::new();
     let mut has_san = false;
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         has_san = true;
@@ -155,7 +315,10 @@ pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, CertError> {
             match name {
                 GeneralName::DNSName(d) => dns_names.push(d.to_string()),
                 GeneralName::IPAddress(ip) => ip_addresses.push(format_ip(ip)),
-                _ => {}
+                GeneralName::RFC822Name(e) => other_names.push(format!("email:{e}")),
+                GeneralName::URI(u) => other_names.push(format!("URI:{u}")),
+                GeneralName::DirectoryName(d) => other_names.push(format!("dirName:{d}")),
+                other => other_names.push(format!("{other:?}")),
             }
         }
     }
@@ -185,10 +348,13 @@ pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, CertError> {
     Ok(CertInfo {
         self_issued: cert.subject().as_raw() == cert.issuer().as_raw(),
         subject,
+        subject_attributes: name_attributes(cert.subject()),
         issuer,
+        issuer_attributes: name_attributes(cert.issuer()),
         common_name,
         dns_names,
         ip_addresses,
+        other_names,
         has_san,
         serial: cert.raw_serial_as_string().replace(':', "").to_ascii_uppercase(),
         not_before: cert.validity().not_before.to_datetime(),
@@ -200,13 +366,38 @@ pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, CertError> {
         eku,
         has_eku,
         aia_ca_issuers,
-        sha256: hex_upper(&sha2::Sha256::digest(der)),
-        sha1_thumbprint: hex_upper(&sha1::Sha1::digest(der)),
+        sha256: HEXUPPER.encode(&sha2::Sha256::digest(der)),
+        sha1_thumbprint: HEXUPPER.encode(&sha1::Sha1::digest(der)),
     })
 }
 
-fn hex_upper(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
+fn name_attributes(name: &X509Name<'_>) -> Vec<NameAttribute> {
+    name.iter_attributes()
+        .map(|a| NameAttribute {
+            key: attribute_key(&a.attr_type().to_id_string()),
+            value: match a.as_str() {
+                Ok(s) => s.to_string(),
+                Err(_) => format!("#{}", data_encoding::HEXLOWER.encode(a.attr_value().data)),
+            },
+        })
+        .collect()
+}
+
+fn attribute_key(oid: &str) -> String {
+    match oid {
+        "2.5.4.3" => "CN",
+        "2.5.4.10" => "O",
+        "2.5.4.11" => "OU",
+        "2.5.4.6" => "C",
+        "2.5.4.8" => "ST",
+        "2.5.4.7" => "L",
+        "2.5.4.9" => "street",
+        "2.5.4.5" => "serialNumber",
+        "1.2.840.113549.1.9.1" => "emailAddress",
+        "0.9.2342.19200300.100.1.25" => "DC",
+        other => other,
+    }
+    .to_string()
 }
 
 fn format_ip(bytes: &[u8]) -> String {
@@ -217,7 +408,7 @@ fn format_ip(bytes: &[u8]) -> String {
             a.copy_from_slice(bytes);
             std::net::Ipv6Addr::from(a).to_string()
         }
-        _ => hex_upper(bytes),
+        _ => HEXUPPER.encode(bytes),
     }
 }
 
@@ -241,15 +432,28 @@ fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> KeyInfo {
                 curve,
             }
         }
+        Ok(x509_parser::public_key::PublicKey::DSA(_)) => KeyInfo {
+            algorithm: "DSA".into(),
+            bits: 0,
+            curve: None,
+        },
+        Ok(
+            x509_parser::public_key::PublicKey::GostR3410(_)
+            | x509_parser::public_key::PublicKey::GostR3410_2012(_),
+        ) => KeyInfo {
+            algorithm: "GOST".into(),
+            bits: 0,
+            curve: None,
+        },
         Ok(_) | Err(_) => {
             let oid = spki.algorithm.algorithm.to_id_string();
             let (name, bits) = match oid.as_str() {
-                "1.3.101.112" => ("Ed25519", 256),
-                "1.3.101.113" => ("Ed448", 456),
-                _ => ("unknown", 0),
+                "1.3.101.112" => ("Ed25519".to_string(), 256),
+                "1.3.101.113" => ("Ed448".to_string(), 456),
+                _ => (oid, 0),
             };
             KeyInfo {
-                algorithm: name.into(),
+                algorithm: name,
                 bits,
                 curve: None,
             }
@@ -438,6 +642,11 @@ impl Trust {
     }
 }
 
+/// Whether `bytes` hold a PEM BEGIN line.
+fn has_pem_begin(bytes: &[u8]) -> bool {
+    bytes.windows(10).any(|w| w == b"-----BEGIN")
+}
+
 /// Load certificates from a PEM, DER or password-less PKCS#12 file (private keys and other blocks are
 /// skipped).
 ///
@@ -532,31 +741,28 @@ fn load_chain_bytes(
     path: &Path,
     password: Option<&str>,
 ) -> Result<Vec<CertificateDer<'static>>, CertError> {
-    let text = String::from_utf8_lossy(bytes);
-    if text.contains("-----BEGIN") {
+    if has_pem_begin(bytes) {
+        let blocks = ::pem::parse_many(bytes).map_err(|e| CertError::Parse {
+            context: format!("{}: PEM", path.display()),
+            reason: match e {
+                ::pem::PemError::InvalidData(_) => "not valid base64".into(),
+                other => other.to_string(),
+            },
+        })?;
+        // The parser stops quietly at a block without its END line: count the BEGIN lines to tell.
+        let begins = bytes.windows(11).filter(|w| w == b"-----BEGIN ").count();
+        if begins > blocks.len() {
+            return Err(CertError::Parse {
+                context: format!("{}: PEM block {}", path.display(), blocks.len() + 1),
+                reason: "no END line".into(),
+            });
+        }
         let mut certs = Vec::new();
         let mut other = Vec::new();
-        let mut rest: &str = &text;
-        while let Some(start) = rest.find("-----BEGIN ") {
-            let after = &rest[start + 11..];
-            let Some(label_end) = after.find("-----") else {
-                break;
-            };
-            let label = after[..label_end].to_string();
-            let body_start = start + 11 + label_end + 5;
-            let end_marker = format!("-----END {label}-----");
-            let Some(end) = rest[body_start..].find(&end_marker) else {
-                return Err(CertError::Parse {
-                    context: format!("{}: PEM block {label:?}", path.display()),
-                    reason: "no END line".into(),
-                });
-            };
-            let body = &rest[body_start..body_start + end];
+        for block in blocks {
+            let label = block.tag();
             if label == "CERTIFICATE" || label == "X509 CERTIFICATE" || label == "TRUSTED CERTIFICATE" {
-                let der = crate::encoding::base64_decode(body).ok_or_else(|| CertError::Parse {
-                    context: format!("{}: PEM certificate {}", path.display(), certs.len() + 1),
-                    reason: "not valid base64".into(),
-                })?;
+                let der = block.into_contents();
                 parse_certificate(&der).map_err(|e| CertError::Parse {
                     context: format!("{}: PEM certificate {}", path.display(), certs.len() + 1),
                     reason: match e {
@@ -566,9 +772,8 @@ fn load_chain_bytes(
                 })?;
                 certs.push(CertificateDer::from(der));
             } else {
-                other.push(label);
+                other.push(label.to_string());
             }
-            rest = &rest[body_start + end + end_marker.len()..];
         }
         if certs.is_empty() {
             let what = if other.is_empty() {
@@ -827,7 +1032,7 @@ pub fn connector_matches(info: &CertInfo, expected: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::ca::{LabCa, LeafIssuer, LeafKey, LeafSpec};
+    use crate::ca::{LabCa, LeafIssuer, LeafKey, LeafSpec};
 
     fn now() -> OffsetDateTime {
         ::time::macros::datetime!(2026-11-28 12:00 UTC)
@@ -965,6 +1170,15 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("not valid base64")
+        );
+        // A block cut short: the certificates before it do not hide the damage.
+        let cut = dir.path().join("cut.pem");
+        let whole = leaf.chain_pem(true);
+        std::fs::write(&cut, &whole[..whole.len() - 30]).unwrap();
+        let e = load_chain_file(&cut).unwrap_err().to_string();
+        assert!(
+            e.contains("cut.pem") && e.contains("PEM block 2") && e.contains("no END line"),
+            "{e}"
         );
     }
 }

@@ -17,9 +17,10 @@ use crate::checks::cert::{CertCheckContext, ExpectedName};
 use crate::checks::smtp::EndpointContext;
 use crate::dns::{DnsAnswer, RecordType, Resolver};
 use crate::evidence::{Evidence, SmtpProbe, TlsPortProbe};
-use crate::path::{MailPath, PathSpec};
+use crate::path::MailPath;
 use crate::probe::{SmtpProbeRequest, Timeouts};
 use crate::profile::Profile;
+use crate::topology::{MxTargets, Topology, hop};
 
 /// The schema id of a saved diagnosis.
 pub const SCHEMA: &str = "mailpath/diagnosis/1";
@@ -48,6 +49,10 @@ pub struct Diagnosis {
     pub counts: Counts,
     /// Everything observed.
     pub evidence: Evidence,
+    /// The string `mailpath explain --run` explained with this diagnosis and its verdict (absent in a
+    /// plain diagnosis, and in diagnoses saved before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explained: Option<crate::explain::Headline>,
 }
 
 /// Progress events, for a progress bar or the GUI.
@@ -103,6 +108,8 @@ pub struct DiagnoseOptions {
     pub progress: Option<mpsc::Sender<Progress>>,
     /// Set to true to cancel.
     pub cancel: Option<watch::Receiver<bool>>,
+    /// How much the TLS handshake scanner does per SMTP endpoint (default: one extra connection).
+    pub tls_scan: crate::tls_scan::ScanOptions,
 }
 
 impl DiagnoseOptions {
@@ -116,6 +123,7 @@ impl DiagnoseOptions {
             concurrency: 32,
             progress: None,
             cancel: None,
+            tls_scan: crate::tls_scan::ScanOptions::default(),
         }
     }
 }
@@ -148,6 +156,13 @@ struct Target {
     used_as_client: bool,
 }
 
+impl Target {
+    /// The id of its probe's evidence (`smtp:host:port`).
+    fn evidence_id(&self) -> String {
+        format!("smtp:{}:{}", self.host, self.port)
+    }
+}
+
 /// Run a diagnosis of `profile`. Never fails: problems are findings. Cancelled (`options.cancel`), it
 /// stops waiting, judges what it has (endpoints not probed yet are skipped as cancelled) and says
 /// `cancelled`.
@@ -170,6 +185,7 @@ pub async fn diagnose(profile: &Profile, options: DiagnoseOptions) -> Diagnosis 
         checks,
         counts,
         evidence,
+        explained: None,
     }
 }
 
@@ -255,16 +271,16 @@ pub async fn ask_each_server(resolvers: &[&Resolver], name: &str) -> Vec<DnsAnsw
 }
 
 async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<CheckResult>, Evidence, bool) {
+    let topology = Topology::of(profile);
     let (primary, external) = resolvers(profile, options);
     progress(options, Progress::Phase { name: "dns".into() }).await;
-    let plan = crate::probe::dns::DnsPlan::for_profile(profile);
+    let plan = crate::probe::dns::DnsPlan::for_topology(&topology);
     let mut asked = vec![&primary];
     asked.extend(external.as_ref());
-    let routing_domain = profile.tenant.routing_domain();
     // The path's lookups and one query per server run together; when no server answers that one, the
     // path's lookups are not waited for (they would only time out too): `dns.resolver` says why.
     let gathered = async {
-        let each = ask_each_server(&asked, &routing_domain);
+        let each = ask_each_server(&asked, &topology.routing_domain);
         let gather = crate::probe::dns::gather(&plan, &primary, external.as_ref());
         tokio::pin!(each, gather);
         let mut dns = None;
@@ -287,7 +303,8 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
         done = gathered => done,
         () = cancelled(options.cancel.clone()) => {
             // Nothing judged yet: the path as the profile draws it, no verdicts.
-            return (MailPath::build(&path_spec(profile, &BTreeMap::new())), Vec::new(), Evidence::default(), true);
+            let path = MailPath::build(&topology.path_spec(&MxTargets::default()));
+            return (path, Vec::new(), Evidence::default(), true);
         }
     };
     let mut evidence = Evidence {
@@ -309,21 +326,11 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
                 .extend(a.ips());
         }
     }
-    for m in &profile.mailboxes {
-        if let Some(ip) = m.address {
-            addresses.insert(m.fqdn.to_ascii_lowercase(), vec![ip]);
-        }
+    for (host, ip) in &topology.given_addresses {
+        addresses.insert(host.to_ascii_lowercase(), vec![*ip]);
     }
-    for e in &profile.edges {
-        if let Some(ip) = e.address {
-            addresses.insert(e.fqdn.to_ascii_lowercase(), vec![ip]);
-        }
-        if let Some(ip) = e.external_address {
-            addresses.insert(e.external_fqdn.to_ascii_lowercase(), vec![ip]);
-        }
-    }
-    let mx_targets = mx_targets(profile, &evidence);
-    let targets = plan_targets(profile, &mx_targets);
+    let mx_targets = topology.mx_targets(&evidence.dns);
+    let targets = plan_targets(profile, &topology, &mx_targets);
 
     progress(
         options,
@@ -338,8 +345,16 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
         command: profile.timeouts.command,
         tls: profile.timeouts.tls,
     };
-    let (smtp, ldaps, cancelled) =
-        run_probes(profile, options, &targets, &addresses, timeouts, &evidence.dns).await;
+    let (smtp, ldaps, cancelled) = run_probes(
+        profile,
+        &topology,
+        options,
+        &targets,
+        &addresses,
+        timeouts,
+        &evidence.dns,
+    )
+    .await;
     evidence.smtp = smtp;
     evidence.tls_ports = ldaps;
 
@@ -352,7 +367,7 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
     .await;
     let mut results =
         checks::resolver::resolver_checks(&evidence.resolvers, &Attachment::Node("mailbox".into()));
-    results.extend(judge(profile, options, &targets, &evidence));
+    results.extend(judge(profile, &topology, options, &targets, &evidence));
     if cancelled {
         for c in &mut results {
             if c.id == checks::smtp::TCP_SMTP.id
@@ -363,115 +378,23 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
             }
         }
     }
-    let mut path = MailPath::build(&path_spec(profile, &mx_targets));
+    let mut path = MailPath::build(&topology.path_spec(&mx_targets));
     add_facts(&mut path, &targets, &evidence);
     path.roll_up(&results);
     (path, results, evidence, cancelled)
 }
 
-/// The lowest-preference MX host of `domain` in the evidence (the null MX `.` is none).
-fn lowest_mx(evidence: &Evidence, domain: &str) -> Option<String> {
-    let mut best: Option<(u16, String)> = None;
-    for answer in evidence.dns_answers(domain, RecordType::Mx) {
-        for (pref, host) in answer.mx() {
-            if best.as_ref().is_none_or(|(p, _)| pref < *p) {
-                best = Some((pref, host.to_string()));
-            }
-        }
-    }
-    best.map(|(_, h)| h).filter(|h| h != ".")
-}
-
-/// The MX targets that matter: the routing domain's (`routing`: where on-premises sends) and the first
-/// accepted domain's (`accepted`: where the internet sends).
-fn mx_targets(profile: &Profile, evidence: &Evidence) -> BTreeMap<String, String> {
-    let mut map = BTreeMap::new();
-    if let Some(h) = lowest_mx(evidence, &profile.tenant.routing_domain()) {
-        map.insert("routing".to_string(), h);
-    }
-    if let Some(d) = profile.tenant.accepted_domains.first()
-        && let Some(h) = lowest_mx(evidence, d)
-    {
-        map.insert("accepted".to_string(), h);
-    }
-    map
-}
-
-/// The on-premises host names EOP connects to.
-/// The public on-premises names: the Edges' external FQDNs, else the send connector's FQDN, else the
-/// Mailbox servers.
-pub fn public_names(profile: &Profile) -> Vec<String> {
-    let edges: Vec<String> = profile.hybrid_edges().map(|e| e.external_fqdn.clone()).collect();
-    if !edges.is_empty() {
-        return edges;
-    }
-    let mut names: Vec<String> = profile.connectors.send.fqdn.iter().cloned().collect();
-    if names.is_empty() {
-        names.extend(profile.mailboxes.iter().map(|m| m.fqdn.clone()));
-    }
-    names
-}
-
-fn hop_ids(profile: &Profile) -> (String, String) {
-    if profile.uses_edge() {
-        ("out.edge-eop".into(), "in.eop-edge".into())
-    } else {
-        ("out.mailbox-eop".into(), "in.eop-mailbox".into())
-    }
-}
-
-fn path_spec(profile: &Profile, mx: &BTreeMap<String, String>) -> PathSpec {
-    let edge = profile.uses_edge();
-    let mut edge_hosts = Vec::new();
-    for e in profile.hybrid_edges() {
-        edge_hosts.push(e.fqdn.clone());
-        edge_hosts.push(e.external_fqdn.clone());
-    }
-    let first_edge = profile.hybrid_edges().next();
-    let from_eop = inbound_hosts(profile)
-        .first()
-        .map(|h| format!("{h}:{}", profile.smtp_port_for(h)));
-    let ep = |h: &String| format!("{h}:{}", profile.smtp_port_for(h));
-    PathSpec {
-        mailbox_hosts: profile.mailboxes.iter().map(|m| m.fqdn.clone()).collect(),
-        edge_hosts,
-        eop_host: profile.eop_endpoint(),
-        mailbox_to_edge: first_edge.map(|e| ep(&e.fqdn)),
-        to_eop: mx.get("routing").map(ep),
-        from_eop,
-        edge_to_mailbox: if edge {
-            profile.mailboxes.first().map(|m| ep(&m.fqdn))
-        } else {
-            None
-        },
-        internet_mx: mx.get("accepted").map(ep),
-    }
-}
-
-/// What EOP connects to for inbound hybrid mail: the EXO outbound connector's smart hosts, or the
-/// public names.
-/// The on-premises hosts Exchange Online delivers to: its outbound connector's smart hosts, or the public
-/// names.
-pub fn inbound_hosts(profile: &Profile) -> Vec<String> {
-    if profile.connectors.exo_outbound.smart_hosts.is_empty() {
-        public_names(profile)
-    } else {
-        profile.connectors.exo_outbound.smart_hosts.clone()
-    }
-}
-
-fn plan_targets(profile: &Profile, mx: &BTreeMap<String, String>) -> Vec<Target> {
-    let (to_eop, from_eop) = hop_ids(profile);
+fn plan_targets(profile: &Profile, topology: &Topology, mx: &MxTargets) -> Vec<Target> {
     let send_tls = ExpectedName {
         name: profile.connectors.send.tls_domain.clone(),
         source: "TlsDomain of the on-premises send connector".into(),
     };
     let mut targets = Vec::new();
-    for e in profile.hybrid_edges() {
+    for e in &topology.edges {
         targets.push(Target {
             host: e.fqdn.clone(),
-            port: profile.smtp_port_for(&e.fqdn),
-            attachment: Attachment::Hop("out.mailbox-edge".into()),
+            port: topology.smtp_port(&e.fqdn),
+            attachment: Attachment::Hop(hop::MAILBOX_EDGE.into()),
             role: "the Edge's internal listener".into(),
             external_service: false,
             expected: vec![ExpectedName {
@@ -481,12 +404,12 @@ fn plan_targets(profile: &Profile, mx: &BTreeMap<String, String>) -> Vec<Target>
             used_as_client: false,
         });
     }
-    if let Some(host) = mx.get("routing") {
+    if let Some(host) = &mx.routing {
         targets.push(Target {
             host: host.clone(),
-            port: profile.smtp_port_for(host),
-            attachment: Attachment::Hop(to_eop.clone()),
-            role: format!("the MX of {}", profile.tenant.routing_domain()),
+            port: topology.smtp_port(host),
+            attachment: Attachment::Hop(topology.hop_to_eop.into()),
+            role: format!("the MX of {}", topology.routing_domain),
             external_service: true,
             expected: vec![send_tls.clone()],
             used_as_client: false,
@@ -506,7 +429,7 @@ fn plan_targets(profile: &Profile, mx: &BTreeMap<String, String>) -> Vec<Target>
             source: "TlsSenderCertificateName of the Exchange Online inbound connector".into(),
         });
     }
-    for host in inbound_hosts(profile) {
+    for host in topology.inbound_hosts.iter().cloned() {
         let mut expected = inbound_expected.clone();
         if expected.is_empty() {
             expected.push(ExpectedName {
@@ -515,8 +438,8 @@ fn plan_targets(profile: &Profile, mx: &BTreeMap<String, String>) -> Vec<Target>
             });
         }
         targets.push(Target {
-            port: profile.smtp_port_for(&host),
-            attachment: Attachment::Hop(from_eop.clone()),
+            port: topology.smtp_port(&host),
+            attachment: Attachment::Hop(topology.hop_from_eop.into()),
             role: "the on-premises endpoint Exchange Online connects to".into(),
             external_service: false,
             expected,
@@ -524,12 +447,12 @@ fn plan_targets(profile: &Profile, mx: &BTreeMap<String, String>) -> Vec<Target>
             host,
         });
     }
-    if profile.uses_edge() {
-        for m in &profile.mailboxes {
+    if topology.uses_edge() {
+        for m in &topology.mailboxes {
             targets.push(Target {
                 host: m.fqdn.clone(),
-                port: profile.smtp_port_for(&m.fqdn),
-                attachment: Attachment::Hop("in.edge-mailbox".into()),
+                port: topology.smtp_port(&m.fqdn),
+                attachment: Attachment::Hop(hop::EDGE_MAILBOX.into()),
                 role: "the Mailbox server's receive connector".into(),
                 external_service: false,
                 expected: vec![ExpectedName {
@@ -540,20 +463,15 @@ fn plan_targets(profile: &Profile, mx: &BTreeMap<String, String>) -> Vec<Target>
             });
         }
     }
-    if let Some(host) = mx.get("accepted") {
-        let eop = host.ends_with(".mail.protection.outlook.com") || host.ends_with(".mx.microsoft");
+    if let Some(host) = &mx.accepted {
+        let eop = crate::topology::is_eop_host(host);
         targets.push(Target {
             host: host.clone(),
-            port: profile.smtp_port_for(host),
-            attachment: Attachment::Hop("mx.internet-eop".into()),
+            port: topology.smtp_port(host),
+            attachment: Attachment::Hop(hop::INTERNET_EOP.into()),
             role: format!(
                 "the MX of {}",
-                profile
-                    .tenant
-                    .accepted_domains
-                    .first()
-                    .cloned()
-                    .unwrap_or_default()
+                topology.accepted_domains.first().cloned().unwrap_or_default()
             ),
             external_service: eop,
             expected: vec![if eop {
@@ -572,6 +490,7 @@ fn plan_targets(profile: &Profile, mx: &BTreeMap<String, String>) -> Vec<Target>
 
 async fn run_probes(
     profile: &Profile,
+    topology: &Topology,
     options: &DiagnoseOptions,
     targets: &[Target],
     addresses: &BTreeMap<String, Vec<IpAddr>>,
@@ -588,9 +507,10 @@ async fn run_probes(
             unique.push((t.host.clone(), t.port));
         }
     }
-    let edgesync: Vec<(String, u16)> = profile
-        .hybrid_edges()
-        .map(|e| (e.fqdn.clone(), profile.edgesync_port_for(&e.fqdn)))
+    let edgesync: Vec<(String, u16)> = topology
+        .edges
+        .iter()
+        .map(|e| (e.fqdn.clone(), topology.edgesync_port(&e.fqdn)))
         .collect();
     let total = unique.len() + edgesync.len();
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
@@ -608,10 +528,15 @@ async fn run_probes(
             port,
         };
         let limit = Arc::clone(&limit);
+        // A scan never outlives the diagnosis: at most half of its total time.
+        let mut scan = options.tls_scan;
+        scan.limits.max_time = scan.limits.max_time.min(profile.timeouts.total / 2);
         let observer = step_observer(options, format!("smtp:{}:{}", req.host, req.port));
         set.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            Either::Smtp(Box::new(crate::probe::probe_smtp_observed(&req, observer).await))
+            Either::Smtp(Box::new(
+                crate::tls_scan::probe_smtp_scanned_observed(&req, &scan, observer).await,
+            ))
         });
     }
     for (host, port) in edgesync {
@@ -658,7 +583,7 @@ async fn run_probes(
                         .filter(|t| t.host.eq_ignore_ascii_case(&p.host) && t.port == p.port)
                     {
                         checks.extend(endpoint_checks(options, t, &p));
-                        checks.extend(dane_checks(profile, t, dns, Some(&p)));
+                        checks.extend(dane_checks(topology, t, dns, Some(&p)));
                     }
                 }
                 let id = p.id.clone();
@@ -669,7 +594,7 @@ async fn run_probes(
                 if watched {
                     checks.push(checks::smtp::edgesync_check(
                         &p,
-                        Attachment::Hop("out.mailbox-edge".into()),
+                        Attachment::Hop(hop::MAILBOX_EDGE.into()),
                     ));
                 }
                 let id = p.id.clone();
@@ -721,116 +646,158 @@ enum Either {
     Tls(Box<TlsPortProbe>),
 }
 
+/// Judge the evidence: every family of checks, in a stable order (dns, the endpoints, DANE, EdgeSync,
+/// the hops inside Microsoft's network, the connector configuration).
 fn judge(
     profile: &Profile,
+    topology: &Topology,
     options: &DiagnoseOptions,
     targets: &[Target],
     evidence: &Evidence,
 ) -> Vec<CheckResult> {
-    let (to_eop, from_eop) = hop_ids(profile);
-    let mut results = Vec::new();
-    let public_node = if profile.uses_edge() { "edge" } else { "mailbox" };
-    let public = public_names(profile);
-    let public_probe = targets
-        .iter()
-        .find(|t| t.attachment == Attachment::Hop(from_eop.clone()))
-        .and_then(|t| evidence.smtp(&format!("smtp:{}:{}", t.host, t.port)));
-    let mut public_announced = Vec::new();
-    if let Some(p) = public_probe {
-        if let Some(b) = &p.banner
-            && let Some(word) = b.first().split_whitespace().next()
-            && !checks::smtp::is_masked(b.first())
-        {
-            public_announced.push(word.to_string());
-        }
-        if let Some(e) = &p.ehlo
-            && let Some(word) = e.first().split_whitespace().next()
-        {
-            public_announced.push(word.to_string());
-        }
-    }
-    let mut egress: Vec<IpAddr> = profile
-        .hybrid_edges()
-        .filter_map(|e| e.external_address)
-        .collect();
-    if egress.is_empty()
-        && let Some(p) = public_probe
-        && let crate::evidence::Connect::Connected { address, .. } = &p.connect
-    {
-        egress.push(address.ip());
-    }
-    let dns_ctx = crate::checks::dns::DnsContext {
-        hop_to_eop: to_eop.clone(),
-        hop_mx: "mx.internet-eop".into(),
-        public_node: public_node.into(),
-        egress,
-        public_names: public_announced,
+    let j = Judging {
+        profile,
+        topology,
+        options,
+        targets,
+        evidence,
+        public_probe: targets
+            .iter()
+            .find(|t| t.attachment == Attachment::Hop(topology.hop_from_eop.into()))
+            .and_then(|t| evidence.smtp(&t.evidence_id())),
     };
-    results.extend(crate::checks::dns::dns_checks(profile, evidence, &dns_ctx));
+    [
+        j.dns(),
+        j.endpoints(),
+        j.dane(),
+        j.edgesync(),
+        j.unobservable(),
+        j.config(),
+    ]
+    .concat()
+}
 
-    for t in targets {
-        let id = format!("smtp:{}:{}", t.host, t.port);
-        let Some(probe) = evidence.smtp(&id) else {
-            results.push(
-                CheckResult::new(
-                    &checks::smtp::TCP_SMTP,
-                    crate::check::Status::Skip,
-                    format!("{}:{}", t.host, t.port),
-                    "not probed: the diagnosis ran out of time",
-                )
-                .on(t.attachment.clone()),
-            );
-            continue;
-        };
-        results.extend(endpoint_checks(options, t, probe));
-    }
-    // DANE where senders on the internet (Exchange Online among them) connect: the on-premises public
-    // endpoint and the MX hosts.
-    let mut dane_seen = std::collections::BTreeSet::new();
-    for t in targets {
-        if !dane_seen.insert((t.host.to_ascii_lowercase(), format!("{:?}", t.attachment))) {
-            continue;
+/// What the judging of a diagnosis reads.
+struct Judging<'a> {
+    profile: &'a Profile,
+    topology: &'a Topology,
+    options: &'a DiagnoseOptions,
+    targets: &'a [Target],
+    evidence: &'a Evidence,
+    /// The probe of the on-premises endpoint Exchange Online delivers to.
+    public_probe: Option<&'a SmtpProbe>,
+}
+
+impl Judging<'_> {
+    /// `dns.*`, with what the public endpoint announced (its banner and EHLO names) and where it was
+    /// reached (the egress address when the profile gives none).
+    fn dns(&self) -> Vec<CheckResult> {
+        let mut public_announced = Vec::new();
+        if let Some(p) = self.public_probe {
+            if let Some(b) = &p.banner
+                && let Some(word) = b.first().split_whitespace().next()
+                && !checks::smtp::is_masked(b.first())
+            {
+                public_announced.push(word.to_string());
+            }
+            if let Some(e) = &p.ehlo
+                && let Some(word) = e.first().split_whitespace().next()
+            {
+                public_announced.push(word.to_string());
+            }
         }
-        let probe = evidence.smtp(&format!("smtp:{}:{}", t.host, t.port));
-        results.extend(dane_checks(profile, t, &evidence.dns, probe));
-    }
-    for p in &evidence.tls_ports {
-        results.push(checks::smtp::edgesync_check(
-            p,
-            Attachment::Hop("out.mailbox-edge".into()),
-        ));
-    }
-    results.push(checks::smtp::unobservable(
-        "out.eop-exo",
-        "EOP -> Exchange Online runs inside Microsoft's network",
-    ));
-    results.push(checks::smtp::unobservable(
-        "in.exo-eop",
-        "Exchange Online -> EOP runs inside Microsoft's network",
-    ));
-
-    let served = public_probe
-        .and_then(|p| p.tls.as_ref())
-        .and_then(|tls| tls.chain_der_b64.first())
-        .and_then(|b64| {
-            let der = crate::encoding::base64_decode(b64)?;
-            let info = crate::cert::parse_certificate(&der).ok()?;
-            Some((info.issuer, info.subject))
+        let observed = self.public_probe.and_then(|p| match &p.connect {
+            crate::evidence::Connect::Connected { address, .. } => Some(address.ip()),
+            _ => None,
         });
-    let config_ctx = crate::checks::config::ConfigContext {
-        hop_to_eop: to_eop,
-        hop_from_eop: from_eop,
-        public_names: public,
-        served_certificate: served,
-    };
-    results.extend(checks::config::config_checks(profile, &config_ctx));
-    results
+        let dns_ctx = crate::checks::dns::DnsContext {
+            egress: self.topology.egress(observed),
+            public_names: public_announced,
+        };
+        crate::checks::dns::dns_checks(self.profile, self.evidence, &dns_ctx)
+    }
+
+    /// `tcp.smtp.*`, `smtp.*` and `tls.*` of every target (a skip for a target the diagnosis had no time
+    /// to probe).
+    fn endpoints(&self) -> Vec<CheckResult> {
+        let mut results = Vec::new();
+        for t in self.targets {
+            let Some(probe) = self.evidence.smtp(&t.evidence_id()) else {
+                results.push(
+                    CheckResult::new(
+                        &checks::smtp::TCP_SMTP,
+                        crate::check::Status::Skip,
+                        format!("{}:{}", t.host, t.port),
+                        "not probed: the diagnosis ran out of time",
+                    )
+                    .on(t.attachment.clone()),
+                );
+                continue;
+            };
+            results.extend(endpoint_checks(self.options, t, probe));
+        }
+        results
+    }
+
+    /// `tls.dane` where senders on the internet (Exchange Online among them) connect: the on-premises
+    /// public endpoint and the MX hosts; once a host and hop.
+    fn dane(&self) -> Vec<CheckResult> {
+        let mut dane_seen = std::collections::BTreeSet::new();
+        let mut results = Vec::new();
+        for t in self.targets {
+            if !dane_seen.insert((t.host.to_ascii_lowercase(), format!("{:?}", t.attachment))) {
+                continue;
+            }
+            let probe = self.evidence.smtp(&t.evidence_id());
+            results.extend(dane_checks(self.topology, t, &self.evidence.dns, probe));
+        }
+        results
+    }
+
+    /// `tcp.edgesync.reachable` of every Edge.
+    fn edgesync(&self) -> Vec<CheckResult> {
+        self.evidence
+            .tls_ports
+            .iter()
+            .map(|p| checks::smtp::edgesync_check(p, Attachment::Hop(hop::MAILBOX_EDGE.into())))
+            .collect()
+    }
+
+    /// The hops inside Microsoft's network, which no probe can see.
+    fn unobservable(&self) -> Vec<CheckResult> {
+        vec![
+            checks::smtp::unobservable(
+                hop::EOP_EXO,
+                "EOP -> Exchange Online runs inside Microsoft's network",
+            ),
+            checks::smtp::unobservable(
+                hop::EXO_EOP,
+                "Exchange Online -> EOP runs inside Microsoft's network",
+            ),
+        ]
+    }
+
+    /// `config.*`, with the certificate the public endpoint served.
+    fn config(&self) -> Vec<CheckResult> {
+        let served = self
+            .public_probe
+            .and_then(|p| p.tls.as_ref())
+            .and_then(|tls| tls.chain.first())
+            .and_then(|der| {
+                let info = crate::cert::parse_certificate(der).ok()?;
+                Some((info.issuer, info.subject))
+            });
+        let config_ctx = crate::checks::config::ConfigContext {
+            served_certificate: served,
+        };
+        checks::config::config_checks(self.profile, &config_ctx)
+    }
 }
 
 /// The checks of one probed SMTP endpoint as one target of the path uses it: the SMTP dialogue and the
 /// certificate. They depend on nothing else, so they are judged as soon as the probe ends (live progress).
 fn endpoint_checks(options: &DiagnoseOptions, t: &Target, probe: &SmtpProbe) -> Vec<CheckResult> {
-    let id = format!("smtp:{}:{}", t.host, t.port);
+    let id = t.evidence_id();
     let mut results = Vec::new();
     let ctx = EndpointContext {
         attachment: t.attachment.clone(),
@@ -838,7 +805,12 @@ fn endpoint_checks(options: &DiagnoseOptions, t: &Target, probe: &SmtpProbe) -> 
         role: t.role.clone(),
     };
     results.extend(checks::smtp::smtp_checks(probe, &ctx));
-    let chain = probe_chain(probe);
+    results.push(checks::ciphers::cipher_check(probe, &ctx));
+    let chain = probe
+        .tls
+        .as_ref()
+        .map(|tls| tls.chain.clone())
+        .unwrap_or_default();
     let cert_ctx = CertCheckContext {
         target: &format!("{}:{}", t.host, t.port),
         evidence_id: &id,
@@ -848,11 +820,7 @@ fn endpoint_checks(options: &DiagnoseOptions, t: &Target, probe: &SmtpProbe) -> 
         used_as_client: t.used_as_client,
         attachment: t.attachment.clone(),
     };
-    if probe
-        .tls
-        .as_ref()
-        .is_some_and(|tls| !tls.chain_der_b64.is_empty())
-    {
+    if probe.tls.as_ref().is_some_and(|tls| !tls.chain.is_empty()) {
         results.extend(checks::cert::cert_checks(&chain, &cert_ctx));
     } else {
         let why = if probe.tls.is_some() {
@@ -879,17 +847,17 @@ fn endpoint_checks(options: &DiagnoseOptions, t: &Target, probe: &SmtpProbe) -> 
 /// `tls.dane` of a target senders on the internet connect to (the on-premises public endpoint, the MX
 /// hosts); nothing for internal hops.
 fn dane_checks(
-    profile: &Profile,
+    topology: &Topology,
     t: &Target,
     dns: &[DnsAnswer],
     probe: Option<&SmtpProbe>,
 ) -> Option<CheckResult> {
-    let (to_eop, from_eop) = hop_ids(profile);
-    let internet_facing = matches!(&t.attachment, Attachment::Hop(h) if *h == from_eop || *h == to_eop || h == "mx.internet-eop");
+    let internet_facing = matches!(&t.attachment, Attachment::Hop(h)
+        if h == topology.hop_from_eop || h == topology.hop_to_eop || h == hop::INTERNET_EOP);
     if !internet_facing {
         return None;
     }
-    let name = checks::dane::tlsa_name(&t.host);
+    let name = crate::topology::tlsa_name(&t.host);
     let answer = dns
         .iter()
         .find(|a| a.rtype == RecordType::Tlsa && a.name.eq_ignore_ascii_case(&name));
@@ -901,26 +869,12 @@ fn dane_checks(
     ))
 }
 
-fn probe_chain(probe: &SmtpProbe) -> Vec<rustls_pki_types::CertificateDer<'static>> {
-    probe
-        .tls
-        .as_ref()
-        .map(|tls| {
-            tls.chain_der_b64
-                .iter()
-                .filter_map(|b| crate::encoding::base64_decode(b))
-                .map(rustls_pki_types::CertificateDer::from)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn add_facts(path: &mut MailPath, targets: &[Target], evidence: &Evidence) {
     for t in targets {
         let Attachment::Hop(hop_id) = &t.attachment else {
             continue;
         };
-        let Some(probe) = evidence.smtp(&format!("smtp:{}:{}", t.host, t.port)) else {
+        let Some(probe) = evidence.smtp(&t.evidence_id()) else {
             continue;
         };
         let Some(hop) = path.hop_mut(hop_id) else { continue };
@@ -932,7 +886,7 @@ fn add_facts(path: &mut MailPath, targets: &[Target], evidence: &Evidence) {
         }
     }
     for p in &evidence.tls_ports {
-        if let Some(hop) = path.hop_mut("out.mailbox-edge") {
+        if let Some(hop) = path.hop_mut(hop::MAILBOX_EDGE) {
             hop.facts.push(format!("LDAPS {}", p.port));
         }
     }

@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use rustls_pki_types::CertificateDer;
 use serde::{Deserialize, Serialize};
 
 use crate::dns::DnsAnswer;
@@ -244,14 +245,21 @@ pub struct TlsEvidence {
     pub version: Option<String>,
     /// The negotiated cipher suite.
     pub cipher: Option<String>,
-    /// The certificates the server sent, in order, DER, base64. Captured even when they are bad.
-    pub chain_der_b64: Vec<String>,
+    /// The certificates the server sent, in order, DER (base64 strings under `chain_der_b64` in JSON).
+    /// Captured even when they are bad. In a redacted diagnosis, markers instead
+    /// ([`crate::encoding::redacted_label`]).
+    #[serde(rename = "chain_der_b64", with = "crate::encoding::der_chain")]
+    pub chain: Vec<CertificateDer<'static>>,
     /// The handshake error, when it failed.
     pub error: Option<String>,
     /// The TLS alert the server sent, when it sent one (e.g. `ProtocolVersion`).
     pub alert: Option<String>,
     /// Milliseconds the handshake took.
     pub ms: Option<u64>,
+    /// Whether `chain_der_b64` was read by the handshake scanner on its own connection, because this
+    /// handshake failed before the certificate (a server rustls cannot talk to).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub chain_from_scan: bool,
 }
 
 impl TlsEvidence {
@@ -296,6 +304,10 @@ pub struct SmtpProbe {
     pub transcript: Vec<TranscriptLine>,
     /// Total milliseconds.
     pub ms: u64,
+    /// What the TLS handshake scanner saw on its own connections (versions, suites, groups, the
+    /// chain), when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_scan: Option<crate::tls_scan::TlsScan>,
 }
 
 impl SmtpProbe {
@@ -319,6 +331,7 @@ impl SmtpProbe {
             partial: None,
             transcript: Vec::new(),
             ms: 0,
+            tls_scan: None,
         }
     }
 

@@ -1,15 +1,20 @@
 //! mailpath-core: everything in mailpath that is not drawing.
 //!
 //! - [`profile`]: the hybrid profile (TOML), loaded and validated with precise errors.
+//! - [`topology`]: what the profile means on the mail path (servers, public names, hops), below probes and checks.
 //! - [`dns`]: DNS evidence types and the resolver used by probes.
 //! - [`smtp`]: sans-IO SMTP parsing and the SMTP server (lab endpoints, later the bundled relay).
-//! - [`lab`]: the embedded hybrid lab: DNS server, lab CA, SMTP endpoints, faults.
+//! - [`ca`]: the CA that issues the lab endpoints' certificates and the relay's own.
+//! - [`lab`]: the embedded hybrid lab: DNS server, SMTP endpoints, faults.
 //! - [`report`]: HTML, JSON and Markdown reports of a diagnosis, redaction, and comparing two diagnoses.
 //! - [`relay`]: the bundled test relay (durable spool, roles, capture, forwarding).
 //! - [`headers`]: message header analysis (hops, hybrid headers, internal/anonymous verdict).
 //! - [`verdict`]: a diagnosis's verdict and exit code, the JSON document and its compact form.
+//! - [`tls_scan`]: the TLS handshake scanner (versions, suites, groups, the chain of servers rustls cannot talk to).
 #![forbid(unsafe_code)]
 
+pub mod ca;
+pub mod catalog;
 pub mod cert;
 pub mod check;
 pub mod checks;
@@ -17,6 +22,7 @@ pub mod diagnose;
 pub mod dns;
 pub mod encoding;
 pub mod evidence;
+pub mod explain;
 pub mod headers;
 pub mod lab;
 pub mod path;
@@ -27,6 +33,8 @@ pub mod report;
 pub mod smtp;
 pub mod spf;
 pub mod tls;
+pub mod tls_scan;
+pub mod topology;
 pub mod verdict;
 
 /// The version of mailpath-core (and of the mailpath binary built with it).

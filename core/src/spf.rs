@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::dns::{DnsAnswer, RecordType};
+use crate::dns::{DnsAnswer, DnsOutcome, RecordType};
 
 /// RFC 7208 4.6.4: at most 10 terms that cause DNS queries.
 pub const MAX_LOOKUPS: usize = 10;
@@ -73,6 +73,85 @@ pub enum Mechanism {
     Exists(String),
 }
 
+/// Why the text of a record does not parse (a permerror, RFC 7208 4.6): the term and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// The text is not an SPF record.
+    #[error("does not start with v=spf1")]
+    NotSpf,
+    /// `include` or `exists` without a domain.
+    #[error("{term}: {mechanism} needs a domain")]
+    MissingDomain {
+        /// The term as written.
+        term: String,
+        /// `include` or `exists`.
+        mechanism: &'static str,
+    },
+    /// `a` or `mx` with a CIDR length out of range.
+    #[error("{term}: bad CIDR length")]
+    BadCidr {
+        /// The term as written.
+        term: String,
+    },
+    /// `ip4`/`ip6` without an address.
+    #[error("{term}: needs an address")]
+    MissingAddress {
+        /// The term as written.
+        term: String,
+    },
+    /// `ip4`/`ip6` with a prefix length that is no number.
+    #[error("{term}: bad prefix length")]
+    BadPrefix {
+        /// The term as written.
+        term: String,
+    },
+    /// `ip4`/`ip6` with something that is no IP address.
+    #[error("{term}: {address:?} is not an IP address")]
+    BadAddress {
+        /// The term as written.
+        term: String,
+        /// What stood where the address belongs.
+        address: String,
+    },
+    /// `ip4` with an IPv6 address (or the reverse), or a prefix longer than the address.
+    #[error("{term}: bad network")]
+    BadNetwork {
+        /// The term as written.
+        term: String,
+    },
+    /// A mechanism RFC 7208 does not define.
+    #[error("{term}: unknown mechanism")]
+    UnknownMechanism {
+        /// The term as written.
+        term: String,
+    },
+}
+
+/// Why an SPF question cannot be answered from the DNS answers gathered (a temperror, RFC 7208 4.4).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LookupError {
+    /// The probes did not look this up (the evaluation needed more than they gathered).
+    #[error("no {rtype} answer for {name} was gathered")]
+    NotGathered {
+        /// The name asked for.
+        name: String,
+        /// The record type.
+        rtype: RecordType,
+    },
+    /// The lookup failed (timeout, SERVFAIL, ...).
+    #[error("{rtype} {name}: {outcome}")]
+    Failed {
+        /// The name asked for.
+        name: String,
+        /// The record type.
+        rtype: RecordType,
+        /// What came back.
+        outcome: DnsOutcome,
+    },
+}
+
 /// A parsed record.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Record {
@@ -87,11 +166,11 @@ pub struct Record {
 /// Parse the text of a `v=spf1` record.
 ///
 /// # Errors
-/// A description of the first term that does not parse.
-pub fn parse(text: &str) -> Result<Record, String> {
+/// The first term that does not parse, and why.
+pub fn parse(text: &str) -> Result<Record, ParseError> {
     let mut words = text.split_ascii_whitespace();
     if !words.next().is_some_and(|v| v.eq_ignore_ascii_case("v=spf1")) {
-        return Err("does not start with v=spf1".into());
+        return Err(ParseError::NotSpf);
     }
     let mut record = Record::default();
     for word in words {
@@ -117,17 +196,21 @@ pub fn parse(text: &str) -> Result<Record, String> {
             Some(i) => (&rest[..i], Some(&rest[i..])),
             None => (rest, None),
         };
+        let term = || word.to_string();
         let mechanism = match name {
             "all" if arg.is_none() => Mechanism::All,
-            "include" => {
-                Mechanism::Include(domain_arg(arg).ok_or_else(|| format!("{word}: include needs a domain"))?)
-            }
-            "exists" => {
-                Mechanism::Exists(domain_arg(arg).ok_or_else(|| format!("{word}: exists needs a domain"))?)
-            }
+            "include" => Mechanism::Include(domain_arg(arg).ok_or_else(|| ParseError::MissingDomain {
+                term: term(),
+                mechanism: "include",
+            })?),
+            "exists" => Mechanism::Exists(domain_arg(arg).ok_or_else(|| ParseError::MissingDomain {
+                term: term(),
+                mechanism: "exists",
+            })?),
             "ptr" => Mechanism::Ptr(domain_arg(arg)),
             "a" | "mx" => {
-                let (domain, v4, v6) = domain_cidr(arg).ok_or_else(|| format!("{word}: bad CIDR length"))?;
+                let (domain, v4, v6) =
+                    domain_cidr(arg).ok_or_else(|| ParseError::BadCidr { term: term() })?;
                 if name == "a" {
                     Mechanism::A(domain, v4, v6)
                 } else {
@@ -137,28 +220,29 @@ pub fn parse(text: &str) -> Result<Record, String> {
             "ip4" | "ip6" => {
                 let spec = arg
                     .and_then(|a| a.strip_prefix(':'))
-                    .ok_or_else(|| format!("{word}: needs an address"))?;
+                    .ok_or_else(|| ParseError::MissingAddress { term: term() })?;
                 let (addr, len) = match spec.split_once('/') {
                     Some((a, l)) => (
                         a,
                         Some(
                             l.parse::<u8>()
-                                .map_err(|_| format!("{word}: bad prefix length"))?,
+                                .map_err(|_| ParseError::BadPrefix { term: term() })?,
                         ),
                     ),
                     None => (spec, None),
                 };
-                let ip: IpAddr = addr
-                    .parse()
-                    .map_err(|_| format!("{word}: {addr:?} is not an IP address"))?;
+                let ip: IpAddr = addr.parse().map_err(|_| ParseError::BadAddress {
+                    term: term(),
+                    address: addr.to_string(),
+                })?;
                 let max = if ip.is_ipv4() { 32 } else { 128 };
                 let len = len.unwrap_or(max);
                 if len > max || (name == "ip4") != ip.is_ipv4() {
-                    return Err(format!("{word}: bad network"));
+                    return Err(ParseError::BadNetwork { term: term() });
                 }
                 Mechanism::Ip(ip, len)
             }
-            _ => return Err(format!("{word}: unknown mechanism")),
+            _ => return Err(ParseError::UnknownMechanism { term: term() }),
         };
         record.terms.push((qualifier, mechanism));
     }
@@ -214,13 +298,14 @@ pub struct SpfEvaluation {
 /// Look up an answer gathered earlier.
 pub type Lookup<'a> = dyn Fn(&str, RecordType) -> Option<&'a DnsAnswer> + 'a;
 
-/// The SPF record(s) of `domain` from the answers: `Ok(None)` without a record, `Err` when the TXT
-/// lookup is missing or failed.
-pub fn records<'a>(domain: &str, lookup: &Lookup<'a>) -> Result<Vec<String>, String> {
-    let answer =
-        lookup(domain, RecordType::Txt).ok_or_else(|| format!("no TXT answer for {domain} was gathered"))?;
+/// The SPF record(s) of `domain` from the answers (none: no record).
+///
+/// # Errors
+/// When the TXT lookup is missing or failed.
+pub fn records<'a>(domain: &str, lookup: &Lookup<'a>) -> Result<Vec<String>, LookupError> {
+    let answer = gathered(lookup, domain, RecordType::Txt)?;
     if answer.is_failure() {
-        return Err(format!("TXT {domain}: {}", answer.outcome));
+        return Err(failed(domain, RecordType::Txt, answer));
     }
     Ok(answer
         .txt()
@@ -255,7 +340,7 @@ fn check_host<'a>(
     let texts = match records(domain, lookup) {
         Ok(t) => t,
         Err(e) => {
-            eval.trace.push(e);
+            eval.trace.push(e.to_string());
             return SpfResult::TempError;
         }
     };
@@ -328,8 +413,11 @@ fn check_host<'a>(
                         }
                         hit
                     }
-                    Some(mx) => Err(format!("MX {name}: {}", mx.outcome)),
-                    None => Err(format!("no MX answer for {name} was gathered")),
+                    Some(mx) => Err(failed(name, RecordType::Mx, mx)),
+                    None => Err(LookupError::NotGathered {
+                        name: name.to_string(),
+                        rtype: RecordType::Mx,
+                    }),
                 }
             }
             Mechanism::Ptr(_) | Mechanism::Exists(_) => Ok(false),
@@ -343,7 +431,7 @@ fn check_host<'a>(
             }
             Ok(false) => {}
             Err(e) => {
-                eval.trace.push(e);
+                eval.trace.push(e.to_string());
                 return SpfResult::TempError;
             }
         }
@@ -358,19 +446,38 @@ fn check_host<'a>(
     SpfResult::Neutral
 }
 
-fn addresses<'a>(name: &str, lookup: &Lookup<'a>) -> Result<Vec<IpAddr>, String> {
+fn addresses<'a>(name: &str, lookup: &Lookup<'a>) -> Result<Vec<IpAddr>, LookupError> {
     let mut out = Vec::new();
     for rtype in [RecordType::A, RecordType::Aaaa] {
         match lookup(name, rtype) {
-            Some(a) if a.is_timeout() || a.error().is_some() => {
-                return Err(format!("{rtype} {name}: {}", a.outcome));
-            }
+            Some(a) if a.is_timeout() || a.error().is_some() => return Err(failed(name, rtype, a)),
             Some(a) => out.extend(a.ips()),
-            None if rtype == RecordType::A => return Err(format!("no A answer for {name} was gathered")),
+            None if rtype == RecordType::A => {
+                return Err(LookupError::NotGathered {
+                    name: name.to_string(),
+                    rtype,
+                });
+            }
             None => {}
         }
     }
     Ok(out)
+}
+
+/// The answer for `name`/`rtype`, or that it was not gathered.
+fn gathered<'a>(lookup: &Lookup<'a>, name: &str, rtype: RecordType) -> Result<&'a DnsAnswer, LookupError> {
+    lookup(name, rtype).ok_or_else(|| LookupError::NotGathered {
+        name: name.to_string(),
+        rtype,
+    })
+}
+
+fn failed(name: &str, rtype: RecordType, answer: &DnsAnswer) -> LookupError {
+    LookupError::Failed {
+        name: name.to_string(),
+        rtype,
+        outcome: answer.outcome.clone(),
+    }
 }
 
 fn cidr(addr: IpAddr, v4: Option<u8>, v6: Option<u8>) -> u8 {
@@ -586,6 +693,18 @@ mod tests {
 
     #[test]
     fn parse_rejects_bad_terms() {
+        assert_eq!(
+            parse("v=spf1 ip4:300.1.1.1 -all").map_err(|e| e.to_string()),
+            Err("ip4:300.1.1.1: \"300.1.1.1\" is not an IP address".to_string())
+        );
+        assert_eq!(parse("spf2.0/pra"), Err(ParseError::NotSpf));
+        assert_eq!(
+            parse("v=spf1 include -all"),
+            Err(ParseError::MissingDomain {
+                term: "include".into(),
+                mechanism: "include"
+            })
+        );
         assert!(parse("v=spf1 ip4:300.1.1.1 -all").is_err());
         assert!(parse("v=spf1 ip4:10.0.0.0/33").is_err());
         assert!(parse("v=spf1 frobnicate -all").is_err());
@@ -598,6 +717,33 @@ mod tests {
                 .unwrap()
                 .has_macros
         );
+    }
+
+    #[test]
+    fn missing_and_failed_lookups_are_typed_with_the_old_words() {
+        let none = |_: &str, _: RecordType| None;
+        let e = records("contoso.com", &none).unwrap_err();
+        assert_eq!(e.to_string(), "no TXT answer for contoso.com was gathered");
+        let timeout = DnsAnswer {
+            name: "contoso.com".into(),
+            rtype: RecordType::Txt,
+            server: "test".into(),
+            outcome: DnsOutcome::Timeout,
+            elapsed_ms: 1,
+        };
+        let failing = |_: &str, _: RecordType| Some(&timeout);
+        let e = records("contoso.com", &failing).unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                LookupError::Failed {
+                    rtype: RecordType::Txt,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(e.to_string(), format!("TXT contoso.com: {}", DnsOutcome::Timeout));
     }
 
     #[test]

@@ -127,7 +127,7 @@ fn compact_evidence(evidence: &mut serde_json::Value) {
                     chain
                         .iter()
                         .filter_map(Value::as_str)
-                        .filter_map(crate::encoding::base64_decode)
+                        .filter_map(|b64| data_encoding::BASE64.decode(b64.as_bytes()).ok())
                         .map(|der| Value::String(sha256_hex(&der)))
                         .collect()
                 })

@@ -8,8 +8,9 @@ use anyhow::Context as _;
 use mailpath_core::cert::Trust;
 use mailpath_core::check::{CheckResult, Counts};
 use mailpath_core::checks::cert::{ExpectedName, check_certificate_chain};
-use mailpath_core::checks::{dane, renewal};
+use mailpath_core::checks::renewal;
 use mailpath_core::dns::RecordType;
+use mailpath_core::topology::{Topology, tlsa_name};
 
 use crate::Outcome;
 use crate::cli::{CertArgs, Format};
@@ -96,8 +97,8 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &CertArgs, _verbose: u8) -> 
             };
             let resolver = mailpath_core::diagnose::primary_resolver(profile);
             let mut tlsa = Vec::new();
-            for host in mailpath_core::diagnose::inbound_hosts(profile) {
-                tlsa.push(resolver.lookup(&dane::tlsa_name(&host), RecordType::Tlsa).await);
+            for host in Topology::of(profile).inbound_hosts {
+                tlsa.push(resolver.lookup(&tlsa_name(&host), RecordType::Tlsa).await);
             }
             let checks = renewal::renewal_checks(profile, &chain, Some(&tlsa), &file);
             if let Some(lab) = loaded.lab {

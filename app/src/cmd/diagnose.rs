@@ -151,6 +151,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &DiagnoseArgs, verbose: u8) 
         let trust = trust_for(&loaded.profile).context("could not load the trust anchors of the profile")?;
         let mut options = DiagnoseOptions::new(trust);
         options.dns_override.clone_from(&args.dns);
+        options.tls_scan.mode = args.tls_scan.mode();
         let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
         options.cancel = Some(cancel_rx);
         let show_progress = args.format == DiagnoseFormat::Text && std::io::stderr().is_terminal();

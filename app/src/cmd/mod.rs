@@ -1,6 +1,7 @@
 //! One module per subcommand.
 pub mod cert;
 pub mod diagnose;
+pub mod explain;
 pub mod headers;
 pub mod lab;
 pub mod probe;

@@ -12,6 +12,7 @@ use mailpath_core::checks::smtp::{EndpointContext, smtp_checks};
 use mailpath_core::dns::{RecordType, Resolver};
 use mailpath_core::evidence::SmtpProbe;
 use mailpath_core::probe::{SmtpProbeRequest, Timeouts};
+use mailpath_core::tls_scan::{ScanOptions, probe_smtp_scanned_observed};
 use serde::{Deserialize, Serialize};
 
 use crate::Outcome;
@@ -142,7 +143,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &ProbeArgs, _verbose: u8) ->
             Some((tx, printer)) => (Some(tx), Some(printer)),
             None => (None, None),
         };
-        let probe = mailpath_core::probe::probe_smtp_observed(&req, tx).await;
+        let probe = probe_smtp_scanned_observed(&req, &ScanOptions::new(args.tls_scan.mode()), tx).await;
         let streamed = match printer {
             Some(p) => p.await.unwrap_or(false),
             None => false,
@@ -154,6 +155,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &ProbeArgs, _verbose: u8) ->
         };
         let mut checks: Vec<CheckResult> = host_check.into_iter().collect();
         checks.extend(smtp_checks(&probe, &ctx));
+        checks.push(mailpath_core::checks::ciphers::cipher_check(&probe, &ctx));
         let names: Vec<ExpectedName> = if args.tls_names.is_empty() {
             vec![ExpectedName {
                 name: host.clone(),
@@ -168,19 +170,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &ProbeArgs, _verbose: u8) ->
                 })
                 .collect()
         };
-        let chain: Vec<_> = probe
-            .tls
-            .as_ref()
-            .map(|t| {
-                t.chain_der_b64
-                    .iter()
-                    .filter_map(|b| mailpath_core::encoding::base64_decode(b))
-                    .collect()
-            })
-            .unwrap_or_else(Vec::new)
-            .into_iter()
-            .map(rustls_pki_types::CertificateDer::from)
-            .collect();
+        let chain = probe.tls.as_ref().map(|t| t.chain.clone()).unwrap_or_default();
         if !chain.is_empty() {
             let target = format!("{host}:{port}");
             let cctx = CertCheckContext {
@@ -220,6 +210,12 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &ProbeArgs, _verbose: u8) ->
                 output::print_transcript(&mut out, &report.probe)?;
             }
             writeln!(out)?;
+            if let Some(scan) = &report.probe.tls_scan {
+                for line in scan.text_lines() {
+                    writeln!(out, "{line}")?;
+                }
+                writeln!(out)?;
+            }
             let all: Vec<&CheckResult> = report.checks.iter().collect();
             output::print_checks(&mut out, &all, output::colour(), "")?;
             writeln!(out, "\n{}", output::summary_line(&report.counts))?;

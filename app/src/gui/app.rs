@@ -1,404 +1,26 @@
-//! The eframe app: plain state ([`AppState`]), the intents the views send ([`Command`]), the top bar,
-//! and the glue to the [`Worker`]. Views are functions over the state, one per file.
+//! The eframe app: applies the intents the views send ([`Command`]) and the [`Worker`]'s events to the
+//! state ([`AppState`]), once per frame, and lays out the chrome and the views.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use eframe::egui::{self, Key, KeyboardShortcut, Modifiers, RichText};
-use mailpath_core::check::{CheckResult, Status};
-use mailpath_core::diagnose::{Diagnosis, Progress};
-use mailpath_core::lab::{Lab, SCENARIOS};
+use eframe::egui::{self, Key};
+use mailpath_core::diagnose::Progress;
+use mailpath_core::lab::Lab;
 use mailpath_core::profile::Profile;
 use mailpath_core::report;
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use tokio::runtime::Handle;
 
-use super::headers_view::{self, HeadersState};
-use super::relay_view::{self, RelaySelection, RelayState, RelayStatus};
-use super::theme::{self, ThemeChoice};
+use super::state::relay::RelayStatus;
+use super::state::{
+    Activity, AppState, Command, Editor, EvidenceState, MAX_RECENT, Persisted, RunProgress, SHORTCUT_OPEN,
+    SHORTCUT_RUN, STORAGE_KEY, Selection, View,
+};
 use super::worker::{Loaded, Pick, Source, Worker, WorkerEvent};
 use super::{checks_view, evidence_view, path_view, profile_view};
-
-/// Open a profile.
-pub const SHORTCUT_OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
-/// Run the diagnosis.
-pub const SHORTCUT_RUN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::R);
-/// Most recent profiles remembered.
-const MAX_RECENT: usize = 8;
-/// The key of the persisted settings (eframe storage).
-pub const STORAGE_KEY: &str = "mailpath-gui";
-
-/// The views (tabs).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum View {
-    /// The mail path diagram.
-    #[default]
-    Path,
-    /// The table of every check.
-    Checks,
-    /// Transcripts, DNS answers and certificates.
-    Evidence,
-    /// The bundled relay: start it, watch sessions and messages arrive.
-    Relay,
-    /// The header analyser.
-    Headers,
-    /// The profile editor.
-    Profile,
-}
-
-impl View {
-    /// Every view, in tab order.
-    pub const ALL: [View; 6] = [
-        View::Path,
-        View::Checks,
-        View::Evidence,
-        View::Relay,
-        View::Headers,
-        View::Profile,
-    ];
-
-    /// The tab's title.
-    pub fn title(self) -> &'static str {
-        match self {
-            View::Path => "Path",
-            View::Checks => "Checks",
-            View::Evidence => "Evidence",
-            View::Relay => "Relay",
-            View::Headers => "Headers",
-            View::Profile => "Profile",
-        }
-    }
-}
-
-/// What the detail panel shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Selection {
-    /// A node of the path, by id.
-    Node(String),
-    /// A hop of the path, by id.
-    Hop(String),
-    /// One check, by index in the diagnosis.
-    Check(usize),
-}
-
-/// Intents from the views, handled once per frame by the app.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    /// Show the open-file dialog.
-    OpenDialog,
-    /// Open this profile (or saved diagnosis) file.
-    OpenFile(PathBuf),
-    /// Start this lab scenario and load its profile.
-    OpenLab(String),
-    /// Run the diagnosis of the current profile.
-    Run,
-    /// Cancel the running diagnosis.
-    Cancel,
-    /// Export the diagnosis (asks where).
-    Export,
-    /// Export the diagnosis to this file: HTML, Markdown or JSON by its extension (HTML without one).
-    ExportTo(PathBuf),
-    /// Redact exported reports (or not).
-    SetRedact(bool),
-    /// Switch views.
-    SetView(View),
-    /// Show a node, hop or check in the detail panel (`None` closes it).
-    Select(Option<Selection>),
-    /// Show this evidence id (`smtp:host:port`, `ldaps:...`, `dns:...`) in the Evidence view.
-    ShowEvidence(String),
-    /// Use the edited profile text as the current profile.
-    ApplyProfileText,
-    /// Save the edited profile to its file.
-    SaveProfile,
-    /// Save the edited profile, asking where.
-    SaveProfileAs,
-    /// Switch theme.
-    SetTheme(ThemeChoice),
-    /// Copy text to the clipboard.
-    Copy(String),
-    /// Dismiss the notice at this index.
-    Dismiss(usize),
-    /// Start the relay with the Relay view's settings.
-    StartRelay,
-    /// Stop the relay.
-    StopRelay,
-    /// Show a relay session or message in the Relay view's detail pane (`None` closes it).
-    SelectRelay(Option<RelaySelection>),
-    /// Send the Relay view's test message.
-    SendTestMessage,
-    /// Analyse the Headers view's text.
-    AnalyseHeaders,
-    /// Show the file dialog for a headers file.
-    HeadersOpenDialog,
-    /// Read this file into the Headers view and analyse it.
-    HeadersOpenFile(PathBuf),
-}
-
-/// Whether work is going on.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub enum Activity {
-    /// Nothing running.
-    #[default]
-    Idle,
-    /// Opening a profile or starting the lab.
-    Loading {
-        /// What.
-        what: String,
-    },
-    /// A diagnosis runs.
-    Running(RunProgress),
-}
-
-/// The progress of a running diagnosis.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunProgress {
-    /// Its id.
-    pub run: u64,
-    /// The phase (`dns`, `probes`, `checks`).
-    pub phase: String,
-    /// Probes finished.
-    pub done: usize,
-    /// Probes in all (0 until known).
-    pub total: usize,
-    /// The last probe that finished.
-    pub last: Option<String>,
-    /// Every probe finished so far (ids like `smtp:host:port`).
-    pub probed: BTreeSet<String>,
-    /// The checks judged so far from finished probes alone (SMTP dialogue, certificate, EdgeSync).
-    pub live: Vec<CheckResult>,
-    /// The profile's path with `live` rolled up: the Path view while the diagnosis runs.
-    pub live_path: Option<mailpath_core::path::MailPath>,
-    /// Whether Cancel was pressed.
-    pub cancelling: bool,
-    /// When it started (for the elapsed time).
-    pub started: Instant,
-}
-
-impl RunProgress {
-    /// The words next to the progress bar.
-    pub fn step_text(&self) -> String {
-        if self.cancelling {
-            return "cancelling…".into();
-        }
-        match (self.phase.as_str(), &self.last) {
-            ("probes", Some(last)) => format!("probes {}/{}: {last} done", self.done, self.total),
-            ("probes", None) => "probes: connecting…".into(),
-            ("dns", _) => "resolving DNS names…".into(),
-            ("checks", _) => "judging the evidence…".into(),
-            (other, _) => format!("{other}…"),
-        }
-    }
-
-    /// A fraction for the progress bar: DNS 0-10 %, probes 10-90 %, checks 90-100 %.
-    pub fn fraction(&self) -> f32 {
-        match self.phase.as_str() {
-            "dns" => 0.05,
-            "probes" if self.total > 0 => 0.1 + 0.8 * (self.done as f32 / self.total as f32),
-            "probes" => 0.1,
-            "checks" => 0.95,
-            _ => 0.0,
-        }
-    }
-}
-
-/// A message shown in the UI (errors never go to stderr only).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
-    /// Whether it is an error (red) or information.
-    pub error: bool,
-    /// The text.
-    pub text: String,
-}
-
-/// "Now", mockable so that snapshots of dates and days left are deterministic.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Clock {
-    /// When set, the time the GUI shows and judges against.
-    pub mock_now: Option<OffsetDateTime>,
-}
-
-impl Clock {
-    /// The current time (or the mock).
-    pub fn now(&self) -> OffsetDateTime {
-        self.mock_now.unwrap_or_else(OffsetDateTime::now_utc)
-    }
-}
-
-/// Settings kept between runs (eframe persistence).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Persisted {
-    /// Recently opened profiles, newest first.
-    pub recent: Vec<PathBuf>,
-    /// The profile open when the app last closed.
-    pub last_profile: Option<PathBuf>,
-    /// The theme.
-    pub theme: ThemeChoice,
-    /// Export reports with names and addresses replaced by placeholders.
-    pub redact: bool,
-}
-
-/// The profile editor's state.
-#[derive(Debug, Clone, Default)]
-pub struct Editor {
-    /// The TOML text.
-    pub text: String,
-    /// The file it came from or goes to.
-    pub path: Option<PathBuf>,
-    /// Problems of the text as last validated (empty: valid).
-    pub problems: Vec<String>,
-    /// The text differs from the current profile.
-    pub dirty: bool,
-    /// The text validated since the last edit.
-    pub validated: bool,
-}
-
-/// The Checks view's sorting and filters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChecksFilter {
-    /// Statuses shown.
-    pub statuses: BTreeSet<Status>,
-    /// The family shown (`tls`, `smtp`, ...), or all.
-    pub family: Option<String>,
-    /// Text searched in id, target, summary.
-    pub search: String,
-    /// The sort column.
-    pub sort: SortBy,
-    /// Descending.
-    pub descending: bool,
-}
-
-impl Default for ChecksFilter {
-    fn default() -> Self {
-        ChecksFilter {
-            statuses: [
-                Status::Pass,
-                Status::Info,
-                Status::Skip,
-                Status::Warn,
-                Status::Fail,
-            ]
-            .into_iter()
-            .collect(),
-            family: None,
-            search: String::new(),
-            sort: SortBy::Status,
-            descending: true,
-        }
-    }
-}
-
-/// Columns of the Checks table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortBy {
-    /// Worst first (when descending).
-    Status,
-    /// The check id.
-    Id,
-    /// The target.
-    Target,
-    /// The summary.
-    Summary,
-}
-
-/// The Evidence view's selection.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EvidenceState {
-    /// The evidence id shown (`smtp:host:port`, `ldaps:host:port`, `dns`).
-    pub selected: Option<String>,
-    /// Show the certificate chain rather than the transcript.
-    pub certificates: bool,
-}
-
-/// All the GUI's plain state. Views read it and send [`Command`]s; only the app mutates it.
-#[derive(Debug, Default)]
-pub struct AppState {
-    /// The view shown.
-    pub view: View,
-    /// Where the current profile came from.
-    pub source: Option<Source>,
-    /// The current profile.
-    pub profile: Option<Profile>,
-    /// The last diagnosis (finished, cancelled or opened).
-    pub diagnosis: Option<Arc<Diagnosis>>,
-    /// The diagnosis was opened from a file (it ran somewhere else, some other time).
-    pub diagnosis_opened: bool,
-    /// What runs.
-    pub activity: Activity,
-    /// The detail panel's subject.
-    pub selection: Option<Selection>,
-    /// The Checks view's filters.
-    pub checks: ChecksFilter,
-    /// The Evidence view's selection.
-    pub evidence: EvidenceState,
-    /// The profile editor.
-    pub editor: Editor,
-    /// Errors and notes shown under the top bar.
-    pub notices: Vec<Notice>,
-    /// Persisted settings.
-    pub settings: Persisted,
-    /// The clock for dates and days left.
-    pub clock: Clock,
-    /// The lab scenario in the picker.
-    pub scenario: String,
-    /// Run as soon as the next profile is loaded (command line targets).
-    pub run_after_load: bool,
-    /// A path typed under Recent (for systems without a file dialog).
-    pub open_path: String,
-    /// The Relay view.
-    pub relay: RelayState,
-    /// The Headers view.
-    pub headers: HeadersState,
-}
-
-impl AppState {
-    /// Whether a diagnosis or a load is in progress.
-    pub fn busy(&self) -> bool {
-        !matches!(self.activity, Activity::Idle)
-    }
-
-    /// The checks shown: those judged so far while a diagnosis runs, else the diagnosis's.
-    pub fn current_checks(&self) -> &[CheckResult] {
-        match (&self.activity, &self.diagnosis) {
-            (Activity::Running(p), _) => &p.live,
-            (_, Some(d)) => &d.checks,
-            _ => &[],
-        }
-    }
-
-    /// The checks attached to a node or hop, worst first.
-    pub fn checks_of(&self, selection: &Selection) -> Vec<(usize, &CheckResult)> {
-        let checks = self.current_checks();
-        let attachment = match selection {
-            Selection::Node(id) => mailpath_core::check::Attachment::Node(id.clone()),
-            Selection::Hop(id) => mailpath_core::check::Attachment::Hop(id.clone()),
-            Selection::Check(i) => return checks.get(*i).map(|c| vec![(*i, c)]).unwrap_or_default(),
-        };
-        let mut list: Vec<(usize, &CheckResult)> = checks
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.attachment == attachment)
-            .collect();
-        list.sort_by(|a, b| b.1.status.cmp(&a.1.status).then_with(|| a.1.id.cmp(&b.1.id)));
-        list
-    }
-
-    fn notify_error(&mut self, text: impl Into<String>) {
-        let text = text.into();
-        tracing::warn!("{text}");
-        self.notices.push(Notice { error: true, text });
-    }
-
-    fn notify(&mut self, text: impl Into<String>) {
-        self.notices.push(Notice {
-            error: false,
-            text: text.into(),
-        });
-    }
-}
+use super::{chrome, headers_view, relay_view};
 
 /// How the GUI was started.
 #[derive(Debug, Clone, Default)]
@@ -699,6 +321,23 @@ impl MailpathApp {
                 }
                 state.relay.last_send = Some(*result);
             }
+            WorkerEvent::TlsScanned { id, scan } => {
+                if state.evidence.scanning.as_deref() == Some(id.as_str()) {
+                    state.evidence.scanning = None;
+                }
+                let words = scan.summary();
+                let applied = state
+                    .diagnosis
+                    .as_mut()
+                    .is_some_and(|d| mailpath_core::tls_scan::apply_scan(Arc::make_mut(d), &id, *scan));
+                if applied {
+                    state.notify(format!("Full TLS scan of {id}: {words}"));
+                } else {
+                    state.notify_error(format!(
+                        "The scan of {id} finished after its diagnosis was replaced"
+                    ));
+                }
+            }
             WorkerEvent::HeadersRead { path, result } => match result {
                 Ok(text) => {
                     let headers = &mut state.headers;
@@ -825,6 +464,11 @@ impl MailpathApp {
                 self.worker.pick(Pick::Headers, suggested);
             }
             Command::HeadersOpenFile(path) => self.worker.read_headers(path),
+            Command::ExplainText(text) => {
+                self.state.explain.queue(text, "the relay's refusal");
+                self.state.view = View::Explain;
+            }
+            Command::FullTlsScan(id) => self.full_tls_scan(id),
         }
     }
 
@@ -894,6 +538,35 @@ impl MailpathApp {
                 .state
                 .notify_error(format!("{e}: name the file .html, .md or .json")),
         }
+    }
+
+    /// Scan one endpoint of the current diagnosis fully, with the profile's timeouts.
+    fn full_tls_scan(&mut self, id: String) {
+        if self.state.evidence.scanning.is_some() {
+            return;
+        }
+        let Some(probe) = self
+            .state
+            .diagnosis
+            .as_ref()
+            .and_then(|d| d.evidence.smtp(&id))
+            .cloned()
+        else {
+            return;
+        };
+        let timeouts = self
+            .state
+            .profile
+            .as_ref()
+            .map(|p| mailpath_core::probe::Timeouts {
+                connect: p.timeouts.connect,
+                greeting: p.timeouts.greeting,
+                command: p.timeouts.command,
+                tls: p.timeouts.tls,
+            })
+            .unwrap_or_default();
+        self.state.evidence.scanning = Some(id);
+        self.worker.full_tls_scan(&probe, timeouts);
     }
 
     fn apply_profile_text(&mut self) {
@@ -1010,9 +683,9 @@ impl eframe::App for MailpathApp {
         let ctx = ui.ctx().clone();
         self.shortcuts(&ctx);
         let mut out = Vec::new();
-        top_bar(ui, &mut self.state, &mut out);
-        notices(ui, &self.state, &mut out);
-        status_bar(ui, &self.state);
+        chrome::top_bar(ui, &mut self.state, &mut out);
+        chrome::notices(ui, &self.state, &mut out);
+        chrome::status_bar(ui, &self.state);
         let own_detail = matches!(self.state.view, View::Relay | View::Headers);
         if self.state.selection.is_some() && !own_detail {
             egui::Panel::right("detail")
@@ -1031,6 +704,7 @@ impl eframe::App for MailpathApp {
                 relay_view::show(ui, &mut self.state.relay, now, &mut out);
             }
             View::Headers => headers_view::show(ui, &mut self.state.headers, &mut out),
+            View::Explain => super::explain_view::show(ui, &mut self.state, &mut out),
         });
         self.commands.extend(out);
         if !self.commands.is_empty() {
@@ -1059,250 +733,4 @@ impl eframe::App for MailpathApp {
             self.worker.handle().spawn(lab.shutdown());
         }
     }
-}
-
-/// A centred message for a view with nothing to show.
-pub fn empty_state(ui: &mut egui::Ui, title: &str, hint: &str) {
-    ui.vertical_centered(|ui| {
-        ui.add_space(ui.available_height() * 0.3);
-        ui.heading(title);
-        ui.add_space(6.0);
-        ui.label(RichText::new(hint).weak());
-    });
-}
-
-fn top_bar(ui: &mut egui::Ui, state: &mut AppState, out: &mut Vec<Command>) {
-    egui::Panel::top("top-bar").show(ui, |ui| {
-        ui.add_space(4.0);
-        ui.horizontal_wrapped(|ui| {
-            ui.heading(RichText::new("mailpath").strong());
-            ui.separator();
-            let open = ui.button("📂 Open profile…").on_hover_text(format!(
-                "Open a profile (TOML) or a saved diagnosis (JSON) ({})",
-                ui.ctx().format_shortcut(&SHORTCUT_OPEN)
-            ));
-            if open.clicked() {
-                out.push(Command::OpenDialog);
-            }
-            ui.menu_button("Recent", |ui| {
-                if state.settings.recent.is_empty() {
-                    ui.label(RichText::new("No recent profiles").weak());
-                }
-                for path in &state.settings.recent {
-                    if ui.button(path.display().to_string()).clicked() {
-                        out.push(Command::OpenFile(path.clone()));
-                        ui.close();
-                    }
-                }
-                ui.separator();
-                ui.horizontal(|ui| {
-                    let label = ui.label("Path:");
-                    let edit = ui
-                        .add(
-                            egui::TextEdit::singleline(&mut state.open_path)
-                                .hint_text("profile.toml or diagnosis.json"),
-                        )
-                        .labelled_by(label.id);
-                    let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
-                    let typed = state.open_path.trim();
-                    if (ui
-                        .add_enabled(!typed.is_empty(), egui::Button::new("Open"))
-                        .clicked()
-                        || enter)
-                        && !typed.is_empty()
-                    {
-                        out.push(Command::OpenFile(PathBuf::from(typed)));
-                        ui.close();
-                    }
-                });
-            });
-            let mut scenario = state.scenario.clone();
-            let combo = egui::ComboBox::from_id_salt("lab-scenario")
-                .selected_text(format!("Lab: {scenario}"))
-                .width(190.0)
-                .show_ui(ui, |ui| {
-                    for s in SCENARIOS {
-                        ui.selectable_value(&mut scenario, s.name.to_string(), s.name)
-                            .on_hover_text(s.summary);
-                    }
-                });
-            let combo_label = "Lab scenario";
-            combo
-                .response
-                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, combo_label));
-            if scenario != state.scenario {
-                out.push(Command::OpenLab(scenario));
-            }
-            ui.separator();
-            match &state.activity {
-                Activity::Running(p) => {
-                    if ui
-                        .button("⏹ Cancel")
-                        .on_hover_text("Stop the diagnosis (Esc)")
-                        .clicked()
-                    {
-                        out.push(Command::Cancel);
-                    }
-                    ui.add(
-                        egui::ProgressBar::new(p.fraction())
-                            .desired_width(110.0)
-                            .show_percentage(),
-                    );
-                    ui.label(RichText::new(format!("{:.1} s", p.started.elapsed().as_secs_f32())).weak());
-                    // Bounded, so that a long probe id never runs under the buttons on the right.
-                    let height = ui.spacing().interact_size.y;
-                    ui.add_sized([230.0, height], egui::Label::new(p.step_text()).truncate());
-                }
-                Activity::Loading { what } => {
-                    ui.add_enabled(false, egui::Button::new("▶ Run"));
-                    ui.spinner();
-                    let height = ui.spacing().interact_size.y;
-                    ui.add_sized(
-                        [300.0, height],
-                        egui::Label::new(format!("opening {what}…")).truncate(),
-                    );
-                }
-                Activity::Idle => {
-                    let run = ui.add_enabled(state.profile.is_some(), egui::Button::new("▶ Run"));
-                    let run = run.on_hover_text(format!(
-                        "Diagnose every hop ({})",
-                        ui.ctx().format_shortcut(&SHORTCUT_RUN)
-                    ));
-                    if run.clicked() {
-                        out.push(Command::Run);
-                    }
-                    if let Some(d) = &state.diagnosis {
-                        ui.label(
-                            RichText::new(format!(
-                                "{} checks in {:.1} s{}",
-                                d.checks.len(),
-                                d.duration_ms as f64 / 1000.0,
-                                if d.cancelled { " (cancelled)" } else { "" }
-                            ))
-                            .weak(),
-                        );
-                    }
-                }
-            }
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let mut choice = state.settings.theme;
-                egui::ComboBox::from_id_salt("theme")
-                    .selected_text(choice.label())
-                    .show_ui(ui, |ui| {
-                        for c in ThemeChoice::ALL {
-                            ui.selectable_value(&mut choice, c, c.label());
-                        }
-                    })
-                    .response
-                    .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Theme"));
-                if choice != state.settings.theme {
-                    out.push(Command::SetTheme(choice));
-                }
-                let mut redact = state.settings.redact;
-                ui.add_enabled(state.diagnosis.is_some(), egui::Checkbox::new(&mut redact, "Redact"))
-                    .on_hover_text(
-                        "Export with host names, domains, addresses and certificate subjects replaced by stable placeholders, to share the report",
-                    );
-                if redact != state.settings.redact {
-                    out.push(Command::SetRedact(redact));
-                }
-                let export = ui
-                    .add_enabled(state.diagnosis.is_some(), egui::Button::new("⬇ Export…"))
-                    .on_hover_text(
-                        "Save a report: HTML (self-contained, with the path diagram), Markdown (for tickets) or JSON (the whole diagnosis, which Open reads back), by the file's extension",
-                    )
-                    .on_disabled_hover_text("Run a diagnosis (or open a saved one) first.");
-                if export.clicked() {
-                    out.push(Command::Export);
-                }
-            });
-        });
-        ui.add_space(2.0);
-        ui.horizontal(|ui| {
-            for view in View::ALL {
-                let selected = state.view == view;
-                if ui.selectable_label(selected, view.title()).clicked() && !selected {
-                    out.push(Command::SetView(view));
-                }
-            }
-            if let Some(source) = &state.source {
-                ui.separator();
-                let name = state
-                    .profile
-                    .as_ref()
-                    .map(|p| p.name.as_str())
-                    .unwrap_or_default();
-                let text = match source {
-                    Source::File(path) => format!("{name} — {}", path.display()),
-                    Source::Lab(_) => name.to_string(),
-                };
-                ui.label(RichText::new(text).weak());
-            }
-        });
-        ui.add_space(2.0);
-    });
-}
-
-fn notices(ui: &mut egui::Ui, state: &AppState, out: &mut Vec<Command>) {
-    if state.notices.is_empty() {
-        return;
-    }
-    egui::Panel::top("notices").show(ui, |ui| {
-        for (i, notice) in state.notices.iter().enumerate().rev().take(4) {
-            ui.horizontal(|ui| {
-                let close = ui.small_button("×").on_hover_text("Dismiss");
-                close.widget_info(|| {
-                    egui::WidgetInfo::labeled(egui::Role::Button, true, format!("Dismiss notice {}", i + 1))
-                });
-                if close.clicked() {
-                    out.push(Command::Dismiss(i));
-                }
-                let text = RichText::new(&notice.text);
-                if notice.error {
-                    ui.label(text.color(theme::error_color(ui)));
-                } else {
-                    ui.label(text);
-                }
-            });
-        }
-    });
-}
-
-fn status_bar(ui: &mut egui::Ui, state: &AppState) {
-    egui::Panel::bottom("status-bar").show(ui, |ui| {
-        ui.horizontal(|ui| match &state.diagnosis {
-            Some(d) => {
-                for status in [
-                    Status::Fail,
-                    Status::Warn,
-                    Status::Skip,
-                    Status::Info,
-                    Status::Pass,
-                ] {
-                    let n = match status {
-                        Status::Pass => d.counts.pass,
-                        Status::Info => d.counts.info,
-                        Status::Skip => d.counts.skip,
-                        Status::Warn => d.counts.warn,
-                        Status::Fail => d.counts.fail,
-                    };
-                    ui.label(
-                        RichText::new(format!("{} {n} {}", theme::status_icon(status), status.as_str()))
-                            .color(theme::status_color(ui, status)),
-                    );
-                }
-                ui.separator();
-                let started = d
-                    .started_at
-                    .format(&time::macros::format_description!(
-                        "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
-                    ))
-                    .unwrap_or_default();
-                ui.label(RichText::new(format!("started {started}, mailpath {}", d.mailpath_version)).weak());
-            }
-            None => {
-                ui.label(RichText::new("No diagnosis yet").weak());
-            }
-        });
-    });
 }

@@ -6,8 +6,9 @@ use eframe::egui::{self, RichText};
 use egui_extras::{Column, TableBuilder};
 use mailpath_core::check::{CheckResult, Status};
 
-use super::app::{AppState, ChecksFilter, Command, Selection, SortBy, empty_state};
+use super::state::{AppState, ChecksFilter, Command, Selection, SortBy};
 use super::theme;
+use super::widgets::empty_state;
 
 const ROW_HEIGHT: f32 = 22.0;
 const STATUSES: [Status; 5] = [

@@ -2,20 +2,21 @@
 //! and the certificate chain; the TLS-only ports; the DNS answers.
 
 use eframe::egui::{self, RichText};
+use mailpath_core::cert::CapturedCert;
 use mailpath_core::diagnose::Diagnosis;
-use mailpath_core::evidence::{Connect, Direction, SmtpProbe, TlsEvidence, TlsPortProbe, TranscriptLine};
+use mailpath_core::evidence::{Connect, SmtpProbe, TlsEvidence, TlsPortProbe};
 use time::OffsetDateTime;
 
-use super::app::{AppState, Command, empty_state};
-use super::certinfo::{CertView, parse_chain};
+use super::state::{AppState, Command};
 use super::theme;
+use super::widgets::{cert_ui, empty_state, transcript_lines_ui};
 use mailpath_core::check::Status;
 
 /// The id of the DNS pseudo-entry in the list.
 const DNS_ID: &str = "dns";
 
 /// Draw the Evidence view.
-pub fn show(ui: &mut egui::Ui, state: &mut AppState, _out: &mut Vec<Command>) {
+pub fn show(ui: &mut egui::Ui, state: &mut AppState, out: &mut Vec<Command>) {
     let Some(d) = state.diagnosis.clone() else {
         empty_state(
             ui,
@@ -85,7 +86,7 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, _out: &mut Vec<Command>) {
         if selected == DNS_ID {
             dns_ui(ui, &d);
         } else if let Some(p) = d.evidence.smtp(&selected) {
-            smtp_ui(ui, p, &mut state.evidence.certificates, now);
+            smtp_ui(ui, p, &mut state.evidence, now, out);
         } else if let Some(p) = d.evidence.tls_port(&selected) {
             tls_port_ui(ui, p, now);
         } else {
@@ -137,7 +138,13 @@ fn connect_words(c: &Connect) -> String {
     }
 }
 
-fn smtp_ui(ui: &mut egui::Ui, p: &SmtpProbe, certificates: &mut bool, now: OffsetDateTime) {
+fn smtp_ui(
+    ui: &mut egui::Ui,
+    p: &SmtpProbe,
+    tabs: &mut super::state::EvidenceState,
+    now: OffsetDateTime,
+    out: &mut Vec<Command>,
+) {
     ui.heading(format!("{}:{}", p.host, p.port));
     egui::Grid::new("smtp-facts")
         .num_columns(2)
@@ -167,23 +174,35 @@ fn smtp_ui(ui: &mut egui::Ui, p: &SmtpProbe, certificates: &mut bool, now: Offse
             ui.end_row();
         });
     ui.add_space(6.0);
-    let chain_len = p.tls.as_ref().map_or(0, |t| t.chain_der_b64.len());
+    let chain_len = p.tls.as_ref().map_or(0, |t| t.chain.len());
+    let transcript = !tabs.certificates && !tabs.tls;
+    let chain = tabs.certificates && !tabs.tls;
     ui.horizontal(|ui| {
-        let t = ui.selectable_label(!*certificates, "Transcript");
-        t.widget_info(|| egui::WidgetInfo::selected(egui::Role::Tab, true, !*certificates, "Transcript"));
+        let t = ui.selectable_label(transcript, "Transcript");
+        t.widget_info(|| egui::WidgetInfo::selected(egui::Role::Tab, true, transcript, "Transcript"));
         if t.clicked() {
-            *certificates = false;
+            tabs.certificates = false;
+            tabs.tls = false;
         }
-        let c = ui.selectable_label(*certificates, format!("Certificate chain ({chain_len})"));
-        c.widget_info(|| {
-            egui::WidgetInfo::selected(egui::Role::Tab, true, *certificates, "Certificate chain")
-        });
+        let c = ui.selectable_label(chain, format!("Certificate chain ({chain_len})"));
+        c.widget_info(|| egui::WidgetInfo::selected(egui::Role::Tab, true, chain, "Certificate chain"));
         if c.clicked() {
-            *certificates = true;
+            tabs.certificates = true;
+            tabs.tls = false;
+        }
+        let v = ui.selectable_label(tabs.tls, "TLS versions & suites");
+        v.widget_info(|| {
+            egui::WidgetInfo::selected(egui::Role::Tab, true, tabs.tls, "TLS versions and suites")
+        });
+        if v.clicked() {
+            tabs.tls = true;
         }
     });
     ui.separator();
-    if *certificates {
+    if tabs.tls {
+        let scanning = tabs.scanning.is_some();
+        tls_scan_ui(ui, p, scanning, out);
+    } else if chain {
         match &p.tls {
             Some(tls) => chain_ui(ui, tls, now),
             None => {
@@ -193,6 +212,101 @@ fn smtp_ui(ui: &mut egui::Ui, p: &SmtpProbe, certificates: &mut bool, now: Offse
     } else {
         transcript_ui(ui, p);
     }
+}
+
+/// The TLS scan of an endpoint: versions, the suites table (weak rows in the warning colour), the
+/// server's order and groups, and the button that runs a full scan.
+fn tls_scan_ui(ui: &mut egui::Ui, p: &SmtpProbe, scanning: bool, out: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        let button = egui::Button::new("Full TLS scan");
+        let enabled =
+            !scanning && p.connect.is_connected() && p.starttls.as_ref().is_some_and(|r| r.code == 220);
+        let clicked = ui
+            .add_enabled(enabled, button)
+            .on_hover_text(
+                "Every version, suite, the server's order and named groups: one connection per ClientHello, \
+                 sequential, at most 40 connections and 60 seconds",
+            )
+            .clicked();
+        if clicked {
+            out.push(Command::FullTlsScan(p.id.clone()));
+        }
+        if scanning {
+            ui.spinner();
+            ui.label(RichText::new("scanning (sequential, at most 40 connections, 60 s)").weak());
+        }
+    });
+    let Some(scan) = &p.tls_scan else {
+        ui.label(RichText::new("No TLS scan of this endpoint (--tls-scan off, or no STARTTLS).").weak());
+        return;
+    };
+    ui.label(scan.summary());
+    egui::ScrollArea::both()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            for line in scan.version_lines() {
+                ui.label(RichText::new(line).monospace());
+            }
+            ui.add_space(6.0);
+            let rows = scan.rows();
+            if rows.is_empty() {
+                ui.label(RichText::new("No suite was accepted.").weak());
+            } else {
+                egui::Grid::new(("tls-suites", &p.id))
+                    .num_columns(5)
+                    .striped(true)
+                    .spacing([12.0, 4.0])
+                    .show(ui, |ui| {
+                        for h in ["Version", "Suite", "Key exchange", "Cipher", "Properties"] {
+                            ui.strong(h);
+                        }
+                        ui.end_row();
+                        for r in &rows {
+                            let weak = r.weak();
+                            let words = mailpath_core::tls_scan::scan::row_words(r);
+                            ui.monospace(&r.version);
+                            ui.monospace(&r.suite);
+                            ui.label(r.kex);
+                            ui.label(r.cipher);
+                            if weak {
+                                ui.label(RichText::new(words).color(theme::status_color(ui, Status::Warn)));
+                            } else {
+                                ui.label(words);
+                            }
+                            ui.end_row();
+                        }
+                    });
+            }
+            ui.add_space(6.0);
+            ui.label(format!("Cipher order: {}", scan.order_words()));
+            if !scan.groups.is_empty() {
+                ui.label(format!("Named groups: {}", scan.groups.join(", ")));
+            }
+            ui.label(format!("Certificates sent in clear: {}", scan.chain.len()));
+            if let Some(stopped) = &scan.stopped {
+                ui.label(
+                    RichText::new(format!("Stopped early: {stopped}"))
+                        .color(theme::status_color(ui, Status::Warn)),
+                );
+            }
+            ui.add_space(6.0);
+            egui::CollapsingHeader::new(format!("ClientHellos ({})", scan.hellos.len()))
+                .id_salt(("hellos", &p.id))
+                .show(ui, |ui| {
+                    for (i, h) in scan.hellos.iter().enumerate() {
+                        ui.label(
+                            RichText::new(format!(
+                                "#{} {} ms: offered {} -> {}",
+                                i + 1,
+                                h.ms,
+                                h.offered,
+                                h.answer
+                            ))
+                            .monospace(),
+                        );
+                    }
+                });
+        });
 }
 
 fn tls_words(tls: &TlsEvidence) -> String {
@@ -212,6 +326,9 @@ fn tls_words(tls: &TlsEvidence) -> String {
     if let Some(a) = &tls.alert {
         parts.push(format!("alert {a}"));
     }
+    if tls.chain_from_scan {
+        parts.push("certificates read by the handshake scanner".into());
+    }
     if parts.is_empty() {
         "attempted".into()
     } else {
@@ -225,54 +342,16 @@ fn transcript_ui(ui: &mut egui::Ui, p: &SmtpProbe) {
     transcript_lines_ui(ui, &p.transcript, &words);
 }
 
-/// An SMTP transcript (of a probe, or of a relay session), the TLS boundary marked with `tls_words`.
-pub fn transcript_lines_ui(ui: &mut egui::Ui, transcript: &[TranscriptLine], tls_words: &str) {
-    if transcript.is_empty() {
-        ui.label(RichText::new("Empty transcript.").weak());
-        return;
-    }
-    egui::ScrollArea::both()
-        .auto_shrink([false, false])
-        .show(ui, |ui| transcript_rows(ui, transcript, tls_words));
-}
-
-/// The lines of a transcript, without a scroll area of their own.
-pub fn transcript_rows(ui: &mut egui::Ui, transcript: &[TranscriptLine], tls_words: &str) {
-    let mut in_tls = false;
-    for line in transcript {
-        if line.tls && !in_tls {
-            in_tls = true;
-            ui.add_space(2.0);
-            ui.label(
-                RichText::new(format!("———— 🔒 TLS from here on: {tls_words} ————"))
-                    .monospace()
-                    .color(theme::tls_color(ui)),
-            );
-            ui.add_space(2.0);
-        }
-        let (prefix, colour) = match (line.dir, line.tls) {
-            (Direction::Client, false) => (" -> ", theme::client_color(ui)),
-            (Direction::Client, true) => (" ~> ", theme::client_color(ui)),
-            (Direction::Server, false) => ("<-  ", theme::server_color(ui)),
-            (Direction::Server, true) => ("<~  ", theme::server_color(ui)),
-            (Direction::Info, _) => ("==  ", theme::note_color(ui)),
-            (Direction::Error, _) => ("**  ", theme::error_color(ui)),
-        };
-        let text = format!("{:>7.3}s {prefix}{}", line.ms as f64 / 1000.0, line.text);
-        ui.add(egui::Label::new(RichText::new(text).monospace().color(colour)).extend());
-    }
-}
-
 fn chain_ui(ui: &mut egui::Ui, tls: &TlsEvidence, now: OffsetDateTime) {
-    if tls.chain_der_b64.is_empty() {
+    if tls.chain.is_empty() {
         ui.label(RichText::new("The server sent no certificate.").weak());
         return;
     }
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            let n = tls.chain_der_b64.len();
-            for (i, cert) in parse_chain(&tls.chain_der_b64).into_iter().enumerate() {
+            let n = tls.chain.len();
+            for (i, cert) in tls.chain.iter().map(|der| CapturedCert::read(der)).enumerate() {
                 let role = if i == 0 {
                     "leaf (served certificate)"
                 } else if i + 1 == n {
@@ -281,15 +360,17 @@ fn chain_ui(ui: &mut egui::Ui, tls: &TlsEvidence, now: OffsetDateTime) {
                     "intermediate"
                 };
                 match cert {
-                    Ok(c) => {
-                        let title = format!("#{i} {role}: {}", short_name(&c.subject));
+                    CapturedCert::Parsed(c) => {
+                        let title = format!("#{i} {role}: {}", c.short_subject());
                         egui::CollapsingHeader::new(title)
                             .id_salt(("cert", i))
                             .default_open(i == 0)
                             .show(ui, |ui| cert_ui(ui, &c, now));
                     }
-                    Err(e) => {
-                        ui.label(RichText::new(format!("#{i} {role}: {e}")).color(theme::error_color(ui)));
+                    CapturedCert::Unparsed { reason } => {
+                        ui.label(
+                            RichText::new(format!("#{i} {role}: {reason}")).color(theme::error_color(ui)),
+                        );
                     }
                 }
             }
@@ -300,74 +381,6 @@ fn chain_ui(ui: &mut egui::Ui, tls: &TlsEvidence, now: OffsetDateTime) {
                 )
                 .weak(),
             );
-        });
-}
-
-/// The CN of a distinguished name (or the whole name).
-pub fn short_name(dn: &str) -> &str {
-    dn.split(", ").find(|p| p.starts_with("CN=")).unwrap_or(dn)
-}
-
-/// The fields of one certificate as a grid.
-pub fn cert_ui(ui: &mut egui::Ui, c: &CertView, now: OffsetDateTime) {
-    let fmt = |t: OffsetDateTime| {
-        t.format(&time::macros::format_description!(
-            "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
-        ))
-        .unwrap_or_default()
-    };
-    egui::Grid::new(("cert-grid", &c.sha256))
-        .num_columns(2)
-        .spacing([12.0, 4.0])
-        .striped(true)
-        .show(ui, |ui| {
-            let row = |ui: &mut egui::Ui, k: &str, v: RichText| {
-                ui.label(RichText::new(k).weak());
-                ui.add(egui::Label::new(v).wrap());
-                ui.end_row();
-            };
-            row(ui, "Subject", RichText::new(&c.subject));
-            row(ui, "Issuer", RichText::new(&c.issuer));
-            let sans = if c.sans.is_empty() {
-                "none".to_string()
-            } else {
-                c.sans.join(", ")
-            };
-            row(ui, "Names (SAN)", RichText::new(sans).monospace());
-            let days = c.days_left(now);
-            let status = if now < c.not_before || now > c.not_after {
-                Status::Fail
-            } else if days < 30 {
-                Status::Warn
-            } else {
-                Status::Pass
-            };
-            row(ui, "Valid from", RichText::new(fmt(c.not_before)));
-            row(ui, "Valid until", RichText::new(fmt(c.not_after)));
-            row(
-                ui,
-                "Validity",
-                RichText::new(c.validity_words(now))
-                    .color(theme::status_color(ui, status))
-                    .strong(),
-            );
-            row(ui, "Key", RichText::new(&c.key));
-            row(ui, "Signature", RichText::new(&c.signature));
-            let mut kind = if c.is_ca {
-                "CA".to_string()
-            } else {
-                "end entity".to_string()
-            };
-            if c.self_issued {
-                kind.push_str(", self-issued");
-            }
-            row(ui, "Kind", RichText::new(kind));
-            if !c.eku.is_empty() {
-                row(ui, "Extended key usage", RichText::new(c.eku.join(", ")));
-            }
-            row(ui, "Serial", RichText::new(&c.serial).monospace());
-            row(ui, "SHA-256", RichText::new(&c.sha256).monospace());
-            row(ui, "SHA-1 (thumbprint)", RichText::new(&c.sha1).monospace());
         });
 }
 

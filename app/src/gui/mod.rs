@@ -1,15 +1,20 @@
 //! The GUI: an eframe app over mailpath-core. All work runs on the tokio runtime (see [`worker`]); the
-//! UI thread only draws and drains events. One view per file; [`app`] holds the state and the commands.
+//! UI thread only draws and drains events. [`state`] holds the plain state and the commands the views
+//! send; one view per file (`*_view`), the window's [`chrome`] and the shared [`widgets`] draw it; [`app`]
+//! applies the commands and the worker's events.
 
 pub mod app;
-pub mod certinfo;
 pub mod checks_view;
+pub mod chrome;
 pub mod evidence_view;
+pub mod explain_view;
 pub mod headers_view;
 pub mod path_view;
 pub mod profile_view;
 pub mod relay_view;
+pub mod state;
 pub mod theme;
+pub mod widgets;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -66,10 +71,10 @@ pub fn run(
         native,
         Box::new(move |cc| {
             let settings = if options.ignore_persisted {
-                app::Persisted::default()
+                state::Persisted::default()
             } else {
                 cc.storage
-                    .and_then(|s| eframe::get_value(s, app::STORAGE_KEY))
+                    .and_then(|s| eframe::get_value(s, state::STORAGE_KEY))
                     .unwrap_or_default()
             };
             let app = MailpathApp::with_context(&cc.egui_ctx, handle, options, settings, slot);

@@ -8,11 +8,13 @@ use eframe::egui::{
 };
 use egui::text::{LayoutJob, TextFormat, TextWrapping};
 use mailpath_core::check::{CheckResult, Counts, Status};
-use mailpath_core::path::{Hop, MailPath, Node, NodeKind, PathSpec, Way};
+use mailpath_core::path::{Hop, MailPath, Node, NodeKind, Way};
 use mailpath_core::profile::Profile;
+use mailpath_core::topology::{MxTargets, Topology};
 
-use super::app::{Activity, AppState, Command, Selection, empty_state};
+use super::state::{Activity, AppState, Command, Selection};
 use super::theme;
+use super::widgets::{check_card, counts_words, empty_state};
 
 const CARD_HEIGHT: f32 = 104.0;
 
@@ -51,6 +53,7 @@ pub fn show(ui: &mut egui::Ui, state: &AppState, out: &mut Vec<Command>) {
             None if judged => state.diagnosis.as_ref().map_or(&[], |d| d.checks.as_slice()),
             None => &[],
         },
+        explained: state.explain.highlight(),
     };
     egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
         if !judged {
@@ -80,6 +83,8 @@ struct DrawContext<'a> {
     selection: Option<&'a Selection>,
     /// The checks of the judged diagnosis, or those judged so far (for hover summaries).
     checks: &'a [CheckResult],
+    /// The hops the Explain view pins its failure on, and its code (highlighted).
+    explained: Option<(&'a [String], &'a str)>,
 }
 
 impl DrawContext<'_> {
@@ -272,7 +277,11 @@ fn hop_arrow(
         .map_or(hop.from.as_str(), |n| n.label.as_str());
     let to = path.node(&hop.to).map_or(hop.to.as_str(), |n| n.label.as_str());
     let hop_judged = ctx.judged || ctx.shows(&hop.counts);
-    let label = if hop_judged {
+    let explained = ctx
+        .explained
+        .filter(|(hops, _)| hops.contains(&hop.id))
+        .map(|(_, code)| code);
+    let mut label = if hop_judged {
         format!(
             "Hop {} ({from} ➡ {to}): {}, {}",
             hop.id,
@@ -282,6 +291,9 @@ fn hop_arrow(
     } else {
         format!("Hop {} ({from} ➡ {to})", hop.id)
     };
+    if let Some(code) = explained {
+        label.push_str(&format!(", explained: {code}"));
+    }
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
     let visuals = ui.visuals();
     // Judged live counts as probed: a hop to EOP knows its endpoint only once the MX is resolved.
@@ -302,6 +314,15 @@ fn hop_arrow(
             visuals.widgets.hovered.weak_bg_fill
         };
         painter.rect_filled(rect.shrink2(Vec2::new(4.0, 6.0)), CornerRadius::same(6), fill);
+    }
+    if explained.is_some() {
+        // The hop the Explain view pins its failure on.
+        painter.rect_stroke(
+            rect.shrink2(Vec2::new(3.0, 5.0)),
+            CornerRadius::same(6),
+            Stroke::new(2.0, theme::status_color(ui, Status::Warn)),
+            StrokeKind::Inside,
+        );
     }
     let y = rect.center().y;
     let (x0, x1) = (rect.left() + 8.0, rect.right() - 8.0);
@@ -393,6 +414,11 @@ fn hop_arrow(
     let response = response.on_hover_ui(|ui| {
         ui.strong(format!("{from} ➡ {to}"));
         ui.monospace(&hop.id);
+        if let Some(code) = explained {
+            ui.label(format!(
+                "The explained {code} is pinned on this hop (Explain view)"
+            ));
+        }
         match &hop.endpoint {
             Some(e) => ui.label(format!("endpoint {e}")),
             None if !hop.observable => ui.label("runs inside Microsoft's network: not observable from here"),
@@ -490,26 +516,6 @@ fn total(c: &Counts) -> usize {
     c.pass + c.info + c.skip + c.warn + c.fail
 }
 
-/// Counts as words: `1 fail, 3 pass`.
-pub fn counts_words(c: &Counts) -> String {
-    let parts: Vec<String> = [
-        (c.fail, "fail"),
-        (c.warn, "warn"),
-        (c.skip, "skip"),
-        (c.info, "info"),
-        (c.pass, "pass"),
-    ]
-    .into_iter()
-    .filter(|(n, _)| *n > 0)
-    .map(|(n, w)| format!("{n} {w}"))
-    .collect();
-    if parts.is_empty() {
-        "no checks".into()
-    } else {
-        parts.join(", ")
-    }
-}
-
 /// Badges: icon + count per non-zero status, worst first, each in its colour.
 fn badges(ui: &egui::Ui, c: &Counts, font: FontId) -> LayoutJob {
     let mut job = LayoutJob::default();
@@ -531,36 +537,7 @@ fn badges(ui: &egui::Ui, c: &Counts, font: FontId) -> LayoutJob {
 
 /// The path a profile implies, before any probe: nodes, lanes and the endpoints known without DNS.
 pub fn preview(profile: &Profile) -> MailPath {
-    let ep = |h: &str| format!("{h}:{}", profile.smtp_port_for(h));
-    let mut edge_hosts = Vec::new();
-    for e in profile.hybrid_edges() {
-        edge_hosts.push(e.fqdn.clone());
-        edge_hosts.push(e.external_fqdn.clone());
-    }
-    let first_edge = profile.hybrid_edges().next();
-    let inbound = profile
-        .connectors
-        .exo_outbound
-        .smart_hosts
-        .first()
-        .cloned()
-        .or_else(|| first_edge.map(|e| e.external_fqdn.clone()))
-        .or_else(|| profile.connectors.send.fqdn.clone())
-        .or_else(|| profile.mailboxes.first().map(|m| m.fqdn.clone()));
-    MailPath::build(&PathSpec {
-        mailbox_hosts: profile.mailboxes.iter().map(|m| m.fqdn.clone()).collect(),
-        edge_hosts,
-        eop_host: profile.eop_endpoint(),
-        mailbox_to_edge: first_edge.map(|e| ep(&e.fqdn)),
-        to_eop: None,
-        from_eop: inbound.as_deref().map(ep),
-        edge_to_mailbox: if profile.uses_edge() {
-            profile.mailboxes.first().map(|m| ep(&m.fqdn))
-        } else {
-            None
-        },
-        internet_mx: None,
-    })
+    MailPath::build(&Topology::of(profile).path_spec(&MxTargets::default()))
 }
 
 /// The detail panel: the checks of the selected node or hop, or one check.
@@ -620,116 +597,4 @@ pub fn detail_panel(ui: &mut egui::Ui, state: &AppState, out: &mut Vec<Command>)
                 ui.add_space(6.0);
             }
         });
-}
-
-/// A remediation's steps: where each is run (when the place changes), prose as text, each command in a
-/// monospace box of its own with a copy button that copies exactly that command.
-pub fn remediation_steps(
-    ui: &mut egui::Ui,
-    id: &str,
-    r: &mailpath_core::check::Remediation,
-    out: &mut Vec<Command>,
-) {
-    use mailpath_core::check::StepKind;
-    let mut place = None;
-    for (n, step) in r.steps.iter().enumerate() {
-        if step.place.is_some() && step.place != place {
-            place = step.place;
-            if let Some(p) = place {
-                ui.label(RichText::new(format!("In {}:", p.label())).weak().italics());
-            }
-        }
-        match step.kind {
-            StepKind::Prose => {
-                ui.label(&step.text);
-            }
-            StepKind::Command | StepKind::Confirm => {
-                if step.kind == StepKind::Confirm {
-                    ui.label(RichText::new("to confirm:").weak());
-                }
-                ui.horizontal(|ui| {
-                    let copy = ui.small_button("📋");
-                    copy.widget_info(|| {
-                        egui::WidgetInfo::labeled(
-                            egui::Role::Button,
-                            true,
-                            format!("Copy step {} of {id}", n + 1),
-                        )
-                    });
-                    if copy.on_hover_text("Copy this command").clicked() {
-                        out.push(Command::Copy(step.text.clone()));
-                    }
-                    egui::Frame::new()
-                        .fill(ui.visuals().code_bg_color)
-                        .inner_margin(4.0)
-                        .corner_radius(4.0)
-                        .show(ui, |ui| {
-                            ui.set_width(ui.available_width());
-                            ui.add(egui::Label::new(RichText::new(&step.text).monospace()).selectable(true));
-                        });
-                });
-            }
-        }
-    }
-}
-
-/// One check: status, id, title, summary, detail, remediation (monospace, copyable), references, evidence.
-pub fn check_card(ui: &mut egui::Ui, c: &CheckResult, out: &mut Vec<Command>) {
-    egui::Frame::group(ui.style()).show(ui, |ui| {
-        ui.set_width(ui.available_width());
-        ui.horizontal_wrapped(|ui| {
-            ui.label(theme::status_text(ui, c.status).strong());
-            ui.label(RichText::new(&c.id).monospace().strong());
-        });
-        ui.label(RichText::new(&c.title).weak());
-        ui.label(format!("{}: {}", c.target, c.summary));
-        let open = c.status >= Status::Warn;
-        egui::CollapsingHeader::new("Details")
-            .id_salt(("check-details", &c.id, &c.target))
-            .default_open(open)
-            .show(ui, |ui| {
-                if !c.detail.is_empty() {
-                    ui.label(&c.detail);
-                }
-                if !c.remediation.is_empty() {
-                    ui.add_space(4.0);
-                    ui.horizontal(|ui| {
-                        ui.strong("Remediation");
-                        let copy = ui.small_button("📋 Copy all");
-                        copy.widget_info(|| {
-                            egui::WidgetInfo::labeled(
-                                egui::Role::Button,
-                                true,
-                                format!("Copy the remediation of {}", c.id),
-                            )
-                        });
-                        if copy
-                            .on_hover_text("Copy every step to the clipboard (prose as # comments)")
-                            .clicked()
-                        {
-                            out.push(Command::Copy(c.remediation.to_text()));
-                        }
-                    });
-                    remediation_steps(ui, &c.id, &c.remediation, out);
-                }
-                if !c.references.is_empty() {
-                    ui.add_space(4.0);
-                    ui.strong("References");
-                    for r in &c.references {
-                        ui.hyperlink(r);
-                    }
-                }
-                if !c.evidence.is_empty() {
-                    ui.add_space(4.0);
-                    ui.horizontal_wrapped(|ui| {
-                        ui.strong("Evidence");
-                        for e in &c.evidence {
-                            if ui.link(e).on_hover_text("Show in the Evidence view").clicked() {
-                                out.push(Command::ShowEvidence(e.clone()));
-                            }
-                        }
-                    });
-                }
-            });
-    });
 }

@@ -4,8 +4,9 @@
 use eframe::egui::{self, RichText};
 use mailpath_core::profile::{Profile, ProfileError};
 
-use super::app::{AppState, Command, empty_state};
+use super::state::{AppState, Command};
 use super::theme;
+use super::widgets::empty_state;
 
 /// One line per problem: `line:col: key: message (expected ...)`.
 pub fn problem_lines(error: &ProfileError) -> Vec<String> {

@@ -2,399 +2,22 @@
 //! arrive live, read a session's transcript and client certificate or a message's verdict and checks, and
 //! send a test message. The relay runs on the worker; its events arrive through [`RelayState::apply`].
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
-
 use eframe::egui::{self, RichText};
 use egui_extras::{Column, TableBuilder};
+use mailpath_core::cert::CapturedCert;
 use mailpath_core::check::{CheckResult, Counts, Status};
-use mailpath_core::evidence::{Direction, TranscriptLine};
-use mailpath_core::headers::{Classification, Verdict};
+use mailpath_core::relay::Role;
 use mailpath_core::relay::inspect::MessageReport;
-use mailpath_core::relay::{RelayConfig, RelayEvent, Role, TlsSource};
-use mailpath_core::smtp::server::{SessionEvent, SessionInfo, TlsInfo};
+use mailpath_core::smtp::server::TlsInfo;
 use time::OffsetDateTime;
 
-use super::app::Command;
-use super::certinfo::parse_chain;
-use super::evidence_view::{cert_ui, short_name, transcript_rows};
-use super::path_view::{check_card, counts_words};
+use super::state::Command;
+use super::state::relay::{DEFAULT_LISTEN, RelaySelection, RelayState, RelayStatus, SessionRow};
 use super::theme;
-use super::worker::{TestSend, TestSendRequest};
+use super::widgets::{cert_ui, check_card, counts_words, transcript_rows, verdict_status, verdict_ui};
 
-/// Sessions and messages kept in the lists (the oldest go first).
-pub const MAX_ROWS: usize = 500;
-/// Where the relay listens unless told otherwise (as `mailpath relay`).
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:2525";
 const ROLES: [Role; 4] = [Role::Sink, Role::Eop, Role::Edge, Role::Mailbox];
 const ROW_HEIGHT: f32 = 22.0;
-
-/// The relay's settings as typed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RelayForm {
-    /// The role.
-    pub role: Role,
-    /// `IP:PORT` (port 0: any free port).
-    pub listen: String,
-    /// Names the client certificate must match (comma separated; required for `eop`).
-    pub expect_cert_names: String,
-    /// Recipient domains accepted (comma separated; empty: all).
-    pub accept_domains: String,
-    /// A PEM file of the CAs client certificates must chain to (`--client-ca`; empty: the system store).
-    pub client_ca: String,
-    /// The spool directory.
-    pub spool: String,
-}
-
-impl Default for RelayForm {
-    fn default() -> Self {
-        RelayForm {
-            role: Role::Sink,
-            listen: DEFAULT_LISTEN.to_string(),
-            expect_cert_names: String::new(),
-            accept_domains: String::new(),
-            client_ca: String::new(),
-            spool: crate::cmd::relay::default_spool().display().to_string(),
-        }
-    }
-}
-
-fn list(text: &str) -> Vec<String> {
-    text.split([',', ' ', ';'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-impl RelayForm {
-    /// The relay configuration, or what is wrong with the form.
-    ///
-    /// # Errors
-    /// When the listen address does not parse or the spool is empty.
-    pub fn config(&self) -> Result<RelayConfig, String> {
-        let listen: SocketAddr = self.listen.trim().parse().map_err(|_| {
-            format!(
-                "The listen address {:?} is not IP:PORT (for example {DEFAULT_LISTEN}, or 127.0.0.1:0 for any free port).",
-                self.listen.trim()
-            )
-        })?;
-        let spool = self.spool.trim();
-        if spool.is_empty() {
-            return Err("The spool directory is empty.".into());
-        }
-        let mut config = RelayConfig::new(listen, PathBuf::from(spool));
-        config.role = self.role;
-        config.accepted_domains = list(&self.accept_domains);
-        config.expected_cert_names = list(&self.expect_cert_names);
-        config.tls = TlsSource::Generate;
-        Ok(config)
-    }
-
-    /// The client CA file to load (on the worker) before the relay starts, when one is given.
-    pub fn client_ca_file(&self) -> Option<PathBuf> {
-        let path = self.client_ca.trim();
-        (!path.is_empty()).then(|| PathBuf::from(path))
-    }
-}
-
-/// Whether the relay runs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum RelayStatus {
-    /// Not running.
-    #[default]
-    Stopped,
-    /// Starting (spool, certificate, listener).
-    Starting,
-    /// Listening.
-    Running {
-        /// The bound address (the real port when 0 was asked for).
-        address: SocketAddr,
-        /// The role.
-        role: Role,
-        /// The banner/EHLO name.
-        hostname: String,
-        /// Whether STARTTLS is offered.
-        tls: bool,
-        /// The generated CA certificate clients can trust.
-        ca_file: Option<PathBuf>,
-    },
-    /// Stopping.
-    Stopping,
-}
-
-/// One SMTP session as the relay saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionRow {
-    /// The session id (`S000017`); empty for a connection refused before a session began.
-    pub id: String,
-    /// The client's address.
-    pub peer: String,
-    /// When it began.
-    pub started: Option<OffsetDateTime>,
-    /// The EHLO name.
-    pub helo: Option<String>,
-    /// TLS parameters and the client certificate chain.
-    pub tls: Option<TlsInfo>,
-    /// Why it ended, once it has.
-    pub closed: Option<String>,
-    /// The reply of a connection refused outright (too many sessions).
-    pub refused: Option<String>,
-    /// Messages accepted in it.
-    pub messages: usize,
-    /// Milliseconds from accept to close.
-    pub ms: u64,
-    /// The dialogue, once closed.
-    pub transcript: Vec<TranscriptLine>,
-    /// Lines left out of the transcript.
-    pub transcript_dropped: usize,
-    /// Its `relay.*` checks (after STARTTLS).
-    pub checks: Vec<CheckResult>,
-}
-
-impl SessionRow {
-    fn new(info: &SessionInfo) -> SessionRow {
-        SessionRow {
-            id: info.id.clone(),
-            peer: info.peer.to_string(),
-            started: Some(info.started),
-            helo: info.helo.clone(),
-            tls: info.tls.clone(),
-            closed: None,
-            refused: None,
-            messages: 0,
-            ms: 0,
-            transcript: Vec::new(),
-            transcript_dropped: 0,
-            checks: Vec::new(),
-        }
-    }
-
-    /// The last 4xx/5xx reply the server gave (`550 5.7.64 TenantAttribution; ...`).
-    pub fn last_refusal(&self) -> Option<&str> {
-        if let Some(r) = &self.refused {
-            return Some(r);
-        }
-        self.transcript
-            .iter()
-            .rev()
-            .filter(|l| l.dir == Direction::Server)
-            .map(|l| l.text.as_str())
-            .find(|t| t.starts_with('4') || t.starts_with('5'))
-    }
-
-    /// The client certificate's subject CN and names, or "none".
-    pub fn cert_words(&self) -> String {
-        let Some(tls) = &self.tls else {
-            return "no TLS".into();
-        };
-        match parse_chain(&tls.client_chain_der_b64).into_iter().next() {
-            None => "none".into(),
-            Some(Ok(c)) => {
-                let mut words = short_name(&c.subject).to_string();
-                if !c.sans.is_empty() {
-                    words.push_str(&format!(" ({})", c.sans.join(", ")));
-                }
-                words
-            }
-            Some(Err(e)) => format!("unreadable: {e}"),
-        }
-    }
-
-    /// `open`, `closed: quit`, `refused: 550 ...`.
-    pub fn status_words(&self) -> String {
-        match (&self.closed, self.last_refusal()) {
-            (_, Some(r)) if self.messages == 0 => format!("refused: {r}"),
-            (Some(reason), _) => format!("closed: {reason}"),
-            (None, _) => "open".into(),
-        }
-    }
-}
-
-/// What the detail pane shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RelaySelection {
-    /// A session, by id.
-    Session(String),
-    /// A message, by spool id.
-    Message(String),
-}
-
-/// The "Send test message" form.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SendForm {
-    /// The recipient.
-    pub to: String,
-    /// The sender.
-    pub from: String,
-    /// `host:port`; empty: the running relay.
-    pub via: String,
-    /// Require STARTTLS.
-    pub tls: bool,
-}
-
-impl Default for SendForm {
-    fn default() -> Self {
-        SendForm {
-            to: "user@contoso.com".into(),
-            from: "mailpath@contoso.com".into(),
-            via: String::new(),
-            tls: true,
-        }
-    }
-}
-
-/// Everything the Relay view shows.
-#[derive(Debug, Clone, Default)]
-pub struct RelayState {
-    /// The settings.
-    pub form: RelayForm,
-    /// Running or not.
-    pub status: RelayStatus,
-    /// Sessions, oldest first.
-    pub sessions: Vec<SessionRow>,
-    /// Messages, oldest first.
-    pub messages: Vec<MessageReport>,
-    /// The detail pane's subject.
-    pub selected: Option<RelaySelection>,
-    /// The test message form.
-    pub send: SendForm,
-    /// A test message is on its way.
-    pub sending: bool,
-    /// The last test message's result.
-    pub last_send: Option<Result<TestSend, String>>,
-    /// Events the relay dropped because the UI did not keep up.
-    pub dropped: u64,
-}
-
-fn trim_front<T>(v: &mut Vec<T>) {
-    if v.len() > MAX_ROWS {
-        let extra = v.len() - MAX_ROWS;
-        v.drain(..extra);
-    }
-}
-
-impl RelayState {
-    /// The bound address, while running.
-    pub fn address(&self) -> Option<SocketAddr> {
-        match &self.status {
-            RelayStatus::Running { address, .. } => Some(*address),
-            _ => None,
-        }
-    }
-
-    /// The session with this id.
-    pub fn session(&self, id: &str) -> Option<&SessionRow> {
-        self.sessions.iter().find(|s| s.id == id)
-    }
-
-    fn upsert(&mut self, info: &SessionInfo) -> Option<&mut SessionRow> {
-        let i = match self.sessions.iter().position(|s| s.id == info.id) {
-            Some(i) => i,
-            None => {
-                self.sessions.push(SessionRow::new(info));
-                trim_front(&mut self.sessions);
-                self.sessions.len().saturating_sub(1)
-            }
-        };
-        self.sessions.get_mut(i)
-    }
-
-    /// Take one event of the relay.
-    pub fn apply(&mut self, event: RelayEvent) {
-        match event {
-            RelayEvent::Listening {
-                address,
-                role,
-                hostname,
-                tls,
-                ca_file,
-                ..
-            } => {
-                self.status = RelayStatus::Running {
-                    address,
-                    role,
-                    hostname,
-                    tls,
-                    ca_file,
-                };
-            }
-            RelayEvent::Session(SessionEvent::Connected { session }) => {
-                self.upsert(&session);
-            }
-            RelayEvent::Session(SessionEvent::Refused { peer, reply }) => {
-                self.sessions.push(SessionRow {
-                    id: String::new(),
-                    peer: peer.to_string(),
-                    started: None,
-                    helo: None,
-                    tls: None,
-                    closed: Some("refused".into()),
-                    refused: Some(reply),
-                    messages: 0,
-                    ms: 0,
-                    transcript: Vec::new(),
-                    transcript_dropped: 0,
-                    checks: Vec::new(),
-                });
-                trim_front(&mut self.sessions);
-            }
-            RelayEvent::Session(SessionEvent::Tls { session_id, tls }) => {
-                if let Some(row) = self.sessions.iter_mut().find(|s| s.id == session_id) {
-                    row.tls = Some(tls);
-                }
-            }
-            RelayEvent::Session(SessionEvent::Closed {
-                session,
-                reason,
-                messages,
-                ms,
-                transcript,
-                transcript_dropped,
-            }) => {
-                if let Some(row) = self.upsert(&session) {
-                    row.helo.clone_from(&session.helo);
-                    row.tls.clone_from(&session.tls);
-                    row.closed = Some(reason);
-                    row.messages = messages;
-                    row.ms = ms;
-                    row.transcript = transcript;
-                    row.transcript_dropped = transcript_dropped;
-                }
-            }
-            RelayEvent::SessionChecks { session_id, checks } => {
-                if let Some(row) = self.sessions.iter_mut().find(|s| s.id == session_id) {
-                    row.checks = checks;
-                }
-            }
-            RelayEvent::Message(report) => {
-                self.messages.push(report);
-                trim_front(&mut self.messages);
-            }
-            RelayEvent::Delivery { .. } => {}
-        }
-    }
-
-    /// The test message as asked for, sent via the relay when no host is given.
-    ///
-    /// # Errors
-    /// When there is nowhere to send it.
-    pub fn send_request(&self) -> Result<TestSendRequest, String> {
-        let via = match (self.send.via.trim(), self.address()) {
-            ("", Some(address)) => address.to_string(),
-            ("", None) => {
-                return Err("Start the relay, or give a host:port to send the test message via.".into());
-            }
-            (via, _) => via.to_string(),
-        };
-        Ok(TestSendRequest {
-            via,
-            from: self.send.from.clone(),
-            to: self.send.to.clone(),
-            tls: self.send.tls,
-        })
-    }
-}
 
 fn hms(t: OffsetDateTime) -> String {
     t.format(&time::macros::format_description!("[hour]:[minute]:[second]"))
@@ -613,15 +236,6 @@ fn role_hint(role: Role) -> &'static str {
         }
         Role::Edge => "An Edge Transport server's receive connector",
         Role::Mailbox => "A Mailbox server's Default Frontend receive connector",
-    }
-}
-
-/// `internal`, `anonymous`, `unknown` with its colour.
-pub fn verdict_status(v: &Verdict) -> Status {
-    match v.classification {
-        Classification::Internal => Status::Pass,
-        Classification::Anonymous => Status::Fail,
-        Classification::Unknown => Status::Warn,
     }
 }
 
@@ -883,16 +497,21 @@ fn client_cert_ui(ui: &mut egui::Ui, tls: Option<&TlsInfo>, now: OffsetDateTime)
         ui.label(RichText::new("none: the client presented no certificate").weak());
         return;
     }
-    for (i, cert) in parse_chain(&tls.client_chain_der_b64).into_iter().enumerate() {
+    for (i, cert) in tls
+        .client_chain()
+        .iter()
+        .map(|der| CapturedCert::read(der))
+        .enumerate()
+    {
         match cert {
-            Ok(c) => {
-                egui::CollapsingHeader::new(format!("#{i} {}", short_name(&c.subject)))
+            CapturedCert::Parsed(c) => {
+                egui::CollapsingHeader::new(format!("#{i} {}", c.short_subject()))
                     .id_salt(("relay-client-cert", i))
                     .default_open(i == 0)
                     .show(ui, |ui| cert_ui(ui, &c, now));
             }
-            Err(e) => {
-                ui.label(RichText::new(format!("#{i}: {e}")).color(theme::error_color(ui)));
+            CapturedCert::Unparsed { reason } => {
+                ui.label(RichText::new(format!("#{i}: {reason}")).color(theme::error_color(ui)));
             }
         }
     }
@@ -927,11 +546,21 @@ fn session_detail(ui: &mut egui::Ui, s: &SessionRow, now: OffsetDateTime, out: &
     grid(ui, "relay-session-grid", &rows);
     if let Some(r) = s.last_refusal() {
         ui.add_space(4.0);
-        ui.label(
-            RichText::new(format!("Last refusal: {r}"))
-                .monospace()
-                .color(theme::status_color(ui, Status::Fail)),
-        );
+        ui.horizontal_wrapped(|ui| {
+            ui.label(
+                RichText::new(format!("Last refusal: {r}"))
+                    .monospace()
+                    .color(theme::status_color(ui, Status::Fail)),
+            );
+            let explain = ui
+                .small_button("Explain")
+                .on_hover_text("What this reply means, the hop it belongs to and its causes (Explain view)");
+            explain
+                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, "Explain the refusal"));
+            if explain.clicked() {
+                out.push(Command::ExplainText(r.to_string()));
+            }
+        });
     }
     ui.add_space(6.0);
     ui.strong("Transcript");
@@ -990,41 +619,4 @@ fn message_detail(
         }
     }
     checks_ui(ui, &m.checks, out);
-}
-
-/// The verdict, prominent: INTERNAL or ANONYMOUS in its colour, the deciding header and the reasons.
-pub fn verdict_ui(ui: &mut egui::Ui, v: &Verdict) {
-    let status = verdict_status(v);
-    egui::Frame::group(ui.style())
-        .stroke(egui::Stroke::new(1.5, theme::status_color(ui, status)))
-        .show(ui, |ui| {
-            ui.set_width(ui.available_width());
-            ui.horizontal_wrapped(|ui| {
-                let label = ui.label(
-                    RichText::new(format!(
-                        "{} {}",
-                        theme::status_icon(status),
-                        v.classification.as_str().to_uppercase()
-                    ))
-                    .size(20.0)
-                    .strong()
-                    .color(theme::status_color(ui, status)),
-                );
-                let words = format!("Verdict: {}", v.classification.as_str());
-                label.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &words));
-            });
-            let mut how = Vec::new();
-            if let Some(basis) = &v.basis {
-                how.push(format!("decided by {basis}"));
-            }
-            if v.hybrid {
-                how.push("crossed between on-premises and Exchange Online".to_string());
-            }
-            if !how.is_empty() {
-                ui.label(RichText::new(how.join(" · ")).weak());
-            }
-            for reason in &v.reasons {
-                ui.label(format!("• {reason}"));
-            }
-        });
 }

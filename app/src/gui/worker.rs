@@ -111,6 +111,13 @@ pub enum WorkerEvent {
     },
     /// A test message was sent (or could not be).
     TestSent(Box<Result<TestSend, String>>),
+    /// A full TLS scan of one endpoint finished.
+    TlsScanned {
+        /// The SMTP probe's evidence id.
+        id: String,
+        /// What it saw.
+        scan: Box<mailpath_core::tls_scan::TlsScan>,
+    },
     /// A headers file was read.
     HeadersRead {
         /// The file.
@@ -484,6 +491,35 @@ impl Worker {
         self.handle.spawn(async move {
             let result = send_test(request).await;
             out.send(WorkerEvent::TestSent(Box::new(result))).await;
+        });
+    }
+
+    /// Run a full TLS scan of the endpoint `probe` observed (sequential and capped, like
+    /// `--tls-scan full`); the result comes back as [`WorkerEvent::TlsScanned`].
+    pub fn full_tls_scan(
+        &self,
+        probe: &mailpath_core::evidence::SmtpProbe,
+        timeouts: mailpath_core::probe::Timeouts,
+    ) {
+        use mailpath_core::tls_scan::{ScanMode, ScanOptions, ScanTarget, Transport};
+        let out = self.sender();
+        let target = ScanTarget {
+            host: probe.host.clone(),
+            port: probe.port,
+            addresses: probe.addresses.clone(),
+            sni: probe.tls.as_ref().and_then(|t| t.sni.clone()),
+            helo: probe.helo.clone(),
+            transport: Transport::StarttlsSmtp,
+            timeouts,
+        };
+        let id = probe.id.clone();
+        self.handle.spawn(async move {
+            let scan = mailpath_core::tls_scan::scan(&target, &ScanOptions::new(ScanMode::Full)).await;
+            out.send(WorkerEvent::TlsScanned {
+                id,
+                scan: Box::new(scan),
+            })
+            .await;
         });
     }
 

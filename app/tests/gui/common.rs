@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use mailpath_app::gui::app::{Command, GuiOptions, Persisted};
+use mailpath_app::gui::app::GuiOptions;
+use mailpath_app::gui::state::{Command, Persisted};
 use mailpath_app::gui::theme::ThemeChoice;
 use mailpath_app::gui::worker::Source;
 use mailpath_app::gui::{DEFAULT_SIZE, MailpathApp};

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use mailpath_app::gui::MailpathApp;
-use mailpath_app::gui::app::{Activity, Command, GuiOptions, Selection, View};
+use mailpath_app::gui::app::GuiOptions;
+use mailpath_app::gui::state::{Activity, Command, Selection, View};
 use mailpath_core::check::Attachment;
 
 #[test]

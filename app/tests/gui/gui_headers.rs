@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable as _;
-use mailpath_app::gui::app::{GuiOptions, View};
+use mailpath_app::gui::app::GuiOptions;
+use mailpath_app::gui::state::View;
 use mailpath_core::check::Status;
 use mailpath_core::headers::Classification;
 

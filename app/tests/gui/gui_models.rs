@@ -3,9 +3,9 @@
 
 use crate::common;
 
-use mailpath_app::gui::app::{ChecksFilter, SortBy};
-use mailpath_app::gui::certinfo::{CertView, parse_chain};
+use mailpath_app::gui::state::{ChecksFilter, SortBy};
 use mailpath_app::gui::{checks_view, path_view, profile_view};
+use mailpath_core::cert::{CapturedCert, CertInfo, days_left};
 use mailpath_core::check::Status;
 use time::Duration;
 
@@ -16,9 +16,17 @@ fn the_certificate_viewer_describes_the_expired_edge_certificate() {
         .evidence
         .smtp("smtp:mail.contoso.com:25")
         .expect("the Edge's public endpoint");
-    let chain = parse_chain(&probe.tls.as_ref().unwrap().chain_der_b64);
+    // What the viewer shows is the core's one reading of the certificate.
+    let chain: Vec<CapturedCert> = probe
+        .tls
+        .as_ref()
+        .unwrap()
+        .chain
+        .iter()
+        .map(|der| CapturedCert::read(der))
+        .collect();
     assert_eq!(chain.len(), 2);
-    let leaf: &CertView = chain[0].as_ref().unwrap();
+    let leaf: &CertInfo = chain[0].info().unwrap();
     assert_eq!(leaf.subject, "CN=mail.contoso.com");
     assert!(
         leaf.issuer.contains("mailpath Lab Issuing CA 1"),
@@ -26,29 +34,35 @@ fn the_certificate_viewer_describes_the_expired_edge_certificate() {
         leaf.issuer
     );
     assert!(
-        leaf.sans.contains(&"mail.contoso.com".to_string()),
+        leaf.alt_names().contains(&"mail.contoso.com".to_string()),
         "{:?}",
-        leaf.sans
+        leaf.alt_names()
     );
-    assert_eq!(leaf.key, "EC P-256");
-    assert_eq!(leaf.signature, "ecdsa-with-SHA256");
-    assert_eq!(leaf.sha1.len(), 40);
-    assert_eq!(leaf.sha256.split(':').count(), 32);
+    assert_eq!(leaf.key.to_string(), "EC P-256");
+    assert_eq!(leaf.signature_algorithm, "ecdsa-with-SHA256");
+    assert_eq!(leaf.sha1_thumbprint.len(), 40);
+    assert_eq!(leaf.sha256_colons().split(':').count(), 32);
     assert!(!leaf.is_ca && leaf.eku.contains(&"serverAuth".to_string()));
-    assert_eq!(leaf.validity_words(common::FIXED_NOW), "expired 5 days ago");
-    assert_eq!(leaf.days_left(common::FIXED_NOW), -5);
+    assert_eq!(leaf.validity(common::FIXED_NOW).to_string(), "expired 5 days ago");
+    assert_eq!(days_left(leaf, common::FIXED_NOW), -5);
     assert_eq!(
-        leaf.validity_words(leaf.not_after - Duration::days(1)),
+        leaf.validity(leaf.not_after - Duration::days(1)).to_string(),
         "valid, 1 day left"
     );
     assert_eq!(
-        leaf.validity_words(leaf.not_before - Duration::days(3)),
+        leaf.validity(leaf.not_before - Duration::days(3)).to_string(),
         "not valid yet: starts in 3 days"
     );
-    let ca: &CertView = chain[1].as_ref().unwrap();
+    let ca: &CertInfo = chain[1].info().unwrap();
     assert!(ca.is_ca);
-    assert!(parse_chain(&["not base64!".into()])[0].is_err());
-    assert!(parse_chain(&["AAAA".into()])[0].is_err());
+    assert!(CapturedCert::read(b"not a certificate").info().is_none());
+    assert!(CapturedCert::read(b"\0\0\0").info().is_none());
+    assert_eq!(
+        CapturedCert::read(b"redacted:cert-1"),
+        CapturedCert::Unparsed {
+            reason: "redacted (cert-1)".to_string()
+        }
+    );
 }
 
 #[test]

@@ -8,7 +8,8 @@ use crate::common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mailpath_app::gui::app::{Command, GuiOptions, View};
+use mailpath_app::gui::app::GuiOptions;
+use mailpath_app::gui::state::{Command, View};
 use mailpath_core::check::Status;
 
 const CHECKS: usize = 500;

@@ -14,8 +14,9 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use mailpath_app::gui::MailpathApp;
-use mailpath_app::gui::app::{GuiOptions, View};
-use mailpath_app::gui::relay_view::{RelaySelection, RelayStatus};
+use mailpath_app::gui::app::GuiOptions;
+use mailpath_app::gui::state::View;
+use mailpath_app::gui::state::relay::{RelaySelection, RelayStatus};
 use mailpath_core::headers::Classification;
 use mailpath_core::relay::Role as RelayRole;
 
@@ -317,7 +318,7 @@ fn recorded_events_fill_the_sessions_and_messages() {
     }
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/relay-eop.json");
     let recorded: Recorded = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let mut state = mailpath_app::gui::relay_view::RelayState::default();
+    let mut state = mailpath_app::gui::state::relay::RelayState::default();
     for event in recorded.events {
         state.apply(event);
     }
@@ -340,5 +341,5 @@ fn recorded_events_fill_the_sessions_and_messages() {
             state.messages[0].clone(),
         ));
     }
-    assert_eq!(state.messages.len(), mailpath_app::gui::relay_view::MAX_ROWS);
+    assert_eq!(state.messages.len(), mailpath_app::gui::state::relay::MAX_ROWS);
 }

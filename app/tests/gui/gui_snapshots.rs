@@ -6,8 +6,9 @@
 use crate::common;
 
 use egui_kittest::SnapshotResults;
-use mailpath_app::gui::app::{Activity, Command, GuiOptions, RunProgress, Selection, View};
-use mailpath_app::gui::relay_view::RelaySelection;
+use mailpath_app::gui::app::GuiOptions;
+use mailpath_app::gui::state::relay::RelaySelection;
+use mailpath_app::gui::state::{Activity, Command, RunProgress, Selection, View};
 use mailpath_app::gui::theme::ThemeChoice;
 use mailpath_core::relay::RelayEvent;
 use mailpath_core::smtp::server::SessionEvent;

@@ -2,6 +2,7 @@
 //! lavapipe snapshots, the real window under Xvfb.
 
 mod common;
+mod gui_explain;
 mod gui_flows;
 mod gui_glyphs;
 mod gui_headers;
@@ -10,3 +11,4 @@ mod gui_perf;
 mod gui_relay;
 mod gui_smoke;
 mod gui_snapshots;
+mod gui_tls_scan;

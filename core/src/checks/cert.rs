@@ -568,7 +568,7 @@ pub fn check_certificate_chain(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::ca::{LabCa, LeafIssuer, LeafKey, LeafSpec};
+    use crate::ca::{LabCa, LeafIssuer, LeafKey, LeafSpec};
 
     fn now() -> OffsetDateTime {
         time::macros::datetime!(2026-11-28 12:00 UTC)

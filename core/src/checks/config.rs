@@ -3,6 +3,7 @@
 
 use crate::check::{Attachment, CheckDef, CheckResult, Status};
 use crate::profile::{Profile, TlsAuthLevel};
+use crate::topology::Topology;
 
 const SET_SEND: &str = "https://learn.microsoft.com/powershell/module/exchange/set-sendconnector";
 const SET_RECEIVE: &str = "https://learn.microsoft.com/powershell/module/exchange/set-receiveconnector";
@@ -90,50 +91,112 @@ pub const DEFS: &[CheckDef] = &[
     OUTBOUND_SMART_HOSTS,
 ];
 
-/// Where the config checks attach and what the public endpoint served.
+/// What the public endpoint served (the rest comes from the profile and its topology).
 #[derive(Debug, Clone)]
 pub struct ConfigContext {
-    /// The hop into EOP (send connector, EXO inbound connector).
-    pub hop_to_eop: String,
-    /// The hop from EOP (receive connector, EXO outbound connector).
-    pub hop_from_eop: String,
-    /// The public on-premises names (Edge external FQDNs, or the Mailbox's public name).
-    pub public_names: Vec<String>,
     /// Issuer and subject (as `CN=..., O=...`) of the certificate the public endpoint served, when known.
     pub served_certificate: Option<(String, String)>,
 }
 
+/// What every `config.*` check reads.
+struct Config<'a> {
+    profile: &'a Profile,
+    topology: Topology,
+    ctx: &'a ConfigContext,
+}
+
+impl Config<'_> {
+    /// The hop into EOP (send connector, EXO inbound connector).
+    fn hop_to_eop(&self) -> Attachment {
+        Attachment::Hop(self.topology.hop_to_eop.into())
+    }
+
+    /// The hop from EOP (receive connector, EXO outbound connector).
+    fn hop_from_eop(&self) -> Attachment {
+        Attachment::Hop(self.topology.hop_from_eop.into())
+    }
+}
+
+/// The send connector's name, as the HCW creates it (`Outbound to Office 365 - <guid>`).
+const SEND_NAME: &str = "Outbound to Office 365";
+
+/// The `config.*` checks, one a setting, in the order of [`DEFS`].
+const CHECKS: &[fn(&Config<'_>) -> CheckResult] = &[
+    send_tls_domain,
+    send_tls_auth,
+    send_cloud_services_mail,
+    send_tls_certificate_name,
+    receive_capabilities,
+    inbound_certificate_domain,
+    outbound_tls,
+    outbound_smart_hosts,
+];
+
 /// The `config.*` checks.
 pub fn config_checks(profile: &Profile, ctx: &ConfigContext) -> Vec<CheckResult> {
-    let send = &profile.connectors.send;
-    let to_eop = Attachment::Hop(ctx.hop_to_eop.clone());
-    let from_eop = Attachment::Hop(ctx.hop_from_eop.clone());
-    let send_name = "Outbound to Office 365";
-    let mut out = Vec::new();
+    let c = Config {
+        profile,
+        topology: Topology::of(profile),
+        ctx,
+    };
+    CHECKS.iter().map(|check| check(&c)).collect()
+}
 
+/// `config.send.tls_domain`.
+fn send_tls_domain(c: &Config<'_>) -> CheckResult {
+    let send_name = SEND_NAME;
+    let send = &c.profile.connectors.send;
     let td = send.tls_domain.to_ascii_lowercase();
-    out.push(if td == "mail.protection.outlook.com" || td.ends_with(".outlook.com") {
+    if td == "mail.protection.outlook.com" || td.ends_with(".outlook.com") {
         CheckResult::new(&SEND_TLS_DOMAIN, Status::Pass, send_name, format!("TlsDomain {td}"))
     } else {
         CheckResult::new(&SEND_TLS_DOMAIN, Status::Fail, send_name, format!("TlsDomain is {td:?}, not mail.protection.outlook.com"))
             .remediation(format!("Set-SendConnector \"{send_name} - <guid>\" -TlsDomain mail.protection.outlook.com -TlsAuthLevel DomainValidation"))
-    }.on(to_eop.clone()));
+    }.on(c.hop_to_eop())
+}
 
-    out.push(if send.tls_auth_level == TlsAuthLevel::DomainValidation {
+/// `config.send.tls_auth_level`.
+fn send_tls_auth(c: &Config<'_>) -> CheckResult {
+    let send_name = SEND_NAME;
+    let send = &c.profile.connectors.send;
+    if send.tls_auth_level == TlsAuthLevel::DomainValidation {
         CheckResult::new(&SEND_TLS_AUTH, Status::Pass, send_name, "TlsAuthLevel DomainValidation")
     } else {
         CheckResult::new(&SEND_TLS_AUTH, Status::Warn, send_name, format!("TlsAuthLevel {}, the HCW sets DomainValidation", send.tls_auth_level))
             .remediation(format!("Set-SendConnector \"{send_name} - <guid>\" -TlsAuthLevel DomainValidation -TlsDomain mail.protection.outlook.com"))
-    }.on(to_eop.clone()));
+    }.on(c.hop_to_eop())
+}
 
-    out.push(if send.cloud_services_mail_enabled {
-        CheckResult::new(&SEND_CLOUD, Status::Pass, send_name, "CloudServicesMailEnabled True")
+/// `config.send.cloud_services_mail`.
+fn send_cloud_services_mail(c: &Config<'_>) -> CheckResult {
+    let send_name = SEND_NAME;
+    let send = &c.profile.connectors.send;
+    if send.cloud_services_mail_enabled {
+        CheckResult::new(
+            &SEND_CLOUD,
+            Status::Pass,
+            send_name,
+            "CloudServicesMailEnabled True",
+        )
     } else {
-        CheckResult::new(&SEND_CLOUD, Status::Fail, send_name, "CloudServicesMailEnabled False: cross-premises headers are stripped, mail arrives as external")
-            .remediation(format!("Set-SendConnector \"{send_name} - <guid>\" -CloudServicesMailEnabled $true"))
-    }.on(to_eop.clone()));
+        CheckResult::new(
+            &SEND_CLOUD,
+            Status::Fail,
+            send_name,
+            "CloudServicesMailEnabled False: cross-premises headers are stripped, mail arrives as external",
+        )
+        .remediation(format!(
+            "Set-SendConnector \"{send_name} - <guid>\" -CloudServicesMailEnabled $true"
+        ))
+    }
+    .on(c.hop_to_eop())
+}
 
-    out.push(match (&send.tls_certificate_name, &ctx.served_certificate) {
+/// `config.send.tls_certificate_name`.
+fn send_tls_certificate_name(c: &Config<'_>) -> CheckResult {
+    let send_name = SEND_NAME;
+    let send = &c.profile.connectors.send;
+    match (&send.tls_certificate_name, &c.ctx.served_certificate) {
         (None, _) => CheckResult::new(&SEND_CERT_NAME, Status::Info, send_name, "TlsCertificateName not given in the profile: not compared")
             .detail("Copy it from Get-SendConnector \"Outbound to Office 365*\" | fl TlsCertificateName to let mailpath compare it with the served certificate."),
         (Some(_), None) => CheckResult::new(&SEND_CERT_NAME, Status::Skip, send_name, "no certificate was received from the public endpoint to compare with"),
@@ -146,21 +209,29 @@ pub fn config_checks(profile: &Profile, ctx: &ConfigContext) -> Vec<CheckResult>
                 .remediation(format!("$c = Get-ExchangeCertificate -Thumbprint <new thumbprint>; Set-SendConnector \"{send_name} - <guid>\" -TlsCertificateName \"<I>$($c.Issuer)<S>$($c.Subject)\"; then rerun the Hybrid Configuration Wizard")),
             None => CheckResult::new(&SEND_CERT_NAME, Status::Fail, send_name, format!("{configured:?} is not in <I>issuer<S>subject form")),
         },
-    }.on(to_eop.clone()));
+    }.on(c.hop_to_eop())
+}
 
+/// `config.receive.capabilities`.
+fn receive_capabilities(c: &Config<'_>) -> CheckResult {
+    let profile = c.profile;
     let caps = profile
         .connectors
         .receive
         .tls_domain_capabilities
         .to_ascii_lowercase();
-    out.push(if caps.contains("mail.protection.outlook.com:") && (caps.contains("acceptcloudservicesmail") || caps.contains("acceptoorgprotocol")) {
+    if caps.contains("mail.protection.outlook.com:") && (caps.contains("acceptcloudservicesmail") || caps.contains("acceptoorgprotocol")) {
         CheckResult::new(&RECEIVE_CAPS, Status::Pass, "receive connector", profile.connectors.receive.tls_domain_capabilities.clone())
     } else {
         CheckResult::new(&RECEIVE_CAPS, Status::Fail, "receive connector", format!("TlsDomainCapabilities is {:?}: mail from Exchange Online arrives as external", profile.connectors.receive.tls_domain_capabilities))
             .remediation("Set-ReceiveConnector \"<SERVER>\\Default Frontend <SERVER>\" -TlsDomainCapabilities mail.protection.outlook.com:AcceptCloudServicesMail (on an Edge: the Default internal Receive connector)")
-    }.on(from_eop.clone()));
+    }.on(c.hop_from_eop())
+}
 
-    out.push(match &profile.connectors.exo_inbound.tls_sender_certificate_name {
+/// `config.exo_inbound.certificate_domain`.
+fn inbound_certificate_domain(c: &Config<'_>) -> CheckResult {
+    let profile = c.profile;
+    match &profile.connectors.exo_inbound.tls_sender_certificate_name {
         None => CheckResult::new(&INBOUND_CERT_DOMAIN, Status::Info, "Inbound from <guid>", "TlsSenderCertificateName not given in the profile: not compared"),
         Some(name) => {
             let domain = name.trim_start_matches("*.").to_ascii_lowercase();
@@ -175,32 +246,39 @@ pub fn config_checks(profile: &Profile, ctx: &ConfigContext) -> Vec<CheckResult>
                     .remediation("Use a certificate whose name is in a verified accepted domain, then: Set-InboundConnector \"Inbound from <guid>\" -TlsSenderCertificateName <name>; or rerun the Hybrid Configuration Wizard")
             }
         }
-    }.on(to_eop));
+    }.on(c.hop_to_eop())
+}
 
+/// `config.exo_outbound.tls`.
+fn outbound_tls(c: &Config<'_>) -> CheckResult {
+    let profile = c.profile;
     let out_conn = &profile.connectors.exo_outbound;
-    out.push(match (&out_conn.tls_domain, out_conn.tls_settings) {
+    match (&out_conn.tls_domain, out_conn.tls_settings) {
         (Some(d), TlsAuthLevel::DomainValidation) => CheckResult::new(&OUTBOUND_TLS, Status::Pass, "Outbound to <guid>", format!("TlsSettings DomainValidation, TlsDomain {d}")),
         (None, TlsAuthLevel::DomainValidation) => CheckResult::new(&OUTBOUND_TLS, Status::Info, "Outbound to <guid>", "TlsDomain not given in the profile: names are checked against the public host names"),
         (_, level) => CheckResult::new(&OUTBOUND_TLS, Status::Warn, "Outbound to <guid>", format!("TlsSettings {level}, the HCW sets DomainValidation"))
             .remediation("Set-OutboundConnector \"Outbound to <guid>\" -TlsSettings DomainValidation -TlsDomain <on-premises FQDN>"),
-    }.on(from_eop.clone()));
+    }.on(c.hop_from_eop())
+}
 
-    out.push(if out_conn.smart_hosts.is_empty() {
+/// `config.exo_outbound.smart_hosts`.
+fn outbound_smart_hosts(c: &Config<'_>) -> CheckResult {
+    let out_conn = &c.profile.connectors.exo_outbound;
+    if out_conn.smart_hosts.is_empty() {
         CheckResult::new(&OUTBOUND_SMART_HOSTS, Status::Info, "Outbound to <guid>", "smart hosts not given in the profile: the public host names are probed instead")
     } else {
         let unknown: Vec<&String> = out_conn
             .smart_hosts
             .iter()
-            .filter(|h| !ctx.public_names.iter().any(|p| p.eq_ignore_ascii_case(h)))
+            .filter(|h| !c.topology.public_names.iter().any(|p| p.eq_ignore_ascii_case(h)))
             .collect();
         if unknown.is_empty() {
             CheckResult::new(&OUTBOUND_SMART_HOSTS, Status::Pass, "Outbound to <guid>", format!("smart hosts {}", out_conn.smart_hosts.join(", ")))
         } else {
-            CheckResult::new(&OUTBOUND_SMART_HOSTS, Status::Warn, "Outbound to <guid>", format!("smart host(s) {} are not the hybrid servers' public names ({})", unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "), ctx.public_names.join(", ")))
+            CheckResult::new(&OUTBOUND_SMART_HOSTS, Status::Warn, "Outbound to <guid>", format!("smart host(s) {} are not the hybrid servers' public names ({})", unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "), c.topology.public_names.join(", ")))
                 .remediation("Set-OutboundConnector \"Outbound to <guid>\" -SmartHosts <public FQDN of the hybrid Edge or Mailbox servers>, or rerun the Hybrid Configuration Wizard")
         }
-    }.on(from_eop));
-    out
+    }.on(c.hop_from_eop())
 }
 
 /// Split `<I>issuer<S>subject`.
@@ -231,9 +309,6 @@ mod tests {
 
     fn ctx() -> ConfigContext {
         ConfigContext {
-            hop_to_eop: "out.edge-eop".into(),
-            hop_from_eop: "in.eop-edge".into(),
-            public_names: vec!["mail.contoso.com".into()],
             served_certificate: Some(("CN=Issuing CA 1, O=Contoso".into(), "CN=mail.contoso.com".into())),
         }
     }

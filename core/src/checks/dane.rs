@@ -7,11 +7,14 @@
 //! (`4.7.323 tlsa-invalid`) and the mail queues. mailpath does not validate DNSSEC itself: a TLSA record
 //! only matters when its zone is signed, which the detail says.
 
+use data_encoding::HEXLOWER;
+use rustls_pki_types::CertificateDer;
 use sha2::Digest as _;
 
 use crate::check::{Attachment, CheckDef, CheckResult, Status};
 use crate::dns::{DnsAnswer, DnsOutcome, RecordData};
 use crate::evidence::SmtpProbe;
+use crate::topology::tlsa_name;
 
 const DANE_EXO: &str = "https://learn.microsoft.com/purview/how-smtp-dane-works";
 const RFC7672: &str = "https://www.rfc-editor.org/rfc/rfc7672";
@@ -28,12 +31,6 @@ pub const DANE: CheckDef = CheckDef {
 
 /// Every check of this family.
 pub const DEFS: &[&CheckDef] = &[&DANE];
-
-/// The TLSA owner name of an SMTP host (`_25._tcp.mail.contoso.com`): always port 25, the port senders
-/// use, whatever port a lab or a test listens on.
-pub fn tlsa_name(host: &str) -> String {
-    format!("_25._tcp.{}", host.trim_end_matches('.').to_ascii_lowercase())
-}
 
 /// One TLSA record, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +67,7 @@ impl Tlsa {
             2 => sha2::Sha512::digest(&selected).to_vec(),
             _ => return false,
         };
-        hex(&digest) == self.data_hex.to_ascii_lowercase()
+        HEXLOWER.encode(&digest) == self.data_hex.to_ascii_lowercase()
     }
 }
 
@@ -86,13 +83,9 @@ fn select(cert_der: &[u8], selector: u8) -> Option<Vec<u8>> {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Whether the usable TLSA records of `answer` match `chain` (leaf first; DANE-EE against the leaf,
 /// DANE-TA against the others); `None` when there is no usable record.
-pub fn chain_matches(answer: &DnsAnswer, chain: &[Vec<u8>]) -> Option<bool> {
+pub fn chain_matches(answer: &DnsAnswer, chain: &[CertificateDer<'_>]) -> Option<bool> {
     let usable: Vec<Tlsa> = tlsa_records(answer).into_iter().filter(Tlsa::usable).collect();
     if usable.is_empty() {
         return None;
@@ -128,10 +121,10 @@ fn tlsa_records(answer: &DnsAnswer) -> Vec<Tlsa> {
 /// key) that matches a certificate.
 pub fn tlsa_for(cert_der: &[u8]) -> Option<String> {
     let spki = select(cert_der, 1)?;
-    Some(format!("3 1 1 {}", hex(&sha2::Sha256::digest(&spki))))
+    Some(format!("3 1 1 {}", HEXLOWER.encode(&sha2::Sha256::digest(&spki))))
 }
 
-/// Judge the TLSA records of `host` (the answer for [`tlsa_name`]) against what `probe` was served.
+/// Judge the TLSA records of `host` (the answer for [`tlsa_name`](crate::topology::tlsa_name)) against what `probe` was served.
 /// `answer` is `None` when no TLSA lookup was made.
 pub fn dane_check(
     host: &str,
@@ -194,15 +187,9 @@ pub fn dane_check(
         DnsOutcome::Records(_) => {}
     }
     let listed = records.iter().map(Tlsa::text).collect::<Vec<_>>().join("; ");
-    let chain: Vec<Vec<u8>> = probe
+    let chain: &[CertificateDer<'static>] = probe
         .and_then(|p| p.tls.as_ref())
-        .map(|tls| {
-            tls.chain_der_b64
-                .iter()
-                .filter_map(|b| crate::encoding::base64_decode(b))
-                .collect()
-        })
-        .unwrap_or_default();
+        .map_or(&[], |tls| tls.chain.as_slice());
     let Some(leaf) = chain.first() else {
         return result(
             Status::Skip,
@@ -265,9 +252,13 @@ pub fn dane_check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hex(bytes: &[u8]) -> String {
+        HEXLOWER.encode(bytes)
+    }
+    use crate::ca::{LabCa, LeafSpec};
     use crate::dns::RecordType;
     use crate::evidence::{Connect, TlsEvidence};
-    use crate::lab::ca::{LabCa, LeafSpec};
 
     fn answer(outcome: DnsOutcome) -> DnsAnswer {
         DnsAnswer {
@@ -296,7 +287,7 @@ mod tests {
         let mut p = SmtpProbe::new("mail.contoso.com", 25, Vec::new(), "mailpath.invalid", connect);
         p.tls = Some(TlsEvidence {
             version: Some("TLSv1.3".into()),
-            chain_der_b64: chain.iter().map(|c| crate::encoding::base64_encode(c)).collect(),
+            chain: chain.iter().map(|c| CertificateDer::from(c.clone())).collect(),
             ..TlsEvidence::default()
         });
         p

@@ -9,6 +9,7 @@ use crate::dns::{DnsAnswer, RecordType};
 use crate::evidence::Evidence;
 use crate::profile::Profile;
 use crate::spf::{self, SpfResult};
+use crate::topology::{Topology, is_eop_host as is_eop, is_retired_office365_host as is_legacy};
 
 const MX_DOC: &str =
     "https://learn.microsoft.com/microsoft-365/enterprise/external-domain-name-system-records";
@@ -108,423 +109,468 @@ pub const DEFS: &[CheckDef] = &[
     SPLIT,
 ];
 
-/// Where DNS checks attach, and what the public endpoint said about itself.
+/// What the public endpoint showed about itself (the rest comes from the profile's topology).
 #[derive(Debug, Clone, Default)]
 pub struct DnsContext {
-    /// The hop into EOP (routing MX, SPF, DKIM, DMARC).
-    pub hop_to_eop: String,
-    /// The internet MX hop.
-    pub hop_mx: String,
-    /// The node of the public endpoint (`edge` or `mailbox`), for PTR.
-    pub public_node: String,
-    /// The on-premises public egress addresses.
+    /// The on-premises public egress addresses ([`Topology::egress`]).
     pub egress: Vec<IpAddr>,
     /// The names the public endpoint announced in its banner/EHLO (may be empty).
     pub public_names: Vec<String>,
 }
 
-fn is_eop(host: &str) -> bool {
-    let h = host.to_ascii_lowercase();
-    h.ends_with(".mail.protection.outlook.com") || h.ends_with(".mx.microsoft")
+/// What every `dns.*` check reads: the deployment, the answers of the primary resolver, the context.
+struct Dns<'a> {
+    profile: &'a Profile,
+    topology: Topology,
+    evidence: &'a Evidence,
+    ctx: &'a DnsContext,
+    primary: Option<String>,
 }
 
-fn is_legacy(host: &str) -> bool {
-    let h = host.to_ascii_lowercase();
-    h == "mail.messaging.microsoft.com"
-        || h.ends_with(".frontbridge.com")
-        || h.ends_with(".messaging.microsoft.com")
-}
-
-/// The `dns.*` checks.
-pub fn dns_checks(profile: &Profile, evidence: &Evidence, ctx: &DnsContext) -> Vec<CheckResult> {
-    let primary = primary_server(profile, evidence);
-    let find = |name: &str, rtype: RecordType| -> Option<&DnsAnswer> {
+impl<'a> Dns<'a> {
+    /// The primary resolver's answer for `name`/`rtype`, when it was looked up.
+    fn find(&self, name: &str, rtype: RecordType) -> Option<&'a DnsAnswer> {
+        let evidence: &'a Evidence = self.evidence;
         evidence
             .dns_answers(name, rtype)
-            .find(|a| primary.as_ref().is_none_or(|p| &a.server == p))
-    };
-    let to_eop = Attachment::Hop(ctx.hop_to_eop.clone());
-    let mut out = Vec::new();
+            .find(|a| self.primary.as_ref().is_none_or(|p| &a.server == p))
+    }
 
-    // Routing domain MX.
-    let routing = profile.tenant.routing_domain();
-    let eop = profile.eop_endpoint();
-    out.push(match find(&routing, RecordType::Mx) {
-        None => CheckResult::new(&MX_ROUTING, Status::Skip, &routing, "not looked up"),
-        Some(a) if a.is_failure() => CheckResult::new(&MX_ROUTING, Status::Skip, &routing, format!("MX lookup failed: {}", a.outcome)),
+    /// The hop into EOP, where routing MX, SPF, DKIM and DMARC attach.
+    fn to_eop(&self) -> Attachment {
+        Attachment::Hop(self.topology.hop_to_eop.into())
+    }
+}
+
+/// The `dns.*` checks, in a stable order: the routing domain's MX, each accepted domain's MX, every host,
+/// the PTR of the egress addresses, per accepted domain SPF, DMARC and DKIM, and the split-brain
+/// comparison when an external resolver is given.
+pub fn dns_checks(profile: &Profile, evidence: &Evidence, ctx: &DnsContext) -> Vec<CheckResult> {
+    let dns = Dns {
+        profile,
+        topology: Topology::of(profile),
+        evidence,
+        ctx,
+        primary: primary_server(profile, evidence),
+    };
+    let domains = &profile.tenant.accepted_domains;
+    let mut out = vec![mx_routing(&dns)];
+    out.extend(domains.iter().map(|d| mx_accepted(&dns, d)));
+    out.extend(hosts(&dns));
+    out.extend(ptr(&dns));
+    for d in domains {
+        out.extend(spf_checks(&dns, d));
+        out.push(dmarc(&dns, d));
+        out.push(dkim(&dns, d));
+    }
+    if !profile.resolvers.external.is_empty() {
+        out.push(split_brain(evidence).on(dns.to_eop()));
+    }
+    out
+}
+
+/// `dns.mx.routing_domain`.
+fn mx_routing(dns: &Dns<'_>) -> CheckResult {
+    let routing = &dns.topology.routing_domain;
+    let eop = &dns.topology.eop_endpoint;
+    match dns.find(routing, RecordType::Mx) {
+        None => CheckResult::new(&MX_ROUTING, Status::Skip, routing, "not looked up"),
+        Some(a) if a.is_failure() => CheckResult::new(&MX_ROUTING, Status::Skip, routing, format!("MX lookup failed: {}", a.outcome)),
         Some(a) => {
             let targets: Vec<&str> = a.mx().into_iter().map(|(_, h)| h).collect();
             let list = targets.join(", ");
-            let on_prem = targets.iter().any(|t| public_host(profile, t));
+            let on_prem = targets.iter().any(|t| dns.topology.is_on_premises(t));
             if targets.is_empty() {
-                CheckResult::new(&MX_ROUTING, Status::Fail, &routing, "no MX record: the send connector cannot route to Exchange Online")
+                CheckResult::new(&MX_ROUTING, Status::Fail, routing, "no MX record: the send connector cannot route to Exchange Online")
                     .remediation("The routing domain's MX is Microsoft's; check the tenant's accepted domain <tenant>.mail.onmicrosoft.com exists (Get-AcceptedDomain in Exchange Online) and rerun the Hybrid Configuration Wizard.")
             } else if targets.iter().all(|t| is_eop(t)) {
-                CheckResult::new(&MX_ROUTING, Status::Pass, &routing, format!("MX {list}"))
+                CheckResult::new(&MX_ROUTING, Status::Pass, routing, format!("MX {list}"))
             } else if targets.iter().any(|t| is_legacy(t)) {
-                CheckResult::new(&MX_ROUTING, Status::Fail, &routing, format!("MX {list} is a retired Office 365 endpoint, not EOP"))
+                CheckResult::new(&MX_ROUTING, Status::Fail, routing, format!("MX {list} is a retired Office 365 endpoint, not EOP"))
                     .detail("Mail sent there is refused with 451 4.4.62 Mail sent to the wrong Office 365 region (ATTR35).")
                     .remediation(format!("Point the on-premises send connector at the tenant by MX of {routing} (Set-SendConnector \"Outbound to Office 365 - <guid>\" -DNSRoutingEnabled $true -SmartHosts $null) and remove legacy smart hosts; the MX must be {eop}."))
             } else if on_prem {
-                CheckResult::new(&MX_ROUTING, Status::Fail, &routing, format!("MX {list} points back on-premises: a mail loop"))
+                CheckResult::new(&MX_ROUTING, Status::Fail, routing, format!("MX {list} points back on-premises: a mail loop"))
                     .detail("On-premises sends to the routing domain by MX; pointing it back on-premises loops (554 5.4.6 / 5.4.14 ATTR34).")
                     .remediation(format!("The MX of {routing} must be {eop}."))
             } else {
-                CheckResult::new(&MX_ROUTING, Status::Fail, &routing, format!("MX {list} is not Exchange Online Protection"))
+                CheckResult::new(&MX_ROUTING, Status::Fail, routing, format!("MX {list} is not Exchange Online Protection"))
                     .remediation(format!("The MX of {routing} must be {eop}; check the DNS zone the on-premises servers use."))
             }
         }
         .evidence(format!("dns:{routing}/MX")),
-    }.on(to_eop.clone()));
+    }
+    .on(dns.to_eop())
+}
 
-    // Accepted domain MX.
-    for d in &profile.tenant.accepted_domains {
-        let r = match find(d, RecordType::Mx) {
-            None => CheckResult::new(&MX_ACCEPTED, Status::Skip, d, "not looked up"),
-            Some(a) if a.is_failure() => CheckResult::new(
-                &MX_ACCEPTED,
-                Status::Skip,
-                d,
-                format!("MX lookup failed: {}", a.outcome),
-            ),
-            Some(a) => {
-                let targets: Vec<&str> = a.mx().into_iter().map(|(_, h)| h).collect();
-                let list = targets.join(", ");
-                let eops = targets.iter().filter(|t| is_eop(t)).count();
-                if targets.is_empty() {
-                    CheckResult::new(
-                        &MX_ACCEPTED,
-                        Status::Fail,
-                        d,
-                        "no MX record: internet mail cannot be delivered",
-                    )
-                    .remediation(format!("Publish: {d}. MX 0 {eop}."))
-                } else if eops == targets.len() {
-                    CheckResult::new(
-                        &MX_ACCEPTED,
-                        Status::Pass,
-                        d,
-                        format!("MX {list} (Exchange Online Protection)"),
-                    )
-                } else if eops == 0 {
-                    CheckResult::new(
-                        &MX_ACCEPTED,
-                        Status::Info,
-                        d,
-                        format!("MX {list}: internet mail enters on-premises"),
-                    )
-                } else {
-                    CheckResult::new(&MX_ACCEPTED, Status::Warn, d, format!("MX {list} mixes EOP and other targets"))
-                        .detail("Senders pick by preference and fall back at random: mail enters through two doors with different filtering.")
-                        .remediation(format!("Keep one MX: {d}. MX 0 {eop}."))
-                }
+/// `dns.mx.accepted_domain` of the accepted domain `d`.
+fn mx_accepted(dns: &Dns<'_>, d: &str) -> CheckResult {
+    let eop = &dns.topology.eop_endpoint;
+    let r = match dns.find(d, RecordType::Mx) {
+        None => CheckResult::new(&MX_ACCEPTED, Status::Skip, d, "not looked up"),
+        Some(a) if a.is_failure() => CheckResult::new(
+            &MX_ACCEPTED,
+            Status::Skip,
+            d,
+            format!("MX lookup failed: {}", a.outcome),
+        ),
+        Some(a) => {
+            let targets: Vec<&str> = a.mx().into_iter().map(|(_, h)| h).collect();
+            let list = targets.join(", ");
+            let eops = targets.iter().filter(|t| is_eop(t)).count();
+            if targets.is_empty() {
+                CheckResult::new(
+                    &MX_ACCEPTED,
+                    Status::Fail,
+                    d,
+                    "no MX record: internet mail cannot be delivered",
+                )
+                .remediation(format!("Publish: {d}. MX 0 {eop}."))
+            } else if eops == targets.len() {
+                CheckResult::new(
+                    &MX_ACCEPTED,
+                    Status::Pass,
+                    d,
+                    format!("MX {list} (Exchange Online Protection)"),
+                )
+            } else if eops == 0 {
+                CheckResult::new(
+                    &MX_ACCEPTED,
+                    Status::Info,
+                    d,
+                    format!("MX {list}: internet mail enters on-premises"),
+                )
+            } else {
+                CheckResult::new(&MX_ACCEPTED, Status::Warn, d, format!("MX {list} mixes EOP and other targets"))
+                    .detail("Senders pick by preference and fall back at random: mail enters through two doors with different filtering.")
+                    .remediation(format!("Keep one MX: {d}. MX 0 {eop}."))
             }
-        };
-        out.push(
-            r.evidence(format!("dns:{d}/MX"))
-                .on(Attachment::Hop(ctx.hop_mx.clone())),
-        );
-    }
+        }
+    };
+    r.evidence(format!("dns:{d}/MX"))
+        .on(Attachment::Hop(crate::topology::hop::INTERNET_EOP.into()))
+}
 
-    // Hosts.
-    for (host, node) in hosts(profile) {
-        let a = find(&host, RecordType::A);
-        let aaaa = find(&host, RecordType::Aaaa);
-        let ips: Vec<IpAddr> = a.iter().chain(aaaa.iter()).flat_map(|x| x.ips()).collect();
-        let override_ip = profile
-            .mailboxes
-            .iter()
-            .filter(|m| m.fqdn.eq_ignore_ascii_case(&host))
-            .filter_map(|m| m.address)
-            .chain(
-                profile
-                    .edges
-                    .iter()
-                    .filter(|e| e.fqdn.eq_ignore_ascii_case(&host))
-                    .filter_map(|e| e.address),
-            )
-            .next();
-        let r = if !ips.is_empty() {
-            let list: Vec<String> = ips.iter().map(ToString::to_string).collect();
-            CheckResult::new(
-                &HOST,
-                Status::Pass,
-                &host,
-                format!("resolves to {}", list.join(", ")),
-            )
-        } else if let Some(a) = a.filter(|a| a.is_timeout() || a.error().is_some()) {
-            CheckResult::new(
-                &HOST,
-                Status::Skip,
-                &host,
-                format!("lookup failed: {}", a.outcome),
-            )
-        } else if a.is_none() {
-            CheckResult::new(&HOST, Status::Skip, &host, "not looked up")
-        } else if let Some(ip) = override_ip {
-            CheckResult::new(
-                &HOST,
-                Status::Info,
-                &host,
-                format!("no DNS record; the profile gives {ip}"),
-            )
-        } else {
-            let why = a.map(|x| x.outcome.to_string()).unwrap_or_default();
-            CheckResult::new(&HOST, Status::Fail, &host, format!("does not resolve ({why})"))
-                .remediation(format!("Publish an A record for {host} in the zone the senders resolve it with (internal DNS for on-premises hops, public DNS for Exchange Online)."))
-        };
-        out.push(r.evidence(format!("dns:{host}/A")).on(Attachment::Node(node)));
-    }
+/// `dns.host` of every host of the deployment, on its node.
+fn hosts(dns: &Dns<'_>) -> Vec<CheckResult> {
+    dns.topology
+        .hosts()
+        .into_iter()
+        .map(|(host, node)| host_check(dns, &host).on(Attachment::Node(node.into())))
+        .collect()
+}
 
-    // PTR and FCrDNS of the egress addresses.
-    let ptr_node = Attachment::Node(ctx.public_node.clone());
-    if ctx.egress.is_empty() {
-        out.push(
+/// `dns.host` of one host.
+fn host_check(dns: &Dns<'_>, host: &str) -> CheckResult {
+    let profile = dns.profile;
+    let a = dns.find(host, RecordType::A);
+    let aaaa = dns.find(host, RecordType::Aaaa);
+    let ips: Vec<IpAddr> = a.iter().chain(aaaa.iter()).flat_map(|x| x.ips()).collect();
+    let override_ip = profile
+        .mailboxes
+        .iter()
+        .filter(|m| m.fqdn.eq_ignore_ascii_case(host))
+        .filter_map(|m| m.address)
+        .chain(
+            profile
+                .edges
+                .iter()
+                .filter(|e| e.fqdn.eq_ignore_ascii_case(host))
+                .filter_map(|e| e.address),
+        )
+        .next();
+    let r = if !ips.is_empty() {
+        let list: Vec<String> = ips.iter().map(ToString::to_string).collect();
+        CheckResult::new(
+            &HOST,
+            Status::Pass,
+            host,
+            format!("resolves to {}", list.join(", ")),
+        )
+    } else if let Some(a) = a.filter(|a| a.is_timeout() || a.error().is_some()) {
+        CheckResult::new(&HOST, Status::Skip, host, format!("lookup failed: {}", a.outcome))
+    } else if a.is_none() {
+        CheckResult::new(&HOST, Status::Skip, host, "not looked up")
+    } else if let Some(ip) = override_ip {
+        CheckResult::new(
+            &HOST,
+            Status::Info,
+            host,
+            format!("no DNS record; the profile gives {ip}"),
+        )
+    } else {
+        let why = a.map(|x| x.outcome.to_string()).unwrap_or_default();
+        CheckResult::new(&HOST, Status::Fail, host, format!("does not resolve ({why})"))
+            .remediation(format!("Publish an A record for {host} in the zone the senders resolve it with (internal DNS for on-premises hops, public DNS for Exchange Online)."))
+    };
+    r.evidence(format!("dns:{host}/A"))
+}
+
+/// `dns.ptr`: the PTR and forward confirmation of each egress address, on the public node.
+fn ptr(dns: &Dns<'_>) -> Vec<CheckResult> {
+    let ptr_node = Attachment::Node(dns.topology.public_node.into());
+    if dns.ctx.egress.is_empty() {
+        return vec![
             CheckResult::new(
                 &PTR,
                 Status::Skip,
                 "public address",
                 "the public egress address is unknown (set external_address in the profile)",
             )
-            .on(ptr_node.clone()),
+            .on(ptr_node),
+        ];
+    }
+    dns.ctx
+        .egress
+        .iter()
+        .map(|ip| ptr_check(dns, *ip).on(ptr_node.clone()))
+        .collect()
+}
+
+/// `dns.ptr` of one egress address.
+fn ptr_check(dns: &Dns<'_>, ip: IpAddr) -> CheckResult {
+    let ctx = dns.ctx;
+    let rname = crate::dns::reverse_name(ip);
+    let target = ip.to_string();
+    let r = match dns.find(&rname, RecordType::Ptr) {
+        None => CheckResult::new(&PTR, Status::Skip, &target, "PTR not looked up"),
+        Some(a) if a.is_timeout() || a.error().is_some() => CheckResult::new(
+            &PTR,
+            Status::Skip,
+            &target,
+            format!("PTR lookup failed: {}", a.outcome),
+        ),
+        Some(a) => {
+            let names: Vec<String> = a.ptr().into_iter().map(str::to_owned).collect();
+            if names.is_empty() {
+                CheckResult::new(&PTR, Status::Warn, &target, format!("{ip} has no PTR record")).remediation(
+                    format!(
+                        "Ask the owner of {ip} (your ISP) for a PTR record naming the public host, e.g. {}",
+                        ctx.public_names
+                            .first()
+                            .cloned()
+                            .unwrap_or_else(|| "mail.contoso.com".into())
+                    ),
+                )
+            } else {
+                let confirmed: Vec<&String> = names
+                    .iter()
+                    .filter(|n| {
+                        [RecordType::A, RecordType::Aaaa]
+                            .iter()
+                            .any(|t| dns.find(n, *t).is_some_and(|f| f.ips().contains(&ip)))
+                    })
+                    .collect();
+                let matches_banner = ctx.public_names.is_empty()
+                    || names.iter().any(|n| {
+                        ctx.public_names
+                            .iter()
+                            .any(|p| p.trim_end_matches('.').eq_ignore_ascii_case(n))
+                    });
+                if confirmed.is_empty() {
+                    CheckResult::new(
+                        &PTR,
+                        Status::Warn,
+                        &target,
+                        format!("PTR {} does not resolve back to {ip}", names.join(", ")),
+                    )
+                    .remediation(format!(
+                        "Publish an A record {} -> {ip}, or fix the PTR.",
+                        names[0]
+                    ))
+                } else if !matches_banner {
+                    CheckResult::new(&PTR, Status::Warn, &target, format!("PTR {} does not match the SMTP banner ({})", names.join(", "), ctx.public_names.join(", ")))
+                        .remediation("Make the receive/send connector FQDN (Set-ReceiveConnector -Fqdn / Set-SendConnector -Fqdn) match the PTR name, or ask for a PTR matching it.")
+                } else {
+                    CheckResult::new(
+                        &PTR,
+                        Status::Pass,
+                        &target,
+                        format!("PTR {} (forward-confirmed)", names.join(", ")),
+                    )
+                }
+            }
+        }
+    };
+    r.evidence(format!("dns:{rname}/PTR"))
+}
+
+/// `dns.spf.record`, `dns.spf.eop` and `dns.spf.egress` of the accepted domain `d`.
+fn spf_checks(dns: &Dns<'_>, d: &str) -> Vec<CheckResult> {
+    let lookup = |n: &str, t: RecordType| dns.find(n, t);
+    let checks = match spf::records(d, &lookup) {
+        Err(e) => [&SPF_RECORD, &SPF_EOP, &SPF_EGRESS]
+            .into_iter()
+            .map(|def| CheckResult::new(def, Status::Skip, d, format!("TXT lookup failed: {e}")))
+            .collect(),
+        Ok(texts) => vec![
+            spf_record(dns, d, &texts),
+            spf_eop(dns, d, &texts, &lookup),
+            spf_egress(dns, d, &texts, &lookup),
+        ],
+    };
+    checks.into_iter().map(|c| c.on(dns.to_eop())).collect()
+}
+
+/// `dns.spf.record`: one SPF record that parses.
+fn spf_record(dns: &Dns<'_>, d: &str, texts: &[String]) -> CheckResult {
+    let parsed = texts.first().map(|t| spf::parse(t));
+    let r = match (texts.len(), &parsed) {
+        (0, _) => CheckResult::new(&SPF_RECORD, Status::Warn, d, "no SPF record").remediation(format!(
+            "Publish: {d}. TXT \"v=spf1 {}include:spf.protection.outlook.com -all\"",
+            egress_terms(&dns.ctx.egress)
+        )),
+        (1, Some(Ok(_))) => CheckResult::new(&SPF_RECORD, Status::Pass, d, texts[0].clone()),
+        (1, Some(Err(e))) => {
+            CheckResult::new(&SPF_RECORD, Status::Fail, d, format!("SPF does not parse: {e}"))
+        }
+        (n, _) => CheckResult::new(
+            &SPF_RECORD,
+            Status::Fail,
+            d,
+            format!("{n} SPF records: permerror"),
+        )
+        .remediation("Merge them into one v=spf1 record."),
+    };
+    r.evidence(format!("dns:{d}/TXT"))
+}
+
+/// `dns.spf.eop`: the SPF record includes Exchange Online's.
+fn spf_eop(dns: &Dns<'_>, d: &str, texts: &[String], lookup: &spf::Lookup<'_>) -> CheckResult {
+    let r = if texts.is_empty() {
+        CheckResult::new(&SPF_EOP, Status::Skip, d, "no SPF record (see dns.spf.record)")
+    } else if spf::includes(d, "spf.protection.outlook.com", lookup) {
+        CheckResult::new(&SPF_EOP, Status::Pass, d, "includes spf.protection.outlook.com")
+    } else {
+        CheckResult::new(&SPF_EOP, Status::Fail, d, "SPF does not include spf.protection.outlook.com: mail from Exchange Online fails SPF")
+            .detail(format!("Record: {}", texts.join(" | ")))
+            .remediation(format!("Publish: {d}. TXT \"v=spf1 {}include:spf.protection.outlook.com -all\" (one record; keep your other mechanisms).", egress_terms(&dns.ctx.egress)))
+    };
+    r.evidence(format!("dns:{d}/TXT"))
+}
+
+/// `dns.spf.egress`: the on-premises egress addresses pass SPF (the worst of them is reported).
+fn spf_egress(dns: &Dns<'_>, d: &str, texts: &[String], lookup: &spf::Lookup<'_>) -> CheckResult {
+    if texts.is_empty() {
+        return CheckResult::new(&SPF_EGRESS, Status::Skip, d, "no SPF record (see dns.spf.record)");
+    }
+    if dns.ctx.egress.is_empty() {
+        return CheckResult::new(
+            &SPF_EGRESS,
+            Status::Skip,
+            d,
+            "the on-premises egress address is unknown (set external_address in the profile)",
         );
     }
-    for ip in &ctx.egress {
-        let rname = crate::dns::reverse_name(*ip);
-        let target = ip.to_string();
-        let r = match find(&rname, RecordType::Ptr) {
-            None => CheckResult::new(&PTR, Status::Skip, &target, "PTR not looked up"),
-            Some(a) if a.is_timeout() || a.error().is_some() => CheckResult::new(
-                &PTR,
-                Status::Skip,
-                &target,
-                format!("PTR lookup failed: {}", a.outcome),
-            ),
-            Some(a) => {
-                let names: Vec<String> = a.ptr().into_iter().map(str::to_owned).collect();
-                if names.is_empty() {
-                    CheckResult::new(&PTR, Status::Warn, &target, format!("{ip} has no PTR record"))
-                        .remediation(format!("Ask the owner of {ip} (your ISP) for a PTR record naming the public host, e.g. {}", ctx.public_names.first().cloned().unwrap_or_else(|| "mail.contoso.com".into())))
-                } else {
-                    let confirmed: Vec<&String> = names
-                        .iter()
-                        .filter(|n| {
-                            [RecordType::A, RecordType::Aaaa]
-                                .iter()
-                                .any(|t| find(n, *t).is_some_and(|f| f.ips().contains(ip)))
-                        })
-                        .collect();
-                    let matches_banner = ctx.public_names.is_empty()
-                        || names.iter().any(|n| {
-                            ctx.public_names
-                                .iter()
-                                .any(|p| p.trim_end_matches('.').eq_ignore_ascii_case(n))
-                        });
-                    if confirmed.is_empty() {
-                        CheckResult::new(
-                            &PTR,
-                            Status::Warn,
-                            &target,
-                            format!("PTR {} does not resolve back to {ip}", names.join(", ")),
-                        )
-                        .remediation(format!(
-                            "Publish an A record {} -> {ip}, or fix the PTR.",
-                            names[0]
-                        ))
-                    } else if !matches_banner {
-                        CheckResult::new(&PTR, Status::Warn, &target, format!("PTR {} does not match the SMTP banner ({})", names.join(", "), ctx.public_names.join(", ")))
-                            .remediation("Make the receive/send connector FQDN (Set-ReceiveConnector -Fqdn / Set-SendConnector -Fqdn) match the PTR name, or ask for a PTR matching it.")
-                    } else {
-                        CheckResult::new(
-                            &PTR,
-                            Status::Pass,
-                            &target,
-                            format!("PTR {} (forward-confirmed)", names.join(", ")),
-                        )
-                    }
-                }
-            }
+    let mut worst: Option<CheckResult> = None;
+    for ip in &dns.ctx.egress {
+        let e = spf::evaluate(d, *ip, lookup);
+        let add = || {
+            format!(
+                "Add ip{}:{ip} to the SPF record of {d}.",
+                if ip.is_ipv4() { 4 } else { 6 }
+            )
         };
-        out.push(r.evidence(format!("dns:{rname}/PTR")).on(ptr_node.clone()));
-    }
-
-    // SPF.
-    let lookup = |n: &str, t: RecordType| find(n, t);
-    for d in &profile.tenant.accepted_domains {
-        match spf::records(d, &lookup) {
-            Err(e) => {
-                for def in [&SPF_RECORD, &SPF_EOP, &SPF_EGRESS] {
-                    out.push(
-                        CheckResult::new(def, Status::Skip, d, format!("TXT lookup failed: {e}"))
-                            .on(to_eop.clone()),
-                    );
-                }
-            }
-            Ok(texts) => {
-                let parsed = texts.first().map(|t| spf::parse(t));
-                let record_check = match (texts.len(), &parsed) {
-                    (0, _) => {
-                        CheckResult::new(&SPF_RECORD, Status::Warn, d, "no SPF record").remediation(format!(
-                            "Publish: {d}. TXT \"v=spf1 {}include:spf.protection.outlook.com -all\"",
-                            egress_terms(&ctx.egress)
-                        ))
-                    }
-                    (1, Some(Ok(_))) => CheckResult::new(&SPF_RECORD, Status::Pass, d, texts[0].clone()),
-                    (1, Some(Err(e))) => {
-                        CheckResult::new(&SPF_RECORD, Status::Fail, d, format!("SPF does not parse: {e}"))
-                    }
-                    (n, _) => CheckResult::new(
-                        &SPF_RECORD,
-                        Status::Fail,
-                        d,
-                        format!("{n} SPF records: permerror"),
-                    )
-                    .remediation("Merge them into one v=spf1 record."),
-                };
-                out.push(record_check.evidence(format!("dns:{d}/TXT")).on(to_eop.clone()));
-                let eop_check = if texts.is_empty() {
-                    CheckResult::new(&SPF_EOP, Status::Skip, d, "no SPF record (see dns.spf.record)")
-                } else if spf::includes(d, "spf.protection.outlook.com", &lookup) {
-                    CheckResult::new(&SPF_EOP, Status::Pass, d, "includes spf.protection.outlook.com")
-                } else {
-                    CheckResult::new(&SPF_EOP, Status::Fail, d, "SPF does not include spf.protection.outlook.com: mail from Exchange Online fails SPF")
-                        .detail(format!("Record: {}", texts.join(" | ")))
-                        .remediation(format!("Publish: {d}. TXT \"v=spf1 {}include:spf.protection.outlook.com -all\" (one record; keep your other mechanisms).", egress_terms(&ctx.egress)))
-                };
-                out.push(eop_check.evidence(format!("dns:{d}/TXT")).on(to_eop.clone()));
-                if texts.is_empty() {
-                    out.push(
-                        CheckResult::new(&SPF_EGRESS, Status::Skip, d, "no SPF record (see dns.spf.record)")
-                            .on(to_eop.clone()),
-                    );
-                } else if ctx.egress.is_empty() {
-                    out.push(
-                        CheckResult::new(
-                            &SPF_EGRESS,
-                            Status::Skip,
-                            d,
-                            "the on-premises egress address is unknown (set external_address in the profile)",
-                        )
-                        .on(to_eop.clone()),
-                    );
-                } else {
-                    let mut worst: Option<CheckResult> = None;
-                    for ip in &ctx.egress {
-                        let e = spf::evaluate(d, *ip, &lookup);
-                        let r = match e.result {
-                            SpfResult::Pass => CheckResult::new(
-                                &SPF_EGRESS,
-                                Status::Pass,
-                                d,
-                                format!("{ip}: pass ({})", e.matched.clone().unwrap_or_default()),
-                            ),
-                            SpfResult::TempError => CheckResult::new(
-                                &SPF_EGRESS,
-                                Status::Skip,
-                                d,
-                                format!(
-                                    "{ip}: could not evaluate ({})",
-                                    e.trace.last().cloned().unwrap_or_default()
-                                ),
-                            ),
-                            SpfResult::SoftFail | SpfResult::Neutral => CheckResult::new(
-                                &SPF_EGRESS,
-                                Status::Warn,
-                                d,
-                                format!("{ip}: {:?} — not explicitly authorised", e.result).to_lowercase(),
-                            )
-                            .remediation(format!(
-                                "Add ip{}:{ip} to the SPF record of {d}.",
-                                if ip.is_ipv4() { 4 } else { 6 }
-                            )),
-                            _ => CheckResult::new(
-                                &SPF_EGRESS,
-                                Status::Fail,
-                                d,
-                                format!("{ip}: {:?}", e.result).to_lowercase(),
-                            )
-                            .detail(e.trace.join("\n"))
-                            .remediation(format!(
-                                "Add ip{}:{ip} to the SPF record of {d}.",
-                                if ip.is_ipv4() { 4 } else { 6 }
-                            )),
-                        };
-                        if worst.as_ref().is_none_or(|w| r.status > w.status) {
-                            worst = Some(r);
-                        }
-                    }
-                    if let Some(w) = worst {
-                        out.push(w.evidence(format!("dns:{d}/TXT")).on(to_eop.clone()));
-                    }
-                }
-            }
-        }
-
-        // DMARC.
-        let name = format!("_dmarc.{d}");
-        let r = match find(&name, RecordType::Txt) {
-            None => CheckResult::new(&DMARC, Status::Skip, d, "not looked up"),
-            Some(a) if a.is_timeout() || a.error().is_some() => CheckResult::new(&DMARC, Status::Skip, d, format!("lookup failed: {}", a.outcome)),
-            Some(a) => match a.txt().into_iter().find(|t| t.to_ascii_lowercase().starts_with("v=dmarc1")) {
-                None => CheckResult::new(&DMARC, Status::Warn, d, "no DMARC record")
-                    .remediation(format!("Publish: _dmarc.{d}. TXT \"v=DMARC1; p=none; rua=mailto:dmarc@{d}\" and tighten p= once reports are clean.")),
-                Some(t) if t.to_ascii_lowercase().replace(' ', "").contains("p=none") => {
-                    CheckResult::new(&DMARC, Status::Info, d, format!("{t} (monitoring only)"))
-                }
-                Some(t) => CheckResult::new(&DMARC, Status::Pass, d, t.to_string()),
-            },
-        };
-        out.push(r.evidence(format!("dns:{name}/TXT")).on(to_eop.clone()));
-
-        // DKIM.
-        let dashed = d.replace('.', "-");
-        let tenant_domain = profile.tenant.onmicrosoft_domain();
-        let mut problems = Vec::new();
-        let mut skipped = None;
-        for sel in ["selector1", "selector2"] {
-            let qname = format!("{sel}._domainkey.{d}");
-            match find(&qname, RecordType::Cname) {
-                None => skipped = Some("not looked up".to_string()),
-                Some(a) if a.is_timeout() || a.error().is_some() => {
-                    skipped = Some(format!("lookup failed: {}", a.outcome))
-                }
-                Some(a) => match a.cname() {
-                    None => problems.push(format!("{qname} has no CNAME")),
-                    Some(target) => {
-                        let t = target.to_ascii_lowercase();
-                        let ok = t == format!("{sel}-{dashed}._domainkey.{tenant_domain}")
-                            || t.ends_with(".dkim.mail.microsoft");
-                        if !ok {
-                            problems.push(format!("{qname} -> {target}, not the tenant's key"));
-                        }
-                    }
-                },
-            }
-        }
-        let r = if let Some(why) = skipped {
-            CheckResult::new(&DKIM, Status::Skip, d, why)
-        } else if problems.is_empty() {
-            CheckResult::new(
-                &DKIM,
+        let r = match e.result {
+            SpfResult::Pass => CheckResult::new(
+                &SPF_EGRESS,
                 Status::Pass,
                 d,
-                format!("selector1 and selector2 point to {tenant_domain}"),
+                format!("{ip}: pass ({})", e.matched.clone().unwrap_or_default()),
+            ),
+            SpfResult::TempError => CheckResult::new(
+                &SPF_EGRESS,
+                Status::Skip,
+                d,
+                format!(
+                    "{ip}: could not evaluate ({})",
+                    e.trace.last().cloned().unwrap_or_default()
+                ),
+            ),
+            SpfResult::SoftFail | SpfResult::Neutral => CheckResult::new(
+                &SPF_EGRESS,
+                Status::Warn,
+                d,
+                format!("{ip}: {:?} — not explicitly authorised", e.result).to_lowercase(),
             )
-        } else {
-            CheckResult::new(&DKIM, Status::Warn, d, problems.join("; "))
-                .remediation(format!("In Exchange Online: Get-DkimSigningConfig -Identity {d} | fl Selector1CNAME,Selector2CNAME; publish both CNAMEs, then Set-DkimSigningConfig -Identity {d} -Enabled $true (New-DkimSigningConfig -DomainName {d} -Enabled $true if none exists)."))
+            .remediation(add()),
+            _ => CheckResult::new(
+                &SPF_EGRESS,
+                Status::Fail,
+                d,
+                format!("{ip}: {:?}", e.result).to_lowercase(),
+            )
+            .detail(e.trace.join("\n"))
+            .remediation(add()),
         };
-        out.push(
-            r.evidence(format!("dns:selector1._domainkey.{d}/CNAME"))
-                .on(to_eop.clone()),
-        );
+        if worst.as_ref().is_none_or(|w| r.status > w.status) {
+            worst = Some(r);
+        }
     }
+    worst
+        .unwrap_or_else(|| CheckResult::new(&SPF_EGRESS, Status::Skip, d, "no egress address"))
+        .evidence(format!("dns:{d}/TXT"))
+}
 
-    // Split brain.
-    if !profile.resolvers.external.is_empty() {
-        out.push(split_brain(evidence).on(to_eop));
+/// `dns.dmarc` of the accepted domain `d`.
+fn dmarc(dns: &Dns<'_>, d: &str) -> CheckResult {
+    let name = format!("_dmarc.{d}");
+    let r = match dns.find(&name, RecordType::Txt) {
+        None => CheckResult::new(&DMARC, Status::Skip, d, "not looked up"),
+        Some(a) if a.is_timeout() || a.error().is_some() => CheckResult::new(&DMARC, Status::Skip, d, format!("lookup failed: {}", a.outcome)),
+        Some(a) => match a.txt().into_iter().find(|t| t.to_ascii_lowercase().starts_with("v=dmarc1")) {
+            None => CheckResult::new(&DMARC, Status::Warn, d, "no DMARC record")
+                .remediation(format!("Publish: _dmarc.{d}. TXT \"v=DMARC1; p=none; rua=mailto:dmarc@{d}\" and tighten p= once reports are clean.")),
+            Some(t) if t.to_ascii_lowercase().replace(' ', "").contains("p=none") => {
+                CheckResult::new(&DMARC, Status::Info, d, format!("{t} (monitoring only)"))
+            }
+            Some(t) => CheckResult::new(&DMARC, Status::Pass, d, t.to_string()),
+        },
+    };
+    r.evidence(format!("dns:{name}/TXT")).on(dns.to_eop())
+}
+
+/// `dns.dkim` of the accepted domain `d`: both selectors point at the tenant's keys.
+fn dkim(dns: &Dns<'_>, d: &str) -> CheckResult {
+    let dashed = d.replace('.', "-");
+    let tenant_domain = dns.profile.tenant.onmicrosoft_domain();
+    let mut problems = Vec::new();
+    let mut skipped = None;
+    for sel in ["selector1", "selector2"] {
+        let qname = format!("{sel}._domainkey.{d}");
+        match dns.find(&qname, RecordType::Cname) {
+            None => skipped = Some("not looked up".to_string()),
+            Some(a) if a.is_timeout() || a.error().is_some() => {
+                skipped = Some(format!("lookup failed: {}", a.outcome))
+            }
+            Some(a) => match a.cname() {
+                None => problems.push(format!("{qname} has no CNAME")),
+                Some(target) => {
+                    let t = target.to_ascii_lowercase();
+                    let ok = t == format!("{sel}-{dashed}._domainkey.{tenant_domain}")
+                        || t.ends_with(".dkim.mail.microsoft");
+                    if !ok {
+                        problems.push(format!("{qname} -> {target}, not the tenant's key"));
+                    }
+                }
+            },
+        }
     }
-    out
+    let r = if let Some(why) = skipped {
+        CheckResult::new(&DKIM, Status::Skip, d, why)
+    } else if problems.is_empty() {
+        CheckResult::new(
+            &DKIM,
+            Status::Pass,
+            d,
+            format!("selector1 and selector2 point to {tenant_domain}"),
+        )
+    } else {
+        CheckResult::new(&DKIM, Status::Warn, d, problems.join("; "))
+            .remediation(format!("In Exchange Online: Get-DkimSigningConfig -Identity {d} | fl Selector1CNAME,Selector2CNAME; publish both CNAMEs, then Set-DkimSigningConfig -Identity {d} -Enabled $true (New-DkimSigningConfig -DomainName {d} -Enabled $true if none exists)."))
+    };
+    r.evidence(format!("dns:selector1._domainkey.{d}/CNAME"))
+        .on(dns.to_eop())
 }
 
 fn egress_terms(egress: &[IpAddr]) -> String {
@@ -532,57 +578,6 @@ fn egress_terms(egress: &[IpAddr]) -> String {
         .iter()
         .map(|ip| format!("ip{}:{ip} ", if ip.is_ipv4() { 4 } else { 6 }))
         .collect()
-}
-
-/// Whether `host` is one of the on-premises public names.
-fn public_host(profile: &Profile, host: &str) -> bool {
-    profile
-        .edges
-        .iter()
-        .any(|e| e.external_fqdn.eq_ignore_ascii_case(host) || e.fqdn.eq_ignore_ascii_case(host))
-        || profile
-            .mailboxes
-            .iter()
-            .any(|m| m.fqdn.eq_ignore_ascii_case(host))
-        || profile
-            .connectors
-            .send
-            .fqdn
-            .as_deref()
-            .is_some_and(|f| f.eq_ignore_ascii_case(host))
-        || profile
-            .connectors
-            .exo_outbound
-            .smart_hosts
-            .iter()
-            .any(|s| s.eq_ignore_ascii_case(host))
-}
-
-/// Every host to check and its node.
-fn hosts(profile: &Profile) -> Vec<(String, String)> {
-    let public_node = if profile.uses_edge() { "edge" } else { "mailbox" };
-    let mut v: Vec<(String, String)> = profile
-        .mailboxes
-        .iter()
-        .map(|m| (m.fqdn.to_ascii_lowercase(), "mailbox".into()))
-        .collect();
-    for e in profile.hybrid_edges() {
-        v.push((e.fqdn.to_ascii_lowercase(), "edge".into()));
-        v.push((e.external_fqdn.to_ascii_lowercase(), "edge".into()));
-    }
-    for s in profile
-        .connectors
-        .exo_outbound
-        .smart_hosts
-        .iter()
-        .chain(profile.connectors.send.fqdn.iter())
-    {
-        v.push((s.to_ascii_lowercase(), public_node.into()));
-    }
-    v.push((profile.eop_endpoint(), "eop".into()));
-    let mut seen = std::collections::BTreeSet::new();
-    v.retain(|(h, _)| seen.insert(h.clone()));
-    v
 }
 
 /// The label of the primary resolver: the server that answered most, excluding the external ones.
@@ -741,9 +736,6 @@ mod tests {
     fn run(dns: Vec<DnsAnswer>) -> Vec<CheckResult> {
         let profile = Profile::from_toml_str(crate::profile::SAMPLE_EDGE, "sample", None).unwrap();
         let ctx = DnsContext {
-            hop_to_eop: "out.edge-eop".into(),
-            hop_mx: "mx.internet-eop".into(),
-            public_node: "edge".into(),
             egress: vec!["203.0.113.10".parse().unwrap()],
             public_names: vec!["mail.contoso.com".into()],
         };
@@ -842,10 +834,7 @@ mod tests {
         dns.push(ext);
         let mut profile = Profile::from_toml_str(crate::profile::SAMPLE_EDGE, "sample", None).unwrap();
         profile.resolvers.external = vec!["192.0.2.53:53".parse().unwrap()];
-        let ctx = DnsContext {
-            hop_to_eop: "out.edge-eop".into(),
-            ..DnsContext::default()
-        };
+        let ctx = DnsContext::default();
         let r = dns_checks(
             &profile,
             &Evidence {

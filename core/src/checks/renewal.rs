@@ -16,6 +16,7 @@ use crate::checks::config::{same_x500, split_tls_certificate_name};
 use crate::checks::dane;
 use crate::dns::{DnsAnswer, DnsOutcome};
 use crate::profile::Profile;
+use crate::topology::{Topology, tlsa_name};
 
 const HCW_CERT: &str = "https://learn.microsoft.com/exchange/hybrid-deployment/certificate-requirements";
 const RENEW: &str = "https://learn.microsoft.com/exchange/architecture/client-access/renew-certificates";
@@ -61,7 +62,7 @@ pub fn expected_names(profile: &Profile) -> Vec<ExpectedName> {
             }),
         }
     };
-    for host in crate::diagnose::public_names(profile) {
+    for host in Topology::of(profile).public_names {
         add(&host, "the public host name Exchange Online connects to");
     }
     if let Some(d) = &profile.connectors.exo_outbound.tls_domain {
@@ -177,16 +178,15 @@ fn dane_checks(
             "TLSA records not looked up (give --profile or --lab to look them up with the profile's resolvers)",
         )];
     };
-    let chain: Vec<Vec<u8>> = candidate.iter().map(|c| c.to_vec()).collect();
-    let want = chain
+    let want = candidate
         .first()
         .and_then(|leaf| dane::tlsa_for(leaf))
         .unwrap_or_default();
     let mut out = Vec::new();
-    for host in crate::diagnose::inbound_hosts(profile) {
-        let name = dane::tlsa_name(&host);
+    for host in Topology::of(profile).inbound_hosts {
+        let name = tlsa_name(&host);
         let answer = tlsa.iter().find(|a| a.name.eq_ignore_ascii_case(&name));
-        let result = match answer.map(|a| (a, dane::chain_matches(a, &chain))) {
+        let result = match answer.map(|a| (a, dane::chain_matches(a, candidate))) {
             None => CheckResult::new(&DANE, Status::Skip, &host, format!("{name}: not looked up")),
             Some((a, _)) if matches!(a.outcome, DnsOutcome::Timeout | DnsOutcome::Error(_)) => CheckResult::new(
                 &DANE,
@@ -231,8 +231,8 @@ fn dane_checks(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ca::{LabCa, LeafSpec};
     use crate::dns::{RecordData, RecordType};
-    use crate::lab::ca::{LabCa, LeafSpec};
 
     fn profile() -> Profile {
         Profile::from_toml_str(

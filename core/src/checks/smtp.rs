@@ -126,17 +126,93 @@ pub struct EndpointContext {
 }
 
 /// The checks of one SMTP probe, in dialogue order. Steps that could not run are `skip` with why.
+///
+/// The dialogue is a table of stages ([`STAGES`]), one function each for the check ids it decides; a
+/// stage after which the dialogue could not go on names the reason, and the later stages' checks are
+/// skipped with it.
 pub fn smtp_checks(probe: &SmtpProbe, ctx: &EndpointContext) -> Vec<CheckResult> {
-    let target = format!("{}:{}", probe.host, probe.port);
-    let mk = |def: &CheckDef, status: Status, summary: String| {
-        CheckResult::new(def, status, target.clone(), summary)
-            .evidence(probe.id.clone())
-            .on(ctx.attachment.clone())
+    let e = Endpoint {
+        probe,
+        ctx,
+        target: format!("{}:{}", probe.host, probe.port),
+        masked_banner: probe.banner.as_ref().is_some_and(|b| is_masked(b.first())),
+        masked_ext: probe.extensions().iter().any(|x| x.starts_with("XXXX")),
     };
     let mut out = Vec::new();
-    let reach = match &probe.connect {
-        Connect::Connected { address, ms } => mk(&TCP_SMTP, Status::Pass, format!("connected to {address} in {ms} ms")),
-        other if ctx.external_service => mk(
+    for (i, (judge, _)) in STAGES.iter().enumerate() {
+        let judged = judge(&e);
+        out.extend(judged.results);
+        if let Some(why) = judged.ended {
+            for def in STAGES[i + 1..].iter().flat_map(|(_, defs)| defs.iter()) {
+                out.push(e.mk(def, Status::Skip, why.into()));
+            }
+            break;
+        }
+    }
+    out
+}
+
+/// One probe as the stages read it.
+struct Endpoint<'a> {
+    probe: &'a SmtpProbe,
+    ctx: &'a EndpointContext,
+    target: String,
+    /// The banner is mostly asterisks (an inspecting firewall).
+    masked_banner: bool,
+    /// EHLO keywords replaced by `XXXXXXXA` (an inspecting firewall).
+    masked_ext: bool,
+}
+
+impl Endpoint<'_> {
+    fn mk(&self, def: &CheckDef, status: Status, summary: String) -> CheckResult {
+        CheckResult::new(def, status, self.target.clone(), summary)
+            .evidence(self.probe.id.clone())
+            .on(self.ctx.attachment.clone())
+    }
+}
+
+/// What one stage decided, and whether the dialogue ended there (why the later checks are skipped).
+struct Judged {
+    results: Vec<CheckResult>,
+    ended: Option<&'static str>,
+}
+
+impl Judged {
+    fn next(result: CheckResult) -> Judged {
+        Judged {
+            results: vec![result],
+            ended: None,
+        }
+    }
+
+    fn ended(result: CheckResult, why: &'static str) -> Judged {
+        Judged {
+            results: vec![result],
+            ended: Some(why),
+        }
+    }
+}
+
+/// A stage of the dialogue and the checks it decides.
+type DialogueStage = (fn(&Endpoint<'_>) -> Judged, &'static [&'static CheckDef]);
+
+/// The stages, in dialogue order.
+const STAGES: &[DialogueStage] = &[
+    (reach, &[&TCP_SMTP]),
+    (banner, &[&BANNER]),
+    (banner_delay, &[&BANNER_DELAY]),
+    (banner_masked, &[&BANNER_MASKED]),
+    (ehlo, &[&EHLO]),
+    (starttls, &[&STARTTLS]),
+    (tls, &[&HANDSHAKE, &VERSION]),
+];
+
+/// `tcp.smtp.reachable`: the TCP connection.
+fn reach(e: &Endpoint<'_>) -> Judged {
+    let (probe, ctx) = (e.probe, e.ctx);
+    let result = match &probe.connect {
+        Connect::Connected { address, ms } => e.mk(&TCP_SMTP, Status::Pass, format!("connected to {address} in {ms} ms")),
+        other if ctx.external_service => e.mk(
             &TCP_SMTP,
             Status::Skip,
             format!("could not reach {} from this workstation ({})", ctx.role, connect_words(other)),
@@ -145,33 +221,23 @@ pub fn smtp_checks(probe: &SmtpProbe, ctx: &EndpointContext) -> Vec<CheckResult>
             "Outbound port 25 is commonly blocked from client networks, so this says more about the network of the \
              machine running mailpath than about the service. Run mailpath on a Mailbox or Edge server to test this hop.",
         ),
-        other => connect_failure(mk(&TCP_SMTP, Status::Fail, format!("{}: {}", ctx.role, connect_words(other))), other, probe),
+        other => connect_failure(e.mk(&TCP_SMTP, Status::Fail, format!("{}: {}", ctx.role, connect_words(other))), other, probe),
     };
-    out.push(reach);
-    let later = [
-        &BANNER,
-        &BANNER_DELAY,
-        &BANNER_MASKED,
-        &EHLO,
-        &STARTTLS,
-        &HANDSHAKE,
-        &VERSION,
-    ];
-    if !probe.connect.is_connected() {
-        for def in later {
-            out.push(mk(def, Status::Skip, "not connected".into()));
-        }
-        return out;
+    if probe.connect.is_connected() {
+        Judged::next(result)
+    } else {
+        Judged::ended(result, "not connected")
     }
+}
 
-    // Greeting.
+/// `smtp.banner`: the 220 greeting.
+fn banner(e: &Endpoint<'_>) -> Judged {
+    let (probe, ctx) = (e.probe, e.ctx);
     let banner_failure = probe.failure.as_ref().filter(|f| f.stage == Stage::Banner);
     match (&probe.banner, banner_failure) {
-        (Some(b), _) if b.code == 220 => {
-            out.push(mk(&BANNER, Status::Pass, format!("220 {}", b.first())));
-        }
-        (Some(b), _) => out.push(
-            mk(&BANNER, Status::Fail, format!("greeting {} {}", b.code, b.first()))
+        (Some(b), _) if b.code == 220 => Judged::next(e.mk(&BANNER, Status::Pass, format!("220 {}", b.first()))),
+        (Some(b), _) => Judged::next(
+            e.mk(&BANNER, Status::Fail, format!("greeting {} {}", b.code, b.first()))
                 .detail(decode_reply(b.code, b.first()))
                 .remediation("Check the receive connector's bindings and RemoteIPRanges: Get-ReceiveConnector | fl Name,Bindings,RemoteIPRanges"),
         ),
@@ -198,67 +264,62 @@ pub fn smtp_checks(probe: &SmtpProbe, ctx: &EndpointContext) -> Vec<CheckResult>
                     "Check the receive connector's RemoteIPRanges and the firewall in front of the server.",
                 ),
             };
-            out.push(mk(&BANNER, Status::Fail, summary).detail(detail).remediation(fix));
-            for def in &later[1..] {
-                out.push(mk(def, Status::Skip, "no SMTP greeting".into()));
-            }
-            return out;
+            Judged::ended(e.mk(&BANNER, Status::Fail, summary).detail(detail).remediation(fix), "no SMTP greeting")
         }
-        (None, None) => out.push(mk(&BANNER, Status::Fail, "no greeting".into())),
+        (None, None) => Judged::next(e.mk(&BANNER, Status::Fail, "no greeting".into())),
     }
+}
 
-    // Delay.
-    let banner_ms = probe.banner.as_ref().map_or(0, |b| b.ms);
-    if Duration::from_millis(banner_ms) > SLOW_GREETING {
-        out.push(
-            mk(&BANNER_DELAY, Status::Warn, format!("greeting delayed {:.1} s (tarpit or anti-spam greeting delay)", banner_ms as f64 / 1000.0))
-                .detail("The server behaves after the delay (see the other checks). Senders with short timeouts give up or report the endpoint as having no TLS; Exchange Online waits, but every connection pays the delay.")
-                .remediation("Remove the greeting delay for Exchange Online's addresses: on Exchange, Get-ReceiveConnector | fl Name,TarpitInterval,ConnectionTimeout; on a filtering appliance, exempt EOP (spf.protection.outlook.com ranges) from greeting delays."),
-        );
+/// `smtp.banner.delay`: a tarpit or greeting delay.
+fn banner_delay(e: &Endpoint<'_>) -> Judged {
+    let banner_ms = e.probe.banner.as_ref().map_or(0, |b| b.ms);
+    Judged::next(if Duration::from_millis(banner_ms) > SLOW_GREETING {
+        e.mk(&BANNER_DELAY, Status::Warn, format!("greeting delayed {:.1} s (tarpit or anti-spam greeting delay)", banner_ms as f64 / 1000.0))
+            .detail("The server behaves after the delay (see the other checks). Senders with short timeouts give up or report the endpoint as having no TLS; Exchange Online waits, but every connection pays the delay.")
+            .remediation("Remove the greeting delay for Exchange Online's addresses: on Exchange, Get-ReceiveConnector | fl Name,TarpitInterval,ConnectionTimeout; on a filtering appliance, exempt EOP (spf.protection.outlook.com ranges) from greeting delays.")
     } else {
-        out.push(mk(
+        e.mk(
             &BANNER_DELAY,
             Status::Pass,
             format!("greeting after {banner_ms} ms"),
-        ));
-    }
+        )
+    })
+}
 
-    // Masking.
-    let masked_banner = probe.banner.as_ref().is_some_and(|b| is_masked(b.first()));
-    let masked_ext = probe.extensions().iter().any(|e| e.starts_with("XXXX"));
-    if masked_banner || masked_ext {
+/// `smtp.banner.masked`: an SMTP-inspecting device masks the banner or the EHLO keywords.
+fn banner_masked(e: &Endpoint<'_>) -> Judged {
+    Judged::next(if e.masked_banner || e.masked_ext {
         let mut what = Vec::new();
-        if masked_banner {
+        if e.masked_banner {
             what.push("the banner is asterisks");
         }
-        if masked_ext {
+        if e.masked_ext {
             what.push("EHLO keywords are replaced by XXXXXXXA");
         }
-        out.push(
-            mk(&BANNER_MASKED, Status::Fail, format!("an SMTP-inspecting device sits in front of {} ({})", ctx.role, what.join("; ")))
-                .detail("This is the signature of a Cisco ASA/PIX with SMTP inspection (mask-banner, and 'no allow-tls' strips STARTTLS). Hybrid does not support devices that process or modify SMTP traffic between on-premises Exchange and Office 365: messages lose their cross-premises headers and become external.")
-                .remediation("On the Cisco ASA: policy-map global_policy / class inspection_default / no inspect esmtp (or in the esmtp policy-map: parameters / no mask-banner / allow-tls). On PIX: no fixup protocol smtp 25."),
-        );
+        e.mk(&BANNER_MASKED, Status::Fail, format!("an SMTP-inspecting device sits in front of {} ({})", e.ctx.role, what.join("; ")))
+            .detail("This is the signature of a Cisco ASA/PIX with SMTP inspection (mask-banner, and 'no allow-tls' strips STARTTLS). Hybrid does not support devices that process or modify SMTP traffic between on-premises Exchange and Office 365: messages lose their cross-premises headers and become external.")
+            .remediation("On the Cisco ASA: policy-map global_policy / class inspection_default / no inspect esmtp (or in the esmtp policy-map: parameters / no mask-banner / allow-tls). On PIX: no fixup protocol smtp 25.")
     } else {
-        out.push(mk(
+        e.mk(
             &BANNER_MASKED,
             Status::Pass,
             "banner and EHLO reply are not masked".into(),
-        ));
-    }
+        )
+    })
+}
 
-    // EHLO.
+/// `smtp.ehlo`: EHLO accepted, with extensions.
+fn ehlo(e: &Endpoint<'_>) -> Judged {
+    let probe = e.probe;
     let ehlo_failure = probe.failure.as_ref().filter(|f| f.stage == Stage::Ehlo);
     match (&probe.ehlo, ehlo_failure) {
-        (Some(r), None) if r.code == 250 && !probe.used_helo => {
-            out.push(mk(
-                &EHLO,
-                Status::Pass,
-                format!("250, {} extensions", probe.extensions().len()),
-            ));
-        }
-        (Some(r), None) if r.code == 250 => out.push(
-            mk(
+        (Some(r), None) if r.code == 250 && !probe.used_helo => Judged::next(e.mk(
+            &EHLO,
+            Status::Pass,
+            format!("250, {} extensions", probe.extensions().len()),
+        )),
+        (Some(r), None) if r.code == 250 => Judged::next(
+            e.mk(
                 &EHLO,
                 Status::Warn,
                 "EHLO refused, HELO accepted: no ESMTP extensions, no STARTTLS".into(),
@@ -269,19 +330,17 @@ pub fn smtp_checks(probe: &SmtpProbe, ctx: &EndpointContext) -> Vec<CheckResult>
         ),
         (_, fail) => {
             let why = fail.map_or_else(|| "EHLO refused".to_string(), |f| f.message.clone());
-            out.push(mk(&EHLO, Status::Fail, why));
-            for def in [&STARTTLS, &HANDSHAKE, &VERSION] {
-                out.push(mk(def, Status::Skip, "no EHLO".into()));
-            }
-            return out;
+            Judged::ended(e.mk(&EHLO, Status::Fail, why), "no EHLO")
         }
     }
+}
 
-    // STARTTLS.
-    let offered = probe.extensions().iter().any(|e| e == "STARTTLS");
+/// `smtp.starttls`: STARTTLS offered and accepted.
+fn starttls(e: &Endpoint<'_>) -> Judged {
+    let probe = e.probe;
+    let offered = probe.extensions().iter().any(|x| x == "STARTTLS");
     if !offered {
-        let status = Status::Fail;
-        let (summary, fix) = if masked_ext || masked_banner {
+        let (summary, fix) = if e.masked_ext || e.masked_banner {
             (
                 "STARTTLS is not offered: stripped by the inspecting device".to_string(),
                 "Allow STARTTLS through the device (Cisco ASA esmtp policy: allow-tls) or stop inspecting SMTP.",
@@ -292,84 +351,104 @@ pub fn smtp_checks(probe: &SmtpProbe, ctx: &EndpointContext) -> Vec<CheckResult>
                 "Assign a certificate to the SMTP service: Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services SMTP; check the receive connector: Get-ReceiveConnector | fl Name,AuthMechanism (must include Tls).",
             )
         };
-        out.push(mk(&STARTTLS, status, summary).detail("Hybrid connectors require TLS in both directions; mail on this hop queues (451 5.7.3 STARTTLS is required) or bounces.").remediation(fix));
-        for def in [&HANDSHAKE, &VERSION] {
-            out.push(mk(def, Status::Skip, "STARTTLS not offered".into()));
-        }
-        return out;
+        return Judged::ended(
+            e.mk(&STARTTLS, Status::Fail, summary).detail("Hybrid connectors require TLS in both directions; mail on this hop queues (451 5.7.3 STARTTLS is required) or bounces.").remediation(fix),
+            "STARTTLS not offered",
+        );
     }
     match &probe.starttls {
         Some(r) if r.code == 220 => {
-            out.push(mk(&STARTTLS, Status::Pass, "offered and accepted (220)".into()))
+            Judged::next(e.mk(&STARTTLS, Status::Pass, "offered and accepted (220)".into()))
         }
-        Some(r) => {
-            out.push(
-                mk(
-                    &STARTTLS,
-                    Status::Fail,
-                    format!("offered but refused: {} {}", r.code, r.first()),
-                )
-                .detail(decode_reply(r.code, r.first())),
-            );
-            for def in [&HANDSHAKE, &VERSION] {
-                out.push(mk(def, Status::Skip, "STARTTLS refused".into()));
-            }
-            return out;
-        }
+        Some(r) => Judged::ended(
+            e.mk(
+                &STARTTLS,
+                Status::Fail,
+                format!("offered but refused: {} {}", r.code, r.first()),
+            )
+            .detail(decode_reply(r.code, r.first())),
+            "STARTTLS refused",
+        ),
         None => {
             let why = probe
                 .failure
                 .as_ref()
                 .map_or("no reply".to_string(), |f| f.message.clone());
-            out.push(mk(
-                &STARTTLS,
-                Status::Fail,
-                format!("STARTTLS got no answer: {why}"),
-            ));
-            return out;
+            Judged::ended(
+                e.mk(&STARTTLS, Status::Fail, format!("STARTTLS got no answer: {why}")),
+                "no answer to STARTTLS",
+            )
         }
     }
+}
 
-    // TLS.
-    let Some(tls) = &probe.tls else {
-        out.push(mk(&HANDSHAKE, Status::Skip, "no handshake attempted".into()));
-        out.push(mk(&VERSION, Status::Skip, "no handshake attempted".into()));
-        return out;
+/// `tls.handshake` and `tls.version`: the handshake after STARTTLS, TLS 1.2 or newer.
+fn tls(e: &Endpoint<'_>) -> Judged {
+    let Some(tls) = &e.probe.tls else {
+        return Judged {
+            results: vec![
+                e.mk(&HANDSHAKE, Status::Skip, "no handshake attempted".into()),
+                e.mk(&VERSION, Status::Skip, "no handshake attempted".into()),
+            ],
+            ended: None,
+        };
     };
-    if tls.completed() {
-        out.push(mk(
-            &HANDSHAKE,
-            Status::Pass,
-            format!(
-                "{} in {} ms",
-                tls.cipher.as_deref().unwrap_or("?"),
-                tls.ms.unwrap_or(0)
-            ),
-        ));
+    let results = if tls.completed() {
         let version = tls.version.clone().unwrap_or_default();
-        out.push(mk(&VERSION, Status::Pass, format!("{version} negotiated")));
+        vec![
+            e.mk(
+                &HANDSHAKE,
+                Status::Pass,
+                format!(
+                    "{} in {} ms",
+                    tls.cipher.as_deref().unwrap_or("?"),
+                    tls.ms.unwrap_or(0)
+                ),
+            ),
+            e.mk(&VERSION, Status::Pass, format!("{version} negotiated")),
+        ]
+    } else if let Some(scanned) = super::ciphers::handshake_checks(e.probe, e.ctx) {
+        // The handshake scanner saw what the server answers: judge that, not rustls' limits.
+        scanned
     } else if tls.alert.as_deref() == Some("ProtocolVersion") {
-        out.push(mk(
-            &HANDSHAKE,
-            Status::Skip,
-            "the server refused the protocol version (see tls.version)".into(),
-        ));
-        out.push(
-            mk(&VERSION, Status::Fail, "the server refused TLS 1.2 and 1.3 (protocol_version alert): it only speaks TLS 1.0/1.1".into())
-                .detail("Exchange Online refuses TLS 1.0 and 1.1 since January 2021 (MC229914); connectors that require TLS fail with 4.4.x and mail queues.")
-                .remediation("Enable TLS 1.2 on the server (Exchange 2013 CU+ / 2016 / 2019): set SchUseStrongCrypto and SystemDefaultTlsVersions for .NET, enable TLS 1.2 in SCHANNEL\\Protocols\\TLS 1.2\\Server and Client, reboot. See https://learn.microsoft.com/exchange/exchange-tls-configuration."),
-        );
+        vec![
+            e.mk(
+                &HANDSHAKE,
+                Status::Skip,
+                "the server refused the protocol version (see tls.version)".into(),
+            ),
+            e.mk(
+                &VERSION,
+                Status::Fail,
+                "the server refused TLS 1.2 and 1.3 (protocol_version alert): it only speaks TLS 1.0/1.1"
+                    .into(),
+            )
+            .detail(LEGACY_TLS_DETAIL)
+            .remediation(LEGACY_TLS_FIX),
+        ]
     } else {
         let error = tls.error.clone().unwrap_or_else(|| "handshake failed".into());
-        out.push(
-            mk(&HANDSHAKE, Status::Fail, format!("TLS handshake failed: {error}"))
-                .detail(tls.alert.as_ref().map(|a| format!("The server sent the TLS alert {a}.")).unwrap_or_default())
-                .remediation("Check that the certificate bound to SMTP has its private key: Get-ExchangeCertificate | fl Thumbprint,Services,HasPrivateKey (send log errors UnknownCredentials/NoCredentials point here)."),
-        );
-        out.push(mk(&VERSION, Status::Skip, "handshake failed".into()));
-    }
-    out
+        vec![
+            e.mk(&HANDSHAKE, Status::Fail, format!("TLS handshake failed: {error}"))
+                .detail(
+                    tls.alert
+                        .as_ref()
+                        .map(|a| format!("The server sent the TLS alert {a}."))
+                        .unwrap_or_default(),
+                )
+                .remediation(HANDSHAKE_FIX),
+            e.mk(&VERSION, Status::Skip, "handshake failed".into()),
+        ]
+    };
+    Judged { results, ended: None }
 }
+
+/// What a server that only speaks TLS 1.0/1.1 means for hybrid mail.
+pub(crate) const LEGACY_TLS_DETAIL: &str = "Exchange Online refuses TLS 1.0 and 1.1 since January 2021 (MC229914); connectors that require TLS fail with 4.4.x and mail queues.";
+/// How to enable TLS 1.2 on Exchange.
+pub(crate) const LEGACY_TLS_FIX: &str = "Enable TLS 1.2 on the server (Exchange 2013 CU+ / 2016 / 2019): set SchUseStrongCrypto and SystemDefaultTlsVersions for .NET, enable TLS 1.2 in SCHANNEL\\Protocols\\TLS 1.2\\Server and Client, reboot. See https://learn.microsoft.com/exchange/exchange-tls-configuration.";
+/// What to check when a TLS handshake fails on the server's side.
+pub(crate) const HANDSHAKE_FIX: &str = "Check that the certificate bound to SMTP has its private key: Get-ExchangeCertificate | fl Thumbprint,Services,HasPrivateKey (send log errors UnknownCredentials/NoCredentials point here).";
 
 /// The EdgeSync (LDAPS 50636) check.
 pub fn edgesync_check(probe: &TlsPortProbe, attachment: Attachment) -> CheckResult {
@@ -419,7 +498,8 @@ fn connect_failure(result: CheckResult, connect: &Connect, probe: &SmtpProbe) ->
     }
 }
 
-fn connect_words(connect: &Connect) -> String {
+/// How a connection attempt ended, in words (`connection refused by 192.0.2.1:25`).
+pub(crate) fn connect_words(connect: &Connect) -> String {
     match connect {
         Connect::Connected { address, ms } => format!("connected to {address} in {ms} ms"),
         Connect::Refused { address } => format!("connection refused by {address}"),
@@ -566,6 +646,44 @@ mod tests {
             .map(|c| (c.id.as_str(), c.status))
             .collect();
         assert_eq!(bad, [("smtp.banner.delay", Status::Warn)]);
+    }
+
+    #[test]
+    fn every_step_is_reported_even_when_starttls_gets_no_answer() {
+        let address = "192.0.2.1:25".parse().unwrap();
+        let mut p = probe(Connect::Connected { address, ms: 1 });
+        p.banner = Some(Reply {
+            code: 220,
+            lines: vec!["mail.contoso.com ESMTP".into()],
+            ms: 5,
+        });
+        p.ehlo = Some(Reply {
+            code: 250,
+            lines: vec!["mail.contoso.com".into(), "STARTTLS".into()],
+            ms: 5,
+        });
+        // The server went silent after STARTTLS: no reply, no handshake.
+        let r = smtp_checks(&p, &ctx(false));
+        let ids: Vec<&str> = r.iter().map(|c| c.id.as_str()).collect();
+        let want: Vec<&str> = DEFS
+            .iter()
+            .map(|d| d.id)
+            .filter(|id| !["tcp.edgesync.reachable", "path.observable"].contains(id))
+            .collect();
+        assert_eq!(ids, want, "one result per check of the dialogue, in order");
+        let status = |id: &str| {
+            r.iter()
+                .find(|c| c.id == id)
+                .map(|c| (c.status, c.summary.clone()))
+        };
+        assert_eq!(status("smtp.starttls").map(|s| s.0), Some(Status::Fail));
+        for id in ["tls.handshake", "tls.version"] {
+            assert_eq!(
+                status(id),
+                Some((Status::Skip, "no answer to STARTTLS".to_string())),
+                "{id}"
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Header analysis on the fixtures in tests/fixtures/headers/.
 
+use super::parse::ends_with_domain;
 use super::*;
+use crate::check::Status;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

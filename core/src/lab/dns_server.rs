@@ -275,9 +275,9 @@ async fn bind_pair(addr: SocketAddr) -> Result<(UdpSocket, TcpListener, SocketAd
 fn build_catalog(zones: &[Zone], ns_ip: IpAddr) -> Result<Catalog, LabDnsError> {
     let mut origins: Vec<Name> = Vec::with_capacity(zones.len());
     for zone in zones {
-        let origin = parse_name(&zone.origin).map_err(|reason| LabDnsError::InvalidOrigin {
+        let origin = parse_name(&zone.origin).map_err(|e| LabDnsError::InvalidOrigin {
             origin: zone.origin.clone(),
-            reason,
+            reason: e.to_string(),
         })?;
         if origin.is_root() {
             return Err(LabDnsError::InvalidOrigin {
@@ -337,7 +337,7 @@ fn build_zone(
     // Parse and check every record first.
     let mut records: Vec<(Name, &LabRecord, RData)> = Vec::with_capacity(zone.records.len());
     for record in &zone.records {
-        let name = parse_name(&record.name).map_err(|reason| invalid(record, reason))?;
+        let name = parse_name(&record.name).map_err(|e| invalid(record, e.to_string()))?;
         if !origin.zone_of(&name) {
             return Err(LabDnsError::RecordOutsideZone {
                 name: crate::dns::normalize_name(&record.name),
@@ -350,7 +350,10 @@ fn build_zone(
                 "an SOA record belongs at the zone apex".to_string(),
             ));
         }
-        let rdata = record.data.to_rdata().map_err(|reason| invalid(record, reason))?;
+        let rdata = record
+            .data
+            .to_rdata()
+            .map_err(|e| invalid(record, e.to_string()))?;
         records.push((name, record, rdata));
     }
 
@@ -369,6 +372,7 @@ fn build_zone(
         AxfrPolicy::Deny,
     );
     let generated = |e: String| invalid_origin(zone, e);
+    let unwritable = |e: crate::dns::RecordError| invalid_origin(zone, e.to_string());
     if given_soa.is_none() {
         let hostmaster = Name::from_ascii("hostmaster")
             .and_then(|n| n.append_domain(origin))
@@ -379,13 +383,13 @@ fn build_zone(
             serial,
         }
         .to_rdata()
-        .map_err(generated)?;
+        .map_err(unwritable)?;
         handler.upsert_mut(Record::from_rdata(origin.clone(), GENERATED_TTL, soa), serial);
     }
     if !has_apex_ns {
         let ns = RecordData::Ns(name_to_string(ns_name))
             .to_rdata()
-            .map_err(generated)?;
+            .map_err(unwritable)?;
         handler.upsert_mut(Record::from_rdata(origin.clone(), GENERATED_TTL, ns), serial);
         // Glue-like address of the name server, when it lives in this zone and the caller put nothing there.
         if origin.zone_of(ns_name) && !records.iter().any(|(name, _, _)| name == ns_name) {
@@ -393,7 +397,7 @@ fn build_zone(
                 IpAddr::V4(ip) => RecordData::A(ip),
                 IpAddr::V6(ip) => RecordData::Aaaa(ip),
             };
-            let rdata = address.to_rdata().map_err(generated)?;
+            let rdata = address.to_rdata().map_err(unwritable)?;
             handler.upsert_mut(Record::from_rdata(ns_name.clone(), GENERATED_TTL, rdata), serial);
         }
     }

@@ -7,8 +7,8 @@
 //! the generated profile maps each host name to its port. State (CA, profile) lives in a temporary
 //! directory that disappears with the lab.
 
-pub mod ca;
 pub mod dns_server;
+mod handshake_only;
 mod listeners;
 pub mod scenario;
 mod zones;
@@ -23,9 +23,9 @@ use time::OffsetDateTime;
 
 pub use scenario::{DEFAULT_SCENARIO, Fault, SCENARIOS, Scenario, scenario};
 
+use crate::ca::{self, IssuedCert, LabCa, LeafIssuer, LeafKey, LeafSpec};
 use crate::profile::Profile;
 use crate::smtp::{Faults, Personality, ServerConfig, SmtpServer};
-use ca::{IssuedCert, LabCa, LeafIssuer, LeafKey, LeafSpec};
 use dns_server::LabDnsServer;
 
 /// The lab's organisation: names every scenario shares.
@@ -371,6 +371,8 @@ impl Lab {
                     external.tls = Some(Arc::clone(&edge_tls));
                     external.accepted_domains = accepted_domains();
                     external.faults = edge_faults(fault, &options, base_faults.clone());
+                    external.faults.handshake_only =
+                        handshake_only::edge_server(fault, certs.edge.cert.certified_key(send_intermediate)?);
                     let external = SmtpServer::bind(SocketAddr::new(bind, 0), external)
                         .await
                         .map_err(LabError::io("bind the Edge external endpoint"))?;
@@ -492,10 +494,6 @@ fn edge_faults(fault: Fault, options: &LabOptions, base: Faults) -> Faults {
             greeting_delay: Some(options.tarpit_delay),
             ..base
         },
-        Fault::LegacyTls => Faults {
-            legacy_tls_only: true,
-            ..base
-        },
         Fault::GarbageServer => Faults {
             garbage: true,
             ..base
@@ -592,6 +590,7 @@ fn issue_certificates(scenario: &Scenario, options: &LabOptions) -> Result<Certs
         }
         Fault::SelfSigned => edge.issuer = LeafIssuer::SelfSigned,
         Fault::WeakKey => edge.key = LeafKey::Rsa1024,
+        f if handshake_only::needs_rsa(f) => edge.key = LeafKey::Rsa2048,
         _ => {}
     }
     let edge = issue(&ca, &edge)?;

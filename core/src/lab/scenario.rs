@@ -30,8 +30,12 @@ pub enum Fault {
     PortFiltered,
     /// The Edge delays its greeting by 20 seconds, then behaves.
     Tarpit,
-    /// The Edge only speaks TLS 1.0/1.1 and refuses TLS 1.2+ with a protocol_version alert.
+    /// The Edge only speaks TLS 1.0/1.1: a client that requires TLS 1.2+ gets a protocol_version alert.
     LegacyTls,
+    /// The Edge speaks TLS 1.2 with CBC suites only (ECDHE-RSA with AES-CBC).
+    CbcOnly,
+    /// The Edge speaks TLS 1.2 with RSA key exchange only (AES-GCM without ECDHE).
+    RsaKexOnly,
     /// The tenant routing domain's MX points somewhere that is not EOP.
     WrongMx,
     /// The accepted domain's SPF record lacks include:spf.protection.outlook.com.
@@ -144,9 +148,21 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "legacy-tls",
-        summary: "the Edge only speaks TLS 1.0/1.1 and refuses TLS 1.2+ with a protocol_version alert",
+        summary: "the Edge only speaks TLS 1.0/1.1: a client that requires TLS 1.2+ gets a protocol_version alert",
         edge: true,
         fault: Fault::LegacyTls,
+    },
+    Scenario {
+        name: "cbc-only",
+        summary: "the Edge speaks TLS 1.2 with CBC cipher suites only (ECDHE-RSA-AES256-SHA384, ...), which rustls does not implement",
+        edge: true,
+        fault: Fault::CbcOnly,
+    },
+    Scenario {
+        name: "rsa-kex-only",
+        summary: "the Edge speaks TLS 1.2 with RSA key exchange only (AES256-GCM-SHA384, no ECDHE), as Windows Server 2012 R2 without its ECDHE suites",
+        edge: true,
+        fault: Fault::RsaKexOnly,
     },
     Scenario {
         name: "wrong-mx",

@@ -173,19 +173,19 @@ pub(super) fn dane_records(fault: Fault, eop_leaf_der: &[u8]) -> Vec<(&'static s
     {
         out.push((
             "protection.outlook.com",
-            rec(&crate::checks::dane::tlsa_name(names::EOP_HOST), data),
+            rec(&crate::topology::tlsa_name(names::EOP_HOST), data),
         ));
     }
     // The SHA-256 of a key the Edge no longer has.
     let stale = {
         use sha2::Digest as _;
         let digest = sha2::Sha256::digest(b"the Edge's key before the renewal");
-        digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        data_encoding::HEXLOWER.encode(&digest)
     };
     out.push((
         names::DOMAIN,
         rec(
-            &crate::checks::dane::tlsa_name(names::PUBLIC_HOST),
+            &crate::topology::tlsa_name(names::PUBLIC_HOST),
             RecordData::Tlsa {
                 usage: 3,
                 selector: 1,
@@ -204,7 +204,7 @@ fn dkim_key(seed: &str, selector: &str) -> String {
         .chain_update(seed.as_bytes())
         .chain_update(selector.as_bytes())
         .finalize();
-    crate::encoding::base64_encode(&digest)
+    data_encoding::BASE64.encode(&digest)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use tokio::task::JoinSet;
 
 use crate::dns::{DnsAnswer, RecordType, Resolver};
 use crate::profile::Profile;
+use crate::topology::{Topology, tlsa_name};
 
 /// What to look up.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,28 +32,19 @@ pub struct DnsPlan {
 impl DnsPlan {
     /// The plan for a profile.
     pub fn for_profile(profile: &Profile) -> DnsPlan {
-        let mut hosts: Vec<String> = profile.mailboxes.iter().map(|m| m.fqdn.clone()).collect();
-        let mut reverse = Vec::new();
-        let mut reverse_hosts = Vec::new();
-        for e in profile.hybrid_edges() {
-            hosts.push(e.fqdn.clone());
-            hosts.push(e.external_fqdn.clone());
-            reverse_hosts.push(e.external_fqdn.clone());
-            reverse.extend(e.external_address);
-        }
-        if !profile.uses_edge() {
-            reverse_hosts.extend(profile.connectors.send.fqdn.clone());
-        }
-        hosts.extend(profile.connectors.exo_outbound.smart_hosts.iter().cloned());
-        hosts.extend(profile.connectors.send.fqdn.clone());
-        hosts.push(profile.eop_endpoint());
+        DnsPlan::for_topology(&Topology::of(profile))
+    }
+
+    /// The plan for a topology: its domains, every host name, the PTR of the public names and the
+    /// TLSA records of the hosts Exchange Online delivers to.
+    pub fn for_topology(topology: &Topology) -> DnsPlan {
         DnsPlan {
-            accepted_domains: profile.tenant.accepted_domains.clone(),
-            routing_domain: profile.tenant.routing_domain(),
-            hosts: dedup(hosts),
-            reverse,
-            reverse_hosts: dedup(reverse_hosts),
-            dane_hosts: dedup(crate::diagnose::inbound_hosts(profile)),
+            accepted_domains: topology.accepted_domains.clone(),
+            routing_domain: topology.routing_domain.clone(),
+            hosts: dedup(topology.hosts().into_iter().map(|(host, _)| host).collect()),
+            reverse: topology.edges.iter().filter_map(|e| e.external_address).collect(),
+            reverse_hosts: dedup(topology.reverse_names()),
+            dane_hosts: dedup(topology.inbound_hosts.clone()),
         }
     }
 }
@@ -137,7 +129,7 @@ pub async fn gather(plan: &DnsPlan, primary: &Resolver, external: Option<&Resolv
     let mut q2: Vec<(String, RecordType)> = plan
         .dane_hosts
         .iter()
-        .map(|h| (crate::checks::dane::tlsa_name(h), RecordType::Tlsa))
+        .map(|h| (tlsa_name(h), RecordType::Tlsa))
         .collect();
     let mut reverse: Vec<IpAddr> = plan.reverse.clone();
     for a in &first {
@@ -146,7 +138,7 @@ pub async fn gather(plan: &DnsPlan, primary: &Resolver, external: Option<&Resolv
                 if host != "." {
                     q2.push((host.to_string(), RecordType::A));
                     q2.push((host.to_string(), RecordType::Aaaa));
-                    q2.push((crate::checks::dane::tlsa_name(host), RecordType::Tlsa));
+                    q2.push((tlsa_name(host), RecordType::Tlsa));
                 }
             }
         }

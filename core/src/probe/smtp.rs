@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-use crate::encoding::base64_encode;
 use crate::evidence::{
     Connect, Direction, FailureKind, ProbeFailure, Reply, SmtpProbe, Stage, TlsEvidence, TranscriptLine,
 };
@@ -321,11 +320,7 @@ pub async fn handshake(
     session.info(format!("Starting TLS (SNI {sni})"));
     let result = tokio::time::timeout(limit, connector.connect(server_name, io)).await;
     evidence.ms = Some(ms(t0.elapsed()));
-    evidence.chain_der_b64 = capture
-        .chain()
-        .iter()
-        .map(|c| base64_encode(c.as_ref()))
-        .collect();
+    evidence.chain = capture.chain();
     match result {
         Ok(Ok(stream)) => {
             let (_, conn) = stream.get_ref();
@@ -338,7 +333,7 @@ pub async fn handshake(
                 "TLS established: {} {} ({} certificate(s) received)",
                 evidence.version.as_deref().unwrap_or("?"),
                 evidence.cipher.as_deref().unwrap_or("?"),
-                evidence.chain_der_b64.len()
+                evidence.chain.len()
             ));
             session.in_tls = true;
             session.lines.clear();
@@ -393,7 +388,7 @@ fn failure(stage: Stage, kind: FailureKind, message: impl Into<String>) -> Probe
 #[derive(Debug)]
 pub struct StepFailure {
     kind: FailureKind,
-    message: String,
+    pub(crate) message: String,
 }
 
 impl StepFailure {
@@ -466,7 +461,12 @@ impl Session {
     }
 
     /// Send a command line and read its reply.
-    async fn command(&mut self, io: &mut BoxedIo, line: &str, limit: Duration) -> Result<Reply, StepFailure> {
+    pub(crate) async fn command(
+        &mut self,
+        io: &mut BoxedIo,
+        line: &str,
+        limit: Duration,
+    ) -> Result<Reply, StepFailure> {
         self.push(Direction::Client, line.to_string());
         let mut bytes = line.as_bytes().to_vec();
         bytes.extend_from_slice(b"\r\n");
@@ -494,7 +494,11 @@ impl Session {
     }
 
     /// Read one complete reply within `limit`.
-    async fn read_reply(&mut self, io: &mut BoxedIo, limit: Duration) -> Result<Reply, StepFailure> {
+    pub(crate) async fn read_reply(
+        &mut self,
+        io: &mut BoxedIo,
+        limit: Duration,
+    ) -> Result<Reply, StepFailure> {
         let t0 = Instant::now();
         let deadline = tokio::time::Instant::now() + limit;
         let mut parser = ReplyParser::default();
@@ -591,7 +595,7 @@ fn ms(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::ca::{LabCa, LeafSpec};
+    use crate::ca::{LabCa, LeafSpec};
     use crate::smtp::{Faults, Personality, ServerConfig, SmtpServer};
     use tokio::net::TcpListener;
 
@@ -660,7 +664,7 @@ mod tests {
         assert!(p.extensions().contains(&"STARTTLS".to_string()));
         let tls = p.tls.as_ref().unwrap();
         assert_eq!(tls.version.as_deref(), Some("TLSv1.3"));
-        assert_eq!(tls.chain_der_b64.len(), 2, "leaf and intermediate");
+        assert_eq!(tls.chain.len(), 2, "leaf and intermediate");
         assert!(!p.extensions_tls().contains(&"STARTTLS".to_string()));
         assert!(
             p.transcript
@@ -762,8 +766,22 @@ mod tests {
 
     #[tokio::test]
     async fn legacy_tls_records_the_protocol_version_alert() {
+        let now = time::OffsetDateTime::now_utc();
+        let ca = LabCa::generate(now).unwrap();
+        let spec = LeafSpec::server("mail.contoso.com", ["mail.contoso.com"], now)
+            .with_key(crate::ca::LeafKey::Rsa2048);
+        let key = ca.issue(&spec).unwrap().certified_key(true).unwrap();
+        let legacy = crate::tls_scan::stub::HandshakeOnlyServer::new(
+            &[
+                crate::tls_scan::suites::Version::Tls10,
+                crate::tls_scan::suites::Version::Tls11,
+            ],
+            &[0x0035],
+            &[],
+            key,
+        );
         let faults = Faults {
-            legacy_tls_only: true,
+            handshake_only: Some(Arc::new(legacy)),
             ..Faults::default()
         };
         let (server, _ca) = lab_server(faults).await;

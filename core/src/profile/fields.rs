@@ -13,10 +13,24 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use super::{MAX_TIMEOUT_SECS, TlsAuthLevel};
 
+/// Why a value written as a TOML string does not parse (the `<what is wrong>` half of the message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum FieldError {
+    /// Not an IP address.
+    #[error("{0:?} is not a valid IP address")]
+    IpAddress(String),
+    /// Not `IP`, `IP:port`, `[IPv6]` or `[IPv6]:port`.
+    #[error("{0:?} is not a valid DNS server address")]
+    DnsServer(String),
+    /// Not one of the Exchange TLS authentication levels.
+    #[error("{0:?} is not a TLS authentication level")]
+    TlsAuthLevel(String),
+}
+
 /// A visitor for values written as TOML strings and parsed by `parse`.
 struct Parse<T> {
     expecting: &'static str,
-    parse: fn(&str) -> Result<T, String>,
+    parse: fn(&str) -> Result<T, FieldError>,
 }
 
 impl<T> Visitor<'_> for Parse<T> {
@@ -33,8 +47,8 @@ impl<T> Visitor<'_> for Parse<T> {
 
 pub(super) const IP_EXPECTED: &str = "an IPv4 or IPv6 address such as 10.0.0.10";
 
-fn parse_ip(s: &str) -> Result<IpAddr, String> {
-    s.parse().map_err(|_| format!("{s:?} is not a valid IP address"))
+fn parse_ip(s: &str) -> Result<IpAddr, FieldError> {
+    s.parse().map_err(|_| FieldError::IpAddress(s.to_string()))
 }
 
 /// `Option<IpAddr>` from a string (used with `#[serde(default)]`, so only called when the key is present).
@@ -50,14 +64,14 @@ pub(super) fn ip_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IpAddr>, 
 pub const DNS_PORT: u16 = 53;
 
 /// Parses `IP`, `IP:port`, `[IPv6]` or `[IPv6]:port`; the port defaults to 53.
-pub(super) fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
+pub(super) fn parse_resolver(s: &str) -> Result<SocketAddr, FieldError> {
     if let Ok(addr) = s.parse::<SocketAddr>() {
         return Ok(addr);
     }
     let bare = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')).unwrap_or(s);
     match bare.parse::<IpAddr>() {
         Ok(ip) => Ok(SocketAddr::new(ip, DNS_PORT)),
-        Err(_) => Err(format!("{s:?} is not a valid DNS server address")),
+        Err(_) => Err(FieldError::DnsServer(s.to_string())),
     }
 }
 
@@ -168,7 +182,7 @@ pub(super) fn seconds_ser<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S:
 
 pub(super) const TLS_LEVEL_EXPECTED: &str = "one of EncryptionOnly, CertificateValidation, DomainValidation";
 
-fn parse_tls_level(s: &str) -> Result<TlsAuthLevel, String> {
+fn parse_tls_level(s: &str) -> Result<TlsAuthLevel, FieldError> {
     [
         TlsAuthLevel::EncryptionOnly,
         TlsAuthLevel::CertificateValidation,
@@ -176,7 +190,7 @@ fn parse_tls_level(s: &str) -> Result<TlsAuthLevel, String> {
     ]
     .into_iter()
     .find(|level| level.as_str().eq_ignore_ascii_case(s.trim()))
-    .ok_or_else(|| format!("{s:?} is not a TLS authentication level"))
+    .ok_or_else(|| FieldError::TlsAuthLevel(s.to_string()))
 }
 
 impl<'de> Deserialize<'de> for TlsAuthLevel {

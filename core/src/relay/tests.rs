@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 
 use super::client::{self, ClientOptions, RcptOutcome, TlsPolicy};
 use super::*;
+use crate::ca::{LabCa, LeafSpec};
 use crate::headers::Classification;
-use crate::lab::ca::{LabCa, LeafSpec};
 
 fn client_options(tls: TlsPolicy, cert: Option<Arc<rustls::sign::CertifiedKey>>) -> ClientOptions {
     ClientOptions {
@@ -660,8 +660,8 @@ fn not_passing(checks: &[crate::check::CheckResult]) -> Vec<(String, crate::chec
 
 #[tokio::test]
 async fn client_certificates_are_judged_by_the_probes_certificate_checks() {
+    use crate::ca::{LeafIssuer, LeafKey};
     use crate::check::Status;
-    use crate::lab::ca::{LeafIssuer, LeafKey};
 
     let now = OffsetDateTime::now_utc();
     let day = time::Duration::days(1);
@@ -730,11 +730,7 @@ async fn client_certificates_are_judged_by_the_probes_certificate_checks() {
             version: "TLSv1.3".into(),
             cipher: "TLS13_AES_256_GCM_SHA384".into(),
             sni: None,
-            client_chain_der_b64: key
-                .cert
-                .iter()
-                .map(|c| crate::encoding::base64_encode(c))
-                .collect(),
+            client_chain_der_b64: key.cert.iter().map(|c| data_encoding::BASE64.encode(c)).collect(),
         };
         let session = crate::smtp::server::SessionInfo {
             id: "S1".into(),

@@ -14,7 +14,7 @@ use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use time::OffsetDateTime;
 
-use crate::lab::ca::{LabCa, LeafSpec};
+use crate::ca::{LabCa, LeafSpec};
 
 /// Why the relay's TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +39,7 @@ pub enum TlsSetupError {
     },
     /// The lab CA could not generate a certificate.
     #[error("could not generate a certificate: {0}")]
-    Generate(#[from] crate::lab::ca::CaError),
+    Generate(#[from] crate::ca::CaError),
     /// Writing the generated CA certificate failed.
     #[error("could not write {}: {source}", path.display())]
     Write {
@@ -225,8 +225,12 @@ impl CertSummary {
     ///
     /// # Errors
     /// When it is not an X.509 certificate.
-    pub fn parse(der: &[u8]) -> Result<CertSummary, String> {
-        let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| e.to_string())?;
+    pub fn parse(der: &[u8]) -> Result<CertSummary, crate::cert::CertError> {
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(der).map_err(|e| crate::cert::CertError::Parse {
+                context: "certificate".into(),
+                reason: e.to_string(),
+            })?;
         let common_names = cert
             .subject()
             .iter_common_name()
@@ -282,6 +286,24 @@ pub fn name_matches(cert_name: &str, expected: &str) -> bool {
     crate::cert::connector_name_matches(cert_name, expected)
 }
 
+/// Why a client chain does not verify ([`verify_chain`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChainError {
+    /// The chain is empty.
+    #[error("no certificate")]
+    Empty,
+    /// A trust anchor is not a usable CA certificate.
+    #[error("bad trust anchor: {0}")]
+    Anchor(rustls::Error),
+    /// No verifier could be built from the anchors.
+    #[error("{0}")]
+    Verifier(rustls::server::VerifierBuilderError),
+    /// The chain does not verify to the anchors.
+    #[error("{0}")]
+    Invalid(rustls::Error),
+}
+
 /// Verify a client chain against trust anchors (webpki, client-auth usage), at `now`.
 ///
 /// # Errors
@@ -290,20 +312,18 @@ pub fn verify_chain(
     chain: &[Vec<u8>],
     roots: &[CertificateDer<'static>],
     now: OffsetDateTime,
-) -> Result<(), String> {
+) -> Result<(), ChainError> {
     let Some((leaf, rest)) = chain.split_first() else {
-        return Err("no certificate".into());
+        return Err(ChainError::Empty);
     };
     let mut store = rustls::RootCertStore::empty();
     for root in roots {
-        store
-            .add(root.clone())
-            .map_err(|e| format!("bad trust anchor: {e}"))?;
+        store.add(root.clone()).map_err(ChainError::Anchor)?;
     }
     let verifier =
         rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(store), crate::tls::provider())
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(ChainError::Verifier)?;
     let leaf = CertificateDer::from(leaf.as_slice());
     let intermediates: Vec<CertificateDer<'_>> =
         rest.iter().map(|c| CertificateDer::from(c.as_slice())).collect();
@@ -312,7 +332,7 @@ pub fn verify_chain(
     verifier
         .verify_client_cert(&leaf, &intermediates, now)
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(ChainError::Invalid)
 }
 
 #[cfg(test)]

@@ -15,8 +15,9 @@ use crate::check::{Attachment, CheckResult, Counts, Status};
 use crate::diagnose::Diagnosis;
 use crate::evidence::Connect;
 
-use super::certs::{self, CertDetails};
+use super::certs;
 use super::{attachment_label, format_date, format_time};
+use crate::cert::CertInfo;
 
 /// The schema id of a comparison.
 pub const SCHEMA: &str = "mailpath/compare/1";
@@ -276,12 +277,12 @@ fn connect_kind(c: &Connect) -> &'static str {
     }
 }
 
-fn cert_facts(m: &mut BTreeMap<&'static str, String>, leaf: Option<&CertDetails>) {
+fn cert_facts(m: &mut BTreeMap<&'static str, String>, leaf: Option<&CertInfo>) {
     if let Some(l) = leaf {
-        m.insert("certificate sha256", l.sha256.clone());
-        m.insert("certificate subject", l.subject_line());
-        m.insert("certificate issuer", l.issuer_line());
-        m.insert("certificate names", l.sans.join(", "));
+        m.insert("certificate sha256", l.sha256_colons());
+        m.insert("certificate subject", l.subject.clone());
+        m.insert("certificate issuer", l.issuer.clone());
+        m.insert("certificate names", l.alt_names().join(", "));
         m.insert("certificate expiry", format_date(l.not_after));
     }
 }

@@ -9,9 +9,10 @@ use std::fmt::Write as _;
 use crate::check::{CheckResult, Remediation, Status, StepKind};
 use crate::evidence::{Connect, Direction, SmtpProbe, TlsEvidence, TlsPortProbe};
 
-use super::certs::{CapturedCert, CertDetails, EndpointCerts};
+use super::certs::EndpointCerts;
 use super::svg::{self, style};
 use super::{Report, format_ms, format_time, groups, problems, validity_note};
+use crate::cert::{CapturedCert, CertInfo};
 
 /// Escape text for HTML (and XML): `& < > " '`, and control characters shown as `\xNN`.
 pub fn esc(s: &str) -> Cow<'_, str> {
@@ -203,6 +204,22 @@ pub fn render(r: &Report) -> String {
     let mut kv = |k: &str, v: String| {
         let _ = writeln!(h, "<tr><th>{}</th><td>{v}</td></tr>", esc(k));
     };
+    if let Some(x) = &d.explained {
+        // `mailpath explain --run`: the string it explained and its verdict come first.
+        kv(
+            "Explained",
+            format!("<span class=\"mono\">{}</span> {}", esc(&x.code), esc(&x.title)),
+        );
+        kv("Input", format!("<span class=\"mono\">{}</span>", esc(&x.input)));
+        kv(
+            "Verdict",
+            format!(
+                "{} <span class=\"legend\">(on {})</span>",
+                esc(&x.verdict),
+                esc(&x.hops.join(", "))
+            ),
+        );
+    }
     kv("Profile", esc(&d.profile.name).into_owned());
     kv(
         "Tenant",
@@ -583,6 +600,11 @@ fn tls_rows(h: &mut String, tls: &TlsEvidence) {
     if let Some(a) = &tls.alert {
         let _ = writeln!(h, "<tr><th>TLS alert</th><td class=\"bad\">{}</td></tr>", esc(a));
     }
+    if tls.chain_from_scan {
+        h.push_str(
+            "<tr><th>Certificates</th><td>read by the handshake scanner on its own connection</td></tr>\n",
+        );
+    }
 }
 
 fn smtp_evidence(h: &mut String, r: &Report, p: &SmtpProbe, anchor: &str, certs: Option<&EndpointCerts>) {
@@ -660,6 +682,9 @@ fn smtp_evidence(h: &mut String, r: &Report, p: &SmtpProbe, anchor: &str, certs:
     }
     let _ = writeln!(h, "<tr><th>Total</th><td>{}</td></tr>", esc(&format_ms(p.ms)));
     h.push_str("</table>\n");
+    if let Some(scan) = &p.tls_scan {
+        super::tls_scan::html(h, scan);
+    }
     if let Some(c) = certs {
         cert_chain(h, r, c);
     }
@@ -737,10 +762,11 @@ fn cert_chain(h: &mut String, r: &Report, c: &EndpointCerts) {
 }
 
 /// The class that colours a validity note: expired or not yet valid, within 30 days, fine.
-fn validity_class(c: &CertDetails, at: time::OffsetDateTime) -> &'static str {
-    if at > c.not_after || at < c.not_before {
+fn validity_class(c: &CertInfo, at: time::OffsetDateTime) -> &'static str {
+    let validity = c.validity(at);
+    if validity.is_invalid() {
         "bad"
-    } else if c.days_left(at) < 30 {
+    } else if validity.expires_within(30) {
         "soon"
     } else {
         ""
@@ -750,7 +776,7 @@ fn validity_class(c: &CertDetails, at: time::OffsetDateTime) -> &'static str {
 /// Every endpoint's leaf certificate, soonest expiry first: the renewal timeline at a glance.
 fn certificate_overview(h: &mut String, r: &Report, anchors: &Anchors) {
     let at = r.diagnosis.started_at;
-    let mut leaves: Vec<(&str, &CertDetails)> = r
+    let mut leaves: Vec<(&str, &CertInfo)> = r
         .certs
         .iter()
         .filter_map(|c| c.leaf().map(|l| (c.evidence_id.as_str(), l)))
@@ -761,18 +787,14 @@ fn certificate_overview(h: &mut String, r: &Report, anchors: &Anchors) {
     leaves.sort_by_key(|(id, l)| (l.not_after, *id));
     h.push_str("<h3>Certificates presented</h3>\n<table>\n<tr><th>Endpoint</th><th>Subject</th><th>Names</th><th>Issuer</th><th>Valid until</th></tr>\n");
     for (id, l) in leaves {
-        let names: Vec<&str> = l
-            .sans
-            .iter()
-            .map(|s| s.strip_prefix("DNS:").unwrap_or(s))
-            .collect();
+        let names = l.alt_names();
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{} <span class=\"{}\">({})</span></td></tr>",
             anchors.link(id),
-            esc(&l.subject_line()),
+            esc(&l.subject),
             esc(&names.join(", ")),
-            esc(&l.issuer_line()),
+            esc(&l.issuer),
             esc(&super::format_date(l.not_after)),
             validity_class(l, at),
             esc(&validity_note(l, at))
@@ -781,7 +803,7 @@ fn certificate_overview(h: &mut String, r: &Report, anchors: &Anchors) {
     h.push_str("</table>\n");
 }
 
-fn cert_table(h: &mut String, r: &Report, c: &CertDetails, n: usize, role: &str) {
+fn cert_table(h: &mut String, r: &Report, c: &CertInfo, n: usize, role: &str) {
     let at = r.diagnosis.started_at;
     let note = validity_note(c, at);
     let class = validity_class(c, at);
@@ -790,18 +812,19 @@ fn cert_table(h: &mut String, r: &Report, c: &CertDetails, n: usize, role: &str)
     let _ = writeln!(
         h,
         "<tr><th>Subject</th><td class=\"mono\">{}</td></tr>",
-        esc(&c.subject_line())
+        esc(&c.subject)
     );
     let _ = writeln!(
         h,
         "<tr><th>Issuer</th><td class=\"mono\">{}</td></tr>",
-        esc(&c.issuer_line())
+        esc(&c.issuer)
     );
-    if !c.sans.is_empty() {
+    let names = c.alt_names();
+    if !names.is_empty() {
         let _ = writeln!(
             h,
             "<tr><th>Names (SAN)</th><td class=\"mono\">{}</td></tr>",
-            esc(&c.sans.join(", "))
+            esc(&names.join(", "))
         );
     }
     let _ = writeln!(
@@ -818,8 +841,8 @@ fn cert_table(h: &mut String, r: &Report, c: &CertDetails, n: usize, role: &str)
     let _ = writeln!(
         h,
         "<tr><th>Key</th><td>{} \u{00b7} {}</td></tr>",
-        esc(&c.key),
-        esc(&c.signature)
+        esc(&c.key.to_string()),
+        esc(&c.signature_algorithm)
     );
     if !c.eku.is_empty() {
         let _ = writeln!(
@@ -846,7 +869,7 @@ fn cert_table(h: &mut String, r: &Report, c: &CertDetails, n: usize, role: &str)
     let _ = writeln!(
         h,
         "<tr><th>SHA-256</th><td class=\"mono\">{}</td></tr>",
-        esc(&c.sha256)
+        esc(&c.sha256_colons())
     );
     h.push_str("</table>\n");
 }

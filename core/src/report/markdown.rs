@@ -114,6 +114,17 @@ pub fn render(r: &Report) -> String {
         w => w,
     };
     let _ = writeln!(m, "{}: {}\n", tag(worst), md(super::verdict(d)));
+    if let Some(x) = &d.explained {
+        // `mailpath explain --run`: the string it explained and its verdict come first.
+        let _ = writeln!(m, "- **Explained**: {} {}", code(&x.code), md(&x.title));
+        let _ = writeln!(m, "- **Input**: {}", code(&x.input));
+        let _ = writeln!(
+            m,
+            "- **Verdict** (on {}): {}",
+            md(&x.hops.join(", ")),
+            md(&x.verdict)
+        );
+    }
     let c = &d.counts;
     let _ = writeln!(
         m,
@@ -198,12 +209,12 @@ pub fn render(r: &Report) -> String {
     let mut notes = Vec::new();
     for ec in &r.certs {
         if let Some(leaf) = ec.leaf() {
-            let days = leaf.days_left(d.started_at);
-            if days < 30 || d.started_at < leaf.not_before {
+            let validity = leaf.validity(d.started_at);
+            if validity.is_invalid() || validity.expires_within(30) {
                 notes.push(format!(
                     "- {}: {} \u{2014} {}",
                     code(&ec.evidence_id),
-                    md(&leaf.subject_line()),
+                    md(&leaf.subject),
                     md(&validity_note(leaf, d.started_at))
                 ));
             }
@@ -216,6 +227,13 @@ pub fn render(r: &Report) -> String {
             m.push('\n');
         }
     }
+    let scans: Vec<(&str, &crate::tls_scan::TlsScan)> = d
+        .evidence
+        .smtp
+        .iter()
+        .filter_map(|p| p.tls_scan.as_ref().map(|s| (p.id.as_str(), s)))
+        .collect();
+    super::tls_scan::markdown(&mut m, &scans);
     let _ = writeln!(
         m,
         "\n---\nWritten by mailpath {}. The HTML report has the path diagram, every check and the evidence.",

@@ -17,11 +17,13 @@ pub mod markdown;
 pub mod monitor;
 pub mod redact;
 pub mod svg;
+mod tls_scan;
 
 use std::path::{Path, PathBuf};
 
 use time::{OffsetDateTime, UtcOffset};
 
+use crate::cert::Validity;
 use crate::check::{Attachment, CheckResult, Status};
 use crate::diagnose::{Diagnosis, SCHEMA};
 use crate::path::MailPath;
@@ -439,22 +441,15 @@ pub fn verdict(d: &Diagnosis) -> &'static str {
 }
 
 /// How a certificate's validity relates to when the diagnosis ran.
-pub fn validity_note(c: &certs::CertDetails, at: OffsetDateTime) -> String {
-    if at < c.not_before {
-        let days = (c.not_before - at).whole_days();
-        return format!(
+/// ([`CertInfo::validity`](crate::cert::CertInfo::validity) in the words of a report read later than it ran.)
+pub fn validity_note(c: &crate::cert::CertInfo, at: OffsetDateTime) -> String {
+    match c.validity(at) {
+        Validity::NotYetValid { days } => format!(
             "not yet valid: becomes valid {} after this run",
             plural(days, "day")
-        );
-    }
-    let left = c.days_left(at);
-    if at > c.not_after {
-        format!(
-            "EXPIRED {} before this run",
-            plural((at - c.not_after).whole_days(), "day")
-        )
-    } else {
-        format!("expires {} after this run", plural(left, "day"))
+        ),
+        Validity::Expired { days } => format!("EXPIRED {} before this run", plural(days, "day")),
+        Validity::Valid { days_left } => format!("expires {} after this run", plural(days_left, "day")),
     }
 }
 

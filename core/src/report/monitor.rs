@@ -19,12 +19,12 @@ fn leaf_certificates(d: &Diagnosis) -> Vec<(String, String, String, OffsetDateTi
     let ports = d.evidence.tls_ports.iter().map(|p| (&p.id, p.tls.as_ref()));
     smtp.chain(ports)
         .filter_map(|(id, tls)| {
-            let der = crate::encoding::base64_decode(tls?.chain_der_b64.first()?)?;
-            let info = crate::cert::parse_certificate(&der).ok()?;
+            let der = tls?.chain.first()?;
+            let info = crate::cert::parse_certificate(der).ok()?;
             Some((
                 id.clone(),
                 info.subject,
-                crate::verdict::sha256_hex(&der),
+                crate::verdict::sha256_hex(der),
                 info.not_after,
             ))
         })

@@ -16,13 +16,14 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde_json::Value;
 
-use super::certs::{CapturedCert, EndpointCerts, NameAttribute};
+use super::certs::EndpointCerts;
+use crate::cert::{CapturedCert, CertInfo, NameAttribute};
 use crate::diagnose::Diagnosis;
 use crate::dns::RecordData;
 use crate::evidence::Connect;
 
 /// The prefix of the marker that stands for a redacted certificate in `chain_der_b64`.
-pub const REDACTED_CERT_PREFIX: &str = "redacted:";
+pub const REDACTED_CERT_PREFIX: &str = crate::encoding::REDACTED_PREFIX;
 
 /// Suffixes of names that belong to a tenant but live under Microsoft's domains: the prefix label is
 /// replaced, the suffix stays.
@@ -309,13 +310,20 @@ impl Redactor {
             r.add_connect(&t.connect);
         }
         for ec in certs {
-            for cert in &ec.chain {
-                if let CapturedCert::Parsed(details) = cert {
-                    r.add_attrs(&details.subject);
-                    r.add_attrs(&details.issuer);
-                    for san in &details.sans {
-                        r.add_san(san);
-                    }
+            for info in ec.chain.iter().filter_map(CapturedCert::info) {
+                r.add_attrs(&info.subject_attributes);
+                r.add_attrs(&info.issuer_attributes);
+                for name in &info.dns_names {
+                    r.add_name(name);
+                }
+                for ip in info.ip_addresses.iter().filter_map(|ip| ip.parse().ok()) {
+                    r.add_ip(ip);
+                }
+                for other in &info.other_names {
+                    r.add_san(other);
+                }
+                for url in &info.aia_ca_issuers {
+                    r.scan(url, true);
                 }
             }
         }
@@ -332,8 +340,9 @@ impl Redactor {
     }
 
     /// Number the certificates in the order the diagnosis lists them (the `redacted:cert-N` markers), and
-    /// map each one's SHA-256 fingerprint and serial to its label: a fingerprint finds the certificate,
-    /// and its names, in Certificate Transparency logs.
+    /// map each one's fingerprints (SHA-256, and SHA-1, Exchange's thumbprint) and serial to its label, with
+    /// and without colons: a fingerprint finds the certificate, and its names, in Certificate Transparency
+    /// logs.
     fn add_fingerprints(&mut self, d: &Diagnosis, certs: &[EndpointCerts]) {
         let chains = d
             .evidence
@@ -349,12 +358,12 @@ impl Redactor {
         let mut labels: HashMap<(String, usize), String> = HashMap::new();
         for (id, tls) in chains {
             for (i, der) in tls
-                .map(|t| t.chain_der_b64.as_slice())
+                .map(|t| t.chain.as_slice())
                 .unwrap_or_default()
                 .iter()
                 .enumerate()
             {
-                let marker = self.cert_marker(der);
+                let marker = self.cert_marker(&json_text(der));
                 labels.insert(
                     (id.to_string(), i),
                     marker.trim_start_matches(REDACTED_CERT_PREFIX).to_string(),
@@ -363,17 +372,22 @@ impl Redactor {
         }
         for ec in certs {
             for (i, cert) in ec.chain.iter().enumerate() {
-                let (CapturedCert::Parsed(details), Some(label)) =
-                    (cert, labels.get(&(ec.evidence_id.clone(), i)))
+                let (Some(info), Some(label)) = (cert.info(), labels.get(&(ec.evidence_id.clone(), i)))
                 else {
                     continue;
                 };
-                let fp = details.sha256.to_ascii_lowercase();
-                self.insert(fp.replace(':', ""), label.clone(), Boundary::Word);
-                self.insert(fp, label.clone(), Boundary::Word);
-                let serial = details.serial.to_ascii_lowercase();
+                for fp in [&info.sha256, &info.sha1_thumbprint] {
+                    let fp = fp.to_ascii_lowercase();
+                    self.insert(crate::encoding::colons(&fp), label.clone(), Boundary::Word);
+                    self.insert(fp, label.clone(), Boundary::Word);
+                }
+                let serial = info.serial.to_ascii_lowercase();
                 if serial.len() >= 8 {
-                    self.insert(serial.replace(':', ""), format!("{label} serial"), Boundary::Word);
+                    self.insert(
+                        crate::encoding::colons(&serial),
+                        format!("{label} serial"),
+                        Boundary::Word,
+                    );
                     self.insert(serial, format!("{label} serial"), Boundary::Word);
                 }
             }
@@ -949,7 +963,7 @@ impl Redactor {
         d: &Diagnosis,
     ) -> Result<Vec<EndpointCerts>, serde_json::Error> {
         // Number the certificates in the order the diagnosis lists them.
-        let ders: BTreeMap<&str, Vec<&String>> = d
+        let ders: BTreeMap<&str, Vec<String>> = d
             .evidence
             .smtp
             .iter()
@@ -960,7 +974,7 @@ impl Redactor {
                     .iter()
                     .map(|p| (p.id.as_str(), p.tls.as_ref())),
             )
-            .filter_map(|(id, tls)| tls.map(|t| (id, t.chain_der_b64.iter().collect())))
+            .filter_map(|(id, tls)| tls.map(|t| (id, t.chain.iter().map(|der| json_text(der)).collect())))
             .collect();
         let mut out = Vec::with_capacity(certs.len());
         for ec in certs {
@@ -976,13 +990,14 @@ impl Redactor {
                     .unwrap_or_else(|| format!("{REDACTED_CERT_PREFIX}cert-?"));
                 let label = marker.trim_start_matches(REDACTED_CERT_PREFIX).to_string();
                 ec2.chain.push(match cert {
-                    CapturedCert::Parsed(details) => {
-                        let mut v = serde_json::to_value(details)?;
+                    CapturedCert::Parsed(info) => {
+                        let mut v = serde_json::to_value(info)?;
                         self.rewrite_value(&mut v, "");
-                        let mut details: super::certs::CertDetails = serde_json::from_value(v)?;
-                        details.sha256 = label.clone();
-                        details.serial = format!("{label} serial");
-                        CapturedCert::Parsed(Box::new(details))
+                        let mut info: CertInfo = serde_json::from_value(v)?;
+                        info.sha256 = label.clone();
+                        info.sha1_thumbprint = label.clone();
+                        info.serial = format!("{label} serial");
+                        CapturedCert::Parsed(Box::new(info))
                     }
                     CapturedCert::Unparsed { reason } => CapturedCert::Unparsed {
                         reason: self.apply(reason),
@@ -1003,6 +1018,15 @@ enum WordKind {
     Unit,
     Place,
     Serial,
+}
+
+/// A certificate as the diagnosis JSON writes it (base64, or its redaction marker): what
+/// [`Redactor::cert_marker`] numbers, so that the typed diagnosis and its JSON get the same markers.
+fn json_text(der: &[u8]) -> String {
+    match crate::encoding::redacted_label(der) {
+        Some(label) => format!("{REDACTED_CERT_PREFIX}{label}"),
+        None => data_encoding::BASE64.encode(der),
+    }
 }
 
 /// `250-mail.contoso.com` -> `mail.contoso.com`: the reply code of an SMTP continuation line is no label.

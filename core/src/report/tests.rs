@@ -5,10 +5,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use time::macros::datetime;
 
 use super::*;
+use crate::ca::{LabCa, LeafSpec};
 use crate::check::{CheckDef, Counts};
 use crate::dns::{DnsAnswer, DnsOutcome, RecordData, RecordType};
 use crate::evidence::{Connect, Direction, Evidence, Reply, SmtpProbe, TlsEvidence, TranscriptLine};
-use crate::lab::ca::{LabCa, LeafSpec};
 use crate::path::{MailPath, PathSpec};
 use crate::profile::Profile;
 
@@ -53,12 +53,9 @@ pub(super) fn sample() -> Diagnosis {
             ),
         )
         .expect("leaf");
-    let chain: Vec<String> = leaf
-        .chain(true)
-        .iter()
-        .map(|c| crate::encoding::base64_encode(c))
-        .collect();
-    let fingerprint = certs::parse_der(&leaf.leaf).expect("leaf parses").sha256;
+    let chain = leaf.chain(true);
+    let info = crate::cert::parse_certificate(&leaf.leaf).expect("leaf parses");
+    let (fingerprint, thumbprint) = (info.sha256_colons(), info.sha1_thumbprint);
     let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10)), 25);
     let banner =
         "mail.contoso.com Microsoft ESMTP <script>alert(1)</script> ready at Sun, 1 Mar 2026 12:00:00 +0000";
@@ -89,10 +86,11 @@ pub(super) fn sample() -> Diagnosis {
             sni: Some("mail.contoso.com".into()),
             version: Some("TLSv1.3".into()),
             cipher: Some("TLS13_AES_256_GCM_SHA384".into()),
-            chain_der_b64: chain,
+            chain,
             error: None,
             alert: None,
             ms: Some(2),
+            chain_from_scan: false,
         }),
         ehlo_tls: None,
         failure: None,
@@ -111,6 +109,7 @@ pub(super) fn sample() -> Diagnosis {
             line(10, Direction::Error, false, "admin@contoso.com said \u{1}no"),
         ],
         ms: 12,
+        tls_scan: None,
     };
     let dns = DnsAnswer {
         name: "contoso.com".into(),
@@ -132,7 +131,7 @@ pub(super) fn sample() -> Diagnosis {
     let checks = vec![
         CheckResult::new(&DEF, Status::Fail, "mail.contoso.com:25", "the certificate expired 5 days ago")
             .detail(format!("CN=mail.contoso.com, valid until 2026-02-24, SHA-256 {fingerprint}"))
-            .remediation("New-ExchangeCertificate -DomainName mail.contoso.com\nEnable-ExchangeCertificate -Services SMTP -Thumbprint <new>")
+            .remediation(format!("New-ExchangeCertificate -DomainName mail.contoso.com\nEnable-ExchangeCertificate -Services SMTP -Thumbprint <new> (current: {thumbprint})"))
             .evidence("smtp:mail.contoso.com:25")
             .on(Attachment::Hop("in.eop-edge".into())),
         CheckResult::new(&BANNER_DEF, Status::Pass, "mail.contoso.com:25", format!("220 {banner}"))
@@ -159,6 +158,7 @@ pub(super) fn sample() -> Diagnosis {
             tls_ports: Vec::new(),
             resolvers: Vec::new(),
         },
+        explained: None,
     }
 }
 
@@ -298,8 +298,28 @@ fn loading_rejects_other_documents_clearly() {
 
 #[test]
 fn redaction_leaves_no_name_address_or_certificate_behind() {
-    let fingerprint = report(false).certs[0].leaf().unwrap().sha256.to_ascii_lowercase();
-    let r = report(true);
+    // One diagnosis, reported plain and redacted (each sample() has a new lab CA, new certificates).
+    let d = sample();
+    let options = |redact| ReportOptions {
+        redact,
+        ran_on: Some("WS-ADMIN01.contoso.com".into()),
+    };
+    let plain = Report::new(&d, &options(false)).expect("report");
+    let fingerprint = plain.certs[0].leaf().unwrap().sha256.to_ascii_lowercase();
+    let thumbprint = plain.certs[0]
+        .leaf()
+        .unwrap()
+        .sha1_thumbprint
+        .to_ascii_lowercase();
+    assert!(
+        plain.diagnosis.checks[0]
+            .remediation
+            .to_text()
+            .to_ascii_lowercase()
+            .contains(&thumbprint),
+        "the remediation names the current certificate, as tls.cert.* remediations do"
+    );
+    let r = Report::new(&d, &options(true)).expect("report");
     let mut all = String::new();
     for f in [Format::Html, Format::Json, Format::Markdown] {
         all.push_str(&r.render(f).unwrap());
@@ -331,6 +351,10 @@ fn redaction_leaves_no_name_address_or_certificate_behind() {
         "the certificate fingerprint survived redaction"
     );
     assert!(
+        !lower.contains(&thumbprint),
+        "the certificate's SHA-1 thumbprint survived redaction"
+    );
+    assert!(
         r.diagnosis.checks[0].detail.ends_with("SHA-256 cert-1"),
         "{}",
         r.diagnosis.checks[0].detail
@@ -343,7 +367,11 @@ fn redaction_leaves_no_name_address_or_certificate_behind() {
         "{}",
         d.evidence.smtp[0].host
     );
-    assert!(d.evidence.smtp[0].tls.as_ref().unwrap().chain_der_b64[0].starts_with("redacted:cert-"));
+    let served = &d.evidence.smtp[0].tls.as_ref().unwrap().chain[0];
+    assert!(
+        crate::encoding::redacted_label(served).is_some_and(|l| l.starts_with("cert-")),
+        "{served:?}"
+    );
     assert_eq!(
         d.profile.tenant.eop_endpoint.as_deref(),
         Some("tenant-1.mail.protection.outlook.com"),
@@ -355,12 +383,14 @@ fn redaction_leaves_no_name_address_or_certificate_behind() {
     );
     // Certificate details survive, with names replaced.
     let leaf = r.certs[0].leaf().unwrap();
-    assert!(
-        leaf.subject_line().starts_with("CN=host-"),
-        "{}",
-        leaf.subject_line()
-    );
+    assert!(leaf.subject.starts_with("CN=host-"), "{}", leaf.subject);
     assert_eq!(leaf.sha256, "cert-1");
+    assert_eq!(leaf.sha1_thumbprint, "cert-1");
+    assert!(
+        leaf.dns_names.iter().all(|n| n.starts_with("host-")),
+        "{:?}",
+        leaf.dns_names
+    );
     // Check ids and statuses are untouched.
     assert_eq!(d.checks[0].id, "tls.cert.validity");
     assert_eq!(d.checks[0].status, Status::Fail);
@@ -394,11 +424,7 @@ fn compare_finds_a_fixed_check_and_a_new_certificate() {
             new.started_at,
         ))
         .unwrap();
-    new.evidence.smtp[0].tls.as_mut().unwrap().chain_der_b64 = leaf
-        .chain(true)
-        .iter()
-        .map(|c| crate::encoding::base64_encode(c))
-        .collect();
+    new.evidence.smtp[0].tls.as_mut().unwrap().chain = leaf.chain(true);
     new.evidence.smtp[0].addresses = vec!["203.0.113.11".parse().unwrap()];
     let c = compare::compare(&old, &new);
     assert!(c.broke);

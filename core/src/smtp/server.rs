@@ -35,16 +35,11 @@ use super::address::{self, Domain, EnvelopeCommand, Mailbox, Path, Routing};
 use super::io::BoxedIo;
 use super::personality::Personality;
 use super::reply::escape;
-use crate::encoding::base64_encode;
 use crate::evidence::{Direction, TranscriptLine};
 
 /// Bytes a garbage-speaking server sends instead of a greeting: binary noise and a stray HTTP line.
 const GARBAGE: &[u8] =
     b"\x00\xff\xfe\x1b[2J\x16\x03\x01\xde\xad\xbe\xefHTTP/1.0 400 Bad Request\r\n\xc3\x28\x80\x81\r\n";
-
-/// The TLS alert a TLS-1.0-only server sends to a client that offers nothing it accepts:
-/// a fatal `protocol_version` alert in a TLS 1.0 record.
-pub const PROTOCOL_VERSION_ALERT: [u8; 7] = [0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46];
 
 /// Most transcript lines kept per session (the rest is counted, not kept).
 pub const MAX_TRANSCRIPT_LINES: usize = 500;
@@ -68,9 +63,9 @@ pub struct Faults {
     pub garbage: bool,
     /// Send every byte this long after the previous one.
     pub drip: Option<Duration>,
-    /// Accept STARTTLS, then refuse the TLS handshake with a `protocol_version` alert
-    /// (a server that only speaks TLS 1.0/1.1).
-    pub legacy_tls_only: bool,
+    /// Accept STARTTLS, then answer the ClientHello like a server with other versions and suites
+    /// than rustls serves (TLS 1.0/1.1 only, CBC only, RSA key exchange only), up to ServerHelloDone.
+    pub handshake_only: Option<std::sync::Arc<crate::tls_scan::stub::HandshakeOnlyServer>>,
     /// Wait this long before every reply (simulated latency, for benchmarks).
     pub reply_delay: Option<Duration>,
 }
@@ -129,7 +124,7 @@ impl TlsInfo {
     pub fn client_chain(&self) -> Vec<Vec<u8>> {
         self.client_chain_der_b64
             .iter()
-            .filter_map(|c| crate::encoding::base64_decode(c))
+            .filter_map(|c| data_encoding::BASE64.decode(c.as_bytes()).ok())
             .collect()
     }
 
@@ -571,9 +566,12 @@ impl Session<'_> {
             match self.phase().await {
                 PhaseEnd::Close => break,
                 PhaseEnd::StartTls => {
-                    if config.faults.legacy_tls_only {
-                        self.refuse_modern_tls().await;
-                        self.end_reason = "TLS refused (legacy-only fault)";
+                    if let Some(server) = config.faults.handshake_only.clone() {
+                        self.inbuf.clear();
+                        let limit = self.config.limits.idle_timeout.min(self.time_left());
+                        let what = server.serve(&mut self.io, limit).await;
+                        self.transcript.push(Direction::Info, false, &what);
+                        self.end_reason = "handshake-only TLS (lab fault)";
                         break;
                     }
                     if !self.start_tls().await {
@@ -625,7 +623,7 @@ impl Session<'_> {
             sni: conn.server_name().map(str::to_string),
             client_chain_der_b64: conn
                 .peer_certificates()
-                .map(|chain| chain.iter().map(|c| base64_encode(c)).collect())
+                .map(|chain| chain.iter().map(|c| data_encoding::BASE64.encode(c)).collect())
                 .unwrap_or_default(),
         };
         self.io = Box::new(tls_stream);
@@ -770,14 +768,6 @@ impl Session<'_> {
 
     /// A TLS-1.0-only server meeting a client that requires TLS 1.2+: read the ClientHello,
     /// answer with a fatal protocol_version alert, hang up.
-    async fn refuse_modern_tls(&mut self) {
-        self.inbuf.clear();
-        if self.fill(COMMAND_READ).await {
-            let _ = self.io.write_all(&PROTOCOL_VERSION_ALERT).await;
-            let _ = self.io.flush().await;
-        }
-    }
-
     /// Serve commands until the session ends or STARTTLS succeeds.
     async fn phase(&mut self) -> PhaseEnd {
         loop {
@@ -865,7 +855,7 @@ impl Session<'_> {
                         .personality
                         .ehlo_greeting(&self.config.hostname, self.info.peer.ip()),
                 ];
-                let tls_available = self.config.tls.is_some() || self.config.faults.legacy_tls_only;
+                let tls_available = self.config.tls.is_some() || self.config.faults.handshake_only.is_some();
                 let mut ext = self.config.personality.extensions(
                     tls_available,
                     self.in_tls(),
@@ -890,7 +880,7 @@ impl Session<'_> {
                 format!("250 {} Hello [{}]", self.config.hostname, self.info.peer.ip())
             }
             Request::StartTls => {
-                let can = (self.config.tls.is_some() || self.config.faults.legacy_tls_only)
+                let can = (self.config.tls.is_some() || self.config.faults.handshake_only.is_some())
                     && !self.config.faults.strip_starttls;
                 if self.in_tls() {
                     "503 5.5.1 TLS already active".to_string()

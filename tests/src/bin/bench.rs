@@ -5,6 +5,10 @@
 //!    most 1.3x), not the sum of all of them.
 //! 2. One `mailpath probe` of the Edge against `swaks --tls --quit-after HELO` and `posttls-finger` on
 //!    the same endpoint (the same dialogue: EHLO, STARTTLS, EHLO, QUIT), median of several runs.
+//!
+//! `bench tls-scan` measures instead what the TLS handshake scanner costs (issue 12): a diagnosis of
+//! `healthy-edge` and `cbc-only` with `--tls-scan off` (the probes alone), `quick` (the default) and
+//! `full`, its median time and the connections it made to each endpoint.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::{Command, Stdio};
@@ -41,6 +45,10 @@ fn time_command(cmd: &mut Command, runs: usize) -> Option<Duration> {
 
 #[tokio::main]
 async fn main() {
+    if std::env::args().nth(1).as_deref() == Some("tls-scan") {
+        tls_scan_cost().await;
+        return;
+    }
     let runs = 5;
     // 1. Whole diagnosis vs the slowest endpoint, 100 ms per reply.
     let options = LabOptions {
@@ -155,4 +163,47 @@ async fn main() {
     show("swaks", swaks);
     show("posttls-finger", finger);
     lab.shutdown().await;
+}
+
+/// Diagnosis time and connections per endpoint for each scan mode (the probe's own connection plus
+/// one per ClientHello of the scan, as the evidence records them).
+async fn tls_scan_cost() {
+    use mailpath_core::tls_scan::ScanMode;
+    let runs = 5;
+    println!("TLS scan cost: lab with +100 ms per SMTP reply, median of {runs} diagnoses");
+    for scenario in ["healthy-edge", "cbc-only"] {
+        let options = LabOptions {
+            reply_delay: Some(Duration::from_millis(100)),
+            ..LabOptions::default()
+        };
+        let lab = Lab::start_named(scenario, options).await.expect("lab");
+        let profile = Profile::load(&lab.info().profile_file).expect("profile");
+        for mode in [ScanMode::Off, ScanMode::Quick, ScanMode::Full] {
+            let mut times = Vec::new();
+            let mut connections = Vec::new();
+            for _ in 0..runs {
+                let mut opts = DiagnoseOptions::new(trust_for(&profile).expect("trust"));
+                opts.tls_scan.mode = mode;
+                let t0 = Instant::now();
+                let d = diagnose(&profile, opts).await;
+                times.push(t0.elapsed());
+                connections = d
+                    .evidence
+                    .smtp
+                    .iter()
+                    .map(|p| {
+                        let scan = p.tls_scan.as_ref().map_or(0, |s| s.connections());
+                        format!("{} {}", p.host, 1 + scan)
+                    })
+                    .collect();
+            }
+            println!(
+                "{scenario:13} --tls-scan {:5} median {:5.0} ms; connections per endpoint: {}",
+                mode.as_str(),
+                median(times).as_secs_f64() * 1e3,
+                connections.join(", ")
+            );
+        }
+        lab.shutdown().await;
+    }
 }

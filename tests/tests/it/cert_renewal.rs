@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use mailpath_core::lab::ca::{LabCa, LeafSpec};
+use mailpath_core::ca::{LabCa, LeafSpec};
 use mailpath_tests::{LabProcess, mailpath, require, run_with_timeout, text};
 
 const T: Duration = Duration::from_secs(60);

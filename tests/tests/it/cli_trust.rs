@@ -376,6 +376,7 @@ fn every_help_is_truthful_and_ends_with_examples() {
         &["relay"],
         &["relay", "send"],
         &["headers"],
+        &["explain"],
         &["report"],
         &["report", "render"],
         &["report", "compare"],

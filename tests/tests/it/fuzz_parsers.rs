@@ -11,7 +11,7 @@ use std::path::Path;
 use mailpath_core::smtp::reply::{LineEvent, LineSplitter, MAX_LINE, MAX_REPLY_LINES, ReplyParser};
 use proptest::prelude::*;
 
-fn config() -> ProptestConfig {
+pub(crate) fn config() -> ProptestConfig {
     ProptestConfig {
         // Failures are reported with the minimal input; no files are written into the repository.
         failure_persistence: None,
@@ -20,7 +20,7 @@ fn config() -> ProptestConfig {
 }
 
 /// `cases` by default (the slower parsers), or `PROPTEST_CASES` for a long campaign.
-fn fewer(cases: u32) -> ProptestConfig {
+pub(crate) fn fewer(cases: u32) -> ProptestConfig {
     let from_env = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok());
     ProptestConfig {
         cases: from_env.unwrap_or(cases),
@@ -29,7 +29,7 @@ fn fewer(cases: u32) -> ProptestConfig {
 }
 
 /// Mutations of a valid input: flip, insert, delete and truncate bytes.
-fn mutated(seed: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
+pub(crate) fn mutated(seed: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
     let len = seed.len().max(1);
     prop::collection::vec((0..4u8, 0..len, any::<u8>()), 1..16).prop_map(move |edits| {
         let mut data = seed.clone();
@@ -163,7 +163,7 @@ proptest! {
     #[test]
     fn spf_parse_never_panics(text in "(v=spf1)?( [-+~?]?(all|ip4:[0-9./]{0,20}|ip6:[0-9a-f:/]{0,30}|include:[a-z.]{0,20}|a|mx|exists:%\\{[a-z]\\}|redirect=[a-z.]{0,12}|[ -~]{0,12})){0,12}") {
         if let Err(reason) = mailpath_core::spf::parse(&text) {
-            prop_assert!(!reason.is_empty());
+            prop_assert!(!reason.to_string().is_empty());
         }
     }
 
@@ -174,7 +174,7 @@ proptest! {
 }
 
 fn certificate() -> Vec<u8> {
-    let ca = mailpath_core::lab::ca::LabCa::generate(time::OffsetDateTime::now_utc()).unwrap();
+    let ca = mailpath_core::ca::LabCa::generate(time::OffsetDateTime::now_utc()).unwrap();
     ca.intermediate_der().to_vec()
 }
 
@@ -257,4 +257,57 @@ fn saved_diagnosis() -> Vec<u8> {
         })
     })
     .clone()
+}
+
+proptest! {
+    #![proptest_config(fewer(96))]
+
+    /// `mailpath explain`'s extractor and matcher: damaged NDRs (RFC 3464 messages, HTML), protocol logs,
+    /// message traces and random bytes explain something or find nothing, never panic, and stay within
+    /// their bounds; nothing from the input reaches the output as a control character.
+    #[test]
+    fn explain_survives_damage(data in prop_oneof![
+        mutated(fixture("tests/fixtures/explain/ndr-5.7.64-tenant-attribution.eml")),
+        mutated(fixture("tests/fixtures/explain/ndr-5.1.10-recipient-not-found.eml")),
+        mutated(fixture("tests/fixtures/explain/ndr-5.4.14-loop.html")),
+        mutated(fixture("tests/fixtures/explain/sendlog-unknowncredentials.log")),
+        mutated(fixture("tests/fixtures/explain/trace-4.7.320-subject-mismatch.txt")),
+        mutated(fixture("tests/fixtures/explain/queue-4.4.0-connection-timed-out.txt")),
+        smtpish(),
+        prop::collection::vec(any::<u8>(), 0..4000),
+    ]) {
+        use mailpath_core::explain::{Context, MAX_OTHERS, explain, extract::MAX_TEXT};
+        let e = explain(&data, &Context::default());
+        prop_assert_eq!(e.found, !e.explained.is_empty());
+        prop_assert!(e.explained.len() <= 1 + MAX_OTHERS);
+        prop_assert!(e.input.excerpt.chars().count() <= MAX_TEXT);
+        let clean = |s: &str| !s.chars().any(char::is_control);
+        prop_assert!(clean(&e.input.excerpt));
+        for x in &e.explained {
+            prop_assert!(clean(&x.text) && x.text.chars().count() <= MAX_TEXT);
+            prop_assert!(!x.causes.is_empty());
+        }
+        for s in [&e.reporting_server, &e.remote_server, &e.remote_ip].into_iter().flatten() {
+            prop_assert!(clean(s) && s.len() <= 255);
+        }
+    }
+
+    /// A reply with its enhanced status code is found wherever it stands in a line.
+    #[test]
+    fn replies_with_status_codes_are_found(
+        reply in 400u16..=599,
+        class in prop::sample::select(vec![4u8, 5]),
+        subject in 0u16..8,
+        detail in 0u16..1000,
+        before in "[ -~]{0,30}",
+        after in "[ -~]{0,60}",
+    ) {
+        let code = format!("{class}.{subject}.{detail}");
+        let line = format!("{before} '{reply} {code} {after}");
+        let found = mailpath_core::explain::extract::line_findings(&line, 0);
+        prop_assert!(
+            found.iter().any(|f| f.reply == Some(reply) && f.status.map(|s| s.to_string()) == Some(code.clone())),
+            "{line}: {found:?}"
+        );
+    }
 }

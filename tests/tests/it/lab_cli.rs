@@ -26,6 +26,8 @@ fn list_prints_every_scenario_with_a_summary() {
         "port-filtered",
         "tarpit",
         "legacy-tls",
+        "cbc-only",
+        "rsa-kex-only",
         "wrong-mx",
         "spf-missing-eop",
         "edgesync-blocked",

@@ -190,7 +190,13 @@ fn legacy_tls_refuses_modern_clients_with_protocol_version() {
         return;
     }
     let lab = LabProcess::start("legacy-tls", &[]);
-    let out = s_client(&lab, "edge-external", "mail.contoso.com", &["-brief"]);
+    // A client that requires TLS 1.2 or newer (it says so in supported_versions, as rustls does).
+    let out = s_client(
+        &lab,
+        "edge-external",
+        "mail.contoso.com",
+        &["-brief", "-no_tls1", "-no_tls1_1"],
+    );
     assert!(out.contains("alert protocol version"), "{out}");
 }
 

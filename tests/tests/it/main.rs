@@ -4,7 +4,9 @@
 mod cert_renewal;
 mod cli_trust;
 mod diagnose_lab;
+mod explain_cli;
 mod fuzz_parsers;
+mod fuzz_tls_scan;
 mod headers_cli;
 mod lab_cli;
 mod lab_tools;
@@ -23,3 +25,4 @@ mod report_compare;
 mod report_formats;
 mod report_redact;
 mod report_screenshot;
+mod tls_scan_peers;

@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mailpath_core::lab::ca::{LabCa, LeafSpec};
+use mailpath_core::ca::{LabCa, LeafSpec};
 use mailpath_tests::{mailpath, require, run_with_timeout, text};
 
 /// Debian's python3 (aiosmtpd is a Debian package, not in other Pythons on PATH).

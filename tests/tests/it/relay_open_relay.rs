@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use mailpath_core::lab::ca::{LabCa, LeafIssuer, LeafSpec};
+use mailpath_core::ca::{LabCa, LeafIssuer, LeafSpec};
 use mailpath_tests::{mailpath, run_with_timeout, text};
 use time::OffsetDateTime;
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use mailpath_core::lab::ca::{LabCa, LeafIssuer, LeafSpec};
+use mailpath_core::ca::{LabCa, LeafIssuer, LeafSpec};
 use mailpath_tests::{require, run_with_timeout, text};
 use relay_support::{RelayProcess, spool_ids};
 use time::OffsetDateTime;

@@ -1,0 +1,484 @@
+//! The `headers.*` checks: the Received chain, delays, TLS per hop, a third-party hop between on-premises
+//! and Microsoft, the AuthAs verdict, filtered and promoted cross-premises headers, a double scan.
+
+use super::verdict::{crossing, third_party_between};
+use super::{
+    Classification, Context, HeaderAnalysis, Hop, HopRole, Options, SKEW_SECS, SLOW_HOP_SECS, TlsSeen,
+};
+use crate::check::{Attachment, CheckDef, CheckResult, Status};
+
+const HEADER_FIREWALL: &str =
+    "https://learn.microsoft.com/exchange/mail-flow/mail-routing/cross-premises-mail-routing";
+const TRANSPORT_OPTIONS: &str =
+    "https://learn.microsoft.com/exchange/transport-options#hybrid-deployment-transport-options";
+const SET_SEND_CONNECTOR: &str = "https://learn.microsoft.com/powershell/module/exchange/set-sendconnector";
+const SET_INBOUND_CONNECTOR: &str =
+    "https://learn.microsoft.com/powershell/module/exchange/set-inboundconnector";
+const ANTISPAM_HEADERS: &str = "https://learn.microsoft.com/defender-office-365/message-headers-eop-mdo";
+const KB3079142: &str =
+    "https://learn.microsoft.com/troubleshoot/exchange/mail-flow/email-messages-marked-as-spam";
+const MHA: &str = "https://github.com/microsoft/MHA";
+const TLS12: &str = "https://learn.microsoft.com/exchange/exchange-tls-configuration";
+
+/// `headers.received`.
+pub const RECEIVED: CheckDef = CheckDef {
+    id: "headers.received",
+    title: "Received chain readable",
+    why: "The Received fields are the only record of the path a message really took; without them nothing can \
+          be said about its hops.",
+    references: &[MHA],
+};
+/// `headers.delay`.
+pub const DELAY: CheckDef = CheckDef {
+    id: "headers.delay",
+    title: "No hop held the message long",
+    why: "A long delay on one hop points at a queue (retries towards an unreachable next hop, throttling); a \
+          negative one at a clock that is wrong, which makes every other delay suspect.",
+    references: &[MHA],
+};
+/// `headers.tls`.
+pub const TLS: CheckDef = CheckDef {
+    id: "headers.tls",
+    title: "TLS on every hop",
+    why: "Hybrid connectors require TLS 1.2 between on-premises and Exchange Online; a hop recorded without TLS \
+          (or with TLS 1.0/1.1) is a hop where the mail travelled unprotected or a connector did not enforce \
+          it.",
+    references: &[TLS12, TRANSPORT_OPTIONS],
+};
+/// `headers.third-party-hop`.
+pub const THIRD_PARTY: CheckDef = CheckDef {
+    id: "headers.third-party-hop",
+    title: "No third-party hop between on-premises and Exchange Online",
+    why: "Hybrid is unsupported when a server, service or device processes SMTP between on-premises Exchange \
+          and Microsoft 365: the message loses its cross-premises headers and arrives as external, so \
+          anti-spam and transport rules apply to internal mail.",
+    references: &[TRANSPORT_OPTIONS],
+};
+/// `headers.authas`.
+pub const AUTHAS: CheckDef = CheckDef {
+    id: "headers.authas",
+    title: "Message treated as internal (AuthAs)",
+    why: "Mail between the on-premises organization and Exchange Online must arrive as Internal \
+          (X-MS-Exchange-Organization-AuthAs: Internal, SCL -1); as Anonymous it is filtered as internet mail, \
+          junked or quarantined, and internal-only features break.",
+    references: &[HEADER_FIREWALL, SET_INBOUND_CONNECTOR],
+};
+/// `headers.cross-premises.filtered`.
+pub const FILTERED: CheckDef = CheckDef {
+    id: "headers.cross-premises.filtered",
+    title: "Cross-premises headers not filtered by a send connector",
+    why: "X-CrossPremisesHeadersFilteredBySendConnector means the sending connector has CloudServicesMailEnabled \
+          $false: it strips the organization headers, so the message cannot arrive as internal (KB 3212872).",
+    references: &[SET_SEND_CONNECTOR, HEADER_FIREWALL],
+};
+/// `headers.cross-premises.promoted`.
+pub const PROMOTED: CheckDef = CheckDef {
+    id: "headers.cross-premises.promoted",
+    title: "Cross-premises headers promoted on arrival",
+    why: "The receiving side promotes X-MS-Exchange-CrossPremises-* back to X-MS-Exchange-Organization-* only \
+          when the connection is attributed to the organization (certificate matching the connector, \
+          CloudServicesMailEnabled on both sides); otherwise they are ignored.",
+    references: &[HEADER_FIREWALL, SET_INBOUND_CONNECTOR],
+};
+/// `headers.antispam.double-scan`.
+pub const DOUBLE_SCAN: CheckDef = CheckDef {
+    id: "headers.antispam.double-scan",
+    title: "Message filtered once, not twice",
+    why: "X-Forefront-Antispam-Report-Untrusted next to X-Forefront-Antispam-Report means the message was \
+          scanned twice because its cross-premises headers were not promoted (centralized mail transport): \
+          false quarantines and SPF failures follow (KB 3079142).",
+    references: &[KB3079142, ANTISPAM_HEADERS],
+};
+
+/// Every definition of this module.
+pub const DEFS: &[CheckDef] = &[
+    RECEIVED,
+    DELAY,
+    TLS,
+    THIRD_PARTY,
+    AUTHAS,
+    FILTERED,
+    PROMOTED,
+    DOUBLE_SCAN,
+];
+
+fn hop_words(hop: &Hop) -> String {
+    format!(
+        "hop {} ({} -> {})",
+        hop.index,
+        hop.from.as_deref().unwrap_or("?"),
+        hop.by.as_deref().unwrap_or("?")
+    )
+}
+
+/// One `headers.*` check: its result for an analysis, when it applies.
+type Check = fn(&HeaderAnalysis, &Options) -> Option<CheckResult>;
+
+/// The checks, in the order they are reported.
+const CHECKS: &[Check] = &[
+    received,
+    delay,
+    tls,
+    third_party,
+    authas,
+    filtered,
+    promoted,
+    double_scan,
+];
+
+/// Every `headers.*` check of an analysis.
+pub(super) fn checks(a: &HeaderAnalysis, options: &Options) -> Vec<CheckResult> {
+    CHECKS.iter().filter_map(|check| check(a, options)).collect()
+}
+
+fn mk(def: &CheckDef, options: &Options, status: Status, summary: String) -> CheckResult {
+    CheckResult::new(def, status, options.target.clone(), summary).on(Attachment::None)
+}
+
+/// `headers.received`: the Received chain.
+fn received(a: &HeaderAnalysis, options: &Options) -> Option<CheckResult> {
+    let mk = |def, status, summary| mk(def, options, status, summary);
+    if a.hops.is_empty() {
+        let status = if options.context == Context::Delivered {
+            Status::Warn
+        } else {
+            Status::Info
+        };
+        return Some(mk(&RECEIVED, status, "no Received fields".to_string()).detail(
+            "Without Received fields the path cannot be reconstructed. A message captured straight from its \
+             first server has none yet; a delivered message always has some.",
+        ));
+    }
+    let path: Vec<String> = a
+        .hops
+        .iter()
+        .map(|h| format!("{} [{}]", h.by.as_deref().unwrap_or("?"), h.role.words()))
+        .collect();
+    let mut r = mk(
+        &RECEIVED,
+        Status::Pass,
+        format!(
+            "{} hop(s){}",
+            a.hops.len(),
+            a.total_delay_secs
+                .map(|s| format!(", {s} s in total"))
+                .unwrap_or_default()
+        ),
+    )
+    .detail(path.join(" -> "));
+    if a.hops_dropped > 0 {
+        r.detail.push_str(&format!(
+            " ({} more Received fields not analysed)",
+            a.hops_dropped
+        ));
+    }
+    Some(r)
+}
+
+/// `headers.delay`: slow hops and clock skew.
+fn delay(a: &HeaderAnalysis, options: &Options) -> Option<CheckResult> {
+    let mk = |def, status, summary| mk(def, options, status, summary);
+    if a.hops.is_empty() {
+        return None;
+    }
+    let slow: Vec<String> = a
+        .hops
+        .iter()
+        .filter(|h| h.delay_secs.is_some_and(|d| d > SLOW_HOP_SECS))
+        .map(|h| format!("{} took {} s", hop_words(h), h.delay_secs.unwrap_or_default()))
+        .collect();
+    let skewed: Vec<String> = a
+        .hops
+        .iter()
+        .filter(|h| h.delay_secs.is_some_and(|d| d < -SKEW_SECS))
+        .map(|h| {
+            format!(
+                "{} is {} s before the previous hop",
+                hop_words(h),
+                -h.delay_secs.unwrap_or_default()
+            )
+        })
+        .collect();
+    let dated = a.hops.iter().filter(|h| h.delay_secs.is_some()).count();
+    if dated == 0 {
+        Some(mk(
+            &DELAY,
+            Status::Skip,
+            "no hop carries a readable date".to_string(),
+        ))
+    } else if slow.is_empty() && skewed.is_empty() {
+        Some(mk(
+            &DELAY,
+            Status::Pass,
+            format!("no hop slower than {} min", SLOW_HOP_SECS / 60),
+        ))
+    } else {
+        let mut all = slow.clone();
+        all.extend(skewed.iter().cloned());
+        Some(
+            mk(&DELAY, Status::Warn, all.join("; "))
+                .detail(
+                    "A slow hop held the message in its queue (retries, an unreachable next hop, \
+                     throttling); a negative delay means a server clock is wrong.",
+                )
+                .remediation(
+                    "On the slow server: Get-Queue | ? MessageCount -gt 0 | fl Identity,LastError; \
+                     for clock skew: w32tm /query /status",
+                ),
+        )
+    }
+}
+
+/// `headers.tls`: TLS on every SMTP hop, and the version.
+fn tls(a: &HeaderAnalysis, options: &Options) -> Option<CheckResult> {
+    let mk = |def, status, summary| mk(def, options, status, summary);
+    if a.hops.is_empty() {
+        return None;
+    }
+    let smtp_hops: Vec<&Hop> = a.hops.iter().filter(|h| h.tls != TlsSeen::Unknown).collect();
+    let plain: Vec<&Hop> = smtp_hops
+        .iter()
+        .copied()
+        .filter(|h| h.tls == TlsSeen::No)
+        .collect();
+    let legacy: Vec<&Hop> = smtp_hops
+        .iter()
+        .copied()
+        .filter(|h| {
+            matches!(
+                h.tls_version.as_deref(),
+                Some("TLSv1.0" | "TLSv1.1" | "SSLv3" | "SSLv2")
+            )
+        })
+        .collect();
+    // A plain hop matters most where it crosses between on-premises and Microsoft.
+    let marks = crossing(&a.hops);
+    let crossing = |h: &Hop| marks.get(h.index.wrapping_sub(1)).copied().unwrap_or(false);
+    if smtp_hops.is_empty() {
+        Some(mk(&TLS, Status::Skip, "no hop records its protocol".to_string()))
+    } else if plain.is_empty() && legacy.is_empty() {
+        Some(mk(
+            &TLS,
+            Status::Pass,
+            format!("TLS recorded on all {} SMTP hop(s)", smtp_hops.len()),
+        ))
+    } else {
+        let mut words: Vec<String> = plain
+            .iter()
+            .map(|h| format!("{} without TLS", hop_words(h)))
+            .collect();
+        words.extend(legacy.iter().map(|h| {
+            format!(
+                "{} with {}",
+                hop_words(h),
+                h.tls_version.as_deref().unwrap_or("?")
+            )
+        }));
+        let hybrid_hop = plain.iter().chain(legacy.iter()).any(|h| crossing(h));
+        let status = if hybrid_hop { Status::Fail } else { Status::Warn };
+        Some(
+            mk(&TLS, status, words.join("; "))
+                .detail(
+                    "Exchange records `version=TLS1_2, cipher=...` in its Received fields when TLS was used; \
+                     other servers write `with ESMTPS`. A hop between on-premises and Exchange Online must \
+                     use TLS 1.2 or newer.",
+                )
+                .remediation(
+                    "Require TLS on the connector that sent over the plain hop: \
+                     Set-SendConnector \"Outbound to Office 365 - <GUID>\" -RequireTLS $true; \
+                     enable TLS 1.2 on the server (https://aka.ms/HC), check its certificate: \
+                     Get-ExchangeCertificate | fl Thumbprint,Services,Subject,NotAfter",
+                ),
+        )
+    }
+}
+
+/// `headers.third-party-hop`: a server that is neither on-premises Exchange nor Microsoft between the two.
+fn third_party(a: &HeaderAnalysis, options: &Options) -> Option<CheckResult> {
+    let mk = |def, status, summary| mk(def, options, status, summary);
+    let flagged = third_party_between(&a.hops);
+    if flagged.is_empty() {
+        let known = a.hops.iter().any(|h| h.role == HopRole::OnPremises)
+            && a.hops.iter().any(|h| h.role.is_microsoft());
+        if known {
+            Some(mk(
+                &THIRD_PARTY,
+                Status::Pass,
+                "on-premises Exchange and Microsoft hand over directly".to_string(),
+            ))
+        } else {
+            Some(mk(
+                &THIRD_PARTY,
+                Status::Skip,
+                "the headers do not show both an on-premises Exchange hop and a Microsoft hop".to_string(),
+            ))
+        }
+    } else {
+        let names: Vec<String> = flagged
+            .iter()
+            .filter_map(|&i| a.hops.get(i))
+            .map(|h| format!("{} ({})", h.by.as_deref().unwrap_or("?"), hop_words(h)))
+            .collect();
+        Some(
+            mk(
+                &THIRD_PARTY,
+                Status::Fail,
+                format!("third-party hop between on-premises and Exchange Online: {}", names.join(", ")),
+            )
+            .detail(
+                "A server that is neither on-premises Exchange nor Exchange Online received and re-sent the \
+                 message between the two. It strips or invalidates the cross-premises headers and replaces the \
+                 TLS session (and certificate) Exchange Online attributes the message by.",
+            )
+            .remediation(
+                "Route hybrid mail directly: on-premises send connector to <tenant>.mail.protection.outlook.com \
+                 and the Exchange Online outbound connector to your Edge/Mailbox (Get-SendConnector | fl \
+                 Name,SmartHosts,AddressSpaces; Get-OutboundConnector | fl Name,SmartHosts); keep gateways for \
+                 internet mail only.",
+            ),
+        )
+    }
+}
+
+/// `headers.authas`: internal or anonymous, and why.
+fn authas(a: &HeaderAnalysis, options: &Options) -> Option<CheckResult> {
+    let mk = |def, status, summary| mk(def, options, status, summary);
+    let v = &a.verdict;
+    let reasons = v.reasons.join("; ");
+    let authas = match v.classification {
+        Classification::Internal => mk(&AUTHAS, Status::Pass, "internal".to_string()).detail(reasons),
+        Classification::Anonymous if v.hybrid => mk(&AUTHAS, Status::Fail, "anonymous".to_string())
+            .detail(reasons)
+            .remediation(
+                "In Exchange Online: Get-InboundConnector | fl Name,ConnectorType,TlsSenderCertificateName,\
+                 RequireTls,CloudServicesMailEnabled (ConnectorType OnPremises, the certificate name your servers \
+                 present, CloudServicesMailEnabled True). On-premises: Get-SendConnector | fl \
+                 Name,CloudServicesMailEnabled,TlsCertificateName. Rerun the Hybrid Configuration Wizard to \
+                 reset both.",
+            ),
+        Classification::Anonymous => mk(
+            &AUTHAS,
+            Status::Info,
+            "anonymous, as internet mail is".to_string(),
+        )
+        .detail(reasons),
+        Classification::Unknown => mk(
+            &AUTHAS,
+            Status::Skip,
+            "the headers do not say whether Exchange authenticated the message".to_string(),
+        )
+        .detail(reasons),
+    };
+    Some(authas)
+}
+
+/// `headers.cross-premises.filtered`: a send connector that removed the cross-premises headers.
+fn filtered(a: &HeaderAnalysis, options: &Options) -> Option<CheckResult> {
+    let mk = |def, status, summary| mk(def, options, status, summary);
+    let x = &a.exchange;
+    Some(match &x.filtered_by_send_connector {
+        Some(server) => {
+            let reached_microsoft =
+                a.hops.iter().any(|h| h.role.is_microsoft()) || options.context == Context::ArrivingAtEop;
+            let status = if reached_microsoft {
+                Status::Fail
+            } else {
+                Status::Warn
+            };
+            mk(
+                    &FILTERED,
+                    status,
+                    format!("the send connector on {server} filtered the cross-premises headers"),
+                )
+                .remediation(
+                    "On-premises: Get-SendConnector | ? {$_.AddressSpaces -match 'mail.onmicrosoft.com'} | fl \
+                     Name,CloudServicesMailEnabled; then Set-SendConnector \"Outbound to Office 365 - <GUID>\" \
+                     -CloudServicesMailEnabled $true (or rerun the Hybrid Configuration Wizard). With an Edge, \
+                     the setting reaches it through EdgeSync.",
+                )
+        }
+        None => {
+            let status = if x.cross_premises.is_empty() && x.promoted.is_none() {
+                Status::Skip
+            } else {
+                Status::Pass
+            };
+            let summary = if status == Status::Pass {
+                "no send connector filtered the cross-premises headers".to_string()
+            } else {
+                "no cross-premises headers to judge".to_string()
+            };
+            mk(&FILTERED, status, summary)
+        }
+    })
+}
+
+/// `headers.cross-premises.promoted`: the receiving side promoted the cross-premises headers.
+fn promoted(a: &HeaderAnalysis, options: &Options) -> Option<CheckResult> {
+    let mk = |def, status, summary| mk(def, options, status, summary);
+    let x = &a.exchange;
+    let promoted = match (&x.promoted, x.cross_premises.is_empty(), options.context) {
+        (Some(by), _, _) => mk(&PROMOTED, Status::Pass, format!("promoted by {by}")),
+        (None, false, Context::ArrivingAtEop | Context::ArrivingOnPremises | Context::Captured) => mk(
+            &PROMOTED,
+            Status::Info,
+            format!(
+                "{} X-MS-Exchange-CrossPremises-* header(s) in transit, to be promoted by the receiving side",
+                x.cross_premises.len()
+            ),
+        ),
+        (None, false, Context::Delivered) => mk(
+            &PROMOTED,
+            if x.auth_as.is_some() {
+                Status::Fail
+            } else {
+                Status::Warn
+            },
+            "cross-premises headers present but never promoted".to_string(),
+        )
+        .detail(
+            "The message carries X-MS-Exchange-CrossPremises-* headers but no sign that the receiving side \
+             promoted them: the connection was not attributed to the organization.",
+        )
+        .remediation(
+            "Check that the certificate the sending servers present matches the receiving connector \
+             (Get-InboundConnector | fl TlsSenderCertificateName; on-premises Get-ReceiveConnector | fl \
+             TlsDomainCapabilities,TlsCertificateName) and CloudServicesMailEnabled on both sides.",
+        ),
+        (None, true, _) => mk(
+            &PROMOTED,
+            Status::Skip,
+            "no cross-premises headers to promote".to_string(),
+        ),
+    };
+    Some(promoted)
+}
+
+/// `headers.antispam.double-scan`: filtered by EOP twice.
+fn double_scan(a: &HeaderAnalysis, options: &Options) -> Option<CheckResult> {
+    let mk = |def, status, summary| mk(def, options, status, summary);
+    let x = &a.exchange;
+    Some(match (&x.antispam, &x.antispam_untrusted) {
+        (Some(_), Some(_)) => mk(
+            &DOUBLE_SCAN,
+            Status::Warn,
+            "X-Forefront-Antispam-Report and X-Forefront-Antispam-Report-Untrusted both present".to_string(),
+        )
+        .detail(
+            "The message was filtered by Exchange Online Protection twice: the second pass did not trust the \
+                 first because the cross-premises headers were not promoted (typically centralized mail \
+                 transport without a matching inbound connector).",
+        )
+        .remediation(
+            "Get-InboundConnector | fl Name,ConnectorType,TlsSenderCertificateName,CloudServicesMailEnabled; \
+                 Get-OutboundConnector | fl Name,RouteAllMessagesViaOnPremises,CloudServicesMailEnabled \
+                 (KB 3079142).",
+        ),
+        (None, None) => mk(
+            &DOUBLE_SCAN,
+            Status::Skip,
+            "no X-Forefront-Antispam-Report header".to_string(),
+        ),
+        _ => mk(&DOUBLE_SCAN, Status::Pass, "filtered once".to_string()),
+    })
+}
