@@ -119,10 +119,7 @@ pub fn host_resolution(host: &str, a: &DnsAnswer, aaaa: &DnsAnswer) -> CheckResu
             host,
             format!("does not resolve ({})", a.outcome),
         )
-        .remediation(format!(
-            "Publish an A record for {host} in the zone the senders resolve it with (internal DNS for on-premises \
-             hops, public DNS for Exchange Online)."
-        ))
+        .remediation(super::dns::a_record_fix(host))
     };
     r.evidence(format!("dns:{host}/A"))
 }
