@@ -117,6 +117,13 @@ fn compact_evidence(evidence: &mut serde_json::Value) {
             if let Some(t) = probe.get_mut("transcript") {
                 *t = Value::Array(Vec::new());
             }
+            // The scanner's copy of the chain (the probe's own one keeps its fingerprints below).
+            if let Some(chain) = probe
+                .get_mut("tls_scan")
+                .and_then(|scan| scan.get_mut("chain_der_b64"))
+            {
+                *chain = Value::Array(Vec::new());
+            }
             let Some(tls) = probe.get_mut("tls").and_then(Value::as_object_mut) else {
                 continue;
             };

@@ -51,9 +51,9 @@ pub fn remediation_steps(
 ) {
     use mailpath_core::check::StepKind;
     let mut place = None;
-    for (n, step) in r.steps.iter().enumerate() {
-        if step.place.is_some() && step.place != place {
-            place = step.place;
+    for (n, (at, step)) in r.placed().into_iter().enumerate() {
+        if at.is_some() && at != place {
+            place = at;
             if let Some(p) = place {
                 ui.label(RichText::new(format!("In {}:", p.label())).weak().italics());
             }

@@ -239,6 +239,22 @@ impl Remediation {
         self.steps.iter().filter(|s| s.is_command())
     }
 
+    /// Each step with the place a renderer heads it with: its own, or for prose that names none, the place
+    /// of the next step that does (so that "Renew it:" sits under the shell its commands run in).
+    pub fn placed(&self) -> Vec<(Option<Place>, &Step)> {
+        let mut out: Vec<(Option<Place>, &Step)> = Vec::with_capacity(self.steps.len());
+        for (i, step) in self.steps.iter().enumerate() {
+            let place = step.place.or_else(|| {
+                let next = self.steps[i + 1..].iter().find_map(|s| s.place);
+                let previous = out.last().and_then(|(p, _)| *p);
+                // Prose between two steps at one place stays there; prose before a new place joins it.
+                next.or(previous)
+            });
+            out.push((place, step));
+        }
+        out
+    }
+
     /// Split an older one-string remediation into steps: each command (a PowerShell cmdlet, `$x = ...`,
     /// or a DNS/TLS tool) becomes one command step, the words around it prose; a command that only reads
     /// becomes a confirming step; the place is what the cmdlet implies, when it implies one.
@@ -280,9 +296,9 @@ impl Remediation {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         let mut place: Option<Place> = None;
-        for step in &self.steps {
-            if step.place.is_some() && step.place != place {
-                place = step.place;
+        for (at, step) in self.placed() {
+            if at.is_some() && at != place {
+                place = at;
                 if let Some(p) = place {
                     out.push_str(&format!("[{}]\n", p.label()));
                 }
@@ -761,6 +777,20 @@ mod tests {
             r.to_text(),
             "[the device's command line]\nTurn off SMTP inspection on the firewall in front of the Edge.\nno inspect \
              esmtp\n[PowerShell on this workstation]\n# to confirm:\nmailpath probe mail.contoso.com\n"
+        );
+        // Prose that names no place sits under the place of the commands it introduces.
+        let r = Remediation::steps([
+            Step::prose("Renew it:"),
+            Step::command(
+                Place::EdgeShell,
+                "Get-ExchangeCertificate -Thumbprint AB | New-ExchangeCertificate -GenerateRequest",
+            ),
+        ]);
+        assert!(
+            r.to_text()
+                .starts_with("[Exchange Management Shell on the Edge Transport server]\n# Renew it:\n"),
+            "{}",
+            r.to_text()
         );
     }
 }

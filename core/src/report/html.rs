@@ -463,9 +463,9 @@ fn counts_text(checks: &[&CheckResult]) -> String {
 pub fn remediation(r: &Remediation) -> String {
     let mut out = String::from("<div class=\"steps\">");
     let mut place = None;
-    for step in &r.steps {
-        if step.place.is_some() && step.place != place {
-            place = step.place;
+    for (at, step) in r.placed() {
+        if at.is_some() && at != place {
+            place = at;
             if let Some(p) = place {
                 let _ = write!(out, "<div class=\"where\">In {}:</div>", esc(p.label()));
             }

@@ -68,10 +68,10 @@ pub fn remediation(r: &Remediation) -> String {
             pending.clear();
         }
     };
-    for step in &r.steps {
-        if step.place.is_some() && step.place != place {
+    for (at, step) in r.placed() {
+        if at.is_some() && at != place {
             flush(&mut out, &mut pending, pending_lang);
-            place = step.place;
+            place = at;
             if let Some(p) = place {
                 let _ = writeln!(out, "*In {}:*\n", md(p.label()));
             }

@@ -100,7 +100,10 @@ fn diagnose_text_puts_the_problems_first_once_each() {
         .unwrap();
     assert!(place.contains("out.mailbox-edge (edge01.contoso.com:"), "{place}");
     assert!(place.contains("in.eop-edge (mail.contoso.com:"), "{place}");
-    assert!(shown.contains("fix: Renew it"), "{shown}");
+    assert!(
+        shown.contains("fix:\n") && shown.contains("# Renew it"),
+        "{shown}"
+    );
     // Compact lanes: no counts on passing hops, and a node whose certificate fails is not shown passing.
     assert!(!shown.contains("0 pass, 0 info"), "{shown}");
     assert!(!shown.contains("[PASS] Edge Transport"), "{shown}");

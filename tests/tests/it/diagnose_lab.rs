@@ -290,7 +290,7 @@ fn text_output_shows_the_failing_hop_and_its_fix() {
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.contains("On-premises -> Exchange Online"), "{s}");
     assert!(s.contains("FAIL tls.cert.validity"), "{s}");
-    assert!(s.contains("fix: "), "{s}");
+    assert!(s.contains("     fix:\n"), "{s}");
     assert_eq!(out.status.code(), Some(2));
 }
 

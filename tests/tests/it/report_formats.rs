@@ -126,7 +126,13 @@ fn failing_lab_reports_carry_the_fix() {
     let problems = problem_ids(&r.json);
     assert!(problems.iter().any(|id| id == "smtp.starttls"), "{problems:?}");
     assert!(r.md.contains("**FAIL** `smtp.starttls`"), "{}", r.md);
-    assert!(r.md.contains("**Fix:**\n\n```powershell\n"), "{}", r.md);
+    // Only commands in code blocks: the device's as text, under where they run.
+    assert!(r.md.contains("**Fix:**\n\n*In the device"), "{}", r.md);
+    assert!(
+        r.md.contains("```text\npolicy-map type inspect esmtp"),
+        "{}",
+        r.md
+    );
     let doc = scraper::Html::parse_document(&r.html);
     let sel = scraper::Selector::parse("#summary ol.problems li").expect("selector");
     let first: String = doc
@@ -136,7 +142,7 @@ fn failing_lab_reports_carry_the_fix() {
         .text()
         .collect();
     assert!(first.contains("FAIL"), "worst problem first: {first}");
-    let fix = scraper::Selector::parse(".check.st-fail .fix pre").expect("selector");
+    let fix = scraper::Selector::parse(".check.st-fail .fix code.copy").expect("selector");
     assert!(
         doc.select(&fix).count() >= 1,
         "no remediation block on a failing check"
@@ -158,7 +164,8 @@ fn hostile() -> Diagnosis {
     probe.partial = Some("\u{0}\u{1b}[31m<b>partial</b>".into());
     d.checks[0].summary = format!("{evil} [link](javascript:alert(4))");
     d.checks[0].status = Status::Fail;
-    d.checks[0].remediation = "Set-X -Name \"</pre><script>alert(5)</script>\"\n```\n# fenced".into();
+    d.checks[0].remediation =
+        "Set-X -Name \"</pre><script>alert(5)</script>\" ``` # fenced\n```\n# not a fence".into();
     d.checks[0].references = vec![
         "javascript:alert(6)".into(),
         "https://learn.microsoft.com/x\"onclick=\"alert(7)".into(),
