@@ -6,10 +6,20 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Diagnose mail flow in Exchange hybrid deployments (on-premises Exchange + Exchange Online).
+///
+/// Without a subcommand, opens the desktop app (with --profile or --lab: on that target).
 #[derive(Debug, Parser)]
-#[command(name = "mailpath", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "mailpath",
+    version,
+    about,
+    propagate_version = true,
+    args_conflicts_with_subcommands = true,
+    after_help = EXAMPLES_GUI
+)]
 pub struct Cli {
-    /// More logging on stderr (-v info, -vv debug, -vvv trace). RUST_LOG works too.
+    /// More detail: -v lists every check (diagnose, probe, cert), skipped ones with their reason; -vv adds
+    /// info logging on stderr, -vvv debug, -vvvv trace. RUST_LOG works too.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
@@ -20,15 +30,111 @@ pub struct Cli {
     pub target: Target,
 }
 
-/// What to diagnose: a profile of a real deployment, or a scenario of the embedded lab.
+/// The embedded lab's scenarios, for `--lab` and `mailpath lab`: a mistyped name gets "did you mean".
+fn scenario_parser() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        mailpath_core::lab::SCENARIOS
+            .iter()
+            .map(|s| clap::builder::PossibleValue::new(s.name)),
+    )
+}
+
+/// What to work on: a profile of a real deployment, or a scenario of the embedded lab (optional).
 #[derive(Debug, Clone, Args, Default)]
 pub struct Target {
     /// A hybrid profile (TOML) describing the deployment.
-    #[arg(long, value_name = "FILE", conflicts_with = "lab", global = true)]
+    #[arg(long, value_name = "FILE", conflicts_with = "lab")]
     pub profile: Option<PathBuf>,
-    /// Run against the embedded lab (default scenario: healthy-edge).
-    #[arg(long, value_name = "SCENARIO", num_args = 0..=1, default_missing_value = "healthy-edge", global = true)]
+    /// Use the embedded lab (default scenario: healthy-edge; `mailpath lab --list` lists them).
+    #[arg(long, value_name = "SCENARIO", num_args = 0..=1, default_missing_value = "healthy-edge",
+          value_parser = scenario_parser(), hide_possible_values = true)]
     pub lab: Option<String>,
+}
+
+/// What to diagnose: exactly one of a profile or a lab scenario (shown as required in the usage line).
+#[derive(Debug, Clone, Args, Default)]
+#[group(required = true, multiple = false)]
+pub struct RequiredTarget {
+    /// A hybrid profile (TOML) describing the deployment.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// Use the embedded lab (default scenario: healthy-edge; `mailpath lab --list` lists them).
+    #[arg(long, value_name = "SCENARIO", num_args = 0..=1, default_missing_value = "healthy-edge",
+          value_parser = scenario_parser(), hide_possible_values = true)]
+    pub lab: Option<String>,
+}
+
+impl From<&RequiredTarget> for Target {
+    fn from(t: &RequiredTarget) -> Target {
+        Target {
+            profile: t.profile.clone(),
+            lab: t.lab.clone(),
+        }
+    }
+}
+
+/// `--lab` alone (probe: the lab's DNS, CA and ports stand in for the real ones).
+#[derive(Debug, Clone, Args, Default)]
+pub struct LabOnly {
+    /// Probe inside the embedded lab: its DNS server, its CA and its ports (default scenario: healthy-edge).
+    #[arg(long, value_name = "SCENARIO", num_args = 0..=1, default_missing_value = "healthy-edge",
+          value_parser = scenario_parser(), hide_possible_values = true)]
+    pub lab: Option<String>,
+}
+
+const EXAMPLES_GUI: &str = "Examples:
+  mailpath                                  # the desktop app; pick a profile or a lab scenario
+  mailpath --profile contoso.toml           # open this profile and run it
+  mailpath gui --lab expired-cert --screenshot shot.png";
+const EXAMPLES_DIAGNOSE: &str = "Examples:
+  mailpath diagnose --lab expired-cert
+  mailpath diagnose --profile contoso.toml --report mailpath.html --report mailpath.json
+  mailpath diagnose --profile contoso.toml --format nagios        # one plugin line, exit 0/1/2/3";
+const EXAMPLES_PROBE: &str = "Examples:
+  mailpath probe mail.contoso.com --tls-name mail.contoso.com
+  mailpath probe contoso-com.mail.protection.outlook.com --format json
+  mailpath probe mail.contoso.com --lab tarpit";
+const EXAMPLES_CERT: &str = "Examples:
+  mailpath cert mail.pem --name mail.contoso.com
+  mailpath cert new.pfx --password-env PFXPASS --profile contoso.toml     # preview a renewal
+  mailpath cert mail.pem --at 2027-01-01";
+const EXAMPLES_LAB: &str = "Examples:
+  mailpath lab --list
+  mailpath lab expired-cert --write-profile lab.toml
+  mailpath lab tarpit --format json";
+const EXAMPLES_RELAY: &str = "Examples:
+  mailpath relay --spool ./spool
+  mailpath relay --role eop --expect-cert-name mail.contoso.com --accept-domain contoso.com
+  mailpath relay send --to megan@contoso.com --via mail.contoso.com --tls --await-spool ./spool";
+const EXAMPLES_SEND: &str = "Examples:
+  mailpath relay send --to megan@contoso.com --via 127.0.0.1:2525 --await-spool ./spool
+  mailpath relay send --to megan@contoso.com --via mail.contoso.com --tls --ca ca.pem
+  mailpath relay send --to x@contoso.com --via 127.0.0.1:2525 --cert mail.pem --key mail.key";
+const EXAMPLES_HEADERS: &str = "Examples:
+  mailpath headers message.eml --org-domain contoso.com
+  Get-Clipboard | mailpath headers -          (PowerShell: the headers Outlook copied)
+  mailpath headers message.eml --format json";
+const EXAMPLES_EXPLAIN: &str = "Examples:
+  mailpath explain \"450 4.7.320 Certificate validation failed\" --profile contoso.toml
+  mailpath explain ndr.eml --lab name-mismatch --run
+  Get-Clipboard | mailpath explain -          (PowerShell: an NDR or a queue's LastError)";
+const EXAMPLES_REPORT: &str = "Examples:
+  mailpath report render mailpath.json --report mailpath.html
+  mailpath report render mailpath.json --report for-support.html --redact
+  mailpath report compare before.json after.json";
+
+/// Output formats of `diagnose`: besides text and JSON, the monitoring formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DiagnoseFormat {
+    /// Human-readable text (colour and progress on a terminal).
+    #[default]
+    Text,
+    /// One versioned JSON document on stdout (with `verdict` and `exit_code`), nothing else.
+    Json,
+    /// One Nagios/Icinga plugin line with performance data; the exit code is the plugin state.
+    Nagios,
+    /// A Prometheus text exposition for node_exporter's textfile collector.
+    Prometheus,
 }
 
 /// Output formats of the commands that print results.
@@ -84,18 +190,23 @@ pub enum RelayRole {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Open the GUI (the default with no subcommand).
+    #[command(after_help = EXAMPLES_GUI)]
     Gui(GuiArgs),
     /// Probe every hop of the active mail path, both directions, and judge it.
+    #[command(after_help = EXAMPLES_DIAGNOSE)]
     Diagnose(DiagnoseArgs),
     /// Probe one SMTP endpoint: transcript, STARTTLS, certificate verdicts.
+    #[command(after_help = EXAMPLES_PROBE)]
     Probe(ProbeArgs),
     /// Check a certificate file offline, as the probes would judge it; with --profile/--lab, preview a renewal.
+    #[command(after_help = EXAMPLES_CERT)]
     Cert(CertArgs),
     /// Run the embedded hybrid lab on loopback.
     ///
     /// Serves until SIGINT (Ctrl+C) or SIGTERM. When standard input is a pipe, its end stops the lab too
     /// (close it to stop; --ignore-stdin keeps serving). A terminal, /dev/null or a closed standard input
     /// are never read, so `mailpath lab &`, nohup and systemd keep it running.
+    #[command(after_help = EXAMPLES_LAB)]
     Lab(LabArgs),
     /// Run the bundled test relay: capture and inspect what Exchange sends.
     ///
@@ -105,20 +216,26 @@ pub enum Command {
     ///
     /// Events are printed as they come; when standard output does not keep up (a full pipe nobody
     /// reads), events are dropped and counted rather than waited for, and the relay keeps serving.
+    #[command(after_help = EXAMPLES_RELAY)]
     Relay(Box<RelayArgs>),
     /// Analyse message headers into the path the message really took.
+    #[command(after_help = EXAMPLES_HEADERS)]
     Headers(HeadersArgs),
     /// Explain an NDR, a queue LastError, a message trace detail or a protocol log line: the code, the hop
     /// of the mail path, the likely causes (ranked by evidence with --profile/--lab/--diagnosis) and the fix.
+    #[command(after_help = EXAMPLES_EXPLAIN)]
     Explain(ExplainArgs),
     /// Render or compare saved diagnoses.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = EXAMPLES_REPORT)]
     Report(ReportCommand),
 }
 
 /// `mailpath gui`.
 #[derive(Debug, Args, Default)]
 pub struct GuiArgs {
+    /// What to open.
+    #[command(flatten)]
+    pub target: Target,
     /// Run the diagnosis of --lab/--profile, wait for it, save a PNG of the window to FILE and exit.
     #[arg(long, value_name = "FILE.png")]
     pub screenshot: Option<PathBuf>,
@@ -127,12 +244,20 @@ pub struct GuiArgs {
 /// `mailpath diagnose`.
 #[derive(Debug, Args)]
 pub struct DiagnoseArgs {
-    /// Extra DNS server(s) to use instead of the profile's.
+    /// What to diagnose.
+    #[command(flatten)]
+    pub target: RequiredTarget,
+    /// Ask this DNS server (IP:PORT) instead of the profile's resolvers, internal and external alike
+    /// (repeatable: asked in order). A server that does not answer fails `dns.resolver`; when no server
+    /// answers, the exit code is 3.
     #[arg(long, value_name = "ADDR")]
     pub dns: Vec<SocketAddr>,
-    /// Output format.
+    /// Output format (nagios, prometheus: for monitoring).
     #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
+    pub format: DiagnoseFormat,
+    /// With --format json: drop the evidence blobs (certificates as SHA-256 fingerprints, no transcripts).
+    #[arg(long)]
+    pub compact: bool,
     /// Write a report (format from the extension: .html, .json, .md); repeatable.
     #[arg(long, value_name = "FILE")]
     pub report: Vec<PathBuf>,
@@ -148,15 +273,17 @@ pub struct DiagnoseArgs {
 /// `mailpath probe`.
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
-    /// The endpoint, HOST or HOST:PORT (port 25 by default).
+    /// The endpoint, HOST or HOST:PORT (port 25 by default; with --lab, the lab's port for that host).
     pub endpoint: String,
+    #[command(flatten)]
+    pub target: LabOnly,
     /// A name the certificate must carry (repeatable; default: the host).
     #[arg(long = "tls-name", value_name = "NAME")]
     pub tls_names: Vec<String>,
-    /// Trust this CA file (PEM) in addition to the system store.
+    /// Trust this CA file (PEM) in addition to the system store (with --lab: in addition to the lab CA).
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
-    /// Resolve the host with this DNS server.
+    /// Resolve the host with this DNS server (IP:PORT) instead of the system's (or the lab's).
     #[arg(long, value_name = "ADDR")]
     pub dns: Option<SocketAddr>,
     /// Output format.
@@ -172,6 +299,9 @@ pub struct ProbeArgs {
 pub struct CertArgs {
     /// A certificate chain file: PEM, DER, or PKCS#12 (.pfx/.p12, as Export-ExchangeCertificate writes).
     pub file: PathBuf,
+    /// Judge it against the names and trust of this deployment, and preview the renewal (tls.renewal.*).
+    #[command(flatten)]
+    pub target: Target,
     /// A name the certificate must carry (repeatable).
     #[arg(long, value_name = "NAME")]
     pub name: Vec<String>,
@@ -184,8 +314,9 @@ pub struct CertArgs {
     /// The PKCS#12 password is the first line of this file.
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
-    /// Judge validity at this time instead of now (RFC 3339).
-    #[arg(long, value_name = "RFC3339")]
+    /// Judge validity at this time instead of now: RFC 3339 (2026-12-01T08:00:00Z), or a date
+    /// (2026-12-01, midnight UTC).
+    #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
@@ -195,7 +326,8 @@ pub struct CertArgs {
 /// `mailpath lab`.
 #[derive(Debug, Args)]
 pub struct LabArgs {
-    /// The scenario to run (default: healthy-edge).
+    /// The scenario to run (default: healthy-edge; --list lists them).
+    #[arg(value_parser = scenario_parser(), hide_possible_values = true)]
     pub scenario: Option<String>,
     /// List the scenarios and what each breaks.
     #[arg(long)]
@@ -249,9 +381,9 @@ pub struct RelayArgs {
     /// TlsSenderCertificateName for --role eop, mail.protection.outlook.com for edge/mailbox.
     #[arg(long = "expect-cert-name", value_name = "NAME")]
     pub expect_cert_names: Vec<String>,
-    /// Verify client certificate chains against this CA file (PEM); default: the system trust store.
-    /// The eop role attributes a session (relays for it) only when the chain verifies, and refuses to
-    /// forward without a trust anchor.
+    /// Verify client certificate chains against this CA file (PEM) instead of the system trust store
+    /// (the default). The eop role attributes a session (relays for it) only when the chain verifies, and
+    /// refuses to forward without a trust anchor.
     #[arg(long, value_name = "FILE")]
     pub client_ca: Option<PathBuf>,
     /// The TLS certificate chain (PEM); default: generated at start by a throw-away CA whose root is
@@ -346,6 +478,7 @@ pub enum ForwardTls {
 #[derive(Debug, Subcommand)]
 pub enum RelayAction {
     /// Send a test message with a tracking id through a host, and report when it arrives.
+    #[command(after_help = EXAMPLES_SEND)]
     Send(RelaySendArgs),
 }
 
@@ -385,7 +518,8 @@ pub struct RelaySendArgs {
     /// An extra header line, "Name: value" (repeatable).
     #[arg(long = "header", value_name = "LINE")]
     pub headers: Vec<String>,
-    /// Wait for the message in this relay spool (a `mailpath relay` sink at the end of the path).
+    /// Wait for the message in this relay spool (a `mailpath relay` sink at the end of the path; it must
+    /// exist and be a spool, with its messages/ directory).
     #[arg(long, value_name = "DIR")]
     pub await_spool: Option<PathBuf>,
     /// Run a capturing sink on this address for the duration and wait for the message there.
@@ -418,6 +552,9 @@ pub struct ExplainArgs {
     /// The text itself, a FILE holding it (an NDR as .eml/.html/.txt, Get-Queue output, a message trace
     /// detail, protocol log lines), or - for standard input (the default when it is not a terminal).
     pub input: Option<String>,
+    /// The deployment whose configuration (or, with --run, whose diagnosis) ranks the causes.
+    #[command(flatten)]
+    pub target: Target,
     /// A saved diagnosis (JSON) whose checks rank the causes.
     #[arg(long, value_name = "FILE", conflicts_with = "run")]
     pub diagnosis: Option<PathBuf>,
@@ -438,6 +575,9 @@ pub struct ExplainArgs {
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
     /// Render a saved diagnosis (JSON) into a report file.
+    #[command(after_help = "Examples:
+  mailpath report render mailpath.json --report mailpath.html
+  mailpath report render mailpath.json --report for-support.html --redact")]
     Render {
         /// The diagnosis JSON.
         diagnosis: PathBuf,
@@ -450,6 +590,9 @@ pub enum ReportCommand {
         redact: bool,
     },
     /// Compare two saved diagnoses: what got fixed, what broke, what changed. Exit 2 when something broke.
+    #[command(after_help = "Examples:
+  mailpath report compare before.json after.json
+  mailpath report compare before.json after.json --format json")]
     Compare {
         /// The older diagnosis.
         old: PathBuf,

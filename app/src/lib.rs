@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod display;
 pub mod gui;
 pub mod output;
 
@@ -22,6 +23,18 @@ pub enum Outcome {
     Failures = 2,
     /// Could not run: bad arguments, bad profile, unreadable file.
     CouldNotRun = 3,
+}
+
+impl From<mailpath_core::verdict::Verdict> for Outcome {
+    fn from(verdict: mailpath_core::verdict::Verdict) -> Outcome {
+        use mailpath_core::verdict::Verdict;
+        match verdict {
+            Verdict::Pass => Outcome::Passed,
+            Verdict::Warn => Outcome::Warnings,
+            Verdict::Fail => Outcome::Failures,
+            Verdict::Incomplete => Outcome::CouldNotRun,
+        }
+    }
 }
 
 impl From<Outcome> for ExitCode {

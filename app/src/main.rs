@@ -25,13 +25,31 @@ fn main() -> ExitCode {
     init_tracing(cli.verbose);
     match run(cli, started) {
         Ok(outcome) => outcome.into(),
+        // The reader went away (`mailpath ... | head`): nothing to say, nobody to say it to.
+        Err(err) if mailpath_app::output::is_broken_pipe(&err) => Outcome::CouldNotRun.into(),
         Err(err) => {
             // Errors may quote a file or a server: escaped, and long lines cut to an excerpt.
-            let message = mailpath_app::output::error_text(&format!("{err:#}"));
+            let message = mailpath_app::output::error_text(&mailpath_app::output::error_chain(&err));
             eprintln!("mailpath: error: {message}");
             Outcome::CouldNotRun.into()
         }
     }
+}
+
+fn gui(
+    runtime: &tokio::runtime::Runtime,
+    target: &mailpath_app::cli::Target,
+    screenshot: Option<std::path::PathBuf>,
+    started: std::time::Instant,
+) -> anyhow::Result<Outcome> {
+    if !mailpath_app::display::available() {
+        eprintln!(
+            "mailpath: {}",
+            mailpath_app::display::no_display_message(target.profile.as_deref(), target.lab.as_deref())
+        );
+        return Ok(Outcome::CouldNotRun);
+    }
+    mailpath_app::gui::run(runtime.handle(), target, screenshot, started)
 }
 
 fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<Outcome> {
@@ -41,25 +59,24 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<Outcome> {
         .build()?;
     match cli.command {
         Some(Command::Lab(args)) => cmd::lab::run(&runtime, &args),
-        None => mailpath_app::gui::run(runtime.handle(), &cli.target, None, started),
-        Some(Command::Gui(args)) => {
-            mailpath_app::gui::run(runtime.handle(), &cli.target, args.screenshot, started)
-        }
-        Some(Command::Diagnose(args)) => cmd::diagnose::run(&runtime, &cli.target, &args),
-        Some(Command::Probe(args)) => cmd::probe::run(&runtime, &cli.target, &args),
-        Some(Command::Cert(args)) => cmd::cert::run(&runtime, &cli.target, &args),
+        None => gui(&runtime, &cli.target, None, started),
+        Some(Command::Gui(args)) => gui(&runtime, &args.target, args.screenshot, started),
+        Some(Command::Diagnose(args)) => cmd::diagnose::run(&runtime, &args, cli.verbose),
+        Some(Command::Probe(args)) => cmd::probe::run(&runtime, &args, cli.verbose),
+        Some(Command::Cert(args)) => cmd::cert::run(&runtime, &args, cli.verbose),
         Some(Command::Relay(args)) => cmd::relay::run(&runtime, &args),
         Some(Command::Headers(args)) => cmd::headers::run(&args),
-        Some(Command::Explain(args)) => cmd::explain::run(&runtime, &cli.target, &args),
+        Some(Command::Explain(args)) => cmd::explain::run(&runtime, &args.target, &args),
         Some(Command::Report(cmd)) => cmd::report::run(&cmd),
     }
 }
 
 fn init_tracing(verbose: u8) {
+    // -v is for more output (every check); logging starts at -vv.
     let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
+        0 | 1 => "warn",
+        2 => "info",
+        3 => "debug",
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

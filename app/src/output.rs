@@ -5,9 +5,11 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write};
 
-use mailpath_core::check::{CheckResult, Counts, Status};
-use mailpath_core::evidence::{Direction, SmtpProbe};
+use mailpath_core::check::{Attachment, CheckResult, Counts, Status};
+use mailpath_core::diagnose::Diagnosis;
+use mailpath_core::evidence::{Direction, SmtpProbe, TranscriptLine};
 use mailpath_core::path::MailPath;
+use mailpath_core::verdict::Verdict;
 
 use crate::Outcome;
 
@@ -92,6 +94,19 @@ pub fn excerpt(text: &str, max: usize) -> Cow<'_, str> {
     }
 }
 
+/// A date and time as every command prints it: `2026-11-27 14:03 UTC`.
+pub fn date(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
 /// Whether to colour stdout: a terminal, and `NO_COLOR` unset.
 pub fn colour() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
@@ -115,21 +130,57 @@ pub fn tag(status: Status, colour: bool) -> String {
 
 /// The exit code of a set of results (PRODUCT.md): 2 failures, 1 warnings, 0 otherwise.
 pub fn outcome(counts: &Counts) -> Outcome {
-    if counts.fail > 0 {
-        Outcome::Failures
-    } else if counts.warn > 0 {
-        Outcome::Warnings
-    } else {
-        Outcome::Passed
+    Verdict::of_counts(counts).into()
+}
+
+/// The status counts in one line, worst first (fail, warn, skip, info, pass): the order every command
+/// and report uses.
+pub fn summary_line(counts: &Counts) -> String {
+    counts
+        .worst_first()
+        .iter()
+        .map(|(n, s)| format!("{n} {}", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Write `bytes` to stdout and flush. A reader that went away (`| head`) is not an error: the command
+/// still ends with its own exit code, quietly.
+///
+/// # Errors
+/// Any other write error.
+pub fn emit(bytes: &[u8]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
 }
 
-/// One line per status count.
-pub fn summary_line(counts: &Counts) -> String {
-    format!(
-        "{} pass, {} info, {} skip, {} warn, {} fail",
-        counts.pass, counts.info, counts.skip, counts.warn, counts.fail
-    )
+/// Whether an error is a closed pipe on stdout.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// An error and its causes in one line, each said once: a cause whose words the message already holds (an
+/// OS error that a context or the error's own text repeats) is not repeated.
+pub fn error_chain(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let words = cause.to_string();
+        if words.is_empty() || text.contains(&words) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&words);
+    }
+    text
 }
 
 /// Print checks: one line each, and for warnings and failures the detail and remediation.
@@ -156,48 +207,242 @@ pub fn print_checks(
                     writeln!(out, "{indent}         {l}")?;
                 }
             }
-            for (i, l) in c.remediation.lines().enumerate() {
-                let l = escape(l);
-                if i == 0 {
-                    writeln!(out, "{indent}       fix: {l}")?;
-                } else {
-                    writeln!(out, "{indent}            {l}")?;
-                }
-            }
+            out.write_all(remediation_text(c, &format!("{indent}       ")).as_bytes())?;
         }
     }
     Ok(())
 }
 
-/// The path, lane by lane, with the checks of each hop and node.
-pub fn print_path(
-    out: &mut impl Write,
+/// A problem: one or more check results that say the same thing (the same certificate failing on two
+/// hops is one problem listing both).
+pub struct Problem<'a> {
+    /// The first result (id, status, words, fix).
+    pub check: &'a CheckResult,
+    /// Where: `hop-or-node (target)` of every result it stands for.
+    pub places: Vec<String>,
+}
+
+/// Where a result sits, in words: `in.eop-edge (mail.contoso.com:25)`.
+pub fn place(c: &CheckResult) -> String {
+    let on = match &c.attachment {
+        Attachment::Node(id) | Attachment::Hop(id) => id.as_str(),
+        Attachment::None => "",
+    };
+    match (on.is_empty(), c.target.is_empty()) {
+        (true, _) => c.target.clone(),
+        (false, true) => on.to_string(),
+        (false, false) => format!("{on} ({})", c.target),
+    }
+}
+
+/// The warnings and failures, worst first, each said once: results with the same id, status, summary and
+/// remediation are one problem with every place they were found.
+pub fn problems(checks: &[CheckResult]) -> Vec<Problem<'_>> {
+    let mut out: Vec<Problem<'_>> = Vec::new();
+    for c in checks.iter().filter(|c| c.status >= Status::Warn) {
+        let same = out.iter_mut().find(|p| {
+            p.check.id == c.id
+                && p.check.status == c.status
+                && p.check.summary == c.summary
+                && p.check.remediation == c.remediation
+        });
+        match same {
+            Some(p) => {
+                let at = place(c);
+                if !p.places.contains(&at) {
+                    p.places.push(at);
+                }
+            }
+            None => out.push(Problem {
+                check: c,
+                places: vec![place(c)],
+            }),
+        }
+    }
+    // Stable: within a status, the order of the path.
+    out.sort_by_key(|p| std::cmp::Reverse(p.check.status));
+    out
+}
+
+/// Counts as words, worst first, leaving out the zeros (`1 fail, 16 pass`).
+pub fn counts_words(counts: &Counts) -> String {
+    let words: Vec<String> = counts
+        .worst_first()
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, s)| format!("{n} {}", s.as_str()))
+        .collect();
+    if words.is_empty() {
+        "no checks".into()
+    } else {
+        words.join(", ")
+    }
+}
+
+fn indent_lines(out: &mut String, text: &str, prefix: &str) {
+    for line in text.lines() {
+        out.push_str(prefix);
+        out.push_str(&escape(line));
+        out.push('\n');
+    }
+}
+
+/// The remediation of a check, for a terminal: `fix:`, then one step per line under it, each command alone
+/// on its line (triple-click copies it), the place in brackets whenever it changes.
+pub fn remediation_text(c: &CheckResult, prefix: &str) -> String {
+    let mut out = String::new();
+    if !c.remediation.is_empty() {
+        out.push_str(prefix);
+        out.push_str("fix:\n");
+        indent_lines(&mut out, &c.remediation.to_text(), &format!("{prefix}  "));
+    }
+    out
+}
+
+/// The text of a diagnosis: the verdict; the problems worst first, deduplicated, each with where, what
+/// and the fix; then the path lane by lane, one line per node and hop. `verbose` lists every check under
+/// its node or hop (skipped ones with their reason).
+pub fn diagnosis_text(d: &Diagnosis, colour: bool, verbose: bool) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let (verdict, reason) = Verdict::of(d);
+    let _ = writeln!(
+        out,
+        "mailpath {}: {} ({} ms)",
+        d.mailpath_version,
+        escape(&d.profile.name),
+        d.duration_ms
+    );
+    let problems = problems(&d.checks);
+    let fails = problems.iter().filter(|p| p.check.status == Status::Fail).count();
+    let warns = problems.len() - fails;
+    let headline = match verdict {
+        Verdict::Pass => "PASS: no problems found".to_string(),
+        Verdict::Warn => format!("WARN: {warns} warning(s)"),
+        Verdict::Fail => format!("FAIL: {fails} failure(s), {warns} warning(s)"),
+        Verdict::Incomplete => format!(
+            "INCOMPLETE: {}; {fails} failure(s), {warns} warning(s) in what was found",
+            reason.as_deref().unwrap_or("the diagnosis did not finish")
+        ),
+    };
+    let status = match verdict {
+        Verdict::Pass => Status::Pass,
+        Verdict::Warn => Status::Warn,
+        Verdict::Fail | Verdict::Incomplete => Status::Fail,
+    };
+    let _ = writeln!(
+        out,
+        "{} ({} checks: {})",
+        paint(&headline, status, colour),
+        d.checks.len(),
+        summary_line(&d.counts)
+    );
+    if !problems.is_empty() {
+        let _ = writeln!(out, "\nProblems, worst first:");
+        for (i, p) in problems.iter().enumerate() {
+            let c = p.check;
+            let _ = writeln!(
+                out,
+                "{:>3}. {} {}  {}",
+                i + 1,
+                tag(c.status, colour),
+                escape(&c.id),
+                escape(&c.summary)
+            );
+            let _ = writeln!(out, "     where: {}", escape(&p.places.join(", ")));
+            if !c.detail.is_empty() {
+                indent_lines(&mut out, &c.detail, "     ");
+            }
+            out.push_str(&remediation_text(c, "     "));
+        }
+    }
+    let _ = write!(
+        out,
+        "{}",
+        path_text(&d.path, &d.checks, &problems, colour, verbose)
+    );
+    out
+}
+
+fn paint(text: &str, status: Status, colour: bool) -> String {
+    if !colour {
+        return text.to_string();
+    }
+    let code = match status {
+        Status::Pass => "32;1",
+        Status::Warn => "33;1",
+        _ => "31;1",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+fn attached<'a>(checks: &'a [CheckResult], a: &'a Attachment) -> impl Iterator<Item = &'a CheckResult> {
+    checks.iter().filter(move |c| c.attachment == *a)
+}
+
+/// The path, lane by lane: one line per node and per hop with its status and counts, the problems on it by
+/// number; with `verbose`, every check. A node shows the worst of its own checks and of the server checks
+/// (smtp.*, tls.*) of the hop that reaches it: an Edge whose certificate fails is not shown as passing.
+fn path_text(
     path: &MailPath,
     checks: &[CheckResult],
+    problems: &[Problem<'_>],
     colour: bool,
-) -> std::io::Result<()> {
+    verbose: bool,
+) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let number = |c: &CheckResult| {
+        problems
+            .iter()
+            .position(|p| p.places.contains(&place(c)) && p.check.id == c.id && p.check.summary == c.summary)
+            .map(|i| i + 1)
+    };
+    let list = |out: &mut String, a: &Attachment, prefix: &str| {
+        for c in attached(checks, a) {
+            if verbose {
+                let _ = writeln!(
+                    out,
+                    "{prefix}{} {:32} {}",
+                    tag(c.status, colour),
+                    escape(&c.id),
+                    escape(&c.summary)
+                );
+            } else if c.status >= Status::Warn {
+                let n = number(c).map(|n| format!(" (problem {n})")).unwrap_or_default();
+                let _ = writeln!(out, "{prefix}{} {}{n}", tag(c.status, colour), escape(&c.id));
+            }
+        }
+    };
     for lane in &path.lanes {
-        writeln!(out, "\n{}", escape(&lane.title))?;
+        let _ = writeln!(out, "\n{}", escape(&lane.title));
         for (i, node_id) in lane.nodes.iter().enumerate() {
             if let Some(node) = path.node(node_id) {
+                let incoming = i
+                    .checked_sub(1)
+                    .and_then(|j| lane.hops.get(j))
+                    .map(|hop| {
+                        attached(checks, &Attachment::Hop(hop.clone()))
+                            .filter(|c| c.id.starts_with("tls.") || c.id.starts_with("smtp."))
+                            .map(|c| c.status)
+                            .filter(|s| *s >= Status::Warn)
+                            .max()
+                    })
+                    .unwrap_or(None);
+                let shown = incoming.map_or(node.status, |s| s.max(node.status));
                 let hosts = if node.hosts.is_empty() {
                     String::new()
                 } else {
                     format!(" ({})", node.hosts.join(", "))
                 };
-                writeln!(
+                let _ = writeln!(
                     out,
                     "  [{}] {}{}",
-                    tag(node.status, colour),
+                    tag(shown, colour),
                     escape(&node.label),
                     escape(&hosts)
-                )?;
-                let attached: Vec<&CheckResult> = checks
-                    .iter()
-                    .filter(|c| c.attachment == mailpath_core::check::Attachment::Node(node_id.clone()))
-                    .filter(|c| c.status >= Status::Warn)
-                    .collect();
-                print_checks(out, &attached, colour, "        ")?;
+                );
+                list(&mut out, &Attachment::Node(node_id.clone()), "        ");
             }
             let Some(hop_id) = lane.hops.get(i) else { continue };
             let Some(hop) = path.hop(hop_id) else { continue };
@@ -207,46 +452,49 @@ pub fn print_path(
             } else {
                 format!("  {}", hop.facts.join(", "))
             };
-            writeln!(
+            let counts = if verbose || hop.status >= Status::Warn {
+                format!("  ({})", counts_words(&hop.counts))
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
                 out,
-                "     |  [{}] {}  {}{}  ({})",
+                "     |  [{}] {}  {}{}{counts}",
                 tag(hop.status, colour),
                 escape(&hop.id),
                 escape(&endpoint),
-                escape(&facts),
-                summary_line(&hop.counts)
-            )?;
-            let attached: Vec<&CheckResult> = checks
-                .iter()
-                .filter(|c| c.attachment == mailpath_core::check::Attachment::Hop(hop_id.clone()))
-                .filter(|c| c.status >= Status::Warn)
-                .collect();
-            print_checks(out, &attached, colour, "     |    ")?;
-            writeln!(out, "     v")?;
+                escape(&facts)
+            );
+            list(&mut out, &Attachment::Hop(hop_id.clone()), "     |    ");
+            let _ = writeln!(out, "     v");
         }
     }
-    Ok(())
+    out
 }
 
 /// A swaks-like transcript: `->` sent, `<-` received, `~>`/`<~` inside TLS, `===` notes, `***` errors.
 pub fn print_transcript(out: &mut impl Write, probe: &SmtpProbe) -> std::io::Result<()> {
     for line in &probe.transcript {
-        let prefix = match (line.dir, line.tls) {
-            (Direction::Client, false) => " -> ",
-            (Direction::Client, true) => " ~> ",
-            (Direction::Server, false) => "<-  ",
-            (Direction::Server, true) => "<~  ",
-            (Direction::Info, _) => "=== ",
-            (Direction::Error, _) => "*** ",
-        };
-        writeln!(
-            out,
-            "{:>7.3}s {prefix}{}",
-            line.ms as f64 / 1000.0,
-            escape(&line.text)
-        )?;
+        out.write_all(transcript_line(line).as_bytes())?;
     }
     Ok(())
+}
+
+/// One transcript line, with its time and direction marker, ending in a newline.
+pub fn transcript_line(line: &TranscriptLine) -> String {
+    let prefix = match (line.dir, line.tls) {
+        (Direction::Client, false) => " -> ",
+        (Direction::Client, true) => " ~> ",
+        (Direction::Server, false) => "<-  ",
+        (Direction::Server, true) => "<~  ",
+        (Direction::Info, _) => "=== ",
+        (Direction::Error, _) => "*** ",
+    };
+    format!(
+        "{:>7.3}s {prefix}{}\n",
+        line.ms as f64 / 1000.0,
+        escape(&line.text)
+    )
 }
 
 #[cfg(test)]

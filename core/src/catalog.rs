@@ -6,13 +6,14 @@
 //! (`MAILPATH_UPDATE_DOCS=1 cargo test -p mailpath-core checks_doc` rewrites it).
 
 use crate::check::CheckDef;
-use crate::checks::{cert, ciphers, config, dane, dns, renewal, smtp};
+use crate::checks::{cert, ciphers, config, dane, dns, renewal, resolver, smtp};
 
 /// Every check mailpath can report, by family (message headers' `headers.*`, then the bundled relay's
 /// `relay.*` last).
 pub fn catalog() -> Vec<&'static CheckDef> {
     let mut all: Vec<&'static CheckDef> = Vec::new();
     all.extend(dns::DEFS.iter());
+    all.extend(resolver::DEFS.iter());
     all.extend(smtp::DEFS.iter());
     all.extend(ciphers::DEFS.iter());
     all.extend(cert::DEFS.iter());

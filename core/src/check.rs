@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod remediation;
+pub use remediation::{Place, Remediation, Step, StepKind, dedup_list_arguments};
+
 /// How a check came out. Ordered from best to worst, so `max` gives the roll-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -66,8 +69,9 @@ pub struct CheckResult {
     pub detail: String,
     /// Ids of the evidence used (`smtp:mail.contoso.com:25`, `dns:contoso.com/MX`).
     pub evidence: Vec<String>,
-    /// What to do (Exchange PowerShell, DNS change); empty when nothing is to be done.
-    pub remediation: String,
+    /// What to do: steps, each prose or one command, with where to run it; empty when nothing is to be
+    /// done. Saved diagnoses with the older one-string form still load ([`Remediation`]).
+    pub remediation: Remediation,
     /// Documentation links.
     pub references: Vec<String>,
     /// Where on the path.
@@ -90,7 +94,7 @@ impl CheckResult {
             summary: summary.into(),
             detail: String::new(),
             evidence: Vec::new(),
-            remediation: String::new(),
+            remediation: Remediation::default(),
             references: def.references.iter().map(|r| (*r).to_string()).collect(),
             attachment: Attachment::None,
         }
@@ -103,9 +107,10 @@ impl CheckResult {
         self
     }
 
-    /// Add a remediation.
+    /// Add a remediation: explicit [`Step`]s, or text (a `&str`/`String`, split into prose and commands by
+    /// [`Remediation::from_text`]).
     #[must_use]
-    pub fn remediation(mut self, remediation: impl Into<String>) -> Self {
+    pub fn remediation(mut self, remediation: impl Into<Remediation>) -> Self {
         self.remediation = remediation.into();
         self
     }

@@ -77,6 +77,16 @@ pub enum Progress {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         checks: Vec<CheckResult>,
     },
+    /// A probe began a step (connect, greeting, TLS handshake, ...), which may take up to `limit_ms`:
+    /// what a progress line names as pending.
+    Step {
+        /// The probe id (`smtp:HOST:PORT`, `ldaps:HOST:PORT`).
+        id: String,
+        /// The step.
+        stage: crate::evidence::Stage,
+        /// Its time limit, in milliseconds.
+        limit_ms: u64,
+    },
     /// The diagnosis finished.
     Finished,
 }
@@ -153,24 +163,13 @@ impl Target {
     }
 }
 
-/// Run a diagnosis of `profile`. Never fails: problems are findings.
+/// Run a diagnosis of `profile`. Never fails: problems are findings. Cancelled (`options.cancel`), it
+/// stops waiting, judges what it has (endpoints not probed yet are skipped as cancelled) and says
+/// `cancelled`.
 pub async fn diagnose(profile: &Profile, options: DiagnoseOptions) -> Diagnosis {
     let started_at = OffsetDateTime::now_utc();
     let t0 = Instant::now();
-    let mut cancel = options.cancel.clone();
-    let work = run(profile, &options);
-    let (path, checks, evidence, cancelled) = match cancel.as_mut() {
-        None => {
-            let (p, c, e) = work.await;
-            (p, c, e, false)
-        }
-        Some(rx) => {
-            tokio::select! {
-                (p, c, e) = work => (p, c, e, false),
-                _ = wait_cancelled(rx) => (MailPath::build(&Topology::of(profile).path_spec(&MxTargets::default())), Vec::new(), Evidence::default(), true),
-            }
-        }
-    };
+    let (path, checks, evidence, cancelled) = run(profile, &options).await;
     if let Some(tx) = &options.progress {
         let _ = tx.send(Progress::Finished).await;
     }
@@ -187,6 +186,14 @@ pub async fn diagnose(profile: &Profile, options: DiagnoseOptions) -> Diagnosis 
         counts,
         evidence,
         explained: None,
+    }
+}
+
+/// Resolves when `cancel` says so; never without one.
+async fn cancelled(cancel: Option<watch::Receiver<bool>>) {
+    match cancel {
+        Some(mut rx) => wait_cancelled(&mut rx).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -232,13 +239,77 @@ fn resolvers(profile: &Profile, options: &DiagnoseOptions) -> (Resolver, Option<
     (primary, external)
 }
 
-async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<CheckResult>, Evidence) {
+/// Ask one query of each DNS server on its own, concurrently: which of them answer at all
+/// (`dns.resolver`). A resolver without explicit servers (an unusable system configuration) is asked as it is.
+pub async fn ask_each_server(resolvers: &[&Resolver], name: &str) -> Vec<DnsAnswer> {
+    let mut set = tokio::task::JoinSet::new();
+    let mut order = Vec::new();
+    for resolver in resolvers {
+        let servers = resolver.servers();
+        if servers.is_empty() {
+            let (r, name) = ((*resolver).clone(), name.to_string());
+            order.push(r.label());
+            set.spawn(async move { r.lookup(&name, RecordType::Soa).await });
+        }
+        for server in servers {
+            let r = Resolver::with_servers(&[server], resolver.timeout());
+            let name = name.to_string();
+            order.push(server.to_string());
+            set.spawn(async move { r.lookup(&name, RecordType::Soa).await });
+        }
+    }
+    let mut answers: Vec<DnsAnswer> = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        if let Ok(a) = joined
+            && !answers.iter().any(|b| b.server == a.server)
+        {
+            answers.push(a);
+        }
+    }
+    answers.sort_by_key(|a| order.iter().position(|o| *o == a.server).unwrap_or(usize::MAX));
+    answers
+}
+
+async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<CheckResult>, Evidence, bool) {
     let topology = Topology::of(profile);
     let (primary, external) = resolvers(profile, options);
     progress(options, Progress::Phase { name: "dns".into() }).await;
     let plan = crate::probe::dns::DnsPlan::for_topology(&topology);
+    let mut asked = vec![&primary];
+    asked.extend(external.as_ref());
+    // The path's lookups and one query per server run together; when no server answers that one, the
+    // path's lookups are not waited for (they would only time out too): `dns.resolver` says why.
+    let gathered = async {
+        let each = ask_each_server(&asked, &topology.routing_domain);
+        let gather = crate::probe::dns::gather(&plan, &primary, external.as_ref());
+        tokio::pin!(each, gather);
+        let mut dns = None;
+        let resolvers = tokio::select! {
+            r = &mut each => r,
+            d = &mut gather => {
+                dns = Some(d);
+                each.await
+            }
+        };
+        let any_answered = resolvers.iter().any(checks::resolver::answered);
+        let dns = match dns {
+            Some(d) => d,
+            None if any_answered || resolvers.is_empty() => gather.await,
+            None => Vec::new(),
+        };
+        (dns, resolvers)
+    };
+    let (dns, resolvers) = tokio::select! {
+        done = gathered => done,
+        () = cancelled(options.cancel.clone()) => {
+            // Nothing judged yet: the path as the profile draws it, no verdicts.
+            let path = MailPath::build(&topology.path_spec(&MxTargets::default()));
+            return (path, Vec::new(), Evidence::default(), true);
+        }
+    };
     let mut evidence = Evidence {
-        dns: crate::probe::dns::gather(&plan, &primary, external.as_ref()).await,
+        dns,
+        resolvers,
         ..Evidence::default()
     };
 
@@ -274,7 +345,7 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
         command: profile.timeouts.command,
         tls: profile.timeouts.tls,
     };
-    let (smtp, ldaps) = run_probes(
+    let (smtp, ldaps, cancelled) = run_probes(
         profile,
         &topology,
         options,
@@ -294,11 +365,23 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
         },
     )
     .await;
-    let results = judge(profile, &topology, options, &targets, &evidence);
+    let mut results =
+        checks::resolver::resolver_checks(&evidence.resolvers, &Attachment::Node("mailbox".into()));
+    results.extend(judge(profile, &topology, options, &targets, &evidence));
+    if cancelled {
+        for c in &mut results {
+            if c.id == checks::smtp::TCP_SMTP.id
+                && c.status == crate::check::Status::Skip
+                && c.evidence.is_empty()
+            {
+                c.summary = "not probed: the diagnosis was cancelled before this endpoint answered".into();
+            }
+        }
+    }
     let mut path = MailPath::build(&topology.path_spec(&mx_targets));
     add_facts(&mut path, &targets, &evidence);
     path.roll_up(&results);
-    (path, results, evidence)
+    (path, results, evidence, cancelled)
 }
 
 fn plan_targets(profile: &Profile, topology: &Topology, mx: &MxTargets) -> Vec<Target> {
@@ -413,7 +496,7 @@ async fn run_probes(
     addresses: &BTreeMap<String, Vec<IpAddr>>,
     timeouts: Timeouts,
     dns: &[DnsAnswer],
-) -> (Vec<SmtpProbe>, Vec<TlsPortProbe>) {
+) -> (Vec<SmtpProbe>, Vec<TlsPortProbe>, bool) {
     // One probe per host:port, however many hops use it.
     let mut unique: Vec<(String, u16)> = Vec::new();
     for t in targets {
@@ -448,9 +531,12 @@ async fn run_probes(
         // A scan never outlives the diagnosis: at most half of its total time.
         let mut scan = options.tls_scan;
         scan.limits.max_time = scan.limits.max_time.min(profile.timeouts.total / 2);
+        let observer = step_observer(options, format!("smtp:{}:{}", req.host, req.port));
         set.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            Either::Smtp(Box::new(crate::tls_scan::probe_smtp_scanned(&req, &scan).await))
+            Either::Smtp(Box::new(
+                crate::tls_scan::probe_smtp_scanned_observed(&req, &scan, observer).await,
+            ))
         });
     }
     for (host, port) in edgesync {
@@ -460,17 +546,31 @@ async fn run_probes(
             .unwrap_or_default();
         let limit = Arc::clone(&limit);
         let (connect, tls) = (timeouts.connect, timeouts.tls);
+        let observer = step_observer(options, format!("ldaps:{host}:{port}"));
         set.spawn(async move {
             let _permit = limit.acquire_owned().await;
             Either::Tls(Box::new(
-                crate::probe::probe_tls_port(&host, port, &addrs, connect, tls).await,
+                crate::probe::probe_tls_port_observed(&host, port, &addrs, connect, tls, observer).await,
             ))
         });
     }
     let mut smtp = Vec::new();
     let mut tls = Vec::new();
     let deadline = tokio::time::Instant::now() + profile.timeouts.total.max(Duration::from_secs(1));
-    while let Ok(Some(joined)) = tokio::time::timeout_at(deadline, set.join_next()).await {
+    let cancel = cancelled(options.cancel.clone());
+    tokio::pin!(cancel);
+    let mut was_cancelled = false;
+    loop {
+        let joined = tokio::select! {
+            next = tokio::time::timeout_at(deadline, set.join_next()) => match next {
+                Ok(Some(joined)) => joined,
+                _ => break,
+            },
+            () = &mut cancel => {
+                was_cancelled = true;
+                break;
+            }
+        };
         let Ok(result) = joined else { continue };
         // Judge what this probe alone shows only when someone watches (the GUI lights the hop up).
         let watched = options.progress.is_some();
@@ -516,7 +616,29 @@ async fn run_probes(
     set.abort_all();
     smtp.sort_by(|a, b| a.id.cmp(&b.id));
     tls.sort_by(|a, b| a.id.cmp(&b.id));
-    (smtp, tls)
+    (smtp, tls, was_cancelled)
+}
+
+/// When someone watches the progress: an observer that turns a probe's steps into [`Progress::Step`].
+fn step_observer(options: &DiagnoseOptions, id: String) -> Option<crate::probe::ProbeObserver> {
+    let progress = options.progress.clone()?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            if let crate::probe::ProbeEvent::Step { stage, limit } = event {
+                let limit_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+                let step = Progress::Step {
+                    id: id.clone(),
+                    stage,
+                    limit_ms,
+                };
+                if progress.send(step).await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    Some(tx)
 }
 
 enum Either {

@@ -16,6 +16,10 @@ pub struct Evidence {
     pub smtp: Vec<SmtpProbe>,
     /// Every TLS-only port probed (EdgeSync LDAPS on 50636).
     pub tls_ports: Vec<TlsPortProbe>,
+    /// One query (the SOA of the routing domain) asked of each DNS server on its own: which servers
+    /// answer at all (`dns.resolver`). Absent in diagnoses saved before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolvers: Vec<DnsAnswer>,
 }
 
 impl Evidence {
@@ -182,6 +186,21 @@ pub enum Stage {
     EhloTls,
     /// QUIT.
     Quit,
+}
+
+impl Stage {
+    /// What the step waits for, in a few words (`connect`, `greeting`, `TLS handshake`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Connect => "connect",
+            Stage::Banner => "greeting",
+            Stage::Ehlo => "EHLO",
+            Stage::StartTls => "STARTTLS",
+            Stage::TlsHandshake => "TLS handshake",
+            Stage::EhloTls => "EHLO inside TLS",
+            Stage::Quit => "QUIT",
+        }
+    }
 }
 
 /// Why a probe stopped early.

@@ -9,6 +9,7 @@
 //! - [`report`]: HTML, JSON and Markdown reports of a diagnosis, redaction, and comparing two diagnoses.
 //! - [`relay`]: the bundled test relay (durable spool, roles, capture, forwarding).
 //! - [`headers`]: message header analysis (hops, hybrid headers, internal/anonymous verdict).
+//! - [`verdict`]: a diagnosis's verdict and exit code, the JSON document and its compact form.
 //! - [`tls_scan`]: the TLS handshake scanner (versions, suites, groups, the chain of servers rustls cannot talk to).
 //! - [`bounded`]: reading files with a size cap (every file mailpath reads).
 #![forbid(unsafe_code)]
@@ -36,6 +37,7 @@ pub mod spf;
 pub mod tls;
 pub mod tls_scan;
 pub mod topology;
+pub mod verdict;
 
 /// The version of mailpath-core (and of the mailpath binary built with it).
 pub fn version() -> &'static str {

@@ -14,7 +14,7 @@ use mailpath_core::dns::RecordType;
 use mailpath_core::topology::{Topology, tlsa_name};
 
 use crate::Outcome;
-use crate::cli::{CertArgs, Format, Target};
+use crate::cli::{CertArgs, Format};
 use crate::output::{self, term_line};
 
 /// `--ca` alone, or the system store.
@@ -46,10 +46,25 @@ fn password(args: &CertArgs) -> anyhow::Result<Option<String>> {
     Ok(None)
 }
 
-pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &CertArgs) -> anyhow::Result<Outcome> {
+/// `--at`: an RFC 3339 time, or a date alone (midnight UTC).
+pub fn parse_at(text: &str) -> anyhow::Result<time::OffsetDateTime> {
+    if let Ok(t) = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339) {
+        return Ok(t);
+    }
+    let date_only = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text, &date_only)
+        .map(|d| d.midnight().assume_utc())
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "--at {text:?} is neither an RFC 3339 time (2026-12-01T08:00:00Z) nor a date (2026-12-01)"
+            )
+        })
+}
+
+pub fn run(runtime: &tokio::runtime::Runtime, args: &CertArgs, _verbose: u8) -> anyhow::Result<Outcome> {
+    let target = &args.target;
     let now = match &args.at {
-        Some(text) => time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-            .with_context(|| format!("--at {text:?} is not an RFC 3339 time such as 2026-12-01T00:00:00Z"))?,
+        Some(text) => parse_at(text)?,
         None => time::OffsetDateTime::now_utc(),
     };
     let password = password(args)?;
@@ -69,7 +84,8 @@ pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &CertArgs) 
         // The deployment's expectations, its trust anchors, and the TLSA records of its public names
         // (looked up with its resolvers; the lab keeps running until they are in).
         runtime.block_on(async {
-            let loaded = crate::cmd::diagnose::load_target(target).await?;
+            let loaded =
+                crate::cmd::diagnose::load_target(target, mailpath_core::lab::LabOptions::default()).await?;
             let profile = &loaded.profile;
             for e in renewal::expected_names(profile) {
                 if !expected.iter().any(|x| x.name.eq_ignore_ascii_case(&e.name)) {
@@ -98,7 +114,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &CertArgs) 
     let mut report = check_certificate_chain(&chain, &file, &expected, &trust, now);
     report.checks.extend(renewal_checks);
     let counts = Counts::of(&report.checks);
-    let mut out = std::io::stdout().lock();
+    let mut out = Vec::new();
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, &report)?;
@@ -109,7 +125,12 @@ pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &CertArgs) 
                 term_line!(&mut out, "[{i}] {}", c.subject)?;
                 term_line!(&mut out, "    issuer  {}", c.issuer)?;
                 term_line!(&mut out, "    names   {}", c.dns_names.join(", "))?;
-                term_line!(&mut out, "    valid   {} .. {}", c.not_before, c.not_after)?;
+                term_line!(
+                    &mut out,
+                    "    valid   {} .. {}",
+                    output::date(c.not_before),
+                    output::date(c.not_after)
+                )?;
             }
             writeln!(out)?;
             let all: Vec<&CheckResult> = report.checks.iter().collect();
@@ -117,5 +138,21 @@ pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &CertArgs) 
             writeln!(out, "\n{}", output::summary_line(&counts))?;
         }
     }
+    output::emit(&out)?;
     Ok(output::outcome(&counts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_takes_a_time_or_a_date_at_midnight_utc() {
+        let t = parse_at("2026-01-01").unwrap();
+        assert_eq!(t, time::macros::datetime!(2026-01-01 00:00 UTC));
+        let t = parse_at("2026-01-01T08:30:00+01:00").unwrap();
+        assert_eq!(t, time::macros::datetime!(2026-01-01 07:30 UTC));
+        let e = parse_at("01/01/2026").unwrap_err().to_string();
+        assert!(e.contains("2026-12-01"), "{e}");
+    }
 }

@@ -1,15 +1,19 @@
 //! `mailpath diagnose`: probe every hop of the active path, both directions, and judge it.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use mailpath_core::diagnose::{DiagnoseOptions, Diagnosis, Progress, diagnose, trust_for};
+use mailpath_core::diagnose::{DiagnoseOptions, Progress, diagnose, trust_for};
+use mailpath_core::evidence::Stage;
 use mailpath_core::lab::{Lab, LabOptions};
 use mailpath_core::profile::Profile;
-use mailpath_core::report::{Format as ReportFormat, Report, ReportOptions};
+use mailpath_core::report::{Format as ReportFormat, Report, ReportOptions, monitor};
+use mailpath_core::verdict::{self, Verdict};
 
 use crate::Outcome;
-use crate::cli::{DiagnoseArgs, Format, Target};
+use crate::cli::{DiagnoseArgs, DiagnoseFormat, Target};
 use crate::output;
 
 /// Where the profile comes from: a file, or a lab started for the run.
@@ -20,18 +24,19 @@ pub struct Loaded {
     pub lab: Option<Lab>,
 }
 
-/// Load the profile named by `--profile`, or start the lab named by `--lab` and load its profile.
+/// Load the profile named by `--profile`, or start the lab named by `--lab` (with `lab_options`: a caller
+/// that handles stop signals itself turns off the lab's own removal on them) and load its profile.
 ///
 /// # Errors
 /// No target given, an unreadable or invalid profile, a lab that does not start.
-pub async fn load_target(target: &Target) -> anyhow::Result<Loaded> {
+pub async fn load_target(target: &Target, lab_options: LabOptions) -> anyhow::Result<Loaded> {
     match (&target.profile, &target.lab) {
         (Some(path), _) => {
             let profile = Profile::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
             Ok(Loaded { profile, lab: None })
         }
         (None, Some(name)) => {
-            let lab = Lab::start_named(name, LabOptions::default())
+            let lab = Lab::start_named(name, lab_options)
                 .await
                 .context("could not start the lab")?;
             let profile =
@@ -47,45 +52,160 @@ pub async fn load_target(target: &Target) -> anyhow::Result<Loaded> {
     }
 }
 
-pub fn run(
-    runtime: &tokio::runtime::Runtime,
-    target: &Target,
-    args: &DiagnoseArgs,
-) -> anyhow::Result<Outcome> {
+/// What the progress line knows: the phase, and each probe step still pending.
+struct Pending {
+    phase: String,
+    phase_started: Instant,
+    dns: String,
+    done: usize,
+    total: usize,
+    steps: BTreeMap<String, (Stage, Instant, Duration)>,
+}
+
+impl Pending {
+    fn new(dns: String) -> Self {
+        Pending {
+            phase: "starting".into(),
+            phase_started: Instant::now(),
+            dns,
+            done: 0,
+            total: 0,
+            steps: BTreeMap::new(),
+        }
+    }
+
+    fn apply(&mut self, event: Progress) {
+        match event {
+            Progress::Phase { name } => {
+                self.phase = name;
+                self.phase_started = Instant::now();
+            }
+            Progress::Step { id, stage, limit_ms } => {
+                self.steps
+                    .insert(id, (stage, Instant::now(), Duration::from_millis(limit_ms)));
+            }
+            Progress::Probed { id, done, total, .. } => {
+                self.steps.remove(&id);
+                (self.done, self.total) = (done, total);
+            }
+            Progress::Finished => self.steps.clear(),
+        }
+    }
+
+    /// What is still pending, and for how long: the step waited on longest first.
+    fn line(&self) -> String {
+        match self.phase.as_str() {
+            "dns" => format!(
+                "looking up the path's DNS records with {} ({} s)",
+                self.dns,
+                self.phase_started.elapsed().as_secs()
+            ),
+            "probes" => {
+                let mut waiting: Vec<_> = self.steps.iter().collect();
+                waiting.sort_by_key(|(_, (_, since, _))| *since);
+                let Some((id, (stage, since, limit))) = waiting.first() else {
+                    return format!("[{}/{}] probing", self.done, self.total);
+                };
+                let more = match waiting.len() - 1 {
+                    0 => String::new(),
+                    n => format!(" and {n} more"),
+                };
+                format!(
+                    "[{}/{}] waiting for {} ({}, {}/{} s){more}",
+                    self.done,
+                    self.total,
+                    endpoint_of(id),
+                    stage.label(),
+                    since.elapsed().as_secs(),
+                    limit.as_secs()
+                )
+            }
+            "checks" => "judging the evidence".into(),
+            other => format!("{other}..."),
+        }
+    }
+}
+
+/// `smtp:HOST:PORT` as `HOST:PORT`, `ldaps:HOST:PORT` as `HOST:PORT (LDAPS)`.
+fn endpoint_of(id: &str) -> String {
+    if let Some(rest) = id.strip_prefix("smtp:") {
+        rest.to_string()
+    } else if let Some(rest) = id.strip_prefix("ldaps:") {
+        format!("{rest} (EdgeSync LDAPS)")
+    } else {
+        id.to_string()
+    }
+}
+
+pub fn run(runtime: &tokio::runtime::Runtime, args: &DiagnoseArgs, verbose: u8) -> anyhow::Result<Outcome> {
     for report in &args.report {
         ReportFormat::from_path(report)?;
     }
+    if args.compact && args.format != DiagnoseFormat::Json {
+        bail!("--compact applies to --format json");
+    }
+    let target = Target::from(&args.target);
     let diagnosis = runtime.block_on(async {
-        let loaded = load_target(target).await?;
+        // Ctrl+C (SIGINT), SIGTERM: stop waiting, keep what was found.
+        let stop = super::stop::StopSignals::listen(false);
+        // The stop signals are handled here: the lab is shut down on the way out, its files with it.
+        let lab_options = LabOptions {
+            remove_on_signal: false,
+            ..LabOptions::default()
+        };
+        let loaded = load_target(&target, lab_options).await?;
         let trust = trust_for(&loaded.profile).context("could not load the trust anchors of the profile")?;
         let mut options = DiagnoseOptions::new(trust);
         options.dns_override.clone_from(&args.dns);
         options.tls_scan.mode = args.tls_scan.mode();
-        let show_progress = args.format == Format::Text && std::io::stderr().is_terminal();
-        let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+        let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+        options.cancel = Some(cancel_rx);
+        let show_progress = args.format == DiagnoseFormat::Text && std::io::stderr().is_terminal();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(256);
         options.progress = Some(tx);
-        let printer = tokio::spawn(async move {
-            while let Some(event) = rx.recv().await {
-                if !show_progress {
-                    continue;
-                }
-                let mut err = std::io::stderr().lock();
-                match event {
-                    Progress::Phase { name } => {
-                        let _ = write!(err, "\r\x1b[2K{}...", output::escape(&name));
-                    }
-                    Progress::Probed { id, done, total, .. } => {
-                        let _ = write!(err, "\r\x1b[2K[{done}/{total}] {}", output::escape(&id));
-                    }
-                    Progress::Finished => {
-                        let _ = write!(err, "\r\x1b[2K");
-                    }
-                }
-                let _ = err.flush();
+        let dns_label = dns_label(&loaded.profile, &args.dns);
+        let (stopped_tx, mut stopped_rx) = tokio::sync::oneshot::channel::<&'static str>();
+        let watcher = tokio::spawn(async move {
+            if let Some(why) = stop.wait().await {
+                let _ = cancel_tx.send(true);
+                let _ = stopped_tx.send(why);
             }
         });
+        let printer = tokio::spawn(async move {
+            let bar = if show_progress {
+                let bar = indicatif::ProgressBar::new_spinner();
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{spinner} {msg}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                );
+                bar
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
+            let mut pending = Pending::new(dns_label);
+            let mut tick = tokio::time::interval(Duration::from_millis(200));
+            loop {
+                tokio::select! {
+                    event = rx.recv() => match event {
+                        Some(event) => pending.apply(event),
+                        None => break,
+                    },
+                    _ = tick.tick() => {}
+                }
+                bar.set_message(pending.line());
+                bar.tick();
+            }
+            bar.finish_and_clear();
+            pending
+        });
         let diagnosis = diagnose(&loaded.profile, options).await;
-        let _ = printer.await;
+        let pending = printer.await.ok();
+        watcher.abort();
+        if diagnosis.cancelled {
+            let why = stopped_rx.try_recv().unwrap_or("cancelled");
+            let what = pending.map(|p| p.line()).unwrap_or_default();
+            eprintln!("mailpath: {why}: diagnosis cancelled; {what}; printing what was found");
+        }
         if let Some(lab) = loaded.lab {
             lab.shutdown().await;
         }
@@ -105,38 +225,89 @@ pub fn run(
             .with_context(|| format!("could not write the report {}", path.display()))?;
     }
     let diagnosis = &report.diagnosis;
-    match args.format {
-        Format::Json => {
-            let mut out = std::io::stdout().lock();
-            serde_json::to_writer_pretty(&mut out, diagnosis)?;
-            writeln!(out)?;
-        }
-        Format::Text => {
-            print_text(diagnosis)?;
-            for path in &args.report {
-                println!("report: {}", path.display());
-            }
-        }
+    let (verdict, reason) = Verdict::of(diagnosis);
+    if let Some(reason) = &reason
+        && args.format != DiagnoseFormat::Nagios
+    {
+        eprintln!("mailpath: incomplete: {reason}");
     }
-    Ok(output::outcome(&diagnosis.counts))
+    let text = match args.format {
+        DiagnoseFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&verdict::to_json(diagnosis, args.compact)?)?;
+            s.push('\n');
+            s
+        }
+        DiagnoseFormat::Nagios => monitor::nagios(diagnosis),
+        DiagnoseFormat::Prometheus => monitor::prometheus(diagnosis),
+        DiagnoseFormat::Text => {
+            let mut s = output::diagnosis_text(diagnosis, output::colour(), verbose > 0);
+            for path in &args.report {
+                s.push_str(&format!("report: {}\n", path.display()));
+            }
+            s
+        }
+    };
+    output::emit(text.as_bytes())?;
+    Ok(verdict.into())
 }
 
-fn print_text(d: &Diagnosis) -> anyhow::Result<()> {
-    let colour = output::colour();
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "mailpath {}: {} ({} ms)",
-        d.mailpath_version,
-        output::escape(&d.profile.name),
-        d.duration_ms
-    )?;
-    output::print_path(&mut out, &d.path, &d.checks, colour)?;
-    writeln!(
-        out,
-        "\n{} checks: {}",
-        d.checks.len(),
-        output::summary_line(&d.counts)
-    )?;
-    Ok(())
+/// The DNS servers the diagnosis asks, in words, for the progress line.
+fn dns_label(profile: &Profile, dns: &[std::net::SocketAddr]) -> String {
+    let servers = if dns.is_empty() {
+        &profile.resolvers.internal
+    } else {
+        dns
+    };
+    if servers.is_empty() {
+        "the system resolver".into()
+    } else {
+        servers
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_line_names_the_step_waited_on_longest() {
+        let mut p = Pending::new("127.0.0.1:53".into());
+        p.apply(Progress::Phase { name: "dns".into() });
+        assert!(
+            p.line()
+                .starts_with("looking up the path's DNS records with 127.0.0.1:53 (")
+        );
+        p.apply(Progress::Phase {
+            name: "probes".into(),
+        });
+        p.apply(Progress::Step {
+            id: "smtp:mail.contoso.com:25".into(),
+            stage: Stage::Banner,
+            limit_ms: 30_000,
+        });
+        p.apply(Progress::Step {
+            id: "ldaps:edge01.contoso.com:50636".into(),
+            stage: Stage::Connect,
+            limit_ms: 10_000,
+        });
+        assert_eq!(
+            p.line(),
+            "[0/0] waiting for mail.contoso.com:25 (greeting, 0/30 s) and 1 more"
+        );
+        // A probe that finished is no longer pending, whatever finished last.
+        p.apply(Progress::Probed {
+            id: "smtp:mail.contoso.com:25".into(),
+            done: 1,
+            total: 2,
+            checks: Vec::new(),
+        });
+        assert_eq!(
+            p.line(),
+            "[1/2] waiting for edge01.contoso.com:50636 (EdgeSync LDAPS) (connect, 0/10 s)"
+        );
+    }
 }

@@ -63,7 +63,7 @@ pub fn run(
         (Context::for_diagnosis(&d, EvidenceSource::Diagnosis), None)
     } else if has_target {
         runtime.block_on(async {
-            let loaded = load_target(target).await?;
+            let loaded = load_target(target, mailpath_core::lab::LabOptions::default()).await?;
             let out = if args.run {
                 let trust =
                     trust_for(&loaded.profile).context("could not load the trust anchors of the profile")?;

@@ -122,19 +122,16 @@ fn print_text(out: &mut impl std::io::Write, a: &HeaderAnalysis) -> std::io::Res
     term_line!(out)?;
     term_line!(out, "Checks:")?;
     for c in &a.checks {
-        term_line!(out, "  {:4}  {:34} {}", c.status.as_str(), c.id, c.summary)?;
-        if c.status >= Status::Warn && !c.remediation.is_empty() {
-            term_line!(out, "        fix: {}", c.remediation)?;
+        term_line!(
+            out,
+            "  {}  {:34} {}",
+            crate::output::tag(c.status, false),
+            c.id,
+            c.summary
+        )?;
+        if c.status >= Status::Warn {
+            out.write_all(crate::output::remediation_text(c, "        ").as_bytes())?;
         }
     }
-    let c = a.counts;
-    term_line!(
-        out,
-        "\n{} pass, {} warn, {} fail, {} skip, {} info",
-        c.pass,
-        c.warn,
-        c.fail,
-        c.skip,
-        c.info
-    )
+    term_line!(out, "\n{}", crate::output::summary_line(&a.counts))
 }

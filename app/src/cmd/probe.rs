@@ -12,11 +12,11 @@ use mailpath_core::checks::smtp::{EndpointContext, smtp_checks};
 use mailpath_core::dns::{RecordType, Resolver};
 use mailpath_core::evidence::SmtpProbe;
 use mailpath_core::probe::{SmtpProbeRequest, Timeouts};
-use mailpath_core::tls_scan::{ScanOptions, probe_smtp_scanned};
+use mailpath_core::tls_scan::{ScanOptions, probe_smtp_scanned_observed};
 use serde::{Deserialize, Serialize};
 
 use crate::Outcome;
-use crate::cli::{Format, ProbeArgs, Target};
+use crate::cli::{Format, ProbeArgs};
 use crate::output;
 
 /// The JSON document of `probe --format json`.
@@ -50,7 +50,8 @@ fn split_endpoint(endpoint: &str) -> anyhow::Result<(String, Option<u16>)> {
     }
 }
 
-pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &ProbeArgs) -> anyhow::Result<Outcome> {
+pub fn run(runtime: &tokio::runtime::Runtime, args: &ProbeArgs, _verbose: u8) -> anyhow::Result<Outcome> {
+    let target = &args.target;
     let (host, port) = split_endpoint(&args.endpoint)?;
     if host.is_empty() {
         bail!("{}: no host name", args.endpoint);
@@ -82,6 +83,9 @@ pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &ProbeArgs)
             .and_then(|lab| mailpath_core::profile::Profile::load(&lab.info().profile_file).ok())
             .map(|p| p.smtp_port_for(&host));
         let port = port.or(profile_port).unwrap_or(25);
+        // A name that does not exist fails dns.host.resolves (as in diagnose, exit 2); a DNS server that
+        // does not answer leaves nothing to probe (exit 3).
+        let mut host_check = None;
         let addresses = match host.parse::<IpAddr>() {
             Ok(ip) => vec![ip],
             Err(_) => {
@@ -97,14 +101,18 @@ pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &ProbeArgs)
                 );
                 let mut ips = a.ips();
                 ips.extend(aaaa.ips());
-                if ips.is_empty() {
+                if ips.is_empty()
+                    && !mailpath_core::checks::resolver::answered(&a)
+                    && !mailpath_core::checks::resolver::answered(&aaaa)
+                {
                     bail!(
-                        "{host} does not resolve ({}: A {}, AAAA {})",
+                        "{host}: the DNS server {} did not answer (A: {}, AAAA: {})",
                         resolver.label(),
                         a.outcome,
                         aaaa.outcome
                     );
                 }
+                host_check = Some(mailpath_core::checks::resolver::host_resolution(&host, &a, &aaaa));
                 ips
             }
         };
@@ -116,13 +124,37 @@ pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &ProbeArgs)
             sni: None,
             timeouts: Timeouts::default(),
         };
-        let probe = probe_smtp_scanned(&req, &ScanOptions::new(args.tls_scan.mode())).await;
+        // The transcript as it happens (swaks-style), on text output.
+        let observer = (args.format == Format::Text).then(|| {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let printer = tokio::spawn(async move {
+                let mut started = false;
+                while let Some(event) = rx.recv().await {
+                    if let mailpath_core::probe::ProbeEvent::Line(line) = event {
+                        started = true;
+                        let _ = output::emit(output::transcript_line(&line).as_bytes());
+                    }
+                }
+                started
+            });
+            (tx, printer)
+        });
+        let (tx, printer) = match observer {
+            Some((tx, printer)) => (Some(tx), Some(printer)),
+            None => (None, None),
+        };
+        let probe = probe_smtp_scanned_observed(&req, &ScanOptions::new(args.tls_scan.mode()), tx).await;
+        let streamed = match printer {
+            Some(p) => p.await.unwrap_or(false),
+            None => false,
+        };
         let ctx = EndpointContext {
             attachment: Attachment::None,
             external_service: false,
             role: host.clone(),
         };
-        let mut checks = smtp_checks(&probe, &ctx);
+        let mut checks: Vec<CheckResult> = host_check.into_iter().collect();
+        checks.extend(smtp_checks(&probe, &ctx));
         checks.push(mailpath_core::checks::ciphers::cipher_check(&probe, &ctx));
         let names: Vec<ExpectedName> = if args.tls_names.is_empty() {
             vec![ExpectedName {
@@ -156,25 +188,31 @@ pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &ProbeArgs)
             lab.shutdown().await;
         }
         let counts = Counts::of(&checks);
-        anyhow::Ok(ProbeReport {
-            schema: "mailpath/probe/1".into(),
-            probe,
-            checks,
-            counts,
-        })
+        anyhow::Ok((
+            ProbeReport {
+                schema: "mailpath/probe/1".into(),
+                probe,
+                checks,
+                counts,
+            },
+            streamed,
+        ))
     })?;
-    let mut out = std::io::stdout().lock();
+    let (report, streamed) = report;
+    let mut out = Vec::new();
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
         }
         Format::Text => {
-            output::print_transcript(&mut out, &report.probe)?;
+            if !streamed {
+                output::print_transcript(&mut out, &report.probe)?;
+            }
             writeln!(out)?;
             if let Some(scan) = &report.probe.tls_scan {
                 for line in scan.text_lines() {
-                    writeln!(out, "{line}")?;
+                    output::term_line!(&mut out, "{line}")?;
                 }
                 writeln!(out)?;
             }
@@ -183,5 +221,6 @@ pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &ProbeArgs)
             writeln!(out, "\n{}", output::summary_line(&report.counts))?;
         }
     }
+    output::emit(&out)?;
     Ok(output::outcome(&report.counts))
 }

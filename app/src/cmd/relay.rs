@@ -444,7 +444,8 @@ fn print_event(out: &mut impl std::io::Write, event: &RelayEvent, watch_stdin: b
         ),
         RelayEvent::SessionChecks { session_id, checks } => {
             for c in checks.iter().filter(|c| c.status >= Status::Warn) {
-                term_line!(out, "{t} {session_id}   {} {}: {}", c.status, c.id, c.summary)?;
+                let status = crate::output::tag(c.status, false);
+                term_line!(out, "{t} {session_id}   {status} {}: {}", c.id, c.summary)?;
             }
             Ok(())
         }
@@ -477,7 +478,8 @@ fn print_event(out: &mut impl std::io::Write, event: &RelayEvent, watch_stdin: b
                 term_line!(out, "{t}   - {reason}")?;
             }
             for c in report.checks.iter().filter(|c| c.status >= Status::Warn) {
-                term_line!(out, "{t}   {} {}: {}", c.status, c.id, c.summary)?;
+                let status = crate::output::tag(c.status, false);
+                term_line!(out, "{t}   {status} {}: {}", c.id, c.summary)?;
             }
             Ok(())
         }
@@ -526,11 +528,39 @@ struct SendReport {
     arrived_hops: Option<usize>,
     /// Internal/anonymous verdict of the arrived copy.
     arrived_verdict: Option<String>,
+    /// The warnings and failures of the relay's judgement of the arrived copy (`relay.*`, `headers.*`): a
+    /// failure here (a client certificate that does not verify, say) makes the exit code 2.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    arrived_problems: Vec<mailpath_core::check::CheckResult>,
     transcript: Vec<mailpath_core::evidence::TranscriptLine>,
+}
+
+/// `--await-spool DIR` must be a relay spool (it has `messages/`): said at once, not after the timeout.
+fn check_spool(dir: &Path) -> anyhow::Result<()> {
+    if !dir.is_dir() {
+        bail!("--await-spool {}: no such directory", dir.display());
+    }
+    if !dir.join("messages").is_dir() {
+        bail!(
+            "--await-spool {}: not a relay spool (no messages/ directory; give the --spool of a running `mailpath relay`)",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// The warnings and failures of the relay's judgement of an arrived message, worst first.
+fn problems_of(checks: Vec<mailpath_core::check::CheckResult>) -> Vec<mailpath_core::check::CheckResult> {
+    let mut problems: Vec<_> = checks.into_iter().filter(|c| c.status >= Status::Warn).collect();
+    problems.sort_by_key(|c| std::cmp::Reverse(c.status));
+    problems
 }
 
 async fn send_test(args: &RelaySendArgs) -> anyhow::Result<Outcome> {
     let (host, port) = host_port(&args.via).context("--via")?;
+    if let Some(dir) = &args.await_spool {
+        check_spool(dir)?;
+    }
     let roots = match &args.ca {
         Some(path) => tls::load_certs(path).context("--ca")?,
         None => Vec::new(),
@@ -606,6 +636,7 @@ async fn send_test(args: &RelaySendArgs) -> anyhow::Result<Outcome> {
         arrived_id: None,
         arrived_hops: None,
         arrived_verdict: None,
+        arrived_problems: Vec::new(),
         transcript: outcome.transcript.clone(),
     };
     let delivered = matches!(result, RcptOutcome::Delivered(_));
@@ -614,14 +645,16 @@ async fn send_test(args: &RelaySendArgs) -> anyhow::Result<Outcome> {
         if let Some(dir) = &args.await_spool {
             report.awaited_at = Some(dir.display().to_string());
             if let Some((meta, ms)) = await_spool(dir, &tracking, since, started, deadline).await {
-                // Only its header block is analysed.
+                // Only its header block is analysed; judged as the relay judges a capture: the
+                // session's certificate with the headers.
                 let eml = dir.join("messages").join(format!("{}.eml", meta.id));
                 let (data, _) = bounded::read_start(&eml, Limit::MESSAGE).unwrap_or_default();
-                let analysis = mailpath_core::headers::analyze(&data, &Default::default());
+                let judged = mailpath_core::relay::inspect::Inspector::default().message_report(&meta, &data);
                 report.arrived_after_ms = Some(ms);
                 report.arrived_id = Some(meta.id);
-                report.arrived_hops = Some(analysis.hops.len());
-                report.arrived_verdict = Some(analysis.verdict.classification.as_str().to_string());
+                report.arrived_hops = Some(judged.hops);
+                report.arrived_verdict = Some(judged.verdict.classification.as_str().to_string());
+                report.arrived_problems = problems_of(judged.checks);
             }
         } else if let Some((_, rx, _)) = local.as_mut() {
             report.awaited_at = args.await_listen.map(|a| a.to_string());
@@ -641,6 +674,7 @@ async fn send_test(args: &RelaySendArgs) -> anyhow::Result<Outcome> {
                 report.arrived_id = Some(m.id);
                 report.arrived_hops = Some(m.hops);
                 report.arrived_verdict = Some(m.verdict.classification.as_str().to_string());
+                report.arrived_problems = problems_of(m.checks);
             }
         }
     }
@@ -650,7 +684,8 @@ async fn send_test(args: &RelaySendArgs) -> anyhow::Result<Outcome> {
     }
     let awaited = report.awaited_at.is_some() || args.await_listen.is_some() || args.await_spool.is_some();
     let arrived = report.arrived_after_ms.is_some();
-    let outcome = if !delivered || (awaited && !arrived) {
+    let judged_failing = report.arrived_problems.iter().any(|c| c.status == Status::Fail);
+    let outcome = if !delivered || (awaited && !arrived) || judged_failing {
         Outcome::Failures
     } else {
         Outcome::Passed
@@ -711,12 +746,37 @@ fn print_send(
     if awaited {
         let at = r.awaited_at.as_deref().unwrap_or("the sink");
         match (r.arrived_after_ms, &r.arrived_id) {
-            (Some(ms), Some(id)) => term_line!(
-                out,
-                "arrived at {at} after {ms} ms as {id}: {} hop(s), {}",
-                r.arrived_hops.unwrap_or(0),
-                r.arrived_verdict.as_deref().unwrap_or("unknown")
-            )?,
+            (Some(ms), Some(id)) => {
+                let failed: Vec<&str> = r
+                    .arrived_problems
+                    .iter()
+                    .filter(|c| c.status == Status::Fail)
+                    .map(|c| c.id.as_str())
+                    .collect();
+                let verdict = r.arrived_verdict.as_deref().unwrap_or("unknown");
+                let verdict = if failed.is_empty() {
+                    verdict.to_string()
+                } else {
+                    format!(
+                        "{verdict} by its headers, but the relay's checks FAILED: {}",
+                        failed.join(", ")
+                    )
+                };
+                term_line!(
+                    out,
+                    "arrived at {at} after {ms} ms as {id}: {} hop(s), {verdict}",
+                    r.arrived_hops.unwrap_or(0)
+                )?;
+                for c in &r.arrived_problems {
+                    term_line!(
+                        out,
+                        "  {} {}: {}",
+                        crate::output::tag(c.status, false),
+                        c.id,
+                        c.summary
+                    )?;
+                }
+            }
             _ if matches!(r.result, RcptOutcome::Delivered(_)) => {
                 term_line!(out, "did NOT arrive at {at} within {} s", deadline.as_secs())?
             }

@@ -242,6 +242,7 @@ impl MailpathApp {
                             }
                         }
                         Progress::Finished => p.phase = "finishing".into(),
+                        Progress::Step { .. } => {}
                     }
                 }
             }

@@ -41,6 +41,57 @@ pub fn counts_words(c: &Counts) -> String {
     }
 }
 
+/// A remediation's steps: where each is run (when the place changes), prose as text, each command in a
+/// monospace box of its own with a copy button that copies exactly that command.
+pub fn remediation_steps(
+    ui: &mut egui::Ui,
+    id: &str,
+    r: &mailpath_core::check::Remediation,
+    out: &mut Vec<Command>,
+) {
+    use mailpath_core::check::StepKind;
+    let mut place = None;
+    for (n, (at, step)) in r.placed().into_iter().enumerate() {
+        if at.is_some() && at != place {
+            place = at;
+            if let Some(p) = place {
+                ui.label(RichText::new(format!("In {}:", p.label())).weak().italics());
+            }
+        }
+        match step.kind {
+            StepKind::Prose => {
+                ui.label(&step.text);
+            }
+            StepKind::Command | StepKind::Confirm => {
+                if step.kind == StepKind::Confirm {
+                    ui.label(RichText::new("to confirm:").weak());
+                }
+                ui.horizontal(|ui| {
+                    let copy = ui.small_button("📋");
+                    copy.widget_info(|| {
+                        egui::WidgetInfo::labeled(
+                            egui::Role::Button,
+                            true,
+                            format!("Copy step {} of {id}", n + 1),
+                        )
+                    });
+                    if copy.on_hover_text("Copy this command").clicked() {
+                        out.push(Command::Copy(step.text.clone()));
+                    }
+                    egui::Frame::new()
+                        .fill(ui.visuals().code_bg_color)
+                        .inner_margin(4.0)
+                        .corner_radius(4.0)
+                        .show(ui, |ui| {
+                            ui.set_width(ui.available_width());
+                            ui.add(egui::Label::new(RichText::new(&step.text).monospace()).selectable(true));
+                        });
+                });
+            }
+        }
+    }
+}
+
 /// One check: status, id, title, summary, detail, remediation (monospace, copyable), references, evidence.
 pub fn check_card(ui: &mut egui::Ui, c: &CheckResult, out: &mut Vec<Command>) {
     egui::Frame::group(ui.style()).show(ui, |ui| {
@@ -63,7 +114,7 @@ pub fn check_card(ui: &mut egui::Ui, c: &CheckResult, out: &mut Vec<Command>) {
                     ui.add_space(4.0);
                     ui.horizontal(|ui| {
                         ui.strong("Remediation");
-                        let copy = ui.small_button("📋 Copy");
+                        let copy = ui.small_button("📋 Copy all");
                         copy.widget_info(|| {
                             egui::WidgetInfo::labeled(
                                 egui::Role::Button,
@@ -71,20 +122,14 @@ pub fn check_card(ui: &mut egui::Ui, c: &CheckResult, out: &mut Vec<Command>) {
                                 format!("Copy the remediation of {}", c.id),
                             )
                         });
-                        if copy.on_hover_text("Copy to the clipboard").clicked() {
-                            out.push(Command::Copy(c.remediation.clone()));
+                        if copy
+                            .on_hover_text("Copy every step to the clipboard (prose as # comments)")
+                            .clicked()
+                        {
+                            out.push(Command::Copy(c.remediation.to_text()));
                         }
                     });
-                    egui::Frame::new()
-                        .fill(ui.visuals().code_bg_color)
-                        .inner_margin(6.0)
-                        .corner_radius(4.0)
-                        .show(ui, |ui| {
-                            ui.set_width(ui.available_width());
-                            ui.add(
-                                egui::Label::new(RichText::new(&c.remediation).monospace()).selectable(true),
-                            );
-                        });
+                    remediation_steps(ui, &c.id, &c.remediation, out);
                 }
                 if !c.references.is_empty() {
                     ui.add_space(4.0);

@@ -666,7 +666,7 @@ impl EventSender {
 }
 
 async fn load(target: &Target, source: Source, path: PathBuf) -> anyhow::Result<Loaded> {
-    let loaded = load_target(target).await?;
+    let loaded = load_target(target, mailpath_core::lab::LabOptions::default()).await?;
     let text = read_file(&path, |p| bounded::read_to_string(p, Limit::PROFILE))
         .await
         .with_context(|| format!("could not read {}", path.display()))?;
@@ -680,7 +680,7 @@ async fn load(target: &Target, source: Source, path: PathBuf) -> anyhow::Result<
 }
 
 async fn load_lab(target: &Target, name: &str) -> anyhow::Result<Loaded> {
-    let loaded = load_target(target).await?;
+    let loaded = load_target(target, mailpath_core::lab::LabOptions::default()).await?;
     let Some(lab) = loaded.lab else {
         anyhow::bail!("the lab did not start")
     };

@@ -72,7 +72,7 @@ fn pick_a_scenario_run_it_and_read_the_failing_hops_remediation() {
     // The detail panel shows the failing check, its remediation and a copy button.
     h.get_by_label("Close the detail panel");
     h.get_by_label("tcp.smtp.reachable");
-    h.get_by_label_contains("Get-ReceiveConnector | fl Name,Bindings");
+    h.get_by_label_contains("Get-ReceiveConnector | Format-List Name,Bindings");
     h.get_by_label("Copy the remediation of tcp.smtp.reachable")
         .click();
     h.run_steps(2);

@@ -66,7 +66,7 @@ fn paste_headers_analyse_and_read_the_verdict_and_failing_check() {
     assert_eq!(failing.id, "headers.authas");
     h.get_by_label("headers.authas");
     h.get_by_label(&format!("Copy the remediation of {}", failing.id));
-    h.get_by_label_contains("Get-InboundConnector | fl Name,ConnectorType");
+    h.get_by_label_contains("Set-InboundConnector \"Inbound from <GUID>\" -ConnectorType OnPremises");
 }
 
 #[test]

@@ -12,7 +12,7 @@ use crate::cert::{
     CertError, CertInfo, ChainProblem, SignatureHash, Trust, Usage, cert_names, connector_matches,
     connector_names, days_left, matches_any, parse_certificate, verify_chain_for,
 };
-use crate::check::{Attachment, CheckDef, CheckResult, Status};
+use crate::check::{Attachment, CheckDef, CheckResult, Place, Remediation, Status, Step};
 
 const CERT_REQ: &str = "https://learn.microsoft.com/exchange/certificate-requirements#certificate-requirements-for-hybrid-deployments";
 const KB3027536: &str =
@@ -221,10 +221,29 @@ fn judge(
             .evidence(ctx.evidence_id)
             .on(ctx.attachment.clone())
     };
+    // Where the certificate is installed: the server the hop reaches (the on-premises shell otherwise).
+    let shell = crate::checks::smtp::server_shell(&ctx.attachment);
+    let bind = |thumbprint: &str| {
+        Step::command(
+            shell,
+            format!("Enable-ExchangeCertificate -Thumbprint {thumbprint} -Services SMTP"),
+        )
+    };
     let Some(leaf_der) = chain.first() else {
         let mut out = vec![
-            mk(&defs.present, Status::Fail, format!("the {side} sent no certificate"))
-                .remediation("Assign a certificate to the SMTP service: Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services SMTP"),
+            mk(
+                &defs.present,
+                Status::Fail,
+                format!("the {side} sent no certificate"),
+            )
+            .remediation(Remediation::steps([
+                Step::prose("Bind a certificate to the SMTP service:"),
+                bind("<thumbprint>"),
+                Step::confirm(
+                    shell,
+                    "Get-ExchangeCertificate | Format-List Thumbprint,Services,Subject,NotAfter",
+                ),
+            ])),
         ];
         out.extend(
             defs.all()[1..]
@@ -284,10 +303,19 @@ fn judge(
         .detail("Exchange Online sees this as UntrustedRoot; sending the intermediate fixes both checks."),
         (false, Some(ChainProblem::SelfSigned)) => mk(&defs.trusted, Status::Fail, format!("self-signed certificate ({})", leaf.subject))
             .detail("Exchange Online requires a certificate from a trusted public CA on every hybrid server; a self-signed one (often the default Exchange certificate selected by mistake) gives 454 4.7.0 UntrustedRoot.")
-            .remediation(format!("Install a certificate from a public CA and bind it to SMTP: Import-ExchangeCertificate -FileData ([System.IO.File]::ReadAllBytes('C:\\cert.pfx')) -Password (Read-Host -AsSecureString); Enable-ExchangeCertificate -Thumbprint <new> -Services SMTP (answer No to replacing the default SMTP certificate); then rerun the Hybrid Configuration Wizard. Current certificate: {thumb}.")),
+            .remediation(Remediation::steps([
+                Step::prose(format!("Install a certificate from a public CA in place of the current one ({thumb}) and bind it to SMTP (answer No to replacing the default SMTP certificate):")),
+                Step::command(shell, "Import-ExchangeCertificate -FileData ([System.IO.File]::ReadAllBytes('C:\\cert.pfx')) -Password (Read-Host -AsSecureString)"),
+                bind("<new>"),
+                Step::prose("Then rerun the Hybrid Configuration Wizard."),
+            ])),
         (false, problem) => mk(&defs.trusted, Status::Fail, format!("does not chain to a trusted root: {}", verdict.message))
             .detail(format!("Problem: {problem:?}. Trust used: {}. An internal-CA certificate works inside the organisation but Exchange Online rejects it (UntrustedRoot).", ctx.trust.description()))
-            .remediation("Use a certificate from a public CA trusted by Exchange Online, bound to SMTP on every hybrid server (Enable-ExchangeCertificate -Services SMTP), and rerun the Hybrid Configuration Wizard."),
+            .remediation(Remediation::steps([
+                Step::prose("Use a certificate from a public CA trusted by Exchange Online, bound to SMTP on every hybrid server:"),
+                bind("<new>"),
+                Step::prose("Then rerun the Hybrid Configuration Wizard."),
+            ])),
     });
 
     out.push(if missing_intermediate {
@@ -297,7 +325,16 @@ fn judge(
             } else {
                 format!("The certificate names its issuer at {} (AIA), but Exchange Online does not fetch it: 450 4.4.317 [Message=UntrustedRoot].", leaf.aia_ca_issuers.join(", "))
             })
-            .remediation("Import the intermediate CA certificate into the Local Computer 'Intermediate Certification Authorities' store on the server (certlm.msc, or Import-Certificate -CertStoreLocation Cert:\\LocalMachine\\CA -FilePath intermediate.cer), then restart the transport service (Restart-Service MSExchangeTransport / MSExchangeFrontEndTransport) so it sends the full chain.")
+            .remediation(Remediation::steps([
+                Step::prose("Import the intermediate CA certificate into the server's Local Computer 'Intermediate Certification Authorities' store, then restart the transport service so that it sends the full chain:"),
+                Step::command(shell, "Import-Certificate -CertStoreLocation Cert:\\LocalMachine\\CA -FilePath intermediate.cer"),
+                Step::command(shell, match shell {
+                    Place::EdgeShell => "Restart-Service MSExchangeTransport",
+                    Place::MailboxShell => "Restart-Service MSExchangeFrontEndTransport",
+                    _ => "Restart-Service MSExchangeTransport, MSExchangeFrontEndTransport",
+                }),
+                Step::confirm(Place::Workstation, format!("mailpath probe {}", ctx.target)),
+            ]))
     } else if leaf.self_issued {
         mk(&defs.chain_complete, Status::Pass, format!("self-signed: there is no chain to complete (see {})", defs.trusted.id))
     } else {
@@ -332,16 +369,49 @@ fn judge(
             out.push(
                 mk(&defs.name, Status::Fail, format!("{} is not on the certificate (names: {})", first.name, names.join(", ")))
                     .detail(format!("Missing: {}. The other side refuses the session (450 4.7.320 SubjectMismatch) or cannot attribute the mail to the organisation.", detail.join("; ")))
-                    .remediation(format!("Get a certificate whose subject or SAN includes {}: New-ExchangeCertificate -GenerateRequest -KeySize 2048 -SubjectName \"CN={}\" -DomainName {} -PrivateKeyExportable $true; complete it with Import-ExchangeCertificate, then Enable-ExchangeCertificate -Thumbprint <new> -Services SMTP and rerun the Hybrid Configuration Wizard.", first.name, first.name.trim_start_matches("*."), missing.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(","))),
+                    .remediation(Remediation::steps([
+                        Step::prose(format!("Get a certificate whose subject or SAN includes {}:", first.name)),
+                        Step::command(shell, format!(
+                            "New-ExchangeCertificate -GenerateRequest -KeySize 2048 -SubjectName \"CN={}\" -DomainName {} -PrivateKeyExportable $true",
+                            first.name.trim_start_matches("*."),
+                            missing.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(",")
+                        )),
+                        Step::prose("Have the CA sign the request, then import the certificate and bind it to SMTP:"),
+                        Step::command(shell, "Import-ExchangeCertificate -FileData ([System.IO.File]::ReadAllBytes('C:\\cert.cer'))"),
+                        bind("<new>"),
+                        Step::prose("Then rerun the Hybrid Configuration Wizard."),
+                    ])),
             );
         }
     }
 
     let date = |t: OffsetDateTime| t.date().to_string();
     let left = days_left(&leaf, ctx.now);
-    let renew = format!(
-        "Renew it: Get-ExchangeCertificate -Thumbprint {thumb} | New-ExchangeCertificate -GenerateRequest -PrivateKeyExportable $true; after Import-ExchangeCertificate: Enable-ExchangeCertificate -Thumbprint <new> -Services SMTP, then $c = Get-ExchangeCertificate -Thumbprint <new>; Set-SendConnector \"Outbound to Office 365 - <guid>\" -TlsCertificateName \"<I>$($c.Issuer)<S>$($c.Subject)\"; rerun the Hybrid Configuration Wizard."
-    );
+    let renew = Remediation::steps([
+        Step::prose("Renew it (a request with the same names and key settings):"),
+        Step::command(
+            shell,
+            format!(
+                "Get-ExchangeCertificate -Thumbprint {thumb} | New-ExchangeCertificate -GenerateRequest -PrivateKeyExportable $true"
+            ),
+        ),
+        Step::prose(
+            "Have the CA sign the request, import it (Import-ExchangeCertificate) and bind it to SMTP:",
+        ),
+        bind("<new>"),
+        Step::prose(
+            "Point the hybrid send connector at the new certificate (one session: the first line reads it, the second sets it):",
+        ),
+        Step::command(
+            Place::MailboxShell,
+            "$c = Get-ExchangeCertificate -Server <server> -Thumbprint <new>",
+        ),
+        Step::command(
+            Place::MailboxShell,
+            "Set-SendConnector \"Outbound to Office 365 - <guid>\" -TlsCertificateName \"<I>$($c.Issuer)<S>$($c.Subject)\"",
+        ),
+        Step::prose("Then rerun the Hybrid Configuration Wizard."),
+    ]);
     if ctx.now > leaf.not_after {
         out.push(
             mk(
@@ -365,7 +435,12 @@ fn judge(
         out.push(
             mk(&defs.validity, Status::Fail, format!("certificate is not valid until {} (in {days} days)", date(leaf.not_before)))
                 .detail("A certificate installed before its start date (or a server clock that is behind) fails validation.")
-                .remediation("Check the server's clock (w32tm /query /status), or keep the previous certificate bound to SMTP until the new one is valid: Enable-ExchangeCertificate -Thumbprint <previous> -Services SMTP"),
+                .remediation(Remediation::steps([
+                    Step::prose("Keep the previous certificate bound to SMTP until the new one is valid:"),
+                    bind("<previous>"),
+                    Step::prose("A server clock that is behind has the same effect:"),
+                    Step::confirm(shell, "w32tm /query /status"),
+                ])),
         );
         out.push(mk(
             &defs.expiry,
@@ -407,7 +482,12 @@ fn judge(
     );
     out.push(if weak_key {
         mk(&defs.key, Status::Fail, format!("{key_words} key is too weak"))
-            .remediation(format!("Request a new certificate with a 2048-bit (or larger) key: New-ExchangeCertificate -GenerateRequest -KeySize 2048 -SubjectName \"CN={cn}\" -DomainName {} -PrivateKeyExportable $true", names.join(",")))
+            .remediation(Remediation::steps([
+                Step::prose("Request a new certificate with a 2048-bit (or larger) key:"),
+                Step::command(shell, format!("New-ExchangeCertificate -GenerateRequest -KeySize 2048 -SubjectName \"CN={cn}\" -DomainName {} -PrivateKeyExportable $true", names.join(","))),
+                Step::prose("Have the CA sign it, import it (Import-ExchangeCertificate) and bind it to SMTP:"),
+                bind("<new>"),
+            ]))
     } else {
         mk(&defs.key, Status::Pass, key_words)
     });

@@ -4,9 +4,9 @@
 //! `tls.version` verdicts for a server that mailpath's TLS library could not complete a handshake
 //! with but the scanner saw negotiate: rustls' limits are not the server's fault.
 
-use crate::check::{CheckDef, CheckResult, Status};
+use crate::check::{CheckDef, CheckResult, Place, Remediation, Status, Step};
 use crate::checks::smtp::{
-    EndpointContext, HANDSHAKE, HANDSHAKE_FIX, LEGACY_TLS_DETAIL, LEGACY_TLS_FIX, VERSION,
+    EndpointContext, HANDSHAKE, LEGACY_TLS_DETAIL, VERSION, handshake_fix, legacy_tls_fix, server_shell,
 };
 use crate::evidence::SmtpProbe;
 use crate::tls_scan::scan::{OutcomeKind, TlsScan};
@@ -34,28 +34,66 @@ pub const CIPHERS: CheckDef = CheckDef {
 /// Every definition of this module.
 pub const DEFS: &[CheckDef] = &[CIPHERS];
 
-/// How to offer Exchange Online an ECDHE suite with AES-GCM, per platform.
-const ADD_ECDHE_GCM: &str = "Windows Server 2016 or later (Exchange 2016/2019): Enable-TlsCipherSuite -Name \
-    TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 -Position 0; Enable-TlsCipherSuite -Name \
-    TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 -Position 1; then restart the server. Get-TlsCipherSuite shows the \
-    order in force; a Group Policy \"SSL Cipher Suite Order\" (HKLM:\\SOFTWARE\\Policies\\Microsoft\\Cryptography\\\
-    Configuration\\SSL\\00010002, value Functions) overrides it. CSS-Exchange HealthChecker lists the TLS cipher \
-    suites of each Exchange server to confirm.";
+/// Microsoft's order for Exchange on Windows Server 2016 or later (Exchange 2016/2019): the two ECDHE_RSA
+/// AES-GCM suites first, run on the server at `shell`.
+fn ecdhe_gcm_steps(shell: Place) -> Vec<Step> {
+    vec![
+        Step::prose(
+            "On Windows Server 2016 or later (Exchange 2016/2019), put the ECDHE AES-GCM suites first, then restart the server:",
+        ),
+        Step::command(
+            shell,
+            "Enable-TlsCipherSuite -Name TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 -Position 0",
+        ),
+        Step::command(
+            shell,
+            "Enable-TlsCipherSuite -Name TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 -Position 1",
+        ),
+        Step::command(shell, "Restart-Computer"),
+        Step::confirm(
+            shell,
+            "Get-TlsCipherSuite | Select-Object -First 5 -Property Name",
+        ),
+        Step::prose(
+            "A Group Policy \"SSL Cipher Suite Order\" (HKLM:\\SOFTWARE\\Policies\\Microsoft\\Cryptography\\Configuration\\SSL\\00010002, value Functions) overrides that order; CSS-Exchange HealthChecker lists the suites of each Exchange server.",
+        ),
+    ]
+}
+
 /// Windows Server 2012 R2, which has no ECDHE_RSA suite with AES-GCM.
-const ADD_ECDHE_2012R2: &str = "Windows Server 2012 R2 has no ECDHE_RSA suite with AES-GCM: put \
-    TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384_P384, TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384_P256, \
-    TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256_P384 and TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256_P256 first in the \
-    Functions value (REG_MULTI_SZ) of HKLM:\\SYSTEM\\CurrentControlSet\\Control\\Cryptography\\Configuration\\\
-    Local\\SSL\\00010002 (or the Group Policy \"SSL Cipher Suite Order\"), followed by \
-    TLS_RSA_WITH_AES_256_GCM_SHA384, and reboot; or move the role to Windows Server 2016 or later.";
+fn ecdhe_2012r2_step() -> Step {
+    Step::prose(
+        "Windows Server 2012 R2 has no ECDHE_RSA suite with AES-GCM: put TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384_P384, \
+         TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384_P256, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256_P384 and \
+         TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256_P256 first in the Functions value (REG_MULTI_SZ) of \
+         HKLM:\\SYSTEM\\CurrentControlSet\\Control\\Cryptography\\Configuration\\Local\\SSL\\00010002 (or the Group Policy \
+         \"SSL Cipher Suite Order\"), followed by TLS_RSA_WITH_AES_256_GCM_SHA384, and reboot; or move the role to \
+         Windows Server 2016 or later.",
+    )
+}
+
 /// A firewall or MTA in front, in OpenSSL's names.
-const ADD_OPENSSL: &str = "A firewall or an OpenSSL-based MTA in front of Exchange: allow \
-    ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256 (Postfix: tls_high_cipherlist with \
-    smtpd_tls_mandatory_ciphers = high).";
+fn openssl_step() -> Step {
+    Step::prose(
+        "A firewall or an OpenSSL-based MTA in front of Exchange: allow ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256 \
+         (Postfix: tls_high_cipherlist with smtpd_tls_mandatory_ciphers = high).",
+    )
+    .at(Place::Firewall)
+}
+
+/// `what` to do, then the ways to do it: Windows Server 2016+, 2012 R2, a device or MTA in front.
+fn suites_fix(what: &str, shell: Place) -> Remediation {
+    let mut steps = vec![Step::prose(what)];
+    steps.extend(ecdhe_gcm_steps(shell));
+    steps.push(ecdhe_2012r2_step());
+    steps.push(openssl_step());
+    Remediation::steps(steps)
+}
 
 /// The `tls.ciphers` check of one probed endpoint.
 pub fn cipher_check(probe: &SmtpProbe, ctx: &EndpointContext) -> CheckResult {
     let target = format!("{}:{}", probe.host, probe.port);
+    let shell = server_shell(&ctx.attachment);
     let mk = |status: Status, summary: String| {
         CheckResult::new(&CIPHERS, status, target.clone(), summary)
             .evidence(probe.id.clone())
@@ -63,7 +101,7 @@ pub fn cipher_check(probe: &SmtpProbe, ctx: &EndpointContext) -> CheckResult {
     };
     let scan = probe.tls_scan.as_ref();
     let Some(facts) = Facts::of(probe) else {
-        return no_tls12(probe, scan, mk);
+        return no_tls12(probe, scan, shell, mk);
     };
     let source = facts.source;
     let detail = facts.detail(scan);
@@ -93,9 +131,13 @@ pub fn cipher_check(probe: &SmtpProbe, ctx: &EndpointContext) -> CheckResult {
     } else {
         ""
     };
-    let full_fix = format!(
-        "mailpath probe {target} --tls-scan full enumerates every suite (sequentially, about 10-20 connections)."
-    );
+    let full_fix = Remediation::steps([
+        Step::prose("Enumerate every suite (sequentially, about 10-20 connections):"),
+        Step::confirm(
+            Place::Workstation,
+            format!("mailpath probe {target} --tls-scan full"),
+        ),
+    ]);
     if overlap.is_empty() {
         let names = names(&facts.suites);
         if facts.enumerated {
@@ -109,7 +151,7 @@ pub fn cipher_check(probe: &SmtpProbe, ctx: &EndpointContext) -> CheckResult {
                  returned; without that requirement Exchange falls back to plain text.",
                 exo_names()
             ))
-            .remediation(format!("Enable at least one suite of Microsoft's list. {ADD_ECDHE_GCM} {ADD_ECDHE_2012R2} {ADD_OPENSSL}"));
+            .remediation(suites_fix("Enable at least one suite of Microsoft's list.", shell));
         }
         return mk(
             Status::Warn,
@@ -146,7 +188,7 @@ pub fn cipher_check(probe: &SmtpProbe, ctx: &EndpointContext) -> CheckResult {
             "{detail} Mail flows, but a stolen server key decrypts every recorded session. Microsoft's list puts the \
              ECDHE suites first; Exchange's TLS guidance enables them on every supported Windows version.{scope}{ecdsa_words}"
         ))
-        .remediation(format!("Enable the ECDHE suites. {ADD_ECDHE_GCM} {ADD_ECDHE_2012R2} {ADD_OPENSSL}"));
+        .remediation(suites_fix("Enable the ECDHE suites.", shell));
     }
     if !overlap.iter().any(aead) {
         return mk(
@@ -161,7 +203,7 @@ pub fn cipher_check(probe: &SmtpProbe, ctx: &EndpointContext) -> CheckResult {
              dropped; Microsoft's list starts with the AES-GCM suites.{scope}{ecdsa_words}",
             pick.name
         ))
-        .remediation(format!("Offer an AES-GCM suite with ECDHE. {ADD_ECDHE_GCM} {ADD_ECDHE_2012R2} {ADD_OPENSSL}"));
+        .remediation(suites_fix("Offer an AES-GCM suite with ECDHE.", shell));
     }
     if !(pick.forward_secrecy() && pick.mode == Mode::Aead)
         && let Some(best) = best
@@ -176,10 +218,14 @@ pub fn cipher_check(probe: &SmtpProbe, ctx: &EndpointContext) -> CheckResult {
             ),
         )
         .detail(format!("{detail}{scope}{ecdsa_words}"))
-        .remediation(format!(
-            "Put the ECDHE AES-GCM suites first. {ADD_ECDHE_GCM} Postfix: tls_preempt_cipherlist = yes with the \
-             GCM suites first in tls_high_cipherlist."
-        ));
+        .remediation({
+            let mut steps = ecdhe_gcm_steps(shell);
+            steps.push(
+                Step::prose("Postfix: tls_preempt_cipherlist = yes with the GCM suites first in tls_high_cipherlist.")
+                    .at(Place::Firewall),
+            );
+            Remediation::steps(steps)
+        });
     }
     let seen = if facts.enumerated {
         String::new()
@@ -324,6 +370,7 @@ impl Facts {
 fn no_tls12(
     probe: &SmtpProbe,
     scan: Option<&TlsScan>,
+    shell: Place,
     mk: impl Fn(Status, String) -> CheckResult,
 ) -> CheckResult {
     let legacy = scan.and_then(|s| {
@@ -357,7 +404,12 @@ fn no_tls12(
              Exchange Online.",
             refused.answer
         ))
-        .remediation("Enable TLS 1.2 beside TLS 1.3 with at least one suite of Microsoft's list (TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384).");
+        .remediation({
+            let mut steps = legacy_tls_fix(shell).steps;
+            steps.push(Step::prose("Then enable at least one suite of Microsoft's list (TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384):"));
+            steps.extend(ecdhe_gcm_steps(shell));
+            Remediation::steps(steps)
+        });
     }
     if tls13 {
         return mk(
@@ -381,6 +433,7 @@ fn no_tls12(
 /// from what the scanner saw; `None` when the scanner did not reach TLS either (the probe's own
 /// failure then speaks).
 pub fn handshake_checks(probe: &SmtpProbe, ctx: &EndpointContext) -> Option<Vec<CheckResult>> {
+    let shell = server_shell(&ctx.attachment);
     let tls = probe.tls.as_ref()?;
     let scan = probe.tls_scan.as_ref()?;
     let target = format!("{}:{}", probe.host, probe.port);
@@ -413,7 +466,12 @@ pub fn handshake_checks(probe: &SmtpProbe, ctx: &EndpointContext) -> Option<Vec<
                 "mailpath's TLS library failed too: {rustls_said}{rustls_alert}. A server that refuses every suite of \
                  TLS 1.0-1.2 has no usable certificate or no cipher suite enabled."
             ))
-            .remediation(format!("{HANDSHAKE_FIX} Then enable TLS 1.2 and at least one suite of Microsoft's list: {ADD_ECDHE_GCM}")),
+            .remediation({
+                let mut steps = handshake_fix(shell).steps;
+                steps.push(Step::prose("Then enable TLS 1.2 and at least one suite of Microsoft's list:"));
+                steps.extend(ecdhe_gcm_steps(shell));
+                Remediation::steps(steps)
+            }),
             mk(&VERSION, Status::Skip, "no TLS version was accepted".into()),
         ]);
     };
@@ -453,7 +511,7 @@ pub fn handshake_checks(probe: &SmtpProbe, ctx: &EndpointContext) -> Option<Vec<
                 format!("the server refuses TLS 1.2 and 1.3: it speaks {accepted}"),
             )
             .detail(format!("{LEGACY_TLS_DETAIL} {scanner_words}."))
-            .remediation(LEGACY_TLS_FIX),
+            .remediation(legacy_tls_fix(shell)),
         ]);
     };
     let suite_ok = suites::rustls_supports(chosen.suite_id);
@@ -476,7 +534,7 @@ pub fn handshake_checks(probe: &SmtpProbe, ctx: &EndpointContext) -> Option<Vec<
              later in the handshake{}.",
             tls.alert.as_ref().map(|a| format!(" (the server sent the alert {a})")).unwrap_or_default()
         ))
-        .remediation(HANDSHAKE_FIX)
+        .remediation(handshake_fix(shell))
     } else {
         mk(
             &HANDSHAKE,

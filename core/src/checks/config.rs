@@ -1,7 +1,7 @@
 //! `config.*` checks: the connector settings of the profile against what the Hybrid Configuration
 //! Wizard sets, and against the certificates the endpoints really serve.
 
-use crate::check::{Attachment, CheckDef, CheckResult, Status};
+use crate::check::{Attachment, CheckDef, CheckResult, Place, Remediation, Status, Step};
 use crate::profile::{Profile, TlsAuthLevel};
 use crate::topology::Topology;
 
@@ -19,6 +19,17 @@ pub const SEND_TLS_DOMAIN: CheckDef = CheckDef {
           a different TlsDomain makes every TLS session to EOP fail validation and mail queues.",
     references: &[SET_SEND, HCW],
 };
+/// Set the hybrid send connector (organization-wide: once, from any Mailbox server), then read back `fields`.
+fn send_connector_fix(command: &str, fields: &str) -> Remediation {
+    Remediation::steps([
+        Step::command(Place::MailboxShell, command),
+        Step::confirm(
+            Place::MailboxShell,
+            format!("Get-SendConnector \"{SEND_NAME} - <guid>\" | Format-List {fields}"),
+        ),
+    ])
+}
+
 /// `config.send.tls_auth_level`.
 pub const SEND_TLS_AUTH: CheckDef = CheckDef {
     id: "config.send.tls_auth_level",
@@ -151,7 +162,10 @@ fn send_tls_domain(c: &Config<'_>) -> CheckResult {
         CheckResult::new(&SEND_TLS_DOMAIN, Status::Pass, send_name, format!("TlsDomain {td}"))
     } else {
         CheckResult::new(&SEND_TLS_DOMAIN, Status::Fail, send_name, format!("TlsDomain is {td:?}, not mail.protection.outlook.com"))
-            .remediation(format!("Set-SendConnector \"{send_name} - <guid>\" -TlsDomain mail.protection.outlook.com -TlsAuthLevel DomainValidation"))
+            .remediation(send_connector_fix(
+                &format!("Set-SendConnector \"{send_name} - <guid>\" -TlsDomain mail.protection.outlook.com -TlsAuthLevel DomainValidation"),
+                "TlsDomain,TlsAuthLevel",
+            ))
     }.on(c.hop_to_eop())
 }
 
@@ -163,7 +177,10 @@ fn send_tls_auth(c: &Config<'_>) -> CheckResult {
         CheckResult::new(&SEND_TLS_AUTH, Status::Pass, send_name, "TlsAuthLevel DomainValidation")
     } else {
         CheckResult::new(&SEND_TLS_AUTH, Status::Warn, send_name, format!("TlsAuthLevel {}, the HCW sets DomainValidation", send.tls_auth_level))
-            .remediation(format!("Set-SendConnector \"{send_name} - <guid>\" -TlsAuthLevel DomainValidation -TlsDomain mail.protection.outlook.com"))
+            .remediation(send_connector_fix(
+                &format!("Set-SendConnector \"{send_name} - <guid>\" -TlsAuthLevel DomainValidation -TlsDomain mail.protection.outlook.com"),
+                "TlsAuthLevel,TlsDomain",
+            ))
     }.on(c.hop_to_eop())
 }
 
@@ -185,8 +202,9 @@ fn send_cloud_services_mail(c: &Config<'_>) -> CheckResult {
             send_name,
             "CloudServicesMailEnabled False: cross-premises headers are stripped, mail arrives as external",
         )
-        .remediation(format!(
-            "Set-SendConnector \"{send_name} - <guid>\" -CloudServicesMailEnabled $true"
+        .remediation(send_connector_fix(
+            &format!("Set-SendConnector \"{send_name} - <guid>\" -CloudServicesMailEnabled $true"),
+            "CloudServicesMailEnabled",
         ))
     }
     .on(c.hop_to_eop())
@@ -206,7 +224,13 @@ fn send_tls_certificate_name(c: &Config<'_>) -> CheckResult {
             }
             Some((ci, cs)) => CheckResult::new(&SEND_CERT_NAME, Status::Fail, send_name, format!("names <I>{ci}<S>{cs}, but the endpoint serves <I>{issuer}<S>{subject}"))
                 .detail("After a certificate renewal the connector keeps naming the old certificate; the transport service then fails with 454 4.7.5.")
-                .remediation(format!("$c = Get-ExchangeCertificate -Thumbprint <new thumbprint>; Set-SendConnector \"{send_name} - <guid>\" -TlsCertificateName \"<I>$($c.Issuer)<S>$($c.Subject)\"; then rerun the Hybrid Configuration Wizard")),
+                .remediation(Remediation::steps([
+                    Step::prose("Point the connector at the certificate the endpoint serves (one session: the first line reads it, the second sets it):"),
+                    Step::command(Place::MailboxShell, "$c = Get-ExchangeCertificate -Server <server> -Thumbprint <new thumbprint>"),
+                    Step::command(Place::MailboxShell, format!("Set-SendConnector \"{send_name} - <guid>\" -TlsCertificateName \"<I>$($c.Issuer)<S>$($c.Subject)\"")),
+                    Step::confirm(Place::MailboxShell, format!("Get-SendConnector \"{send_name} - <guid>\" | Format-List TlsCertificateName")),
+                    Step::prose("Then rerun the Hybrid Configuration Wizard."),
+                ])),
             None => CheckResult::new(&SEND_CERT_NAME, Status::Fail, send_name, format!("{configured:?} is not in <I>issuer<S>subject form")),
         },
     }.on(c.hop_to_eop())
@@ -224,7 +248,17 @@ fn receive_capabilities(c: &Config<'_>) -> CheckResult {
         CheckResult::new(&RECEIVE_CAPS, Status::Pass, "receive connector", profile.connectors.receive.tls_domain_capabilities.clone())
     } else {
         CheckResult::new(&RECEIVE_CAPS, Status::Fail, "receive connector", format!("TlsDomainCapabilities is {:?}: mail from Exchange Online arrives as external", profile.connectors.receive.tls_domain_capabilities))
-            .remediation("Set-ReceiveConnector \"<SERVER>\\Default Frontend <SERVER>\" -TlsDomainCapabilities mail.protection.outlook.com:AcceptCloudServicesMail (on an Edge: the Default internal Receive connector)")
+            .remediation(if c.topology.uses_edge() {
+                Remediation::steps([
+                    Step::command(Place::EdgeShell, "Set-ReceiveConnector \"<EDGE>\\Default internal Receive connector <EDGE>\" -TlsDomainCapabilities mail.protection.outlook.com:AcceptCloudServicesMail"),
+                    Step::confirm(Place::EdgeShell, "Get-ReceiveConnector | Format-List Name,TlsDomainCapabilities"),
+                ])
+            } else {
+                Remediation::steps([
+                    Step::command(Place::MailboxShell, "Set-ReceiveConnector \"<SERVER>\\Default Frontend <SERVER>\" -TlsDomainCapabilities mail.protection.outlook.com:AcceptCloudServicesMail"),
+                    Step::confirm(Place::MailboxShell, "Get-ReceiveConnector | Format-List Name,TlsDomainCapabilities"),
+                ])
+            })
     }.on(c.hop_from_eop())
 }
 
@@ -243,7 +277,11 @@ fn inbound_certificate_domain(c: &Config<'_>) -> CheckResult {
                 CheckResult::new(&INBOUND_CERT_DOMAIN, Status::Pass, "Inbound from <guid>", format!("{name} is in an accepted domain"))
             } else {
                 CheckResult::new(&INBOUND_CERT_DOMAIN, Status::Fail, "Inbound from <guid>", format!("{name} is not in any accepted domain ({})", profile.tenant.accepted_domains.join(", ")))
-                    .remediation("Use a certificate whose name is in a verified accepted domain, then: Set-InboundConnector \"Inbound from <guid>\" -TlsSenderCertificateName <name>; or rerun the Hybrid Configuration Wizard")
+                    .remediation(Remediation::steps([
+                        Step::prose("Use a certificate whose name is in a verified accepted domain, and name it on the inbound connector (or rerun the Hybrid Configuration Wizard):"),
+                        Step::command(Place::ExchangeOnline, "Set-InboundConnector \"Inbound from <guid>\" -TlsSenderCertificateName <name>"),
+                        Step::confirm(Place::ExchangeOnline, "Get-InboundConnector | Format-List Name,TlsSenderCertificateName"),
+                    ]))
             }
         }
     }.on(c.hop_to_eop())
@@ -257,7 +295,10 @@ fn outbound_tls(c: &Config<'_>) -> CheckResult {
         (Some(d), TlsAuthLevel::DomainValidation) => CheckResult::new(&OUTBOUND_TLS, Status::Pass, "Outbound to <guid>", format!("TlsSettings DomainValidation, TlsDomain {d}")),
         (None, TlsAuthLevel::DomainValidation) => CheckResult::new(&OUTBOUND_TLS, Status::Info, "Outbound to <guid>", "TlsDomain not given in the profile: names are checked against the public host names"),
         (_, level) => CheckResult::new(&OUTBOUND_TLS, Status::Warn, "Outbound to <guid>", format!("TlsSettings {level}, the HCW sets DomainValidation"))
-            .remediation("Set-OutboundConnector \"Outbound to <guid>\" -TlsSettings DomainValidation -TlsDomain <on-premises FQDN>"),
+            .remediation(Remediation::steps([
+                Step::command(Place::ExchangeOnline, "Set-OutboundConnector \"Outbound to <guid>\" -TlsSettings DomainValidation -TlsDomain <on-premises FQDN>"),
+                Step::confirm(Place::ExchangeOnline, "Get-OutboundConnector | Format-List Name,TlsSettings,TlsDomain"),
+            ])),
     }.on(c.hop_from_eop())
 }
 
@@ -276,7 +317,11 @@ fn outbound_smart_hosts(c: &Config<'_>) -> CheckResult {
             CheckResult::new(&OUTBOUND_SMART_HOSTS, Status::Pass, "Outbound to <guid>", format!("smart hosts {}", out_conn.smart_hosts.join(", ")))
         } else {
             CheckResult::new(&OUTBOUND_SMART_HOSTS, Status::Warn, "Outbound to <guid>", format!("smart host(s) {} are not the hybrid servers' public names ({})", unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "), c.topology.public_names.join(", ")))
-                .remediation("Set-OutboundConnector \"Outbound to <guid>\" -SmartHosts <public FQDN of the hybrid Edge or Mailbox servers>, or rerun the Hybrid Configuration Wizard")
+                .remediation(Remediation::steps([
+                    Step::prose("Name the hybrid servers' public FQDNs as smart hosts (or rerun the Hybrid Configuration Wizard):"),
+                    Step::command(Place::ExchangeOnline, format!("Set-OutboundConnector \"Outbound to <guid>\" -SmartHosts {}", c.topology.public_names.join(","))),
+                    Step::confirm(Place::ExchangeOnline, "Get-OutboundConnector | Format-List Name,SmartHosts"),
+                ]))
         }
     }.on(c.hop_from_eop())
 }

@@ -11,7 +11,7 @@ use data_encoding::HEXLOWER;
 use rustls_pki_types::CertificateDer;
 use sha2::Digest as _;
 
-use crate::check::{Attachment, CheckDef, CheckResult, Status};
+use crate::check::{Attachment, CheckDef, CheckResult, Place, Remediation, Status, Step};
 use crate::dns::{DnsAnswer, DnsOutcome, RecordData};
 use crate::evidence::SmtpProbe;
 use crate::topology::tlsa_name;
@@ -173,10 +173,14 @@ pub fn dane_check(
                  mail (RFC 7672 §2.2): a broken DNSSEC chain or a server answering SERVFAIL for TLSA queries \
                  delays mail even when no TLSA record exists.",
             )
-            .remediation(format!(
-                "Check that the authoritative servers of {host}'s zone answer TLSA queries (NOERROR, empty when \
-                 there is none): Resolve-DnsName -Name {name} -Type TLSA -DnssecOk; dig +dnssec {name} TLSA"
-            ));
+            .remediation(Remediation::steps([
+                Step::prose(format!(
+                    "Make the authoritative servers of {host}'s zone answer TLSA queries (NOERROR, empty when there \
+                     is none), with a DNSSEC chain that validates."
+                ))
+                .at(Place::Dns),
+                Step::confirm(Place::Workstation, format!("Resolve-DnsName -Name {name} -Type TLSA -DnssecOk")),
+            ]));
         }
         DnsOutcome::Records(_) if records.is_empty() => {
             return result(
@@ -209,9 +213,11 @@ pub fn dane_check(
             "SMTP senders ignore PKIX-TA (0) and PKIX-EE (1) TLSA records (RFC 7672 §3.1.3): with only those, a \
              DANE sender requires TLS but authenticates nothing.",
         )
-        .remediation(format!(
-            "Publish a DANE-EE record for the certificate served now: {name}. 3600 IN TLSA {want}"
-        ));
+        .remediation(Remediation::steps([
+            Step::prose("Publish a DANE-EE record for the certificate served now:"),
+            Step::command(Place::Dns, format!("{name}. 3600 IN TLSA {want}")),
+            Step::confirm(Place::Workstation, format!("Resolve-DnsName -Name {name} -Type TLSA")),
+        ]));
     }
     // DANE-EE: the server's own certificate; DANE-TA: a trust anchor it sends in its chain (not the leaf).
     let matched = usable.iter().find(|t| match t.usage {
@@ -239,13 +245,21 @@ pub fn dane_check(
              TLSA record was not updated. If the zone is not DNSSEC-signed, senders ignore the records, but they \
              are wrong all the same."
         ))
-        .remediation(format!(
-            "Publish the record of the certificate served now (keep the old one until caches expire, then remove \
-             it): {name}. 3600 IN TLSA {want}. With Windows DNS: Add-DnsServerResourceRecord -ZoneName <zone> \
-             -Name _25._tcp.<host> -TLSA -CertificateUsage DomainIssuedCertificate -Selector \
-             SubjectPublicKeyInfo -MatchingType Sha256Hash -CertificateAssociationData {}",
-            want.rsplit(' ').next().unwrap_or_default()
-        )),
+        .remediation(Remediation::steps([
+            Step::prose("Publish the record of the certificate served now (keep the old one until caches expire, then remove it):"),
+            Step::command(Place::Dns, format!("{name}. 3600 IN TLSA {want}")),
+            Step::prose("With Windows DNS, on the DNS server:"),
+            Step::command(
+                Place::Dns,
+                format!(
+                    "Add-DnsServerResourceRecord -ZoneName <zone> -Name _25._tcp.<host> -TLSA -CertificateUsage \
+                     DomainIssuedCertificate -Selector SubjectPublicKeyInfo -MatchingType Sha256Hash \
+                     -CertificateAssociationData {}",
+                    want.rsplit(' ').next().unwrap_or_default()
+                ),
+            ),
+            Step::confirm(Place::Workstation, format!("Resolve-DnsName -Name {name} -Type TLSA")),
+        ])),
     }
 }
 

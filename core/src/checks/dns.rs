@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::check::{Attachment, CheckDef, CheckResult, Status};
+use crate::check::{Attachment, CheckDef, CheckResult, Place, Remediation, Status, Step};
 use crate::dns::{DnsAnswer, RecordType};
 use crate::evidence::Evidence;
 use crate::profile::Profile;
@@ -169,6 +169,44 @@ pub fn dns_checks(profile: &Profile, evidence: &Evidence, ctx: &DnsContext) -> V
     out
 }
 
+/// Confirm an MX from this workstation.
+fn mx_confirm(domain: &str) -> Step {
+    Step::confirm(
+        Place::Workstation,
+        format!("Resolve-DnsName -Name {domain} -Type MX"),
+    )
+}
+
+/// Publish an A record for `host`, where its senders resolve it (also what `mailpath probe` says of a name
+/// that does not exist).
+pub(crate) fn a_record_fix(host: &str) -> Remediation {
+    Remediation::steps([
+        Step::prose(format!(
+            "Publish an A record for {host} in the zone the senders resolve it with (internal DNS for on-premises hops, public DNS for Exchange Online):"
+        )),
+        Step::command(Place::Dns, format!("{host}. 3600 IN A <address>")),
+        Step::confirm(
+            Place::Workstation,
+            format!("Resolve-DnsName -Name {host} -Type A"),
+        ),
+    ])
+}
+
+/// The SPF record of `d` that authorises the egress addresses and Exchange Online Protection.
+fn spf_fix(d: &str, egress: &[IpAddr], what: &str) -> Remediation {
+    Remediation::steps([
+        Step::prose(what),
+        Step::command(
+            Place::Dns,
+            format!(
+                "{d}. 3600 IN TXT \"v=spf1 {}include:spf.protection.outlook.com -all\"",
+                egress_terms(egress)
+            ),
+        ),
+        Step::confirm(Place::Workstation, format!("Resolve-DnsName -Name {d} -Type TXT")),
+    ])
+}
+
 /// `dns.mx.routing_domain`.
 fn mx_routing(dns: &Dns<'_>) -> CheckResult {
     let routing = &dns.topology.routing_domain;
@@ -182,20 +220,35 @@ fn mx_routing(dns: &Dns<'_>) -> CheckResult {
             let on_prem = targets.iter().any(|t| dns.topology.is_on_premises(t));
             if targets.is_empty() {
                 CheckResult::new(&MX_ROUTING, Status::Fail, routing, "no MX record: the send connector cannot route to Exchange Online")
-                    .remediation("The routing domain's MX is Microsoft's; check the tenant's accepted domain <tenant>.mail.onmicrosoft.com exists (Get-AcceptedDomain in Exchange Online) and rerun the Hybrid Configuration Wizard.")
+                    .remediation(Remediation::steps([
+                        Step::prose(format!("Microsoft publishes the MX of {routing} for the tenant's accepted domain of that name: check that it exists,")),
+                        Step::confirm(Place::ExchangeOnline, format!("Get-AcceptedDomain {routing}")),
+                        Step::prose("then rerun the Hybrid Configuration Wizard, which adds it."),
+                    ]))
             } else if targets.iter().all(|t| is_eop(t)) {
                 CheckResult::new(&MX_ROUTING, Status::Pass, routing, format!("MX {list}"))
             } else if targets.iter().any(|t| is_legacy(t)) {
                 CheckResult::new(&MX_ROUTING, Status::Fail, routing, format!("MX {list} is a retired Office 365 endpoint, not EOP"))
                     .detail("Mail sent there is refused with 451 4.4.62 Mail sent to the wrong Office 365 region (ATTR35).")
-                    .remediation(format!("Point the on-premises send connector at the tenant by MX of {routing} (Set-SendConnector \"Outbound to Office 365 - <guid>\" -DNSRoutingEnabled $true -SmartHosts $null) and remove legacy smart hosts; the MX must be {eop}."))
+                    .remediation(Remediation::steps([
+                        Step::prose(format!("Route the on-premises send connector by the MX of {routing}, without legacy smart hosts:")),
+                        Step::command(Place::MailboxShell, "Set-SendConnector \"Outbound to Office 365 - <guid>\" -DNSRoutingEnabled $true -SmartHosts $null"),
+                        Step::prose(format!("The MX must be {eop}; the on-premises servers must not override it in internal DNS.")).at(Place::Dns),
+                        mx_confirm(routing),
+                    ]))
             } else if on_prem {
                 CheckResult::new(&MX_ROUTING, Status::Fail, routing, format!("MX {list} points back on-premises: a mail loop"))
                     .detail("On-premises sends to the routing domain by MX; pointing it back on-premises loops (554 5.4.6 / 5.4.14 ATTR34).")
-                    .remediation(format!("The MX of {routing} must be {eop}."))
+                    .remediation(Remediation::steps([
+                        Step::prose(format!("Remove the internal DNS record that points {routing} back on-premises: its MX must be Microsoft's, {eop}.")).at(Place::Dns),
+                        mx_confirm(routing),
+                    ]))
             } else {
                 CheckResult::new(&MX_ROUTING, Status::Fail, routing, format!("MX {list} is not Exchange Online Protection"))
-                    .remediation(format!("The MX of {routing} must be {eop}; check the DNS zone the on-premises servers use."))
+                    .remediation(Remediation::steps([
+                        Step::prose(format!("The MX of {routing} must be {eop}: remove what overrides it in the DNS zone the on-premises servers use.")).at(Place::Dns),
+                        mx_confirm(routing),
+                    ]))
             }
         }
         .evidence(format!("dns:{routing}/MX")),
@@ -225,7 +278,11 @@ fn mx_accepted(dns: &Dns<'_>, d: &str) -> CheckResult {
                     d,
                     "no MX record: internet mail cannot be delivered",
                 )
-                .remediation(format!("Publish: {d}. MX 0 {eop}."))
+                .remediation(Remediation::steps([
+                    Step::prose(format!("Publish the MX of {d} in its public zone:")),
+                    Step::command(Place::Dns, format!("{d}. 3600 IN MX 0 {eop}.")),
+                    mx_confirm(d),
+                ]))
             } else if eops == targets.len() {
                 CheckResult::new(
                     &MX_ACCEPTED,
@@ -243,7 +300,11 @@ fn mx_accepted(dns: &Dns<'_>, d: &str) -> CheckResult {
             } else {
                 CheckResult::new(&MX_ACCEPTED, Status::Warn, d, format!("MX {list} mixes EOP and other targets"))
                     .detail("Senders pick by preference and fall back at random: mail enters through two doors with different filtering.")
-                    .remediation(format!("Keep one MX: {d}. MX 0 {eop}."))
+                    .remediation(Remediation::steps([
+                        Step::prose(format!("Keep one MX for {d}, Exchange Online Protection's, and remove the others:")),
+                        Step::command(Place::Dns, format!("{d}. 3600 IN MX 0 {eop}.")),
+                        mx_confirm(d),
+                    ]))
             }
         }
     };
@@ -301,7 +362,7 @@ fn host_check(dns: &Dns<'_>, host: &str) -> CheckResult {
     } else {
         let why = a.map(|x| x.outcome.to_string()).unwrap_or_default();
         CheckResult::new(&HOST, Status::Fail, host, format!("does not resolve ({why})"))
-            .remediation(format!("Publish an A record for {host} in the zone the senders resolve it with (internal DNS for on-premises hops, public DNS for Exchange Online)."))
+            .remediation(a_record_fix(host))
     };
     r.evidence(format!("dns:{host}/A"))
 }
@@ -343,15 +404,14 @@ fn ptr_check(dns: &Dns<'_>, ip: IpAddr) -> CheckResult {
         Some(a) => {
             let names: Vec<String> = a.ptr().into_iter().map(str::to_owned).collect();
             if names.is_empty() {
-                CheckResult::new(&PTR, Status::Warn, &target, format!("{ip} has no PTR record")).remediation(
-                    format!(
-                        "Ask the owner of {ip} (your ISP) for a PTR record naming the public host, e.g. {}",
-                        ctx.public_names
-                            .first()
-                            .cloned()
-                            .unwrap_or_else(|| "mail.contoso.com".into())
-                    ),
-                )
+                CheckResult::new(&PTR, Status::Warn, &target, format!("{ip} has no PTR record")).remediation({
+                    let name = ctx.public_names.first().cloned().unwrap_or_else(|| "mail.contoso.com".into());
+                    Remediation::steps([
+                        Step::prose(format!("Ask the owner of {ip} (your ISP) to publish a PTR record naming the public host:")).at(Place::Dns),
+                        Step::command(Place::Dns, format!("{}. 3600 IN PTR {}.", crate::dns::reverse_name(ip), name.trim_end_matches('.'))),
+                        Step::confirm(Place::Workstation, format!("Resolve-DnsName -Name {ip} -Type PTR")),
+                    ])
+                })
             } else {
                 let confirmed: Vec<&String> = names
                     .iter()
@@ -374,13 +434,30 @@ fn ptr_check(dns: &Dns<'_>, ip: IpAddr) -> CheckResult {
                         &target,
                         format!("PTR {} does not resolve back to {ip}", names.join(", ")),
                     )
-                    .remediation(format!(
-                        "Publish an A record {} -> {ip}, or fix the PTR.",
-                        names[0]
-                    ))
+                    .remediation(Remediation::steps([
+                        Step::prose(format!(
+                            "Publish the address of {} (or have the PTR name a host that resolves to {ip}):",
+                            names[0]
+                        )),
+                        Step::command(
+                            Place::Dns,
+                            format!("{}. 3600 IN A {ip}", names[0].trim_end_matches('.')),
+                        ),
+                        Step::confirm(
+                            Place::Workstation,
+                            format!("Resolve-DnsName -Name {} -Type A", names[0]),
+                        ),
+                    ]))
                 } else if !matches_banner {
                     CheckResult::new(&PTR, Status::Warn, &target, format!("PTR {} does not match the SMTP banner ({})", names.join(", "), ctx.public_names.join(", ")))
-                        .remediation("Make the receive/send connector FQDN (Set-ReceiveConnector -Fqdn / Set-SendConnector -Fqdn) match the PTR name, or ask for a PTR matching it.")
+                        .remediation({
+                            let shell = if dns.topology.public_node == "edge" { Place::EdgeShell } else { Place::MailboxShell };
+                            Remediation::steps([
+                                Step::prose(format!("Make the connectors' FQDN the PTR name {} (or ask for a PTR naming the FQDN):", names[0])),
+                                Step::command(shell, format!("Set-ReceiveConnector \"<receive connector>\" -Fqdn {}", names[0])),
+                                Step::command(Place::MailboxShell, format!("Set-SendConnector \"Outbound to Office 365 - <guid>\" -Fqdn {}", names[0])),
+                            ])
+                        })
                 } else {
                     CheckResult::new(
                         &PTR,
@@ -416,10 +493,8 @@ fn spf_checks(dns: &Dns<'_>, d: &str) -> Vec<CheckResult> {
 fn spf_record(dns: &Dns<'_>, d: &str, texts: &[String]) -> CheckResult {
     let parsed = texts.first().map(|t| spf::parse(t));
     let r = match (texts.len(), &parsed) {
-        (0, _) => CheckResult::new(&SPF_RECORD, Status::Warn, d, "no SPF record").remediation(format!(
-            "Publish: {d}. TXT \"v=spf1 {}include:spf.protection.outlook.com -all\"",
-            egress_terms(&dns.ctx.egress)
-        )),
+        (0, _) => CheckResult::new(&SPF_RECORD, Status::Warn, d, "no SPF record")
+            .remediation(spf_fix(d, &dns.ctx.egress, "Publish an SPF record:")),
         (1, Some(Ok(_))) => CheckResult::new(&SPF_RECORD, Status::Pass, d, texts[0].clone()),
         (1, Some(Err(e))) => {
             CheckResult::new(&SPF_RECORD, Status::Fail, d, format!("SPF does not parse: {e}"))
@@ -430,7 +505,10 @@ fn spf_record(dns: &Dns<'_>, d: &str, texts: &[String]) -> CheckResult {
             d,
             format!("{n} SPF records: permerror"),
         )
-        .remediation("Merge them into one v=spf1 record."),
+        .remediation(Remediation::steps([
+            Step::prose(format!("Merge them into one v=spf1 TXT record of {d} (two SPF records are a permerror: RFC 7208 4.5).")).at(Place::Dns),
+            Step::confirm(Place::Workstation, format!("Resolve-DnsName -Name {d} -Type TXT")),
+        ])),
     };
     r.evidence(format!("dns:{d}/TXT"))
 }
@@ -444,7 +522,7 @@ fn spf_eop(dns: &Dns<'_>, d: &str, texts: &[String], lookup: &spf::Lookup<'_>) -
     } else {
         CheckResult::new(&SPF_EOP, Status::Fail, d, "SPF does not include spf.protection.outlook.com: mail from Exchange Online fails SPF")
             .detail(format!("Record: {}", texts.join(" | ")))
-            .remediation(format!("Publish: {d}. TXT \"v=spf1 {}include:spf.protection.outlook.com -all\" (one record; keep your other mechanisms).", egress_terms(&dns.ctx.egress)))
+            .remediation(spf_fix(d, &dns.ctx.egress, "Replace the SPF record with one that includes Exchange Online Protection (keep your other mechanisms in it):"))
     };
     r.evidence(format!("dns:{d}/TXT"))
 }
@@ -466,10 +544,14 @@ fn spf_egress(dns: &Dns<'_>, d: &str, texts: &[String], lookup: &spf::Lookup<'_>
     for ip in &dns.ctx.egress {
         let e = spf::evaluate(d, *ip, lookup);
         let add = || {
-            format!(
-                "Add ip{}:{ip} to the SPF record of {d}.",
-                if ip.is_ipv4() { 4 } else { 6 }
-            )
+            Remediation::steps([
+                Step::prose(format!(
+                    "Add ip{}:{ip} to the SPF record of {d} (one record, before its all mechanism).",
+                    if ip.is_ipv4() { 4 } else { 6 }
+                ))
+                .at(Place::Dns),
+                Step::confirm(Place::Workstation, format!("Resolve-DnsName -Name {d} -Type TXT")),
+            ])
         };
         let r = match e.result {
             SpfResult::Pass => CheckResult::new(
@@ -517,10 +599,28 @@ fn dmarc(dns: &Dns<'_>, d: &str) -> CheckResult {
     let name = format!("_dmarc.{d}");
     let r = match dns.find(&name, RecordType::Txt) {
         None => CheckResult::new(&DMARC, Status::Skip, d, "not looked up"),
-        Some(a) if a.is_timeout() || a.error().is_some() => CheckResult::new(&DMARC, Status::Skip, d, format!("lookup failed: {}", a.outcome)),
-        Some(a) => match a.txt().into_iter().find(|t| t.to_ascii_lowercase().starts_with("v=dmarc1")) {
-            None => CheckResult::new(&DMARC, Status::Warn, d, "no DMARC record")
-                .remediation(format!("Publish: _dmarc.{d}. TXT \"v=DMARC1; p=none; rua=mailto:dmarc@{d}\" and tighten p= once reports are clean.")),
+        Some(a) if a.is_timeout() || a.error().is_some() => {
+            CheckResult::new(&DMARC, Status::Skip, d, format!("lookup failed: {}", a.outcome))
+        }
+        Some(a) => match a
+            .txt()
+            .into_iter()
+            .find(|t| t.to_ascii_lowercase().starts_with("v=dmarc1"))
+        {
+            None => CheckResult::new(&DMARC, Status::Warn, d, "no DMARC record").remediation(
+                Remediation::steps([
+                    Step::prose("Publish a DMARC record (monitoring first):"),
+                    Step::command(
+                        Place::Dns,
+                        format!("_dmarc.{d}. 3600 IN TXT \"v=DMARC1; p=none; rua=mailto:dmarc@{d}\""),
+                    ),
+                    Step::prose("Tighten p= (quarantine, then reject) once the reports are clean."),
+                    Step::confirm(
+                        Place::Workstation,
+                        format!("Resolve-DnsName -Name _dmarc.{d} -Type TXT"),
+                    ),
+                ]),
+            ),
             Some(t) if t.to_ascii_lowercase().replace(' ', "").contains("p=none") => {
                 CheckResult::new(&DMARC, Status::Info, d, format!("{t} (monitoring only)"))
             }
@@ -567,7 +667,15 @@ fn dkim(dns: &Dns<'_>, d: &str) -> CheckResult {
         )
     } else {
         CheckResult::new(&DKIM, Status::Warn, d, problems.join("; "))
-            .remediation(format!("In Exchange Online: Get-DkimSigningConfig -Identity {d} | fl Selector1CNAME,Selector2CNAME; publish both CNAMEs, then Set-DkimSigningConfig -Identity {d} -Enabled $true (New-DkimSigningConfig -DomainName {d} -Enabled $true if none exists)."))
+            .remediation(Remediation::steps([
+                Step::prose("Read the two CNAME targets Exchange Online gives the domain:"),
+                Step::confirm(Place::ExchangeOnline, format!("Get-DkimSigningConfig -Identity {d} | Format-List Selector1CNAME,Selector2CNAME")),
+                Step::prose("Publish both:"),
+                Step::command(Place::Dns, format!("selector1._domainkey.{d}. 3600 IN CNAME <Selector1CNAME>.")),
+                Step::command(Place::Dns, format!("selector2._domainkey.{d}. 3600 IN CNAME <Selector2CNAME>.")),
+                Step::prose(format!("Then turn signing on (New-DkimSigningConfig -DomainName {d} -Enabled $true when none exists):")),
+                Step::command(Place::ExchangeOnline, format!("Set-DkimSigningConfig -Identity {d} -Enabled $true")),
+            ]))
     };
     r.evidence(format!("dns:selector1._domainkey.{d}/CNAME"))
         .on(dns.to_eop())
@@ -646,7 +754,10 @@ fn split_brain(evidence: &Evidence) -> CheckResult {
     } else {
         CheckResult::new(&SPLIT, Status::Warn, "internal vs external DNS", format!("{} answer(s) differ", differences.len()))
             .detail(differences.join("\n"))
-            .remediation("Make sure the public zone publishes what Exchange Online needs (the hybrid endpoints and MX); differences are fine only where intended.")
+            .remediation(Step::prose(
+                "Make the public zone publish what Exchange Online needs (the hybrid endpoints and the MX); differences are fine only where intended.",
+            )
+            .at(Place::Dns))
     }
 }
 

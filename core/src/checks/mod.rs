@@ -9,4 +9,5 @@ pub mod config;
 pub mod dane;
 pub mod dns;
 pub mod renewal;
+pub mod resolver;
 pub mod smtp;

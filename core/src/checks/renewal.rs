@@ -10,7 +10,7 @@
 use rustls_pki_types::CertificateDer;
 
 use crate::cert::{CertInfo, parse_certificate};
-use crate::check::{Attachment, CheckDef, CheckResult, Status};
+use crate::check::{Attachment, CheckDef, CheckResult, Place, Remediation, Status, Step};
 use crate::checks::cert::ExpectedName;
 use crate::checks::config::{same_x500, split_tls_certificate_name};
 use crate::checks::dane;
@@ -138,12 +138,21 @@ fn connector_checks(profile: &Profile, leaf: &CertInfo, file: &str) -> Vec<Check
                 "The profile says {configured}; this certificate is {wanted}. Until the connector names it, \
                  Exchange keeps looking for the old certificate (454 4.7.5 once it is removed or expires)."
             ))
-            .remediation(format!(
-                "After Import-ExchangeCertificate and Enable-ExchangeCertificate -Thumbprint {thumb} -Services \
-                 SMTP: $c = Get-ExchangeCertificate -Thumbprint {thumb}; {cmdlet} -TlsCertificateName \
-                 \"<I>$($c.Issuer)<S>$($c.Subject)\"; or rerun the Hybrid Configuration Wizard and pick the new \
-                 certificate (it sets both connectors). Remove the old certificate only afterwards."
-            )),
+            .remediation({
+                let place = if cmdlet.starts_with("Set-SendConnector") {
+                    Place::MailboxShell
+                } else {
+                    Place::ExchangeShell
+                };
+                Remediation::steps([
+                    Step::prose("Import the certificate and bind it to SMTP on the server that serves it:"),
+                    Step::command(Place::ExchangeShell, format!("Enable-ExchangeCertificate -Thumbprint {thumb} -Services SMTP")),
+                    Step::prose("Then name it on the connector (one session: the first line reads it, the second sets it):"),
+                    Step::command(place, format!("$c = Get-ExchangeCertificate -Server <server> -Thumbprint {thumb}")),
+                    Step::command(place, format!("{cmdlet} -TlsCertificateName \"<I>$($c.Issuer)<S>$($c.Subject)\"")),
+                    Step::prose("Or rerun the Hybrid Configuration Wizard and pick the new certificate (it sets both connectors). Remove the old certificate only afterwards."),
+                ])
+            }),
         };
         out.push(r.on(Attachment::None));
     }
@@ -218,10 +227,11 @@ fn dane_checks(
                  has both, install the certificate, then remove the old record (the \"current + next\" rollover \
                  of RFC 7671 §8.1).",
             )
-            .remediation(format!(
-                "{name}. 3600 IN TLSA {want} (add it; keep the current record until the new certificate is in \
-                 service)"
-            )),
+            .remediation(Remediation::steps([
+                Step::prose("Add the record of the new key; keep the current record until the new certificate is in service:"),
+                Step::command(Place::Dns, format!("{name}. 3600 IN TLSA {want}")),
+                Step::confirm(Place::Workstation, format!("Resolve-DnsName -Name {name} -Type TLSA")),
+            ])),
         };
         out.push(result.evidence(format!("dns:{name}/TLSA")));
     }

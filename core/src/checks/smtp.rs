@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::check::{Attachment, CheckDef, CheckResult, Status};
+use crate::check::{Attachment, CheckDef, CheckResult, Place, Remediation, Status, Step};
 use crate::evidence::{Connect, FailureKind, SmtpProbe, Stage, TlsPortProbe};
 
 const RCA: &str = "https://testconnectivity.microsoft.com/tests/o365";
@@ -164,11 +164,41 @@ struct Endpoint<'a> {
 }
 
 impl Endpoint<'_> {
+    /// Where this endpoint's Exchange settings are changed: the Edge's shell for a hop into the Edge, the
+    /// Mailbox servers' for a hop into them, the on-premises shell otherwise.
+    fn shell(&self) -> Place {
+        server_shell(&self.ctx.attachment)
+    }
+
     fn mk(&self, def: &CheckDef, status: Status, summary: String) -> CheckResult {
         CheckResult::new(def, status, self.target.clone(), summary)
             .evidence(self.probe.id.clone())
             .on(self.ctx.attachment.clone())
     }
+}
+
+/// Where the Exchange settings of the server a hop reaches are changed.
+pub(crate) fn server_shell(attachment: &Attachment) -> Place {
+    match attachment {
+        Attachment::Hop(h) if h.ends_with("-edge") => Place::EdgeShell,
+        Attachment::Hop(h) if h.ends_with("-mailbox") => Place::MailboxShell,
+        _ => Place::ExchangeShell,
+    }
+}
+
+/// The receive connector a refused client needs: its remote ranges, then a look at its bindings.
+fn receive_connector_fix(shell: Place) -> Remediation {
+    Remediation::steps([
+        Step::prose("Let the sender's addresses in on the receive connector that listens on this port:"),
+        Step::command(
+            shell,
+            "Set-ReceiveConnector \"<receive connector>\" -RemoteIPRanges @{Add='<sending address or range>'}",
+        ),
+        Step::confirm(
+            shell,
+            "Get-ReceiveConnector | Format-List Name,Bindings,RemoteIPRanges",
+        ),
+    ])
 }
 
 /// What one stage decided, and whether the dialogue ended there (why the later checks are skipped).
@@ -235,36 +265,58 @@ fn banner(e: &Endpoint<'_>) -> Judged {
     let (probe, ctx) = (e.probe, e.ctx);
     let banner_failure = probe.failure.as_ref().filter(|f| f.stage == Stage::Banner);
     match (&probe.banner, banner_failure) {
-        (Some(b), _) if b.code == 220 => Judged::next(e.mk(&BANNER, Status::Pass, format!("220 {}", b.first()))),
+        (Some(b), _) if b.code == 220 => {
+            Judged::next(e.mk(&BANNER, Status::Pass, format!("220 {}", b.first())))
+        }
         (Some(b), _) => Judged::next(
-            e.mk(&BANNER, Status::Fail, format!("greeting {} {}", b.code, b.first()))
-                .detail(decode_reply(b.code, b.first()))
-                .remediation("Check the receive connector's bindings and RemoteIPRanges: Get-ReceiveConnector | fl Name,Bindings,RemoteIPRanges"),
+            e.mk(
+                &BANNER,
+                Status::Fail,
+                format!("greeting {} {}", b.code, b.first()),
+            )
+            .detail(decode_reply(b.code, b.first()))
+            .remediation(receive_connector_fix(e.shell())),
         ),
         (None, Some(f)) => {
+            let shell = e.shell();
             let (summary, detail, fix) = match f.kind {
                 FailureKind::NotSmtp => (
                     format!("{} answers with bytes that are not SMTP", ctx.role),
                     format!("{}. Something else listens on this port (a web server, a TLS-only service) or a device rewrites the traffic. Received: {}", f.message, probe.partial.clone().unwrap_or_default()),
-                    "Check what listens on the port (netstat -abno on the server) and that the firewall forwards it to Exchange unmodified.",
+                    Remediation::steps([
+                        Step::prose(format!("Find what listens on port {} on the server:", probe.port)),
+                        Step::confirm(shell, format!("Get-NetTCPConnection -LocalPort {} -State Listen | Select-Object LocalAddress,OwningProcess", probe.port)),
+                        Step::prose("Point the firewall's forwarding of the port at the Exchange transport service, unmodified (no SMTP proxy).").at(Place::Firewall),
+                    ]),
                 ),
                 FailureKind::TooSlow => (
                     format!("server answers too slowly: {}", f.message),
                     "Bytes arrive, but a whole greeting does not arrive within the timeout: a trickling server or a congested/throttling device. Exchange Online gives up and queues the mail (4.4.x).".to_string(),
-                    "Check the server's load and any SMTP proxy or throttling device in front of it.",
+                    Remediation::steps([Step::prose(
+                        "Take the SMTP proxy or throttling device in front of the server out of the path (or raise its rate for Exchange Online Protection's addresses), and check the server's load.",
+                    )
+                    .at(Place::Firewall)]),
                 ),
                 FailureKind::Timeout => (
                     format!("no greeting: {}", f.message),
                     "The connection opens but nothing is said: an overloaded transport service or a device holding the connection.".to_string(),
-                    "Check the Microsoft Exchange Transport / FrontEnd Transport services: Get-Service MSExchangeTransport,MSExchangeFrontEndTransport",
+                    Remediation::steps([
+                        Step::command(shell, if shell == Place::EdgeShell { "Restart-Service MSExchangeTransport" } else { "Restart-Service MSExchangeFrontEndTransport" }),
+                        Step::confirm(shell, "Get-Service MSExchangeTransport,MSExchangeFrontEndTransport"),
+                    ]),
                 ),
                 _ => (
                     format!("greeting failed: {}", f.message),
                     "The connection was closed or reset before a greeting was complete.".to_string(),
-                    "Check the receive connector's RemoteIPRanges and the firewall in front of the server.",
+                    receive_connector_fix(shell),
                 ),
             };
-            Judged::ended(e.mk(&BANNER, Status::Fail, summary).detail(detail).remediation(fix), "no SMTP greeting")
+            Judged::ended(
+                e.mk(&BANNER, Status::Fail, summary)
+                    .detail(detail)
+                    .remediation(fix),
+                "no SMTP greeting",
+            )
         }
         (None, None) => Judged::next(e.mk(&BANNER, Status::Fail, "no greeting".into())),
     }
@@ -276,7 +328,12 @@ fn banner_delay(e: &Endpoint<'_>) -> Judged {
     Judged::next(if Duration::from_millis(banner_ms) > SLOW_GREETING {
         e.mk(&BANNER_DELAY, Status::Warn, format!("greeting delayed {:.1} s (tarpit or anti-spam greeting delay)", banner_ms as f64 / 1000.0))
             .detail("The server behaves after the delay (see the other checks). Senders with short timeouts give up or report the endpoint as having no TLS; Exchange Online waits, but every connection pays the delay.")
-            .remediation("Remove the greeting delay for Exchange Online's addresses: on Exchange, Get-ReceiveConnector | fl Name,TarpitInterval,ConnectionTimeout; on a filtering appliance, exempt EOP (spf.protection.outlook.com ranges) from greeting delays.")
+            .remediation(Remediation::steps([
+                Step::prose("If Exchange delays its answers (TarpitInterval of the receive connector Exchange Online connects to), turn the delay off there:"),
+                Step::command(e.shell(), "Set-ReceiveConnector \"<receive connector>\" -TarpitInterval 00:00:00"),
+                Step::confirm(e.shell(), "Get-ReceiveConnector | Format-List Name,TarpitInterval,ConnectionTimeout"),
+                Step::prose("If a filtering appliance in front of it delays the greeting (greet pause, greylisting), exempt Exchange Online Protection's addresses (the spf.protection.outlook.com ranges) from it.").at(Place::Firewall),
+            ]))
     } else {
         e.mk(
             &BANNER_DELAY,
@@ -298,7 +355,20 @@ fn banner_masked(e: &Endpoint<'_>) -> Judged {
         }
         e.mk(&BANNER_MASKED, Status::Fail, format!("an SMTP-inspecting device sits in front of {} ({})", e.ctx.role, what.join("; ")))
             .detail("This is the signature of a Cisco ASA/PIX with SMTP inspection (mask-banner, and 'no allow-tls' strips STARTTLS). Hybrid does not support devices that process or modify SMTP traffic between on-premises Exchange and Office 365: messages lose their cross-premises headers and become external.")
-            .remediation("On the Cisco ASA: policy-map global_policy / class inspection_default / no inspect esmtp (or in the esmtp policy-map: parameters / no mask-banner / allow-tls). On PIX: no fixup protocol smtp 25.")
+            .remediation(Remediation::steps([
+                Step::prose("On a Cisco ASA, stop inspecting SMTP (configuration mode):").at(Place::DeviceCli),
+                Step::command(Place::DeviceCli, "policy-map global_policy"),
+                Step::command(Place::DeviceCli, "class inspection_default"),
+                Step::command(Place::DeviceCli, "no inspect esmtp"),
+                Step::prose("Or keep inspecting, without masking the banner and with TLS allowed, in the esmtp inspection policy:"),
+                Step::command(Place::DeviceCli, "policy-map type inspect esmtp <esmtp policy>"),
+                Step::command(Place::DeviceCli, "parameters"),
+                Step::command(Place::DeviceCli, "no mask-banner"),
+                Step::command(Place::DeviceCli, "allow-tls"),
+                Step::prose("On a PIX:"),
+                Step::command(Place::DeviceCli, "no fixup protocol smtp 25"),
+                Step::confirm(Place::Workstation, format!("mailpath probe {}", e.target)),
+            ]))
     } else {
         e.mk(
             &BANNER_MASKED,
@@ -324,9 +394,10 @@ fn ehlo(e: &Endpoint<'_>) -> Judged {
                 Status::Warn,
                 "EHLO refused, HELO accepted: no ESMTP extensions, no STARTTLS".into(),
             )
-            .remediation(
-                "Make sure the receive connector is an Exchange one and not a proxy that only speaks HELO.",
-            ),
+            .remediation(Remediation::steps([Step::prose(
+                "Send this port to Exchange's receive connector, not to a proxy that only speaks HELO.",
+            )
+            .at(Place::Firewall)])),
         ),
         (_, fail) => {
             let why = fail.map_or_else(|| "EHLO refused".to_string(), |f| f.message.clone());
@@ -343,12 +414,26 @@ fn starttls(e: &Endpoint<'_>) -> Judged {
         let (summary, fix) = if e.masked_ext || e.masked_banner {
             (
                 "STARTTLS is not offered: stripped by the inspecting device".to_string(),
-                "Allow STARTTLS through the device (Cisco ASA esmtp policy: allow-tls) or stop inspecting SMTP.",
+                Remediation::steps([
+                    Step::prose("Let STARTTLS through the device: on a Cisco ASA, in the esmtp inspection policy (or stop inspecting SMTP, see smtp.banner.masked):").at(Place::DeviceCli),
+                    Step::command(Place::DeviceCli, "policy-map type inspect esmtp <esmtp policy>"),
+                    Step::command(Place::DeviceCli, "parameters"),
+                    Step::command(Place::DeviceCli, "allow-tls"),
+                    Step::confirm(Place::Workstation, format!("mailpath probe {}", e.target)),
+                ]),
             )
         } else {
             (
                 "STARTTLS is not offered".to_string(),
-                "Assign a certificate to the SMTP service: Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services SMTP; check the receive connector: Get-ReceiveConnector | fl Name,AuthMechanism (must include Tls).",
+                Remediation::steps([
+                    Step::prose("Bind a certificate to the SMTP service:"),
+                    Step::command(
+                        e.shell(),
+                        "Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services SMTP",
+                    ),
+                    Step::prose("The receive connector's AuthMechanism must include Tls:"),
+                    Step::confirm(e.shell(), "Get-ReceiveConnector | Format-List Name,AuthMechanism"),
+                ]),
             )
         };
         return Judged::ended(
@@ -424,7 +509,7 @@ fn tls(e: &Endpoint<'_>) -> Judged {
                     .into(),
             )
             .detail(LEGACY_TLS_DETAIL)
-            .remediation(LEGACY_TLS_FIX),
+            .remediation(legacy_tls_fix(e.shell())),
         ]
     } else {
         let error = tls.error.clone().unwrap_or_else(|| "handshake failed".into());
@@ -436,7 +521,7 @@ fn tls(e: &Endpoint<'_>) -> Judged {
                         .map(|a| format!("The server sent the TLS alert {a}."))
                         .unwrap_or_default(),
                 )
-                .remediation(HANDSHAKE_FIX),
+                .remediation(handshake_fix(e.shell())),
             e.mk(&VERSION, Status::Skip, "handshake failed".into()),
         ]
     };
@@ -445,10 +530,69 @@ fn tls(e: &Endpoint<'_>) -> Judged {
 
 /// What a server that only speaks TLS 1.0/1.1 means for hybrid mail.
 pub(crate) const LEGACY_TLS_DETAIL: &str = "Exchange Online refuses TLS 1.0 and 1.1 since January 2021 (MC229914); connectors that require TLS fail with 4.4.x and mail queues.";
-/// How to enable TLS 1.2 on Exchange.
-pub(crate) const LEGACY_TLS_FIX: &str = "Enable TLS 1.2 on the server (Exchange 2013 CU+ / 2016 / 2019): set SchUseStrongCrypto and SystemDefaultTlsVersions for .NET, enable TLS 1.2 in SCHANNEL\\Protocols\\TLS 1.2\\Server and Client, reboot. See https://learn.microsoft.com/exchange/exchange-tls-configuration.";
-/// What to check when a TLS handshake fails on the server's side.
-pub(crate) const HANDSHAKE_FIX: &str = "Check that the certificate bound to SMTP has its private key: Get-ExchangeCertificate | fl Thumbprint,Services,HasPrivateKey (send log errors UnknownCredentials/NoCredentials point here).";
+/// How to enable TLS 1.2 on Exchange (2013 CU+ / 2016 / 2019), on the server at `shell`: .NET strong
+/// crypto and the SCHANNEL protocol keys, then a reboot (Microsoft's Exchange TLS configuration).
+pub(crate) fn legacy_tls_fix(shell: Place) -> Remediation {
+    let net = |path: &str, name: &str| {
+        Step::command(
+            shell,
+            format!("New-ItemProperty -Path '{path}' -Name {name} -Value 1 -PropertyType DWord -Force"),
+        )
+    };
+    let schannel = |side: &str, name: &str, value: u8| {
+        Step::command(
+            shell,
+            format!(
+                "New-Item -Path 'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\{side}' -Force | New-ItemProperty -Name {name} -Value {value} -PropertyType DWord -Force"
+            ),
+        )
+    };
+    Remediation::steps([
+        Step::prose("Enable TLS 1.2 on the server (an elevated PowerShell on it), then reboot it:"),
+        net(
+            "HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319",
+            "SchUseStrongCrypto",
+        ),
+        net(
+            "HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319",
+            "SystemDefaultTlsVersions",
+        ),
+        net(
+            "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319",
+            "SchUseStrongCrypto",
+        ),
+        net(
+            "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319",
+            "SystemDefaultTlsVersions",
+        ),
+        schannel("Server", "Enabled", 1),
+        schannel("Server", "DisabledByDefault", 0),
+        schannel("Client", "Enabled", 1),
+        schannel("Client", "DisabledByDefault", 0),
+        Step::command(shell, "Restart-Computer"),
+        Step::prose(
+            "See https://learn.microsoft.com/exchange/exchange-tls-configuration for Exchange 2013's extra keys.",
+        ),
+    ])
+}
+
+/// What to do when a TLS handshake fails on the server's side: bind a certificate that has its private
+/// key (send log errors UnknownCredentials/NoCredentials point here).
+pub(crate) fn handshake_fix(shell: Place) -> Remediation {
+    Remediation::steps([
+        Step::prose(
+            "Bind a certificate that has its private key to SMTP (send log errors UnknownCredentials or NoCredentials point here):",
+        ),
+        Step::command(
+            shell,
+            "Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services SMTP",
+        ),
+        Step::confirm(
+            shell,
+            "Get-ExchangeCertificate | Format-List Thumbprint,Services,HasPrivateKey",
+        ),
+    ])
+}
 
 /// The EdgeSync (LDAPS 50636) check.
 pub fn edgesync_check(probe: &TlsPortProbe, attachment: Attachment) -> CheckResult {
@@ -458,10 +602,15 @@ pub fn edgesync_check(probe: &TlsPortProbe, attachment: Attachment) -> CheckResu
             .evidence(probe.id.clone())
             .on(attachment.clone())
     };
-    let fix = format!(
-        "Allow TCP {} from every Mailbox server to the Edge ({}) on the firewall between them, then run Start-EdgeSynchronization and Test-EdgeSynchronization -FullCompareMode.",
-        probe.port, probe.host
-    );
+    let fix = Remediation::steps([
+        Step::prose(format!(
+            "Allow TCP {} from every Mailbox server to the Edge ({}) on the firewall between them.",
+            probe.port, probe.host
+        ))
+        .at(Place::Firewall),
+        Step::command(Place::MailboxShell, "Start-EdgeSynchronization"),
+        Step::confirm(Place::MailboxShell, "Test-EdgeSynchronization -FullCompareMode"),
+    ]);
     match (&probe.connect, &probe.tls) {
         (Connect::Connected { .. }, Some(tls)) if tls.completed() => {
             mk(Status::Pass, format!("open, TLS {} handshake completed", tls.version.as_deref().unwrap_or("?")))
@@ -470,7 +619,11 @@ pub fn edgesync_check(probe: &TlsPortProbe, attachment: Attachment) -> CheckResu
             Status::Fail,
             format!("open, but the TLS handshake failed: {}", tls.as_ref().and_then(|t| t.error.clone()).unwrap_or_default()),
         )
-        .remediation("Check the AD LDS (MSExchangeEdgeSync / ADAM_MSExchange) service on the Edge and its certificate."),
+        .remediation(Remediation::steps([
+            Step::prose("Start the AD LDS instance EdgeSync talks to on the Edge (its certificate is the Edge's):"),
+            Step::command(Place::EdgeShell, "Start-Service ADAM_MSExchange"),
+            Step::confirm(Place::MailboxShell, "Test-EdgeSynchronization -FullCompareMode"),
+        ])),
         (other, _) => mk(Status::Fail, format!("EdgeSync LDAPS: {}", connect_words(other)))
             .detail("Port 25 may work while EdgeSync is blocked: the Edge then keeps stale configuration and recipients, and hybrid changes never reach it.")
             .remediation(fix),
@@ -485,16 +638,33 @@ pub fn unobservable(hop_id: &str, summary: &str) -> CheckResult {
 }
 
 fn connect_failure(result: CheckResult, connect: &Connect, probe: &SmtpProbe) -> CheckResult {
+    let shell = server_shell(&result.attachment);
     let port = probe.port;
     match connect {
         Connect::Refused { .. } => result
             .detail(format!("The host answered with a reset: nothing listens on port {port}, or a firewall rejects. Exchange Online reports 450 4.4.316 Connection refused [Socket error code 10061]."))
-            .remediation(format!("Check that the Microsoft Exchange Frontend Transport (Mailbox) or Transport (Edge) service runs and listens on {port} (Get-ReceiveConnector | fl Name,Bindings), and that the firewall forwards {port} to it.")),
+            .remediation({
+                let service = if shell == Place::EdgeShell { "MSExchangeTransport" } else { "MSExchangeFrontEndTransport" };
+                Remediation::steps([
+                    Step::prose(format!("Start the transport service that listens on {port}:")),
+                    Step::command(shell, format!("Start-Service {service}")),
+                    Step::confirm(shell, "Get-ReceiveConnector | Format-List Name,Bindings"),
+                    Step::prose(format!("And let the firewall forward {port} to it.")).at(Place::Firewall),
+                ])
+            }),
         Connect::TimedOut { ms, .. } => result
             .detail(format!("No answer in {} s: packets are dropped (a firewall filters port {port}) or the host is down.", ms / 1000))
-            .remediation(format!("Open TCP {port} to this host on the firewalls in between; for the inbound hop, allow the Exchange Online Protection ranges (see https://learn.microsoft.com/microsoft-365/enterprise/urls-and-ip-address-ranges).")),
-        Connect::NoAddress { .. } => result.remediation("Publish an A record for the host (see the dns.host checks)."),
-        _ => result.remediation("Check routing and firewalls between this workstation and the host."),
+            .remediation(Remediation::steps([
+                Step::prose(format!("Open TCP {port} to {} on the firewalls in between; for the inbound hop, allow the Exchange Online Protection ranges (https://learn.microsoft.com/microsoft-365/enterprise/urls-and-ip-address-ranges).", probe.host)).at(Place::Firewall),
+                Step::confirm(Place::Workstation, format!("Test-NetConnection {} -Port {port}", probe.host)),
+            ])),
+        Connect::NoAddress { .. } => result.remediation(
+            Step::prose(format!("Publish an A record for {} (see the dns.host checks).", probe.host)).at(Place::Dns),
+        ),
+        _ => result.remediation(Remediation::steps([
+            Step::prose("Fix the routing and the firewalls between this workstation and the host.").at(Place::Firewall),
+            Step::confirm(Place::Workstation, format!("Test-NetConnection {} -Port {port}", probe.host)),
+        ])),
     }
 }
 

@@ -5,7 +5,7 @@ use super::verdict::{crossing, third_party_between};
 use super::{
     Classification, Context, HeaderAnalysis, Hop, HopRole, Options, SKEW_SECS, SLOW_HOP_SECS, TlsSeen,
 };
-use crate::check::{Attachment, CheckDef, CheckResult, Status};
+use crate::check::{Attachment, CheckDef, CheckResult, Place, Remediation, Status, Step};
 
 const HEADER_FIREWALL: &str =
     "https://learn.microsoft.com/exchange/mail-flow/mail-routing/cross-premises-mail-routing";
@@ -221,10 +221,16 @@ fn delay(a: &HeaderAnalysis, options: &Options) -> Option<CheckResult> {
                     "A slow hop held the message in its queue (retries, an unreachable next hop, \
                      throttling); a negative delay means a server clock is wrong.",
                 )
-                .remediation(
-                    "On the slow server: Get-Queue | ? MessageCount -gt 0 | fl Identity,LastError; \
-                     for clock skew: w32tm /query /status",
-                ),
+                .remediation(Remediation::steps([
+                    Step::prose("On the slow server, the queue's LastError says what holds the mail:"),
+                    Step::confirm(
+                        Place::ExchangeShell,
+                        "Get-Queue | Where-Object MessageCount -gt 0 | Format-List Identity,LastError",
+                    ),
+                    Step::prose("A negative delay is a server clock that is wrong: resynchronise it."),
+                    Step::command(Place::ExchangeShell, "w32tm /resync"),
+                    Step::confirm(Place::ExchangeShell, "w32tm /query /status"),
+                ])),
         )
     }
 }
@@ -283,12 +289,12 @@ fn tls(a: &HeaderAnalysis, options: &Options) -> Option<CheckResult> {
                      other servers write `with ESMTPS`. A hop between on-premises and Exchange Online must \
                      use TLS 1.2 or newer.",
                 )
-                .remediation(
-                    "Require TLS on the connector that sent over the plain hop: \
-                     Set-SendConnector \"Outbound to Office 365 - <GUID>\" -RequireTLS $true; \
-                     enable TLS 1.2 on the server (https://aka.ms/HC), check its certificate: \
-                     Get-ExchangeCertificate | fl Thumbprint,Services,Subject,NotAfter",
-                ),
+                .remediation(Remediation::steps([
+                    Step::prose("Require TLS on the connector that sent over the plain hop:"),
+                    Step::command(Place::MailboxShell, "Set-SendConnector \"Outbound to Office 365 - <GUID>\" -RequireTLS $true"),
+                    Step::prose("The sending server needs TLS 1.2 (https://aka.ms/HC) and a certificate bound to SMTP:"),
+                    Step::confirm(Place::ExchangeShell, "Get-ExchangeCertificate | Format-List Thumbprint,Services,Subject,NotAfter"),
+                ])),
         )
     }
 }
@@ -330,12 +336,14 @@ fn third_party(a: &HeaderAnalysis, options: &Options) -> Option<CheckResult> {
                  message between the two. It strips or invalidates the cross-premises headers and replaces the \
                  TLS session (and certificate) Exchange Online attributes the message by.",
             )
-            .remediation(
-                "Route hybrid mail directly: on-premises send connector to <tenant>.mail.protection.outlook.com \
-                 and the Exchange Online outbound connector to your Edge/Mailbox (Get-SendConnector | fl \
-                 Name,SmartHosts,AddressSpaces; Get-OutboundConnector | fl Name,SmartHosts); keep gateways for \
-                 internet mail only.",
-            ),
+            .remediation(Remediation::steps([
+                Step::prose("Route hybrid mail directly, and keep gateways for internet mail only: the on-premises send connector by the MX of <tenant>.mail.onmicrosoft.com,"),
+                Step::command(Place::MailboxShell, "Set-SendConnector \"Outbound to Office 365 - <GUID>\" -DNSRoutingEnabled $true -SmartHosts $null"),
+                Step::prose("and Exchange Online's outbound connector to your Edge or Mailbox servers:"),
+                Step::command(Place::ExchangeOnline, "Set-OutboundConnector \"Outbound to <GUID>\" -SmartHosts <public FQDN of the Edge or Mailbox servers>"),
+                Step::confirm(Place::MailboxShell, "Get-SendConnector | Format-List Name,SmartHosts,AddressSpaces"),
+                Step::confirm(Place::ExchangeOnline, "Get-OutboundConnector | Format-List Name,SmartHosts"),
+            ])),
         )
     }
 }
@@ -349,13 +357,14 @@ fn authas(a: &HeaderAnalysis, options: &Options) -> Option<CheckResult> {
         Classification::Internal => mk(&AUTHAS, Status::Pass, "internal".to_string()).detail(reasons),
         Classification::Anonymous if v.hybrid => mk(&AUTHAS, Status::Fail, "anonymous".to_string())
             .detail(reasons)
-            .remediation(
-                "In Exchange Online: Get-InboundConnector | fl Name,ConnectorType,TlsSenderCertificateName,\
-                 RequireTls,CloudServicesMailEnabled (ConnectorType OnPremises, the certificate name your servers \
-                 present, CloudServicesMailEnabled True). On-premises: Get-SendConnector | fl \
-                 Name,CloudServicesMailEnabled,TlsCertificateName. Rerun the Hybrid Configuration Wizard to \
-                 reset both.",
-            ),
+            .remediation(Remediation::steps([
+                Step::prose("Make Exchange Online attribute on-premises mail: the inbound connector is OnPremises, names the certificate your servers present and takes the cross-premises headers,"),
+                Step::command(Place::ExchangeOnline, "Set-InboundConnector \"Inbound from <GUID>\" -ConnectorType OnPremises -TlsSenderCertificateName <name on the on-premises certificate> -RequireTls $true -CloudServicesMailEnabled $true"),
+                Step::prose("and the on-premises send connector sends them:"),
+                Step::command(Place::MailboxShell, "Set-SendConnector \"Outbound to Office 365 - <GUID>\" -CloudServicesMailEnabled $true"),
+                Step::confirm(Place::ExchangeOnline, "Get-InboundConnector | Format-List Name,ConnectorType,TlsSenderCertificateName,RequireTls,CloudServicesMailEnabled"),
+                Step::prose("Or rerun the Hybrid Configuration Wizard, which sets both."),
+            ])),
         Classification::Anonymous => mk(
             &AUTHAS,
             Status::Info,
@@ -390,12 +399,11 @@ fn filtered(a: &HeaderAnalysis, options: &Options) -> Option<CheckResult> {
                     status,
                     format!("the send connector on {server} filtered the cross-premises headers"),
                 )
-                .remediation(
-                    "On-premises: Get-SendConnector | ? {$_.AddressSpaces -match 'mail.onmicrosoft.com'} | fl \
-                     Name,CloudServicesMailEnabled; then Set-SendConnector \"Outbound to Office 365 - <GUID>\" \
-                     -CloudServicesMailEnabled $true (or rerun the Hybrid Configuration Wizard). With an Edge, \
-                     the setting reaches it through EdgeSync.",
-                )
+                .remediation(Remediation::steps([
+                    Step::command(Place::MailboxShell, "Set-SendConnector \"Outbound to Office 365 - <GUID>\" -CloudServicesMailEnabled $true"),
+                    Step::confirm(Place::MailboxShell, "Get-SendConnector | Where-Object { $_.AddressSpaces -match 'mail.onmicrosoft.com' } | Format-List Name,CloudServicesMailEnabled"),
+                    Step::prose("Or rerun the Hybrid Configuration Wizard. With an Edge, the setting reaches it through EdgeSync."),
+                ]))
         }
         None => {
             let status = if x.cross_premises.is_empty() && x.promoted.is_none() {
@@ -440,11 +448,13 @@ fn promoted(a: &HeaderAnalysis, options: &Options) -> Option<CheckResult> {
             "The message carries X-MS-Exchange-CrossPremises-* headers but no sign that the receiving side \
              promoted them: the connection was not attributed to the organization.",
         )
-        .remediation(
-            "Check that the certificate the sending servers present matches the receiving connector \
-             (Get-InboundConnector | fl TlsSenderCertificateName; on-premises Get-ReceiveConnector | fl \
-             TlsDomainCapabilities,TlsCertificateName) and CloudServicesMailEnabled on both sides.",
-        ),
+        .remediation(Remediation::steps([
+            Step::prose("The receiving connector must name the certificate the sending servers present and take the cross-premises headers. Into Exchange Online:"),
+            Step::command(Place::ExchangeOnline, "Set-InboundConnector \"Inbound from <GUID>\" -TlsSenderCertificateName <name on the on-premises certificate> -CloudServicesMailEnabled $true"),
+            Step::prose("Into on-premises (the receive connector Exchange Online connects to):"),
+            Step::command(Place::ExchangeShell, "Set-ReceiveConnector \"<receive connector>\" -TlsDomainCapabilities mail.protection.outlook.com:AcceptCloudServicesMail"),
+            Step::confirm(Place::ExchangeOnline, "Get-InboundConnector | Format-List Name,TlsSenderCertificateName,CloudServicesMailEnabled"),
+        ])),
         (None, true, _) => mk(
             &PROMOTED,
             Status::Skip,
@@ -469,11 +479,12 @@ fn double_scan(a: &HeaderAnalysis, options: &Options) -> Option<CheckResult> {
                  first because the cross-premises headers were not promoted (typically centralized mail \
                  transport without a matching inbound connector).",
         )
-        .remediation(
-            "Get-InboundConnector | fl Name,ConnectorType,TlsSenderCertificateName,CloudServicesMailEnabled; \
-                 Get-OutboundConnector | fl Name,RouteAllMessagesViaOnPremises,CloudServicesMailEnabled \
-                 (KB 3079142).",
-        ),
+        .remediation(Remediation::steps([
+            Step::prose("Mail from on-premises must enter Exchange Online through the hybrid inbound connector (KB 3079142):"),
+            Step::command(Place::ExchangeOnline, "Set-InboundConnector \"Inbound from <GUID>\" -ConnectorType OnPremises -CloudServicesMailEnabled $true"),
+            Step::confirm(Place::ExchangeOnline, "Get-InboundConnector | Format-List Name,ConnectorType,TlsSenderCertificateName,CloudServicesMailEnabled"),
+            Step::confirm(Place::ExchangeOnline, "Get-OutboundConnector | Format-List Name,RouteAllMessagesViaOnPremises,CloudServicesMailEnabled"),
+        ])),
         (None, None) => mk(
             &DOUBLE_SCAN,
             Status::Skip,

@@ -4,5 +4,5 @@ pub mod dns;
 pub mod smtp;
 pub mod tls_port;
 
-pub use smtp::{SmtpProbeRequest, Timeouts, probe_smtp};
-pub use tls_port::probe_tls_port;
+pub use smtp::{ProbeEvent, ProbeObserver, SmtpProbeRequest, Timeouts, probe_smtp, probe_smtp_observed};
+pub use tls_port::{probe_tls_port, probe_tls_port_observed};

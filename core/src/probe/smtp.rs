@@ -58,8 +58,31 @@ pub struct SmtpProbeRequest {
     pub timeouts: Timeouts,
 }
 
+/// What a running probe is doing, as it happens: for a progress line that names what is pending, and for
+/// a transcript streamed like swaks'.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeEvent {
+    /// A step began and may take up to `limit`.
+    Step {
+        /// Which step.
+        stage: Stage,
+        /// Its time limit.
+        limit: Duration,
+    },
+    /// A transcript line, the moment it is recorded.
+    Line(TranscriptLine),
+}
+
+/// Where a probe reports its [`ProbeEvent`]s (unbounded: a transcript is bounded by the probe's own limits).
+pub type ProbeObserver = tokio::sync::mpsc::UnboundedSender<ProbeEvent>;
+
 /// Run the probe. Never fails: the outcome is in the evidence.
 pub async fn probe_smtp(req: &SmtpProbeRequest) -> SmtpProbe {
+    probe_smtp_observed(req, None).await
+}
+
+/// [`probe_smtp`], reporting each step and transcript line to `observer` as it happens.
+pub async fn probe_smtp_observed(req: &SmtpProbeRequest, observer: Option<ProbeObserver>) -> SmtpProbe {
     let started = Instant::now();
     let mut probe = SmtpProbe::new(
         &req.host,
@@ -75,6 +98,7 @@ pub async fn probe_smtp(req: &SmtpProbeRequest) -> SmtpProbe {
         transcript: Vec::new(),
         in_tls: false,
         lines: LineSplitter::default(),
+        observer,
     };
     let (connect, stream) = connect(&req.addresses, req.port, req.timeouts.connect, &mut session).await;
     probe.connect = connect;
@@ -101,6 +125,7 @@ pub async fn connect(
     for ip in addresses {
         let address = SocketAddr::new(*ip, port);
         let t0 = Instant::now();
+        session.step(Stage::Connect, limit);
         session.info(format!("Trying {address}..."));
         match tokio::time::timeout(limit, TcpStream::connect(address)).await {
             Ok(Ok(stream)) => {
@@ -143,6 +168,7 @@ async fn run_dialogue(
 ) {
     let t = req.timeouts;
     // Greeting.
+    session.step(Stage::Banner, t.greeting);
     match session.read_reply(io, t.greeting).await {
         Ok(reply) => {
             let code = reply.code;
@@ -165,6 +191,7 @@ async fn run_dialogue(
     }
     // EHLO, HELO when EHLO is refused.
     let ehlo = format!("EHLO {}", req.helo);
+    session.step(Stage::Ehlo, t.command);
     match session.command(io, &ehlo, t.command).await {
         Ok(reply) if reply.code == 250 => probe.ehlo = Some(reply),
         Ok(reply) => {
@@ -203,6 +230,7 @@ async fn run_dialogue(
         quit(session, io, t.command).await;
         return;
     }
+    session.step(Stage::StartTls, t.command);
     match session.command(io, "STARTTLS", t.command).await {
         Ok(reply) => {
             let ok = reply.code == 220;
@@ -241,6 +269,7 @@ async fn run_dialogue(
     if !completed {
         return;
     }
+    session.step(Stage::EhloTls, t.command);
     match session.command(io, &ehlo, t.command).await {
         Ok(reply) => probe.ehlo_tls = Some(reply),
         Err(fail) => {
@@ -252,6 +281,7 @@ async fn run_dialogue(
 }
 
 async fn quit(session: &mut Session, io: &mut BoxedIo, limit: Duration) {
+    session.step(Stage::Quit, limit.min(Duration::from_secs(5)));
     let _ = session
         .command(io, "QUIT", limit.min(Duration::from_secs(5)))
         .await;
@@ -286,6 +316,7 @@ pub async fn handshake(
     };
     let connector = tokio_rustls::TlsConnector::from(config);
     let t0 = Instant::now();
+    session.step(Stage::TlsHandshake, limit);
     session.info(format!("Starting TLS (SNI {sni})"));
     let result = tokio::time::timeout(limit, connector.connect(server_name, io)).await;
     evidence.ms = Some(ms(t0.elapsed()));
@@ -377,16 +408,29 @@ pub struct Session {
     transcript: Vec<TranscriptLine>,
     in_tls: bool,
     lines: LineSplitter,
+    observer: Option<ProbeObserver>,
 }
 
 impl Session {
     /// A fresh session whose clock starts now.
     pub fn new() -> Self {
+        Session::observed(None)
+    }
+
+    /// A fresh session that reports its steps and lines to `observer`.
+    pub fn observed(observer: Option<ProbeObserver>) -> Self {
         Session {
             started: Instant::now(),
             transcript: Vec::new(),
             in_tls: false,
             lines: LineSplitter::default(),
+            observer,
+        }
+    }
+
+    fn step(&self, stage: Stage, limit: Duration) {
+        if let Some(observer) = &self.observer {
+            let _ = observer.send(ProbeEvent::Step { stage, limit });
         }
     }
 
@@ -402,6 +446,9 @@ impl Session {
             tls: self.in_tls,
             text,
         };
+        if let Some(observer) = &self.observer {
+            let _ = observer.send(ProbeEvent::Line(line.clone()));
+        }
         self.transcript.push(line);
     }
 

@@ -16,8 +16,20 @@ pub async fn probe_tls_port(
     connect_limit: Duration,
     tls_limit: Duration,
 ) -> TlsPortProbe {
+    probe_tls_port_observed(host, port, addresses, connect_limit, tls_limit, None).await
+}
+
+/// [`probe_tls_port`], reporting each step and transcript line to `observer` as it happens.
+pub async fn probe_tls_port_observed(
+    host: &str,
+    port: u16,
+    addresses: &[IpAddr],
+    connect_limit: Duration,
+    tls_limit: Duration,
+    observer: Option<super::smtp::ProbeObserver>,
+) -> TlsPortProbe {
     let started = Instant::now();
-    let mut session = Session::new();
+    let mut session = Session::observed(observer);
     let (outcome, stream) = connect(addresses, port, connect_limit, &mut session).await;
     let mut tls = None;
     if let Some(stream) = stream {

@@ -10,7 +10,7 @@ use super::Role;
 use super::spool::MessageMeta;
 use super::tls::CertSummary;
 use crate::cert::{Trust, Usage, verify_chain_for};
-use crate::check::{Attachment, CheckDef, CheckResult, Status};
+use crate::check::{Attachment, CheckDef, CheckResult, Place, Remediation, Status, Step};
 use crate::checks::cert::{CertCheckContext, CertDefs, ExpectedName, client_cert_checks};
 use crate::headers::{self, Classification, Context, Verdict};
 use crate::smtp::server::{SessionInfo, SessionPolicy, domain_accepted};
@@ -171,6 +171,36 @@ fn anchors(roots: &[CertificateDer<'static>]) -> Trust {
     trust
 }
 
+/// The fix for a sender that did not use TLS: on-premises' send connector towards EOP (the eop role), or
+/// Exchange Online's outbound connector towards on-premises (the edge and mailbox roles).
+fn no_tls_fix(role: Role) -> Remediation {
+    match role {
+        Role::Eop | Role::Sink => Remediation::steps([
+            Step::command(
+                Place::MailboxShell,
+                "Set-SendConnector \"Outbound to Office 365 - <GUID>\" -RequireTLS $true",
+            ),
+            Step::prose(
+                "The sending server (the Edge, or the Mailbox servers without one) needs a certificate enabled for SMTP:",
+            ),
+            Step::confirm(
+                Place::ExchangeShell,
+                "Get-ExchangeCertificate | Where-Object { $_.Services -match 'SMTP' } | Format-List Thumbprint,Services,Subject,NotAfter",
+            ),
+        ]),
+        Role::Edge | Role::Mailbox => Remediation::steps([
+            Step::command(
+                Place::ExchangeOnline,
+                "Set-OutboundConnector \"Outbound to <GUID>\" -TlsSettings DomainValidation -TlsDomain <name on the on-premises certificate>",
+            ),
+            Step::confirm(
+                Place::ExchangeOnline,
+                "Get-OutboundConnector \"Outbound to <GUID>\" | Format-List TlsSettings,TlsDomain,SmartHosts",
+            ),
+        ]),
+    }
+}
+
 /// How EOP would attribute a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attribution {
@@ -251,11 +281,7 @@ impl Inspector {
                     if eop { Status::Fail } else { Status::Warn },
                     "no TLS".into(),
                 )
-                .remediation(
-                    "On the sending connector: Set-SendConnector <name> -RequireTLS $true; check that the \
-                     server has a certificate enabled for SMTP: Get-ExchangeCertificate | fl \
-                     Thumbprint,Services,Subject",
-                ),
+                .remediation(no_tls_fix(self.role)),
             );
             for def in CLIENT_CERT_DEFS.all() {
                 out.push(mk(def, Status::Skip, "no TLS".into()));
@@ -284,11 +310,23 @@ impl Inspector {
                          its certificate when its send connector does TLS authentication (TlsAuthLevel, \
                          TlsCertificateName).",
                     )
-                    .remediation(
-                        "Set-SendConnector \"Outbound to Office 365 - <GUID>\" -TlsCertificateName \
-                         \"<I>issuer<S>subject\" -TlsAuthLevel DomainValidation -TlsDomain \
-                         mail.protection.outlook.com (or rerun the Hybrid Configuration Wizard)",
-                    ),
+                    .remediation(Remediation::steps([
+                        Step::prose(
+                            "Make the hybrid send connector present the certificate (the Hybrid Configuration \
+                             Wizard sets this; rerunning it is the other way):",
+                        ),
+                        Step::command(
+                            Place::MailboxShell,
+                            "Set-SendConnector \"Outbound to Office 365 - <GUID>\" -TlsCertificateName \
+                             \"<I>issuer<S>subject\" -TlsAuthLevel DomainValidation -TlsDomain \
+                             mail.protection.outlook.com",
+                        ),
+                        Step::confirm(
+                            Place::MailboxShell,
+                            "Get-SendConnector \"Outbound to Office 365 - <GUID>\" | Format-List \
+                             TlsCertificateName,TlsAuthLevel,TlsDomain",
+                        ),
+                    ])),
             );
             for def in &CLIENT_CERT_DEFS.all()[1..] {
                 out.push(mk(def, Status::Skip, "no client certificate".into()));

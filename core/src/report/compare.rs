@@ -442,7 +442,9 @@ pub fn render_text(c: &Comparison) -> String {
         if v.is_empty() {
             continue;
         }
-        let _ = writeln!(t, "\n{title} ({}):", v.len());
+        // The count is of what is listed: endpoints (or names), each with its changed fields.
+        let listed: std::collections::BTreeSet<&str> = v.iter().map(|f| f.endpoint.as_str()).collect();
+        let _ = writeln!(t, "\n{title} ({}):", listed.len());
         let mut last = "";
         for f in v {
             if f.endpoint != last {

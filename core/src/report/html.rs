@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use crate::check::{CheckResult, Status};
+use crate::check::{CheckResult, Remediation, Status, StepKind};
 use crate::evidence::{Connect, Direction, SmtpProbe, TlsEvidence, TlsPortProbe};
 
 use super::certs::EndpointCerts;
@@ -101,6 +101,13 @@ ol.problems { padding-left: 22px; } ol.problems li { margin: 4px 0; }
 .detail { white-space: pre-wrap; color: #32383f; }
 .fix .label { font-weight: 600; color: #0969da; margin-top: 6px; }
 .fix pre { border-left: 4px solid #0969da; }
+.fix .where { color: #57606a; font-size: 12.5px; margin: 6px 0 2px; }
+.fix p.step { margin: 3px 0; }
+.fix .cmd { display: flex; align-items: flex-start; gap: 6px; margin: 4px 0; }
+.fix .cmd .confirm { color: #57606a; font-size: 12px; white-space: nowrap; padding-top: 6px; }
+.fix code.copy { flex: 1; display: block; background: #f6f8fa; border: 1px solid #d0d7de; border-left: 4px solid #0969da; border-radius: 6px; padding: 5px 8px; white-space: pre-wrap; word-break: normal; overflow-wrap: normal; overflow-x: auto; user-select: all; -webkit-user-select: all; cursor: copy; }
+.fix code.copy:hover { background: #ddf4ff; }
+.fix .copyhint { color: #8c959f; font-size: 11px; white-space: nowrap; padding-top: 7px; }
 .refs { color: #57606a; font-size: 12.5px; }
 table.compact td:first-child { width: 70px; }
 .transcript span.l { display: block; }
@@ -122,6 +129,7 @@ footer { margin-top: 36px; color: #57606a; font-size: 12px; border-top: 1px soli
   a { color: inherit; text-decoration: none; }
   .refs a[href^="https"]::after { content: " (" attr(href) ")"; }
   pre { white-space: pre-wrap; }
+  .fix .copyhint { display: none; }
 }
 "#;
 
@@ -448,6 +456,42 @@ fn counts_text(checks: &[&CheckResult]) -> String {
     parts.join(", ")
 }
 
+/// A remediation in HTML: prose as paragraphs, each command in a box of its own that never breaks inside a
+/// token and is selected whole by one click (CSS `user-select: all`; then Ctrl+C). The report has no
+/// script (it is a file mailed to colleagues and support, opened from anywhere), so "copy" is one click to
+/// select rather than a button that writes the clipboard. The place heads the steps whenever it changes.
+pub fn remediation(r: &Remediation) -> String {
+    let mut out = String::from("<div class=\"steps\">");
+    let mut place = None;
+    for (at, step) in r.placed() {
+        if at.is_some() && at != place {
+            place = at;
+            if let Some(p) = place {
+                let _ = write!(out, "<div class=\"where\">In {}:</div>", esc(p.label()));
+            }
+        }
+        match step.kind {
+            StepKind::Prose => {
+                let _ = write!(out, "<p class=\"step\">{}</p>", esc(&step.text));
+            }
+            StepKind::Command | StepKind::Confirm => {
+                let confirm = if step.kind == StepKind::Confirm {
+                    "<span class=\"confirm\">to confirm</span>"
+                } else {
+                    ""
+                };
+                let _ = write!(
+                    out,
+                    "<div class=\"cmd\">{confirm}<code class=\"copy\" title=\"one click selects the whole command; Ctrl+C copies it\">{}</code><span class=\"copyhint\" aria-hidden=\"true\">click to select</span></div>",
+                    esc(&step.text)
+                );
+            }
+        }
+    }
+    out.push_str("</div>");
+    out
+}
+
 fn check_card(h: &mut String, c: &CheckResult, anchor: &str, anchors: &Anchors) {
     let _ = writeln!(
         h,
@@ -469,8 +513,8 @@ fn check_card(h: &mut String, c: &CheckResult, anchor: &str, anchors: &Anchors) 
     if !c.remediation.is_empty() && c.status >= Status::Warn {
         let _ = writeln!(
             h,
-            "<div class=\"fix\"><div class=\"label\">Fix</div><pre>{}</pre></div>",
-            esc(&c.remediation)
+            "<div class=\"fix\"><div class=\"label\">Fix</div>{}</div>",
+            remediation(&c.remediation)
         );
     }
     let mut refs = Vec::new();

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::check::{CheckResult, Status};
+use crate::check::{CheckResult, Place, Remediation, Status, StepKind};
 
 use super::svg::{badge_text, style};
 use super::{Report, attachment_label, format_ms, format_time, problems, validity_note};
@@ -51,6 +51,51 @@ fn block(s: &str, lang: &str) -> String {
     let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0).max(2);
     let fence = "`".repeat(longest + 1);
     format!("{fence}{lang}\n{}\n{fence}\n", s.trim_end())
+}
+
+/// A remediation in Markdown: prose as text (the place in italics whenever it changes), only commands in
+/// code blocks: consecutive commands at one place share a block, `powershell` (or `text` for a device's
+/// command line), one command per line; confirming commands follow "To confirm:".
+pub fn remediation(r: &Remediation) -> String {
+    let mut out = String::new();
+    let mut place: Option<Place> = None;
+    let mut pending: Vec<&str> = Vec::new();
+    let mut pending_lang = "powershell";
+    let flush = |out: &mut String, pending: &mut Vec<&str>, lang: &str| {
+        if !pending.is_empty() {
+            out.push_str(&block(&pending.join("\n"), lang));
+            out.push('\n');
+            pending.clear();
+        }
+    };
+    for (at, step) in r.placed() {
+        if at.is_some() && at != place {
+            flush(&mut out, &mut pending, pending_lang);
+            place = at;
+            if let Some(p) = place {
+                let _ = writeln!(out, "*In {}:*\n", md(p.label()));
+            }
+        }
+        if step.kind != StepKind::Command {
+            flush(&mut out, &mut pending, pending_lang);
+        }
+        match step.kind {
+            StepKind::Prose => {
+                let _ = writeln!(out, "{}\n", md(&step.text));
+                continue;
+            }
+            StepKind::Confirm => out.push_str("To confirm:\n\n"),
+            StepKind::Command => {}
+        }
+        let lang = place.unwrap_or(Place::Workstation).language_of(&step.text);
+        if lang != pending_lang {
+            flush(&mut out, &mut pending, pending_lang);
+            pending_lang = lang;
+        }
+        pending.push(&step.text);
+    }
+    flush(&mut out, &mut pending, pending_lang);
+    out
 }
 
 fn tag(status: Status) -> String {
@@ -234,7 +279,7 @@ fn problem(m: &mut String, r: &Report, c: &CheckResult) {
         }
     }
     if !c.remediation.is_empty() {
-        let _ = write!(m, "\n**Fix:**\n\n{}", block(&c.remediation, "powershell"));
+        let _ = write!(m, "\n**Fix:**\n\n{}", remediation(&c.remediation));
     }
     m.push('\n');
 }

@@ -14,6 +14,7 @@ pub mod certs;
 pub mod compare;
 pub mod html;
 pub mod markdown;
+pub mod monitor;
 pub mod redact;
 pub mod svg;
 mod tls_scan;
@@ -181,7 +182,7 @@ impl Report {
             Format::Html => html::render(self),
             Format::Markdown => markdown::render(self),
             Format::Json => {
-                let mut s = serde_json::to_string_pretty(&self.diagnosis)?;
+                let mut s = serde_json::to_string_pretty(&crate::verdict::to_json(&self.diagnosis, false)?)?;
                 s.push('\n');
                 s
             }

@@ -163,6 +163,11 @@ pub struct Redactor {
     map: HashMap<String, (String, Boundary)>,
     domains: Vec<(String, String)>,
     certs: HashMap<String, String>,
+    /// The placeholder of each tenant prefix under Microsoft's domains (`contoso`, `contoso-com`): one
+    /// tenant, one placeholder, whichever of its names it appears in.
+    tenant_prefixes: HashMap<String, String>,
+    /// The placeholder of the profile's tenant name.
+    tenant_word: Option<String>,
     counters: Counters,
     entries: Vec<Entry>,
     matcher: Option<aho_corasick::AhoCorasick>,
@@ -269,7 +274,7 @@ impl Redactor {
         for f in &p.trust.ca_files {
             r.add_file(&f.to_string_lossy());
         }
-        for a in &d.evidence.dns {
+        for a in d.evidence.dns.iter().chain(&d.evidence.resolvers) {
             r.add_name(&a.name);
             r.scan(&a.server, true);
             for rec in a.records() {
@@ -425,7 +430,11 @@ impl Redactor {
             return Some(p.clone());
         }
         let placeholder = match kind {
-            WordKind::Tenant => format!("tenant-{}", Self::next(&mut self.counters.tenant)),
+            WordKind::Tenant => {
+                let p = format!("tenant-{}", Self::next(&mut self.counters.tenant));
+                self.tenant_word.get_or_insert_with(|| p.clone());
+                p
+            }
             WordKind::Org => format!("org-{}", Self::next(&mut self.counters.org)),
             WordKind::Name => format!("name-{}", Self::next(&mut self.counters.name)),
             WordKind::Unit => format!("unit-{}", Self::next(&mut self.counters.unit)),
@@ -465,6 +474,31 @@ impl Redactor {
         }
     }
 
+    /// The placeholder of a tenant prefix: the tenant's own when the prefix is its name or one of its
+    /// accepted domains with dashes for dots (`contoso-com`, as EOP endpoints are named), the same one every
+    /// time it is seen.
+    fn tenant_prefix(&mut self, prefix: &str) -> String {
+        if let Some(p) = self.tenant_prefixes.get(prefix) {
+            return p.clone();
+        }
+        let as_domain = prefix.replace('-', ".");
+        let own = self
+            .map
+            .get(prefix)
+            .filter(|(p, _)| p.starts_with("tenant-"))
+            .map(|(p, _)| p.clone())
+            .or_else(|| {
+                self.domains
+                    .iter()
+                    .any(|(d, _)| *d == as_domain || *d == prefix)
+                    .then(|| self.tenant_word.clone())
+                    .flatten()
+            });
+        let p = own.unwrap_or_else(|| format!("tenant-{}", Self::next(&mut self.counters.tenant)));
+        self.tenant_prefixes.insert(prefix.to_string(), p.clone());
+        p
+    }
+
     /// A host name: `host-N.<its domain's placeholder>`; tenant names under Microsoft's domains keep the
     /// Microsoft suffix; public names stay.
     fn add_name(&mut self, name: &str) -> Option<String> {
@@ -485,15 +519,27 @@ impl Redactor {
             if let Some(prefix) = n.strip_suffix(suffix)
                 && !prefix.is_empty()
             {
-                let ph = match self.map.get(prefix) {
-                    Some((p, _)) => p.clone(),
-                    None => {
-                        let p = format!("tenant-{}", Self::next(&mut self.counters.tenant));
-                        // The prefix alone (`contoso-com`) is only ever replaced inside the full name.
-                        p
-                    }
+                // The prefix alone (`contoso-com`) is only ever replaced inside the full name. Its last
+                // label names the tenant; labels before it (`_25._tcp.`, `selector1-contoso-com._domainkey.`,
+                // `hostmaster.`) stay, with the tenant's prefixes in them replaced too.
+                let (head, tenant) = match prefix.rsplit_once('.') {
+                    Some((head, tenant)) => (Some(head), tenant),
+                    None => (None, prefix),
                 };
-                return Some(self.insert(n.clone(), format!("{ph}{suffix}"), Boundary::Name));
+                let ph = self.tenant_prefix(tenant);
+                let head = head.map(|h| {
+                    // Longest first (`contoso-com` before `contoso`), so the result does not depend on
+                    // the map's order.
+                    let mut known: Vec<(&String, &String)> = self.tenant_prefixes.iter().collect();
+                    known.sort_by_key(|(k, _)| (std::cmp::Reverse(k.len()), (*k).clone()));
+                    let mut h = h.to_string();
+                    for (prefix, placeholder) in known {
+                        h = h.replace(prefix.as_str(), placeholder);
+                    }
+                    format!("{h}.")
+                });
+                let full = format!("{}{ph}{suffix}", head.unwrap_or_default());
+                return Some(self.insert(n.clone(), full, Boundary::Name));
             }
         }
         if is_public(&n)
@@ -1095,7 +1141,25 @@ mod tests {
         assert_eq!(r.add_name("spf.protection.outlook.com"), None);
         assert_eq!(
             r.add_name("contoso-com.mail.protection.outlook.com").as_deref(),
-            Some("tenant-2.mail.protection.outlook.com")
+            Some("tenant-1.mail.protection.outlook.com")
+        );
+        assert_eq!(
+            r.add_name("contoso.mail.onmicrosoft.com").as_deref(),
+            Some("tenant-1.mail.onmicrosoft.com")
+        );
+        assert_eq!(
+            r.add_name("fabrikam.onmicrosoft.com").as_deref(),
+            Some("tenant-2.onmicrosoft.com")
+        );
+        assert_eq!(
+            r.add_name("fabrikam.mail.onmicrosoft.com").as_deref(),
+            Some("tenant-2.mail.onmicrosoft.com"),
+            "one placeholder per tenant"
+        );
+        assert_eq!(
+            r.add_name("selector1-contoso-com._domainkey.contoso.onmicrosoft.com")
+                .as_deref(),
+            Some("selector1-tenant-1._domainkey.tenant-1.onmicrosoft.com")
         );
         r.build();
         assert_eq!(r.apply("Contoso hybrid"), "tenant-1 hybrid");

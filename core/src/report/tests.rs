@@ -156,6 +156,7 @@ pub(super) fn sample() -> Diagnosis {
             dns: more_dns(dns),
             smtp: vec![probe],
             tls_ports: Vec::new(),
+            resolvers: Vec::new(),
         },
         explained: None,
     }
@@ -313,6 +314,7 @@ fn redaction_leaves_no_name_address_or_certificate_behind() {
     assert!(
         plain.diagnosis.checks[0]
             .remediation
+            .to_text()
             .to_ascii_lowercase()
             .contains(&thumbprint),
         "the remediation names the current certificate, as tls.cert.* remediations do"
@@ -372,7 +374,8 @@ fn redaction_leaves_no_name_address_or_certificate_behind() {
     );
     assert_eq!(
         d.profile.tenant.eop_endpoint.as_deref(),
-        Some("tenant-2.mail.protection.outlook.com")
+        Some("tenant-1.mail.protection.outlook.com"),
+        "the tenant's EOP endpoint carries the tenant's one placeholder"
     );
     assert!(
         all.contains("mail.protection.outlook.com"),

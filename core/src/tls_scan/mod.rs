@@ -25,18 +25,30 @@ pub use net::{ScanLimits, ScanOptions, ScanTarget, scan};
 pub use scan::{ScanMode, TlsScan, Transport};
 
 use crate::evidence::SmtpProbe;
-use crate::probe::{SmtpProbeRequest, probe_smtp};
+use crate::probe::SmtpProbeRequest;
 
 /// The SMTP probe and, unless `options.mode` is off, a scan of the same endpoint, run side by side
 /// (the scan's one hello does not lengthen the probe). When the probe's handshake failed before
 /// the certificate, the chain the scan read is put into the probe's TLS evidence
 /// (`chain_from_scan`), where the certificate checks judge it.
 pub async fn probe_smtp_scanned(req: &SmtpProbeRequest, options: &ScanOptions) -> SmtpProbe {
+    probe_smtp_scanned_observed(req, options, None).await
+}
+
+/// [`probe_smtp_scanned`], the probe reporting its steps and transcript lines to `observer` as they happen.
+pub async fn probe_smtp_scanned_observed(
+    req: &SmtpProbeRequest,
+    options: &ScanOptions,
+    observer: Option<crate::probe::ProbeObserver>,
+) -> SmtpProbe {
     if options.mode == ScanMode::Off {
-        return probe_smtp(req).await;
+        return crate::probe::probe_smtp_observed(req, observer).await;
     }
     let target = ScanTarget::smtp(req);
-    let (mut probe, scan) = tokio::join!(probe_smtp(req), net::scan(&target, options));
+    let (mut probe, scan) = tokio::join!(
+        crate::probe::probe_smtp_observed(req, observer),
+        net::scan(&target, options)
+    );
     attach(&mut probe, scan);
     probe
 }

@@ -290,7 +290,7 @@ fn text_output_shows_the_failing_hop_and_its_fix() {
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.contains("On-premises -> Exchange Online"), "{s}");
     assert!(s.contains("FAIL tls.cert.validity"), "{s}");
-    assert!(s.contains("fix: "), "{s}");
+    assert!(s.contains("     fix:\n"), "{s}");
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -298,7 +298,12 @@ fn text_output_shows_the_failing_hop_and_its_fix() {
 fn diagnose_without_a_target_exits_3() {
     let (out, _) = run_with_timeout(mailpath().args(["diagnose"]), Duration::from_secs(60));
     assert_eq!(out.status.code(), Some(3));
-    assert!(text(&out).contains("--profile FILE"), "{}", text(&out));
+    // The required choice, as the usage line shows it.
+    assert!(
+        text(&out).contains("<--profile <FILE>|--lab [<SCENARIO>]>"),
+        "{}",
+        text(&out)
+    );
     let (out, _) = run_with_timeout(
         mailpath().args(["diagnose", "--profile", "/nonexistent/profile.toml"]),
         Duration::from_secs(60),

@@ -45,7 +45,7 @@ fn text_shows_the_path_and_the_verdict() {
     assert!(shown.contains("relay.filter-cloud.example  [other]"), "{shown}");
     assert!(shown.contains("NO TLS"), "{shown}");
     assert!(shown.contains("Verdict: ANONYMOUS"), "{shown}");
-    assert!(shown.contains("fail  headers.third-party-hop"), "{shown}");
+    assert!(shown.contains("FAIL  headers.third-party-hop"), "{shown}");
 }
 
 #[test]

@@ -114,7 +114,8 @@ fn unknown_scenario_exits_3_with_a_clear_message() {
     );
     assert_eq!(out.status.code(), Some(3));
     let err = text(&out);
-    assert!(err.contains("unknown lab scenario \"no-such-scenario\""), "{err}");
+    assert!(err.contains("invalid value 'no-such-scenario'"), "{err}");
+    assert!(err.contains("expired-cert"), "the scenarios are listed: {err}");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod bounded_files;
 mod cert_renewal;
+mod cli_trust;
 mod diagnose_lab;
 mod explain_cli;
 mod fuzz_parsers;

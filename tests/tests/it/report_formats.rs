@@ -59,12 +59,22 @@ fn check_all_formats(scenario: &str) -> report_common::LabReports {
         "{scenario}: certificate details"
     );
 
-    // JSON: round-trips through the typed model unchanged, and matches the schema.
+    // JSON: round-trips through the typed model unchanged (besides the verdict and exit code it carries
+    // for scripts, derived from the rest), and matches the schema.
     assert_eq!(r.json["schema"], "mailpath/diagnosis/1");
     let typed: Diagnosis = serde_json::from_value(r.json.clone()).expect("the JSON report deserializes");
+    let mut derived = r.json.clone();
+    let obj = derived.as_object_mut().expect("a JSON object");
+    let verdict = obj.remove("verdict").expect("a verdict");
+    let code = obj.remove("exit_code").expect("an exit code");
+    let want = mailpath_core::verdict::Verdict::of(&typed).0;
+    assert_eq!(
+        (verdict.as_str(), code.as_u64()),
+        (Some(want.as_str()), Some(u64::from(want.exit_code())))
+    );
     assert_eq!(
         serde_json::to_value(&typed).expect("serialize"),
-        r.json,
+        derived,
         "{scenario}: JSON does not round-trip"
     );
     assert_valid(&r.json);
@@ -116,7 +126,13 @@ fn failing_lab_reports_carry_the_fix() {
     let problems = problem_ids(&r.json);
     assert!(problems.iter().any(|id| id == "smtp.starttls"), "{problems:?}");
     assert!(r.md.contains("**FAIL** `smtp.starttls`"), "{}", r.md);
-    assert!(r.md.contains("**Fix:**\n\n```powershell\n"), "{}", r.md);
+    // Only commands in code blocks: the device's as text, under where they run.
+    assert!(r.md.contains("**Fix:**\n\n*In the device"), "{}", r.md);
+    assert!(
+        r.md.contains("```text\npolicy-map type inspect esmtp"),
+        "{}",
+        r.md
+    );
     let doc = scraper::Html::parse_document(&r.html);
     let sel = scraper::Selector::parse("#summary ol.problems li").expect("selector");
     let first: String = doc
@@ -126,7 +142,7 @@ fn failing_lab_reports_carry_the_fix() {
         .text()
         .collect();
     assert!(first.contains("FAIL"), "worst problem first: {first}");
-    let fix = scraper::Selector::parse(".check.st-fail .fix pre").expect("selector");
+    let fix = scraper::Selector::parse(".check.st-fail .fix code.copy").expect("selector");
     assert!(
         doc.select(&fix).count() >= 1,
         "no remediation block on a failing check"
@@ -148,7 +164,8 @@ fn hostile() -> Diagnosis {
     probe.partial = Some("\u{0}\u{1b}[31m<b>partial</b>".into());
     d.checks[0].summary = format!("{evil} [link](javascript:alert(4))");
     d.checks[0].status = Status::Fail;
-    d.checks[0].remediation = "Set-X -Name \"</pre><script>alert(5)</script>\"\n```\n# fenced".into();
+    d.checks[0].remediation =
+        "Set-X -Name \"</pre><script>alert(5)</script>\" ``` # fenced\n```\n# not a fence".into();
     d.checks[0].references = vec![
         "javascript:alert(6)".into(),
         "https://learn.microsoft.com/x\"onclick=\"alert(7)".into(),
