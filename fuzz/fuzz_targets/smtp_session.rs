@@ -4,7 +4,6 @@
 //! line), with accepted messages in bounds.
 #![no_main]
 
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -13,7 +12,9 @@ use std::task::{Context, Poll};
 use libfuzzer_sys::fuzz_target;
 use mailpath_core::smtp::Personality;
 use mailpath_core::smtp::reply::{LineEvent, LineSplitter, ReplyParser};
-use mailpath_core::smtp::server::{Limits, MessageSink, ReceivedMessage, ServerConfig, serve_session};
+use mailpath_core::smtp::server::{
+    Limits, MessageSink, MessageWriter, ReceivedMessage, ServerConfig, SinkFuture, serve_session,
+};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// The client: `data` in reads of `chunk` bytes, then the end of the stream.
@@ -57,8 +58,32 @@ struct Sink {
 }
 
 impl MessageSink for Sink {
-    fn accept(&self, message: ReceivedMessage) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send + '_>> {
-        assert!(message.data.len() <= self.max_size, "{} bytes accepted", message.data.len());
+    fn writer(&self) -> Box<dyn MessageWriter> {
+        Box::new(Writer {
+            max_size: self.max_size,
+            max_recipients: self.max_recipients,
+            written: 0,
+        })
+    }
+}
+
+/// Counts the content streamed to it, and checks the message against the limits when it is committed.
+struct Writer {
+    max_size: usize,
+    max_recipients: usize,
+    written: usize,
+}
+
+impl MessageWriter for Writer {
+    fn write<'a>(&'a mut self, bytes: &'a [u8]) -> SinkFuture<'a, ()> {
+        self.written += bytes.len();
+        assert!(self.written <= self.max_size, "{} bytes streamed", self.written);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn commit(self: Box<Self>, message: ReceivedMessage) -> SinkFuture<'static, String> {
+        assert_eq!(message.size, self.written, "the size said is the size streamed");
+        assert!(message.size <= self.max_size, "{} bytes accepted", message.size);
         assert!(!message.rcpt_to.is_empty() && message.rcpt_to.len() <= self.max_recipients);
         Box::pin(async { Ok("fuzz".to_string()) })
     }

@@ -8,14 +8,16 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
 use crate::evidence::{
     Connect, Direction, FailureKind, ProbeFailure, Reply, SmtpProbe, Stage, TlsEvidence, TranscriptLine,
 };
+use crate::smtp::client::{ClientError, Conversation};
 use crate::smtp::io::BoxedIo;
-use crate::smtp::reply::{LineEvent, LineSplitter, ReplyParser, escape};
+use crate::smtp::reply::{RawReply, escape};
+use crate::smtp::transcript::{LineObserver, Transcript};
 
 /// Per-step time limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,13 +95,7 @@ pub async fn probe_smtp_observed(req: &SmtpProbeRequest, observer: Option<ProbeO
             error: "no address to connect to".into(),
         },
     );
-    let mut session = Session {
-        started,
-        transcript: Vec::new(),
-        in_tls: false,
-        lines: LineSplitter::default(),
-        observer,
-    };
+    let mut session = Session::observed(observer);
     let (connect, stream) = connect(&req.addresses, req.port, req.timeouts.connect, &mut session).await;
     probe.connect = connect;
     if let Some(stream) = stream {
@@ -107,8 +103,8 @@ pub async fn probe_smtp_observed(req: &SmtpProbeRequest, observer: Option<ProbeO
         run_dialogue(req, &mut probe, &mut session, &mut io).await;
         let _ = tokio::time::timeout(Duration::from_secs(1), io.shutdown()).await;
     }
-    probe.transcript = session.transcript;
     probe.ms = ms(started.elapsed());
+    probe.transcript = session.into_transcript();
     probe
 }
 
@@ -335,8 +331,7 @@ pub async fn handshake(
                 evidence.cipher.as_deref().unwrap_or("?"),
                 evidence.chain.len()
             ));
-            session.in_tls = true;
-            session.lines.clear();
+            session.conv.start_tls();
             (evidence, Some(Box::new(stream)))
         }
         Ok(Err(e)) => {
@@ -372,7 +367,7 @@ fn placeholder() -> BoxedIo {
 }
 
 fn partial(session: &Session) -> Option<String> {
-    let pending = session.lines.pending();
+    let pending = session.conv.pending();
     (!pending.is_empty()).then(|| escape(pending))
 }
 
@@ -401,13 +396,11 @@ impl StepFailure {
     }
 }
 
-/// The dialogue state shared by the steps: the clock, the transcript, TLS or not, buffered bytes.
+/// The dialogue state shared by the steps: the conversation (transcript, TLS or not,
+/// buffered bytes), who is told of each step.
 #[derive(Debug)]
 pub struct Session {
-    started: Instant,
-    transcript: Vec<TranscriptLine>,
-    in_tls: bool,
-    lines: LineSplitter,
+    conv: Conversation,
     observer: Option<ProbeObserver>,
 }
 
@@ -419,11 +412,13 @@ impl Session {
 
     /// A fresh session that reports its steps and lines to `observer`.
     pub fn observed(observer: Option<ProbeObserver>) -> Self {
+        let lines = observer.clone().map(|tx| {
+            Box::new(move |line: &TranscriptLine| {
+                let _ = tx.send(ProbeEvent::Line(line.clone()));
+            }) as LineObserver
+        });
         Session {
-            started: Instant::now(),
-            transcript: Vec::new(),
-            in_tls: false,
-            lines: LineSplitter::default(),
+            conv: Conversation::new(Transcript::new(Instant::now()).observed(lines)),
             observer,
         }
     }
@@ -434,30 +429,17 @@ impl Session {
         }
     }
 
-    /// The transcript so far.
+    /// The transcript so far (bounded: see [`crate::smtp::transcript`]).
     pub fn into_transcript(self) -> Vec<TranscriptLine> {
-        self.transcript
-    }
-
-    fn push(&mut self, dir: Direction, text: String) {
-        let line = TranscriptLine {
-            ms: ms(self.started.elapsed()),
-            dir,
-            tls: self.in_tls,
-            text,
-        };
-        if let Some(observer) = &self.observer {
-            let _ = observer.send(ProbeEvent::Line(line.clone()));
-        }
-        self.transcript.push(line);
+        self.conv.transcript.into_lines()
     }
 
     fn info(&mut self, text: String) {
-        self.push(Direction::Info, text);
+        self.conv.transcript.push(Direction::Info, &text);
     }
 
     fn error(&mut self, text: String) {
-        self.push(Direction::Error, text);
+        self.conv.transcript.push(Direction::Error, &text);
     }
 
     /// Send a command line and read its reply.
@@ -467,30 +449,9 @@ impl Session {
         line: &str,
         limit: Duration,
     ) -> Result<Reply, StepFailure> {
-        self.push(Direction::Client, line.to_string());
-        let mut bytes = line.as_bytes().to_vec();
-        bytes.extend_from_slice(b"\r\n");
-        let write = async {
-            io.write_all(&bytes).await?;
-            io.flush().await
-        };
-        match tokio::time::timeout(limit, write).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                self.error(format!("Sending failed: {e}"));
-                return Err(StepFailure {
-                    kind: FailureKind::Closed,
-                    message: format!("sending {line:?}: {e}"),
-                });
-            }
-            Err(_) => {
-                return Err(StepFailure {
-                    kind: FailureKind::Timeout,
-                    message: "could not send within the timeout".into(),
-                });
-            }
-        }
-        self.read_reply(io, limit).await
+        let t0 = Instant::now();
+        let raw = self.conv.command(io, line, limit).await?;
+        Ok(reply(raw, t0))
     }
 
     /// Read one complete reply within `limit`.
@@ -500,84 +461,31 @@ impl Session {
         limit: Duration,
     ) -> Result<Reply, StepFailure> {
         let t0 = Instant::now();
-        let deadline = tokio::time::Instant::now() + limit;
-        let mut parser = ReplyParser::default();
-        let mut received = 0usize;
-        let mut buf = [0u8; 4096];
-        loop {
-            while let Some(event) = self.lines.next_line() {
-                match event {
-                    LineEvent::Line(line) => {
-                        let text = escape(&line);
-                        match parser.feed_line(&line) {
-                            Ok(done) => {
-                                self.push(Direction::Server, text);
-                                if let Some(raw) = done {
-                                    return Ok(Reply {
-                                        code: raw.code,
-                                        lines: raw.lines,
-                                        ms: ms(t0.elapsed()),
-                                    });
-                                }
-                            }
-                            Err(e) => {
-                                self.push(Direction::Error, text);
-                                return Err(StepFailure {
-                                    kind: FailureKind::NotSmtp,
-                                    message: e.to_string(),
-                                });
-                            }
-                        }
-                    }
-                    LineEvent::TooLong => {
-                        self.error(format!("Line longer than {} bytes", crate::smtp::reply::MAX_LINE));
-                        return Err(StepFailure {
-                            kind: FailureKind::TooLong,
-                            message: format!("a line longer than {} bytes", crate::smtp::reply::MAX_LINE),
-                        });
-                    }
-                }
-            }
-            let read = tokio::time::timeout_at(deadline, io.read(&mut buf)).await;
-            match read {
-                Ok(Ok(0)) => {
-                    self.error("Connection closed by the server".into());
-                    return Err(StepFailure {
-                        kind: FailureKind::Closed,
-                        message: format!("connection closed after {received} bytes of this reply"),
-                    });
-                }
-                Ok(Ok(n)) => {
-                    received += n;
-                    self.lines.feed(&buf[..n]);
-                }
-                Ok(Err(e)) => {
-                    self.error(format!("Reading failed: {e}"));
-                    return Err(StepFailure {
-                        kind: FailureKind::Closed,
-                        message: e.to_string(),
-                    });
-                }
-                Err(_) => {
-                    let secs = limit.as_secs_f64();
-                    let pending = self.lines.pending().len();
-                    return Err(if received > 0 || parser.in_progress() {
-                        self.error(format!("Only {received} bytes in {secs:.0} s: reply incomplete"));
-                        StepFailure {
-                            kind: FailureKind::TooSlow,
-                            message: format!(
-                                "only {received} bytes arrived in {secs:.0} s ({pending} bytes of an unfinished line)"
-                            ),
-                        }
-                    } else {
-                        self.error(format!("No reply in {secs:.0} s"));
-                        StepFailure {
-                            kind: FailureKind::Timeout,
-                            message: format!("no reply in {secs:.0} s"),
-                        }
-                    });
-                }
-            }
+        let raw = self.conv.read_reply(io, limit).await?;
+        Ok(reply(raw, t0))
+    }
+}
+
+fn reply(raw: RawReply, t0: Instant) -> Reply {
+    Reply {
+        code: raw.code,
+        lines: raw.lines,
+        ms: ms(t0.elapsed()),
+    }
+}
+
+impl From<ClientError> for StepFailure {
+    fn from(e: ClientError) -> Self {
+        let kind = match &e {
+            ClientError::Closed { .. } | ClientError::Io(_) => FailureKind::Closed,
+            ClientError::WriteTimeout | ClientError::Timeout { .. } => FailureKind::Timeout,
+            ClientError::TooSlow { .. } => FailureKind::TooSlow,
+            ClientError::TooLong => FailureKind::TooLong,
+            ClientError::NotSmtp(_) => FailureKind::NotSmtp,
+        };
+        StepFailure {
+            kind,
+            message: e.to_string(),
         }
     }
 }
@@ -597,6 +505,7 @@ mod tests {
     use super::*;
     use crate::ca::{LabCa, LeafSpec};
     use crate::smtp::{Faults, Personality, ServerConfig, SmtpServer};
+    use tokio::io::AsyncReadExt as _;
     use tokio::net::TcpListener;
 
     fn quick() -> Timeouts {

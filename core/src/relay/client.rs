@@ -9,13 +9,15 @@ use std::time::{Duration, Instant};
 use rustls::sign::CertifiedKey;
 use rustls_pki_types::{CertificateDer, ServerName};
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
 use crate::evidence::{Direction, TranscriptLine};
 use crate::smtp::address::Mailbox;
+use crate::smtp::client::{ClientError, Conversation};
 use crate::smtp::io::BoxedIo;
-use crate::smtp::reply::{LineEvent, LineSplitter, RawReply, ReplyParser};
+use crate::smtp::reply::RawReply;
+use crate::smtp::transcript::Transcript;
 
 /// How the client uses STARTTLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -133,75 +135,42 @@ fn temp(reason: impl Into<String>) -> SessionFailure {
 
 struct Conn {
     io: BoxedIo,
-    lines: LineSplitter,
-    parser: ReplyParser,
-    started: Instant,
-    transcript: Vec<TranscriptLine>,
-    tls: bool,
+    conv: Conversation,
+}
+
+/// A forwarding failure from a conversation failure: every one of them is worth a retry.
+fn from_client(e: ClientError) -> SessionFailure {
+    temp(match e {
+        ClientError::Closed { .. } => "connection closed by the server".to_string(),
+        ClientError::NotSmtp(e) => format!("not SMTP: {e}"),
+        e => e.to_string(),
+    })
 }
 
 impl Conn {
     fn note(&mut self, dir: Direction, text: impl Into<String>) {
-        if self.transcript.len() < 500 {
-            self.transcript.push(TranscriptLine {
-                ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                dir,
-                tls: self.tls,
-                text: text.into(),
-            });
-        }
+        self.conv.transcript.push(dir, &text.into());
     }
 
     async fn write(&mut self, bytes: &[u8], limit: Duration) -> Result<(), SessionFailure> {
-        let write = async {
-            self.io.write_all(bytes).await?;
-            self.io.flush().await
-        };
-        match tokio::time::timeout(limit, write).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(temp(format!("write failed: {e}"))),
-            Err(_) => Err(temp("write timed out")),
-        }
+        self.conv
+            .send(&mut self.io, bytes, limit)
+            .await
+            .map_err(from_client)
     }
 
     async fn command(&mut self, line: &str, limit: Duration) -> Result<RawReply, SessionFailure> {
-        self.note(Direction::Client, line);
-        self.write(format!("{line}\r\n").as_bytes(), limit).await?;
-        self.reply(limit).await
+        self.conv
+            .command(&mut self.io, line, limit)
+            .await
+            .map_err(from_client)
     }
 
     async fn reply(&mut self, limit: Duration) -> Result<RawReply, SessionFailure> {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            while let Some(event) = self.lines.next_line() {
-                match event {
-                    LineEvent::TooLong => return Err(temp("reply line too long")),
-                    LineEvent::Line(line) => match self.parser.feed_line(&line) {
-                        Ok(Some(reply)) => {
-                            let n = reply.lines.len();
-                            for (i, l) in reply.lines.iter().enumerate() {
-                                let sep = if i + 1 == n { ' ' } else { '-' };
-                                self.note(Direction::Server, format!("{}{sep}{l}", reply.code));
-                            }
-                            return Ok(reply);
-                        }
-                        Ok(None) => {}
-                        Err(e) => {
-                            self.note(Direction::Error, e.to_string());
-                            return Err(temp(format!("not SMTP: {e}")));
-                        }
-                    },
-                }
-            }
-            let mut buf = [0u8; 4096];
-            let n = match tokio::time::timeout_at(deadline, self.io.read(&mut buf)).await {
-                Ok(Ok(0)) => return Err(temp("connection closed by the server")),
-                Ok(Ok(n)) => n,
-                Ok(Err(e)) => return Err(temp(format!("read failed: {e}"))),
-                Err(_) => return Err(temp(format!("no reply within {} s", limit.as_secs()))),
-            };
-            self.lines.feed(&buf[..n]);
-        }
+        self.conv
+            .read_reply(&mut self.io, limit)
+            .await
+            .map_err(from_client)
     }
 }
 
@@ -379,16 +348,12 @@ async fn run(
     let _ = stream.set_nodelay(true);
     let mut conn = Conn {
         io: Box::new(stream),
-        lines: LineSplitter::default(),
-        parser: ReplyParser::default(),
-        started,
-        transcript: Vec::new(),
-        tls: false,
+        conv: Conversation::new(Transcript::new(started)),
     };
     let mut tls_info = None;
     let result = dialogue(&mut conn, host, options, mail_from, rcpt_to, data, &mut tls_info).await;
     let _ = tokio::time::timeout(Duration::from_secs(2), conn.io.shutdown()).await;
-    *out = Some((tls_info, conn.transcript));
+    *out = Some((tls_info, conn.conv.transcript.into_lines()));
     result
 }
 
@@ -445,7 +410,6 @@ async fn dialogue(
         if reply.code != 220 {
             return Err(fail(temp(format!("STARTTLS refused: {}", reply_text(&reply)))));
         }
-        conn.lines.clear();
         let config = client_config(options).map_err(|e| fail(temp(e)))?;
         let name = options.tls_name.clone().unwrap_or_else(|| host.to_string());
         let server_name = ServerName::try_from(name.clone())
@@ -476,7 +440,7 @@ async fn dialogue(
                 .unwrap_or_default()
         );
         conn.io = Box::new(stream);
-        conn.tls = true;
+        conn.conv.start_tls();
         conn.note(Direction::Info, format!("TLS established: {info}"));
         *tls_info = Some(info);
         let ehlo = conn

@@ -8,11 +8,13 @@
 //! moves bytes.
 
 pub mod address;
+pub mod client;
 pub mod data;
 pub mod io;
 pub mod personality;
 pub mod reply;
 pub mod server;
+pub mod transcript;
 
 pub use personality::Personality;
 pub use server::{Faults, Limits, ServerConfig, SmtpServer};

@@ -1,4 +1,5 @@
-//! Session tests over real loopback sockets with a minimal raw client.
+//! Session tests over an in-memory duplex stream with a minimal raw client ([`serve_session`], as the
+//! listener runs it for each connection); the listener's own limits over real loopback sockets.
 
 use std::sync::Mutex;
 
@@ -9,14 +10,17 @@ use crate::smtp::reply::{LineEvent, LineSplitter, RawReply, ReplyParser};
 
 /// A raw SMTP client: writes bytes, reads whole replies.
 struct Client {
-    stream: TcpStream,
+    stream: BoxedIo,
     lines: LineSplitter,
     parser: ReplyParser,
 }
 
 impl Client {
     async fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).await.unwrap();
+        Client::over(Box::new(TcpStream::connect(addr).await.unwrap()))
+    }
+
+    fn over(stream: BoxedIo) -> Client {
         Client {
             stream,
             lines: LineSplitter::default(),
@@ -110,6 +114,46 @@ impl SessionObserver for Events {
     }
 }
 
+/// Sessions served over in-memory streams, each as the listener would serve a connection.
+struct InMemory {
+    config: Arc<ServerConfig>,
+    sessions: Vec<JoinHandle<()>>,
+}
+
+impl InMemory {
+    fn connect(&mut self) -> Client {
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        let config = Arc::clone(&self.config);
+        let peer: SocketAddr = "192.0.2.10:40000".parse().unwrap();
+        let local: SocketAddr = "192.0.2.1:25".parse().unwrap();
+        self.sessions.push(tokio::spawn(async move {
+            serve_session(Box::new(server), peer, local, &config).await;
+        }));
+        Client::over(Box::new(client))
+    }
+
+    /// Wait for every session to end.
+    async fn shutdown(self) {
+        for session in self.sessions {
+            let _ = tokio::time::timeout(Duration::from_secs(10), session).await;
+        }
+    }
+}
+
+/// A server configuration with an in-memory sink, `tweak`ed, serving in-memory sessions.
+fn in_memory(tweak: impl FnOnce(&mut ServerConfig)) -> (InMemory, Arc<Collect>) {
+    let sink = Arc::new(Collect::default());
+    let mut config = ServerConfig::new("relay.test", Personality::Generic);
+    config.sink = Some(sink.clone());
+    tweak(&mut config);
+    let server = InMemory {
+        config: Arc::new(config),
+        sessions: Vec::new(),
+    };
+    (server, sink)
+}
+
+/// The same, behind a real listener on loopback.
 async fn start(tweak: impl FnOnce(&mut ServerConfig)) -> (SmtpServer, Arc<Collect>) {
     let sink = Arc::new(Collect::default());
     let mut config = ServerConfig::new("relay.test", Personality::Generic);
@@ -125,8 +169,8 @@ async fn start(tweak: impl FnOnce(&mut ServerConfig)) -> (SmtpServer, Arc<Collec
 async fn pipelined_transaction_and_data_followed_by_quit() {
     let events = Arc::new(Events::default());
     let observer = events.clone();
-    let (server, sink) = start(|c| c.observer = Some(observer)).await;
-    let mut c = Client::connect(server.local_addr()).await;
+    let (mut server, sink) = in_memory(|c| c.observer = Some(observer));
+    let mut c = server.connect();
     assert_eq!(c.code().await, 220);
     // Everything in one write, as a PIPELINING client may do, with dot-stuffing and QUIT after the dot.
     c.send(
@@ -174,8 +218,8 @@ async fn pipelined_transaction_and_data_followed_by_quit() {
 
 #[tokio::test]
 async fn overlong_lines_are_refused_and_the_session_goes_on() {
-    let (server, _) = start(|_| {}).await;
-    let mut c = Client::connect(server.local_addr()).await;
+    let (mut server, _) = in_memory(|_| {});
+    let mut c = server.connect();
     assert_eq!(c.code().await, 220);
     let mut long = b"NOOP ".to_vec();
     long.extend(std::iter::repeat_n(b'x', 10_000));
@@ -190,8 +234,8 @@ async fn overlong_lines_are_refused_and_the_session_goes_on() {
 
 #[tokio::test]
 async fn size_is_enforced_before_and_during_data() {
-    let (server, sink) = start(|c| c.limits.max_message_size = 1000).await;
-    let mut c = Client::connect(server.local_addr()).await;
+    let (mut server, sink) = in_memory(|c| c.limits.max_message_size = 1000);
+    let mut c = server.connect();
     assert_eq!(c.code().await, 220);
     let ehlo = c.cmd("EHLO c").await;
     assert!(ehlo.lines.iter().any(|l| l == "SIZE 1000"), "{ehlo:?}");
@@ -218,12 +262,11 @@ async fn size_is_enforced_before_and_during_data() {
 
 #[tokio::test]
 async fn recipients_domains_and_tls_requirement() {
-    let (server, _) = start(|c| {
+    let (mut server, _) = in_memory(|c| {
         c.limits.max_recipients = 2;
         c.accepted_domains = vec!["contoso.com".into()];
-    })
-    .await;
-    let mut c = Client::connect(server.local_addr()).await;
+    });
+    let mut c = server.connect();
     assert_eq!(c.code().await, 220);
     assert_eq!(c.cmd("MAIL FROM:<a@x.test>").await.code, 503);
     assert_eq!(c.cmd("EHLO c").await.code, 250);
@@ -237,8 +280,8 @@ async fn recipients_domains_and_tls_requirement() {
     drop(c);
     server.shutdown().await;
 
-    let (server, _) = start(|c| c.require_tls = true).await;
-    let mut c = Client::connect(server.local_addr()).await;
+    let (mut server, _) = in_memory(|c| c.require_tls = true);
+    let mut c = server.connect();
     assert_eq!(c.code().await, 220);
     assert_eq!(c.cmd("EHLO c").await.code, 250);
     let r = c.cmd("MAIL FROM:<a@x.test>").await;
@@ -269,12 +312,11 @@ async fn idle_sessions_and_too_many_sessions_get_421() {
 
 #[tokio::test]
 async fn slow_drip_cannot_outlast_the_session_limit() {
-    let (server, _) = start(|c| {
+    let (mut server, _) = in_memory(|c| {
         c.limits.idle_timeout = Duration::from_secs(5);
         c.limits.max_session_time = Duration::from_millis(400);
-    })
-    .await;
-    let mut c = Client::connect(server.local_addr()).await;
+    });
+    let mut c = server.connect();
     assert_eq!(c.code().await, 220);
     let started = Instant::now();
     for _ in 0..20 {
@@ -291,8 +333,8 @@ async fn slow_drip_cannot_outlast_the_session_limit() {
 
 #[tokio::test]
 async fn bdat_chunks_are_joined_and_too_many_commands_end_the_session() {
-    let (server, sink) = start(|c| c.limits.max_commands = 8).await;
-    let mut c = Client::connect(server.local_addr()).await;
+    let (mut server, sink) = in_memory(|c| c.limits.max_commands = 8);
+    let mut c = server.connect();
     assert_eq!(c.code().await, 220);
     c.send(b"EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nBDAT 5\r\nHelloBDAT 7 LAST\r\n, world")
         .await;
@@ -309,8 +351,8 @@ async fn bdat_chunks_are_joined_and_too_many_commands_end_the_session() {
 
 #[tokio::test]
 async fn garbage_commands_are_answered_then_the_session_ends() {
-    let (server, _) = start(|c| c.limits.max_errors = 3).await;
-    let mut c = Client::connect(server.local_addr()).await;
+    let (mut server, _) = in_memory(|c| c.limits.max_errors = 3);
+    let mut c = server.connect();
     assert_eq!(c.code().await, 220);
     c.send(b"\x00\xff\xfe\r\nGET / HTTP/1.1\r\nMAIL FROM:<<<\r\n")
         .await;
@@ -332,11 +374,10 @@ fn auth_credentials_never_reach_the_transcript() {
 
 #[tokio::test]
 async fn random_bytes_never_crash_a_session() {
-    let (server, _) = start(|c| {
+    let (mut server, _) = in_memory(|c| {
         c.limits.max_errors = 1000;
         c.limits.idle_timeout = Duration::from_millis(150);
-    })
-    .await;
+    });
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
     let mut next = move || {
         state ^= state << 13;
@@ -355,7 +396,7 @@ async fn random_bytes_never_crash_a_session() {
         b"\xff\x00\xfe",
     ];
     for _ in 0..30 {
-        let mut c = Client::connect(server.local_addr()).await;
+        let mut c = server.connect();
         let mut bytes = Vec::new();
         for _ in 0..(next() % 30) {
             if next() % 2 == 0 {
@@ -377,8 +418,43 @@ async fn random_bytes_never_crash_a_session() {
         .await
         .expect("the session ends within the idle timeout");
     }
-    // And the listener still serves.
-    let mut c = Client::connect(server.local_addr()).await;
+    // And the server still serves.
+    let mut c = server.connect();
     assert_eq!(c.code().await, 220);
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_server_reads_time_from_its_injected_clock() {
+    let fixed = time::macros::datetime!(2026-01-15 09:00 UTC);
+    let events = Arc::new(Events::default());
+    let observer = events.clone();
+    let (mut server, sink) = in_memory(|c| {
+        c.personality = Personality::ExchangeMailbox;
+        c.clock = Arc::new(move || fixed);
+        c.observer = Some(observer);
+    });
+    let mut c = server.connect();
+    let banner = c.reply().await.expect("a greeting");
+    assert!(
+        banner.lines[0].contains("15 Jan 2026 09:00:00 +0000"),
+        "{banner:?}"
+    );
+    assert_eq!(server.config.clock.as_ref()(), fixed);
+    for line in ["EHLO c", "MAIL FROM:<a@x.test>", "RCPT TO:<b@y.test>", "DATA"] {
+        c.cmd(line).await;
+    }
+    c.send(b"Subject: t\r\n\r\nbody\r\n.\r\nQUIT\r\n").await;
+    assert_eq!(c.code().await, 250);
+    assert_eq!(c.code().await, 221);
+    server.shutdown().await;
+    let got = sink.messages();
+    assert_eq!(got[0].0.received_at, fixed);
+    assert_eq!(got[0].0.session.started, fixed);
+    let events = events.0.lock().unwrap().clone();
+    assert!(events.iter().all(|e| match e {
+        SessionEvent::Connected { session } | SessionEvent::Closed { session, .. } =>
+            session.started == fixed,
+        _ => true,
+    }));
 }
