@@ -302,10 +302,14 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
 }
 
 fn plan_targets(profile: &Profile, topology: &Topology, mx: &MxTargets) -> Vec<Target> {
-    let send_tls = ExpectedName {
-        name: profile.connectors.send.tls_domain.clone(),
-        source: "TlsDomain of the on-premises send connector".into(),
-    };
+    let tls_domain = profile.connectors.send.tls_domain(profile.tenant.cloud);
+    let send_tls = ExpectedName::host(
+        tls_domain.value,
+        format!(
+            "TlsDomain of the on-premises send connector ({})",
+            tls_domain.provenance.words()
+        ),
+    );
     let mut targets = Vec::new();
     for e in &topology.edges {
         targets.push(Target {
@@ -314,10 +318,7 @@ fn plan_targets(profile: &Profile, topology: &Topology, mx: &MxTargets) -> Vec<T
             attachment: Attachment::Hop(hop::MAILBOX_EDGE.into()),
             role: "the Edge's internal listener".into(),
             external_service: false,
-            expected: vec![ExpectedName {
-                name: e.fqdn.clone(),
-                source: "the Edge's internal FQDN".into(),
-            }],
+            expected: vec![ExpectedName::host(e.fqdn.clone(), "the Edge's internal FQDN")],
             used_as_client: false,
         });
     }
@@ -335,24 +336,21 @@ fn plan_targets(profile: &Profile, topology: &Topology, mx: &MxTargets) -> Vec<T
     let mut inbound_expected = Vec::new();
     let out_conn = &profile.connectors.exo_outbound;
     if let Some(d) = &out_conn.tls_domain {
-        inbound_expected.push(ExpectedName {
-            name: d.clone(),
-            source: "TlsDomain of the Exchange Online outbound connector".into(),
-        });
+        inbound_expected.push(ExpectedName::connector_domain(
+            d.clone(),
+            "TlsDomain of the Exchange Online outbound connector",
+        ));
     }
     if let Some(n) = &profile.connectors.exo_inbound.tls_sender_certificate_name {
-        inbound_expected.push(ExpectedName {
-            name: n.clone(),
-            source: "TlsSenderCertificateName of the Exchange Online inbound connector".into(),
-        });
+        inbound_expected.push(ExpectedName::connector_domain(
+            n.clone(),
+            "TlsSenderCertificateName of the Exchange Online inbound connector",
+        ));
     }
     for host in topology.inbound_hosts.iter().cloned() {
         let mut expected = inbound_expected.clone();
         if expected.is_empty() {
-            expected.push(ExpectedName {
-                name: host.clone(),
-                source: "the public host name".into(),
-            });
+            expected.push(ExpectedName::host(host.clone(), "the public host name"));
         }
         targets.push(Target {
             port: topology.smtp_port(&host),
@@ -372,10 +370,7 @@ fn plan_targets(profile: &Profile, topology: &Topology, mx: &MxTargets) -> Vec<T
                 attachment: Attachment::Hop(hop::EDGE_MAILBOX.into()),
                 role: "the Mailbox server's receive connector".into(),
                 external_service: false,
-                expected: vec![ExpectedName {
-                    name: m.fqdn.clone(),
-                    source: "the Mailbox server's FQDN".into(),
-                }],
+                expected: vec![ExpectedName::host(m.fqdn.clone(), "the Mailbox server's FQDN")],
                 used_as_client: false,
             });
         }
@@ -394,10 +389,7 @@ fn plan_targets(profile: &Profile, topology: &Topology, mx: &MxTargets) -> Vec<T
             expected: vec![if eop {
                 send_tls
             } else {
-                ExpectedName {
-                    name: host.clone(),
-                    source: "the MX host name".into(),
-                }
+                ExpectedName::host(host.clone(), "the MX host name")
             }],
             used_as_client: false,
         });

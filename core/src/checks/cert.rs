@@ -158,6 +158,21 @@ pub const SERVER_DEFS: CertDefs = CertDefs {
 /// Warn this many days before expiry.
 pub const EXPIRY_WARNING_DAYS: i64 = 60;
 
+/// How the setting that expects a name compares it with a certificate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NameRule {
+    /// A host name the certificate must be valid for (RFC 6125: the SAN DNS names, the CN only without
+    /// SANs, a wildcard covering one label); a wildcard reference is matched by the same wildcard. How a
+    /// sender checks the server it connects to (TlsDomain of the send connector, `--name`).
+    #[default]
+    Host,
+    /// A domain an Exchange Online connector expects (TlsSenderCertificateName of the inbound connector,
+    /// TlsDomain of the outbound connector): `*.contoso.com` is the domain and all its subdomains, and the
+    /// certificate's subject CN counts besides its SAN names ([`crate::cert::connector_name_matches`]).
+    ConnectorDomain,
+}
+
 /// A name a connector expects on the certificate, and which setting expects it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExpectedName {
@@ -165,6 +180,29 @@ pub struct ExpectedName {
     pub name: String,
     /// The setting that expects it (`TlsDomain of the on-premises send connector`).
     pub source: String,
+    /// How the setting compares it with the certificate.
+    #[serde(default)]
+    pub rule: NameRule,
+}
+
+impl ExpectedName {
+    /// A host name the certificate must be valid for ([`NameRule::Host`]).
+    pub fn host(name: impl Into<String>, source: impl Into<String>) -> ExpectedName {
+        ExpectedName {
+            name: name.into(),
+            source: source.into(),
+            rule: NameRule::Host,
+        }
+    }
+
+    /// A domain an Exchange Online connector expects ([`NameRule::ConnectorDomain`]).
+    pub fn connector_domain(name: impl Into<String>, source: impl Into<String>) -> ExpectedName {
+        ExpectedName {
+            name: name.into(),
+            source: source.into(),
+            rule: NameRule::ConnectorDomain,
+        }
+    }
 }
 
 /// Where and how a chain is judged.
@@ -315,7 +353,14 @@ fn judge(
             "no expected name configured to compare with".into(),
         ));
     } else {
-        let missing: Vec<&ExpectedName> = ctx.expected.iter().filter(|e| !carries(&leaf, &e.name)).collect();
+        let missing: Vec<&ExpectedName> = ctx
+            .expected
+            .iter()
+            .filter(|e| match e.rule {
+                NameRule::Host => !carries(&leaf, &e.name),
+                NameRule::ConnectorDomain => !connector_matches(&leaf, &e.name),
+            })
+            .collect();
         if missing.is_empty() {
             let list: Vec<&str> = ctx.expected.iter().map(|e| e.name.as_str()).collect();
             out.push(mk(
@@ -516,10 +561,7 @@ pub fn check_certificate_file(
     let chain = crate::cert::load_chain_file_with_password(path, password)?;
     let expected: Vec<ExpectedName> = names
         .iter()
-        .map(|n| ExpectedName {
-            name: n.clone(),
-            source: "--name".into(),
-        })
+        .map(|n| ExpectedName::host(n.clone(), "--name"))
         .collect();
     Ok(check_certificate_chain(
         &chain,
@@ -575,13 +617,7 @@ mod tests {
     }
 
     fn judge(chain: &[CertificateDer<'_>], trust: &Trust, expected: &[&str]) -> Vec<(String, Status)> {
-        let expected: Vec<ExpectedName> = expected
-            .iter()
-            .map(|n| ExpectedName {
-                name: (*n).into(),
-                source: "test".into(),
-            })
-            .collect();
+        let expected: Vec<ExpectedName> = expected.iter().map(|n| ExpectedName::host(*n, "test")).collect();
         let ctx = CertCheckContext {
             target: "mail.contoso.com:25",
             evidence_id: "smtp:mail.contoso.com:25",

@@ -11,7 +11,7 @@ use rustls_pki_types::CertificateDer;
 
 use crate::cert::{CertInfo, parse_certificate};
 use crate::check::{Attachment, CheckDef, CheckResult, Status};
-use crate::checks::cert::ExpectedName;
+use crate::checks::cert::{ExpectedName, NameRule};
 use crate::checks::config::{same_x500, split_tls_certificate_name};
 use crate::checks::dane;
 use crate::dns::{DnsAnswer, DnsOutcome};
@@ -49,30 +49,45 @@ pub const DEFS: &[&CheckDef] = &[&CONNECTORS, &DANE];
 /// TlsSenderCertificateName of its inbound connector.
 pub fn expected_names(profile: &Profile) -> Vec<ExpectedName> {
     let mut out: Vec<ExpectedName> = Vec::new();
-    // One entry a name, naming every setting that expects it.
-    let mut add = |name: &str, source: &str| {
-        if name.is_empty() {
+    // One entry a name, naming every setting that expects it. A host name expected both as a host and
+    // by a connector is judged as a host (the stricter rule: SAN names only); a wildcard means something
+    // else to a connector (the domain and all its subdomains), so it keeps its own entry per rule.
+    let mut add = |expected: ExpectedName| {
+        if expected.name.is_empty() {
             return;
         }
-        match out.iter_mut().find(|e| e.name.eq_ignore_ascii_case(name)) {
-            Some(e) => e.source = format!("{}; {source}", e.source),
-            None => out.push(ExpectedName {
-                name: name.to_string(),
-                source: source.to_string(),
-            }),
+        let same = |e: &ExpectedName| {
+            e.name.eq_ignore_ascii_case(&expected.name)
+                && (e.rule == expected.rule || !expected.name.contains('*'))
+        };
+        match out.iter_mut().find(|e| same(e)) {
+            Some(e) => {
+                e.source = format!("{}; {}", e.source, expected.source);
+                if e.rule != expected.rule {
+                    e.rule = NameRule::Host;
+                }
+            }
+            None => out.push(expected),
         }
     };
     for host in Topology::of(profile).public_names {
-        add(&host, "the public host name Exchange Online connects to");
+        add(ExpectedName::host(
+            host,
+            "the public host name Exchange Online connects to",
+        ));
     }
+    // The connectors compare domains (`*.contoso.com` is the domain and all its subdomains).
     if let Some(d) = &profile.connectors.exo_outbound.tls_domain {
-        add(d, "TlsDomain of the Exchange Online outbound connector");
+        add(ExpectedName::connector_domain(
+            d.clone(),
+            "TlsDomain of the Exchange Online outbound connector",
+        ));
     }
     if let Some(n) = &profile.connectors.exo_inbound.tls_sender_certificate_name {
-        add(
-            n,
+        add(ExpectedName::connector_domain(
+            n.clone(),
             "TlsSenderCertificateName of the Exchange Online inbound connector",
-        );
+        ));
     }
     out
 }

@@ -301,8 +301,9 @@ fn a_profile_ranks_by_its_configuration_checks() {
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/profiles/contoso-edge.toml"),
     )
     .unwrap();
-    profile.connectors.receive.tls_domain_capabilities =
-        "<I>CN=MSIT Machine Auth CA 2, DC=Redmond, DC=corp, DC=microsoft, DC=com<S>CN=*.outlook.com".into();
+    profile.connectors.receive.tls_domain_capabilities = Some(
+        "<I>CN=MSIT Machine Auth CA 2, DC=Redmond, DC=corp, DC=microsoft, DC=com<S>CN=*.outlook.com".into(),
+    );
     let ctx = Context::for_profile(&profile);
     assert_eq!(ctx.edge, Some(true));
     let e = explain(

@@ -202,6 +202,29 @@ impl Inspector {
                 self.expected_names.join(", ")
             ));
         };
+        // ATTR36: the certificate's domain must be an accepted domain of the tenant.
+        if !self.org_domains.is_empty() {
+            let in_accepted = summary
+                .names()
+                .into_iter()
+                .filter(|n| super::tls::name_matches(n, name))
+                .any(|n| {
+                    let n = n
+                        .trim_start_matches("*.")
+                        .trim_end_matches('.')
+                        .to_ascii_lowercase();
+                    self.org_domains.iter().any(|d| {
+                        let d = d.trim_end_matches('.').to_ascii_lowercase();
+                        n == d || n.ends_with(&format!(".{d}"))
+                    })
+                });
+            if !in_accepted {
+                return Attribution::Refused(format!(
+                    "the certificate's domain is not an accepted domain ({}): ATTR36",
+                    self.org_domains.join(", ")
+                ));
+            }
+        }
         // A name is only worth something when the chain verifies: anyone can make a self-signed
         // certificate with the right name.
         let trust = self.trust();
@@ -305,10 +328,7 @@ impl Inspector {
         let expected: Vec<ExpectedName> = self
             .expected_names
             .iter()
-            .map(|name| ExpectedName {
-                name: name.clone(),
-                source: source.to_string(),
-            })
+            .map(|name| ExpectedName::connector_domain(name.clone(), source))
             .collect();
         let trust = self.trust();
         let ctx = CertCheckContext {

@@ -1,0 +1,110 @@
+//! Where a connector setting's value comes from: read from Exchange, written in the profile, or assumed.
+//!
+//! A profile need not state every connector setting; the ones it leaves out take the value the Hybrid
+//! Configuration Wizard sets. That value is an assumption, not an observation: a check may show it, but a
+//! check never passes on it (`info`: "assumed the HCW default; not read from Exchange"). The connector
+//! accessors ([`super::SendConnector::tls_domain`] and the like) return the value with its
+//! [`Provenance`].
+
+use serde::{Deserialize, Serialize};
+
+/// Where a value comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "kebab-case")]
+pub enum Provenance {
+    /// Not in the profile: the value the Hybrid Configuration Wizard sets, assumed by mailpath.
+    Assumed,
+    /// Written in the profile (by hand, or in the GUI's editor).
+    Stated,
+    /// Read from Exchange with this cmdlet (`Get-SendConnector`), by a configuration import: the connector
+    /// table's `observed` key names it.
+    Observed {
+        /// The cmdlet (and whatever the import adds, such as when it ran).
+        cmdlet: String,
+    },
+}
+
+impl Provenance {
+    /// The provenance of a value that is `present` in a connector table whose `observed` key is
+    /// `observed`: absent values are assumed; present ones observed when the table was imported, stated
+    /// otherwise.
+    pub fn of(present: bool, observed: Option<&str>) -> Provenance {
+        match (present, observed) {
+            (false, _) => Provenance::Assumed,
+            (true, Some(cmdlet)) => Provenance::Observed {
+                cmdlet: cmdlet.to_string(),
+            },
+            (true, None) => Provenance::Stated,
+        }
+    }
+
+    /// Whether mailpath assumed the value (a check must not pass on it).
+    pub fn is_assumed(&self) -> bool {
+        matches!(self, Provenance::Assumed)
+    }
+
+    /// A few words for check summaries: `assumed the HCW default; not read from Exchange`, `as the
+    /// profile states`, `read from Exchange (Get-SendConnector)`.
+    pub fn words(&self) -> String {
+        match self {
+            Provenance::Assumed => "assumed the HCW default; not read from Exchange".to_string(),
+            Provenance::Stated => "as the profile states".to_string(),
+            Provenance::Observed { cmdlet } => format!("read from Exchange ({cmdlet})"),
+        }
+    }
+}
+
+/// A value and where it comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Sourced<T> {
+    /// The value (the HCW default when assumed).
+    pub value: T,
+    /// Where it comes from.
+    pub provenance: Provenance,
+}
+
+impl<T> Sourced<T> {
+    /// `value` as found in a connector table: `stated` when present (observed when the table was
+    /// imported), else `default`, assumed.
+    pub fn from_table(stated: Option<T>, default: impl FnOnce() -> T, observed: Option<&str>) -> Sourced<T> {
+        let provenance = Provenance::of(stated.is_some(), observed);
+        Sourced {
+            value: stated.unwrap_or_else(default),
+            provenance,
+        }
+    }
+
+    /// Whether mailpath assumed the value.
+    pub fn is_assumed(&self) -> bool {
+        self.provenance.is_assumed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_is_assumed_present_is_stated_or_observed() {
+        let assumed = Sourced::from_table(None, || true, Some("Get-SendConnector"));
+        assert!(assumed.value && assumed.is_assumed());
+        assert!(assumed.provenance.words().contains("not read from Exchange"));
+        let stated = Sourced::from_table(Some(false), || true, None);
+        assert_eq!((stated.value, stated.provenance), (false, Provenance::Stated));
+        let observed = Sourced::from_table(Some(false), || true, Some("Get-SendConnector"));
+        assert_eq!(
+            observed.provenance,
+            Provenance::Observed {
+                cmdlet: "Get-SendConnector".into()
+            }
+        );
+        assert_eq!(
+            observed.provenance.words(),
+            "read from Exchange (Get-SendConnector)"
+        );
+        assert_eq!(
+            serde_json::to_string(&observed.provenance).unwrap(),
+            r#"{"source":"observed","cmdlet":"Get-SendConnector"}"#
+        );
+    }
+}
