@@ -406,12 +406,9 @@ impl Inspector {
             _ => {}
         }
         let target = format!("message {}", meta.id);
-        let status = match verdict.classification {
-            Classification::Internal => Status::Pass,
-            Classification::Anonymous if verdict.hybrid || self.role != Role::Sink => Status::Fail,
-            Classification::Anonymous => Status::Info,
-            Classification::Unknown => Status::Skip,
-        };
+        // The same rule as the header analysis, in every role: anything but internal fails only for mail
+        // the organization sent (internet mail arrives anonymous through EOP and hybrid by design).
+        let status = verdict.status();
         checks.push(
             CheckResult::new(&VERDICT, status, target, verdict.classification.as_str())
                 .detail(verdict.reasons.join("; "))
