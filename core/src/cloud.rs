@@ -243,11 +243,12 @@ impl CloudNames {
             .any(|s| within(domain, s) && !within(s, domain))
     }
 
-    /// Whether `target` is a DKIM key this cloud publishes for `tenant` (`<...>._domainkey.<initial domain>`,
-    /// or one of [`CloudNames::dkim_key_suffixes`]).
-    pub fn is_dkim_key(&self, tenant: &str, target: &str) -> bool {
-        within(target, &self.initial_domain(tenant))
-            || self.dkim_key_suffixes.iter().any(|s| within(target, s))
+    /// Whether `target` lies under one of [`CloudNames::dkim_key_suffixes`] (the DKIM keys Exchange Online
+    /// publishes outside the initial domain).
+    pub fn is_dkim_zone_key(&self, target: &str) -> bool {
+        self.dkim_key_suffixes
+            .iter()
+            .any(|s| within(target, s) && !within(s, target))
     }
 }
 
@@ -333,17 +334,8 @@ mod tests {
         assert!(is_any_tenant_domain("contoso.onmicrosoft.com"));
         assert!(!is_any_tenant_domain("onmicrosoft.com"));
         assert!(!is_any_tenant_domain("contoso.com"));
-        assert!(c.is_dkim_key(
-            "contoso",
-            "selector1-contoso-com._domainkey.contoso.onmicrosoft.com"
-        ));
-        assert!(!g.is_dkim_key(
-            "contoso",
-            "selector1-contoso-com._domainkey.contoso.onmicrosoft.com"
-        ));
-        assert!(g.is_dkim_key(
-            "contoso",
-            "selector1-contoso-com._domainkey.contoso.onmicrosoft.us"
-        ));
+        assert!(c.is_dkim_zone_key("selector1-contoso-com._domainkey.contoso.n-v1.dkim.mail.microsoft"));
+        assert!(!c.is_dkim_zone_key("dkim.mail.microsoft"));
+        assert!(!g.is_dkim_zone_key("selector1-contoso-com._domainkey.contoso.n-v1.dkim.mail.microsoft"));
     }
 }

@@ -303,6 +303,51 @@ mod tests {
         );
     }
 
+    /// Issue 13 item 3: the shipped contoso-direct.toml names the inbound connector's
+    /// TlsSenderCertificateName `*.contoso.com` (the domain and all its subdomains, Set-InboundConnector);
+    /// a mail.contoso.com certificate satisfies it, in `cert --profile` as in the probes.
+    #[test]
+    fn a_wildcard_sender_certificate_name_is_satisfied_by_a_host_certificate() {
+        let direct =
+            Profile::from_toml_str(crate::profile::SAMPLE_DIRECT, "contoso-direct.toml", None).unwrap();
+        assert_eq!(
+            direct
+                .connectors
+                .exo_inbound
+                .tls_sender_certificate_name
+                .as_deref(),
+            Some("*.contoso.com")
+        );
+        let names = expected_names(&direct);
+        let wildcard = names.iter().find(|e| e.name == "*.contoso.com").unwrap();
+        assert_eq!(wildcard.rule, NameRule::ConnectorDomain);
+        let report = crate::checks::cert::check_certificate_chain(
+            &candidate(),
+            "new.pem",
+            &names,
+            &crate::cert::Trust::empty(),
+            time::OffsetDateTime::now_utc(),
+        );
+        let name = report.checks.iter().find(|c| c.id == "tls.cert.name").unwrap();
+        assert_eq!(name.status, Status::Pass, "{name:#?}");
+        // A certificate outside contoso.com does not.
+        let now = time::OffsetDateTime::now_utc();
+        let other = LabCa::generate(now)
+            .unwrap()
+            .issue(&LeafSpec::server("mail.fabrikam.com", ["mail.fabrikam.com"], now))
+            .unwrap()
+            .chain(true);
+        let report = crate::checks::cert::check_certificate_chain(
+            &other,
+            "other.pem",
+            &names,
+            &crate::cert::Trust::empty(),
+            now,
+        );
+        let name = report.checks.iter().find(|c| c.id == "tls.cert.name").unwrap();
+        assert_eq!(name.status, Status::Fail, "{name:#?}");
+    }
+
     #[test]
     fn connectors_naming_another_issuer_are_told_to_change() {
         // The sample profile names a GeoTrust certificate; the candidate comes from the lab CA.

@@ -324,7 +324,7 @@ impl Lab {
         eop.policy = Some(Arc::new(crate::relay::inspect::EopAttribution {
             inspector: crate::relay::inspect::Inspector {
                 role: crate::relay::Role::Eop,
-                expected_names: vec![TLS_SENDER_CERTIFICATE_NAME.to_string()],
+                expected_names: vec![tls_sender_certificate_name(scenario).to_string()],
                 client_roots: Some(vec![certs.ca_der.clone()]),
                 org_domains: accepted_domains(&lab_names),
             },
@@ -527,6 +527,17 @@ impl Lab {
 /// endpoint attributes sessions by.
 const TLS_SENDER_CERTIFICATE_NAME: &str = names::PUBLIC_HOST;
 
+/// The name the Exchange Online connectors of `scenario` expect on the on-premises certificate
+/// (TlsSenderCertificateName, and TlsDomain of the outbound connector): the public host name, or
+/// `*.contoso.com` (the domain and all its subdomains) with [`Scenario::wildcard_connectors`].
+fn tls_sender_certificate_name(scenario: &Scenario) -> &'static str {
+    if scenario.wildcard_connectors {
+        "*.contoso.com"
+    } else {
+        TLS_SENDER_CERTIFICATE_NAME
+    }
+}
+
 fn accepted_domains(lab_names: &LabNames) -> Vec<String> {
     vec![
         names::DOMAIN.to_string(),
@@ -685,11 +696,11 @@ pub fn lab_profile_struct(scenario: &Scenario, info: &LabInfo) -> Profile {
     c.send.require_tls = Some(true);
     c.send.cloud_services_mail_enabled = Some(true);
     c.receive.tls_domain_capabilities = Some(crate::profile::hcw_tls_domain_capabilities(scenario.cloud));
-    c.exo_inbound.tls_sender_certificate_name = Some(TLS_SENDER_CERTIFICATE_NAME.to_string());
+    c.exo_inbound.tls_sender_certificate_name = Some(tls_sender_certificate_name(scenario).to_string());
     c.exo_inbound.require_tls = Some(true);
     c.exo_inbound.cloud_services_mail_enabled = Some(true);
     c.exo_outbound.smart_hosts = vec![names::PUBLIC_HOST.to_string()];
-    c.exo_outbound.tls_domain = Some(names::PUBLIC_HOST.to_string());
+    c.exo_outbound.tls_domain = Some(tls_sender_certificate_name(scenario).to_string());
     c.exo_outbound.tls_settings = Some(crate::profile::TlsAuthLevel::DomainValidation);
     c.exo_outbound.route_all_via_on_premises = Some(false);
     c.exo_outbound.cloud_services_mail_enabled = Some(true);

@@ -65,6 +65,10 @@ pub struct Scenario {
     pub fault: Fault,
     /// The Microsoft 365 cloud the lab's tenant lives in (its EOP, routing domain and SPF names).
     pub cloud: Cloud,
+    /// Whether the Exchange Online connectors name the on-premises certificate by a wildcard
+    /// (TlsSenderCertificateName and TlsDomain `*.contoso.com`: the domain and all its subdomains), as the
+    /// shipped `contoso-direct.toml` sample does; otherwise by the public host name.
+    pub wildcard_connectors: bool,
 }
 
 /// The scenario used when none is named.
@@ -78,6 +82,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::None,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "healthy-direct",
@@ -85,6 +90,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: false,
         fault: Fault::None,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "gcc-high",
@@ -92,6 +98,15 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::None,
         cloud: Cloud::GccHigh,
+        wildcard_connectors: false,
+    },
+    Scenario {
+        name: "wildcard-connectors",
+        summary: "nothing broken: the Exchange Online connectors expect *.contoso.com (TlsSenderCertificateName, TlsDomain), which the mail.contoso.com certificate satisfies",
+        edge: false,
+        fault: Fault::None,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: true,
     },
     Scenario {
         name: "expired-cert",
@@ -99,6 +114,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::ExpiredCert,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "not-yet-valid",
@@ -106,6 +122,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::NotYetValid,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "name-mismatch",
@@ -113,6 +130,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::NameMismatch,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "self-signed",
@@ -120,6 +138,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::SelfSigned,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "missing-intermediate",
@@ -127,6 +146,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::MissingIntermediate,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "weak-key",
@@ -134,6 +154,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::WeakKey,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "expiring-soon",
@@ -141,6 +162,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::ExpiringSoon,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "starttls-stripped",
@@ -148,6 +170,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::StartTlsStripped,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "port-closed",
@@ -155,6 +178,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::PortClosed,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "port-filtered",
@@ -162,6 +186,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::PortFiltered,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "tarpit",
@@ -169,6 +194,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::Tarpit,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "legacy-tls",
@@ -176,6 +202,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::LegacyTls,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "cbc-only",
@@ -183,6 +210,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::CbcOnly,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "rsa-kex-only",
@@ -190,6 +218,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::RsaKexOnly,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "wrong-mx",
@@ -197,6 +226,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::WrongMx,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "spf-missing-eop",
@@ -204,6 +234,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::SpfMissingEop,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "edgesync-blocked",
@@ -211,6 +242,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::EdgeSyncBlocked,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "garbage-server",
@@ -218,6 +250,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::GarbageServer,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "slow-drip",
@@ -225,6 +258,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::SlowDrip,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "dane-mismatch",
@@ -232,6 +266,7 @@ pub const SCENARIOS: &[Scenario] = &[
         edge: true,
         fault: Fault::DaneMismatch,
         cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
 ];
 
@@ -263,6 +298,14 @@ mod tests {
             .filter(|s| s.fault == Fault::None)
             .map(|s| s.name)
             .collect();
-        assert_eq!(healthy, ["healthy-edge", "healthy-direct", "gcc-high"]);
+        assert_eq!(
+            healthy,
+            [
+                "healthy-edge",
+                "healthy-direct",
+                "gcc-high",
+                "wildcard-connectors"
+            ]
+        );
     }
 }
