@@ -80,9 +80,60 @@ impl<T> Sourced<T> {
     }
 }
 
+impl super::Connectors {
+    /// The connector settings the profile does not state, as `table.key` (`send.tls_auth_level`): mailpath
+    /// assumes the HCW's values for them, which no check passes on.
+    pub fn assumed(&self) -> Vec<&'static str> {
+        let (send, receive, inbound, outbound) =
+            (&self.send, &self.receive, &self.exo_inbound, &self.exo_outbound);
+        [
+            ("send.tls_domain", send.tls_domain.is_none()),
+            ("send.tls_auth_level", send.tls_auth_level.is_none()),
+            ("send.require_tls", send.require_tls.is_none()),
+            (
+                "send.cloud_services_mail_enabled",
+                send.cloud_services_mail_enabled.is_none(),
+            ),
+            (
+                "receive.tls_domain_capabilities",
+                receive.tls_domain_capabilities.is_none(),
+            ),
+            ("exo_inbound.require_tls", inbound.require_tls.is_none()),
+            (
+                "exo_inbound.cloud_services_mail_enabled",
+                inbound.cloud_services_mail_enabled.is_none(),
+            ),
+            ("exo_outbound.tls_settings", outbound.tls_settings.is_none()),
+            (
+                "exo_outbound.route_all_via_on_premises",
+                outbound.route_all_via_on_premises.is_none(),
+            ),
+            (
+                "exo_outbound.cloud_services_mail_enabled",
+                outbound.cloud_services_mail_enabled.is_none(),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(key, absent)| absent.then_some(key))
+        .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unstated_connector_settings_are_listed_as_assumed() {
+        let mut c = super::super::Connectors::default();
+        assert_eq!(c.assumed().len(), 10);
+        c.send.tls_auth_level = Some(super::super::TlsAuthLevel::DomainValidation);
+        c.exo_outbound.route_all_via_on_premises = Some(false);
+        let assumed = c.assumed();
+        assert_eq!(assumed.len(), 8);
+        assert!(!assumed.contains(&"send.tls_auth_level"));
+        assert!(assumed.contains(&"send.tls_domain"));
+    }
 
     #[test]
     fn absent_is_assumed_present_is_stated_or_observed() {
