@@ -336,16 +336,19 @@ fn plan_targets(profile: &Profile, topology: &Topology, mx: &MxTargets) -> Vec<T
     let mut inbound_expected = Vec::new();
     let out_conn = &profile.connectors.exo_outbound;
     if let Some(d) = &out_conn.tls_domain {
-        inbound_expected.push(ExpectedName::connector_domain(
-            d.clone(),
-            "TlsDomain of the Exchange Online outbound connector",
-        ));
+        ExpectedName::add_to(
+            &mut inbound_expected,
+            ExpectedName::connector_domain(d.clone(), "TlsDomain of the Exchange Online outbound connector"),
+        );
     }
     if let Some(n) = &profile.connectors.exo_inbound.tls_sender_certificate_name {
-        inbound_expected.push(ExpectedName::connector_domain(
-            n.clone(),
-            "TlsSenderCertificateName of the Exchange Online inbound connector",
-        ));
+        ExpectedName::add_to(
+            &mut inbound_expected,
+            ExpectedName::connector_domain(
+                n.clone(),
+                "TlsSenderCertificateName of the Exchange Online inbound connector",
+            ),
+        );
     }
     for host in topology.inbound_hosts.iter().cloned() {
         let mut expected = inbound_expected.clone();
@@ -691,7 +694,11 @@ fn endpoint_checks(options: &DiagnoseOptions, t: &Target, probe: &SmtpProbe) -> 
         attachment: t.attachment.clone(),
     };
     if probe.tls.as_ref().is_some_and(|tls| !tls.chain.is_empty()) {
-        results.extend(checks::cert::cert_checks(&chain, &cert_ctx));
+        let mut certs = checks::cert::cert_checks(&chain, &cert_ctx);
+        if t.external_service {
+            checks::cert::on_microsoft_endpoint(&mut certs, &t.host);
+        }
+        results.extend(certs);
     } else {
         let why = if probe.tls.is_some() {
             "no certificate received"
@@ -772,6 +779,44 @@ mod tests {
         let profile = Profile::load(&lab.info().profile_file).unwrap();
         let trust = trust_for(&profile).unwrap();
         (lab, profile, trust)
+    }
+
+    /// Issue 13 item 9: a certificate on EOP's endpoint that EOP would not serve (here: from a CA nobody
+    /// trusts, as a TLS-inspecting firewall re-signs it) is a wrong route or an inspecting device, never a
+    /// certificate for the admin to change.
+    #[tokio::test]
+    async fn a_bad_certificate_on_eops_endpoint_points_at_the_route_not_at_a_certificate() {
+        let (lab, profile, _) = lab("healthy-direct").await;
+        let d = diagnose(&profile, DiagnoseOptions::new(Trust::empty())).await;
+        let eop = profile.tenant.eop_endpoint();
+        let on_eop: Vec<&CheckResult> = d
+            .checks
+            .iter()
+            .filter(|c| c.id == "tls.cert.trusted" && c.target.starts_with(&eop))
+            .collect();
+        assert!(!on_eop.is_empty(), "{:#?}", d.checks);
+        for c in on_eop {
+            assert_eq!(c.status, crate::check::Status::Fail);
+            assert!(c.remediation.contains("inspects SMTP/TLS"), "{}", c.remediation);
+            assert!(c.remediation.contains("SmartHosts"), "{}", c.remediation);
+            assert!(
+                !c.remediation.contains("Import-ExchangeCertificate"),
+                "{}",
+                c.remediation
+            );
+        }
+        // The on-premises endpoints keep the certificate fix.
+        let on_prem = d
+            .checks
+            .iter()
+            .find(|c| c.id == "tls.cert.trusted" && c.target.starts_with("mail.contoso.com"))
+            .unwrap();
+        assert!(
+            on_prem.remediation.contains("public CA"),
+            "{}",
+            on_prem.remediation
+        );
+        lab.shutdown().await;
     }
 
     #[tokio::test]

@@ -195,6 +195,29 @@ impl ExpectedName {
         }
     }
 
+    /// Adds `expected` to `list`, one entry a name naming every setting that expects it. A host name
+    /// expected both as a host and by a connector is judged as a host (the stricter rule: SAN names only); a
+    /// wildcard means something else to a connector (the domain and all its subdomains), so it keeps its own
+    /// entry per rule. Empty names are left out.
+    pub fn add_to(list: &mut Vec<ExpectedName>, expected: ExpectedName) {
+        if expected.name.is_empty() {
+            return;
+        }
+        let same = |e: &ExpectedName| {
+            e.name.eq_ignore_ascii_case(&expected.name)
+                && (e.rule == expected.rule || !expected.name.contains('*'))
+        };
+        match list.iter_mut().find(|e| same(e)) {
+            Some(e) => {
+                e.source = format!("{}; {}", e.source, expected.source);
+                if e.rule != expected.rule {
+                    e.rule = NameRule::Host;
+                }
+            }
+            None => list.push(expected),
+        }
+    }
+
     /// A domain an Exchange Online connector expects ([`NameRule::ConnectorDomain`]).
     pub fn connector_domain(name: impl Into<String>, source: impl Into<String>) -> ExpectedName {
         ExpectedName {
@@ -222,6 +245,39 @@ pub struct CertCheckContext<'a> {
     pub used_as_client: bool,
     /// Where on the path.
     pub attachment: Attachment,
+}
+
+/// The `tls.cert.*` results of an endpoint that is Microsoft's (EOP), rewritten for what the admin can do:
+/// Microsoft's certificate is not theirs to renew, replace or rename. A certificate EOP would not serve
+/// (untrusted, another name, expired, an incomplete chain) means the connection did not reach EOP: a wrong
+/// smart host, or a device in the path that inspects TLS and re-signs the session. An EOP certificate
+/// close to its expiry is Microsoft's to renew: `info`.
+pub fn on_microsoft_endpoint(results: &mut [CheckResult], host: &str) {
+    for r in results
+        .iter_mut()
+        .filter(|r| r.id.starts_with("tls.cert.") && r.status >= Status::Warn)
+    {
+        if r.id == EXPIRY.id && r.status == Status::Warn {
+            r.status = Status::Info;
+            r.remediation = format!("Nothing to do: Microsoft renews the certificate of {host}.");
+            continue;
+        }
+        r.detail = format!(
+            "{host} is Microsoft's endpoint; the certificate EOP serves is Microsoft's, valid and issued to its \
+             own names. This one is not, so the connection probably did not reach EOP.{}{}",
+            if r.detail.is_empty() { "" } else { " " },
+            r.detail
+        );
+        r.remediation = format!(
+            "Do not change any certificate for this: find what answers in EOP's place. Check the send \
+             connector's route (Get-SendConnector \"Outbound to Office 365*\" | fl \
+             SmartHosts,DNSRoutingEnabled,TlsDomain: DNS routing to {host}, or the tenant's EOP endpoint as \
+             smart host), and any firewall, proxy or filtering appliance between the servers and the internet \
+             that inspects SMTP/TLS on port 25 (it re-signs the session with its own certificate): exempt \
+             traffic to EOP from inspection. Compare the certificate with `openssl s_client -starttls smtp \
+             -connect {host}:25` from outside the network."
+        );
+    }
 }
 
 /// The `tls.cert.*` checks of a chain as a server sent it (leaf first).

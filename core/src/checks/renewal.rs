@@ -11,7 +11,7 @@ use rustls_pki_types::CertificateDer;
 
 use crate::cert::{CertInfo, parse_certificate};
 use crate::check::{Attachment, CheckDef, CheckResult, Status};
-use crate::checks::cert::{ExpectedName, NameRule};
+use crate::checks::cert::ExpectedName;
 use crate::checks::config::{same_x500, split_tls_certificate_name};
 use crate::checks::dane;
 use crate::dns::{DnsAnswer, DnsOutcome};
@@ -49,27 +49,7 @@ pub const DEFS: &[&CheckDef] = &[&CONNECTORS, &DANE];
 /// TlsSenderCertificateName of its inbound connector.
 pub fn expected_names(profile: &Profile) -> Vec<ExpectedName> {
     let mut out: Vec<ExpectedName> = Vec::new();
-    // One entry a name, naming every setting that expects it. A host name expected both as a host and
-    // by a connector is judged as a host (the stricter rule: SAN names only); a wildcard means something
-    // else to a connector (the domain and all its subdomains), so it keeps its own entry per rule.
-    let mut add = |expected: ExpectedName| {
-        if expected.name.is_empty() {
-            return;
-        }
-        let same = |e: &ExpectedName| {
-            e.name.eq_ignore_ascii_case(&expected.name)
-                && (e.rule == expected.rule || !expected.name.contains('*'))
-        };
-        match out.iter_mut().find(|e| same(e)) {
-            Some(e) => {
-                e.source = format!("{}; {}", e.source, expected.source);
-                if e.rule != expected.rule {
-                    e.rule = NameRule::Host;
-                }
-            }
-            None => out.push(expected),
-        }
-    };
+    let mut add = |expected: ExpectedName| ExpectedName::add_to(&mut out, expected);
     for host in Topology::of(profile).public_names {
         add(ExpectedName::host(
             host,
@@ -306,6 +286,8 @@ mod tests {
     /// Issue 13 item 3: the shipped contoso-direct.toml names the inbound connector's
     /// TlsSenderCertificateName `*.contoso.com` (the domain and all its subdomains, Set-InboundConnector);
     /// a mail.contoso.com certificate satisfies it, in `cert --profile` as in the probes.
+    use crate::checks::cert::NameRule;
+
     #[test]
     fn a_wildcard_sender_certificate_name_is_satisfied_by_a_host_certificate() {
         let direct =
