@@ -206,6 +206,11 @@ pub struct Connectors {
 
 /// The TLS authentication level of a connector: `TlsAuthLevel` on an on-premises send connector,
 /// `TlsSettings` on an Exchange Online outbound connector. Written with its Exchange name, case-insensitively.
+///
+/// It only says how the sending side validates the certificate of the server it delivers to (EOP's, for
+/// the send connector). It does not decide attribution: Exchange Online attributes on-premises mail by the
+/// certificate on-premises presents (TlsCertificateName) matching the inbound connector's
+/// TlsSenderCertificateName.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum TlsAuthLevel {
     /// Encrypt, without checking the certificate.

@@ -1088,7 +1088,7 @@ mod tests {
             ));
         }
         let text = crate::profile::SAMPLE_EDGE
-            .replacen("[tenant]\n", "[tenant]\ncloud = \"gcc-high\"\n", 1)
+            .replace("cloud = \"commercial\"", "cloud = \"gcc-high\"")
             .replace(
                 "contoso-com.mail.protection.outlook.com",
                 "contoso.mail.protection.office365.us",

@@ -303,14 +303,16 @@ impl Inspector {
             out.push(
                 mk(&CLIENT_CERT, status, "no client certificate".into())
                     .detail(
-                        "The relay asked for a certificate during the handshake and got none. Exchange sends \
-                         its certificate when its send connector does TLS authentication (TlsAuthLevel, \
-                         TlsCertificateName).",
+                        "The relay asked for a certificate during the handshake and got none. Exchange presents \
+                         the certificate its send connector names in TlsCertificateName (the HCW sets it); that \
+                         certificate, matched against the inbound connector's TlsSenderCertificateName, is what \
+                         attributes the mail to the organization. TlsAuthLevel plays no part in it: it only says \
+                         how the send connector validates the receiving server's certificate.",
                     )
                     .remediation(
                         "Set-SendConnector \"Outbound to Office 365 - <GUID>\" -TlsCertificateName \
-                         \"<I>issuer<S>subject\" -TlsAuthLevel DomainValidation -TlsDomain \
-                         mail.protection.outlook.com (or rerun the Hybrid Configuration Wizard)",
+                         \"<I>issuer<S>subject\" of the certificate bound to SMTP (or rerun the Hybrid \
+                         Configuration Wizard)",
                     ),
             );
             for def in &CLIENT_CERT_DEFS.all()[1..] {
