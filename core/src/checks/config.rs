@@ -652,6 +652,99 @@ mod tests {
         );
     }
 
+    /// Issue 13 item 4: a setting the profile does not state is assumed, shown as information, never a pass.
+    #[test]
+    fn assumed_settings_are_information_never_a_pass() {
+        let minimal = "name = \"t\"\n[tenant]\nname = \"contoso\"\naccepted_domains = [\"contoso.com\"]\n\
+                       [[mailbox]]\nfqdn = \"ex01.contoso.com\"\n";
+        let p = Profile::from_toml_str(minimal, "t.toml", None).unwrap();
+        let results = config_checks(&p, &ctx());
+        for id in [
+            "config.send.tls_domain",
+            "config.send.tls_auth_level",
+            "config.send.cloud_services_mail",
+            "config.send.require_tls",
+            "config.receive.capabilities",
+            "config.exo_inbound.require_tls",
+            "config.exo_inbound.cloud_services_mail",
+            "config.exo_outbound.tls",
+            "config.exo_outbound.cloud_services_mail",
+            "config.exo_outbound.centralized",
+        ] {
+            let r = results.iter().find(|r| r.id == id).unwrap();
+            assert_eq!(r.status, Status::Info, "{id}: {r:#?}");
+            assert!(
+                r.summary
+                    .contains("assumed the HCW default; not read from Exchange"),
+                "{id}: {}",
+                r.summary
+            );
+        }
+        assert!(
+            results.iter().all(|r| r.status != Status::Pass),
+            "nothing passes on an assumed value: {results:#?}"
+        );
+    }
+
+    /// Issue 13 item 4: the parsed settings no check used to read are judged when stated.
+    #[test]
+    fn stated_require_tls_and_cloud_services_mail_are_judged() {
+        let mut p = profile();
+        p.connectors.send.require_tls = Some(false);
+        p.connectors.exo_inbound.require_tls = Some(false);
+        p.connectors.exo_inbound.cloud_services_mail_enabled = Some(false);
+        p.connectors.exo_outbound.cloud_services_mail_enabled = Some(false);
+        p.connectors.exo_outbound.route_all_via_on_premises = Some(true);
+        let results = config_checks(&p, &ctx());
+        let status = |id: &str| results.iter().find(|r| r.id == id).unwrap().status;
+        assert_eq!(status("config.send.require_tls"), Status::Warn);
+        assert_eq!(status("config.exo_inbound.require_tls"), Status::Warn);
+        assert_eq!(status("config.exo_inbound.cloud_services_mail"), Status::Fail);
+        assert_eq!(status("config.exo_outbound.cloud_services_mail"), Status::Fail);
+        let centralized = results
+            .iter()
+            .find(|r| r.id == "config.exo_outbound.centralized")
+            .unwrap();
+        assert_eq!(centralized.status, Status::Info);
+        assert!(
+            centralized.summary.contains("centralized mail transport"),
+            "{}",
+            centralized.summary
+        );
+        // Observed values say where they were read.
+        p.connectors.send.observed = Some("Get-SendConnector".into());
+        let results = config_checks(&p, &ctx());
+        let auth = results
+            .iter()
+            .find(|r| r.id == "config.send.tls_auth_level")
+            .unwrap();
+        assert!(
+            auth.summary.contains("read from Exchange (Get-SendConnector)"),
+            "{}",
+            auth.summary
+        );
+    }
+
+    /// Issue 13 item 6: TlsAuthLevel is how the send connector validates EOP's certificate, not attribution.
+    #[test]
+    fn tls_auth_level_is_about_validating_eop_not_attribution() {
+        let mut p = profile();
+        p.connectors.send.tls_auth_level = Some(TlsAuthLevel::EncryptionOnly);
+        let results = config_checks(&p, &ctx());
+        let r = results
+            .iter()
+            .find(|r| r.id == "config.send.tls_auth_level")
+            .unwrap();
+        assert_eq!(r.status, Status::Warn);
+        assert!(
+            r.summary.contains("EOP's certificate name is not verified"),
+            "{}",
+            r.summary
+        );
+        assert!(r.detail.contains("TlsSenderCertificateName"), "{}", r.detail);
+        assert!(!SEND_TLS_AUTH.why.contains("XOORG"));
+    }
+
     #[test]
     fn x500_names_compare_as_sets() {
         assert!(same_x500("CN=a, O=b, C=US", "C=US,O=b,CN=a"));
