@@ -100,7 +100,7 @@ const VIANET_DNS: &str = "https://learn.microsoft.com/microsoft-365/admin/servic
 /// them), the GCC High/DoD TlsDomain `mail.protection.office365.us`, and 21Vianet's
 /// `*.mail.protection.partner.outlook.cn` (the HCW's built-in value for that instance, whose certificate is
 /// issued to the wildcard). The profile lets every derived name be overridden (`eop_endpoint`, the
-/// connectors' TlsDomain), and a configuration import reads the real ones.
+/// connectors' TlsDomain), so that the real ones, read from Exchange, replace them.
 pub const CLOUDS: [CloudNames; 4] = [
     CloudNames {
         cloud: Cloud::Commercial,

@@ -188,7 +188,7 @@ impl Default for EdgeServer {
 ///
 /// A setting the profile does not state is `None`; its accessor (such as [`SendConnector::tls_domain`])
 /// gives the value the HCW sets, marked [`Provenance::Assumed`], which checks show but never pass on. A
-/// connector table written by a configuration import names the cmdlet it was read with (`observed`), and
+/// connector table copied from Exchange names the cmdlet it was read with (`observed`), and
 /// its values are [`Provenance::Observed`]; otherwise they are [`Provenance::Stated`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -249,7 +249,7 @@ pub fn hcw_tls_domain_capabilities(cloud: Cloud) -> String {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SendConnector {
-    /// The cmdlet a configuration import read these values with (`Get-SendConnector`); `None` when they
+    /// The cmdlet these values were read with (`Get-SendConnector`); `None` when they
     /// were written by hand.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observed: Option<String>,
@@ -316,7 +316,7 @@ impl SendConnector {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReceiveConnector {
-    /// The cmdlet a configuration import read these values with (`Get-ReceiveConnector`).
+    /// The cmdlet these values were read with (`Get-ReceiveConnector`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observed: Option<String>,
     /// `TlsDomainCapabilities`: `<domain>:<capability>[,<capability>...]`
@@ -348,7 +348,7 @@ impl ReceiveConnector {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExoInboundConnector {
-    /// The cmdlet a configuration import read these values with (`Get-InboundConnector`).
+    /// The cmdlet these values were read with (`Get-InboundConnector`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observed: Option<String>,
     /// `TlsSenderCertificateName`: the name the on-premises certificate must carry, such as
@@ -388,7 +388,7 @@ impl ExoInboundConnector {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExoOutboundConnector {
-    /// The cmdlet a configuration import read these values with (`Get-OutboundConnector`).
+    /// The cmdlet these values were read with (`Get-OutboundConnector`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observed: Option<String>,
     /// `SmartHosts`: where Exchange Online delivers on-premises mail, such as `mail.contoso.com`

@@ -142,8 +142,8 @@ fn profile_facts(ui: &mut egui::Ui, profile: &mailpath_core::profile::Profile) {
         )
         .on_hover_text(
             "The profile does not state these connector settings. The checks show the value the Hybrid \
-             Configuration Wizard sets as information and never pass on it; state them (or import the \
-             configuration) to have them judged.",
+             Configuration Wizard sets as information and never pass on it; write what Get-SendConnector and \
+             the like show to have them judged.",
         );
     }
 }

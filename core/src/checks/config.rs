@@ -229,8 +229,7 @@ fn assumed(
     )
     .detail(format!(
         "The profile does not state {setting}, so mailpath assumed the value the Hybrid Configuration Wizard \
-         sets. Read it with {cmdlet} | fl {setting} and write it in the profile (or import the configuration) \
-         to have it judged."
+         sets. Read it with {cmdlet} | fl {setting} and write it in the profile to have it judged."
     ))
 }
 

@@ -16,17 +16,17 @@ pub enum Provenance {
     Assumed,
     /// Written in the profile (by hand, or in the GUI's editor).
     Stated,
-    /// Read from Exchange with this cmdlet (`Get-SendConnector`), by a configuration import: the connector
-    /// table's `observed` key names it.
+    /// Read from Exchange with this cmdlet (`Get-SendConnector`): the connector table's `observed` key names
+    /// it (written by whoever copied the values from that cmdlet's output).
     Observed {
-        /// The cmdlet (and whatever the import adds, such as when it ran).
+        /// The cmdlet (and whatever the writer adds, such as when it ran).
         cmdlet: String,
     },
 }
 
 impl Provenance {
     /// The provenance of a value that is `present` in a connector table whose `observed` key is
-    /// `observed`: absent values are assumed; present ones observed when the table was imported, stated
+    /// `observed`: absent values are assumed; present ones observed when the table names its cmdlet, stated
     /// otherwise.
     pub fn of(present: bool, observed: Option<&str>) -> Provenance {
         match (present, observed) {
@@ -65,7 +65,7 @@ pub struct Sourced<T> {
 
 impl<T> Sourced<T> {
     /// `value` as found in a connector table: `stated` when present (observed when the table was
-    /// imported), else `default`, assumed.
+    /// read from Exchange), else `default`, assumed.
     pub fn from_table(stated: Option<T>, default: impl FnOnce() -> T, observed: Option<&str>) -> Sourced<T> {
         let provenance = Provenance::of(stated.is_some(), observed);
         Sourced {
