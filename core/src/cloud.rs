@@ -252,6 +252,42 @@ impl CloudNames {
     }
 }
 
+impl CloudNames {
+    /// `text` (written with the commercial cloud's names, as the NDR catalogue is) with this cloud's names:
+    /// the SPF include, the routing and initial domains, the EOP endpoints' zone and the name on EOP's
+    /// certificate. The commercial cloud returns it unchanged.
+    ///
+    /// ```
+    /// # use mailpath_core::cloud::Cloud;
+    /// assert_eq!(
+    ///     Cloud::GccHigh.names().localize("-TlsDomainCapabilities mail.protection.outlook.com:AcceptCloudServicesMail"),
+    ///     "-TlsDomainCapabilities mail.protection.office365.us:AcceptCloudServicesMail"
+    /// );
+    /// ```
+    pub fn localize(&self, text: &str) -> String {
+        let commercial = Cloud::Commercial.names();
+        if self.cloud == Cloud::Commercial {
+            return text.to_string();
+        }
+        // Longest names first, so that a shorter one never rewrites part of a longer one.
+        let mut out = text.replace(commercial.spf_include, self.spf_include);
+        out = out.replace(
+            &format!(".{}", commercial.routing_domain_suffix),
+            &format!(".{}", self.routing_domain_suffix),
+        );
+        out = out.replace(
+            &format!(".{}", commercial.eop_zone),
+            &format!(".{}", self.eop_zone),
+        );
+        // What is left of the zone's name stands alone: the name on EOP's certificate (TlsDomain).
+        out = out.replace(commercial.eop_tls_domain, self.eop_tls_domain);
+        out.replace(
+            &format!(".{}", commercial.initial_domain_suffix),
+            &format!(".{}", self.initial_domain_suffix),
+        )
+    }
+}
+
 /// Whether `host` is an EOP host of any cloud.
 pub fn is_any_eop_host(host: &str) -> bool {
     CLOUDS.iter().any(|c| c.is_eop_host(host))
