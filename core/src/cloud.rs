@@ -91,6 +91,23 @@ const VIANET_ENDPOINTS: &str =
     "https://learn.microsoft.com/microsoft-365/enterprise/urls-and-ip-address-ranges-21vianet";
 const VIANET_DNS: &str = "https://learn.microsoft.com/microsoft-365/admin/services-in-china/create-dns-records-when-you-manage-your-dns-records?view=o365-21vianet";
 
+/// GCC High's names (DoD's are the same).
+const GCC_HIGH: CloudNames = CloudNames {
+    cloud: Cloud::GccHigh,
+    key: "gcc-high",
+    label: "Office 365 GCC High",
+    initial_domain_suffix: "onmicrosoft.us",
+    routing_domain_suffix: "mail.onmicrosoft.us",
+    eop_zone: "mail.protection.office365.us",
+    eop_token: EopToken::TenantName,
+    eop_tls_domain: "mail.protection.office365.us",
+    spf_include: "spf.protection.office365.us",
+    eop_host_suffixes: &["protection.office365.us"],
+    exo_host_suffixes: &["office365.us"],
+    dkim_key_suffixes: &[],
+    sources: &[GCC_HIGH_DNS, SPF_CONFIGURE],
+};
+
 /// Every cloud's names, in [`Cloud`] order.
 ///
 /// Confirmed in the pages named: the EOP endpoint zones and how the endpoint is named (GCC High and DoD name
@@ -117,35 +134,14 @@ pub const CLOUDS: [CloudNames; 4] = [
         dkim_key_suffixes: &["dkim.mail.microsoft"],
         sources: &[EXTERNAL_DNS, SPF_CONFIGURE, HCW_CONNECTORS],
     },
-    CloudNames {
-        cloud: Cloud::GccHigh,
-        key: "gcc-high",
-        label: "Office 365 GCC High",
-        initial_domain_suffix: "onmicrosoft.us",
-        routing_domain_suffix: "mail.onmicrosoft.us",
-        eop_zone: "mail.protection.office365.us",
-        eop_token: EopToken::TenantName,
-        eop_tls_domain: "mail.protection.office365.us",
-        spf_include: "spf.protection.office365.us",
-        eop_host_suffixes: &["protection.office365.us"],
-        exo_host_suffixes: &["office365.us"],
-        dkim_key_suffixes: &[],
-        sources: &[GCC_HIGH_DNS, SPF_CONFIGURE],
-    },
+    GCC_HIGH,
+    // DoD names its side as GCC High does.
     CloudNames {
         cloud: Cloud::Dod,
         key: "dod",
         label: "Office 365 DoD",
-        initial_domain_suffix: "onmicrosoft.us",
-        routing_domain_suffix: "mail.onmicrosoft.us",
-        eop_zone: "mail.protection.office365.us",
-        eop_token: EopToken::TenantName,
-        eop_tls_domain: "mail.protection.office365.us",
-        spf_include: "spf.protection.office365.us",
-        eop_host_suffixes: &["protection.office365.us"],
-        exo_host_suffixes: &["office365.us"],
-        dkim_key_suffixes: &[],
         sources: &[DOD_DNS, SPF_CONFIGURE],
+        ..GCC_HIGH
     },
     CloudNames {
         cloud: Cloud::China21Vianet,

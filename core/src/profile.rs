@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::cloud::{Cloud, CloudNames};
 pub use error::{KeyPath, KeySegment, Location, Problem, ProfileError};
 pub use fields::DNS_PORT;
-pub use provenance::{Provenance, Sourced};
+pub use provenance::{ConnectorTable, Provenance, Sourced};
 
 /// The SMTP port used when a host has no [`PortOverride`].
 pub const SMTP_PORT: u16 = 25;
@@ -273,42 +273,33 @@ pub struct SendConnector {
     pub cloud_services_mail_enabled: Option<bool>,
 }
 
-impl SendConnector {
-    /// Where a value of this table comes from, `present` or not.
-    pub fn provenance(&self, present: bool) -> Provenance {
-        Provenance::of(present, self.observed.as_deref())
+impl ConnectorTable for SendConnector {
+    fn observed(&self) -> Option<&str> {
+        self.observed.as_deref()
     }
+}
 
+impl SendConnector {
     /// `TlsDomain`; the HCW sets the name on EOP's certificate in `cloud` (`mail.protection.outlook.com`).
     pub fn tls_domain(&self, cloud: Cloud) -> Sourced<String> {
-        Sourced::from_table(
-            self.tls_domain.clone(),
-            || cloud.names().eop_tls_domain.to_string(),
-            self.observed.as_deref(),
-        )
+        self.sourced(self.tls_domain.clone(), || {
+            cloud.names().eop_tls_domain.to_string()
+        })
     }
 
     /// `TlsAuthLevel`; the HCW sets `DomainValidation`.
     pub fn tls_auth_level(&self) -> Sourced<TlsAuthLevel> {
-        Sourced::from_table(
-            self.tls_auth_level,
-            TlsAuthLevel::default,
-            self.observed.as_deref(),
-        )
+        self.sourced(self.tls_auth_level, TlsAuthLevel::default)
     }
 
     /// `RequireTLS`; the HCW sets `$true`.
     pub fn require_tls(&self) -> Sourced<bool> {
-        Sourced::from_table(self.require_tls, || true, self.observed.as_deref())
+        self.sourced(self.require_tls, || true)
     }
 
     /// `CloudServicesMailEnabled`; the HCW sets `$true`.
     pub fn cloud_services_mail_enabled(&self) -> Sourced<bool> {
-        Sourced::from_table(
-            self.cloud_services_mail_enabled,
-            || true,
-            self.observed.as_deref(),
-        )
+        self.sourced(self.cloud_services_mail_enabled, || true)
     }
 }
 
@@ -328,19 +319,18 @@ pub struct ReceiveConnector {
     pub tls_certificate_name: Option<String>,
 }
 
-impl ReceiveConnector {
-    /// Where a value of this table comes from, `present` or not.
-    pub fn provenance(&self, present: bool) -> Provenance {
-        Provenance::of(present, self.observed.as_deref())
+impl ConnectorTable for ReceiveConnector {
+    fn observed(&self) -> Option<&str> {
+        self.observed.as_deref()
     }
+}
 
+impl ReceiveConnector {
     /// `TlsDomainCapabilities`; the HCW sets [`hcw_tls_domain_capabilities`] of `cloud`.
     pub fn tls_domain_capabilities(&self, cloud: Cloud) -> Sourced<String> {
-        Sourced::from_table(
-            self.tls_domain_capabilities.clone(),
-            || hcw_tls_domain_capabilities(cloud),
-            self.observed.as_deref(),
-        )
+        self.sourced(self.tls_domain_capabilities.clone(), || {
+            hcw_tls_domain_capabilities(cloud)
+        })
     }
 }
 
@@ -363,24 +353,21 @@ pub struct ExoInboundConnector {
     pub cloud_services_mail_enabled: Option<bool>,
 }
 
-impl ExoInboundConnector {
-    /// Where a value of this table comes from, `present` or not.
-    pub fn provenance(&self, present: bool) -> Provenance {
-        Provenance::of(present, self.observed.as_deref())
+impl ConnectorTable for ExoInboundConnector {
+    fn observed(&self) -> Option<&str> {
+        self.observed.as_deref()
     }
+}
 
+impl ExoInboundConnector {
     /// `RequireTls`; the HCW sets `$true`.
     pub fn require_tls(&self) -> Sourced<bool> {
-        Sourced::from_table(self.require_tls, || true, self.observed.as_deref())
+        self.sourced(self.require_tls, || true)
     }
 
     /// `CloudServicesMailEnabled`; the HCW sets `$true`.
     pub fn cloud_services_mail_enabled(&self) -> Sourced<bool> {
-        Sourced::from_table(
-            self.cloud_services_mail_enabled,
-            || true,
-            self.observed.as_deref(),
-        )
+        self.sourced(self.cloud_services_mail_enabled, || true)
     }
 }
 
@@ -411,29 +398,26 @@ pub struct ExoOutboundConnector {
     pub cloud_services_mail_enabled: Option<bool>,
 }
 
-impl ExoOutboundConnector {
-    /// Where a value of this table comes from, `present` or not.
-    pub fn provenance(&self, present: bool) -> Provenance {
-        Provenance::of(present, self.observed.as_deref())
+impl ConnectorTable for ExoOutboundConnector {
+    fn observed(&self) -> Option<&str> {
+        self.observed.as_deref()
     }
+}
 
+impl ExoOutboundConnector {
     /// `TlsSettings`; the HCW sets `DomainValidation`.
     pub fn tls_settings(&self) -> Sourced<TlsAuthLevel> {
-        Sourced::from_table(self.tls_settings, TlsAuthLevel::default, self.observed.as_deref())
+        self.sourced(self.tls_settings, TlsAuthLevel::default)
     }
 
     /// `RouteAllMessagesViaOnPremises`; the HCW sets `$false` unless centralized mail transport is chosen.
     pub fn route_all_via_on_premises(&self) -> Sourced<bool> {
-        Sourced::from_table(self.route_all_via_on_premises, || false, self.observed.as_deref())
+        self.sourced(self.route_all_via_on_premises, || false)
     }
 
     /// `CloudServicesMailEnabled`; the HCW sets `$true`.
     pub fn cloud_services_mail_enabled(&self) -> Sourced<bool> {
-        Sourced::from_table(
-            self.cloud_services_mail_enabled,
-            || true,
-            self.observed.as_deref(),
-        )
+        self.sourced(self.cloud_services_mail_enabled, || true)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::check::{Attachment, CheckDef, CheckResult, Status};
 use crate::cloud::CloudNames;
-use crate::profile::{Profile, Sourced, TlsAuthLevel};
+use crate::profile::{ConnectorTable, Profile, Sourced, TlsAuthLevel};
 use crate::topology::Topology;
 
 const SET_SEND: &str = "https://learn.microsoft.com/powershell/module/exchange/set-sendconnector";

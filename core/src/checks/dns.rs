@@ -831,12 +831,17 @@ mod tests {
 
     fn run(dns: Vec<DnsAnswer>) -> Vec<CheckResult> {
         let profile = Profile::from_toml_str(crate::profile::SAMPLE_EDGE, "sample", None).unwrap();
+        run_for(&profile, dns)
+    }
+
+    /// The checks of `profile` with the answers `dns`, the sample's public address and name.
+    fn run_for(profile: &Profile, dns: Vec<DnsAnswer>) -> Vec<CheckResult> {
         let ctx = DnsContext {
             egress: vec!["203.0.113.10".parse().unwrap()],
             public_names: vec!["mail.contoso.com".into()],
         };
         dns_checks(
-            &profile,
+            profile,
             &Evidence {
                 dns,
                 ..Evidence::default()
@@ -1095,18 +1100,7 @@ mod tests {
             );
         let profile = Profile::from_toml_str(&text, "gcc.toml", None).unwrap();
         assert_eq!(profile.tenant.eop_endpoint(), gcc_eop);
-        let ctx = DnsContext {
-            egress: vec!["203.0.113.10".parse().unwrap()],
-            public_names: vec!["mail.contoso.com".into()],
-        };
-        let r = dns_checks(
-            &profile,
-            &Evidence {
-                dns,
-                ..Evidence::default()
-            },
-            &ctx,
-        );
+        let r = run_for(&profile, dns);
         assert!(bad(&r).is_empty(), "{:#?}", bad(&r));
         for id in [
             "dns.mx.routing_domain",

@@ -80,6 +80,22 @@ impl<T> Sourced<T> {
     }
 }
 
+/// A connector table (`[connectors.send]` and the like): where its values come from.
+pub trait ConnectorTable {
+    /// The cmdlet its values were read with (its `observed` key), if any.
+    fn observed(&self) -> Option<&str>;
+
+    /// Where a value of this table comes from, `present` or not.
+    fn provenance(&self, present: bool) -> Provenance {
+        Provenance::of(present, self.observed())
+    }
+
+    /// A setting of this table: `stated` when present, else `default` (the HCW's), assumed.
+    fn sourced<T>(&self, stated: Option<T>, default: impl FnOnce() -> T) -> Sourced<T> {
+        Sourced::from_table(stated, default, self.observed())
+    }
+}
+
 impl super::Connectors {
     /// The connector settings the profile does not state, as `table.key` (`send.tls_auth_level`): mailpath
     /// assumes the HCW's values for them, which no check passes on.
