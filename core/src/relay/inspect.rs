@@ -408,9 +408,14 @@ impl Inspector {
             _ => {}
         }
         let target = format!("message {}", meta.id);
-        // The same rule as the header analysis, in every role: anything but internal fails only for mail
-        // the organization sent (internet mail arrives anonymous through EOP and hybrid by design).
-        let status = verdict.status();
+        // The same rule as the header analysis, in the eop, edge and mailbox roles: anything but internal
+        // fails only for mail the organization sent (internet mail arrives anonymous through EOP and hybrid by
+        // design). A plain sink is no Exchange hop: there a message that shows no hybrid crossing is only
+        // information.
+        let status = match verdict.status() {
+            Status::Warn | Status::Fail if self.role == Role::Sink && !verdict.hybrid => Status::Info,
+            status => status,
+        };
         checks.push(
             CheckResult::new(&VERDICT, status, target, verdict.classification.as_str())
                 .detail(verdict.reasons.join("; "))
