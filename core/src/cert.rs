@@ -977,27 +977,40 @@ pub fn verify_chain_for(
     }
 }
 
-/// Whether a certificate name (`cert_name`, possibly a wildcard) matches the name a connector
-/// expects (`expected`, e.g. TlsSenderCertificateName, which may itself be `*.contoso.com`), as
-/// Exchange Online's inbound connectors compare them: case-insensitive, trailing dots ignored, a
-/// wildcard on either side covers exactly one left-most label (RFC 6125 6.4.3), a wildcard equals
-/// the same wildcard, partial wildcards (`f*.contoso.com`) match nothing.
+/// Whether a certificate name (`cert_name`, possibly a wildcard) matches the name an Exchange Online
+/// connector expects (`expected`: TlsSenderCertificateName of an inbound connector, TlsDomain of an
+/// outbound one), as Exchange Online compares them: case-insensitive, trailing dots ignored.
+///
+/// - An expected wildcard `*.contoso.com` means "the domain and all its subdomains"
+///   (Set-InboundConnector, <https://learn.microsoft.com/powershell/module/exchange/set-inboundconnector>):
+///   `contoso.com`, `mail.contoso.com` and `smtp.eu.contoso.com` match it, and so does a wildcard
+///   certificate for the domain or one of its subdomains (`*.contoso.com`, `*.eu.contoso.com`);
+///   `mail.contoso.com.evil.example` does not.
+/// - An expected name `mail.contoso.com` is matched by the same name, or by a wildcard certificate
+///   covering it (one left-most label, RFC 6125 6.4.3).
+/// - Partial wildcards (`f*.contoso.com`) and wildcards directly under a top-level domain match nothing.
 pub fn connector_name_matches(cert_name: &str, expected: &str) -> bool {
     let cert = cert_name.trim().trim_end_matches('.').to_ascii_lowercase();
     let want = expected.trim().trim_end_matches('.').to_ascii_lowercase();
     if cert.is_empty() || want.is_empty() {
         return false;
     }
-    if cert == want {
-        return wildcard_base(&cert).is_some() || !cert.contains('*');
+    let cert_wildcard = wildcard_base(&cert);
+    if cert.contains('*') && cert_wildcard.is_none() {
+        return false;
     }
-    if let Some(base) = wildcard_base(&cert) {
-        return one_label_under(&want, base);
+    if let Some(domain) = wildcard_base(&want) {
+        // The domain and all its subdomains: every name the certificate covers must lie in it.
+        let covered = cert_wildcard.unwrap_or(&cert);
+        return within_domain(covered, domain);
     }
-    if let Some(base) = wildcard_base(&want) {
-        return !cert.contains('*') && one_label_under(&cert, base);
+    if want.contains('*') {
+        return false;
     }
-    false
+    match cert_wildcard {
+        Some(base) => one_label_under(&want, base),
+        None => cert == want,
+    }
 }
 
 /// The base of an acceptable wildcard `*.rest` (the whole left-most label, not directly under a
@@ -1007,11 +1020,18 @@ fn wildcard_base(name: &str) -> Option<&str> {
     (rest.contains('.') && !rest.contains('*') && !rest.starts_with('.')).then_some(rest)
 }
 
+/// Whether `name` is `domain` or a subdomain of it (at a label boundary).
+fn within_domain(name: &str, domain: &str) -> bool {
+    name == domain
+        || (name.len() > domain.len()
+            && name.ends_with(domain)
+            && name.as_bytes()[name.len() - domain.len() - 1] == b'.')
+}
+
 /// Whether `name` is exactly one label under `base`.
 fn one_label_under(name: &str, base: &str) -> bool {
-    name.len() > base.len() + 1
-        && name.ends_with(base)
-        && name.as_bytes()[name.len() - base.len() - 1] == b'.'
+    within_domain(name, base)
+        && name != base
         && !name[..name.len() - base.len() - 1].contains('.')
         && !name.starts_with('*')
 }

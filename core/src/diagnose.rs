@@ -385,10 +385,14 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
 }
 
 fn plan_targets(profile: &Profile, topology: &Topology, mx: &MxTargets) -> Vec<Target> {
-    let send_tls = ExpectedName {
-        name: profile.connectors.send.tls_domain.clone(),
-        source: "TlsDomain of the on-premises send connector".into(),
-    };
+    let tls_domain = profile.connectors.send.tls_domain(profile.tenant.cloud);
+    let send_tls = ExpectedName::host(
+        tls_domain.value,
+        format!(
+            "TlsDomain of the on-premises send connector ({})",
+            tls_domain.provenance.words()
+        ),
+    );
     let mut targets = Vec::new();
     for e in &topology.edges {
         targets.push(Target {
@@ -397,10 +401,7 @@ fn plan_targets(profile: &Profile, topology: &Topology, mx: &MxTargets) -> Vec<T
             attachment: Attachment::Hop(hop::MAILBOX_EDGE.into()),
             role: "the Edge's internal listener".into(),
             external_service: false,
-            expected: vec![ExpectedName {
-                name: e.fqdn.clone(),
-                source: "the Edge's internal FQDN".into(),
-            }],
+            expected: vec![ExpectedName::host(e.fqdn.clone(), "the Edge's internal FQDN")],
             used_as_client: false,
         });
     }
@@ -418,24 +419,24 @@ fn plan_targets(profile: &Profile, topology: &Topology, mx: &MxTargets) -> Vec<T
     let mut inbound_expected = Vec::new();
     let out_conn = &profile.connectors.exo_outbound;
     if let Some(d) = &out_conn.tls_domain {
-        inbound_expected.push(ExpectedName {
-            name: d.clone(),
-            source: "TlsDomain of the Exchange Online outbound connector".into(),
-        });
+        ExpectedName::add_to(
+            &mut inbound_expected,
+            ExpectedName::connector_domain(d.clone(), "TlsDomain of the Exchange Online outbound connector"),
+        );
     }
     if let Some(n) = &profile.connectors.exo_inbound.tls_sender_certificate_name {
-        inbound_expected.push(ExpectedName {
-            name: n.clone(),
-            source: "TlsSenderCertificateName of the Exchange Online inbound connector".into(),
-        });
+        ExpectedName::add_to(
+            &mut inbound_expected,
+            ExpectedName::connector_domain(
+                n.clone(),
+                "TlsSenderCertificateName of the Exchange Online inbound connector",
+            ),
+        );
     }
     for host in topology.inbound_hosts.iter().cloned() {
         let mut expected = inbound_expected.clone();
         if expected.is_empty() {
-            expected.push(ExpectedName {
-                name: host.clone(),
-                source: "the public host name".into(),
-            });
+            expected.push(ExpectedName::host(host.clone(), "the public host name"));
         }
         targets.push(Target {
             port: topology.smtp_port(&host),
@@ -455,10 +456,7 @@ fn plan_targets(profile: &Profile, topology: &Topology, mx: &MxTargets) -> Vec<T
                 attachment: Attachment::Hop(hop::EDGE_MAILBOX.into()),
                 role: "the Mailbox server's receive connector".into(),
                 external_service: false,
-                expected: vec![ExpectedName {
-                    name: m.fqdn.clone(),
-                    source: "the Mailbox server's FQDN".into(),
-                }],
+                expected: vec![ExpectedName::host(m.fqdn.clone(), "the Mailbox server's FQDN")],
                 used_as_client: false,
             });
         }
@@ -477,10 +475,7 @@ fn plan_targets(profile: &Profile, topology: &Topology, mx: &MxTargets) -> Vec<T
             expected: vec![if eop {
                 send_tls
             } else {
-                ExpectedName {
-                    name: host.clone(),
-                    source: "the MX host name".into(),
-                }
+                ExpectedName::host(host.clone(), "the MX host name")
             }],
             used_as_client: false,
         });
@@ -821,7 +816,11 @@ fn endpoint_checks(options: &DiagnoseOptions, t: &Target, probe: &SmtpProbe) -> 
         attachment: t.attachment.clone(),
     };
     if probe.tls.as_ref().is_some_and(|tls| !tls.chain.is_empty()) {
-        results.extend(checks::cert::cert_checks(&chain, &cert_ctx));
+        let mut certs = checks::cert::cert_checks(&chain, &cert_ctx);
+        if t.external_service {
+            checks::cert::on_microsoft_endpoint(&mut certs, &t.host);
+        }
+        results.extend(certs);
     } else {
         let why = if probe.tls.is_some() {
             "no certificate received"
@@ -902,6 +901,44 @@ mod tests {
         let profile = Profile::load(&lab.info().profile_file).unwrap();
         let trust = trust_for(&profile).unwrap();
         (lab, profile, trust)
+    }
+
+    /// Issue 13 item 9: a certificate on EOP's endpoint that EOP would not serve (here: from a CA nobody
+    /// trusts, as a TLS-inspecting firewall re-signs it) is a wrong route or an inspecting device, never a
+    /// certificate for the admin to change.
+    #[tokio::test]
+    async fn a_bad_certificate_on_eops_endpoint_points_at_the_route_not_at_a_certificate() {
+        let (lab, profile, _) = lab("healthy-direct").await;
+        let d = diagnose(&profile, DiagnoseOptions::new(Trust::empty())).await;
+        let eop = profile.tenant.eop_endpoint();
+        let on_eop: Vec<&CheckResult> = d
+            .checks
+            .iter()
+            .filter(|c| c.id == "tls.cert.trusted" && c.target.starts_with(&eop))
+            .collect();
+        assert!(!on_eop.is_empty(), "{:#?}", d.checks);
+        for c in on_eop {
+            assert_eq!(c.status, crate::check::Status::Fail);
+            assert!(c.remediation.contains("inspects SMTP/TLS"), "{}", c.remediation);
+            assert!(c.remediation.contains("SmartHosts"), "{}", c.remediation);
+            assert!(
+                !c.remediation.contains("Import-ExchangeCertificate"),
+                "{}",
+                c.remediation
+            );
+        }
+        // The on-premises endpoints keep the certificate fix.
+        let on_prem = d
+            .checks
+            .iter()
+            .find(|c| c.id == "tls.cert.trusted" && c.target.starts_with("mail.contoso.com"))
+            .unwrap();
+        assert!(
+            on_prem.remediation.contains("public CA"),
+            "{}",
+            on_prem.remediation
+        );
+        lab.shutdown().await;
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
 //! mailpath-core: everything in mailpath that is not drawing.
 //!
 //! - [`profile`]: the hybrid profile (TOML), loaded and validated with precise errors.
+//! - [`cloud`]: Microsoft's clouds (commercial, GCC High, DoD, 21Vianet) and the names each gives EOP and the tenant.
 //! - [`topology`]: what the profile means on the mail path (servers, public names, hops), below probes and checks.
 //! - [`dns`]: DNS evidence types and the resolver used by probes.
 //! - [`smtp`]: sans-IO SMTP parsing and the SMTP server (lab endpoints, later the bundled relay).
@@ -20,6 +21,7 @@ pub mod catalog;
 pub mod cert;
 pub mod check;
 pub mod checks;
+pub mod cloud;
 pub mod diagnose;
 pub mod dns;
 pub mod encoding;

@@ -26,6 +26,7 @@
 mod error;
 mod fields;
 mod parse;
+mod provenance;
 mod validate;
 
 #[cfg(test)]
@@ -37,8 +38,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::cloud::{Cloud, CloudNames};
 pub use error::{KeyPath, KeySegment, Location, Problem, ProfileError};
 pub use fields::DNS_PORT;
+pub use provenance::{ConnectorTable, Provenance, Sourced};
 
 /// The SMTP port used when a host has no [`PortOverride`].
 pub const SMTP_PORT: u16 = 25;
@@ -48,10 +51,6 @@ pub const EDGESYNC_PORT: u16 = 50636;
 pub const MAX_TIMEOUT_SECS: u64 = 600;
 /// The longest `TlsCertificateName` EdgeSync can replicate (AD LDS `rangeUpper`, KB 4052493), in characters.
 pub const MAX_TLS_CERTIFICATE_NAME_CHARS: usize = 256;
-/// The `TlsDomain` of the HCW on-premises send connector and the domain of its receive capability.
-pub const EOP_TLS_DOMAIN: &str = "mail.protection.outlook.com";
-/// The suffix of a tenant's EOP endpoint, as derived from its first accepted domain.
-pub const EOP_ENDPOINT_SUFFIX: &str = ".mail.protection.outlook.com";
 
 /// The sample profile with an Edge server (`assets/profiles/contoso-edge.toml`).
 pub const SAMPLE_EDGE: &str = include_str!("../../assets/profiles/contoso-edge.toml");
@@ -98,23 +97,38 @@ pub struct Tenant {
     /// accepted domain (see [`Tenant::eop_endpoint`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eop_endpoint: Option<String>,
+    /// The Microsoft 365 cloud the tenant lives in, which names Microsoft's side (EOP, the routing domain,
+    /// SPF). Default `commercial`.
+    #[serde(skip_serializing_if = "is_commercial")]
+    pub cloud: Cloud,
+}
+
+fn is_commercial(cloud: &Cloud) -> bool {
+    *cloud == Cloud::Commercial
 }
 
 impl Tenant {
-    /// `<name>.onmicrosoft.com`, lower case: the tenant's initial domain.
+    /// The names of the tenant's cloud.
+    pub fn cloud_names(&self) -> &'static CloudNames {
+        self.cloud.names()
+    }
+
+    /// `<name>.onmicrosoft.com` (`.onmicrosoft.us`, `.partner.onmschina.cn` in other clouds), lower case:
+    /// the tenant's initial domain.
     pub fn onmicrosoft_domain(&self) -> String {
-        format!("{}.onmicrosoft.com", self.name.to_ascii_lowercase())
+        self.cloud_names().initial_domain(&self.name)
     }
 
-    /// `<name>.mail.onmicrosoft.com`, lower case: the coexistence (routing) domain that the on-premises
-    /// send connector resolves by MX.
+    /// `<name>.mail.onmicrosoft.com` (`.mail.onmicrosoft.us`, `.mail.partner.onmschina.cn`), lower case: the
+    /// coexistence (routing) domain that the on-premises send connector resolves by MX.
     pub fn routing_domain(&self) -> String {
-        format!("{}.mail.onmicrosoft.com", self.name.to_ascii_lowercase())
+        self.cloud_names().routing_domain(&self.name)
     }
 
-    /// The EOP endpoint: [`eop_endpoint`](Tenant::eop_endpoint) when set; otherwise derived from the first
-    /// accepted domain, dots replaced by hyphens (`contoso.com` -> `contoso-com.mail.protection.outlook.com`);
-    /// with no accepted domain, `<name>.mail.protection.outlook.com` (the endpoint of the initial domain).
+    /// The EOP endpoint: [`eop_endpoint`](Tenant::eop_endpoint) when set; otherwise derived as the cloud
+    /// names it ([`CloudNames::eop_endpoint`]): in the commercial cloud from the first accepted domain, dots
+    /// replaced by hyphens (`contoso.com` -> `contoso-com.mail.protection.outlook.com`), in GCC High and DoD
+    /// from the tenant name (`contoso.mail.protection.office365.us`).
     ///
     /// The derivation is only a guess for some domains: Microsoft adds a suffix to the token of a domain
     /// that contains hyphens (such as `contosotech-com01e`), and domains added since 2024 may get an
@@ -123,15 +137,8 @@ impl Tenant {
         if let Some(endpoint) = &self.eop_endpoint {
             return endpoint.to_ascii_lowercase();
         }
-        match self.accepted_domains.first() {
-            Some(domain) => {
-                format!(
-                    "{}{EOP_ENDPOINT_SUFFIX}",
-                    domain.to_ascii_lowercase().replace('.', "-")
-                )
-            }
-            None => format!("{}{EOP_ENDPOINT_SUFFIX}", self.name.to_ascii_lowercase()),
-        }
+        self.cloud_names()
+            .eop_endpoint(&self.name, self.accepted_domains.first().map(String::as_str))
     }
 }
 
@@ -177,8 +184,12 @@ impl Default for EdgeServer {
     }
 }
 
-/// The four connectors the HCW creates (`[connectors.*]`). Every field has the HCW's value as its default,
-/// except the names that depend on the deployment, which are `None`/empty when unknown.
+/// The four connectors the HCW creates (`[connectors.*]`).
+///
+/// A setting the profile does not state is `None`; its accessor (such as [`SendConnector::tls_domain`])
+/// gives the value the HCW sets, marked [`Provenance::Assumed`], which checks show but never pass on. A
+/// connector table copied from Exchange names the cmdlet it was read with (`observed`), and
+/// its values are [`Provenance::Observed`]; otherwise they are [`Provenance::Stated`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Connectors {
@@ -195,6 +206,11 @@ pub struct Connectors {
 
 /// The TLS authentication level of a connector: `TlsAuthLevel` on an on-premises send connector,
 /// `TlsSettings` on an Exchange Online outbound connector. Written with its Exchange name, case-insensitively.
+///
+/// It only says how the sending side validates the certificate of the server it delivers to (EOP's, for
+/// the send connector). It does not decide attribution: Exchange Online attributes on-premises mail by the
+/// certificate on-premises presents (TlsCertificateName) matching the inbound connector's
+/// TlsSenderCertificateName.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum TlsAuthLevel {
     /// Encrypt, without checking the certificate.
@@ -223,113 +239,185 @@ impl std::fmt::Display for TlsAuthLevel {
     }
 }
 
+/// The `TlsDomainCapabilities` the HCW sets on the receive connector for `cloud`:
+/// `<EOP's certificate domain>:AcceptCloudServicesMail`.
+pub fn hcw_tls_domain_capabilities(cloud: Cloud) -> String {
+    format!("{}:AcceptCloudServicesMail", cloud.names().eop_tls_domain)
+}
+
 /// The on-premises send connector `Outbound to Office 365 - <guid>` (`[connectors.send]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SendConnector {
+    /// The cmdlet these values were read with (`Get-SendConnector`); `None` when they
+    /// were written by hand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed: Option<String>,
     /// `Fqdn`: the name announced in EHLO and expected on the certificate, such as `mail.contoso.com`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fqdn: Option<String>,
-    /// `TlsDomain`: the name EOP's certificate must carry. Default `mail.protection.outlook.com`.
-    pub tls_domain: String,
-    /// `TlsAuthLevel`. Default `DomainValidation`.
-    pub tls_auth_level: TlsAuthLevel,
+    /// `TlsDomain`: the name EOP's certificate must carry ([`SendConnector::tls_domain`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_domain: Option<String>,
+    /// `TlsAuthLevel` ([`SendConnector::tls_auth_level`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_auth_level: Option<TlsAuthLevel>,
     /// `TlsCertificateName`: `<I>issuer<S>subject` of the certificate offered to EOP, at most 256 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_certificate_name: Option<String>,
-    /// `RequireTLS`. Default `true`.
-    pub require_tls: bool,
-    /// `CloudServicesMailEnabled` (keeps cross-premises headers). Default `true`.
-    pub cloud_services_mail_enabled: bool,
+    /// `RequireTLS` ([`SendConnector::require_tls`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_tls: Option<bool>,
+    /// `CloudServicesMailEnabled`: keeps cross-premises headers ([`SendConnector::cloud_services_mail_enabled`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud_services_mail_enabled: Option<bool>,
 }
 
-impl Default for SendConnector {
-    fn default() -> Self {
-        SendConnector {
-            fqdn: None,
-            tls_domain: EOP_TLS_DOMAIN.to_owned(),
-            tls_auth_level: TlsAuthLevel::DomainValidation,
-            tls_certificate_name: None,
-            require_tls: true,
-            cloud_services_mail_enabled: true,
-        }
+impl ConnectorTable for SendConnector {
+    fn observed(&self) -> Option<&str> {
+        self.observed.as_deref()
+    }
+}
+
+impl SendConnector {
+    /// `TlsDomain`; the HCW sets the name on EOP's certificate in `cloud` (`mail.protection.outlook.com`).
+    pub fn tls_domain(&self, cloud: Cloud) -> Sourced<String> {
+        self.sourced(self.tls_domain.clone(), || {
+            cloud.names().eop_tls_domain.to_string()
+        })
+    }
+
+    /// `TlsAuthLevel`; the HCW sets `DomainValidation`.
+    pub fn tls_auth_level(&self) -> Sourced<TlsAuthLevel> {
+        self.sourced(self.tls_auth_level, TlsAuthLevel::default)
+    }
+
+    /// `RequireTLS`; the HCW sets `$true`.
+    pub fn require_tls(&self) -> Sourced<bool> {
+        self.sourced(self.require_tls, || true)
+    }
+
+    /// `CloudServicesMailEnabled`; the HCW sets `$true`.
+    pub fn cloud_services_mail_enabled(&self) -> Sourced<bool> {
+        self.sourced(self.cloud_services_mail_enabled, || true)
     }
 }
 
 /// The on-premises receive connector that accepts mail from EOP (`[connectors.receive]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReceiveConnector {
-    /// `TlsDomainCapabilities`: `<domain>:<capability>[,<capability>...]`.
-    /// Default `mail.protection.outlook.com:AcceptCloudServicesMail`.
-    pub tls_domain_capabilities: String,
+    /// The cmdlet these values were read with (`Get-ReceiveConnector`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed: Option<String>,
+    /// `TlsDomainCapabilities`: `<domain>:<capability>[,<capability>...]`
+    /// ([`ReceiveConnector::tls_domain_capabilities`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_domain_capabilities: Option<String>,
     /// `TlsCertificateName`: `<I>issuer<S>subject` of the certificate offered to EOP, at most 256 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_certificate_name: Option<String>,
 }
 
-impl Default for ReceiveConnector {
-    fn default() -> Self {
-        ReceiveConnector {
-            tls_domain_capabilities: format!("{EOP_TLS_DOMAIN}:AcceptCloudServicesMail"),
-            tls_certificate_name: None,
-        }
+impl ConnectorTable for ReceiveConnector {
+    fn observed(&self) -> Option<&str> {
+        self.observed.as_deref()
+    }
+}
+
+impl ReceiveConnector {
+    /// `TlsDomainCapabilities`; the HCW sets [`hcw_tls_domain_capabilities`] of `cloud`.
+    pub fn tls_domain_capabilities(&self, cloud: Cloud) -> Sourced<String> {
+        self.sourced(self.tls_domain_capabilities.clone(), || {
+            hcw_tls_domain_capabilities(cloud)
+        })
     }
 }
 
 /// The Exchange Online inbound connector `Inbound from <guid>` (`[connectors.exo_inbound]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExoInboundConnector {
+    /// The cmdlet these values were read with (`Get-InboundConnector`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed: Option<String>,
     /// `TlsSenderCertificateName`: the name the on-premises certificate must carry, such as
-    /// `mail.contoso.com` or `*.contoso.com`.
+    /// `mail.contoso.com` or `*.contoso.com` (the domain and all its subdomains).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_sender_certificate_name: Option<String>,
-    /// `RequireTls`. Default `true`.
-    pub require_tls: bool,
-    /// `CloudServicesMailEnabled`. Default `true`.
-    pub cloud_services_mail_enabled: bool,
+    /// `RequireTls` ([`ExoInboundConnector::require_tls`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_tls: Option<bool>,
+    /// `CloudServicesMailEnabled` ([`ExoInboundConnector::cloud_services_mail_enabled`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud_services_mail_enabled: Option<bool>,
 }
 
-impl Default for ExoInboundConnector {
-    fn default() -> Self {
-        ExoInboundConnector {
-            tls_sender_certificate_name: None,
-            require_tls: true,
-            cloud_services_mail_enabled: true,
-        }
+impl ConnectorTable for ExoInboundConnector {
+    fn observed(&self) -> Option<&str> {
+        self.observed.as_deref()
+    }
+}
+
+impl ExoInboundConnector {
+    /// `RequireTls`; the HCW sets `$true`.
+    pub fn require_tls(&self) -> Sourced<bool> {
+        self.sourced(self.require_tls, || true)
+    }
+
+    /// `CloudServicesMailEnabled`; the HCW sets `$true`.
+    pub fn cloud_services_mail_enabled(&self) -> Sourced<bool> {
+        self.sourced(self.cloud_services_mail_enabled, || true)
     }
 }
 
 /// The Exchange Online outbound connector `Outbound to <guid>` (`[connectors.exo_outbound]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExoOutboundConnector {
+    /// The cmdlet these values were read with (`Get-OutboundConnector`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed: Option<String>,
     /// `SmartHosts`: where Exchange Online delivers on-premises mail, such as `mail.contoso.com`
     /// (host names or IP addresses). Empty when unknown.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub smart_hosts: Vec<String>,
     /// `TlsDomain`: the name the on-premises certificate must carry (with `DomainValidation`), such as
-    /// `mail.contoso.com` or `*.contoso.com`.
+    /// `mail.contoso.com` or `*.contoso.com` (all subdomains of contoso.com).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_domain: Option<String>,
-    /// `TlsSettings`. Default `DomainValidation`.
-    pub tls_settings: TlsAuthLevel,
-    /// `RouteAllMessagesViaOnPremises` (centralized mail transport). Default `false`.
-    pub route_all_via_on_premises: bool,
-    /// `CloudServicesMailEnabled`. Default `true`.
-    pub cloud_services_mail_enabled: bool,
+    /// `TlsSettings` ([`ExoOutboundConnector::tls_settings`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_settings: Option<TlsAuthLevel>,
+    /// `RouteAllMessagesViaOnPremises` (centralized mail transport)
+    /// ([`ExoOutboundConnector::route_all_via_on_premises`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route_all_via_on_premises: Option<bool>,
+    /// `CloudServicesMailEnabled` ([`ExoOutboundConnector::cloud_services_mail_enabled`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud_services_mail_enabled: Option<bool>,
 }
 
-impl Default for ExoOutboundConnector {
-    fn default() -> Self {
-        ExoOutboundConnector {
-            smart_hosts: Vec::new(),
-            tls_domain: None,
-            tls_settings: TlsAuthLevel::DomainValidation,
-            route_all_via_on_premises: false,
-            cloud_services_mail_enabled: true,
-        }
+impl ConnectorTable for ExoOutboundConnector {
+    fn observed(&self) -> Option<&str> {
+        self.observed.as_deref()
+    }
+}
+
+impl ExoOutboundConnector {
+    /// `TlsSettings`; the HCW sets `DomainValidation`.
+    pub fn tls_settings(&self) -> Sourced<TlsAuthLevel> {
+        self.sourced(self.tls_settings, TlsAuthLevel::default)
+    }
+
+    /// `RouteAllMessagesViaOnPremises`; the HCW sets `$false` unless centralized mail transport is chosen.
+    pub fn route_all_via_on_premises(&self) -> Sourced<bool> {
+        self.sourced(self.route_all_via_on_premises, || false)
+    }
+
+    /// `CloudServicesMailEnabled`; the HCW sets `$true`.
+    pub fn cloud_services_mail_enabled(&self) -> Sourced<bool> {
+        self.sourced(self.cloud_services_mail_enabled, || true)
     }
 }
 

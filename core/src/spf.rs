@@ -565,6 +565,106 @@ pub fn includes<'a>(domain: &str, target: &str, lookup: &Lookup<'a>) -> bool {
     walk(domain, target, lookup, 0)
 }
 
+/// `text` with `include:<include>` added and every other term kept, in order: the include goes before the
+/// first `all` mechanism (whatever its qualifier), else before the modifiers (`redirect=`, `exp=`), else at
+/// the end. A record that already includes it is returned as it is (spaces normalised).
+///
+/// ```
+/// assert_eq!(
+///     mailpath_core::spf::with_include("v=spf1 mx a:smtp.contoso.com ip4:203.0.113.10 ~all", "spf.protection.outlook.com"),
+///     "v=spf1 mx a:smtp.contoso.com ip4:203.0.113.10 include:spf.protection.outlook.com ~all"
+/// );
+/// ```
+pub fn with_include(text: &str, include: &str) -> String {
+    let words: Vec<&str> = text.split_ascii_whitespace().collect();
+    let term = format!("include:{include}");
+    let already = words.iter().any(|w| {
+        let w = w.trim_start_matches(['+', '-', '~', '?']);
+        w.eq_ignore_ascii_case(&term)
+    });
+    if already || words.is_empty() {
+        return words.join(" ");
+    }
+    let is_all = |w: &str| {
+        w.trim_start_matches(['+', '-', '~', '?'])
+            .eq_ignore_ascii_case("all")
+    };
+    let is_modifier = |w: &str| {
+        let lower = w.to_ascii_lowercase();
+        lower.contains('=') && !lower.contains(':') && !lower.starts_with("v=")
+    };
+    let at = words[1..]
+        .iter()
+        .position(|w| is_all(w))
+        .or_else(|| words[1..].iter().position(|w| is_modifier(w)))
+        .map_or(words.len(), |i| i + 1);
+    let mut out: Vec<&str> = words[..at].to_vec();
+    out.push(&term);
+    out.extend_from_slice(&words[at..]);
+    out.join(" ")
+}
+
+/// How many DNS-querying terms a whole SPF record holds, includes and redirects followed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LookupCount {
+    /// The terms that cause a DNS query (`include`, `a`, `mx`, `ptr`, `exists`, `redirect=`), over the whole
+    /// tree: the RFC 7208 4.6.4 limit is [`MAX_LOOKUPS`].
+    pub count: usize,
+    /// Each counted term, as `domain: term`.
+    pub terms: Vec<String>,
+    /// Include or redirect targets whose record was not gathered (or did not parse): their own terms are not
+    /// counted, so [`LookupCount::count`] is then a lower bound.
+    pub unresolved: Vec<String>,
+}
+
+/// Counts the DNS-querying terms of `domain`'s SPF record over the whole record: every include and
+/// redirect followed, whatever an evaluation for one address would reach. A receiver evaluating an address
+/// that is listed late, or not at all, walks this far and returns permerror past [`MAX_LOOKUPS`]
+/// (RFC 7208 4.6.4), even when an evaluation for the on-premises address stops early.
+pub fn count_lookups<'a>(domain: &str, lookup: &Lookup<'a>) -> LookupCount {
+    /// Enough to tell "more than 10" even through loops, and bounded.
+    const MAX_COUNTED: usize = 4 * MAX_LOOKUPS;
+    fn walk<'a>(domain: &str, lookup: &Lookup<'a>, out: &mut LookupCount, depth: usize) {
+        if depth > MAX_LOOKUPS || out.count > MAX_COUNTED {
+            return;
+        }
+        let record = match records(domain, lookup) {
+            Ok(texts) => match texts.as_slice() {
+                [one] => parse(one).ok(),
+                _ => None,
+            },
+            Err(_) => None,
+        };
+        let Some(record) = record else {
+            if depth > 0 {
+                out.unresolved.push(domain.to_string());
+            }
+            return;
+        };
+        for (qualifier, mechanism) in &record.terms {
+            let target = match mechanism {
+                Mechanism::Include(d) => Some(d.clone()),
+                Mechanism::A(..) | Mechanism::Mx(..) | Mechanism::Ptr(_) | Mechanism::Exists(_) => None,
+                Mechanism::All | Mechanism::Ip(..) => continue,
+            };
+            out.count += 1;
+            out.terms
+                .push(format!("{domain}: {}", term_text(*qualifier, mechanism)));
+            if let Some(target) = target {
+                walk(&target, lookup, out, depth + 1);
+            }
+        }
+        if let Some(target) = &record.redirect {
+            out.count += 1;
+            out.terms.push(format!("{domain}: redirect={target}"));
+            walk(target, lookup, out, depth + 1);
+        }
+    }
+    let mut out = LookupCount::default();
+    walk(domain, lookup, &mut out, 0);
+    out
+}
+
 /// The domains an SPF record makes a resolver look at (include/redirect targets, a/mx domains),
 /// for gathering evidence.
 pub fn referenced_domains(text: &str, domain: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
@@ -782,6 +882,94 @@ mod tests {
             "{e:?}"
         );
         assert_eq!(e.to_string(), format!("TXT contoso.com: {}", DnsOutcome::Timeout));
+    }
+
+    /// A realistic record that keeps `mx`, `a` and several includes (7 lookups), and one that takes 11.
+    fn lookup_world() -> Vec<DnsAnswer> {
+        let txt = |name: &str, text: &str| answer(name, RecordType::Txt, vec![RecordData::Txt(text.into())]);
+        vec![
+            txt(
+                "contoso.com",
+                "v=spf1 mx a include:spf.protection.outlook.com include:_spf.crm.example include:mail.zendesk.example -all",
+            ),
+            txt("spf.protection.outlook.com", "v=spf1 ip4:40.92.0.0/15 -all"),
+            txt(
+                "_spf.crm.example",
+                "v=spf1 include:_netblocks.crm.example ip4:198.51.100.0/24 ~all",
+            ),
+            txt("_netblocks.crm.example", "v=spf1 ip4:192.0.2.0/24 -all"),
+            txt("mail.zendesk.example", "v=spf1 a:out.zendesk.example -all"),
+            txt(
+                "fabrikam.com",
+                "v=spf1 ip4:203.0.113.10 mx a ptr mx:fabrikam.net a:smtp.fabrikam.com \
+                 include:spf.protection.outlook.com include:_spf.crm.example include:mail.zendesk.example \
+                 exists:rbl.example -all",
+            ),
+            txt("loop.example", "v=spf1 include:loop.example -all"),
+        ]
+    }
+
+    #[test]
+    fn lookups_are_counted_over_the_whole_record() {
+        let w = lookup_world();
+        let lookup = |n: &str, t: RecordType| w.iter().find(|a| a.name == n && a.rtype == t);
+        let c = count_lookups("contoso.com", &lookup);
+        // mx, a, 3 includes, the crm's nested include, zendesk's a: 7.
+        assert_eq!(c.count, 7, "{:#?}", c.terms);
+        assert!(c.unresolved.is_empty());
+        let f = count_lookups("fabrikam.com", &lookup);
+        // mx, a, ptr, mx:, a:, 3 includes (+2 nested lookups inside them), exists: 11.
+        assert_eq!(f.count, 11, "{:#?}", f.terms);
+        assert!(f.count > MAX_LOOKUPS);
+        // An evaluation for the first address stops at its ip4 term after no lookup at all.
+        let e = evaluate("fabrikam.com", "203.0.113.10".parse().unwrap(), &lookup);
+        assert_eq!((e.result, e.lookups), (SpfResult::Pass, 0));
+        // A loop counts past the limit and stops.
+        assert!(count_lookups("loop.example", &lookup).count > MAX_LOOKUPS);
+        // An include that was not gathered makes the count a lower bound.
+        let partial = |n: &str, t: RecordType| {
+            w.iter()
+                .find(|a| a.name == n && a.rtype == t && a.name != "_spf.crm.example")
+        };
+        let p = count_lookups("contoso.com", &partial);
+        assert_eq!(
+            (p.count, p.unresolved.as_slice()),
+            (6, &["_spf.crm.example".to_string()][..])
+        );
+    }
+
+    #[test]
+    fn the_include_is_added_and_every_mechanism_kept() {
+        let include = "spf.protection.outlook.com";
+        let cases = [
+            (
+                "v=spf1 mx a ip4:203.0.113.10 include:_spf.crm.example -all",
+                "v=spf1 mx a ip4:203.0.113.10 include:_spf.crm.example include:spf.protection.outlook.com -all",
+            ),
+            (
+                "v=spf1  mx   ~all",
+                "v=spf1 mx include:spf.protection.outlook.com ~all",
+            ),
+            (
+                "v=spf1 mx redirect=_spf.contoso.com",
+                "v=spf1 mx include:spf.protection.outlook.com redirect=_spf.contoso.com",
+            ),
+            ("v=spf1 mx", "v=spf1 mx include:spf.protection.outlook.com"),
+            (
+                "v=spf1 include:SPF.protection.outlook.com -all",
+                "v=spf1 include:SPF.protection.outlook.com -all",
+            ),
+        ];
+        for (record, want) in cases {
+            let got = with_include(record, include);
+            assert_eq!(got, want);
+            let before = parse(record).unwrap();
+            let after = parse(&got).unwrap();
+            for term in &before.terms {
+                assert!(after.terms.contains(term), "{term:?} lost from {got}");
+            }
+            assert_eq!(after.redirect, before.redirect);
+        }
     }
 
     #[test]

@@ -58,14 +58,16 @@ pub mod node {
     pub const INTERNET: &str = "internet";
 }
 
-/// The suffixes of Exchange Online Protection's endpoints: the classic
-/// `<token>.mail.protection.outlook.com` and, for domains added since 2024, `<token>.<zone>.mx.microsoft`.
-pub const EOP_SUFFIXES: &[&str] = &[".mail.protection.outlook.com", ".mx.microsoft"];
+/// Microsoft's clouds and the names each gives EOP, the routing domain and SPF: one table
+/// ([`CLOUDS`], in [`crate::cloud`], a leaf module so that the profile can read it too without an import
+/// circle). A topology's Microsoft names come from its profile's `[tenant] cloud`.
+pub use crate::cloud::{CLOUDS, Cloud, CloudNames};
 
-/// Whether `host` is an Exchange Online Protection endpoint (by its name, case-insensitively).
+/// Whether `host` is an Exchange Online Protection endpoint of any cloud (by its name, case-insensitively):
+/// the classic `<token>.mail.protection.outlook.com` (`.office365.us`, `.partner.outlook.cn`) and, for
+/// domains added since 2024, `<token>.<zone>.mx.microsoft`.
 pub fn is_eop_host(host: &str) -> bool {
-    let h = host.trim_end_matches('.').to_ascii_lowercase();
-    EOP_SUFFIXES.iter().any(|s| h.ends_with(s))
+    crate::cloud::is_any_eop_host(host)
 }
 
 /// Whether `host` is a retired Office 365 (FOPE / Forefront) endpoint, which refuses hybrid mail.
@@ -413,6 +415,8 @@ mod tests {
         assert!(is_eop_host("Contoso-Com.MAIL.protection.outlook.com."));
         assert!(is_eop_host("contoso-com.a-v1.mx.microsoft"));
         assert!(!is_eop_host("mail.contoso.com"));
+        assert!(is_eop_host("contoso.mail.protection.office365.us"));
+        assert!(is_eop_host("contoso-cn.mail.protection.partner.outlook.cn"));
         assert!(is_retired_office365_host("mail.global.frontbridge.com"));
         assert!(!is_retired_office365_host(
             "contoso-com.mail.protection.outlook.com"

@@ -73,10 +73,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &CertArgs, _verbose: u8) -> 
     let mut expected: Vec<ExpectedName> = args
         .name
         .iter()
-        .map(|n| ExpectedName {
-            name: n.clone(),
-            source: "--name".into(),
-        })
+        .map(|n| ExpectedName::host(n.clone(), "--name"))
         .collect();
     let file = args.file.display().to_string();
     let with_profile = target.profile.is_some() || target.lab.is_some();

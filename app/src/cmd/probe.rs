@@ -157,17 +157,11 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &ProbeArgs, _verbose: u8) ->
         checks.extend(smtp_checks(&probe, &ctx));
         checks.push(mailpath_core::checks::ciphers::cipher_check(&probe, &ctx));
         let names: Vec<ExpectedName> = if args.tls_names.is_empty() {
-            vec![ExpectedName {
-                name: host.clone(),
-                source: "the probed host name".into(),
-            }]
+            vec![ExpectedName::host(host.clone(), "the probed host name")]
         } else {
             args.tls_names
                 .iter()
-                .map(|n| ExpectedName {
-                    name: n.clone(),
-                    source: "--tls-name".into(),
-                })
+                .map(|n| ExpectedName::host(n.clone(), "--tls-name"))
                 .collect()
         };
         let chain = probe.tls.as_ref().map(|t| t.chain.clone()).unwrap_or_default();

@@ -91,6 +91,9 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, out: &mut Vec<Command>) {
                 }
             });
     }
+    if let Some(profile) = &state.profile {
+        profile_facts(ui, profile);
+    }
     ui.separator();
     let label = ui.label(RichText::new("Profile TOML").weak());
     egui::ScrollArea::both()
@@ -113,4 +116,34 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, out: &mut Vec<Command>) {
                 editor.validated = true;
             }
         });
+}
+
+/// What the checks take from the profile besides its text: the Microsoft cloud that names EOP, the routing
+/// domain and SPF, and the connector settings it leaves out, which mailpath assumes (HCW defaults, shown as
+/// information by the checks, never passed on).
+fn profile_facts(ui: &mut egui::Ui, profile: &mailpath_core::profile::Profile) {
+    let info = theme::status_color(ui, mailpath_core::check::Status::Info);
+    let cloud = profile.tenant.cloud_names();
+    ui.label(format!(
+        "Cloud: {} (cloud = \"{}\"): EOP {}, routing domain {}",
+        cloud.label,
+        cloud.key,
+        profile.tenant.eop_endpoint(),
+        profile.tenant.routing_domain()
+    ));
+    let assumed = profile.connectors.assumed();
+    if !assumed.is_empty() {
+        ui.label(
+            RichText::new(format!(
+                "ℹ assumed the HCW default; not read from Exchange: {}",
+                assumed.join(", ")
+            ))
+            .color(info),
+        )
+        .on_hover_text(
+            "The profile does not state these connector settings. The checks show the value the Hybrid \
+             Configuration Wizard sets as information and never pass on it; write what Get-SendConnector and \
+             the like show to have them judged.",
+        );
+    }
 }

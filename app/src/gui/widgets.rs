@@ -259,12 +259,12 @@ pub fn cert_ui(ui: &mut egui::Ui, c: &CertInfo, now: OffsetDateTime) {
         });
 }
 
-/// `internal`, `anonymous`, `unknown` with its colour.
+/// `internal`, `anonymous`, `partner`, `unknown` with its colour: [`Verdict::status`] (anonymous internet
+/// mail is information, not a fault), unknown in warning colour.
 pub fn verdict_status(v: &Verdict) -> Status {
     match v.classification {
-        Classification::Internal => Status::Pass,
-        Classification::Anonymous => Status::Fail,
         Classification::Unknown => Status::Warn,
+        _ => v.status(),
     }
 }
 

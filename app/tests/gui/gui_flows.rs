@@ -380,3 +380,41 @@ fn export_writes_json_that_opens_again_and_profiles_are_remembered() {
         "the same diagnosis comes back"
     );
 }
+
+/// Issue 13 items 4 and 10: the profile view shows the cloud the profile names and, as information, the
+/// connector settings mailpath assumed (HCW defaults, not read from Exchange).
+#[test]
+fn the_profile_view_shows_the_cloud_and_the_assumed_settings() {
+    let rt = common::runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gcc.toml");
+    std::fs::write(
+        &path,
+        "name = \"gcc\"\n[tenant]\nname = \"contoso\"\ncloud = \"gcc-high\"\naccepted_domains = [\"contoso.com\"]\n\
+         [[mailbox]]\nfqdn = \"ex01.contoso.com\"\n[connectors.send]\ntls_auth_level = \"DomainValidation\"\n",
+    )
+    .unwrap();
+    let mut h = common::harness(
+        rt.handle().clone(),
+        GuiOptions {
+            profile: Some(path),
+            ..GuiOptions::default()
+        },
+    );
+    common::wait_until(&mut h, Duration::from_secs(10), "the profile", |app| {
+        app.state.profile.is_some() && !app.state.busy()
+    });
+    h.get_by_role_and_label(Role::Button, "Profile").click();
+    h.run_steps(2);
+    h.get_by_label_contains(
+        "Office 365 GCC High (cloud = \"gcc-high\"): EOP contoso.mail.protection.office365.us",
+    );
+    let assumed = h.get_by_label_contains("assumed the HCW default; not read from Exchange");
+    let node = assumed.accesskit_node();
+    let text = node.label().or_else(|| node.value()).unwrap_or_default();
+    assert!(text.contains("send.tls_domain"), "{text}");
+    assert!(
+        !text.contains("send.tls_auth_level"),
+        "stated, not assumed: {text}"
+    );
+}

@@ -158,6 +158,21 @@ pub const SERVER_DEFS: CertDefs = CertDefs {
 /// Warn this many days before expiry.
 pub const EXPIRY_WARNING_DAYS: i64 = 60;
 
+/// How the setting that expects a name compares it with a certificate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NameRule {
+    /// A host name the certificate must be valid for (RFC 6125: the SAN DNS names, the CN only without
+    /// SANs, a wildcard covering one label); a wildcard reference is matched by the same wildcard. How a
+    /// sender checks the server it connects to (TlsDomain of the send connector, `--name`).
+    #[default]
+    Host,
+    /// A domain an Exchange Online connector expects (TlsSenderCertificateName of the inbound connector,
+    /// TlsDomain of the outbound connector): `*.contoso.com` is the domain and all its subdomains, and the
+    /// certificate's subject CN counts besides its SAN names ([`crate::cert::connector_name_matches`]).
+    ConnectorDomain,
+}
+
 /// A name a connector expects on the certificate, and which setting expects it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExpectedName {
@@ -165,6 +180,52 @@ pub struct ExpectedName {
     pub name: String,
     /// The setting that expects it (`TlsDomain of the on-premises send connector`).
     pub source: String,
+    /// How the setting compares it with the certificate.
+    #[serde(default)]
+    pub rule: NameRule,
+}
+
+impl ExpectedName {
+    /// A host name the certificate must be valid for ([`NameRule::Host`]).
+    pub fn host(name: impl Into<String>, source: impl Into<String>) -> ExpectedName {
+        ExpectedName {
+            name: name.into(),
+            source: source.into(),
+            rule: NameRule::Host,
+        }
+    }
+
+    /// Adds `expected` to `list`, one entry a name naming every setting that expects it. A host name
+    /// expected both as a host and by a connector is judged as a host (the stricter rule: SAN names only); a
+    /// wildcard means something else to a connector (the domain and all its subdomains), so it keeps its own
+    /// entry per rule. Empty names are left out.
+    pub fn add_to(list: &mut Vec<ExpectedName>, expected: ExpectedName) {
+        if expected.name.is_empty() {
+            return;
+        }
+        let same = |e: &ExpectedName| {
+            e.name.eq_ignore_ascii_case(&expected.name)
+                && (e.rule == expected.rule || !expected.name.contains('*'))
+        };
+        match list.iter_mut().find(|e| same(e)) {
+            Some(e) => {
+                e.source = format!("{}; {}", e.source, expected.source);
+                if e.rule != expected.rule {
+                    e.rule = NameRule::Host;
+                }
+            }
+            None => list.push(expected),
+        }
+    }
+
+    /// A domain an Exchange Online connector expects ([`NameRule::ConnectorDomain`]).
+    pub fn connector_domain(name: impl Into<String>, source: impl Into<String>) -> ExpectedName {
+        ExpectedName {
+            name: name.into(),
+            source: source.into(),
+            rule: NameRule::ConnectorDomain,
+        }
+    }
 }
 
 /// Where and how a chain is judged.
@@ -184,6 +245,51 @@ pub struct CertCheckContext<'a> {
     pub used_as_client: bool,
     /// Where on the path.
     pub attachment: Attachment,
+}
+
+/// The `tls.cert.*` results of an endpoint that is Microsoft's (EOP), rewritten for what the admin can do:
+/// Microsoft's certificate is not theirs to renew, replace or rename. A certificate EOP would not serve
+/// (untrusted, another name, expired, an incomplete chain) means the connection did not reach EOP: a wrong
+/// smart host, or a device in the path that inspects TLS and re-signs the session. An EOP certificate
+/// close to its expiry is Microsoft's to renew: `info`.
+pub fn on_microsoft_endpoint(results: &mut [CheckResult], host: &str) {
+    for r in results
+        .iter_mut()
+        .filter(|r| r.id.starts_with("tls.cert.") && r.status >= Status::Warn)
+    {
+        if r.id == EXPIRY.id && r.status == Status::Warn {
+            r.status = Status::Info;
+            r.remediation = Remediation::steps([Step::prose(format!(
+                "Nothing to do: Microsoft renews the certificate of {host}."
+            ))]);
+            continue;
+        }
+        r.detail = format!(
+            "{host} is Microsoft's endpoint; the certificate EOP serves is Microsoft's, valid and issued to its \
+             own names. This one is not, so the connection probably did not reach EOP.{}{}",
+            if r.detail.is_empty() { "" } else { " " },
+            r.detail
+        );
+        r.remediation = Remediation::steps([
+            Step::prose(
+                "Do not change any certificate for this: find what answers in EOP's place. Check the send \
+                 connector's route (DNS routing to the EOP host, or the tenant's EOP endpoint as smart host):",
+            ),
+            Step::confirm(
+                Place::MailboxShell,
+                "Get-SendConnector \"Outbound to Office 365*\" | Format-List SmartHosts,DNSRoutingEnabled,TlsDomain",
+            ),
+            Step::prose(
+                "and any firewall, proxy or filtering appliance between the servers and the internet that \
+                 inspects SMTP/TLS on port 25 (it re-signs the session with its own certificate): exempt traffic \
+                 to EOP from inspection. Compare the certificate from outside the network:",
+            ),
+            Step::confirm(
+                Place::Workstation,
+                format!("openssl s_client -starttls smtp -connect {host}:25"),
+            ),
+        ]);
+    }
 }
 
 /// The `tls.cert.*` checks of a chain as a server sent it (leaf first).
@@ -352,7 +458,14 @@ fn judge(
             "no expected name configured to compare with".into(),
         ));
     } else {
-        let missing: Vec<&ExpectedName> = ctx.expected.iter().filter(|e| !carries(&leaf, &e.name)).collect();
+        let missing: Vec<&ExpectedName> = ctx
+            .expected
+            .iter()
+            .filter(|e| match e.rule {
+                NameRule::Host => !carries(&leaf, &e.name),
+                NameRule::ConnectorDomain => !connector_matches(&leaf, &e.name),
+            })
+            .collect();
         if missing.is_empty() {
             let list: Vec<&str> = ctx.expected.iter().map(|e| e.name.as_str()).collect();
             out.push(mk(
@@ -596,10 +709,7 @@ pub fn check_certificate_file(
     let chain = crate::cert::load_chain_file_with_password(path, password)?;
     let expected: Vec<ExpectedName> = names
         .iter()
-        .map(|n| ExpectedName {
-            name: n.clone(),
-            source: "--name".into(),
-        })
+        .map(|n| ExpectedName::host(n.clone(), "--name"))
         .collect();
     Ok(check_certificate_chain(
         &chain,
@@ -655,13 +765,7 @@ mod tests {
     }
 
     fn judge(chain: &[CertificateDer<'_>], trust: &Trust, expected: &[&str]) -> Vec<(String, Status)> {
-        let expected: Vec<ExpectedName> = expected
-            .iter()
-            .map(|n| ExpectedName {
-                name: (*n).into(),
-                source: "test".into(),
-            })
-            .collect();
+        let expected: Vec<ExpectedName> = expected.iter().map(|n| ExpectedName::host(*n, "test")).collect();
         let ctx = CertCheckContext {
             target: "mail.contoso.com:25",
             evidence_id: "smtp:mail.contoso.com:25",

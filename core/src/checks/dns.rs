@@ -9,7 +9,7 @@ use crate::dns::{DnsAnswer, RecordType};
 use crate::evidence::Evidence;
 use crate::profile::Profile;
 use crate::spf::{self, SpfResult};
-use crate::topology::{Topology, is_eop_host as is_eop, is_retired_office365_host as is_legacy};
+use crate::topology::{Topology, is_retired_office365_host as is_legacy};
 
 const MX_DOC: &str =
     "https://learn.microsoft.com/microsoft-365/enterprise/external-domain-name-system-records";
@@ -59,10 +59,22 @@ pub const SPF_RECORD: CheckDef = CheckDef {
 /// `dns.spf.eop`.
 pub const SPF_EOP: CheckDef = CheckDef {
     id: "dns.spf.eop",
-    title: "SPF includes spf.protection.outlook.com",
+    title: "SPF includes Exchange Online's record (spf.protection.outlook.com)",
     why: "Mail from Exchange Online mailboxes leaves through EOP; without include:spf.protection.outlook.com \
-          it fails SPF at receivers and DMARC.",
+          (spf.protection.office365.us in GCC High and DoD, spf.protection.partner.outlook.cn with 21Vianet) it \
+          fails SPF at receivers and DMARC. The fix adds the include to the existing record and keeps every \
+          other mechanism.",
     references: &[SPF_DOC],
+};
+/// `dns.spf.lookups`.
+pub const SPF_LOOKUPS: CheckDef = CheckDef {
+    id: "dns.spf.lookups",
+    title: "SPF record stays within 10 DNS lookups",
+    why: "RFC 7208 4.6.4: evaluating a record may cause at most 10 DNS-querying terms (include, a, mx, ptr, \
+          exists, redirect), counted over every include; past that the result is permerror and receivers \
+          treat the domain's SPF as broken. The count is over the whole record: an evaluation for one \
+          address may stop early, one for an address listed late (or not at all) walks all of it.",
+    references: &[SPF_DOC, "https://www.rfc-editor.org/rfc/rfc7208#section-4.6.4"],
 };
 /// `dns.spf.egress`.
 pub const SPF_EGRESS: CheckDef = CheckDef {
@@ -103,6 +115,7 @@ pub const DEFS: &[CheckDef] = &[
     PTR,
     SPF_RECORD,
     SPF_EOP,
+    SPF_LOOKUPS,
     SPF_EGRESS,
     DMARC,
     DKIM,
@@ -134,6 +147,11 @@ impl<'a> Dns<'a> {
         evidence
             .dns_answers(name, rtype)
             .find(|a| self.primary.as_ref().is_none_or(|p| &a.server == p))
+    }
+
+    /// The names of the tenant's cloud.
+    fn cloud(&self) -> &'static crate::cloud::CloudNames {
+        self.profile.tenant.cloud_names()
     }
 
     /// The hop into EOP, where routing MX, SPF, DKIM and DMARC attach.
@@ -193,16 +211,10 @@ pub(crate) fn a_record_fix(host: &str) -> Remediation {
 }
 
 /// The SPF record of `d` that authorises the egress addresses and Exchange Online Protection.
-fn spf_fix(d: &str, egress: &[IpAddr], what: &str) -> Remediation {
+fn spf_fix(d: &str, record: &str, what: &str) -> Remediation {
     Remediation::steps([
         Step::prose(what),
-        Step::command(
-            Place::Dns,
-            format!(
-                "{d}. 3600 IN TXT \"v=spf1 {}include:spf.protection.outlook.com -all\"",
-                egress_terms(egress)
-            ),
-        ),
+        Step::command(Place::Dns, format!("{d}. 3600 IN TXT \"{record}\"")),
         Step::confirm(Place::Workstation, format!("Resolve-DnsName -Name {d} -Type TXT")),
     ])
 }
@@ -218,35 +230,47 @@ fn mx_routing(dns: &Dns<'_>) -> CheckResult {
             let targets: Vec<&str> = a.mx().into_iter().map(|(_, h)| h).collect();
             let list = targets.join(", ");
             let on_prem = targets.iter().any(|t| dns.topology.is_on_premises(t));
+            let cloud = dns.cloud();
+            // The routing domain is Microsoft's zone: the organization cannot (and must not try to) change its
+            // MX. A wrong answer means the profile names the wrong tenant or cloud, the tenant lacks the
+            // domain, or the DNS on-premises overrides Microsoft's zone.
+            let zone = cloud.routing_domain_suffix;
+            let not_yours = format!("{routing} is Microsoft's zone ({zone}); its MX is not yours to change.");
+            let override_hint = format!("If the DNS servers on-premises answer for it themselves (a local zone or a conditional forwarder for {zone} or {routing}), remove that override so they return Microsoft's answer; compare with a public resolver (Resolve-DnsName {routing} -Type MX -Server 1.1.1.1).");
             if targets.is_empty() {
                 CheckResult::new(&MX_ROUTING, Status::Fail, routing, "no MX record: the send connector cannot route to Exchange Online")
+                    .detail(not_yours)
                     .remediation(Remediation::steps([
-                        Step::prose(format!("Microsoft publishes the MX of {routing} for the tenant's accepted domain of that name: check that it exists,")),
+                        Step::prose(format!("A tenant or profile problem: check the tenant name and cloud in the profile ([tenant] name = \"{}\", cloud = \"{}\"), and that Exchange Online has the accepted domain {routing}:", dns.profile.tenant.name, cloud.key)),
                         Step::confirm(Place::ExchangeOnline, format!("Get-AcceptedDomain {routing}")),
-                        Step::prose("then rerun the Hybrid Configuration Wizard, which adds it."),
+                        Step::prose(format!("If it is missing, rerun the Hybrid Configuration Wizard, which adds it. {override_hint}")),
                     ]))
-            } else if targets.iter().all(|t| is_eop(t)) {
+            } else if targets.iter().all(|t| cloud.is_eop_host(t)) {
                 CheckResult::new(&MX_ROUTING, Status::Pass, routing, format!("MX {list}"))
+            } else if let Some(other) = targets.iter().find_map(|t| crate::cloud::cloud_of_eop_host(t)).filter(|c| *c != cloud.cloud) {
+                CheckResult::new(&MX_ROUTING, Status::Warn, routing, format!("MX {list} is EOP of {}, but the profile says {}", other.names().label, cloud.label))
+                    .remediation(format!("A profile problem: set [tenant] cloud = \"{}\" (or correct the tenant name) and run again.", other.as_str()))
             } else if targets.iter().any(|t| is_legacy(t)) {
                 CheckResult::new(&MX_ROUTING, Status::Fail, routing, format!("MX {list} is a retired Office 365 endpoint, not EOP"))
-                    .detail("Mail sent there is refused with 451 4.4.62 Mail sent to the wrong Office 365 region (ATTR35).")
+                    .detail(format!("Mail sent there is refused with 451 4.4.62 Mail sent to the wrong Office 365 region (ATTR35). {not_yours}"))
                     .remediation(Remediation::steps([
-                        Step::prose(format!("Route the on-premises send connector by the MX of {routing}, without legacy smart hosts:")),
+                        Step::prose(format!("Microsoft publishes {eop} for it: the retired name comes from the DNS on-premises or from the send connector. {override_hint}")).at(Place::Dns),
+                        Step::prose("Route the on-premises send connector by MX, without legacy smart hosts:"),
                         Step::command(Place::MailboxShell, "Set-SendConnector \"Outbound to Office 365 - <guid>\" -DNSRoutingEnabled $true -SmartHosts $null"),
-                        Step::prose(format!("The MX must be {eop}; the on-premises servers must not override it in internal DNS.")).at(Place::Dns),
                         mx_confirm(routing),
                     ]))
             } else if on_prem {
                 CheckResult::new(&MX_ROUTING, Status::Fail, routing, format!("MX {list} points back on-premises: a mail loop"))
-                    .detail("On-premises sends to the routing domain by MX; pointing it back on-premises loops (554 5.4.6 / 5.4.14 ATTR34).")
+                    .detail(format!("On-premises sends to the routing domain by MX; pointing it back on-premises loops (554 5.4.6 / 5.4.14 ATTR34). {not_yours}"))
                     .remediation(Remediation::steps([
-                        Step::prose(format!("Remove the internal DNS record that points {routing} back on-premises: its MX must be Microsoft's, {eop}.")).at(Place::Dns),
+                        Step::prose(format!("Microsoft publishes {eop} for it, so the DNS on-premises answers instead. {override_hint}")).at(Place::Dns),
                         mx_confirm(routing),
                     ]))
             } else {
                 CheckResult::new(&MX_ROUTING, Status::Fail, routing, format!("MX {list} is not Exchange Online Protection"))
+                    .detail(not_yours)
                     .remediation(Remediation::steps([
-                        Step::prose(format!("The MX of {routing} must be {eop}: remove what overrides it in the DNS zone the on-premises servers use.")).at(Place::Dns),
+                        Step::prose(format!("Microsoft publishes {eop} for it. {override_hint} Otherwise check the tenant name and cloud in the profile.")).at(Place::Dns),
                         mx_confirm(routing),
                     ]))
             }
@@ -270,7 +294,7 @@ fn mx_accepted(dns: &Dns<'_>, d: &str) -> CheckResult {
         Some(a) => {
             let targets: Vec<&str> = a.mx().into_iter().map(|(_, h)| h).collect();
             let list = targets.join(", ");
-            let eops = targets.iter().filter(|t| is_eop(t)).count();
+            let eops = targets.iter().filter(|t| dns.cloud().is_eop_host(t)).count();
             if targets.is_empty() {
                 CheckResult::new(
                     &MX_ACCEPTED,
@@ -359,6 +383,17 @@ fn host_check(dns: &Dns<'_>, host: &str) -> CheckResult {
             host,
             format!("no DNS record; the profile gives {ip}"),
         )
+    } else if host.eq_ignore_ascii_case(&dns.topology.eop_endpoint) || crate::cloud::is_any_eop_host(host) {
+        // Microsoft's name: nothing to publish; the name itself is wrong.
+        let why = a.map(|x| x.outcome.to_string()).unwrap_or_default();
+        let stated = if profile.tenant.eop_endpoint.is_some() {
+            "the profile's [tenant] eop_endpoint"
+        } else {
+            "the name mailpath derived from the first accepted domain (set [tenant] eop_endpoint to override it)"
+        };
+        CheckResult::new(&HOST, Status::Fail, host, format!("EOP endpoint does not resolve ({why})"))
+            .detail(format!("{host} would be Microsoft's name, in Microsoft's zone: there is nothing to publish. It is {stated}."))
+            .remediation(format!("A profile or tenant problem: take the domain's real MX target from the Microsoft 365 admin center (Settings > Domains > {} > DNS records) or Resolve-DnsName {} -Type MX, and set it as [tenant] eop_endpoint; check [tenant] cloud (\"{}\"). Domains added since 2024 may get an endpoint under mx.microsoft.", profile.tenant.accepted_domains.first().map_or("<domain>", String::as_str), profile.tenant.accepted_domains.first().map_or("<domain>", String::as_str), profile.tenant.cloud))
     } else {
         let why = a.map(|x| x.outcome.to_string()).unwrap_or_default();
         CheckResult::new(&HOST, Status::Fail, host, format!("does not resolve ({why})"))
@@ -476,13 +511,14 @@ fn ptr_check(dns: &Dns<'_>, ip: IpAddr) -> CheckResult {
 fn spf_checks(dns: &Dns<'_>, d: &str) -> Vec<CheckResult> {
     let lookup = |n: &str, t: RecordType| dns.find(n, t);
     let checks = match spf::records(d, &lookup) {
-        Err(e) => [&SPF_RECORD, &SPF_EOP, &SPF_EGRESS]
+        Err(e) => [&SPF_RECORD, &SPF_EOP, &SPF_LOOKUPS, &SPF_EGRESS]
             .into_iter()
             .map(|def| CheckResult::new(def, Status::Skip, d, format!("TXT lookup failed: {e}")))
             .collect(),
         Ok(texts) => vec![
             spf_record(dns, d, &texts),
             spf_eop(dns, d, &texts, &lookup),
+            spf_lookups(d, &texts, &lookup),
             spf_egress(dns, d, &texts, &lookup),
         ],
     };
@@ -493,8 +529,11 @@ fn spf_checks(dns: &Dns<'_>, d: &str) -> Vec<CheckResult> {
 fn spf_record(dns: &Dns<'_>, d: &str, texts: &[String]) -> CheckResult {
     let parsed = texts.first().map(|t| spf::parse(t));
     let r = match (texts.len(), &parsed) {
-        (0, _) => CheckResult::new(&SPF_RECORD, Status::Warn, d, "no SPF record")
-            .remediation(spf_fix(d, &dns.ctx.egress, "Publish an SPF record:")),
+        (0, _) => CheckResult::new(&SPF_RECORD, Status::Warn, d, "no SPF record").remediation(spf_fix(
+            d,
+            &format!("v=spf1 {}include:{} -all", egress_terms(&dns.ctx.egress), dns.cloud().spf_include),
+            "Publish an SPF record:",
+        )),
         (1, Some(Ok(_))) => CheckResult::new(&SPF_RECORD, Status::Pass, d, texts[0].clone()),
         (1, Some(Err(e))) => {
             CheckResult::new(&SPF_RECORD, Status::Fail, d, format!("SPF does not parse: {e}"))
@@ -513,16 +552,80 @@ fn spf_record(dns: &Dns<'_>, d: &str, texts: &[String]) -> CheckResult {
     r.evidence(format!("dns:{d}/TXT"))
 }
 
-/// `dns.spf.eop`: the SPF record includes Exchange Online's.
+/// `dns.spf.eop`: the SPF record includes Exchange Online's (the tenant's cloud's). The fix is the existing
+/// record with the include added, every other term kept ([`spf::with_include`]).
 fn spf_eop(dns: &Dns<'_>, d: &str, texts: &[String], lookup: &spf::Lookup<'_>) -> CheckResult {
+    let include = dns.cloud().spf_include;
     let r = if texts.is_empty() {
         CheckResult::new(&SPF_EOP, Status::Skip, d, "no SPF record (see dns.spf.record)")
-    } else if spf::includes(d, "spf.protection.outlook.com", lookup) {
-        CheckResult::new(&SPF_EOP, Status::Pass, d, "includes spf.protection.outlook.com")
+    } else if spf::includes(d, include, lookup) {
+        CheckResult::new(&SPF_EOP, Status::Pass, d, format!("includes {include}"))
+    } else if let Some(other) = crate::cloud::CLOUDS
+        .iter()
+        .find(|c| c.spf_include != include && spf::includes(d, c.spf_include, lookup))
+    {
+        CheckResult::new(&SPF_EOP, Status::Warn, d, format!("SPF includes {} ({}), not {include}: is `cloud` in the profile right?", other.spf_include, other.label))
+            .detail(format!("The profile says the tenant is in {}; its mail leaves through that cloud's EOP, whose addresses {include} lists.", dns.cloud().label))
+            .remediation(format!("If the tenant is in {}, set [tenant] cloud = \"{}\" in the profile; otherwise add include:{include}.", other.label, other.key))
     } else {
-        CheckResult::new(&SPF_EOP, Status::Fail, d, "SPF does not include spf.protection.outlook.com: mail from Exchange Online fails SPF")
-            .detail(format!("Record: {}", texts.join(" | ")))
-            .remediation(spf_fix(d, &dns.ctx.egress, "Replace the SPF record with one that includes Exchange Online Protection (keep your other mechanisms in it):"))
+        let fixed: Vec<String> = texts.iter().map(|t| spf::with_include(t, include)).collect();
+        let after = spf::count_lookups(d, lookup).count + 1;
+        let limit = if after > spf::MAX_LOOKUPS {
+            format!(
+                " With the include the record takes at least {after} DNS lookups, past the limit of {} (see dns.spf.lookups): flatten or drop includes first.",
+                spf::MAX_LOOKUPS
+            )
+        } else {
+            String::new()
+        };
+        CheckResult::new(
+            &SPF_EOP,
+            Status::Fail,
+            d,
+            format!("SPF does not include {include}: mail from Exchange Online fails SPF"),
+        )
+        .detail(format!("Record: {}", texts.join(" | ")))
+        .remediation(spf_fix(
+            d,
+            &fixed.join(" "),
+            &format!(
+                "Replace the record (one SPF record; every mechanism kept, include:{include} added):{limit}"
+            ),
+        ))
+    };
+    r.evidence(format!("dns:{d}/TXT"))
+}
+
+/// `dns.spf.lookups`: the DNS-querying terms of the whole record, includes followed (RFC 7208 4.6.4).
+fn spf_lookups(d: &str, texts: &[String], lookup: &spf::Lookup<'_>) -> CheckResult {
+    let max = spf::MAX_LOOKUPS;
+    let r = if texts.len() != 1 {
+        CheckResult::new(
+            &SPF_LOOKUPS,
+            Status::Skip,
+            d,
+            "not one SPF record (see dns.spf.record)",
+        )
+    } else {
+        let count = spf::count_lookups(d, lookup);
+        let terms = count.terms.join("\n");
+        let unresolved = count.unresolved.join(", ");
+        if count.count > max {
+            CheckResult::new(&SPF_LOOKUPS, Status::Fail, d, format!("{}{} DNS lookups over the whole record, past the limit of {max}: permerror", count.count, if count.unresolved.is_empty() { "" } else { "+" }))
+                .detail(terms)
+                .remediation(format!("Bring {d}'s SPF record to {max} lookups or fewer: replace a/mx terms by ip4:/ip6: of the hosts, drop includes of services no longer used, or ask a sender for a narrower include. Keep include:spf.protection.outlook.com (or your cloud's)."))
+        } else if !count.unresolved.is_empty() {
+            CheckResult::new(&SPF_LOOKUPS, Status::Skip, d, format!("at least {} DNS lookups; the records of {unresolved} were not gathered, so the total is unknown", count.count))
+                .detail(terms)
+        } else {
+            CheckResult::new(
+                &SPF_LOOKUPS,
+                Status::Pass,
+                d,
+                format!("{} DNS lookups over the whole record (limit {max})", count.count),
+            )
+            .detail(terms)
+        }
     };
     r.evidence(format!("dns:{d}/TXT"))
 }
@@ -648,7 +751,7 @@ fn dkim(dns: &Dns<'_>, d: &str) -> CheckResult {
                 Some(target) => {
                     let t = target.to_ascii_lowercase();
                     let ok = t == format!("{sel}-{dashed}._domainkey.{tenant_domain}")
-                        || t.ends_with(".dkim.mail.microsoft");
+                        || dns.cloud().is_dkim_zone_key(&t);
                     if !ok {
                         problems.push(format!("{qname} -> {target}, not the tenant's key"));
                     }
@@ -846,12 +949,17 @@ mod tests {
 
     fn run(dns: Vec<DnsAnswer>) -> Vec<CheckResult> {
         let profile = Profile::from_toml_str(crate::profile::SAMPLE_EDGE, "sample", None).unwrap();
+        run_for(&profile, dns)
+    }
+
+    /// The checks of `profile` with the answers `dns`, the sample's public address and name.
+    fn run_for(profile: &Profile, dns: Vec<DnsAnswer>) -> Vec<CheckResult> {
         let ctx = DnsContext {
             egress: vec!["203.0.113.10".parse().unwrap()],
             public_names: vec!["mail.contoso.com".into()],
         };
         dns_checks(
-            &profile,
+            profile,
             &Evidence {
                 dns,
                 ..Evidence::default()
@@ -957,5 +1065,171 @@ mod tests {
         let split = r.iter().find(|c| c.id == "dns.split_brain").unwrap();
         assert_eq!(split.status, Status::Warn);
         assert!(split.detail.contains("mail.contoso.com A"), "{}", split.detail);
+    }
+
+    fn find<'a>(r: &'a [CheckResult], id: &str) -> &'a CheckResult {
+        r.iter()
+            .find(|c| c.id == id)
+            .unwrap_or_else(|| panic!("no {id}: {r:#?}"))
+    }
+
+    /// Issue 13 item 8: the proposed record is the existing one with the include added; every mechanism
+    /// (`mx` too) is kept.
+    #[test]
+    fn the_spf_fix_keeps_the_whole_record() {
+        let mut dns = healthy();
+        dns[2] = ans(
+            "contoso.com",
+            RecordType::Txt,
+            vec![RecordData::Txt(
+                "v=spf1 mx a:smtp.contoso.com ip4:203.0.113.10 ~all".into(),
+            )],
+        );
+        let r = run(dns);
+        let eop = find(&r, "dns.spf.eop");
+        assert_eq!(eop.status, Status::Fail);
+        assert!(
+            eop.remediation.contains(
+                "contoso.com. 3600 IN TXT \"v=spf1 mx a:smtp.contoso.com ip4:203.0.113.10 include:spf.protection.outlook.com ~all\""
+            ),
+            "{}",
+            eop.remediation
+        );
+    }
+
+    /// Issue 13 item 8: lookups are counted over the whole record (RFC 7208 4.6.4), even when the
+    /// evaluation for the egress address stops at its first term.
+    #[test]
+    fn spf_past_ten_lookups_fails_even_when_the_egress_address_matches_first() {
+        let mut dns = healthy();
+        dns[2] = ans(
+            "contoso.com",
+            RecordType::Txt,
+            vec![RecordData::Txt(
+                "v=spf1 ip4:203.0.113.10 mx a ptr mx:fabrikam.net a:smtp.contoso.com a:relay.contoso.com exists:rbl.example \
+                 include:spf.protection.outlook.com include:_spf.crm.example include:mail.zendesk.example \
+                 include:_spf.survey.example -all"
+                    .into(),
+            )],
+        );
+        for (name, text) in [
+            ("_spf.crm.example", "v=spf1 ip4:198.51.100.0/24 -all"),
+            ("mail.zendesk.example", "v=spf1 ip4:192.0.2.0/24 -all"),
+            ("_spf.survey.example", "v=spf1 ip4:192.0.2.128/25 -all"),
+        ] {
+            dns.push(ans(name, RecordType::Txt, vec![RecordData::Txt(text.into())]));
+        }
+        let r = run(dns);
+        assert_eq!(
+            find(&r, "dns.spf.egress").status,
+            Status::Pass,
+            "the evaluation stops early"
+        );
+        let lookups = find(&r, "dns.spf.lookups");
+        assert_eq!(lookups.status, Status::Fail, "{lookups:#?}");
+        assert!(
+            lookups.summary.starts_with("11 DNS lookups"),
+            "{}",
+            lookups.summary
+        );
+        assert_eq!(find(&run(healthy()), "dns.spf.lookups").status, Status::Pass);
+    }
+
+    /// Issue 13 item 9: a name in Microsoft's zones is never the admin's to publish.
+    #[test]
+    fn microsofts_zones_are_never_the_admins_to_change() {
+        let mut dns = healthy();
+        dns[10] = ans("contoso-com.mail.protection.outlook.com", RecordType::A, vec![]);
+        let r = run(dns);
+        let eop = r
+            .iter()
+            .find(|c| c.id == "dns.host.resolves" && c.target == "contoso-com.mail.protection.outlook.com")
+            .unwrap();
+        assert_eq!(eop.status, Status::Fail);
+        assert!(!eop.remediation.contains("Publish"), "{}", eop.remediation);
+        assert!(eop.remediation.contains("eop_endpoint"), "{}", eop.remediation);
+
+        let mut dns = healthy();
+        dns[0] = ans("contoso.mail.onmicrosoft.com", RecordType::Mx, vec![]);
+        let routing = run(dns);
+        let mx = find(&routing, "dns.mx.routing_domain");
+        assert_eq!(mx.status, Status::Fail);
+        assert!(mx.remediation.contains("tenant"), "{}", mx.remediation);
+        assert!(
+            !mx.remediation.to_text().to_lowercase().contains("publish"),
+            "{}",
+            mx.remediation
+        );
+        assert!(mx.detail.contains("not yours to change"), "{}", mx.detail);
+    }
+
+    /// Issue 13 item 10: a GCC High tenant is judged with GCC High's names, not the commercial ones.
+    #[test]
+    fn a_gcc_high_tenant_is_judged_by_its_own_cloud() {
+        let mx = |h: &str| RecordData::Mx {
+            preference: 0,
+            exchange: h.into(),
+        };
+        let gcc_eop = "contoso.mail.protection.office365.us";
+        let mut dns: Vec<DnsAnswer> = healthy()
+            .into_iter()
+            .filter(|a| {
+                !a.name.contains("outlook.com")
+                    && !a.name.contains("onmicrosoft.com")
+                    && !a.name.contains("_domainkey")
+            })
+            .filter(|a| !(a.name == "contoso.com" && matches!(a.rtype, RecordType::Mx | RecordType::Txt)))
+            .collect();
+        dns.extend([
+            ans("contoso.mail.onmicrosoft.us", RecordType::Mx, vec![mx(gcc_eop)]),
+            ans("contoso.com", RecordType::Mx, vec![mx(gcc_eop)]),
+            ans(
+                "contoso.com",
+                RecordType::Txt,
+                vec![RecordData::Txt(
+                    "v=spf1 ip4:203.0.113.10 include:spf.protection.office365.us -all".into(),
+                )],
+            ),
+            ans(
+                "spf.protection.office365.us",
+                RecordType::Txt,
+                vec![RecordData::Txt("v=spf1 ip4:52.127.0.0/16 -all".into())],
+            ),
+            ans(
+                gcc_eop,
+                RecordType::A,
+                vec![RecordData::A("52.127.1.1".parse().unwrap())],
+            ),
+        ]);
+        for sel in ["selector1", "selector2"] {
+            dns.push(ans(
+                &format!("{sel}._domainkey.contoso.com"),
+                RecordType::Cname,
+                vec![RecordData::Cname(format!(
+                    "{sel}-contoso-com._domainkey.contoso.onmicrosoft.us"
+                ))],
+            ));
+        }
+        let text = crate::profile::SAMPLE_EDGE
+            .replace("cloud = \"commercial\"", "cloud = \"gcc-high\"")
+            .replace(
+                "contoso-com.mail.protection.outlook.com",
+                "contoso.mail.protection.office365.us",
+            );
+        let profile = Profile::from_toml_str(&text, "gcc.toml", None).unwrap();
+        assert_eq!(profile.tenant.eop_endpoint(), gcc_eop);
+        let r = run_for(&profile, dns);
+        assert!(bad(&r).is_empty(), "{:#?}", bad(&r));
+        for id in [
+            "dns.mx.routing_domain",
+            "dns.mx.accepted_domain",
+            "dns.spf.eop",
+            "dns.dkim",
+        ] {
+            assert_eq!(find(&r, id).status, Status::Pass, "{id}: {:#?}", find(&r, id));
+        }
+        // The commercial cloud's include in a GCC High tenant's record is a profile question, not a pass.
+        let commercial = run(healthy());
+        assert_eq!(find(&commercial, "dns.spf.eop").status, Status::Pass);
     }
 }

@@ -49,30 +49,25 @@ pub const DEFS: &[&CheckDef] = &[&CONNECTORS, &DANE];
 /// TlsSenderCertificateName of its inbound connector.
 pub fn expected_names(profile: &Profile) -> Vec<ExpectedName> {
     let mut out: Vec<ExpectedName> = Vec::new();
-    // One entry a name, naming every setting that expects it.
-    let mut add = |name: &str, source: &str| {
-        if name.is_empty() {
-            return;
-        }
-        match out.iter_mut().find(|e| e.name.eq_ignore_ascii_case(name)) {
-            Some(e) => e.source = format!("{}; {source}", e.source),
-            None => out.push(ExpectedName {
-                name: name.to_string(),
-                source: source.to_string(),
-            }),
-        }
-    };
+    let mut add = |expected: ExpectedName| ExpectedName::add_to(&mut out, expected);
     for host in Topology::of(profile).public_names {
-        add(&host, "the public host name Exchange Online connects to");
+        add(ExpectedName::host(
+            host,
+            "the public host name Exchange Online connects to",
+        ));
     }
+    // The connectors compare domains (`*.contoso.com` is the domain and all its subdomains).
     if let Some(d) = &profile.connectors.exo_outbound.tls_domain {
-        add(d, "TlsDomain of the Exchange Online outbound connector");
+        add(ExpectedName::connector_domain(
+            d.clone(),
+            "TlsDomain of the Exchange Online outbound connector",
+        ));
     }
     if let Some(n) = &profile.connectors.exo_inbound.tls_sender_certificate_name {
-        add(
-            n,
+        add(ExpectedName::connector_domain(
+            n.clone(),
             "TlsSenderCertificateName of the Exchange Online inbound connector",
-        );
+        ));
     }
     out
 }
@@ -296,6 +291,53 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    /// Issue 13 item 3: the shipped contoso-direct.toml names the inbound connector's
+    /// TlsSenderCertificateName `*.contoso.com` (the domain and all its subdomains, Set-InboundConnector);
+    /// a mail.contoso.com certificate satisfies it, in `cert --profile` as in the probes.
+    use crate::checks::cert::NameRule;
+
+    #[test]
+    fn a_wildcard_sender_certificate_name_is_satisfied_by_a_host_certificate() {
+        let direct =
+            Profile::from_toml_str(crate::profile::SAMPLE_DIRECT, "contoso-direct.toml", None).unwrap();
+        assert_eq!(
+            direct
+                .connectors
+                .exo_inbound
+                .tls_sender_certificate_name
+                .as_deref(),
+            Some("*.contoso.com")
+        );
+        let names = expected_names(&direct);
+        let wildcard = names.iter().find(|e| e.name == "*.contoso.com").unwrap();
+        assert_eq!(wildcard.rule, NameRule::ConnectorDomain);
+        let report = crate::checks::cert::check_certificate_chain(
+            &candidate(),
+            "new.pem",
+            &names,
+            &crate::cert::Trust::empty(),
+            time::OffsetDateTime::now_utc(),
+        );
+        let name = report.checks.iter().find(|c| c.id == "tls.cert.name").unwrap();
+        assert_eq!(name.status, Status::Pass, "{name:#?}");
+        // A certificate outside contoso.com does not.
+        let now = time::OffsetDateTime::now_utc();
+        let other = LabCa::generate(now)
+            .unwrap()
+            .issue(&LeafSpec::server("mail.fabrikam.com", ["mail.fabrikam.com"], now))
+            .unwrap()
+            .chain(true);
+        let report = crate::checks::cert::check_certificate_chain(
+            &other,
+            "other.pem",
+            &names,
+            &crate::cert::Trust::empty(),
+            now,
+        );
+        let name = report.checks.iter().find(|c| c.id == "tls.cert.name").unwrap();
+        assert_eq!(name.status, Status::Fail, "{name:#?}");
     }
 
     #[test]

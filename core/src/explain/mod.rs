@@ -76,6 +76,8 @@ pub struct Context {
     pub source: EvidenceSource,
     /// The on-premises host names (to tell which way a failure went).
     pub onprem_names: Vec<String>,
+    /// The tenant's cloud: the causes and fixes name its EOP, routing domain and SPF include.
+    pub cloud: crate::cloud::Cloud,
 }
 
 impl Default for Context {
@@ -85,6 +87,7 @@ impl Default for Context {
             checks: Vec::new(),
             source: EvidenceSource::None,
             onprem_names: Vec::new(),
+            cloud: crate::cloud::Cloud::Commercial,
         }
     }
 }
@@ -97,6 +100,7 @@ impl Context {
             checks: d.checks.clone(),
             source,
             onprem_names: onprem_names(&d.profile),
+            cloud: d.profile.tenant.cloud,
         }
     }
 
@@ -112,6 +116,7 @@ impl Context {
             checks: crate::checks::config::config_checks(profile, &ctx),
             source: EvidenceSource::Profile,
             onprem_names: onprem_names(profile),
+            cloud: profile.tenant.cloud,
         }
     }
 }
@@ -362,7 +367,9 @@ pub fn explain(input: &[u8], ctx: &Context) -> Explanation {
         if main_line.is_none() {
             main_line = Some(c.line);
         }
-        explained.push(explain_one(c, &x, direction, ctx));
+        let mut one = explain_one(c, &x, direction, ctx);
+        localize(&mut one, ctx.cloud);
+        explained.push(one);
         if explained.len() > MAX_OTHERS {
             break;
         }
@@ -493,6 +500,16 @@ fn code_match(e: &Entry, s: StatusCode) -> Option<bool> {
     found
 }
 
+/// The catalogue's texts of `one` in `cloud`'s names ([`crate::cloud::CloudNames::localize`]).
+fn localize(one: &mut Explained, cloud: crate::cloud::Cloud) {
+    let names = cloud.names();
+    one.meaning = names.localize(&one.meaning);
+    for cause in &mut one.causes {
+        cause.cause = names.localize(&cause.cause);
+        cause.fix = names.localize(&cause.fix);
+    }
+}
+
 fn is_microsoft(host: &str) -> bool {
     let h = host.to_ascii_lowercase();
     [
@@ -536,7 +553,9 @@ fn direction(x: &Extracted, ctx: &Context) -> Direction {
         return Direction::FromMicrosoft;
     }
     if x.kind == Some(InputKind::QueueError)
-        && (x.mentions(".mail.onmicrosoft.com") || x.mentions(".protection.outlook.com"))
+        && crate::cloud::CLOUDS.iter().any(|c| {
+            x.mentions(&format!(".{}", c.routing_domain_suffix)) || x.mentions(&format!(".{}", c.eop_zone))
+        })
     {
         return Direction::ToMicrosoft;
     }

@@ -233,6 +233,7 @@ fn a_failing_check_on_that_hop_says_this_is_it() {
         ],
         source: EvidenceSource::Diagnosis,
         onprem_names: vec![],
+        cloud: crate::cloud::Cloud::Commercial,
     };
     let e = explain(SUBJECT_MISMATCH, &ctx);
     let m = &e.explained[0];
@@ -266,6 +267,7 @@ fn passing_checks_on_that_hop_say_what_else_to_look_at() {
         ],
         source: EvidenceSource::Diagnosis,
         onprem_names: vec![],
+        cloud: crate::cloud::Cloud::Commercial,
     };
     let m = explain(SUBJECT_MISMATCH, &ctx).explained[0].clone();
     assert!(
@@ -301,8 +303,9 @@ fn a_profile_ranks_by_its_configuration_checks() {
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/profiles/contoso-edge.toml"),
     )
     .unwrap();
-    profile.connectors.receive.tls_domain_capabilities =
-        "<I>CN=MSIT Machine Auth CA 2, DC=Redmond, DC=corp, DC=microsoft, DC=com<S>CN=*.outlook.com".into();
+    profile.connectors.receive.tls_domain_capabilities = Some(
+        "<I>CN=MSIT Machine Auth CA 2, DC=Redmond, DC=corp, DC=microsoft, DC=com<S>CN=*.outlook.com".into(),
+    );
     let ctx = Context::for_profile(&profile);
     assert_eq!(ctx.edge, Some(true));
     let e = explain(
@@ -372,4 +375,36 @@ fn fixtures_explain_as_expected() {
             assert_eq!(serde_json::to_value(e.input.kind).unwrap(), kind, "{file}");
         }
     }
+}
+
+/// Issue 13 item 10: with a GCC High profile the causes and fixes name GCC High's EOP, not the commercial one.
+#[test]
+fn a_gcc_high_profile_gets_its_clouds_names_in_the_fixes() {
+    let mut profile = crate::profile::Profile::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/profiles/contoso-edge.toml"),
+    )
+    .unwrap();
+    profile.tenant.cloud = crate::cloud::Cloud::GccHigh;
+    profile.tenant.eop_endpoint = None;
+    let ctx = Context::for_profile(&profile);
+    let e = explain(
+        b"451 4.7.0 Temporary server error. Please try again later. PRX5",
+        &ctx,
+    );
+    let fixes: Vec<&str> = e.explained[0].causes.iter().map(|c| c.fix.as_str()).collect();
+    let all = format!("{} {}", e.explained[0].meaning, fixes.join(" "));
+    assert!(
+        all.contains("mail.protection.office365.us:AcceptCloudServicesMail"),
+        "{all}"
+    );
+    assert!(!all.contains("outlook.com"), "{all}");
+    let commercial = explain(
+        b"451 4.7.0 Temporary server error. Please try again later. PRX5",
+        &Context::default(),
+    );
+    let fix = &commercial.explained[0].causes[0].fix;
+    assert!(
+        fix.contains("mail.protection.outlook.com:AcceptCloudServicesMail"),
+        "{fix}"
+    );
 }

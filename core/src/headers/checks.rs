@@ -1,7 +1,7 @@
 //! The `headers.*` checks: the Received chain, delays, TLS per hop, a third-party hop between on-premises
 //! and Microsoft, the AuthAs verdict, filtered and promoted cross-premises headers, a double scan.
 
-use super::verdict::{crossing, third_party_between};
+use super::verdict::{Scans, crossing, double_scan as scans, third_party_between};
 use super::{
     Classification, Context, HeaderAnalysis, Hop, HopRole, Options, SKEW_SECS, SLOW_HOP_SECS, TlsSeen,
 };
@@ -58,9 +58,12 @@ pub const THIRD_PARTY: CheckDef = CheckDef {
 pub const AUTHAS: CheckDef = CheckDef {
     id: "headers.authas",
     title: "Message treated as internal (AuthAs)",
-    why: "Mail between the on-premises organization and Exchange Online must arrive as Internal \
+    why: "Mail the organization sends between on-premises and Exchange Online must arrive as Internal \
           (X-MS-Exchange-Organization-AuthAs: Internal, SCL -1); as Anonymous it is filtered as internet mail, \
-          junked or quarantined, and internal-only features break.",
+          junked or quarantined, and internal-only features break. Internet mail keeps AuthAs Anonymous through \
+          EOP and hybrid by design, and a partner's domain-secured mail is Partner (external): neither is a \
+          fault. The organization's mail is told by MessageDirectionality Originating, on-premises' \
+          CrossPremises-AuthAs Internal, or a sender in the accepted domains.",
     references: &[HEADER_FIREWALL, SET_INBOUND_CONNECTOR],
 };
 /// `headers.cross-premises.filtered`.
@@ -84,9 +87,10 @@ pub const PROMOTED: CheckDef = CheckDef {
 pub const DOUBLE_SCAN: CheckDef = CheckDef {
     id: "headers.antispam.double-scan",
     title: "Message filtered once, not twice",
-    why: "X-Forefront-Antispam-Report-Untrusted next to X-Forefront-Antispam-Report means the message was \
-          scanned twice because its cross-premises headers were not promoted (centralized mail transport): \
-          false quarantines and SPF failures follow (KB 3079142).",
+    why: "X-Forefront-Antispam-Report-Untrusted next to X-Forefront-Antispam-Report from the same tenant \
+          (the same X-MS-Exchange-CrossTenant-Id) means the message was scanned twice because its cross-premises \
+          headers were not promoted (centralized mail transport): false quarantines and SPF failures follow \
+          (KB 3079142). From another tenant it is that organization's report, renamed: normal.",
     references: &[KB3079142, ANTISPAM_HEADERS],
 };
 
@@ -353,31 +357,29 @@ fn authas(a: &HeaderAnalysis, options: &Options) -> Option<CheckResult> {
     let mk = |def, status, summary| mk(def, options, status, summary);
     let v = &a.verdict;
     let reasons = v.reasons.join("; ");
-    let authas = match v.classification {
-        Classification::Internal => mk(&AUTHAS, Status::Pass, "internal".to_string()).detail(reasons),
-        Classification::Anonymous if v.hybrid => mk(&AUTHAS, Status::Fail, "anonymous".to_string())
-            .detail(reasons)
-            .remediation(Remediation::steps([
-                Step::prose("Make Exchange Online attribute on-premises mail: the inbound connector is OnPremises, names the certificate your servers present and takes the cross-premises headers,"),
-                Step::command(Place::ExchangeOnline, "Set-InboundConnector \"Inbound from <GUID>\" -ConnectorType OnPremises -TlsSenderCertificateName <name on the on-premises certificate> -RequireTls $true -CloudServicesMailEnabled $true"),
-                Step::prose("and the on-premises send connector sends them:"),
-                Step::command(Place::MailboxShell, "Set-SendConnector \"Outbound to Office 365 - <GUID>\" -CloudServicesMailEnabled $true"),
-                Step::confirm(Place::ExchangeOnline, "Get-InboundConnector | Format-List Name,ConnectorType,TlsSenderCertificateName,RequireTls,CloudServicesMailEnabled"),
-                Step::prose("Or rerun the Hybrid Configuration Wizard, which sets both."),
-            ])),
-        Classification::Anonymous => mk(
-            &AUTHAS,
-            Status::Info,
-            "anonymous, as internet mail is".to_string(),
-        )
-        .detail(reasons),
-        Classification::Unknown => mk(
-            &AUTHAS,
-            Status::Skip,
-            "the headers do not say whether Exchange authenticated the message".to_string(),
-        )
-        .detail(reasons),
+    let class = v.classification.as_str();
+    let status = v.status();
+    let summary = match (v.classification, status) {
+        (Classification::Internal, _) => "internal".to_string(),
+        (Classification::Unknown, _) => {
+            "the headers do not say whether Exchange authenticated the message".to_string()
+        }
+        (_, Status::Fail) => format!("{class}, but the organization sent it: it must arrive as internal"),
+        (_, Status::Warn) => format!("{class}; the headers do not say whether the organization sent it"),
+        (Classification::Partner, _) => format!("{class}, as a partner's mail is"),
+        _ => format!("{class}, as internet mail is"),
     };
+    let mut authas = mk(&AUTHAS, status, summary).detail(reasons);
+    if status >= Status::Warn {
+        authas = authas.remediation(Remediation::steps([
+            Step::prose("Make Exchange Online attribute on-premises mail: the inbound connector is OnPremises, names the certificate your servers present and takes the cross-premises headers,"),
+            Step::command(Place::ExchangeOnline, "Set-InboundConnector \"Inbound from <GUID>\" -ConnectorType OnPremises -TlsSenderCertificateName <name on the on-premises certificate> -RequireTls $true -CloudServicesMailEnabled $true"),
+            Step::prose("and the on-premises send connector sends them:"),
+            Step::command(Place::MailboxShell, "Set-SendConnector \"Outbound to Office 365 - <GUID>\" -CloudServicesMailEnabled $true"),
+            Step::confirm(Place::ExchangeOnline, "Get-InboundConnector | Format-List Name,ConnectorType,TlsSenderCertificateName,RequireTls,CloudServicesMailEnabled"),
+            Step::prose("Or rerun the Hybrid Configuration Wizard, which sets both."),
+        ]));
+    }
     Some(authas)
 }
 
@@ -469,10 +471,27 @@ fn double_scan(a: &HeaderAnalysis, options: &Options) -> Option<CheckResult> {
     let mk = |def, status, summary| mk(def, options, status, summary);
     let x = &a.exchange;
     Some(match (&x.antispam, &x.antispam_untrusted) {
-        (Some(_), Some(_)) => mk(
+        (Some(_), Some(_)) => match scans(x, &a.hops) {
+            Scans::OtherTenant(why) => mk(
+                &DOUBLE_SCAN,
+                Status::Info,
+                format!("the -Untrusted report is the sending organization's ({why}): filtered once by this tenant"),
+            )
+            .detail(
+                "Exchange Online renames the antispam report of another Microsoft 365 organization to \
+                 X-Forefront-Antispam-Report-Untrusted: normal for mail between tenants, not a double scan.",
+            ),
+            Scans::Unknown => mk(
+                &DOUBLE_SCAN,
+                Status::Info,
+                "X-Forefront-Antispam-Report and -Untrusted present; the headers do not show whether both come \
+                 from this tenant (no X-MS-Exchange-CrossTenant-Id to compare)"
+                    .to_string(),
+            ),
+            Scans::SameTenant(why) => mk(
             &DOUBLE_SCAN,
             Status::Warn,
-            "X-Forefront-Antispam-Report and X-Forefront-Antispam-Report-Untrusted both present".to_string(),
+            format!("filtered twice by the same tenant ({why})"),
         )
         .detail(
             "The message was filtered by Exchange Online Protection twice: the second pass did not trust the \
@@ -485,6 +504,7 @@ fn double_scan(a: &HeaderAnalysis, options: &Options) -> Option<CheckResult> {
             Step::confirm(Place::ExchangeOnline, "Get-InboundConnector | Format-List Name,ConnectorType,TlsSenderCertificateName,CloudServicesMailEnabled"),
             Step::confirm(Place::ExchangeOnline, "Get-OutboundConnector | Format-List Name,RouteAllMessagesViaOnPremises,CloudServicesMailEnabled"),
         ])),
+        },
         (None, None) => mk(
             &DOUBLE_SCAN,
             Status::Skip,

@@ -34,7 +34,7 @@ mod verdict;
 use mail_parser::MessageParser;
 use serde::{Deserialize, Serialize};
 
-use crate::check::{CheckResult, Counts};
+use crate::check::{CheckResult, Counts, Status};
 
 pub use checks::{AUTHAS, DEFS, DELAY, DOUBLE_SCAN, FILTERED, PROMOTED, RECEIVED, THIRD_PARTY, TLS};
 pub use parse::{first_header, header_section, looks_like_headers, summary};
@@ -217,6 +217,9 @@ fn find_suffix<'a>(list: &'a [(String, String)], prefix: &str, suffix: &str) -> 
 pub enum Classification {
     /// Authenticated as coming from the organization.
     Internal,
+    /// Domain-secured external mail (`AuthAs: Partner`): a partner organization authenticated by mutual
+    /// TLS (domain security). Authenticated, but external: not the organization's own mail.
+    Partner,
     /// Treated as coming from the internet.
     Anonymous,
     /// The headers do not say.
@@ -228,6 +231,7 @@ impl Classification {
     pub fn as_str(self) -> &'static str {
         match self {
             Classification::Internal => "internal",
+            Classification::Partner => "partner (domain-secured external)",
             Classification::Anonymous => "anonymous",
             Classification::Unknown => "unknown",
         }
@@ -246,6 +250,27 @@ pub struct Verdict {
     /// Whether the headers show the message crossed between on-premises and Exchange Online
     /// (cross-premises headers, a filtering send connector, or an on-premises hop next to a Microsoft one).
     pub hybrid: bool,
+    /// Whether the organization sent the message (`MessageDirectionality: Originating`, on-premises
+    /// authenticated it as internal, or the sender is in the accepted domains), as opposed to internet or
+    /// partner mail it received; `None` when the headers do not say.
+    #[serde(default)]
+    pub originated: Option<bool>,
+}
+
+impl Verdict {
+    /// How the verdict is judged: internal passes; anything else fails only for mail the organization
+    /// sent, which must arrive as internal. Internet mail keeps `AuthAs: Anonymous` through EOP and
+    /// hybrid by design (and partner mail `Partner`): `info`. When the headers do not say who sent it, a
+    /// hybrid message that is not internal is a `warn`; unknown is a `skip`.
+    pub fn status(&self) -> Status {
+        match (self.classification, self.originated) {
+            (Classification::Internal, _) => Status::Pass,
+            (Classification::Unknown, _) => Status::Skip,
+            (_, Some(true)) => Status::Fail,
+            (_, None) if self.hybrid => Status::Warn,
+            _ => Status::Info,
+        }
+    }
 }
 
 /// Where the headers were taken.
@@ -369,7 +394,13 @@ pub fn analyze(data: &[u8], options: &Options) -> HeaderAnalysis {
         (Some(a), Some(b)) => Some(b - a),
         _ => None,
     };
-    let verdict = verdict::verdict(&exchange, &received, options.context);
+    let mut verdict = verdict::verdict(&exchange, &received, options.context);
+    verdict.originated = verdict::originated(
+        &exchange,
+        verdict.hybrid,
+        summary.from.as_deref(),
+        &options.org_domains,
+    );
     let mut analysis = HeaderAnalysis {
         schema: SCHEMA.to_string(),
         summary,

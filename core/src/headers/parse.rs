@@ -325,13 +325,11 @@ fn role_of(by: Option<&str>, exchange_software: bool, org_domains: &[String]) ->
             HopRole::Other
         };
     };
-    if ends_with_domain(by, "protection.outlook.com") {
+    // Microsoft's hosts in every cloud (crate::cloud::CLOUDS): a header says nothing of the profile.
+    if crate::cloud::is_any_eop_host(by) {
         return HopRole::Eop;
     }
-    if ["outlook.com", "office365.com", "outlook.office.com"]
-        .iter()
-        .any(|d| ends_with_domain(by, d))
-    {
+    if crate::cloud::is_any_exo_host(by) {
         return HopRole::ExchangeOnline;
     }
     let in_org = org_domains.iter().any(|d| ends_with_domain(by, d));

@@ -12,10 +12,15 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 fn run(name: &str, context: Context) -> HeaderAnalysis {
+    run_for(name, context, &[])
+}
+
+/// The analysis of a fixture for an organization whose accepted domains are `org_domains`.
+fn run_for(name: &str, context: Context, org_domains: &[&str]) -> HeaderAnalysis {
     analyze(
         &fixture(name),
         &Options {
-            org_domains: Vec::new(),
+            org_domains: org_domains.iter().map(|d| d.to_string()).collect(),
             context,
             target: name.to_string(),
         },
@@ -90,7 +95,15 @@ fn anonymous_hybrid_message_names_the_unpromoted_headers() {
 
 #[test]
 fn filtered_by_send_connector() {
-    let a = run("filtered-by-send-connector.eml", Context::Delivered);
+    // Without the accepted domains, nothing says who sent it (the filtered headers were the evidence).
+    let unknown = run("filtered-by-send-connector.eml", Context::Delivered);
+    assert_eq!(unknown.verdict.originated, None);
+    assert_eq!(status(&unknown, "headers.authas"), Status::Warn);
+    let a = run_for(
+        "filtered-by-send-connector.eml",
+        Context::Delivered,
+        &["contoso.com"],
+    );
     assert_eq!(a.verdict.classification, Classification::Anonymous);
     assert_eq!(
         a.verdict.basis.as_deref(),
@@ -109,9 +122,12 @@ fn filtered_by_send_connector() {
 
 #[test]
 fn double_scan_untrusted() {
-    let a = run("double-scan-untrusted.eml", Context::Delivered);
+    let a = run_for("double-scan-untrusted.eml", Context::Delivered, &["contoso.com"]);
+    // Both reports by the same tenant (two stamps of one X-MS-Exchange-CrossTenant-Id).
     assert_eq!(status(&a, "headers.antispam.double-scan"), Status::Warn);
-    assert_eq!(status(&a, "headers.authas"), Status::Fail);
+    // Internet mail from fabrikam: anonymous is right, the double scan is the problem.
+    assert_eq!(a.verdict.originated, Some(false));
+    assert_eq!(status(&a, "headers.authas"), Status::Info);
     let untrusted = a.exchange.antispam_untrusted.as_ref().unwrap();
     assert_eq!(untrusted.get("SFV"), Some("NSPM"));
     assert_eq!(a.exchange.antispam.as_ref().unwrap().get("SFV"), Some("SPM"));
@@ -290,4 +306,99 @@ fn domain_suffixes_of_non_ascii_host_names_never_slice_inside_a_character() {
                Mon, 1 Apr 2024 10:00:05 +0000\r\nSubject: x\r\n\r\n";
     let a = analyze(raw.as_bytes(), &Options::default());
     assert_eq!(a.hops.len(), 1);
+}
+
+/// Issue 13 item 12: internet mail keeps AuthAs Anonymous through EOP and hybrid by design. Delivered to an
+/// on-premises mailbox through EOP (MX at EOP, outbound connector to the Edge), it is not a fault.
+#[test]
+fn internet_mail_delivered_on_premises_through_eop_passes() {
+    for org in [&[][..], &["contoso.com"][..]] {
+        let a = run_for("internet-via-eop-to-onprem.eml", Context::Delivered, org);
+        assert_eq!(a.verdict.classification, Classification::Anonymous);
+        assert!(a.verdict.hybrid, "it crossed from EOP to on-premises");
+        assert_eq!(a.verdict.originated, Some(false), "{org:?}");
+        assert_eq!(status(&a, "headers.authas"), Status::Info, "{org:?}");
+        assert_eq!(status(&a, "headers.third-party-hop"), Status::Pass);
+        assert_eq!(status(&a, "headers.cross-premises.promoted"), Status::Pass);
+        assert!(a.counts.worst() < Status::Warn, "{org:?}: {:#?}", a.checks);
+    }
+}
+
+/// The same headers with the organization's own sender: anonymous is then a fault.
+#[test]
+fn the_organizations_own_mail_arriving_anonymous_fails() {
+    let text = String::from_utf8(fixture("internet-via-eop-to-onprem.eml"))
+        .unwrap()
+        .replace(
+            "Someone <someone@gmail.example>",
+            "Adele Vance <adele@contoso.com>",
+        );
+    let a = analyze(
+        text.as_bytes(),
+        &Options {
+            org_domains: vec!["contoso.com".into()],
+            context: Context::Delivered,
+            target: "t".into(),
+        },
+    );
+    assert_eq!(a.verdict.originated, Some(true));
+    assert_eq!(status(&a, "headers.authas"), Status::Fail);
+    // Originating, whatever the sender: also the organization's.
+    let originating = String::from_utf8(fixture("internet-via-eop-to-onprem.eml"))
+        .unwrap()
+        .replace(
+            "MessageDirectionality: Incoming",
+            "MessageDirectionality: Originating",
+        );
+    let a = analyze(originating.as_bytes(), &Options::default());
+    assert_eq!(a.verdict.originated, Some(true));
+    assert_eq!(status(&a, "headers.authas"), Status::Fail);
+}
+
+/// Issue 13 item 13: an -Untrusted report from another tenant (the sender's) is not a double scan.
+#[test]
+fn untrusted_report_of_another_tenant_is_not_a_double_scan() {
+    let a = run_for("cross-tenant-untrusted.eml", Context::Delivered, &["contoso.com"]);
+    assert!(a.exchange.antispam_untrusted.is_some() && a.exchange.antispam.is_some());
+    assert_eq!(status(&a, "headers.antispam.double-scan"), Status::Info);
+    assert!(
+        a.checks
+            .iter()
+            .any(|c| c.id == "headers.antispam.double-scan" && c.summary.contains("sending organization")),
+        "{:#?}",
+        a.checks
+    );
+    assert!(a.counts.worst() < Status::Warn, "{:#?}", a.checks);
+}
+
+/// Issue 13 item 13: AuthAs Partner is domain-secured external mail, not internal.
+#[test]
+fn partner_is_domain_secured_external_mail_not_internal() {
+    let a = run_for("partner-domain-secured.eml", Context::Delivered, &["contoso.com"]);
+    assert_eq!(a.verdict.classification, Classification::Partner);
+    assert_ne!(status(&a, "headers.authas"), Status::Pass);
+    assert_eq!(status(&a, "headers.authas"), Status::Info);
+    assert!(
+        a.verdict.reasons.iter().any(|r| r.contains("domain security")),
+        "{:#?}",
+        a.verdict
+    );
+}
+
+/// Hosts of every Microsoft cloud are Microsoft's hops.
+#[test]
+fn hops_of_other_clouds_are_microsofts() {
+    let text = String::from_utf8(fixture("internet-via-eop-to-onprem.eml"))
+        .unwrap()
+        .replace(
+            "DM6NAM11FT058.eop-nam11.prod.protection.outlook.com",
+            "CY1USG02FT007.mail.protection.office365.us",
+        )
+        .replace(
+            "DM6NAM11FT058.mail.protection.outlook.com",
+            "CY1USG02FT008.mail.protection.office365.us",
+        );
+    let a = analyze(text.as_bytes(), &Options::default());
+    assert_eq!(a.hops[1].role, HopRole::Eop, "{:#?}", a.hops);
+    assert_eq!(a.hops[2].role, HopRole::OnPremises);
 }

@@ -97,18 +97,134 @@ pub(super) fn verdict(x: &ExchangeHeaders, hops: &[Hop], context: Context) -> Ve
             (Classification::Unknown, None)
         }
     };
-    if x.antispam.is_some() && x.antispam_untrusted.is_some() {
+    if classification == Classification::Partner {
         reasons.push(
-            "filtered twice (X-Forefront-Antispam-Report and -Untrusted): the cross-premises headers were not \
-             promoted"
+            "AuthAs Partner: a partner organization's mail over domain security (mutual TLS); authenticated, \
+             but external, not the organization's own"
                 .to_string(),
         );
+    }
+    if x.antispam.is_some() && x.antispam_untrusted.is_some() {
+        match double_scan(x, hops) {
+            Scans::SameTenant(why) => reasons.push(format!(
+                "filtered twice by the same tenant (X-Forefront-Antispam-Report and -Untrusted, {why}): the \
+                 cross-premises headers were not promoted"
+            )),
+            Scans::OtherTenant(why) => reasons.push(format!(
+                "X-Forefront-Antispam-Report-Untrusted is another tenant's report ({why}): normal for mail \
+                 between Microsoft 365 organizations"
+            )),
+            Scans::Unknown => {}
+        }
     }
     Verdict {
         classification,
         basis,
         reasons,
         hybrid,
+        originated: None,
+    }
+}
+
+/// Whether the organization sent the message.
+///
+/// `Some(true)` when `MessageDirectionality` is `Originating`, when on-premises authenticated it as internal
+/// before it crossed (`X-MS-Exchange-CrossPremises-AuthAs: Internal`), or when the sender (`From`) is in
+/// `org_domains`. `Some(false)` when the sender is outside known `org_domains`, when the side that sent it
+/// across already had it as incoming or anonymous (`X-MS-Exchange-CrossPremises-MessageDirectionality:
+/// Incoming`, `-AuthAs: Anonymous`), or when it never crossed (`hybrid` false) and arrived `Incoming`. The
+/// organization header `MessageDirectionality: Incoming` after a crossing proves nothing: a message that
+/// lost its cross-premises headers is stamped so. `None` otherwise.
+pub(super) fn originated(
+    x: &ExchangeHeaders,
+    hybrid: bool,
+    from: Option<&str>,
+    org_domains: &[String],
+) -> Option<bool> {
+    let is = |value: Option<&str>, word: &str| value.is_some_and(|v| v.trim().eq_ignore_ascii_case(word));
+    let organization = x.directionality.as_deref();
+    let crossing = x.cross_premises("MessageDirectionality");
+    if is(organization, "Originating") || is(crossing, "Originating") {
+        return Some(true);
+    }
+    if is(x.cross_premises("AuthAs"), "Internal") {
+        return Some(true);
+    }
+    // The first address of From, its domain.
+    let sender = from
+        .and_then(|f| f.split(',').next())
+        .and_then(|a| a.trim().rsplit_once('@'))
+        .map(|(_, d)| d.trim().trim_end_matches('>'));
+    if let Some(domain) = sender {
+        if org_domains
+            .iter()
+            .any(|d| super::parse::ends_with_domain(domain, d))
+        {
+            return Some(true);
+        }
+        if !org_domains.is_empty() {
+            return Some(false);
+        }
+    }
+    if is(crossing, "Incoming") || is(x.cross_premises("AuthAs"), "Anonymous") {
+        return Some(false);
+    }
+    if !hybrid && is(organization, "Incoming") {
+        return Some(false);
+    }
+    None
+}
+
+/// Whose spam scans an `X-Forefront-Antispam-Report-Untrusted` next to an `X-Forefront-Antispam-Report`
+/// shows.
+pub(super) enum Scans {
+    /// Both by the organization's own tenant: a double scan (why it is known).
+    SameTenant(String),
+    /// The untrusted one by another tenant, the sender's (why it is known).
+    OtherTenant(String),
+    /// The headers do not say.
+    Unknown,
+}
+
+/// Whether the two antispam reports come from the same tenant: every `X-MS-Exchange-CrossTenant-Id` is
+/// the same (at least two stamps), or, without tenant ids, the message went from Microsoft to on-premises
+/// Exchange and back (the organization's own hybrid path). Different tenant ids: the untrusted report is
+/// the sending organization's.
+pub(super) fn double_scan(x: &ExchangeHeaders, hops: &[Hop]) -> Scans {
+    let mut ids: Vec<String> = x
+        .cross_tenant
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("X-MS-Exchange-CrossTenant-Id"))
+        .map(|(_, v)| v.trim().to_ascii_lowercase())
+        .collect();
+    let stamps = ids.len();
+    ids.sort();
+    ids.dedup();
+    match ids.len() {
+        0 | 1 => {
+            if stamps >= 2 {
+                return Scans::SameTenant(format!(
+                    "{stamps} X-MS-Exchange-CrossTenant-Id stamps of tenant {}",
+                    ids[0]
+                ));
+            }
+            // Microsoft -> on-premises -> Microsoft: the tenant's own round trip through hybrid.
+            let roles: Vec<HopRole> = hops.iter().map(|h| h.role).collect();
+            let round_trip = roles.iter().position(|r| r.is_microsoft()).is_some_and(|first| {
+                roles[first..]
+                    .iter()
+                    .position(|r| *r == HopRole::OnPremises)
+                    .is_some_and(|on_prem| roles[first + on_prem..].iter().any(|r| r.is_microsoft()))
+            });
+            if round_trip {
+                Scans::SameTenant(
+                    "the message went from Microsoft to on-premises Exchange and back".to_string(),
+                )
+            } else {
+                Scans::Unknown
+            }
+        }
+        _ => Scans::OtherTenant(format!("X-MS-Exchange-CrossTenant-Id {}", ids.join(" vs "))),
     }
 }
 
@@ -118,13 +234,14 @@ fn classify(auth: &str) -> Classification {
         Classification::Internal
     } else if a.eq_ignore_ascii_case("Anonymous") || a.eq_ignore_ascii_case("External") {
         Classification::Anonymous
+    } else if a.eq_ignore_ascii_case("Partner") {
+        // Domain security (mutual TLS with a partner domain): external mail, authenticated.
+        Classification::Partner
+    } else if a.eq_ignore_ascii_case("Authenticated") {
+        // Client submission by an authenticated user of the organization.
+        Classification::Internal
     } else {
-        // Partner, Authenticated (client submission) and the like: authenticated, not anonymous.
-        if a.eq_ignore_ascii_case("Authenticated") || a.eq_ignore_ascii_case("Partner") {
-            Classification::Internal
-        } else {
-            Classification::Unknown
-        }
+        Classification::Unknown
     }
 }
 

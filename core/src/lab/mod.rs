@@ -26,6 +26,7 @@ use time::OffsetDateTime;
 pub use scenario::{DEFAULT_SCENARIO, Fault, SCENARIOS, Scenario, scenario};
 
 use crate::ca::{self, IssuedCert, LabCa, LeafIssuer, LeafKey, LeafSpec};
+use crate::cloud::Cloud;
 use crate::profile::Profile;
 use crate::smtp::{Faults, Personality, ServerConfig, SmtpServer};
 use dns_server::LabDnsServer;
@@ -54,6 +55,56 @@ pub mod names {
     pub const EOP_TLS_DOMAIN: &str = "mail.protection.outlook.com";
     /// Where the `wrong-mx` scenario points the routing domain's MX: a retired Office 365 endpoint.
     pub const LEGACY_MX_HOST: &str = "mail.messaging.microsoft.com";
+}
+
+/// The Microsoft side of the lab's organisation in the scenario's cloud ([`crate::cloud::CLOUDS`]): the
+/// [`names`] constants are the commercial cloud's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabNames {
+    /// The cloud.
+    pub cloud: Cloud,
+    /// The tenant's routing (coexistence) domain.
+    pub routing_domain: String,
+    /// The tenant's initial domain.
+    pub onmicrosoft_domain: String,
+    /// The tenant's EOP endpoint.
+    pub eop_host: String,
+    /// The name an EOP front-end server gives in its banner.
+    pub eop_frontend: String,
+    /// The name EOP's certificate is issued to (and the send connector's TlsDomain).
+    pub eop_tls_domain: &'static str,
+    /// The DNS zone that holds the EOP endpoints and the SPF record to include (`protection.outlook.com`).
+    pub protection_zone: String,
+    /// The SPF record to include.
+    pub spf_include: &'static str,
+}
+
+impl LabNames {
+    /// The lab's names in `cloud`.
+    pub fn of(cloud: Cloud) -> LabNames {
+        let c = cloud.names();
+        LabNames {
+            cloud,
+            routing_domain: c.routing_domain(names::TENANT),
+            onmicrosoft_domain: c.initial_domain(names::TENANT),
+            eop_host: c.eop_endpoint(names::TENANT, Some(names::DOMAIN)),
+            eop_frontend: format!("LO2PEPF00001A2B.{}", c.eop_zone),
+            eop_tls_domain: c.eop_tls_domain,
+            protection_zone: c.eop_zone.strip_prefix("mail.").unwrap_or(c.eop_zone).to_string(),
+            spf_include: c.spf_include,
+        }
+    }
+
+    /// The names EOP's certificate carries: its TlsDomain and every endpoint of the zone.
+    fn eop_certificate_names(&self) -> Vec<String> {
+        let zone = self.cloud.names().eop_zone;
+        let mut v = vec![self.eop_tls_domain.to_string()];
+        let wildcard = format!("*.{zone}");
+        if !v.contains(&wildcard) {
+            v.push(wildcard);
+        }
+        v
+    }
 }
 
 /// What an endpoint is in the deployment.
@@ -347,6 +398,7 @@ impl Lab {
 
         let bind = options.bind;
         let fault = scenario.fault;
+        let lab_names = LabNames::of(scenario.cloud);
         let mut servers = Vec::new();
         let mut background = Vec::new();
         let mut endpoints = Vec::new();
@@ -368,16 +420,16 @@ impl Lab {
         // certificate matches the inbound connector's TlsSenderCertificateName (else 5.7.64).
         // TLS is not required: EOP also takes internet mail in plain text.
         let eop_tls = crate::relay::tls::server_config(certs.eop.cert.certified_key(true)?, true)?;
-        let mut eop = ServerConfig::new(names::EOP_FRONTEND, Personality::Eop);
+        let mut eop = ServerConfig::new(&lab_names.eop_frontend, Personality::Eop);
         eop.tls = Some(eop_tls);
         eop.faults = base_faults.clone();
-        eop.accepted_domains = accepted_domains();
+        eop.accepted_domains = accepted_domains(&lab_names);
         eop.policy = Some(Arc::new(crate::relay::inspect::EopAttribution {
             inspector: crate::relay::inspect::Inspector {
                 role: crate::relay::Role::Eop,
-                expected_names: vec![TLS_SENDER_CERTIFICATE_NAME.to_string()],
+                expected_names: vec![tls_sender_certificate_name(scenario).to_string()],
                 client_roots: Some(vec![certs.ca_der.clone()]),
-                org_domains: accepted_domains(),
+                org_domains: accepted_domains(&lab_names),
             },
         }));
         let eop = SmtpServer::bind(SocketAddr::new(bind, 0), eop)
@@ -385,7 +437,7 @@ impl Lab {
             .map_err(LabError::io("bind the EOP endpoint"))?;
         endpoints.push(endpoint(
             EndpointRole::Eop,
-            names::EOP_HOST,
+            &lab_names.eop_host,
             eop.local_addr(),
             &certs.eop,
         ));
@@ -411,7 +463,7 @@ impl Lab {
         let mailbox_host = names::MAILBOX_HOST;
         let mut mailbox = ServerConfig::new(mailbox_host, Personality::ExchangeMailbox);
         mailbox.tls = Some(server_tls(&certs.mailbox, true, mailbox_host)?);
-        mailbox.accepted_domains = accepted_domains();
+        mailbox.accepted_domains = accepted_domains(&lab_names);
         mailbox.faults = base_faults.clone();
         if !scenario.edge {
             // Without an Edge, the Mailbox server is the hybrid endpoint and carries the public name.
@@ -443,7 +495,7 @@ impl Lab {
             // Internal listener (Mailbox -> Edge): healthy apart from the certificate it shares.
             let mut internal = ServerConfig::new(names::EDGE_HOST, Personality::ExchangeEdgeInternal);
             internal.tls = Some(Arc::clone(&edge_tls));
-            internal.accepted_domains = accepted_domains();
+            internal.accepted_domains = accepted_domains(&lab_names);
             internal.faults = base_faults.clone();
             let internal = SmtpServer::bind(SocketAddr::new(bind, 0), internal)
                 .await
@@ -472,7 +524,7 @@ impl Lab {
                     let mut external =
                         ServerConfig::new(names::PUBLIC_HOST, Personality::ExchangeEdgeExternal);
                     external.tls = Some(Arc::clone(&edge_tls));
-                    external.accepted_domains = accepted_domains();
+                    external.accepted_domains = accepted_domains(&lab_names);
                     external.faults = edge_faults(fault, &options, base_faults.clone());
                     external.faults.handshake_only =
                         handshake_only::edge_server(fault, certs.edge.cert.certified_key(send_intermediate)?);
@@ -510,10 +562,10 @@ impl Lab {
             ));
         }
 
-        let mut lab_zones = zones::zones(scenario, bind, &certs.ca_pem);
+        let mut lab_zones = zones::zones(scenario, &lab_names, bind, &certs.ca_pem);
         let eop_leaf = certs.eop.cert.chain(false);
         let eop_leaf = eop_leaf.first().map(|c| c.as_ref()).unwrap_or_default();
-        for (origin, record) in zones::dane_records(fault, eop_leaf) {
+        for (origin, record) in zones::dane_records(fault, &lab_names, eop_leaf) {
             if let Some(zone) = lab_zones.iter_mut().find(|z| z.origin == origin) {
                 zone.records.push(record);
             }
@@ -577,11 +629,22 @@ impl Lab {
 /// endpoint attributes sessions by.
 const TLS_SENDER_CERTIFICATE_NAME: &str = names::PUBLIC_HOST;
 
-fn accepted_domains() -> Vec<String> {
+/// The name the Exchange Online connectors of `scenario` expect on the on-premises certificate
+/// (TlsSenderCertificateName, and TlsDomain of the outbound connector): the public host name, or
+/// `*.contoso.com` (the domain and all its subdomains) with [`Scenario::wildcard_connectors`].
+fn tls_sender_certificate_name(scenario: &Scenario) -> &'static str {
+    if scenario.wildcard_connectors {
+        "*.contoso.com"
+    } else {
+        TLS_SENDER_CERTIFICATE_NAME
+    }
+}
+
+fn accepted_domains(lab_names: &LabNames) -> Vec<String> {
     vec![
         names::DOMAIN.to_string(),
-        names::ROUTING_DOMAIN.to_string(),
-        names::ONMICROSOFT_DOMAIN.to_string(),
+        lab_names.routing_domain.clone(),
+        lab_names.onmicrosoft_domain.clone(),
     ]
 }
 
@@ -633,16 +696,10 @@ fn issue_certificates(scenario: &Scenario, options: &LabOptions) -> Result<Certs
     let now = options.now;
     let ca = LabCa::generate(now)?;
     let day = time::Duration::days(1);
+    let lab_names = LabNames::of(scenario.cloud);
     let eop = issue(
         &ca,
-        &LeafSpec::server(
-            names::EOP_TLS_DOMAIN,
-            vec![
-                names::EOP_TLS_DOMAIN.to_string(),
-                format!("*.{}", names::EOP_TLS_DOMAIN),
-            ],
-            now,
-        ),
+        &LeafSpec::server(lab_names.eop_tls_domain, lab_names.eop_certificate_names(), now),
     )?;
     let legacy = issue(
         &ca,
@@ -714,9 +771,11 @@ pub fn lab_profile_struct(scenario: &Scenario, info: &LabInfo) -> Profile {
         name: format!("mailpath lab: {}", scenario.name),
         ..Profile::default()
     };
+    let lab_names = LabNames::of(scenario.cloud);
     profile.tenant.name = names::TENANT.to_string();
     profile.tenant.accepted_domains = vec![names::DOMAIN.to_string()];
-    profile.tenant.eop_endpoint = Some(names::EOP_HOST.to_string());
+    profile.tenant.eop_endpoint = Some(lab_names.eop_host.clone());
+    profile.tenant.cloud = scenario.cloud;
     profile.mailboxes = vec![MailboxServer {
         fqdn: names::MAILBOX_HOST.to_string(),
         address: Some(ip),
@@ -730,12 +789,23 @@ pub fn lab_profile_struct(scenario: &Scenario, info: &LabInfo) -> Profile {
             hybrid: true,
         }];
     }
+    // The lab's Exchange is configured as the HCW configures a real one; the profile states every
+    // setting, so that the checks judge them rather than assume them.
     let c = &mut profile.connectors;
     c.send.fqdn = Some(names::PUBLIC_HOST.to_string());
-    c.send.tls_domain = names::EOP_TLS_DOMAIN.to_string();
-    c.exo_inbound.tls_sender_certificate_name = Some(TLS_SENDER_CERTIFICATE_NAME.to_string());
+    c.send.tls_domain = Some(lab_names.eop_tls_domain.to_string());
+    c.send.tls_auth_level = Some(crate::profile::TlsAuthLevel::DomainValidation);
+    c.send.require_tls = Some(true);
+    c.send.cloud_services_mail_enabled = Some(true);
+    c.receive.tls_domain_capabilities = Some(crate::profile::hcw_tls_domain_capabilities(scenario.cloud));
+    c.exo_inbound.tls_sender_certificate_name = Some(tls_sender_certificate_name(scenario).to_string());
+    c.exo_inbound.require_tls = Some(true);
+    c.exo_inbound.cloud_services_mail_enabled = Some(true);
     c.exo_outbound.smart_hosts = vec![names::PUBLIC_HOST.to_string()];
-    c.exo_outbound.tls_domain = Some(names::PUBLIC_HOST.to_string());
+    c.exo_outbound.tls_domain = Some(tls_sender_certificate_name(scenario).to_string());
+    c.exo_outbound.tls_settings = Some(crate::profile::TlsAuthLevel::DomainValidation);
+    c.exo_outbound.route_all_via_on_premises = Some(false);
+    c.exo_outbound.cloud_services_mail_enabled = Some(true);
     profile.resolvers.system = false;
     profile.resolvers.internal = vec![info.dns];
     profile.trust.system_store = false;
@@ -807,9 +877,10 @@ mod tests {
                 s.name
             );
             assert_eq!(
-                profile.smtp_port_for(names::EOP_HOST),
+                profile.smtp_port_for(&LabNames::of(s.cloud).eop_host),
                 info.endpoints[0].address.port()
             );
+            assert_eq!(profile.tenant.cloud, s.cloud, "{}", s.name);
             if s.edge {
                 let sync = info
                     .endpoints

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::cloud::Cloud;
+
 /// What a scenario breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -61,6 +63,12 @@ pub struct Scenario {
     pub edge: bool,
     /// The fault switched on.
     pub fault: Fault,
+    /// The Microsoft 365 cloud the lab's tenant lives in (its EOP, routing domain and SPF names).
+    pub cloud: Cloud,
+    /// Whether the Exchange Online connectors name the on-premises certificate by a wildcard
+    /// (TlsSenderCertificateName and TlsDomain `*.contoso.com`: the domain and all its subdomains), as the
+    /// shipped `contoso-direct.toml` sample does; otherwise by the public host name.
+    pub wildcard_connectors: bool,
 }
 
 /// The scenario used when none is named.
@@ -73,132 +81,192 @@ pub const SCENARIOS: &[Scenario] = &[
         summary: "nothing broken: Mailbox -> Edge -> EOP, certificates from the lab CA, all ports open",
         edge: true,
         fault: Fault::None,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "healthy-direct",
         summary: "nothing broken, no Edge: Mailbox servers talk to EOP directly",
         edge: false,
         fault: Fault::None,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
+    },
+    Scenario {
+        name: "gcc-high",
+        summary: "nothing broken, in Office 365 GCC High: EOP at mail.protection.office365.us, routing domain contoso.mail.onmicrosoft.us, SPF include:spf.protection.office365.us",
+        edge: true,
+        fault: Fault::None,
+        cloud: Cloud::GccHigh,
+        wildcard_connectors: false,
+    },
+    Scenario {
+        name: "wildcard-connectors",
+        summary: "nothing broken: the Exchange Online connectors expect *.contoso.com (TlsSenderCertificateName, TlsDomain), which the mail.contoso.com certificate satisfies",
+        edge: false,
+        fault: Fault::None,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: true,
     },
     Scenario {
         name: "expired-cert",
         summary: "the Edge certificate expired 5 days ago",
         edge: true,
         fault: Fault::ExpiredCert,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "not-yet-valid",
         summary: "the Edge certificate only becomes valid in 3 days",
         edge: true,
         fault: Fault::NotYetValid,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "name-mismatch",
         summary: "the Edge certificate lacks mail.contoso.com, the FQDN the connectors expect",
         edge: true,
         fault: Fault::NameMismatch,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "self-signed",
         summary: "the Edge serves a self-signed certificate instead of one from a trusted CA",
         edge: true,
         fault: Fault::SelfSigned,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "missing-intermediate",
         summary: "the Edge sends only its leaf certificate, without the issuing CA",
         edge: true,
         fault: Fault::MissingIntermediate,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "weak-key",
         summary: "the Edge certificate has a 1024-bit RSA key",
         edge: true,
         fault: Fault::WeakKey,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "expiring-soon",
         summary: "the Edge certificate is valid but expires in 10 days",
         edge: true,
         fault: Fault::ExpiringSoon,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "starttls-stripped",
         summary: "an SMTP-inspecting firewall masks the Edge banner with asterisks and strips STARTTLS",
         edge: true,
         fault: Fault::StartTlsStripped,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "port-closed",
         summary: "port 25 of the Edge refuses connections",
         edge: true,
         fault: Fault::PortClosed,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "port-filtered",
         summary: "port 25 of the Edge never completes a connection (packets dropped)",
         edge: true,
         fault: Fault::PortFiltered,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "tarpit",
         summary: "the Edge delays its SMTP greeting by 20 seconds, then behaves normally",
         edge: true,
         fault: Fault::Tarpit,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "legacy-tls",
         summary: "the Edge only speaks TLS 1.0/1.1: a client that requires TLS 1.2+ gets a protocol_version alert",
         edge: true,
         fault: Fault::LegacyTls,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "cbc-only",
         summary: "the Edge speaks TLS 1.2 with CBC cipher suites only (ECDHE-RSA-AES256-SHA384, ...), which rustls does not implement",
         edge: true,
         fault: Fault::CbcOnly,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "rsa-kex-only",
         summary: "the Edge speaks TLS 1.2 with RSA key exchange only (AES256-GCM-SHA384, no ECDHE), as Windows Server 2012 R2 without its ECDHE suites",
         edge: true,
         fault: Fault::RsaKexOnly,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "wrong-mx",
         summary: "the MX of contoso.mail.onmicrosoft.com points to a legacy endpoint, not EOP",
         edge: true,
         fault: Fault::WrongMx,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "spf-missing-eop",
         summary: "the SPF record of contoso.com lacks include:spf.protection.outlook.com",
         edge: true,
         fault: Fault::SpfMissingEop,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "edgesync-blocked",
         summary: "EdgeSync's LDAPS port 50636 on the Edge is closed while port 25 is open",
         edge: true,
         fault: Fault::EdgeSyncBlocked,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "garbage-server",
         summary: "port 25 of the Edge answers with non-SMTP bytes",
         edge: true,
         fault: Fault::GarbageServer,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "slow-drip",
         summary: "the Edge answers one byte per second",
         edge: true,
         fault: Fault::SlowDrip,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
     Scenario {
         name: "dane-mismatch",
         summary: "the Edge's certificate was renewed but the TLSA record of mail.contoso.com still names the old key",
         edge: true,
         fault: Fault::DaneMismatch,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
     },
 ];
 
@@ -230,6 +298,14 @@ mod tests {
             .filter(|s| s.fault == Fault::None)
             .map(|s| s.name)
             .collect();
-        assert_eq!(healthy, ["healthy-edge", "healthy-direct"]);
+        assert_eq!(
+            healthy,
+            [
+                "healthy-edge",
+                "healthy-direct",
+                "gcc-high",
+                "wildcard-connectors"
+            ]
+        );
     }
 }

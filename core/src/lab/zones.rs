@@ -3,8 +3,8 @@
 use std::net::IpAddr;
 
 use super::dns_server::{LabRecord, Zone};
-use super::names;
 use super::scenario::{Fault, Scenario};
+use super::{LabNames, names};
 use crate::dns::RecordData;
 
 const TTL: u32 = 300;
@@ -29,15 +29,16 @@ fn addr(name: &str, ip: IpAddr) -> LabRecord {
     }
 }
 
-/// The zones for a scenario, every address record pointing at `ip` (the lab's loopback address).
-pub(super) fn zones(scenario: &Scenario, ip: IpAddr, dkim_seed: &str) -> Vec<Zone> {
+/// The zones for a scenario, every address record pointing at `ip` (the lab's loopback address), with
+/// Microsoft's names of the scenario's cloud (`n`).
+pub(super) fn zones(scenario: &Scenario, n: &LabNames, ip: IpAddr, dkim_seed: &str) -> Vec<Zone> {
     let fault = scenario.fault;
     let mut contoso = vec![
         rec(
             names::DOMAIN,
             RecordData::Mx {
                 preference: 0,
-                exchange: names::EOP_HOST.to_string(),
+                exchange: n.eop_host.clone(),
             },
         ),
         addr(names::PUBLIC_HOST, ip),
@@ -58,7 +59,7 @@ pub(super) fn zones(scenario: &Scenario, ip: IpAddr, dkim_seed: &str) -> Vec<Zon
     let spf = if fault == Fault::SpfMissingEop {
         format!("v=spf1 {egress} mx -all")
     } else {
-        format!("v=spf1 {egress} include:spf.protection.outlook.com -all")
+        format!("v=spf1 {egress} include:{} -all", n.spf_include)
     };
     contoso.push(rec(names::DOMAIN, RecordData::Txt(spf)));
     contoso.push(rec(names::DOMAIN, RecordData::Txt("MS=ms48207319".into())));
@@ -67,7 +68,7 @@ pub(super) fn zones(scenario: &Scenario, ip: IpAddr, dkim_seed: &str) -> Vec<Zon
             &format!("{selector}._domainkey.contoso.com"),
             RecordData::Cname(format!(
                 "{selector}-contoso-com._domainkey.{}",
-                names::ONMICROSOFT_DOMAIN
+                n.onmicrosoft_domain
             )),
         ));
     }
@@ -78,25 +79,25 @@ pub(super) fn zones(scenario: &Scenario, ip: IpAddr, dkim_seed: &str) -> Vec<Zon
     let mut onmicrosoft = Vec::new();
     for selector in ["selector1", "selector2"] {
         onmicrosoft.push(rec(
-            &format!("{selector}-contoso-com._domainkey.{}", names::ONMICROSOFT_DOMAIN),
+            &format!("{selector}-contoso-com._domainkey.{}", n.onmicrosoft_domain),
             RecordData::Txt(format!("v=DKIM1; k=ed25519; p={}", dkim_key(dkim_seed, selector))),
         ));
     }
     onmicrosoft.push(rec(
-        names::ONMICROSOFT_DOMAIN,
+        &n.onmicrosoft_domain,
         RecordData::Mx {
             preference: 0,
-            exchange: names::EOP_HOST.into(),
+            exchange: n.eop_host.clone(),
         },
     ));
 
     let routing_mx = if fault == Fault::WrongMx {
         names::LEGACY_MX_HOST
     } else {
-        names::EOP_HOST
+        &n.eop_host
     };
     let routing = vec![rec(
-        names::ROUTING_DOMAIN,
+        &n.routing_domain,
         RecordData::Mx {
             preference: 0,
             exchange: routing_mx.to_string(),
@@ -104,9 +105,9 @@ pub(super) fn zones(scenario: &Scenario, ip: IpAddr, dkim_seed: &str) -> Vec<Zon
     )];
 
     let protection = vec![
-        rec("spf.protection.outlook.com", RecordData::Txt(EOP_SPF.to_string())),
-        addr(names::EOP_HOST, ip),
-        addr(names::EOP_FRONTEND, ip),
+        rec(n.spf_include, RecordData::Txt(EOP_SPF.to_string())),
+        addr(&n.eop_host, ip),
+        addr(&n.eop_frontend, ip),
     ];
 
     let mut zones = vec![
@@ -115,15 +116,15 @@ pub(super) fn zones(scenario: &Scenario, ip: IpAddr, dkim_seed: &str) -> Vec<Zon
             records: contoso,
         },
         Zone {
-            origin: names::ONMICROSOFT_DOMAIN.to_string(),
+            origin: n.onmicrosoft_domain.clone(),
             records: onmicrosoft,
         },
         Zone {
-            origin: names::ROUTING_DOMAIN.to_string(),
+            origin: n.routing_domain.clone(),
             records: routing,
         },
         Zone {
-            origin: "protection.outlook.com".to_string(),
+            origin: n.protection_zone.clone(),
             records: protection,
         },
     ];
@@ -149,7 +150,7 @@ pub(super) fn zones(scenario: &Scenario, ip: IpAddr, dkim_seed: &str) -> Vec<Zon
 /// The TLSA records of the `dane-mismatch` scenario, as (zone, record): EOP publishes a record matching
 /// the certificate it serves (as Microsoft does for DNSSEC-enabled domains), the on-premises public name
 /// one for the key its certificate had before a renewal. Other scenarios publish none.
-pub(super) fn dane_records(fault: Fault, eop_leaf_der: &[u8]) -> Vec<(&'static str, LabRecord)> {
+pub(super) fn dane_records(fault: Fault, n: &LabNames, eop_leaf_der: &[u8]) -> Vec<(String, LabRecord)> {
     if fault != Fault::DaneMismatch {
         return Vec::new();
     }
@@ -172,8 +173,8 @@ pub(super) fn dane_records(fault: Fault, eop_leaf_der: &[u8]) -> Vec<(&'static s
         .and_then(tlsa)
     {
         out.push((
-            "protection.outlook.com",
-            rec(&crate::topology::tlsa_name(names::EOP_HOST), data),
+            n.protection_zone.clone(),
+            rec(&crate::topology::tlsa_name(&n.eop_host), data),
         ));
     }
     // The SHA-256 of a key the Edge no longer has.
@@ -183,7 +184,7 @@ pub(super) fn dane_records(fault: Fault, eop_leaf_der: &[u8]) -> Vec<(&'static s
         data_encoding::HEXLOWER.encode(&digest)
     };
     out.push((
-        names::DOMAIN,
+        names::DOMAIN.to_string(),
         rec(
             &crate::topology::tlsa_name(names::PUBLIC_HOST),
             RecordData::Tlsa {
@@ -225,14 +226,32 @@ mod tests {
                 })
                 .collect()
         };
-        let healthy = zones(super::super::scenario("healthy-edge").unwrap(), ip, "x");
+        let commercial = LabNames::of(crate::cloud::Cloud::Commercial);
+        let healthy = zones(
+            super::super::scenario("healthy-edge").unwrap(),
+            &commercial,
+            ip,
+            "x",
+        );
         assert!(find_txt(&healthy)[0].contains("include:spf.protection.outlook.com"));
-        let bad = zones(super::super::scenario("spf-missing-eop").unwrap(), ip, "x");
+        let bad = zones(
+            super::super::scenario("spf-missing-eop").unwrap(),
+            &commercial,
+            ip,
+            "x",
+        );
         assert!(!find_txt(&bad)[0].contains("include:spf.protection.outlook.com"));
-        let wrong = zones(super::super::scenario("wrong-mx").unwrap(), ip, "x");
+        let gcc = super::super::scenario("gcc-high").unwrap();
+        let gcc_names = LabNames::of(gcc.cloud);
+        let gcc_zones = zones(gcc, &gcc_names, ip, "x");
+        assert!(find_txt(&gcc_zones)[0].contains("include:spf.protection.office365.us"));
+        let origins: Vec<&str> = gcc_zones.iter().map(|z| z.origin.as_str()).collect();
+        assert!(origins.contains(&"contoso.mail.onmicrosoft.us"), "{origins:?}");
+        assert!(origins.contains(&"protection.office365.us"), "{origins:?}");
+        let wrong = zones(super::super::scenario("wrong-mx").unwrap(), &commercial, ip, "x");
         let mx = wrong
             .iter()
-            .find(|z| z.origin == names::ROUTING_DOMAIN)
+            .find(|z| z.origin == commercial.routing_domain)
             .and_then(|z| z.records.first())
             .map(|r| r.data.clone());
         assert_eq!(

@@ -53,15 +53,18 @@ fn check(problem: &Problem, line: usize, column: usize, key: &str, fragment: &st
 #[test]
 fn minimal_profile_loads_with_defaults() {
     let p = Profile::from_toml_str(MINIMAL, "t.toml", None).unwrap();
-    assert_eq!(p.connectors.send.tls_domain, "mail.protection.outlook.com");
+    // Unstated connector settings are the HCW's values, marked assumed.
+    let td = p.connectors.send.tls_domain(p.tenant.cloud);
+    assert_eq!(td.value, "mail.protection.outlook.com");
+    assert!(td.is_assumed());
+    let ts = p.connectors.exo_outbound.tls_settings();
+    assert_eq!(ts.value, TlsAuthLevel::DomainValidation);
+    assert!(ts.is_assumed());
     assert_eq!(
-        p.connectors.exo_outbound.tls_settings,
-        TlsAuthLevel::DomainValidation
-    );
-    assert_eq!(
-        p.connectors.receive.tls_domain_capabilities,
+        p.connectors.receive.tls_domain_capabilities(p.tenant.cloud).value,
         "mail.protection.outlook.com:AcceptCloudServicesMail"
     );
+    assert_eq!(p.tenant.cloud, crate::cloud::Cloud::Commercial);
     assert!(p.resolvers.system && p.trust.system_store);
     assert_eq!(p.timeouts, Timeouts::default());
     assert_eq!(p.timeouts.connect, Duration::from_secs(10));
@@ -147,7 +150,7 @@ edgesync = 20636
     let p = Profile::from_toml_str(&text, "t.toml", Some(dir.path())).unwrap();
     assert_eq!(
         p.connectors.exo_outbound.tls_settings,
-        TlsAuthLevel::CertificateValidation
+        Some(TlsAuthLevel::CertificateValidation)
     );
     assert_eq!(p.resolvers.internal[0], "10.0.0.1:53".parse().unwrap());
     assert_eq!(p.resolvers.internal[1], "[2001:db8::1]:5353".parse().unwrap());

@@ -236,8 +236,9 @@ fn tenant(v: &mut Validator, profile: &Profile) {
     if name.is_empty() {
         v.push(name_key, REQUIRED, TENANT_EXPECTED);
     } else if let Some(base) = lower
-        .strip_suffix(".mail.onmicrosoft.com")
-        .or_else(|| lower.strip_suffix(".onmicrosoft.com"))
+        .split_once('.')
+        .filter(|_| crate::cloud::is_any_tenant_domain(&lower))
+        .map(|(base, _)| base)
     {
         let expected = format!("the tenant name alone: name = {base:?}");
         v.push_found(
@@ -386,16 +387,18 @@ fn connectors(v: &mut Validator, profile: &Profile) {
             Names::Host,
         );
     }
-    let eop_expected = "mail.protection.outlook.com";
-    if c.send.tls_domain.is_empty() {
-        v.push(send.key("tls_domain"), REQUIRED, eop_expected);
-    } else {
-        v.host(
+    let eop_expected = profile.tenant.cloud.names().eop_tls_domain;
+    match c.send.tls_domain.as_deref() {
+        None => {}
+        Some("") => {
+            v.push(send.key("tls_domain"), REQUIRED, eop_expected);
+        }
+        Some(domain) => v.host(
             send.key("tls_domain"),
-            &c.send.tls_domain,
+            domain,
             eop_expected,
             Names::HostOrWildcard,
-        );
+        ),
     }
     v.certificate_name(
         send.key("tls_certificate_name"),
@@ -403,12 +406,17 @@ fn connectors(v: &mut Validator, profile: &Profile) {
     );
 
     let receive = key.key("receive");
-    let capabilities = &c.receive.tls_domain_capabilities;
     let capabilities_key = receive.key("tls_domain_capabilities");
-    if capabilities.is_empty() {
-        v.push(capabilities_key, REQUIRED, CAPABILITIES_EXPECTED);
-    } else if let Some(reason) = capabilities_problem(capabilities) {
-        v.push_found(capabilities_key, reason, CAPABILITIES_EXPECTED, capabilities);
+    match c.receive.tls_domain_capabilities.as_deref() {
+        None => {}
+        Some("") => {
+            v.push(capabilities_key, REQUIRED, CAPABILITIES_EXPECTED);
+        }
+        Some(capabilities) => {
+            if let Some(reason) = capabilities_problem(capabilities) {
+                v.push_found(capabilities_key, reason, CAPABILITIES_EXPECTED, capabilities);
+            }
+        }
     }
     v.certificate_name(
         receive.key("tls_certificate_name"),

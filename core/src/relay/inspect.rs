@@ -232,6 +232,29 @@ impl Inspector {
                 self.expected_names.join(", ")
             ));
         };
+        // ATTR36: the certificate's domain must be an accepted domain of the tenant.
+        if !self.org_domains.is_empty() {
+            let in_accepted = summary
+                .names()
+                .into_iter()
+                .filter(|n| super::tls::name_matches(n, name))
+                .any(|n| {
+                    let n = n
+                        .trim_start_matches("*.")
+                        .trim_end_matches('.')
+                        .to_ascii_lowercase();
+                    self.org_domains.iter().any(|d| {
+                        let d = d.trim_end_matches('.').to_ascii_lowercase();
+                        n == d || n.ends_with(&format!(".{d}"))
+                    })
+                });
+            if !in_accepted {
+                return Attribution::Refused(format!(
+                    "the certificate's domain is not an accepted domain ({}): ATTR36",
+                    self.org_domains.join(", ")
+                ));
+            }
+        }
         // A name is only worth something when the chain verifies: anyone can make a self-signed
         // certificate with the right name.
         let trust = self.trust();
@@ -306,25 +329,26 @@ impl Inspector {
             out.push(
                 mk(&CLIENT_CERT, status, "no client certificate".into())
                     .detail(
-                        "The relay asked for a certificate during the handshake and got none. Exchange sends \
-                         its certificate when its send connector does TLS authentication (TlsAuthLevel, \
-                         TlsCertificateName).",
+                        "The relay asked for a certificate during the handshake and got none. Exchange presents \
+                         the certificate its send connector names in TlsCertificateName (the HCW sets it); that \
+                         certificate, matched against the inbound connector's TlsSenderCertificateName, is what \
+                         attributes the mail to the organization. TlsAuthLevel plays no part in it: it only says \
+                         how the send connector validates the receiving server's certificate.",
                     )
                     .remediation(Remediation::steps([
                         Step::prose(
-                            "Make the hybrid send connector present the certificate (the Hybrid Configuration \
-                             Wizard sets this; rerunning it is the other way):",
+                            "Make the hybrid send connector present the certificate bound to SMTP (the Hybrid \
+                             Configuration Wizard sets this; rerunning it is the other way):",
                         ),
                         Step::command(
                             Place::MailboxShell,
                             "Set-SendConnector \"Outbound to Office 365 - <GUID>\" -TlsCertificateName \
-                             \"<I>issuer<S>subject\" -TlsAuthLevel DomainValidation -TlsDomain \
-                             mail.protection.outlook.com",
+                             \"<I>issuer<S>subject\"",
                         ),
                         Step::confirm(
                             Place::MailboxShell,
                             "Get-SendConnector \"Outbound to Office 365 - <GUID>\" | Format-List \
-                             TlsCertificateName,TlsAuthLevel,TlsDomain",
+                             TlsCertificateName",
                         ),
                     ])),
             );
@@ -343,10 +367,7 @@ impl Inspector {
         let expected: Vec<ExpectedName> = self
             .expected_names
             .iter()
-            .map(|name| ExpectedName {
-                name: name.clone(),
-                source: source.to_string(),
-            })
+            .map(|name| ExpectedName::connector_domain(name.clone(), source))
             .collect();
         let trust = self.trust();
         let ctx = CertCheckContext {
@@ -424,11 +445,13 @@ impl Inspector {
             _ => {}
         }
         let target = format!("message {}", meta.id);
-        let status = match verdict.classification {
-            Classification::Internal => Status::Pass,
-            Classification::Anonymous if verdict.hybrid || self.role != Role::Sink => Status::Fail,
-            Classification::Anonymous => Status::Info,
-            Classification::Unknown => Status::Skip,
+        // The same rule as the header analysis, in the eop, edge and mailbox roles: anything but internal
+        // fails only for mail the organization sent (internet mail arrives anonymous through EOP and hybrid by
+        // design). A plain sink is no Exchange hop: there a message that shows no hybrid crossing is only
+        // information.
+        let status = match verdict.status() {
+            Status::Warn | Status::Fail if self.role == Role::Sink && !verdict.hybrid => Status::Info,
+            status => status,
         };
         checks.push(
             CheckResult::new(&VERDICT, status, target, verdict.classification.as_str())

@@ -802,3 +802,124 @@ async fn client_certificates_are_judged_by_the_probes_certificate_checks() {
     }
     relay.shutdown().await;
 }
+
+/// Issue 13 item 12: the relay's edge and mailbox roles judge the verdict as the header analysis does:
+/// internet mail that EOP delivers on-premises arrives anonymous by design (not a failure); the
+/// organization's own mail arriving anonymous is one.
+#[test]
+fn edge_and_mailbox_roles_fail_anonymous_only_for_the_organizations_mail() {
+    use crate::check::Status;
+    use crate::relay::spool::{Delivery, META_SCHEMA, MessageMeta};
+    use crate::smtp::server::SessionInfo;
+
+    let internet = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/headers/internet-via-eop-to-onprem.eml"),
+    )
+    .unwrap();
+    let own = String::from_utf8(internet.clone())
+        .unwrap()
+        .replace(
+            "Someone <someone@gmail.example>",
+            "Adele Vance <adele@contoso.com>",
+        )
+        .into_bytes();
+    let now = OffsetDateTime::now_utc();
+    let peer = "127.0.0.1:40000".parse().unwrap();
+    let meta = MessageMeta {
+        schema: META_SCHEMA.into(),
+        id: "m1".into(),
+        received_at: now,
+        mail_from: "someone@gmail.example".into(),
+        rcpt_to: vec!["megan@contoso.com".into()],
+        size: internet.len(),
+        session: SessionInfo {
+            id: "S1".into(),
+            peer,
+            local: peer,
+            started: now,
+            helo: Some("DM6NAM11FT058.eop-nam11.prod.protection.outlook.com".into()),
+            tls: None,
+        },
+        subject: None,
+        message_id: None,
+        tracking_id: None,
+        delivery: Delivery::queued(&["megan@contoso.com".to_string()]),
+    };
+    for role in [Role::Edge, Role::Mailbox] {
+        let inspector = inspect::Inspector {
+            role,
+            expected_names: Vec::new(),
+            client_roots: None,
+            org_domains: vec!["contoso.com".into()],
+        };
+        let verdict = |data: &[u8]| {
+            let report = inspector.message_report(&meta, data);
+            report
+                .checks
+                .iter()
+                .find(|c| c.id == "relay.verdict")
+                .map(|c| c.status)
+                .unwrap()
+        };
+        assert_eq!(verdict(&internet), Status::Info, "{role:?}: internet mail");
+        assert_eq!(verdict(&own), Status::Fail, "{role:?}: the organization's mail");
+    }
+}
+
+/// Issue 13 item 3: the relay's eop role attributes a session as Exchange Online does: a connector
+/// expecting `*.contoso.com` (the domain and all its subdomains) takes a mail.contoso.com certificate, not a
+/// certificate of another domain.
+#[test]
+fn eop_role_attributes_a_wildcard_sender_certificate_name_by_domain() {
+    let now = OffsetDateTime::now_utc();
+    let ca = LabCa::generate(now).unwrap();
+    let inspector = inspect::Inspector {
+        role: Role::Eop,
+        expected_names: vec!["*.contoso.com".into()],
+        client_roots: Some(vec![ca.root_der()]),
+        org_domains: vec!["contoso.com".into()],
+    };
+    let session = |host: &str| {
+        let key = ca
+            .issue(&LeafSpec::server(host, [host], now))
+            .unwrap()
+            .certified_key(true)
+            .unwrap();
+        crate::smtp::server::SessionInfo {
+            id: "S1".into(),
+            peer: "127.0.0.1:1".parse().unwrap(),
+            local: "127.0.0.1:25".parse().unwrap(),
+            started: now,
+            helo: Some(host.into()),
+            tls: Some(crate::smtp::server::TlsInfo {
+                version: "TLSv1.3".into(),
+                cipher: "TLS13_AES_256_GCM_SHA384".into(),
+                sni: None,
+                client_chain_der_b64: key.cert.iter().map(|c| data_encoding::BASE64.encode(c)).collect(),
+            }),
+        }
+    };
+    for host in ["mail.contoso.com", "smtp.eu.contoso.com", "contoso.com"] {
+        let s = session(host);
+        assert!(
+            matches!(inspector.attribution(&s), inspect::Attribution::Matched(_)),
+            "{host}"
+        );
+        let name = inspector
+            .session_checks(&s, now)
+            .into_iter()
+            .find(|c| c.id == "relay.client-cert.name")
+            .unwrap();
+        assert_eq!(name.status, crate::check::Status::Pass, "{host}: {name:#?}");
+    }
+    for host in ["mail.fabrikam.com", "contoso.com.evil.example"] {
+        assert!(
+            matches!(
+                inspector.attribution(&session(host)),
+                inspect::Attribution::Refused(_)
+            ),
+            "{host}"
+        );
+    }
+}

@@ -351,9 +351,15 @@ mod tests {
             ("*.contoso.com", "contoso.com", false),
             ("*.com", "contoso.com", false),
             ("m*.contoso.com", "mail.contoso.com", false),
+            // TlsSenderCertificateName *.contoso.com: the domain and all its subdomains
+            // (Set-InboundConnector).
             ("mail.contoso.com", "*.contoso.com", true),
             ("*.contoso.com", "*.contoso.com", true),
-            ("a.b.contoso.com", "*.contoso.com", false),
+            ("a.b.contoso.com", "*.contoso.com", true),
+            ("contoso.com", "*.contoso.com", true),
+            ("*.eu.contoso.com", "*.contoso.com", true),
+            ("mail.contoso.com.evil.example", "*.contoso.com", false),
+            ("notcontoso.com", "*.contoso.com", false),
             ("mail.fabrikam.com", "mail.contoso.com", false),
             ("", "mail.contoso.com", false),
         ];

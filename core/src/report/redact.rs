@@ -32,6 +32,13 @@ const TENANT_SUFFIXES: &[&str] = &[
     ".mail.onmicrosoft.com",
     ".onmicrosoft.com",
     ".mx.microsoft",
+    // GCC High / DoD and 21Vianet (crate::cloud::CLOUDS).
+    ".mail.protection.office365.us",
+    ".mail.onmicrosoft.us",
+    ".onmicrosoft.us",
+    ".mail.protection.partner.outlook.cn",
+    ".mail.partner.onmschina.cn",
+    ".partner.onmschina.cn",
 ];
 
 /// Public names that stay (exactly, or as a parent domain).
@@ -43,6 +50,10 @@ const PUBLIC: &[&str] = &[
     "microsoftonline.com",
     "onmicrosoft.com",
     "mx.microsoft",
+    "office365.us",
+    "onmicrosoft.us",
+    "outlook.cn",
+    "onmschina.cn",
     "windows.net",
     "azure.com",
     "live.com",
@@ -241,7 +252,7 @@ impl Redactor {
             .send
             .fqdn
             .iter()
-            .chain([&c.send.tls_domain])
+            .chain(&c.send.tls_domain)
             .chain(&c.exo_outbound.smart_hosts)
             .chain(&c.exo_outbound.tls_domain)
         {
@@ -257,7 +268,12 @@ impl Redactor {
         {
             r.add_certificate_name(n);
         }
-        if let Some(host) = c.receive.tls_domain_capabilities.split(':').next() {
+        if let Some(host) = c
+            .receive
+            .tls_domain_capabilities
+            .as_deref()
+            .and_then(|caps| caps.split(':').next())
+        {
             r.add_name(host);
         }
         if let Some(ep) = &p.tenant.eop_endpoint {

@@ -204,3 +204,40 @@ fn openssl_spki_sha256(cert: &std::path::Path) -> String {
         .unwrap()
         .to_ascii_lowercase()
 }
+
+/// Issue 13 item 3: `cert --profile` judges a connector's `*.contoso.com` as Exchange Online does (the domain
+/// and all its subdomains): a mail.contoso.com certificate satisfies the wildcard-connectors lab's connectors.
+#[test]
+fn cert_with_a_wildcard_connector_name_accepts_a_host_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let ca = LabCa::generate(now).unwrap();
+    let issue = |host: &str| {
+        let file = dir.path().join(format!("{host}.pem"));
+        let issued = ca.issue(&LeafSpec::server(host, [host], now)).unwrap();
+        std::fs::write(&file, issued.chain_pem(true)).unwrap();
+        file
+    };
+    let judge = |file: &std::path::Path| {
+        let (out, _) = run_with_timeout(
+            mailpath()
+                .arg("cert")
+                .arg(file)
+                .args(["--lab", "wildcard-connectors", "--format", "json"]),
+            T,
+        );
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+        v
+    };
+    let v = judge(&issue("mail.contoso.com"));
+    assert_eq!(status(&v, "tls.cert.name"), "pass", "{v:#}");
+    let name = check(&v, "tls.cert.name")[0]["summary"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(name.contains("*.contoso.com"), "{name}");
+    // A certificate of another domain does not satisfy *.contoso.com.
+    let v = judge(&issue("mail.fabrikam.com"));
+    assert_eq!(status(&v, "tls.cert.name"), "fail", "{v:#}");
+}

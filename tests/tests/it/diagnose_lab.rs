@@ -42,6 +42,20 @@ const CASES: &[Expect] = &[
         code: 0,
     },
     Expect {
+        scenario: "gcc-high",
+        fail: &[],
+        may_fail: &[],
+        warn: &[],
+        code: 0,
+    },
+    Expect {
+        scenario: "wildcard-connectors",
+        fail: &[],
+        may_fail: &[],
+        warn: &[],
+        code: 0,
+    },
+    Expect {
         scenario: "expired-cert",
         fail: &["tls.cert.validity"],
         may_fail: &[],
@@ -242,6 +256,8 @@ macro_rules! scenario_tests {
 scenario_tests! {
     healthy_edge => "healthy-edge",
     healthy_direct => "healthy-direct",
+    gcc_high => "gcc-high",
+    wildcard_connectors => "wildcard-connectors",
     expired_cert => "expired-cert",
     not_yet_valid => "not-yet-valid",
     name_mismatch => "name-mismatch",

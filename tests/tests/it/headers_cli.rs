@@ -51,7 +51,8 @@ fn text_shows_the_path_and_the_verdict() {
 #[test]
 fn json_from_stdin_is_one_versioned_document() {
     let mut child = mailpath()
-        .args(["headers", "-", "--format", "json"])
+        // The accepted domain tells that the organization sent it (so anonymous is a failure).
+        .args(["headers", "-", "--format", "json", "--org-domain", "contoso.com"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -74,6 +75,7 @@ fn json_from_stdin_is_one_versioned_document() {
         .collect();
     assert!(ids.iter().all(|id| id.starts_with("headers.")), "{ids:?}");
     assert_eq!(doc["counts"]["fail"], 2);
+    assert_eq!(doc["verdict"]["originated"], true);
 }
 
 #[test]

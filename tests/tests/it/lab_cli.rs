@@ -30,6 +30,8 @@ fn list_prints_every_scenario_with_a_summary() {
         "rsa-kex-only",
         "wrong-mx",
         "spf-missing-eop",
+        "gcc-high",
+        "wildcard-connectors",
         "edgesync-blocked",
         "garbage-server",
         "slow-drip",
