@@ -15,6 +15,7 @@
 pub mod ca;
 pub mod catalog;
 pub mod cert;
+pub mod chain_rules;
 pub mod check;
 pub mod checks;
 pub mod diagnose;

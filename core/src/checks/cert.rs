@@ -188,7 +188,11 @@ pub struct CertCheckContext<'a> {
 
 /// The `tls.cert.*` checks of a chain as a server sent it (leaf first).
 pub fn cert_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> Vec<CheckResult> {
-    judge(chain, ctx, &SERVER_DEFS, Usage::Server)
+    let mut out = judge(chain, ctx, &SERVER_DEFS, Usage::Server);
+    if !chain.is_empty() {
+        out.extend(crate::checks::chain::chain_checks(chain, ctx));
+    }
+    out
 }
 
 /// The same checks of a chain a client presented (leaf first), reported under `defs`: the trust
@@ -258,14 +262,9 @@ fn judge(
     let thumb = leaf.sha1_thumbprint.clone();
     let cn = leaf.common_name.clone().unwrap_or_else(|| "<name>".into());
 
-    // Trust, judged inside the validity window so that expiry is reported once, by tls.cert.validity.
-    let judge_at = if ctx.now > leaf.not_after {
-        leaf.not_after - time::Duration::hours(1)
-    } else if ctx.now < leaf.not_before {
-        leaf.not_before + time::Duration::hours(1)
-    } else {
-        ctx.now
-    };
+    // Trust, judged inside the validity window of the certificates sent so that expiry is reported once,
+    // by tls.cert.validity (the leaf) or tls.cert.chain.ca_validity (the CAs).
+    let judge_at = crate::chain_rules::judging_time(chain, ctx.now);
     let verdict = verify_chain_for(chain, ctx.trust, judge_at, usage);
     let sent_intermediates = chain.len() > 1;
     let missing_intermediate = !verdict.trusted
@@ -286,7 +285,7 @@ fn judge(
             .detail("Exchange Online requires a certificate from a trusted public CA on every hybrid server; a self-signed one (often the default Exchange certificate selected by mistake) gives 454 4.7.0 UntrustedRoot.")
             .remediation(format!("Install a certificate from a public CA and bind it to SMTP: Import-ExchangeCertificate -FileData ([System.IO.File]::ReadAllBytes('C:\\cert.pfx')) -Password (Read-Host -AsSecureString); Enable-ExchangeCertificate -Thumbprint <new> -Services SMTP (answer No to replacing the default SMTP certificate); then rerun the Hybrid Configuration Wizard. Current certificate: {thumb}.")),
         (false, problem) => mk(&defs.trusted, Status::Fail, format!("does not chain to a trusted root: {}", verdict.message))
-            .detail(format!("Problem: {problem:?}. Trust used: {}. An internal-CA certificate works inside the organisation but Exchange Online rejects it (UntrustedRoot).", ctx.trust.description()))
+            .detail(format!("{}Trust used: {}. An internal-CA certificate works inside the organisation but Exchange Online rejects it (UntrustedRoot).", problem.map(|p| format!("{}. ", crate::checks::chain::problem_words(p))).unwrap_or_default(), ctx.trust.description()))
             .remediation("Use a certificate from a public CA trusted by Exchange Online, bound to SMTP on every hybrid server (Enable-ExchangeCertificate -Services SMTP), and rerun the Hybrid Configuration Wizard."),
     });
 
@@ -600,7 +599,8 @@ mod tests {
     fn not_pass(results: &[(String, Status)]) -> Vec<(&str, Status)> {
         results
             .iter()
-            .filter(|(_, s)| *s != Status::Pass)
+            // A chain without a known CA (self-signed) has no CA rule to judge: skipped, with why.
+            .filter(|(id, s)| *s != Status::Pass && !(*s == Status::Skip && id.starts_with("tls.cert.chain.")))
             .map(|(id, s)| (id.as_str(), *s))
             .collect()
     }
@@ -620,7 +620,7 @@ mod tests {
         };
         let good = ca.issue(&spec()).unwrap();
         let r = judge(&good.chain(true), &trust, &["mail.contoso.com"]);
-        assert_eq!(r.len(), DEFS.len());
+        assert_eq!(r.len(), DEFS.len() + crate::checks::chain::DEFS.len());
         assert!(not_pass(&r).is_empty(), "{r:?}");
 
         let expired = ca

@@ -4,6 +4,7 @@
 //! [`crate::catalog`].
 
 pub mod cert;
+pub mod chain;
 pub mod ciphers;
 pub mod config;
 pub mod dane;
