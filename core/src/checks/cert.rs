@@ -600,7 +600,9 @@ mod tests {
         results
             .iter()
             // A chain without a known CA (self-signed) has no CA rule to judge: skipped, with why.
-            .filter(|(id, s)| *s != Status::Pass && !(*s == Status::Skip && id.starts_with("tls.cert.chain.")))
+            .filter(|(id, s)| {
+                *s != Status::Pass && !(*s == Status::Skip && id.starts_with("tls.cert.chain."))
+            })
             .map(|(id, s)| (id.as_str(), *s))
             .collect()
     }

@@ -1,6 +1,7 @@
 //! The cross-crate integration tests, one binary (one link) for all of them: each module drives the
 //! mailpath binary or the core against the embedded lab and independent tools.
 
+mod cert_chain_cases;
 mod cert_renewal;
 mod diagnose_lab;
 mod explain_cli;
