@@ -318,7 +318,11 @@ pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, CertError> {
                 GeneralName::RFC822Name(e) => other_names.push(format!("email:{e}")),
                 GeneralName::URI(u) => other_names.push(format!("URI:{u}")),
                 GeneralName::DirectoryName(d) => other_names.push(format!("dirName:{d}")),
-                other => other_names.push(format!("{other:?}")),
+                GeneralName::OtherName(oid, _) => other_names.push(format!("otherName:{oid}")),
+                GeneralName::RegisteredID(oid) => other_names.push(format!("registeredID:{oid}")),
+                GeneralName::X400Address(_) => other_names.push("x400Address".into()),
+                GeneralName::EDIPartyName(_) => other_names.push("ediPartyName".into()),
+                GeneralName::Invalid(..) => other_names.push("an unreadable name".into()),
             }
         }
     }

@@ -246,12 +246,39 @@ pub fn analyse(
     })
 }
 
-/// `expired 5 days ago (2026-11-27)`, `not valid yet: starts in 3 days (2026-12-05)`.
+/// `1 day`, `5 days`, `less than a day`.
+pub fn days_words(n: i64) -> String {
+    match n {
+        0 => "less than a day".into(),
+        1 | -1 => "1 day".into(),
+        n => format!("{} days", n.abs()),
+    }
+}
+
+/// Where a certificate stands, in words with the date: `expired 5 days ago (2026-11-27)`,
+/// `expired today (2026-12-02)`, `not valid yet: starts in 3 days (2026-12-05)`, `valid until 2027-06-01,
+/// 181 days left`.
 pub fn validity_words(info: &CertInfo, now: OffsetDateTime) -> String {
     match info.validity(now) {
-        v @ Validity::Expired { .. } => format!("{v} ({})", info.not_after.date()),
-        v @ Validity::NotYetValid { .. } => format!("{v} ({})", info.not_before.date()),
-        v @ Validity::Valid { .. } => format!("{v} (until {})", info.not_after.date()),
+        Validity::Expired { days: 0 } => format!("expired today ({})", info.not_after.date()),
+        Validity::Expired { days } => format!("expired {} ago ({})", days_words(days), info.not_after.date()),
+        Validity::NotYetValid { days: 0 } => {
+            format!("not valid yet: starts today ({})", info.not_before.date())
+        }
+        Validity::NotYetValid { days } => {
+            format!(
+                "not valid yet: starts in {} ({})",
+                days_words(days),
+                info.not_before.date()
+            )
+        }
+        Validity::Valid { days_left } => {
+            format!(
+                "valid until {}, {} left",
+                info.not_after.date(),
+                days_words(days_left)
+            )
+        }
     }
 }
 
@@ -682,6 +709,27 @@ mod tests {
         assert!(ip_within(&ip, &[10, 0, 0, 0, 255, 0, 0, 0]));
         assert!(!ip_within(&ip, &[192, 168, 0, 0, 255, 255, 0, 0]));
         assert!(!ip_within(&ip, &[10, 0, 0, 0]));
+    }
+
+    #[test]
+    fn dates_and_durations_are_words() {
+        let mut info = crate::ca::LabCa::generate(time::macros::datetime!(2026-11-28 12:00 UTC))
+            .and_then(|ca| {
+                ca.issue(&crate::ca::LeafSpec::server(
+                    "m.contoso.com",
+                    ["m.contoso.com"],
+                    time::macros::datetime!(2026-11-28 12:00 UTC),
+                ))
+            })
+            .map(|l| parse_certificate(&l.leaf).unwrap())
+            .unwrap();
+        info.not_after = time::macros::datetime!(2026-11-27 00:00 UTC);
+        let now = time::macros::datetime!(2026-12-02 08:00 UTC);
+        assert_eq!(validity_words(&info, now), "expired 5 days ago (2026-11-27)");
+        info.not_after = time::macros::datetime!(2026-12-02 07:00 UTC);
+        assert_eq!(validity_words(&info, now), "expired today (2026-12-02)");
+        info.not_after = time::macros::datetime!(2026-12-03 09:00 UTC);
+        assert_eq!(validity_words(&info, now), "valid until 2026-12-03, 1 day left");
     }
 
     #[test]

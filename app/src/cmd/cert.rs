@@ -108,7 +108,13 @@ pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &CertArgs) 
                 writeln!(out, "[{i}] {}", c.subject)?;
                 writeln!(out, "    issuer  {}", c.issuer)?;
                 writeln!(out, "    names   {}", c.dns_names.join(", "))?;
-                writeln!(out, "    valid   {} .. {}", c.not_before, c.not_after)?;
+                writeln!(
+                    out,
+                    "    valid   {} .. {}: {}",
+                    c.not_before.date(),
+                    c.not_after.date(),
+                    mailpath_core::chain_rules::validity_words(c, now)
+                )?;
             }
             writeln!(out)?;
             let all: Vec<&CheckResult> = report.checks.iter().collect();

@@ -82,10 +82,11 @@ pub const SIGNATURE: CheckDef = CheckDef {
 /// `tls.cert.eku`.
 pub const EKU: CheckDef = CheckDef {
     id: "tls.cert.eku",
-    title: "Certificate is usable for server and client authentication",
-    why: "The same certificate answers EOP (serverAuth) and authenticates to EOP when sending (clientAuth); \
-          a missing usage breaks one direction.",
-    references: &[CERT_REQ],
+    title: "Certificate is usable for server authentication, and what clientAuth means for sending to EOP",
+    why: "The same certificate answers EOP (serverAuth) and is presented to EOP when sending. Microsoft's hybrid \
+          certificate requirements name no EKU and nothing documents whether EOP requires clientAuth, which public \
+          CAs stop issuing (Chrome Root Program): warned before such a certificate is installed or renewed.",
+    references: &[CERT_REQ, crate::checks::eku::CHROME_ROOT_POLICY],
 };
 
 /// Every definition of this module.
@@ -347,9 +348,8 @@ fn judge(
                 &defs.validity,
                 Status::Fail,
                 format!(
-                    "certificate expired {} days ago ({})",
-                    -left,
-                    date(leaf.not_after)
+                    "certificate {}",
+                    crate::chain_rules::validity_words(&leaf, ctx.now)
                 ),
             )
             .remediation(renew.clone()),
@@ -360,9 +360,8 @@ fn judge(
             format!("already expired (see {})", defs.validity.id),
         ));
     } else if ctx.now < leaf.not_before {
-        let days = (leaf.not_before - ctx.now).whole_days();
         out.push(
-            mk(&defs.validity, Status::Fail, format!("certificate is not valid until {} (in {days} days)", date(leaf.not_before)))
+            mk(&defs.validity, Status::Fail, format!("certificate {}", crate::chain_rules::validity_words(&leaf, ctx.now)))
                 .detail("A certificate installed before its start date (or a server clock that is behind) fails validation.")
                 .remediation("Check the server's clock (w32tm /query /status), or keep the previous certificate bound to SMTP until the new one is valid: Enable-ExchangeCertificate -Thumbprint <previous> -Services SMTP"),
         );
@@ -381,11 +380,19 @@ fn judge(
             mk(
                 &defs.expiry,
                 Status::Warn,
-                format!("expires in {left} days ({})", date(leaf.not_after)),
+                format!(
+                    "expires in {} ({})",
+                    crate::chain_rules::days_words(left),
+                    date(leaf.not_after)
+                ),
             )
             .remediation(renew)
         } else {
-            mk(&defs.expiry, Status::Pass, format!("{left} days left"))
+            mk(
+                &defs.expiry,
+                Status::Pass,
+                format!("{} left", crate::chain_rules::days_words(left)),
+            )
         });
     }
 
@@ -438,52 +445,14 @@ fn judge(
         )
     });
 
-    let server = !leaf.has_eku
-        || leaf
-            .eku
-            .iter()
-            .any(|e| e == "serverAuth" || e == "anyExtendedKeyUsage");
-    let client = !leaf.has_eku
-        || leaf
-            .eku
-            .iter()
-            .any(|e| e == "clientAuth" || e == "anyExtendedKeyUsage");
-    let usages = if leaf.has_eku {
-        leaf.eku.join(", ")
-    } else {
-        "no EKU extension (any usage)".to_string()
-    };
-    out.push(if usage == Usage::Client && !client {
-        mk(
-            &defs.eku,
-            Status::Fail,
-            format!("not valid for client authentication ({usages})"),
-        )
-        .remediation(
-            "Request the certificate with both serverAuth and clientAuth EKUs (the web-server/SSL template of \
-             most public CAs has both); the send connector presents it as a client certificate.",
-        )
-    } else if usage == Usage::Client {
-        mk(&defs.eku, Status::Pass, usages)
-    } else if !server {
-        mk(
-            &defs.eku,
-            Status::Fail,
-            format!("not valid for server authentication ({usages})"),
-        )
-        .remediation(
-            "Request the certificate from a web-server/SSL template (EKU serverAuth and clientAuth).",
-        )
-    } else if ctx.used_as_client && !client {
-        mk(
-            &defs.eku,
-            Status::Warn,
-            format!("lacks clientAuth ({usages}), but it is also used to authenticate to EOP"),
-        )
-        .remediation("Request the certificate with both serverAuth and clientAuth EKUs.")
-    } else {
-        mk(&defs.eku, Status::Pass, usages)
-    });
+    out.push(crate::checks::eku::eku_result(
+        &defs.eku,
+        &leaf,
+        usage,
+        ctx.used_as_client,
+        ctx.now,
+        &mk,
+    ));
     out
 }
 
@@ -654,7 +623,8 @@ mod tests {
             .unwrap();
         assert_eq!(
             not_pass(&judge(&soon.chain(true), &trust, &["mail.contoso.com"])),
-            [("tls.cert.expiry", Status::Warn)]
+            // The renewal is due, and the renewed certificate will lack clientAuth: two different warnings.
+            [("tls.cert.expiry", Status::Warn), ("tls.cert.eku", Status::Warn)]
         );
 
         assert_eq!(

@@ -9,5 +9,6 @@ pub mod ciphers;
 pub mod config;
 pub mod dane;
 pub mod dns;
+pub mod eku;
 pub mod renewal;
 pub mod smtp;
