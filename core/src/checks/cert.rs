@@ -274,8 +274,16 @@ fn judge(
         && !chain[1..]
             .iter()
             .any(|c| parse_certificate(c).is_ok_and(|i| i.subject == leaf.issuer));
+    // A refusal that a tls.cert.chain.* check reports (the path reaches the root but breaks a rule) fails there.
+    let explained = (usage == Usage::Server && !verdict.trusted && !missing_intermediate)
+        .then(|| crate::checks::chain::refusal_explained(chain, ctx.trust, ctx.now))
+        .flatten();
     out.push(match (verdict.trusted, verdict.problem) {
         (true, _) => mk(&defs.trusted, Status::Pass, format!("chains to a trusted root ({})", ctx.trust.description())),
+        (false, _) if explained.is_some() => {
+            let (def, anchor) = explained.unwrap_or_default();
+            mk(&defs.trusted, Status::Skip, format!("the path reaches the trusted root {anchor} but breaks a path-validation rule: judged by {def}"))
+        }
         (false, _) if missing_intermediate => mk(
             &defs.trusted,
             Status::Fail,

@@ -182,6 +182,28 @@ fn describe(f: &Finding) -> String {
     format!("{} {}", f.certificate, f.problem)
 }
 
+/// When a chain reaches a trust anchor but breaks a rule a `tls.cert.chain.*` check fails (so that webpki
+/// refuses it for that reason): the id of that check and the anchor's subject.
+pub fn refusal_explained(
+    chain: &[CertificateDer<'_>],
+    trust: &crate::cert::Trust,
+    now: time::OffsetDateTime,
+) -> Option<(&'static str, String)> {
+    let analysis = analyse(chain, trust.anchor_certs(), now)?;
+    if !analysis.anchored {
+        return None;
+    }
+    let finding = analysis.findings.iter().find(|f| {
+        f.severity == Severity::Fail && !matches!(f.rule, Rule::KeyIdentifiers | Rule::SubjectAltName)
+    })?;
+    let anchor = analysis
+        .path
+        .last()
+        .map(|p| p.subject.clone())
+        .unwrap_or_default();
+    Some((def_of(finding.rule).id, anchor))
+}
+
 /// One result per rule for `chain` (leaf first, as sent), judged against the anchors of `ctx.trust` at
 /// `ctx.now`.
 pub fn chain_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> Vec<CheckResult> {
