@@ -92,6 +92,28 @@ fn make(params: CertificateParams, by: Option<&Made>) -> Made {
     }
 }
 
+/// An intermediate CA made from `params` under `root`, and a healthy leaf under it.
+fn ca_with_leaf(params: CertificateParams, root: &Made) -> (Made, Made) {
+    let ca = make(params, Some(root));
+    let leaf = make(leaf_params(&[NAME]), Some(&ca));
+    (ca, leaf)
+}
+
+/// A root made from `params`, a healthy intermediate `inter` under it and a healthy leaf under that.
+fn rooted(params: CertificateParams, inter: &str) -> (Made, Made, Made) {
+    let root = make(params, None);
+    let (ca, leaf) = ca_with_leaf(inter_params(inter), &root);
+    (root, ca, leaf)
+}
+
+/// Name constraints on a CA.
+fn constrain(params: &mut CertificateParams, permitted: Vec<GeneralSubtree>, excluded: Vec<GeneralSubtree>) {
+    params.name_constraints = Some(NameConstraints {
+        permitted_subtrees: permitted,
+        excluded_subtrees: excluded,
+    });
+}
+
 /// A critical (or not) extension with a private OID and a NULL value.
 fn unknown_ext(critical: bool) -> CustomExtension {
     let mut e = CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 55555, 1], vec![0x05, 0x00]);
@@ -226,8 +248,7 @@ fn cases() -> Vec<Case> {
     ));
     let mut p = inter_params("Issuing CA pathlen 0");
     p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    let pl0 = make(p, Some(&root));
-    let under_pl0 = make(leaf_params(&[NAME]), Some(&pl0));
+    let (pl0, under_pl0) = ca_with_leaf(p, &root);
     out.push(case(
         "healthy-pathlen-0",
         "",
@@ -236,12 +257,12 @@ fn cases() -> Vec<Case> {
         vec![&root],
     ));
     let mut p = inter_params("Contoso-only CA");
-    p.name_constraints = Some(NameConstraints {
-        permitted_subtrees: vec![GeneralSubtree::DnsName("contoso.com".into())],
-        excluded_subtrees: vec![],
-    });
-    let nc_contoso = make(p, Some(&root));
-    let in_nc = make(leaf_params(&[NAME]), Some(&nc_contoso));
+    constrain(
+        &mut p,
+        vec![GeneralSubtree::DnsName("contoso.com".into())],
+        vec![],
+    );
+    let (nc_contoso, in_nc) = ca_with_leaf(p, &root);
     out.push(case(
         "healthy-name-constraints-permitted",
         "",
@@ -250,12 +271,12 @@ fn cases() -> Vec<Case> {
         vec![&root],
     ));
     let mut p = inter_params("Not-fabrikam CA");
-    p.name_constraints = Some(NameConstraints {
-        permitted_subtrees: vec![],
-        excluded_subtrees: vec![GeneralSubtree::DnsName("fabrikam.com".into())],
-    });
-    let nc_excl = make(p, Some(&root));
-    let outside_excl = make(leaf_params(&[NAME]), Some(&nc_excl));
+    constrain(
+        &mut p,
+        vec![],
+        vec![GeneralSubtree::DnsName("fabrikam.com".into())],
+    );
+    let (nc_excl, outside_excl) = ca_with_leaf(p, &root);
     out.push(case(
         "healthy-name-constraints-excluded-other",
         "",
@@ -277,13 +298,14 @@ fn cases() -> Vec<Case> {
     p.distinguished_name = dn(NAME);
     let with_ip = {
         let mut ca = inter_params("Contoso net CA");
-        ca.name_constraints = Some(NameConstraints {
-            permitted_subtrees: vec![
+        constrain(
+            &mut ca,
+            vec![
                 GeneralSubtree::DnsName("contoso.com".into()),
                 GeneralSubtree::IpAddress(CidrSubnet::V4([192, 0, 2, 0], [255, 255, 255, 0])),
             ],
-            excluded_subtrees: vec![],
-        });
+            vec![],
+        );
         let ca = make(ca, Some(&root));
         let l = make(p, Some(&ca));
         (l, ca)
@@ -304,10 +326,11 @@ fn cases() -> Vec<Case> {
         vec![&root],
     ));
     let mut p = inter_params("Fabrikam-only CA");
-    p.name_constraints = Some(NameConstraints {
-        permitted_subtrees: vec![GeneralSubtree::DnsName("fabrikam.com".into())],
-        excluded_subtrees: vec![],
-    });
+    constrain(
+        &mut p,
+        vec![GeneralSubtree::DnsName("fabrikam.com".into())],
+        vec![],
+    );
     let nc_fabrikam = make(p, Some(&root));
     let mut p = leaf_params(&["mail.fabrikam.com"]);
     p.distinguished_name = dn("mail.contoso.com");
@@ -445,8 +468,7 @@ fn cases() -> Vec<Case> {
     let mut p = inter_params("Expired CA");
     p.not_before = now() - days(2000);
     p.not_after = now() - days(5);
-    let ca_exp = make(p, Some(&root));
-    let under = make(leaf_params(&[NAME]), Some(&ca_exp));
+    let (ca_exp, under) = ca_with_leaf(p, &root);
     out.push(case(
         "intermediate-expired",
         "tls.cert.chain.ca_validity",
@@ -456,8 +478,7 @@ fn cases() -> Vec<Case> {
     ));
     let mut p = inter_params("Future CA");
     p.not_before = now() + days(5);
-    let ca_fut = make(p, Some(&root));
-    let under = make(leaf_params(&[NAME]), Some(&ca_fut));
+    let (ca_fut, under) = ca_with_leaf(p, &root);
     out.push(case(
         "intermediate-not-yet-valid",
         "tls.cert.chain.ca_validity",
@@ -468,9 +489,7 @@ fn cases() -> Vec<Case> {
     let mut p = ca_params("Expired Root CA");
     p.not_before = now() - days(4000);
     p.not_after = now() - days(5);
-    let root_exp = make(p, None);
-    let i = make(inter_params("Issuing CA under expired root"), Some(&root_exp));
-    let l = make(leaf_params(&[NAME]), Some(&i));
+    let (root_exp, i, l) = rooted(p, "Issuing CA under expired root");
     out.push(case(
         "root-expired",
         "tls.cert.chain.ca_validity",
@@ -480,9 +499,7 @@ fn cases() -> Vec<Case> {
     ));
     let mut p = ca_params("Future Root CA");
     p.not_before = now() + days(10);
-    let root_fut = make(p, None);
-    let i = make(inter_params("Issuing CA under future root"), Some(&root_fut));
-    let l = make(leaf_params(&[NAME]), Some(&i));
+    let (root_fut, i, l) = rooted(p, "Issuing CA under future root");
     out.push(case(
         "root-not-yet-valid",
         "tls.cert.chain.ca_validity",
@@ -559,8 +576,7 @@ fn cases() -> Vec<Case> {
     // Issuers must be CAs that may sign certificates.
     let mut p = inter_params("Not a CA");
     p.is_ca = IsCa::ExplicitNoCa;
-    let not_ca = make(p, Some(&root));
-    let under = make(leaf_params(&[NAME]), Some(&not_ca));
+    let (not_ca, under) = ca_with_leaf(p, &root);
     out.push(case(
         "intermediate-not-ca",
         "tls.cert.chain.ca_constraints",
@@ -595,9 +611,7 @@ fn cases() -> Vec<Case> {
     let mut p = ca_params("Root not CA");
     p.is_ca = IsCa::ExplicitNoCa;
     p.key_usages = vec![Ku::KeyCertSign, Ku::CrlSign];
-    let root_not_ca = make(p, None);
-    let i = make(inter_params("Issuing CA under non-CA root"), Some(&root_not_ca));
-    let l = make(leaf_params(&[NAME]), Some(&i));
+    let (root_not_ca, i, l) = rooted(p, "Issuing CA under non-CA root");
     out.push(case(
         "root-not-ca",
         "tls.cert.chain.ca_constraints",
@@ -607,8 +621,7 @@ fn cases() -> Vec<Case> {
     ));
     let mut p = inter_params("No keyCertSign CA");
     p.key_usages = vec![Ku::DigitalSignature, Ku::CrlSign];
-    let no_kcs = make(p, Some(&root));
-    let under = make(leaf_params(&[NAME]), Some(&no_kcs));
+    let (no_kcs, under) = ca_with_leaf(p, &root);
     out.push(case(
         "intermediate-without-keycertsign",
         "tls.cert.chain.ca_key_usage",
@@ -633,8 +646,7 @@ fn cases() -> Vec<Case> {
     ));
     let mut p = inter_params("No keyUsage CA");
     p.key_usages = vec![];
-    let no_ku = make(p, Some(&root));
-    let under = make(leaf_params(&[NAME]), Some(&no_ku));
+    let (no_ku, under) = ca_with_leaf(p, &root);
     out.push(
         case(
             "intermediate-without-keyusage",
@@ -658,9 +670,7 @@ fn cases() -> Vec<Case> {
     ));
     let mut p = ca_params("Root pathlen 0");
     p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    let root_pl0 = make(p, None);
-    let i = make(inter_params("Issuing CA under root pathlen 0"), Some(&root_pl0));
-    let l = make(leaf_params(&[NAME]), Some(&i));
+    let (root_pl0, i, l) = rooted(p, "Issuing CA under root pathlen 0");
     out.push(case(
         "root-pathlen-0-exceeded",
         "tls.cert.chain.path_length",
@@ -682,8 +692,7 @@ fn cases() -> Vec<Case> {
     ));
     let mut p = inter_params("Critical extension CA");
     p.custom_extensions.push(unknown_ext(true));
-    let crit_ca = make(p, Some(&root));
-    let under = make(leaf_params(&[NAME]), Some(&crit_ca));
+    let (crit_ca, under) = ca_with_leaf(p, &root);
     out.push(case(
         "intermediate-unknown-critical-extension",
         "tls.cert.chain.critical_extensions",
@@ -693,9 +702,7 @@ fn cases() -> Vec<Case> {
     ));
     let mut p = ca_params("Critical extension Root");
     p.custom_extensions.push(unknown_ext(true));
-    let crit_root = make(p, None);
-    let i = make(inter_params("Issuing CA under critical root"), Some(&crit_root));
-    let l = make(leaf_params(&[NAME]), Some(&i));
+    let (crit_root, i, l) = rooted(p, "Issuing CA under critical root");
     out.push(case(
         "root-unknown-critical-extension",
         "tls.cert.chain.critical_extensions",
@@ -714,12 +721,12 @@ fn cases() -> Vec<Case> {
         vec![&root],
     ));
     let mut p = inter_params("Not-contoso CA");
-    p.name_constraints = Some(NameConstraints {
-        permitted_subtrees: vec![],
-        excluded_subtrees: vec![GeneralSubtree::DnsName("contoso.com".into())],
-    });
-    let nc_no_contoso = make(p, Some(&root));
-    let excluded = make(leaf_params(&[NAME]), Some(&nc_no_contoso));
+    constrain(
+        &mut p,
+        vec![],
+        vec![GeneralSubtree::DnsName("contoso.com".into())],
+    );
+    let (nc_no_contoso, excluded) = ca_with_leaf(p, &root);
     out.push(case(
         "name-constraints-excluded-violated",
         "tls.cert.chain.name_constraints",
@@ -728,13 +735,12 @@ fn cases() -> Vec<Case> {
         vec![&root],
     ));
     let mut p = ca_params("Fabrikam-only Root");
-    p.name_constraints = Some(NameConstraints {
-        permitted_subtrees: vec![GeneralSubtree::DnsName("fabrikam.com".into())],
-        excluded_subtrees: vec![],
-    });
-    let root_nc = make(p, None);
-    let i = make(inter_params("Issuing CA under constrained root"), Some(&root_nc));
-    let l = make(leaf_params(&[NAME]), Some(&i));
+    constrain(
+        &mut p,
+        vec![GeneralSubtree::DnsName("fabrikam.com".into())],
+        vec![],
+    );
+    let (root_nc, i, l) = rooted(p, "Issuing CA under constrained root");
     out.push(case(
         "root-name-constraints-violated",
         "tls.cert.chain.name_constraints",
@@ -754,13 +760,14 @@ fn cases() -> Vec<Case> {
         vec![&root],
     ));
     let mut p = inter_params("No-10/8 CA");
-    p.name_constraints = Some(NameConstraints {
-        permitted_subtrees: vec![],
-        excluded_subtrees: vec![GeneralSubtree::IpAddress(CidrSubnet::V4(
+    constrain(
+        &mut p,
+        vec![],
+        vec![GeneralSubtree::IpAddress(CidrSubnet::V4(
             [10, 0, 0, 0],
             [255, 0, 0, 0],
         ))],
-    });
+    );
     let nc_ip = make(p, Some(&root));
     let mut p = leaf_params(&[NAME, "10.0.0.5"]);
     p.distinguished_name = dn(NAME);
