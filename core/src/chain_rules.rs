@@ -172,7 +172,17 @@ pub fn analyse(
     let leaf_der = chain.first()?;
     let (leaf_x509, leaf_info) = parse(leaf_der)?;
     let sent: Vec<(X509Certificate<'_>, CertInfo)> = chain[1..].iter().filter_map(|d| parse(d)).collect();
-    let roots: Vec<(X509Certificate<'_>, CertInfo)> = anchors.iter().filter_map(|d| parse(d)).collect();
+    // Only the anchors that may have issued a certificate of the chain are read in full (a system store
+    // holds a hundred and more).
+    let issuers: Vec<&[u8]> = std::iter::once(&leaf_x509)
+        .chain(sent.iter().map(|(c, _)| c))
+        .map(|c| c.issuer().as_raw())
+        .collect();
+    let roots: Vec<(X509Certificate<'_>, CertInfo)> = anchors
+        .iter()
+        .filter(|d| X509Certificate::from_der(d).is_ok_and(|(_, c)| issuers.contains(&c.subject().as_raw())))
+        .filter_map(|d| parse(d))
+        .collect();
     let mut nodes = vec![Node {
         role: Role::Leaf,
         x509: leaf_x509,
@@ -629,7 +639,7 @@ pub fn verifier_words(error: &rustls::Error) -> String {
     match e {
         C::Expired | C::ExpiredContext { .. } => "a certificate of the chain has expired".into(),
         C::NotValidYet | C::NotValidYetContext { .. } => "a certificate of the chain is not valid yet".into(),
-        C::UnknownIssuer => "no path to a trusted root: the issuing CA is neither sent nor trusted".into(),
+        C::UnknownIssuer => "the issuing CA is neither sent nor trusted".into(),
         C::BadSignature => "a signature in the chain does not verify".into(),
         C::UnhandledCriticalExtension => {
             "a certificate has a critical extension the verifier does not know".into()
@@ -736,6 +746,9 @@ mod tests {
     fn words_have_no_debug_output() {
         let e = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
         let w = verifier_words(&e);
-        assert!(!w.contains("UnknownIssuer") && w.contains("trusted root"), "{w}");
+        assert!(
+            !w.contains("UnknownIssuer") && w.contains("neither sent nor trusted"),
+            "{w}"
+        );
     }
 }

@@ -108,12 +108,17 @@ pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &CertArgs) 
                 writeln!(out, "[{i}] {}", c.subject)?;
                 writeln!(out, "    issuer  {}", c.issuer)?;
                 writeln!(out, "    names   {}", c.dns_names.join(", "))?;
+                let state = match c.validity(now) {
+                    mailpath_core::cert::Validity::Valid { days_left } => {
+                        format!("{} left", mailpath_core::chain_rules::days_words(days_left))
+                    }
+                    _ => mailpath_core::chain_rules::validity_words(c, now),
+                };
                 writeln!(
                     out,
-                    "    valid   {} .. {}: {}",
+                    "    valid   {} .. {} ({state})",
                     c.not_before.date(),
-                    c.not_after.date(),
-                    mailpath_core::chain_rules::validity_words(c, now)
+                    c.not_after.date()
                 )?;
             }
             writeln!(out)?;
