@@ -196,19 +196,18 @@ pub fn analyse(
             break;
         }
         // An anchor first (the best match: same name and key identifier), then a sent certificate.
+        // As path builders do (webpki explores, OpenSSL prefers a current issuer): of the certificates named as
+        // the issuer, one whose key identifier agrees, then one valid now, first.
         let pick = |pool: &[(X509Certificate<'_>, CertInfo)], skip: &[bool]| {
-            let mut by_name = None;
-            for (i, (c, _)) in pool.iter().enumerate() {
-                if skip.get(i).copied().unwrap_or(false) {
-                    continue;
-                }
-                match issues(c, current) {
-                    (true, true) => return Some(i),
-                    (true, false) if by_name.is_none() => by_name = Some(i),
-                    _ => {}
-                }
-            }
-            by_name
+            pool.iter()
+                .enumerate()
+                .filter(|(i, _)| !skip.get(*i).copied().unwrap_or(false))
+                .filter_map(|(i, (c, info))| {
+                    let (named, ids_agree) = issues(c, current);
+                    named.then_some((i, (ids_agree, !info.validity(now).is_invalid())))
+                })
+                .max_by_key(|(i, score)| (*score, std::cmp::Reverse(*i)))
+                .map(|(i, _)| i)
         };
         if let Some(i) = pick(&roots, &[]) {
             let (x509, info) = roots[i].clone();

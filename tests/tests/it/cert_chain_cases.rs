@@ -114,6 +114,19 @@ fn constrain(params: &mut CertificateParams, permitted: Vec<GeneralSubtree>, exc
     });
 }
 
+/// Another certificate for the same key (a re-issued CA), signed by `by` (self-signed when none).
+fn again(params: CertificateParams, key: &KeyPair, by: Option<&Made>) -> Made {
+    let cert = match by {
+        Some(issuer) => params.signed_by(key, &issuer.issuer()).unwrap(),
+        None => params.self_signed(key).unwrap(),
+    };
+    Made {
+        pem: cert.pem(),
+        params,
+        key: KeyPair::from_pem(&key.serialize_pem()).unwrap(),
+    }
+}
+
 /// A critical (or not) extension with a private OID and a NULL value.
 fn unknown_ext(critical: bool) -> CustomExtension {
     let mut e = CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 55555, 1], vec![0x05, 0x00]);
@@ -324,6 +337,30 @@ fn cases() -> Vec<Case> {
         Accept,
         vec![&std_leaf, &inter, &stranger],
         vec![&root],
+    ));
+    // Path building (BetterTLS style): an expired copy of the issuing CA (same name and key) sent first, the
+    // current one after it; and an expired copy of the root beside the current one in the trust store.
+    let mut p = inter.params.clone();
+    p.not_before = now() - days(2000);
+    p.not_after = now() - days(10);
+    let inter_old = again(p, &inter.key, Some(&root));
+    out.push(case(
+        "healthy-expired-copy-of-the-intermediate-sent-first",
+        "",
+        Accept,
+        vec![&std_leaf, &inter_old, &inter],
+        vec![&root],
+    ));
+    let mut p = root.params.clone();
+    p.not_before = now() - days(4000);
+    p.not_after = now() - days(10);
+    let root_old = again(p, &root.key, None);
+    out.push(case(
+        "healthy-expired-copy-of-the-root-trusted-too",
+        "",
+        Accept,
+        vec![&std_leaf, &inter],
+        vec![&root_old, &root],
     ));
     let mut p = inter_params("Fabrikam-only CA");
     constrain(
