@@ -424,6 +424,46 @@ fn cases() -> Vec<Case> {
         vec![&other, &inter],
         vec![&root],
     ));
+    let partial = leaf(leaf_params(&["m*.contoso.com"]));
+    out.push(
+        case(
+            "wildcard-partial-label",
+            "tls.cert.name",
+            Reject,
+            vec![&partial, &inter],
+            vec![&root],
+        )
+        .openssl_wrong(
+            "OpenSSL matches partial-label wildcards (m*.contoso.com) unless told not to \
+             (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS); RFC 6125 6.4.3 and the Baseline Requirements allow only a whole \
+             left-most *",
+        ),
+    );
+    let upper = leaf(leaf_params(&["MAIL.Contoso.COM"]));
+    out.push(case(
+        "healthy-san-in-capitals",
+        "",
+        Accept,
+        vec![&upper, &inter],
+        vec![&root],
+    ));
+    out.push(case(
+        "healthy-chain-sent-out-of-order",
+        "",
+        Accept,
+        vec![&deep, &inter, &root, &inter2],
+        vec![&root],
+    ));
+    let mut p = leaf_params(&[NAME]);
+    p.extended_key_usages = vec![Eku::Any];
+    let any_eku = leaf(p);
+    out.push(case(
+        "leaf-any-eku-only",
+        "tls.cert.trusted",
+        Reject,
+        vec![&any_eku, &inter],
+        vec![&root],
+    ));
     out.push(
         case(
             "wildcard-two-labels",
