@@ -369,7 +369,7 @@ fn judge(
         ));
     } else if ctx.now < leaf.not_before {
         out.push(
-            mk(&defs.validity, Status::Fail, format!("certificate {}", crate::chain_rules::validity_words(&leaf, ctx.now)))
+            mk(&defs.validity, Status::Fail, format!("certificate is {}", crate::chain_rules::validity_words(&leaf, ctx.now)))
                 .detail("A certificate installed before its start date (or a server clock that is behind) fails validation.")
                 .remediation("Check the server's clock (w32tm /query /status), or keep the previous certificate bound to SMTP until the new one is valid: Enable-ExchangeCertificate -Thumbprint <previous> -Services SMTP"),
         );
