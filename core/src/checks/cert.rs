@@ -326,11 +326,17 @@ fn judge(
         let missing: Vec<&ExpectedName> = ctx.expected.iter().filter(|e| !carries(&leaf, &e.name)).collect();
         if missing.is_empty() {
             let list: Vec<&str> = ctx.expected.iter().map(|e| e.name.as_str()).collect();
-            out.push(mk(
-                &defs.name,
-                Status::Pass,
-                format!("carries {}", list.join(", ")),
-            ));
+            let mut pass = mk(&defs.name, Status::Pass, format!("carries {}", list.join(", ")));
+            if !leaf.has_san {
+                // Said, not silently passed: Exchange matches the CN, other verifiers do not (tls.cert.san).
+                pass.summary
+                    .push_str(" in the subject CN (there is no subjectAltName)");
+                pass = pass.detail(
+                    "Exchange and Exchange Online match the connectors' names against the subject CN or the \
+                     subjectAltName, so they accept it; RFC 6125 verifiers ignore the CN (see tls.cert.san).",
+                );
+            }
+            out.push(pass);
         } else {
             let first = missing[0];
             let detail: Vec<String> = missing
