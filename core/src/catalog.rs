@@ -6,7 +6,7 @@
 //! (`MAILPATH_UPDATE_DOCS=1 cargo test -p mailpath-core checks_doc` rewrites it).
 
 use crate::check::CheckDef;
-use crate::checks::{cert, ciphers, config, dane, dns, renewal, resolver, smtp};
+use crate::checks::{cert, chain, ciphers, config, dane, dns, renewal, resolver, smtp};
 
 /// Every check mailpath can report, by family (message headers' `headers.*`, then the bundled relay's
 /// `relay.*` last).
@@ -17,6 +17,7 @@ pub fn catalog() -> Vec<&'static CheckDef> {
     all.extend(smtp::DEFS.iter());
     all.extend(ciphers::DEFS.iter());
     all.extend(cert::DEFS.iter());
+    all.extend(chain::DEFS.iter());
     all.extend(dane::DEFS.iter());
     all.extend(renewal::DEFS.iter());
     all.extend(config::DEFS.iter());

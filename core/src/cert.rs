@@ -318,7 +318,11 @@ pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, CertError> {
                 GeneralName::RFC822Name(e) => other_names.push(format!("email:{e}")),
                 GeneralName::URI(u) => other_names.push(format!("URI:{u}")),
                 GeneralName::DirectoryName(d) => other_names.push(format!("dirName:{d}")),
-                other => other_names.push(format!("{other:?}")),
+                GeneralName::OtherName(oid, _) => other_names.push(format!("otherName:{oid}")),
+                GeneralName::RegisteredID(oid) => other_names.push(format!("registeredID:{oid}")),
+                GeneralName::X400Address(_) => other_names.push("x400Address".into()),
+                GeneralName::EDIPartyName(_) => other_names.push("ediPartyName".into()),
+                GeneralName::Invalid(..) => other_names.push("an unreadable name".into()),
             }
         }
     }
@@ -560,6 +564,9 @@ pub fn matches_any(info: &CertInfo, name: &str) -> bool {
 pub struct Trust {
     roots: rustls::RootCertStore,
     sources: Vec<String>,
+    /// The anchors as certificates (webpki keeps only name, key and constraints): what
+    /// [`crate::chain_rules`] judges (validity, extensions) of the root a path ends at.
+    certs: Vec<CertificateDer<'static>>,
 }
 
 impl Default for Trust {
@@ -574,6 +581,7 @@ impl Trust {
         Trust {
             roots: rustls::RootCertStore::empty(),
             sources: Vec::new(),
+            certs: Vec::new(),
         }
     }
 
@@ -584,6 +592,7 @@ impl Trust {
     pub fn system() -> Result<Trust, CertError> {
         let loaded = rustls_native_certs::load_native_certs();
         let mut trust = Trust::empty();
+        trust.certs.clone_from(&loaded.certs);
         let (added, _ignored) = trust.roots.add_parsable_certificates(loaded.certs);
         if added == 0 && !loaded.errors.is_empty() {
             let why: Vec<String> = loaded.errors.iter().map(ToString::to_string).collect();
@@ -599,6 +608,7 @@ impl Trust {
     /// When the file cannot be read or holds no usable certificate.
     pub fn add_pem_file(&mut self, path: &Path) -> Result<(), CertError> {
         let certs = load_chain_file(path)?;
+        self.certs.extend(certs.iter().cloned());
         let (added, _) = self.roots.add_parsable_certificates(certs);
         if added == 0 {
             return Err(CertError::NoCertificate {
@@ -619,7 +629,13 @@ impl Trust {
 
     /// Add one DER certificate as an anchor.
     pub fn add_der(&mut self, der: CertificateDer<'static>) -> bool {
+        self.certs.push(der.clone());
         self.roots.add(der).is_ok()
+    }
+
+    /// The anchors as certificates.
+    pub fn anchor_certs(&self) -> &[CertificateDer<'static>] {
+        &self.certs
     }
 
     /// Whether there is no anchor.
@@ -971,7 +987,7 @@ pub fn verify_chain_for(
             ChainVerdict {
                 trusted: false,
                 problem: Some(problem),
-                message: e.to_string(),
+                message: crate::chain_rules::verifier_words(&e),
             }
         }
     }

@@ -19,6 +19,7 @@ pub mod bounded;
 pub mod ca;
 pub mod catalog;
 pub mod cert;
+pub mod chain_rules;
 pub mod check;
 pub mod checks;
 pub mod cloud;

@@ -122,9 +122,15 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &CertArgs, _verbose: u8) -> 
                 term_line!(&mut out, "[{i}] {}", c.subject)?;
                 term_line!(&mut out, "    issuer  {}", c.issuer)?;
                 term_line!(&mut out, "    names   {}", c.dns_names.join(", "))?;
+                let state = match c.validity(now) {
+                    mailpath_core::cert::Validity::Valid { days_left } => {
+                        format!("{} left", mailpath_core::chain_rules::days_words(days_left))
+                    }
+                    _ => mailpath_core::chain_rules::validity_words(c, now),
+                };
                 term_line!(
                     &mut out,
-                    "    valid   {} .. {}",
+                    "    valid   {} .. {} ({state})",
                     output::date(c.not_before),
                     output::date(c.not_after)
                 )?;

@@ -82,10 +82,11 @@ pub const SIGNATURE: CheckDef = CheckDef {
 /// `tls.cert.eku`.
 pub const EKU: CheckDef = CheckDef {
     id: "tls.cert.eku",
-    title: "Certificate is usable for server and client authentication",
-    why: "The same certificate answers EOP (serverAuth) and authenticates to EOP when sending (clientAuth); \
-          a missing usage breaks one direction.",
-    references: &[CERT_REQ],
+    title: "Certificate is usable for server authentication, and what clientAuth means for sending to EOP",
+    why: "The same certificate answers EOP (serverAuth) and is presented to EOP when sending. Microsoft's hybrid \
+          certificate requirements name no EKU and nothing documents whether EOP requires clientAuth, which public \
+          CAs stop issuing (Chrome Root Program): warned before such a certificate is installed or renewed.",
+    references: &[CERT_REQ, crate::checks::eku::CHROME_ROOT_POLICY],
 };
 
 /// Every definition of this module.
@@ -294,7 +295,11 @@ pub fn on_microsoft_endpoint(results: &mut [CheckResult], host: &str) {
 
 /// The `tls.cert.*` checks of a chain as a server sent it (leaf first).
 pub fn cert_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> Vec<CheckResult> {
-    judge(chain, ctx, &SERVER_DEFS, Usage::Server)
+    let mut out = judge(chain, ctx, &SERVER_DEFS, Usage::Server);
+    if !chain.is_empty() {
+        out.extend(crate::checks::chain::chain_checks(chain, ctx));
+    }
+    out
 }
 
 /// The same checks of a chain a client presented (leaf first), reported under `defs`: the trust
@@ -383,14 +388,9 @@ fn judge(
     let thumb = leaf.sha1_thumbprint.clone();
     let cn = leaf.common_name.clone().unwrap_or_else(|| "<name>".into());
 
-    // Trust, judged inside the validity window so that expiry is reported once, by tls.cert.validity.
-    let judge_at = if ctx.now > leaf.not_after {
-        leaf.not_after - time::Duration::hours(1)
-    } else if ctx.now < leaf.not_before {
-        leaf.not_before + time::Duration::hours(1)
-    } else {
-        ctx.now
-    };
+    // Trust, judged inside the validity window of the certificates sent so that expiry is reported once,
+    // by tls.cert.validity (the leaf) or tls.cert.chain.ca_validity (the CAs).
+    let judge_at = crate::chain_rules::judging_time(chain, ctx.now);
     let verdict = verify_chain_for(chain, ctx.trust, judge_at, usage);
     let sent_intermediates = chain.len() > 1;
     let missing_intermediate = !verdict.trusted
@@ -399,8 +399,16 @@ fn judge(
         && !chain[1..]
             .iter()
             .any(|c| parse_certificate(c).is_ok_and(|i| i.subject == leaf.issuer));
+    // A refusal that a tls.cert.chain.* check reports (the path reaches the root but breaks a rule) fails there.
+    let explained = (usage == Usage::Server && !verdict.trusted && !missing_intermediate)
+        .then(|| crate::checks::chain::refusal_explained(chain, ctx.trust, ctx.now))
+        .flatten();
     out.push(match (verdict.trusted, verdict.problem) {
         (true, _) => mk(&defs.trusted, Status::Pass, format!("chains to a trusted root ({})", ctx.trust.description())),
+        (false, _) if explained.is_some() => {
+            let (def, anchor) = explained.unwrap_or_default();
+            mk(&defs.trusted, Status::Skip, format!("the path reaches the trusted root {anchor} but breaks a path-validation rule: judged by {def}"))
+        }
         (false, _) if missing_intermediate => mk(
             &defs.trusted,
             Status::Fail,
@@ -416,7 +424,7 @@ fn judge(
                 Step::prose("Then rerun the Hybrid Configuration Wizard."),
             ])),
         (false, problem) => mk(&defs.trusted, Status::Fail, format!("does not chain to a trusted root: {}", verdict.message))
-            .detail(format!("Problem: {problem:?}. Trust used: {}. An internal-CA certificate works inside the organisation but Exchange Online rejects it (UntrustedRoot).", ctx.trust.description()))
+            .detail(format!("{}Trust used: {}. An internal-CA certificate works inside the organisation but Exchange Online rejects it (UntrustedRoot).", problem.map(|p| format!("{}. ", crate::checks::chain::problem_words(p))).unwrap_or_default(), ctx.trust.description()))
             .remediation(Remediation::steps([
                 Step::prose("Use a certificate from a public CA trusted by Exchange Online, bound to SMTP on every hybrid server:"),
                 bind("<new>"),
@@ -468,11 +476,17 @@ fn judge(
             .collect();
         if missing.is_empty() {
             let list: Vec<&str> = ctx.expected.iter().map(|e| e.name.as_str()).collect();
-            out.push(mk(
-                &defs.name,
-                Status::Pass,
-                format!("carries {}", list.join(", ")),
-            ));
+            let mut pass = mk(&defs.name, Status::Pass, format!("carries {}", list.join(", ")));
+            if !leaf.has_san {
+                // Said, not silently passed: Exchange matches the CN, other verifiers do not (tls.cert.san).
+                pass.summary
+                    .push_str(" in the subject CN (there is no subjectAltName)");
+                pass = pass.detail(
+                    "Exchange and Exchange Online match the connectors' names against the subject CN or the \
+                     subjectAltName, so they accept it; RFC 6125 verifiers ignore the CN (see tls.cert.san).",
+                );
+            }
+            out.push(pass);
         } else {
             let first = missing[0];
             let detail: Vec<String> = missing
@@ -531,9 +545,8 @@ fn judge(
                 &defs.validity,
                 Status::Fail,
                 format!(
-                    "certificate expired {} days ago ({})",
-                    -left,
-                    date(leaf.not_after)
+                    "certificate {}",
+                    crate::chain_rules::validity_words(&leaf, ctx.now)
                 ),
             )
             .remediation(renew.clone()),
@@ -544,9 +557,8 @@ fn judge(
             format!("already expired (see {})", defs.validity.id),
         ));
     } else if ctx.now < leaf.not_before {
-        let days = (leaf.not_before - ctx.now).whole_days();
         out.push(
-            mk(&defs.validity, Status::Fail, format!("certificate is not valid until {} (in {days} days)", date(leaf.not_before)))
+            mk(&defs.validity, Status::Fail, format!("certificate is {}", crate::chain_rules::validity_words(&leaf, ctx.now)))
                 .detail("A certificate installed before its start date (or a server clock that is behind) fails validation.")
                 .remediation(Remediation::steps([
                     Step::prose("Keep the previous certificate bound to SMTP until the new one is valid:"),
@@ -570,11 +582,19 @@ fn judge(
             mk(
                 &defs.expiry,
                 Status::Warn,
-                format!("expires in {left} days ({})", date(leaf.not_after)),
+                format!(
+                    "expires in {} ({})",
+                    crate::chain_rules::days_words(left),
+                    date(leaf.not_after)
+                ),
             )
             .remediation(renew)
         } else {
-            mk(&defs.expiry, Status::Pass, format!("{left} days left"))
+            mk(
+                &defs.expiry,
+                Status::Pass,
+                format!("{} left", crate::chain_rules::days_words(left)),
+            )
         });
     }
 
@@ -632,52 +652,14 @@ fn judge(
         )
     });
 
-    let server = !leaf.has_eku
-        || leaf
-            .eku
-            .iter()
-            .any(|e| e == "serverAuth" || e == "anyExtendedKeyUsage");
-    let client = !leaf.has_eku
-        || leaf
-            .eku
-            .iter()
-            .any(|e| e == "clientAuth" || e == "anyExtendedKeyUsage");
-    let usages = if leaf.has_eku {
-        leaf.eku.join(", ")
-    } else {
-        "no EKU extension (any usage)".to_string()
-    };
-    out.push(if usage == Usage::Client && !client {
-        mk(
-            &defs.eku,
-            Status::Fail,
-            format!("not valid for client authentication ({usages})"),
-        )
-        .remediation(
-            "Request the certificate with both serverAuth and clientAuth EKUs (the web-server/SSL template of \
-             most public CAs has both); the send connector presents it as a client certificate.",
-        )
-    } else if usage == Usage::Client {
-        mk(&defs.eku, Status::Pass, usages)
-    } else if !server {
-        mk(
-            &defs.eku,
-            Status::Fail,
-            format!("not valid for server authentication ({usages})"),
-        )
-        .remediation(
-            "Request the certificate from a web-server/SSL template (EKU serverAuth and clientAuth).",
-        )
-    } else if ctx.used_as_client && !client {
-        mk(
-            &defs.eku,
-            Status::Warn,
-            format!("lacks clientAuth ({usages}), but it is also used to authenticate to EOP"),
-        )
-        .remediation("Request the certificate with both serverAuth and clientAuth EKUs.")
-    } else {
-        mk(&defs.eku, Status::Pass, usages)
-    });
+    out.push(crate::checks::eku::eku_result(
+        &defs.eku,
+        &leaf,
+        usage,
+        ctx.used_as_client,
+        ctx.now,
+        &mk,
+    ));
     out
 }
 
@@ -784,7 +766,10 @@ mod tests {
     fn not_pass(results: &[(String, Status)]) -> Vec<(&str, Status)> {
         results
             .iter()
-            .filter(|(_, s)| *s != Status::Pass)
+            // A chain without a known CA (self-signed) has no CA rule to judge: skipped, with why.
+            .filter(|(id, s)| {
+                *s != Status::Pass && !(*s == Status::Skip && id.starts_with("tls.cert.chain."))
+            })
             .map(|(id, s)| (id.as_str(), *s))
             .collect()
     }
@@ -804,7 +789,7 @@ mod tests {
         };
         let good = ca.issue(&spec()).unwrap();
         let r = judge(&good.chain(true), &trust, &["mail.contoso.com"]);
-        assert_eq!(r.len(), DEFS.len());
+        assert_eq!(r.len(), DEFS.len() + crate::checks::chain::DEFS.len());
         assert!(not_pass(&r).is_empty(), "{r:?}");
 
         let expired = ca
@@ -836,7 +821,8 @@ mod tests {
             .unwrap();
         assert_eq!(
             not_pass(&judge(&soon.chain(true), &trust, &["mail.contoso.com"])),
-            [("tls.cert.expiry", Status::Warn)]
+            // The renewal is due, and the renewed certificate will lack clientAuth: two different warnings.
+            [("tls.cert.expiry", Status::Warn), ("tls.cert.eku", Status::Warn)]
         );
 
         assert_eq!(

@@ -4,10 +4,12 @@
 //! [`crate::catalog`].
 
 pub mod cert;
+pub mod chain;
 pub mod ciphers;
 pub mod config;
 pub mod dane;
 pub mod dns;
+pub mod eku;
 pub mod renewal;
 pub mod resolver;
 pub mod smtp;

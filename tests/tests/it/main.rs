@@ -2,6 +2,7 @@
 //! mailpath binary or the core against the embedded lab and independent tools.
 
 mod bounded_files;
+mod cert_chain_cases;
 mod cert_renewal;
 mod cli_trust;
 mod diagnose_lab;

@@ -1,0 +1,158 @@
+//! `tls.cert.eku` (and the relay's `relay.client-cert.eku`): what the extended key usage of a certificate
+//! means for hybrid mail flow, now that public CAs stop putting clientAuth in TLS server certificates.
+//!
+//! The on-premises send connector to Exchange Online presents the same certificate as a TLS client (the
+//! certificate-based inbound connector of Exchange Online identifies the organisation by its name).
+//! Microsoft's certificate requirements for hybrid deployments name no extended key usage, and no Microsoft
+//! statement says whether Exchange Online requires clientAuth on that client certificate: the check says
+//! exactly that, warns before a certificate without clientAuth is put in use, and warns ahead of the renewal
+//! of one that still has it.
+
+use time::OffsetDateTime;
+
+use crate::cert::{CertInfo, Usage};
+use crate::check::{CheckDef, CheckResult, Status};
+
+/// Microsoft's certificate requirements for hybrid deployments (no EKU listed).
+pub const CERT_REQ: &str = "https://learn.microsoft.com/exchange/certificate-requirements#certificate-requirements-for-hybrid-deployments";
+/// The Chrome Root Program Policy: TLS server hierarchies dedicated to serverAuth.
+pub const CHROME_ROOT_POLICY: &str = "https://googlechrome.github.io/chromerootprogram/";
+
+/// Warn this many days before a certificate that still has clientAuth is due for renewal.
+pub const RENEWAL_NOTICE_DAYS: i64 = 90;
+
+/// What Microsoft states, in one place, so every message says the same.
+pub const MICROSOFT_STATES: &str = "Microsoft's certificate requirements for hybrid deployments (learn.microsoft.com/exchange/certificate-requirements) \
+     ask for a certificate from a trusted third-party CA carrying the names the connectors use, and name no extended key \
+     usage; mailpath found no Microsoft statement that Exchange Online requires, or ignores, clientAuth on the certificate \
+     your send connector presents to it.";
+
+/// Why public certificates lose clientAuth.
+pub const CA_CHANGE: &str = "Public CAs remove clientAuth from TLS server certificates: the Chrome Root Program Policy requires \
+     TLS hierarchies dedicated to serverAuth (new subordinate CAs from 2026-06-15, every new server certificate from \
+     2027-03-15), and most CAs stopped issuing clientAuth by default during 2026.";
+
+fn has(info: &CertInfo, eku: &str) -> bool {
+    !info.has_eku || info.eku.iter().any(|e| e == eku || e == "anyExtendedKeyUsage")
+}
+
+/// The EKU verdict on `leaf`, used for `usage` (and, for a server certificate, also as a client towards
+/// Exchange Online when `used_as_client`), at `now`.
+pub fn eku_result(
+    def: &CheckDef,
+    leaf: &CertInfo,
+    usage: Usage,
+    used_as_client: bool,
+    now: OffsetDateTime,
+    mk: &dyn Fn(&CheckDef, Status, String) -> CheckResult,
+) -> CheckResult {
+    let server = has(leaf, "serverAuth");
+    let client = has(leaf, "clientAuth");
+    let usages = if leaf.has_eku {
+        leaf.eku.join(", ")
+    } else {
+        "no EKU extension (any usage)".to_string()
+    };
+    let test_first = "Before it replaces the current certificate on the servers that send to Exchange Online, try it on one: \
+         Enable-ExchangeCertificate -Thumbprint <new> -Services SMTP on that server only, send a message to a cloud \
+         mailbox and check Get-Queue and Get-MessageTrackingLog -EventId SEND for a TLS failure (450 4.4.317 / 454 \
+         4.7.5); keep the previous certificate bound elsewhere until it works.";
+    if usage == Usage::Client && !client {
+        return mk(def, Status::Warn, format!("no clientAuth in the client certificate ({usages})"))
+            .detail(format!(
+                "The receiving side may refuse a client certificate without clientAuth; whether Exchange Online does is not \
+                 documented. {MICROSOFT_STATES} {CA_CHANGE}"
+            ))
+            .remediation(test_first);
+    }
+    if usage == Usage::Client {
+        return mk(def, Status::Pass, usages);
+    }
+    if !server {
+        return mk(
+            def,
+            Status::Fail,
+            format!("not valid for server authentication ({usages})"),
+        )
+        .detail(
+            "Without serverAuth, TLS clients (Exchange Online sending to this server included) refuse the certificate \
+             (CERT_TRUST_IS_NOT_VALID_FOR_USAGE).",
+        )
+        .remediation("Request the certificate from a web-server/SSL template (EKU serverAuth).");
+    }
+    if !used_as_client {
+        return mk(def, Status::Pass, usages);
+    }
+    if !client {
+        return mk(
+            def,
+            Status::Warn,
+            format!("no clientAuth ({usages}), and the send connector presents this certificate to Exchange Online as a client"),
+        )
+        .detail(format!("{MICROSOFT_STATES} {CA_CHANGE}"))
+        .remediation(test_first);
+    }
+    let left = (leaf.not_after - now).whole_days();
+    if leaf.has_eku && (0..=RENEWAL_NOTICE_DAYS).contains(&left) {
+        return mk(
+            def,
+            Status::Warn,
+            format!(
+                "has clientAuth ({usages}), but its renewal is due in {} ({}): a renewed public certificate will not \
+                 have it",
+                crate::chain_rules::days_words(left),
+                leaf.not_after.date()
+            ),
+        )
+        .detail(format!("{CA_CHANGE} {MICROSOFT_STATES}"))
+        .remediation(format!(
+            "Judge the renewed certificate before installing it: mailpath cert NEW.pfx --profile <profile>. {test_first}"
+        ));
+    }
+    mk(def, Status::Pass, usages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ca::{LabCa, LeafSpec};
+
+    fn now() -> OffsetDateTime {
+        time::macros::datetime!(2026-11-28 12:00 UTC)
+    }
+
+    fn judge(info: &CertInfo, usage: Usage, as_client: bool, at: OffsetDateTime) -> CheckResult {
+        let mk = |d: &CheckDef, s: Status, summary: String| CheckResult::new(d, s, "t", summary);
+        eku_result(&crate::checks::cert::EKU, info, usage, as_client, at, &mk)
+    }
+
+    #[test]
+    fn clientauth_is_judged_by_what_microsoft_states_and_warned_ahead_of_renewal() {
+        let ca = LabCa::generate(now()).unwrap();
+        let leaf = ca
+            .issue(&LeafSpec::server("mail.contoso.com", ["mail.contoso.com"], now()))
+            .unwrap();
+        let mut info = crate::cert::parse_certificate(&leaf.leaf).unwrap();
+        assert!(info.eku.iter().any(|e| e == "clientAuth"));
+        assert_eq!(judge(&info, Usage::Server, true, now()).status, Status::Pass);
+        // Renewal ahead: warned, with the date in words.
+        let soon = info.not_after - time::Duration::days(30);
+        let r = judge(&info, Usage::Server, true, soon);
+        assert_eq!(r.status, Status::Warn);
+        assert!(r.summary.contains("renewal is due in 30 days ("), "{}", r.summary);
+        // A server-only certificate presented to EOP: a warning that says what Microsoft states, not a red.
+        info.eku = vec!["serverAuth".into()];
+        let r = judge(&info, Usage::Server, true, now());
+        assert_eq!(r.status, Status::Warn);
+        assert!(r.detail.contains("no Microsoft statement"), "{r:?}");
+        assert!(
+            r.references
+                .iter()
+                .any(|u| u.contains("certificate-requirements"))
+        );
+        assert!(r.references.iter().any(|u| u.contains("chromerootprogram")));
+        assert_eq!(judge(&info, Usage::Server, false, now()).status, Status::Pass);
+        info.eku = vec!["clientAuth".into()];
+        assert_eq!(judge(&info, Usage::Server, true, now()).status, Status::Fail);
+    }
+}
