@@ -1,6 +1,7 @@
 //! mailpath-core: everything in mailpath that is not drawing.
 //!
 //! - [`profile`]: the hybrid profile (TOML), loaded and validated with precise errors.
+//! - [`exchange`]: an Exchange configuration export (assets/Export-MailpathConfig.ps1), read tolerantly.
 //! - [`topology`]: what the profile means on the mail path (servers, public names, hops), below probes and checks.
 //! - [`dns`]: DNS evidence types and the resolver used by probes.
 //! - [`smtp`]: sans-IO SMTP parsing and the SMTP server (lab endpoints, later the bundled relay).
@@ -21,6 +22,7 @@ pub mod diagnose;
 pub mod dns;
 pub mod encoding;
 pub mod evidence;
+pub mod exchange;
 pub mod explain;
 pub mod headers;
 pub mod lab;
