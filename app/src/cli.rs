@@ -103,6 +103,24 @@ pub enum Command {
     /// Render or compare saved diagnoses.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Build a profile from an Exchange configuration export (assets/Export-MailpathConfig.ps1), every
+    /// value marked with where it came from.
+    Import(ImportArgs),
+}
+
+/// `mailpath import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The export (the on-premises half, or both halves merged with -Append).
+    pub export: PathBuf,
+    /// The Exchange Online half, when it is a separate file (-ExchangeOnline).
+    pub exo: Option<PathBuf>,
+    /// Write the profile (TOML, each value with a comment saying where it came from) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub write_profile: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// `mailpath gui`.
@@ -132,6 +150,11 @@ pub struct DiagnoseArgs {
     /// The TLS handshake scan per endpoint: off, quick (one extra connection) or full.
     #[arg(long, value_enum, value_name = "MODE", default_value_t)]
     pub tls_scan: TlsScanArg,
+    /// An Exchange configuration export (assets/Export-MailpathConfig.ps1) to audit with the probes
+    /// (repeatable: the on-premises and the Exchange Online halves). Without --profile/--lab, the
+    /// profile is built from it.
+    #[arg(long, value_name = "FILE")]
+    pub export: Vec<PathBuf>,
 }
 
 /// `mailpath probe`.

@@ -100,6 +100,8 @@ pub struct DiagnoseOptions {
     pub cancel: Option<watch::Receiver<bool>>,
     /// How much the TLS handshake scanner does per SMTP endpoint (default: one extra connection).
     pub tls_scan: crate::tls_scan::ScanOptions,
+    /// An Exchange configuration export to audit with the probes (`config.*` of [`checks::audit`]).
+    pub export: Option<Arc<crate::exchange::Export>>,
 }
 
 impl DiagnoseOptions {
@@ -114,6 +116,7 @@ impl DiagnoseOptions {
             progress: None,
             cancel: None,
             tls_scan: crate::tls_scan::ScanOptions::default(),
+            export: None,
         }
     }
 }
@@ -551,6 +554,7 @@ fn judge(
         j.edgesync(),
         j.unobservable(),
         j.config(),
+        j.audit(),
     ]
     .concat()
 }
@@ -653,6 +657,32 @@ impl Judging<'_> {
                 "Exchange Online -> EOP runs inside Microsoft's network",
             ),
         ]
+    }
+
+    /// The configuration audit of an imported export, with the certificates the probes were served.
+    fn audit(&self) -> Vec<CheckResult> {
+        let Some(export) = self.options.export.as_deref() else {
+            return Vec::new();
+        };
+        let served: Vec<checks::audit::Served> = self
+            .evidence
+            .smtp
+            .iter()
+            .filter_map(|p| {
+                let der = p.tls.as_ref()?.chain.first()?;
+                Some(checks::audit::Served {
+                    host: p.host.clone(),
+                    leaf: crate::cert::parse_certificate(der).ok()?,
+                })
+            })
+            .collect();
+        checks::audit::audit(&checks::audit::AuditInput {
+            profile: self.profile,
+            export,
+            now: self.options.now,
+            served: &served,
+            probed: true,
+        })
     }
 
     /// `config.*`, with the certificate the public endpoint served.

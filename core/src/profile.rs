@@ -64,6 +64,15 @@ pub const SAMPLE_DIRECT: &str = include_str!("../../assets/profiles/contoso-dire
 pub struct Profile {
     /// A display name for reports and the GUI, such as `Contoso hybrid (Edge)`. Required.
     pub name: String,
+    /// An Exchange configuration export (`assets/Export-MailpathConfig.ps1`) whose settings fill what this
+    /// profile does not set (keys set here win), relative to the profile's directory. Read by
+    /// [`crate::exchange::import::load_profile`]; the configuration audit (`config.*`) uses it too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import: Option<PathBuf>,
+    /// The addresses Exchange Online Protection delivers from, instead of the list shipped with mailpath
+    /// (`core/data/eop-ip-ranges.txt`): CIDR, `a-b` or single addresses. Empty: the shipped list.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub eop_ip_ranges: Vec<String>,
     /// The Microsoft 365 tenant. Required.
     pub tenant: Tenant,
     /// The on-premises Mailbox servers that handle hybrid transport (`[[mailbox]]`). At least one.

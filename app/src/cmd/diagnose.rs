@@ -1,9 +1,13 @@
 //! `mailpath diagnose`: probe every hop of the active path, both directions, and judge it.
 
 use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use mailpath_core::diagnose::{DiagnoseOptions, Diagnosis, Progress, diagnose, trust_for};
+use mailpath_core::exchange::Export;
+use mailpath_core::exchange::import::{load_exports, load_profile};
 use mailpath_core::lab::{Lab, LabOptions};
 use mailpath_core::profile::Profile;
 use mailpath_core::report::{Format as ReportFormat, Report, ReportOptions};
@@ -18,17 +22,27 @@ pub struct Loaded {
     pub profile: Profile,
     /// The lab, when one was started (kept alive for the run).
     pub lab: Option<Lab>,
+    /// The Exchange export the profile was built from or imports, when there is one.
+    pub export: Option<Arc<Export>>,
 }
 
-/// Load the profile named by `--profile`, or start the lab named by `--lab` and load its profile.
+/// Load the profile named by `--profile` (a profile, a profile with `import = "export.json"`, or an
+/// export itself), or start the lab named by `--lab` and load its profile.
 ///
 /// # Errors
-/// No target given, an unreadable or invalid profile, a lab that does not start.
+/// No target given, an unreadable or invalid profile or export, a lab that does not start.
 pub async fn load_target(target: &Target) -> anyhow::Result<Loaded> {
     match (&target.profile, &target.lab) {
         (Some(path), _) => {
-            let profile = Profile::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
-            Ok(Loaded { profile, lab: None })
+            let loaded = load_profile(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            for note in &loaded.notes {
+                tracing::info!("import: {note}");
+            }
+            Ok(Loaded {
+                profile: loaded.profile,
+                lab: None,
+                export: loaded.export,
+            })
         }
         (None, Some(name)) => {
             let lab = Lab::start_named(name, LabOptions::default())
@@ -39,12 +53,37 @@ pub async fn load_target(target: &Target) -> anyhow::Result<Loaded> {
             Ok(Loaded {
                 profile,
                 lab: Some(lab),
+                export: None,
             })
         }
         (None, None) => {
             bail!("say what to diagnose: --profile FILE, or --lab [SCENARIO] for the embedded lab")
         }
     }
+}
+
+/// The target of `diagnose`: `--profile`/`--lab`, with `--export` files added (the export alone when
+/// neither is given).
+///
+/// # Errors
+/// As [`load_target`], and an unusable export.
+pub async fn load_with_exports(target: &Target, exports: &[PathBuf]) -> anyhow::Result<Loaded> {
+    if exports.is_empty() {
+        return load_target(target).await;
+    }
+    let paths: Vec<&Path> = exports.iter().map(PathBuf::as_path).collect();
+    if target.profile.is_none() && target.lab.is_none() {
+        let loaded = load_exports(&paths).map_err(|e| anyhow::anyhow!("{e}"))?;
+        return Ok(Loaded {
+            profile: loaded.profile,
+            lab: None,
+            export: loaded.export,
+        });
+    }
+    let mut loaded = load_target(target).await?;
+    let export = Export::load(&paths).map_err(|e| anyhow::anyhow!("{e}"))?;
+    loaded.export = Some(Arc::new(export));
+    Ok(loaded)
 }
 
 pub fn run(
@@ -56,9 +95,15 @@ pub fn run(
         ReportFormat::from_path(report)?;
     }
     let diagnosis = runtime.block_on(async {
-        let loaded = load_target(target).await?;
+        let loaded = load_with_exports(target, &args.export).await?;
         let trust = trust_for(&loaded.profile).context("could not load the trust anchors of the profile")?;
         let mut options = DiagnoseOptions::new(trust);
+        if let Some(export) = &loaded.export {
+            for p in &export.problems {
+                eprintln!("mailpath: export: {p}");
+            }
+        }
+        options.export = loaded.export.clone();
         options.dns_override.clone_from(&args.dns);
         options.tls_scan.mode = args.tls_scan.mode();
         let show_progress = args.format == Format::Text && std::io::stderr().is_terminal();

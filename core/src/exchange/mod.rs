@@ -19,6 +19,7 @@
 //! # Ok::<(), mailpath_core::exchange::ExportError>(())
 //! ```
 
+pub mod import;
 pub mod ps;
 pub mod ranges;
 pub mod records;
@@ -478,21 +479,23 @@ impl Export {
     /// The certificates installed on `server`.
     pub fn certificates_on<'a>(
         &'a self,
-        server: &'a str,
-    ) -> impl Iterator<Item = &'a Observed<ExchangeCertificate>> + 'a {
+        server: &str,
+    ) -> impl Iterator<Item = &'a Observed<ExchangeCertificate>> + use<'a> {
+        let server = server.to_string();
         self.certificates
             .iter()
-            .filter(move |c| c.from.server.as_deref().is_some_and(|s| same_server(s, server)))
+            .filter(move |c| c.from.server.as_deref().is_some_and(|s| same_server(s, &server)))
     }
 
     /// The receive connectors of `server`.
     pub fn receive_connectors_on<'a>(
         &'a self,
-        server: &'a str,
-    ) -> impl Iterator<Item = &'a Observed<ReceiveConnector>> + 'a {
+        server: &str,
+    ) -> impl Iterator<Item = &'a Observed<ReceiveConnector>> + use<'a> {
+        let server = server.to_string();
         self.receive_connectors.iter().filter(move |c| {
-            c.from.server.as_deref().is_some_and(|s| same_server(s, server))
-                || c.item.server.text().is_some_and(|s| same_server(s, server))
+            c.from.server.as_deref().is_some_and(|s| same_server(s, &server))
+                || c.item.server.text().is_some_and(|s| same_server(s, &server))
         })
     }
 

@@ -3,6 +3,7 @@
 
 mod cert_renewal;
 mod diagnose_lab;
+mod exchange_import;
 mod explain_cli;
 mod fuzz_parsers;
 mod fuzz_tls_scan;
