@@ -218,6 +218,10 @@ pub struct LabArgs {
     /// Also write a profile pointing at the running lab to FILE.
     #[arg(long, value_name = "FILE")]
     pub write_profile: Option<PathBuf>,
+    /// Also write the Exchange configuration export the lab's deployment would produce to FILE (as
+    /// assets/Export-MailpathConfig.ps1 writes it; for `diagnose --export` and `import`).
+    #[arg(long, value_name = "FILE")]
+    pub write_export: Option<PathBuf>,
     /// Keep serving when standard input closes (stop only on SIGINT/SIGTERM).
     #[arg(long)]
     pub ignore_stdin: bool,

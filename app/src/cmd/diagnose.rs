@@ -8,6 +8,7 @@ use anyhow::{Context as _, bail};
 use mailpath_core::diagnose::{DiagnoseOptions, Diagnosis, Progress, diagnose, trust_for};
 use mailpath_core::exchange::Export;
 use mailpath_core::exchange::import::{load_exports, load_profile};
+use mailpath_core::lab::export::{self as lab_export, ExportFault};
 use mailpath_core::lab::{Lab, LabOptions};
 use mailpath_core::profile::Profile;
 use mailpath_core::report::{Format as ReportFormat, Report, ReportOptions};
@@ -45,15 +46,23 @@ pub async fn load_target(target: &Target) -> anyhow::Result<Loaded> {
             })
         }
         (None, Some(name)) => {
-            let lab = Lab::start_named(name, LabOptions::default())
+            let lab = lab_export::start(name, LabOptions::default())
                 .await
                 .context("could not start the lab")?;
             let profile =
                 Profile::load(&lab.info().profile_file).map_err(|e| anyhow::anyhow!("lab profile: {e}"))?;
+            // A configuration-only scenario is diagnosed with its export (the audit finds it).
+            let export = if lab_export::export_fault(name) == ExportFault::None {
+                None
+            } else {
+                let doc = lab_export::export(&lab, name, time::OffsetDateTime::now_utc())?;
+                let parsed = Export::parse(doc.to_string().as_bytes(), &format!("lab {name} export"))?;
+                Some(Arc::new(parsed))
+            };
             Ok(Loaded {
                 profile,
                 lab: Some(lab),
-                export: None,
+                export,
             })
         }
         (None, None) => {

@@ -282,14 +282,32 @@ impl<'a> Audit<'a> {
         Attachment::Hop(self.topology.hop_from_eop.into())
     }
 
-    /// The servers that face EOP: the hybrid Edges, else the hybrid Mailbox servers.
+    /// The servers that face EOP: the hybrid Edges, else the hybrid Mailbox servers; the profile's
+    /// and those Get-HybridConfiguration records.
     fn facing_servers(&self) -> Vec<String> {
         let p = self.input.profile;
-        if p.uses_edge() {
+        let export = self.export();
+        let mut out: Vec<String> = if p.uses_edge() {
             p.hybrid_edges().map(|e| e.fqdn.clone()).collect()
         } else {
             p.mailboxes.iter().map(|m| m.fqdn.clone()).collect()
+        };
+        for h in &export.hybrid {
+            let list = if p.uses_edge() {
+                h.item.edge_servers.list()
+            } else {
+                h.item.receiving_servers.list()
+            };
+            for name in list {
+                let fqdn = export
+                    .server_fqdn(name)
+                    .unwrap_or_else(|| name.to_ascii_lowercase());
+                if !out.iter().any(|o| same_server(o, &fqdn)) {
+                    out.push(fqdn);
+                }
+            }
         }
+        out
     }
 
     /// Every connector that presents a certificate to EOP, per server.

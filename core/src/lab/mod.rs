@@ -8,6 +8,7 @@
 //! directory that disappears with the lab.
 
 pub mod dns_server;
+pub mod export;
 mod handshake_only;
 mod listeners;
 pub mod scenario;
