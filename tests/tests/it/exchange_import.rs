@@ -123,3 +123,103 @@ fn import_refuses_what_is_not_an_export_and_a_cut_file_keeps_its_sections() {
     assert!(shown.contains("the file is cut short"), "{shown}");
     assert!(shown.contains("connectors.send.fqdn"), "{shown}");
 }
+
+fn checks(out: &std::process::Output) -> Vec<serde_json::Value> {
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(out)));
+    doc["checks"].as_array().unwrap().clone()
+}
+
+#[test]
+fn the_labs_export_is_audited_with_the_live_probes() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("lab.toml");
+    let export = dir.path().join("lab-export.json");
+    let lab = mailpath_tests::LabProcess::start(
+        "healthy-direct",
+        &[
+            "--write-profile",
+            profile.to_str().unwrap(),
+            "--write-export",
+            export.to_str().unwrap(),
+        ],
+    );
+    // The export imports without a problem.
+    let (out, _) = run_with_timeout(mailpath().arg("import").arg(&export), LIMIT);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (out, _) = run_with_timeout(
+        mailpath()
+            .args(["diagnose", "--format", "json", "--tls-scan", "off", "--profile"])
+            .arg(&profile)
+            .arg("--export")
+            .arg(&export),
+        Duration::from_secs(120),
+    );
+    let all = checks(&out);
+    let audit: Vec<&serde_json::Value> = all
+        .iter()
+        .filter(|c| {
+            let id = c["id"].as_str().unwrap_or_default();
+            id.starts_with("config.cert.")
+                || id.starts_with("config.receive.eop_ranges")
+                || id.starts_with("config.exo_outbound.validated")
+        })
+        .collect();
+    assert!(audit.len() >= 8, "{audit:#?}");
+    for c in &audit {
+        assert_eq!(c["status"], "pass", "{c:#?}");
+    }
+    // The served certificate is the one the connector names: a pass only with the probe's evidence.
+    let served = audit.iter().find(|c| c["id"] == "config.cert.served").unwrap();
+    assert!(
+        served["summary"]
+            .as_str()
+            .unwrap()
+            .contains("the certificate the connector names"),
+        "{served}"
+    );
+    drop(lab);
+}
+
+#[test]
+fn configuration_only_scenarios_are_found_by_the_audit() {
+    for (scenario, id, status) in [
+        ("attr36", "config.cert.accepted_domain", "fail"),
+        ("cert-not-smtp", "config.cert.smtp", "fail"),
+        ("exo-connector-drift", "config.cert.names", "fail"),
+        ("receive-cert-stale", "config.cert.same_everywhere", "warn"),
+    ] {
+        let (out, _) = run_with_timeout(
+            mailpath().args([
+                "diagnose",
+                "--lab",
+                scenario,
+                "--format",
+                "json",
+                "--tls-scan",
+                "off",
+            ]),
+            Duration::from_secs(120),
+        );
+        let all = checks(&out);
+        let found = all.iter().find(|c| c["id"] == id && c["status"] == status);
+        assert!(
+            found.is_some(),
+            "{scenario}: no {status} {id}: {:#?}",
+            all.iter()
+                .filter(|c| c["id"].as_str().unwrap_or_default().starts_with("config."))
+                .collect::<Vec<_>>()
+        );
+        let found = found.unwrap();
+        assert!(
+            !found["remediation"].as_str().unwrap_or_default().is_empty(),
+            "{found}"
+        );
+        // The same lab without its export passes these checks by absence: only the audit sees them.
+        assert!(
+            out.status.code().unwrap_or_default() >= 1,
+            "{scenario}: {}",
+            text(&out)
+        );
+    }
+}
