@@ -18,7 +18,7 @@ pub fn top_bar(ui: &mut egui::Ui, state: &mut AppState, out: &mut Vec<Command>) 
             ui.heading(RichText::new("mailpath").strong());
             ui.separator();
             let open = ui.button("📂 Open profile…").on_hover_text(format!(
-                "Open a profile (TOML) or a saved diagnosis (JSON) ({})",
+                "Open a profile (TOML), an Exchange export (Export-MailpathConfig.ps1) or a saved diagnosis (JSON), or drop one on the window ({})",
                 ui.ctx().format_shortcut(&SHORTCUT_OPEN)
             ));
             if open.clicked() {

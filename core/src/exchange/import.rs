@@ -41,7 +41,7 @@ impl fmt::Display for Origin {
             Origin::Observed { from, item, property } => {
                 write!(f, "observed: {}", from.cmdlet)?;
                 if let Some(item) = item {
-                    write!(f, " {item:?}")?;
+                    write!(f, " \"{item}\"")?;
                 }
                 write!(f, " .{property}")?;
                 if let Some(server) = &from.server {
