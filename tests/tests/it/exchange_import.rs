@@ -178,6 +178,26 @@ fn the_labs_export_is_audited_with_the_live_probes() {
             .contains("the certificate the connector names"),
         "{served}"
     );
+    // A profile that imports the export (`import = ...`) is audited the same way, its own keys win, and
+    // the diagnosis still matches its schema.
+    let importing = dir.path().join("importing.toml");
+    let lab_profile = std::fs::read_to_string(&profile).unwrap();
+    std::fs::write(&importing, format!("import = \"lab-export.json\"\n{lab_profile}")).unwrap();
+    let (out, _) = run_with_timeout(
+        mailpath()
+            .args(["diagnose", "--format", "json", "--tls-scan", "off", "--profile"])
+            .arg(&importing),
+        Duration::from_secs(120),
+    );
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    crate::report_common::assert_valid(&doc);
+    assert_eq!(doc["profile"]["import"], "lab-export.json");
+    assert!(
+        checks(&out)
+            .iter()
+            .any(|c| c["id"] == "config.cert.served" && c["status"] == "pass")
+    );
     drop(lab);
 }
 
