@@ -274,11 +274,11 @@ impl<'a> Audit<'a> {
         self.input.export
     }
 
-    fn to_eop(&self) -> Attachment {
+    fn hop_to_eop(&self) -> Attachment {
         Attachment::Hop(self.topology.hop_to_eop.into())
     }
 
-    fn from_eop(&self) -> Attachment {
+    fn hop_from_eop(&self) -> Attachment {
         Attachment::Hop(self.topology.hop_from_eop.into())
     }
 
@@ -333,7 +333,7 @@ impl<'a> Audit<'a> {
                     fqdn: c.item.fqdn.text(),
                     evidence: c.from.evidence_id(),
                     receive: true,
-                    attachment: self.from_eop(),
+                    attachment: self.hop_from_eop(),
                 });
             }
         }
@@ -356,7 +356,7 @@ impl<'a> Audit<'a> {
                     fqdn: c.item.fqdn.text(),
                     evidence: c.from.evidence_id(),
                     receive: false,
-                    attachment: self.to_eop(),
+                    attachment: self.hop_to_eop(),
                 });
             }
         }
@@ -651,7 +651,7 @@ impl<'a> Audit<'a> {
             result
                 .detail(listing)
                 .evidence("exchange:exchange_certificates")
-                .on(self.from_eop()),
+                .on(self.hop_from_eop()),
         ]
     }
 
@@ -670,7 +670,7 @@ impl<'a> Audit<'a> {
                     "port 25",
                     "no probe ran: the served certificate is not known (run diagnose)",
                 )
-                .on(self.from_eop()),
+                .on(self.hop_from_eop()),
             );
             return out;
         }
@@ -731,7 +731,7 @@ impl<'a> Audit<'a> {
                 result
                     .detail(listing)
                     .evidence(format!("smtp:{}", s.host))
-                    .on(self.from_eop()),
+                    .on(self.hop_from_eop()),
             );
         }
         out
@@ -827,7 +827,7 @@ impl<'a> Audit<'a> {
             )
             .remediation(off.iter().map(|(_, f)| f.as_str()).collect::<Vec<_>>().join("\n"))
         };
-        vec![result.evidence("exchange:send_connectors").on(self.to_eop())]
+        vec![result.evidence("exchange:send_connectors").on(self.hop_to_eop())]
     }
 
     /// The TlsDomain EOP's certificate carries in this organisation's cloud.
@@ -876,7 +876,7 @@ impl<'a> Audit<'a> {
                 CheckResult::new(&SEND_EOP_TLS, if s.require_tls.get() == Some(&false) { Status::Fail } else { Status::Warn }, id.clone(), format!("{}; the HCW sets RequireTLS, DomainValidation, TlsDomain {want}", wrong.join(", ")))
                     .remediation(format!("{EMS}: Set-SendConnector \"{id}\" -RequireTLS $true -TlsAuthLevel DomainValidation -TlsDomain {want}"))
             };
-            out.push(r.evidence(c.from.evidence_id()).on(self.to_eop()));
+            out.push(r.evidence(c.from.evidence_id()).on(self.hop_to_eop()));
             let legacy: Vec<&String> = s
                 .smart_hosts
                 .list()
@@ -907,7 +907,7 @@ impl<'a> Audit<'a> {
                 CheckResult::new(&SEND_LEGACY, Status::Fail, id.clone(), format!("legacy smart host(s) {}: 451 4.4.62 Mail sent to the wrong Office 365 region. ATTR35", legacy.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", ")))
                     .remediation(format!("{EMS}: Set-SendConnector \"{id}\" -DNSRoutingEnabled $true -SmartHosts $null (the HCW sends by MX of <tenant>.mail.onmicrosoft.com), or -SmartHosts {}", self.input.profile.eop_endpoint()))
             };
-            out.push(r.evidence(c.from.evidence_id()).on(self.to_eop()));
+            out.push(r.evidence(c.from.evidence_id()).on(self.hop_to_eop()));
         }
         out
     }
@@ -932,7 +932,7 @@ impl<'a> Audit<'a> {
             (Some(false), _) => CheckResult::new(&EXO_VALIDATED, Status::Warn, id.clone(), "IsValidated False: the route to on-premises was never proved (or failed its last validation)").remediation(fix),
             _ => CheckResult::new(&EXO_VALIDATED, Status::Info, id.clone(), "IsValidated or LastValidationTimestamp was not exported"),
         };
-        out.push(r.evidence(o.from.evidence_id()).on(self.from_eop()));
+        out.push(r.evidence(o.from.evidence_id()).on(self.hop_from_eop()));
         // The smart hosts must be names the EOP-facing receive connectors announce or the hybrid
         // configuration records as the on-premises smart host.
         let hosts = o.item.smart_hosts.list();
@@ -969,7 +969,7 @@ impl<'a> Audit<'a> {
                 CheckResult::new(&EXO_SMART_HOSTS, Status::Warn, id.clone(), format!("smart host(s) {} are not a name of the servers that take EOP's mail ({})", unknown.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", "), receivers.join(", ")))
                     .remediation(format!("{EXO_PS}: Set-OutboundConnector \"{id}\" -SmartHosts <the public name of the hybrid servers>; or rerun the Hybrid Configuration Wizard"))
             };
-            out.push(r.evidence(o.from.evidence_id()).on(self.from_eop()));
+            out.push(r.evidence(o.from.evidence_id()).on(self.hop_from_eop()));
         }
         out
     }
@@ -1052,7 +1052,7 @@ impl<'a> Audit<'a> {
                 out.push(
                     r.detail(detail)
                         .evidence(c.from.evidence_id())
-                        .on(self.from_eop()),
+                        .on(self.hop_from_eop()),
                 );
             }
         }
@@ -1131,7 +1131,7 @@ impl<'a> Audit<'a> {
                 .iter()
                 .any(|e| same_server(&e.fqdn, &next) || next.contains("edge"));
             let attachment = if to_eop {
-                self.to_eop()
+                self.hop_to_eop()
             } else if to_edge {
                 Attachment::Hop(hop::MAILBOX_EDGE.into())
             } else {

@@ -325,7 +325,7 @@ impl Builder {
         });
     }
 
-    fn from_source(
+    fn observed_from(
         &mut self,
         key: &str,
         value: impl fmt::Display,
@@ -399,7 +399,7 @@ pub fn profile_from_export(export: &Export) -> Imported {
 fn tenant(export: &Export, b: &mut Builder) {
     match tenant_name(export) {
         Some((name, from, item, property)) => {
-            b.from_source("tenant.name", format!("{name:?}"), &from, item, property);
+            b.observed_from("tenant.name", format!("{name:?}"), &from, item, property);
             b.profile.name = format!("{name} hybrid (imported)");
             b.profile.tenant.name = name;
             b.assumed("name", format!("{:?}", b.profile.name), "named after the tenant");
@@ -529,7 +529,7 @@ fn servers(export: &Export, b: &mut Builder) {
             continue;
         }
         let key = format!("mailbox[{}].fqdn", b.profile.mailboxes.len());
-        b.from_source(&key, format!("{fqdn:?}"), &from, Some(name), property);
+        b.observed_from(&key, format!("{fqdn:?}"), &from, Some(name), property);
         b.profile.mailboxes.push(MailboxServer { fqdn, address: None });
     }
     if b.profile.mailboxes.is_empty() {
@@ -581,7 +581,7 @@ fn servers(export: &Export, b: &mut Builder) {
             continue;
         }
         let i = b.profile.edges.len();
-        b.from_source(
+        b.observed_from(
             &format!("edge[{i}].fqdn"),
             format!("{fqdn:?}"),
             &from,
@@ -590,7 +590,7 @@ fn servers(export: &Export, b: &mut Builder) {
         );
         let external_fqdn = match &public {
             Some((host, from, item, property)) => {
-                b.from_source(
+                b.observed_from(
                     &format!("edge[{i}].external_fqdn"),
                     format!("{host:?}"),
                     from,

@@ -17,20 +17,15 @@ use time::format_description::well_known::Rfc3339;
 const MAX_QUOTE: usize = 60;
 
 /// One property as read from the export.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Ps<T> {
     /// Absent or `null`: the cmdlet did not return it (older Exchange, another cloud) or it is empty.
+    #[default]
     Missing,
     /// Read.
     Value(T),
     /// Present, but in a shape this mailpath cannot read: what was found.
     Unreadable(String),
-}
-
-impl<T> Default for Ps<T> {
-    fn default() -> Self {
-        Ps::Missing
-    }
 }
 
 impl<T> Ps<T> {
