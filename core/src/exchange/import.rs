@@ -11,6 +11,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::ps::{Enum, Ps};
 use super::records::{InboundConnector, OutboundConnector, ReceiveConnector, SendConnector};
 use super::{Export, ExportError, ImportProblem, Observed, Source};
 use crate::profile::{
@@ -200,32 +201,30 @@ pub fn eop_receive_connectors<'a>(export: &'a Export, server: &str) -> Vec<&'a O
 
 /// The Exchange Online inbound connector from on-premises (type OnPremises, the HCW's first).
 pub fn exo_inbound_connector(export: &Export) -> Option<&Observed<InboundConnector>> {
-    let mut on: Vec<_> = export
-        .exo_inbound
-        .iter()
-        .filter(|c| c.item.connector_type.is("OnPremises"))
-        .collect();
-    on.sort_by_key(|c| {
-        (
-            !c.item.enabled.or(true),
-            !c.item.connector_source.is("HybridWizard"),
-        )
-    });
-    on.first().copied()
+    hcw_first(&export.exo_inbound, |c| {
+        (&c.connector_type, &c.enabled, &c.connector_source)
+    })
 }
 
 /// The Exchange Online outbound connector to on-premises (type OnPremises, the HCW's first).
 pub fn exo_outbound_connector(export: &Export) -> Option<&Observed<OutboundConnector>> {
-    let mut on: Vec<_> = export
-        .exo_outbound
+    hcw_first(&export.exo_outbound, |c| {
+        (&c.connector_type, &c.enabled, &c.connector_source)
+    })
+}
+
+/// The first connector of type OnPremises: enabled ones first, then the Hybrid Configuration Wizard's.
+fn hcw_first<T>(
+    connectors: &[Observed<T>],
+    facts: impl Fn(&T) -> (&Ps<Enum>, &Ps<bool>, &Ps<Enum>),
+) -> Option<&Observed<T>> {
+    let mut on: Vec<&Observed<T>> = connectors
         .iter()
-        .filter(|c| c.item.connector_type.is("OnPremises"))
+        .filter(|c| facts(&c.item).0.is("OnPremises"))
         .collect();
     on.sort_by_key(|c| {
-        (
-            !c.item.enabled.or(true),
-            !c.item.connector_source.is("HybridWizard"),
-        )
+        let (_, enabled, source) = facts(&c.item);
+        (!enabled.or(true), !source.is("HybridWizard"))
     });
     on.first().copied()
 }

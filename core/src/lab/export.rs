@@ -128,17 +128,13 @@ pub fn write(lab: &Lab, name: &str, path: &Path, now: OffsetDateTime) -> Result<
     std::fs::write(path, text).map_err(LabError::io(format!("write {}", path.display())))
 }
 
+/// ISO 8601 in UTC, whole seconds, as the script writes dates.
 fn iso(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    t.to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
 }
 
 /// X.500 names as Windows prints them: most specific first (`CN=..., O=..., C=...`).
