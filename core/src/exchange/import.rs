@@ -161,7 +161,26 @@ pub fn eop_send_connectors(export: &Export) -> Vec<&Observed<SendConnector>> {
                 .name
                 .text()
                 .is_some_and(|n| n.starts_with("Outbound to Office 365")),
+            // Active Directory's copy before an Edge's replica of the same connector (AD LDS, -Append).
+            c.from.server.is_some(),
         )
+    });
+    // The same connector read twice (from Active Directory and from an Edge's AD LDS) counts once.
+    let mut seen: Vec<String> = Vec::new();
+    found.retain(|c| {
+        let id = c
+            .item
+            .identity
+            .text()
+            .or(c.item.name.text())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if id.is_empty() || !seen.contains(&id) {
+            seen.push(id);
+            true
+        } else {
+            false
+        }
     });
     found
 }
@@ -1137,6 +1156,19 @@ mod tests {
             toml.contains("[[mailbox]]\nfqdn = \"ex02.contoso.com\"  # observed: Get-HybridConfiguration"),
             "{toml}"
         );
+    }
+
+    #[test]
+    fn an_edges_replica_of_the_send_connector_counts_once() {
+        let mut export = both();
+        let mut replica = export.send_connectors[0].clone();
+        let mut from = (*replica.from).clone();
+        from.server = Some("EDGE01".into());
+        replica.from = Arc::new(from);
+        export.send_connectors.push(replica);
+        let found = eop_send_connectors(&export);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].from.server, None);
     }
 
     #[test]

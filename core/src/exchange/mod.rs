@@ -788,4 +788,4 @@ pub fn looks_like_export(bytes: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -192,7 +192,7 @@ fn server_names_match_short_and_long() {
 
 /// The properties each section of `assets/Export-MailpathConfig.ps1` writes, read from the script
 /// itself: every `Read-Section -Name '<section>' ... -Properties @('A', 'B', ...)`.
-fn script_sections() -> Vec<(String, String, Vec<String>)> {
+pub(crate) fn script_sections() -> Vec<(String, String, Vec<String>)> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/Export-MailpathConfig.ps1");
     let script = std::fs::read_to_string(path).unwrap();
     let mut out = Vec::new();

@@ -518,6 +518,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_lab_writes_only_sections_and_properties_the_script_writes() {
+        let script = crate::exchange::tests::script_sections();
+        for name in ["healthy-edge", "receive-cert-stale"] {
+            let lab = start(name, LabOptions::default()).await.unwrap();
+            let doc = export(&lab, name, OffsetDateTime::now_utc()).unwrap();
+            lab.shutdown().await;
+            for section in doc["sections"].as_array().unwrap() {
+                let section_name = section["name"].as_str().unwrap();
+                let Some((_, cmdlet, written)) = script.iter().find(|(n, _, _)| n == section_name) else {
+                    panic!("{name}: the script writes no section {section_name}");
+                };
+                assert_eq!(
+                    section["cmdlet"].as_str(),
+                    Some(cmdlet.as_str()),
+                    "{section_name}"
+                );
+                for item in section["items"].as_array().unwrap() {
+                    for key in item.as_object().unwrap().keys() {
+                        assert!(
+                            written.contains(key),
+                            "{name}: {section_name}.{key} is not written by the script"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
     async fn a_healthy_labs_export_passes_the_audit_and_each_fault_is_found() {
         for base in ["healthy-direct", "healthy-edge"] {
             let results = audited(base).await;
