@@ -383,8 +383,9 @@ impl<'a> Audit<'a> {
         let outbound = exo_outbound_connector(self.export());
         for u in uses {
             let target = format!("{} on {}", u.identity, u.server);
+            // Each summary starts with the server: the same connector is judged on each of them.
             let r = |def: &CheckDef, status: Status, summary: String| {
-                CheckResult::new(def, status, target.clone(), summary)
+                CheckResult::new(def, status, target.clone(), format!("{}: {summary}", u.server))
                     .evidence(u.evidence.clone())
                     .on(u.attachment.clone())
             };

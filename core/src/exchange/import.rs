@@ -773,7 +773,7 @@ fn receive_connector(export: &Export, b: &mut Builder) {
             .collect();
         if !differ.is_empty() {
             b.notes.push(format!(
-                "connectors.receive.tls_certificate_name: {} name(s) another certificate on {}; the profile holds {}'s, the audit checks each server",
+                "connectors.receive.tls_certificate_name: {} receive connector(s) name another certificate on {}; the profile holds {}'s, the audit checks each server",
                 differ.len(),
                 differ.join(", "),
                 c.from.server.as_deref().unwrap_or("the first server")
