@@ -65,6 +65,13 @@ pub fn top_bar(ui: &mut egui::Ui, state: &mut AppState, out: &mut Vec<Command>) 
                         ui.selectable_value(&mut scenario, s.name.to_string(), s.name)
                             .on_hover_text(s.summary);
                     }
+                    // The configuration-only scenarios: a healthy lab whose export the run audits.
+                    for s in mailpath_core::lab::export::EXPORT_SCENARIOS {
+                        if !SCENARIOS.iter().any(|p| p.name == s.name) {
+                            ui.selectable_value(&mut scenario, s.name.to_string(), s.name)
+                                .on_hover_text(s.summary);
+                        }
+                    }
                 });
             let combo_label = "Lab scenario";
             combo

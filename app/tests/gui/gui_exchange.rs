@@ -77,3 +77,29 @@ fn a_dropped_export_opens_as_its_profile_and_shows_where_settings_came_from() {
         "observed: Get-OutboundConnector \"Outbound to 2f0c7e0a-54f2-4b0e-9d3b-61a7c2e8d9f1\" .SmartHosts",
     );
 }
+
+#[test]
+fn a_configuration_only_scenario_picked_in_the_top_bar_is_found_by_the_audit() {
+    let rt = common::runtime();
+    let mut h = common::harness(rt.handle().clone(), GuiOptions::default());
+    h.get_by_label("Lab scenario").click();
+    h.run_steps(2);
+    h.get_by_label("attr36").click_accesskit();
+    h.run_steps(2);
+    common::wait_until(&mut h, Duration::from_secs(30), "the lab to start", |app| {
+        app.state.profile.is_some() && !app.state.busy()
+    });
+    assert!(
+        h.state().state.export.is_some(),
+        "the scenario's export goes with its lab"
+    );
+    h.state_mut().send(Command::Run);
+    common::wait_until(&mut h, Duration::from_secs(60), "the diagnosis", common::finished);
+    let d = h.state().state.diagnosis.clone().unwrap();
+    let attr36 = d
+        .checks
+        .iter()
+        .find(|c| c.id == "config.cert.accepted_domain")
+        .expect("the audit ran");
+    assert_eq!(attr36.status, mailpath_core::check::Status::Fail, "{attr36:#?}");
+}
