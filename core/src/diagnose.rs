@@ -300,6 +300,13 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
     let results = judge(profile, &topology, options, &targets, &evidence);
     let mut path = MailPath::build(&topology.path_spec(&mx_targets));
     add_facts(&mut path, &targets, &evidence);
+    if let Some(export) = options.export.as_deref() {
+        for (hop_id, fact) in checks::audit::hop_facts(profile, export) {
+            if let Some(hop) = path.hop_mut(hop_id) {
+                hop.facts.push(fact);
+            }
+        }
+    }
     path.roll_up(&results);
     (path, results, evidence)
 }

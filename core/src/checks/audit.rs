@@ -264,6 +264,61 @@ pub fn audit(input: &AuditInput<'_>) -> Vec<CheckResult> {
     out
 }
 
+/// What the export says about the hops to and from EOP, for the path: the servers that send through
+/// the send connector(s) to EOP and those whose receive connectors take EOP's mail (`from EX01, EX02`,
+/// `to EX01, EX02`), and a smart host when the send connector uses one.
+pub fn hop_facts(profile: &Profile, export: &Export) -> Vec<(&'static str, String)> {
+    let input = AuditInput {
+        profile,
+        export,
+        now: OffsetDateTime::UNIX_EPOCH,
+        served: &[],
+        probed: false,
+    };
+    let a = Audit {
+        input: &input,
+        topology: Topology::of(profile),
+    };
+    let mut facts = Vec::new();
+    let mut senders: Vec<String> = Vec::new();
+    let mut smart_hosts: Vec<String> = Vec::new();
+    for c in eop_send_connectors(export)
+        .into_iter()
+        .filter(|c| c.item.enabled.or(true))
+    {
+        for s in c.item.source_servers.list() {
+            if !senders.iter().any(|o| same_server(o, s)) {
+                senders.push(s.clone());
+            }
+        }
+        smart_hosts.extend(c.item.smart_hosts.list().iter().cloned());
+    }
+    if !senders.is_empty() {
+        facts.push((a.topology.hop_to_eop, format!("from {}", senders.join(", "))));
+    }
+    if !smart_hosts.is_empty() {
+        facts.push((
+            a.topology.hop_to_eop,
+            format!("smart host {}", smart_hosts.join(", ")),
+        ));
+    }
+    let receivers: Vec<String> = a
+        .facing_servers()
+        .into_iter()
+        .filter(|s| !eop_receive_connectors(export, s).is_empty())
+        .map(|s| {
+            export
+                .server(&s)
+                .and_then(|x| x.item.name.text().map(str::to_string))
+                .unwrap_or(s)
+        })
+        .collect();
+    if !receivers.is_empty() {
+        facts.push((a.topology.hop_from_eop, format!("to {}", receivers.join(", "))));
+    }
+    facts
+}
+
 struct Audit<'a> {
     input: &'a AuditInput<'a>,
     topology: Topology,

@@ -277,3 +277,17 @@ fn a_failed_certificate_section_is_a_skip_not_a_verdict() {
         Status::Pass
     );
 }
+
+#[test]
+fn the_hops_name_the_servers_each_connector_uses() {
+    let export = export_with(|_, _, _| {});
+    let profile = profile_from_export(&export).profile;
+    let facts = hop_facts(&profile, &export);
+    assert_eq!(
+        facts,
+        [
+            (hop::MAILBOX_EOP, "from EX01, EX02".to_string()),
+            (hop::EOP_MAILBOX, "to EX01, EX02".to_string()),
+        ]
+    );
+}
