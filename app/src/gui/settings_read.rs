@@ -3,6 +3,7 @@
 
 use eframe::egui::{self, RichText};
 use mailpath_core::exchange::import::{Origin, Setting};
+use mailpath_core::exchange::{SectionInfo, same_server};
 use mailpath_core::topology::Topology;
 
 use super::state::{AppState, Selection};
@@ -38,8 +39,68 @@ pub fn settings_for<'a>(state: &'a AppState, selection: &Selection) -> Vec<&'a S
         .collect()
 }
 
+/// The export's sections behind a node or hop: the per-server cmdlets of its servers, the connector
+/// cmdlets of a hop, Exchange Online's for EOP and Exchange Online.
+pub fn sections_for<'a>(state: &'a AppState, selection: &Selection) -> Vec<&'a SectionInfo> {
+    let (Some(profile), Some(export)) = (&state.profile, &state.export) else {
+        return Vec::new();
+    };
+    let topology = Topology::of(profile);
+    let servers: Vec<&str> = match selection {
+        Selection::Node(id) if id == "mailbox" => profile.mailboxes.iter().map(|m| m.fqdn.as_str()).collect(),
+        Selection::Node(id) if id == "edge" => profile.edges.iter().map(|e| e.fqdn.as_str()).collect(),
+        _ => Vec::new(),
+    };
+    let names: &[&str] = match selection {
+        Selection::Node(id) if id == "mailbox" || id == "edge" => {
+            &["exchange_certificates", "receive_connectors", "queues"]
+        }
+        Selection::Node(id) if id == "eop" || id == "exo" => &[
+            "exo_inbound_connectors",
+            "exo_outbound_connectors",
+            "exo_accepted_domains",
+            "exo_organization_config",
+        ],
+        Selection::Hop(id) if id == topology.hop_to_eop => &["send_connectors", "exo_inbound_connectors"],
+        Selection::Hop(id) if id == topology.hop_from_eop => {
+            &["receive_connectors", "exo_outbound_connectors"]
+        }
+        Selection::Hop(id) if id == mailpath_core::topology::hop::MAILBOX_EDGE => {
+            &["edge_subscriptions", "edge_synchronization"]
+        }
+        _ => &[],
+    };
+    export
+        .sections
+        .iter()
+        .filter(|s| names.contains(&s.from.section.as_str()))
+        .filter(|s| {
+            servers.is_empty()
+                || s.from
+                    .server
+                    .as_deref()
+                    .is_some_and(|h| servers.iter().any(|w| same_server(h, w)))
+        })
+        .collect()
+}
+
 /// The "Settings read from Exchange" section of the detail panel (nothing without an export).
 pub fn settings_ui(ui: &mut egui::Ui, state: &AppState, selection: &Selection) {
+    let sections = sections_for(state, selection);
+    if !sections.is_empty() {
+        egui::CollapsingHeader::new(format!("Read from Exchange ({} cmdlets)", sections.len()))
+            .id_salt("sections-read")
+            .default_open(false)
+            .show(ui, |ui| {
+                for s in sections {
+                    let what = match &s.error {
+                        Some(e) => format!("{}: failed: {e}", s.from.describe()),
+                        None => format!("{}: {} item(s)", s.from.describe(), s.items),
+                    };
+                    ui.label(RichText::new(what).small());
+                }
+            });
+    }
     let settings = settings_for(state, selection);
     if settings.is_empty() {
         return;

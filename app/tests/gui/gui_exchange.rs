@@ -76,6 +76,11 @@ fn a_dropped_export_opens_as_its_profile_and_shows_where_settings_came_from() {
     h.get_by_label_contains(
         "observed: Get-OutboundConnector \"Outbound to 2f0c7e0a-54f2-4b0e-9d3b-61a7c2e8d9f1\" .SmartHosts",
     );
+    // The node of the Mailbox servers lists the per-server cmdlets read on them.
+    h.state_mut()
+        .send(Command::Select(Some(Selection::Node("mailbox".into()))));
+    h.run_steps(4);
+    h.get_by_label_contains("Read from Exchange (6 cmdlets)");
 }
 
 #[test]
