@@ -316,6 +316,9 @@ pub fn hop_facts(profile: &Profile, export: &Export) -> Vec<(&'static str, Strin
     if !receivers.is_empty() {
         facts.push((a.topology.hop_from_eop, format!("to {}", receivers.join(", "))));
     }
+    if exo_outbound_connector(export).is_some_and(|o| o.item.route_all_via_on_premises.or(false)) {
+        facts.push((a.topology.hop_from_eop, "centralized mail transport".into()));
+    }
     facts
 }
 

@@ -291,3 +291,16 @@ fn the_hops_name_the_servers_each_connector_uses() {
         ]
     );
 }
+
+#[test]
+fn centralized_transport_is_a_fact_of_the_inbound_hop() {
+    let export = export_with(|section, _, items| {
+        if section == "exo_outbound_connectors" {
+            items[0]["RouteAllMessagesViaOnPremises"] = Value::from(true);
+        }
+    });
+    let profile = profile_from_export(&export).profile;
+    assert!(
+        hop_facts(&profile, &export).contains(&(hop::EOP_MAILBOX, "centralized mail transport".to_string()))
+    );
+}
