@@ -197,7 +197,8 @@ impl MailpathApp {
                 state.evidence = EvidenceState::default();
                 state.editor = Editor {
                     text,
-                    path: Some(path),
+                    // A profile built from an export is saved where the user says, never over the export.
+                    path: (!path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))).then_some(path),
                     problems: Vec::new(),
                     dirty: false,
                     validated: true,

@@ -65,6 +65,8 @@ fn a_dropped_export_opens_as_its_profile_and_shows_where_settings_came_from() {
         "{}",
         state.editor.text
     );
+    // Saving the profile built from the export asks where: never over the export.
+    assert_eq!(state.editor.path, None);
 
     h.state_mut()
         .send(Command::Select(Some(Selection::Hop("in.eop-mailbox".into()))));
