@@ -609,6 +609,8 @@ impl<'a> Audit<'a> {
                 .collect();
             out.push(if domains.is_empty() {
                 r(&CERT_NAMES, Status::Skip, format!("{thumb}: CertificateDomains was not read"))
+            } else if wanted.is_empty() {
+                r(&CERT_NAMES, Status::Info, format!("{thumb}: no name to compare (no Fqdn, Exchange Online's connectors not exported)"))
             } else if missing.is_empty() {
                 r(&CERT_NAMES, Status::Pass, format!("{thumb} carries {}", wanted.iter().map(|(w, _)| w.as_str()).collect::<Vec<_>>().join(", ")))
             } else {
@@ -821,6 +823,9 @@ impl<'a> Audit<'a> {
                     .or(c.item.name.text())
                     .unwrap_or("?")
                     .to_string();
+                if c.item.tls_domain_capabilities.get().is_none() {
+                    continue; // not read: neither on nor off
+                }
                 let caps = c.item.tls_domain_capabilities.list();
                 if caps.iter().any(|t| {
                     t.to_ascii_lowercase().contains("acceptcloudservicesmail")
@@ -924,7 +929,15 @@ impl<'a> Audit<'a> {
                 Some(d) => wrong.push(format!("TlsDomain {d}")),
                 None => wrong.push("TlsDomain not set".into()),
             }
-            let r = if wrong.is_empty() {
+            let r = if wrong.is_empty() && s.require_tls.get().is_none() {
+                // Never a pass on what was not read.
+                CheckResult::new(
+                    &SEND_EOP_TLS,
+                    Status::Info,
+                    id.clone(),
+                    format!("DomainValidation, TlsDomain {want}; RequireTLS was not read"),
+                )
+            } else if wrong.is_empty() {
                 CheckResult::new(
                     &SEND_EOP_TLS,
                     Status::Pass,

@@ -304,3 +304,28 @@ fn centralized_transport_is_a_fact_of_the_inbound_hop() {
         hop_facts(&profile, &export).contains(&(hop::EOP_MAILBOX, "centralized mail transport".to_string()))
     );
 }
+
+#[test]
+fn what_was_not_read_is_never_a_pass() {
+    let export = export_with(|section, _, items| {
+        if section == "send_connectors" {
+            items[0].as_object_mut().unwrap().remove("RequireTLS");
+        }
+        if section == "receive_connectors" {
+            items[0].as_object_mut().unwrap().remove("RemoteIPRanges");
+        }
+    });
+    let results = run(&export, NOW);
+    assert_eq!(
+        results
+            .iter()
+            .find(|r| r.id == "config.send.eop_tls")
+            .unwrap()
+            .status,
+        Status::Info
+    );
+    assert_eq!(
+        find(&results, "config.receive.eop_ranges", "EX01").status,
+        Status::Skip
+    );
+}
