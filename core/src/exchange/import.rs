@@ -451,7 +451,11 @@ fn tenant(export: &Export, b: &mut Builder) {
             .domains
             .list()
             .iter()
-            .map(|d| d.split(',').next().unwrap_or(d).trim().to_ascii_lowercase())
+            // `autod:contoso.com` marks the Autodiscover domain (Set-HybridConfiguration -Domains).
+            .map(|d| {
+                let d = d.split(',').next().unwrap_or(d).trim().to_ascii_lowercase();
+                d.strip_prefix("autod:").map_or(d.clone(), str::to_string)
+            })
             .filter(|d| !d.is_empty() && !routing(d))
             .collect();
         domains.dedup();
@@ -1155,6 +1159,20 @@ mod tests {
         assert!(
             toml.contains("[[mailbox]]\nfqdn = \"ex02.contoso.com\"  # observed: Get-HybridConfiguration"),
             "{toml}"
+        );
+    }
+
+    #[test]
+    fn the_autodiscover_domain_mark_is_not_part_of_the_domain() {
+        let mut export = both();
+        let mut h = export.hybrid[0].clone();
+        h.item.domains =
+            crate::exchange::ps::Ps::Value(vec!["autod:contoso.com".into(), "fabrikam.com".into()]);
+        export.hybrid = vec![h];
+        let imported = profile_from_export(&export);
+        assert_eq!(
+            imported.profile.tenant.accepted_domains,
+            ["contoso.com", "fabrikam.com"]
         );
     }
 
