@@ -992,12 +992,17 @@ pub fn load_profile(path: &Path) -> Result<LoadedProfile, ImportError> {
     }
     let text = String::from_utf8_lossy(&bytes);
     let hand: Option<toml::Table> = toml::from_str(&text).ok();
-    let import = hand
-        .as_ref()
-        .and_then(|t| t.get("import"))
-        .and_then(toml::Value::as_str)
-        .map(PathBuf::from);
-    let (Some(mut hand), Some(import)) = (hand, import) else {
+    // `import = "export.json"` or `import = ["onprem.json", "exo.json"]`.
+    let import: Vec<PathBuf> = match hand.as_ref().and_then(|t| t.get("import")) {
+        Some(toml::Value::String(one)) => vec![PathBuf::from(one)],
+        Some(toml::Value::Array(many)) => many
+            .iter()
+            .filter_map(toml::Value::as_str)
+            .map(PathBuf::from)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let (Some(mut hand), false) = (hand, import.is_empty()) else {
         let profile = Profile::load(path)?;
         return Ok(LoadedProfile {
             profile,
@@ -1010,12 +1015,11 @@ pub fn load_profile(path: &Path) -> Result<LoadedProfile, ImportError> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let export_path = if import.is_relative() {
-        base.join(&import)
-    } else {
-        import.clone()
-    };
-    let export = Export::load(&[export_path.as_path()])?;
+    let export_paths: Vec<PathBuf> = import
+        .iter()
+        .map(|p| if p.is_relative() { base.join(p) } else { p.clone() })
+        .collect();
+    let export = Export::load(&export_paths.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
     let mut imported = profile_from_export(&export);
     hand.remove("import");
     let mut merged = toml::Table::try_from(&imported.profile).map_err(|e| ProfileError::Serialize {
@@ -1033,11 +1037,27 @@ pub fn load_profile(path: &Path) -> Result<LoadedProfile, ImportError> {
             origin: Origin::ByHand,
         });
     }
-    merged.insert("import".into(), toml::Value::String(import.display().to_string()));
+    merged.insert(
+        "import".into(),
+        toml::Value::Array(
+            import
+                .iter()
+                .map(|p| toml::Value::String(p.display().to_string()))
+                .collect(),
+        ),
+    );
     let text = toml::to_string(&merged).map_err(|e| ProfileError::Serialize {
         message: e.to_string(),
     })?;
-    let origin = format!("{} (with the export {})", path.display(), export_path.display());
+    let origin = format!(
+        "{} (with the export {})",
+        path.display(),
+        export_paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" and ")
+    );
     let profile = Profile::from_toml_str(&text, &origin, Some(base))?;
     Ok(LoadedProfile {
         profile,
@@ -1223,7 +1243,7 @@ mod tests {
             Some("smtp.contoso.com")
         );
         assert_eq!(loaded.profile.tenant.name, "contoso");
-        assert_eq!(loaded.profile.import.as_deref(), Some(Path::new("export.json")));
+        assert_eq!(loaded.profile.import, [PathBuf::from("export.json")]);
         assert!(loaded.export.is_some());
         let origin = |k: &str| {
             loaded
@@ -1237,6 +1257,25 @@ mod tests {
             origin("connectors.send.tls_certificate_name"),
             Some(Origin::Observed { .. })
         ));
+        // The two halves, as a list.
+        std::fs::copy(fixture("exo.json"), dir.path().join("exo.json")).unwrap();
+        let two = dir.path().join("two.toml");
+        std::fs::write(
+            &two,
+            "name = \"Contoso\"\nimport = [\"export.json\", \"exo.json\"]\n",
+        )
+        .unwrap();
+        let loaded = load_profile(&two).unwrap();
+        assert!(
+            loaded
+                .export
+                .as_ref()
+                .is_some_and(|e| e.has_exchange_online() && e.has_on_premises())
+        );
+        assert_eq!(
+            loaded.profile.connectors.exo_outbound.smart_hosts,
+            ["mail.contoso.com"]
+        );
         // An export given as the profile is imported.
         let direct = load_profile(&dir.path().join("export.json")).unwrap();
         assert_eq!(direct.profile.mailboxes.len(), 2);

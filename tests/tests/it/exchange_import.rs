@@ -192,7 +192,7 @@ fn the_labs_export_is_audited_with_the_live_probes() {
     let doc: serde_json::Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
     crate::report_common::assert_valid(&doc);
-    assert_eq!(doc["profile"]["import"], "lab-export.json");
+    assert_eq!(doc["profile"]["import"], serde_json::json!(["lab-export.json"]));
     assert!(
         checks(&out)
             .iter()
