@@ -17,9 +17,9 @@ use crate::exchange::import::{
     address_space_domain, eop_receive_connectors, eop_send_connectors, exo_inbound_connector,
     exo_outbound_connector,
 };
-use crate::exchange::ranges::{IpRange, covered, eop_ranges, eop_ranges_date};
 use crate::exchange::records::domain_covers;
 use crate::exchange::{ExchangeCertificate, Export, Observed, same_server};
+use crate::ip_ranges::{IpRange, covered, eop_ranges, eop_ranges_date};
 use crate::profile::{EOP_TLS_DOMAIN, Profile};
 use crate::topology::{Topology, hop, is_retired_office365_host};
 

@@ -21,7 +21,6 @@
 
 pub mod import;
 pub mod ps;
-pub mod ranges;
 pub mod records;
 pub mod recover;
 

@@ -232,7 +232,7 @@ pub(super) fn validate(profile: &Profile) -> Vec<Problem> {
 fn eop_ip_ranges(v: &mut Validator, profile: &Profile) {
     let key = KeyPath::root().key("eop_ip_ranges");
     for (i, range) in profile.eop_ip_ranges.iter().enumerate() {
-        if let Err(why) = crate::exchange::ranges::IpRange::parse(range) {
+        if let Err(why) = crate::ip_ranges::IpRange::parse(range) {
             v.push_found(
                 key.index(i),
                 why,

@@ -6,7 +6,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 /// The data file: EOP's ranges, one per line, `#` comments naming the source and the date.
-pub const EOP_RANGES_FILE: &str = include_str!("../../data/eop-ip-ranges.txt");
+pub const EOP_RANGES_FILE: &str = include_str!("../data/eop-ip-ranges.txt");
 
 /// An inclusive range of addresses of one family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
