@@ -49,14 +49,16 @@ pub async fn load_target(target: &Target) -> anyhow::Result<Loaded> {
             let lab = lab_export::start(name, LabOptions::default())
                 .await
                 .context("could not start the lab")?;
-            let profile =
+            let mut profile =
                 Profile::load(&lab.info().profile_file).map_err(|e| anyhow::anyhow!("lab profile: {e}"))?;
-            // A configuration-only scenario is diagnosed with its export (the audit finds it).
+            // A configuration-only scenario is diagnosed with its export (the audit finds it), under its
+            // own name (its lab is the healthy one it is based on).
             let export = if lab_export::export_fault(name) == ExportFault::None {
                 None
             } else {
                 let doc = lab_export::export(&lab, name, time::OffsetDateTime::now_utc())?;
                 let parsed = Export::parse(doc.to_string().as_bytes(), &format!("lab {name} export"))?;
+                profile.name = format!("mailpath lab: {name}");
                 Some(Arc::new(parsed))
             };
             Ok(Loaded {
