@@ -449,8 +449,15 @@ impl<'a> Audit<'a> {
             };
             let Some(name) = u.name else {
                 out.push(
-                    r(&CERT_INSTALLED, Status::Info, "no TlsCertificateName: the server picks a certificate by its Fqdn".into())
-                        .detail("Without TlsCertificateName Exchange selects a certificate for the connector's FQDN itself; the HCW sets it to pin the certificate."),
+                    r(
+                        &CERT_INSTALLED,
+                        Status::Info,
+                        "no TlsCertificateName: the server picks a certificate by its Fqdn".into(),
+                    )
+                    .detail(
+                        "Without TlsCertificateName Exchange selects a certificate for the \
+                            connector's FQDN itself; the HCW sets it to pin the certificate.",
+                    ),
                 );
                 continue;
             };
@@ -458,7 +465,11 @@ impl<'a> Audit<'a> {
                 out.push(r(
                     &CERT_INSTALLED,
                     Status::Skip,
-                    format!("the certificates of {} were not exported (Get-ExchangeCertificate failed or was not run there)", u.server),
+                    format!(
+                        "the certificates of {} were not exported (Get-ExchangeCertificate \
+                        failed or was not run there)",
+                        u.server
+                    ),
                 ));
                 continue;
             }
@@ -484,7 +495,8 @@ impl<'a> Audit<'a> {
                         u.setter, u.identity
                     ),
                     None => format!(
-                        "{EMS}: install the certificate on {} (Import-ExchangeCertificate), then {} \"{}\" -TlsCertificateName \"<I>issuer<S>subject\"",
+                        "{EMS}: install the certificate on {} (Import-ExchangeCertificate), then \
+                            {} \"{}\" -TlsCertificateName \"<I>issuer<S>subject\"",
                         u.server, u.setter, u.identity
                     ),
                 };
@@ -552,35 +564,90 @@ impl<'a> Audit<'a> {
             // Valid, with its key.
             let valid = cert.item.status.name();
             let key = cert.item.has_private_key.get().copied();
-            out.push(match (valid, key) {
-                (Some(v), Some(true)) if v.eq_ignore_ascii_case("Valid") => r(&CERT_USABLE, Status::Pass, format!("{thumb} Status Valid, HasPrivateKey True")),
-                (Some(v), k) if !v.eq_ignore_ascii_case("Valid") => r(&CERT_USABLE, Status::Fail, format!("{thumb} Status {v}{}", if k == Some(false) { ", no private key" } else { "" }))
-                    .remediation(format!("{EMS}: Get-ExchangeCertificate -Server {} -Thumbprint {thumb} | Format-List Status; install a valid certificate with its private key (Import-ExchangeCertificate -PrivateKeyExportable), enable it for SMTP and name it in {} \"{}\"", u.server, u.setter, u.identity)),
-                (_, Some(false)) => r(&CERT_USABLE, Status::Fail, format!("{thumb} has no private key on {}", u.server))
-                    .remediation(format!("{EMS}: import the certificate with its private key on {} (Import-ExchangeCertificate -FileData ... -Password ...), then Enable-ExchangeCertificate -Services SMTP", u.server)),
-                _ => r(&CERT_USABLE, Status::Skip, format!("{thumb}: Status or HasPrivateKey was not read")),
-            }
-            .evidence(cert_evidence.clone()));
-            // Expiry.
-            out.push(match cert.item.not_after.get() {
-                Some(w) => {
-                    let days = (w.0 - self.input.now).whole_days();
-                    if w.0 < self.input.now {
-                        r(&CERT_EXPIRY, Status::Fail, format!("{thumb} expired {} day(s) ago", -days))
-                    } else if days < EXPIRY_WARN_DAYS {
-                        r(&CERT_EXPIRY, Status::Warn, format!("{thumb} expires in {days} day(s)"))
-                    } else {
-                        r(&CERT_EXPIRY, Status::Pass, format!("{thumb} valid for {days} more day(s)"))
-                    }
-                    .remediation(if days < EXPIRY_WARN_DAYS {
-                        format!("{EMS}: renew the certificate, import it on every hybrid server, Enable-ExchangeCertificate -Services SMTP, then {} \"{}\" -TlsCertificateName with the new issuer and subject", u.setter, u.identity)
-                    } else {
-                        String::new()
-                    })
+            out.push(
+                match (valid, key) {
+                    (Some(v), Some(true)) if v.eq_ignore_ascii_case("Valid") => r(
+                        &CERT_USABLE,
+                        Status::Pass,
+                        format!("{thumb} Status Valid, HasPrivateKey True"),
+                    ),
+                    (Some(v), k) if !v.eq_ignore_ascii_case("Valid") => r(
+                        &CERT_USABLE,
+                        Status::Fail,
+                        format!(
+                            "{thumb} Status {v}{}",
+                            if k == Some(false) { ", no private key" } else { "" }
+                        ),
+                    )
+                    .remediation(format!(
+                        "{EMS}: Get-ExchangeCertificate -Server {} -Thumbprint {thumb} | \
+                        Format-List Status; install a valid certificate with its private key \
+                        (Import-ExchangeCertificate -PrivateKeyExportable), enable it for SMTP \
+                        and name it in {} \"{}\"",
+                        u.server, u.setter, u.identity
+                    )),
+                    (_, Some(false)) => r(
+                        &CERT_USABLE,
+                        Status::Fail,
+                        format!("{thumb} has no private key on {}", u.server),
+                    )
+                    .remediation(format!(
+                        "{EMS}: import the certificate with its private key on {} \
+                        (Import-ExchangeCertificate -FileData ... -Password ...), then \
+                        Enable-ExchangeCertificate -Services SMTP",
+                        u.server
+                    )),
+                    _ => r(
+                        &CERT_USABLE,
+                        Status::Skip,
+                        format!("{thumb}: Status or HasPrivateKey was not read"),
+                    ),
                 }
-                None => r(&CERT_EXPIRY, Status::Skip, format!("{thumb}: NotAfter was not read")),
-            }
-            .evidence(cert_evidence.clone()));
+                .evidence(cert_evidence.clone()),
+            );
+            // Expiry.
+            out.push(
+                match cert.item.not_after.get() {
+                    Some(w) => {
+                        let days = (w.0 - self.input.now).whole_days();
+                        if w.0 < self.input.now {
+                            r(
+                                &CERT_EXPIRY,
+                                Status::Fail,
+                                format!("{thumb} expired {} day(s) ago", -days),
+                            )
+                        } else if days < EXPIRY_WARN_DAYS {
+                            r(
+                                &CERT_EXPIRY,
+                                Status::Warn,
+                                format!("{thumb} expires in {days} day(s)"),
+                            )
+                        } else {
+                            r(
+                                &CERT_EXPIRY,
+                                Status::Pass,
+                                format!("{thumb} valid for {days} more day(s)"),
+                            )
+                        }
+                        .remediation(if days < EXPIRY_WARN_DAYS {
+                            format!(
+                                "{EMS}: renew the certificate, import it on every hybrid server, \
+                            Enable-ExchangeCertificate -Services SMTP, then {} \"{}\" \
+                            -TlsCertificateName with the new issuer and subject",
+                                u.setter, u.identity
+                            )
+                        } else {
+                            String::new()
+                        })
+                    }
+                    None => r(
+                        &CERT_EXPIRY,
+                        Status::Skip,
+                        format!("{thumb}: NotAfter was not read"),
+                    ),
+                }
+                .evidence(cert_evidence.clone()),
+            );
             // Names.
             let domains: Vec<&String> = cert.item.domains.list().iter().collect();
             let carries = |want: &str| {
@@ -607,23 +674,64 @@ impl<'a> Audit<'a> {
                 .filter(|(w, _)| !carries(w))
                 .map(|(w, why)| format!("{w} ({why})"))
                 .collect();
-            out.push(if domains.is_empty() {
-                r(&CERT_NAMES, Status::Skip, format!("{thumb}: CertificateDomains was not read"))
-            } else if wanted.is_empty() {
-                r(&CERT_NAMES, Status::Info, format!("{thumb}: no name to compare (no Fqdn, Exchange Online's connectors not exported)"))
-            } else if missing.is_empty() {
-                r(&CERT_NAMES, Status::Pass, format!("{thumb} carries {}", wanted.iter().map(|(w, _)| w.as_str()).collect::<Vec<_>>().join(", ")))
-            } else {
-                let fix = if u.receive {
-                    format!("{EXO_PS}: Set-OutboundConnector \"<Outbound to guid>\" -TlsDomain <a name on the certificate>; or {EMS}: name a certificate that carries it in {} \"{}\"", u.setter, u.identity)
+            out.push(
+                if domains.is_empty() {
+                    r(
+                        &CERT_NAMES,
+                        Status::Skip,
+                        format!("{thumb}: CertificateDomains was not read"),
+                    )
+                } else if wanted.is_empty() {
+                    r(
+                        &CERT_NAMES,
+                        Status::Info,
+                        format!(
+                            "{thumb}: no name to compare (no Fqdn, Exchange Online's connectors not \
+                    exported)"
+                        ),
+                    )
+                } else if missing.is_empty() {
+                    r(
+                        &CERT_NAMES,
+                        Status::Pass,
+                        format!(
+                            "{thumb} carries {}",
+                            wanted
+                                .iter()
+                                .map(|(w, _)| w.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
                 } else {
-                    format!("{EXO_PS}: Set-InboundConnector \"<Inbound from guid>\" -TlsSenderCertificateName <a name on the certificate>; or {EMS}: name a certificate that carries it in {} \"{}\"", u.setter, u.identity)
-                };
-                r(&CERT_NAMES, Status::Fail, format!("{thumb} does not carry {}", missing.join(", ")))
-                    .detail(format!("CertificateDomains: {}", cert.item.domains.list().join(", ")))
+                    let fix = if u.receive {
+                        format!(
+                            "{EXO_PS}: Set-OutboundConnector \"<Outbound to guid>\" -TlsDomain <a \
+                        name on the certificate>; or {EMS}: name a certificate that carries it \
+                        in {} \"{}\"",
+                            u.setter, u.identity
+                        )
+                    } else {
+                        format!(
+                            "{EXO_PS}: Set-InboundConnector \"<Inbound from guid>\" \
+                        -TlsSenderCertificateName <a name on the certificate>; or {EMS}: name a \
+                        certificate that carries it in {} \"{}\"",
+                            u.setter, u.identity
+                        )
+                    };
+                    r(
+                        &CERT_NAMES,
+                        Status::Fail,
+                        format!("{thumb} does not carry {}", missing.join(", ")),
+                    )
+                    .detail(format!(
+                        "CertificateDomains: {}",
+                        cert.item.domains.list().join(", ")
+                    ))
                     .remediation(fix)
-            }
-            .evidence(cert_evidence.clone()));
+                }
+                .evidence(cert_evidence.clone()),
+            );
             // ATTR36: the domain the inbound connector matches must be an EXO accepted domain.
             if !u.receive {
                 out.push(self.accepted_domain(u, cert, &r));
@@ -667,10 +775,31 @@ impl<'a> Audit<'a> {
         };
         let by = accepted.iter().find(|a| domain_covers(a, &name));
         match by {
-            Some(a) => r(&CERT_ACCEPTED, Status::Pass, format!("{name} is under the accepted domain {a}")),
-            None => r(&CERT_ACCEPTED, Status::Fail, format!("{name} is not under any accepted domain of the tenant: 550 5.7.64 TenantAttribution; Relay Access Denied ATTR36"))
-                .detail(format!("accepted domains in Exchange Online: {}", accepted.join(", ")))
-                .remediation(format!("In the Microsoft 365 admin center add and verify the domain of {name} (it becomes an accepted domain); or use a certificate for an accepted domain: {EMS}: {} \"{}\" -TlsCertificateName ..., then {EXO_PS}: Set-InboundConnector \"<Inbound from guid>\" -TlsSenderCertificateName <that name>", u.setter, u.identity)),
+            Some(a) => r(
+                &CERT_ACCEPTED,
+                Status::Pass,
+                format!("{name} is under the accepted domain {a}"),
+            ),
+            None => r(
+                &CERT_ACCEPTED,
+                Status::Fail,
+                format!(
+                    "{name} is not under any accepted domain of the tenant: 550 5.7.64 \
+                TenantAttribution; Relay Access Denied ATTR36"
+                ),
+            )
+            .detail(format!(
+                "accepted domains in Exchange Online: {}",
+                accepted.join(", ")
+            ))
+            .remediation(format!(
+                "In the Microsoft 365 admin center add and verify the domain of {name} \
+                    (it becomes an accepted domain); or use a certificate for an accepted \
+                    domain: {EMS}: {} \"{}\" -TlsCertificateName ..., then {EXO_PS}: \
+                    Set-InboundConnector \"<Inbound from guid>\" -TlsSenderCertificateName \
+                    <that name>",
+                u.setter, u.identity
+            )),
         }
         .evidence("exchange:exo_accepted_domains")
     }
@@ -705,8 +834,18 @@ impl<'a> Audit<'a> {
                 format!("{} servers use {first}", seen.len()),
             )
         } else {
-            CheckResult::new(&CERT_SAME, Status::Warn, "servers facing EOP", format!("the servers use different certificates ({listing})"))
-                .remediation(format!("{EMS}: import the current certificate on every hybrid server, Enable-ExchangeCertificate -Services SMTP, and set the same TlsCertificateName on each receive connector (Set-ReceiveConnector) and on the send connector (Set-SendConnector)"))
+            CheckResult::new(
+                &CERT_SAME,
+                Status::Warn,
+                "servers facing EOP",
+                format!("the servers use different certificates ({listing})"),
+            )
+            .remediation(format!(
+                "{EMS}: import the current certificate on every hybrid server, \
+                    Enable-ExchangeCertificate -Services SMTP, and set the same \
+                    TlsCertificateName on each receive connector (Set-ReceiveConnector) and \
+                    on the send connector (Set-SendConnector)"
+            ))
         };
         vec![
             result
@@ -782,11 +921,29 @@ impl<'a> Audit<'a> {
                     format!("served {served}, the certificate the connector names"),
                 )
             } else if wrong.len() < named.len() {
-                CheckResult::new(&CERT_SERVED, Status::Warn, target, format!("served {served}; {listing}: the servers behind {} differ", s.host))
-                    .remediation(format!("{EMS}: make every server's receive connector name the same certificate (Set-ReceiveConnector -TlsCertificateName) and enable it for SMTP"))
+                CheckResult::new(
+                    &CERT_SERVED,
+                    Status::Warn,
+                    target,
+                    format!("served {served}; {listing}: the servers behind {} differ", s.host),
+                )
+                .remediation(format!(
+                    "{EMS}: make every server's receive connector name the same certificate \
+                        (Set-ReceiveConnector -TlsCertificateName) and enable it for SMTP"
+                ))
             } else {
-                CheckResult::new(&CERT_SERVED, Status::Fail, target, format!("served {served} ({}), but {listing}", s.leaf.subject))
-                    .remediation(format!("{EMS}: Enable-ExchangeCertificate -Thumbprint <the named certificate> -Services SMTP on the server, restart the transport services (Restart-Service MSExchangeFrontEndTransport, MSExchangeTransport); if it still differs, a device between EOP and the server terminates TLS"))
+                CheckResult::new(
+                    &CERT_SERVED,
+                    Status::Fail,
+                    target,
+                    format!("served {served} ({}), but {listing}", s.leaf.subject),
+                )
+                .remediation(format!(
+                    "{EMS}: Enable-ExchangeCertificate -Thumbprint <the named certificate> \
+                        -Services SMTP on the server, restart the transport services \
+                        (Restart-Service MSExchangeFrontEndTransport, MSExchangeTransport); if \
+                        it still differs, a device between EOP and the server terminates TLS"
+                ))
             };
             out.push(
                 result
@@ -833,7 +990,13 @@ impl<'a> Audit<'a> {
                 }) {
                     read.push(id);
                 } else {
-                    off.push((id.clone(), format!("{EMS}: Set-ReceiveConnector \"{id}\" -TlsDomainCapabilities {EOP_TLS_DOMAIN}:AcceptCloudServicesMail")));
+                    off.push((
+                        id.clone(),
+                        format!(
+                            "{EMS}: Set-ReceiveConnector \"{id}\" -TlsDomainCapabilities \
+                        {EOP_TLS_DOMAIN}:AcceptCloudServicesMail"
+                        ),
+                    ));
                 }
             }
         }
@@ -945,8 +1108,23 @@ impl<'a> Audit<'a> {
                     format!("RequireTLS, DomainValidation, TlsDomain {want}"),
                 )
             } else {
-                CheckResult::new(&SEND_EOP_TLS, if s.require_tls.get() == Some(&false) { Status::Fail } else { Status::Warn }, id.clone(), format!("{}; the HCW sets RequireTLS, DomainValidation, TlsDomain {want}", wrong.join(", ")))
-                    .remediation(format!("{EMS}: Set-SendConnector \"{id}\" -RequireTLS $true -TlsAuthLevel DomainValidation -TlsDomain {want}"))
+                CheckResult::new(
+                    &SEND_EOP_TLS,
+                    if s.require_tls.get() == Some(&false) {
+                        Status::Fail
+                    } else {
+                        Status::Warn
+                    },
+                    id.clone(),
+                    format!(
+                        "{}; the HCW sets RequireTLS, DomainValidation, TlsDomain {want}",
+                        wrong.join(", ")
+                    ),
+                )
+                .remediation(format!(
+                    "{EMS}: Set-SendConnector \"{id}\" -RequireTLS $true -TlsAuthLevel \
+                        DomainValidation -TlsDomain {want}"
+                ))
             };
             out.push(r.evidence(c.from.evidence_id()).on(self.hop_to_eop()));
             let legacy: Vec<&String> = s
@@ -976,8 +1154,22 @@ impl<'a> Audit<'a> {
                     },
                 )
             } else {
-                CheckResult::new(&SEND_LEGACY, Status::Fail, id.clone(), format!("legacy smart host(s) {}: 451 4.4.62 Mail sent to the wrong Office 365 region. ATTR35", legacy.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", ")))
-                    .remediation(format!("{EMS}: Set-SendConnector \"{id}\" -DNSRoutingEnabled $true -SmartHosts $null (the HCW sends by MX of <tenant>.mail.onmicrosoft.com), or -SmartHosts {}", self.input.profile.eop_endpoint()))
+                CheckResult::new(
+                    &SEND_LEGACY,
+                    Status::Fail,
+                    id.clone(),
+                    format!(
+                        "legacy smart host(s) {}: 451 4.4.62 Mail sent to the wrong Office 365 \
+                    region. ATTR35",
+                        legacy.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .remediation(format!(
+                    "{EMS}: Set-SendConnector \"{id}\" -DNSRoutingEnabled $true -SmartHosts \
+                        $null (the HCW sends by MX of <tenant>.mail.onmicrosoft.com), or \
+                        -SmartHosts {}",
+                    self.input.profile.eop_endpoint()
+                ))
             };
             out.push(r.evidence(c.from.evidence_id()).on(self.hop_to_eop()));
         }
@@ -999,10 +1191,36 @@ impl<'a> Audit<'a> {
             "{EXO_PS}: Validate-OutboundConnector -Identity \"{id}\" -Recipients <a mailbox on-premises>"
         );
         let r = match (validated, last) {
-            (Some(true), Some(t)) if !old => CheckResult::new(&EXO_VALIDATED, Status::Pass, id.clone(), format!("validated {}", crate::exchange::short_time(t))),
-            (Some(true), Some(t)) => CheckResult::new(&EXO_VALIDATED, Status::Warn, id.clone(), format!("last validated {}, more than {VALIDATION_MAX_AGE_DAYS} days ago", crate::exchange::short_time(t))).remediation(fix),
-            (Some(false), _) => CheckResult::new(&EXO_VALIDATED, Status::Warn, id.clone(), "IsValidated False: the route to on-premises was never proved (or failed its last validation)").remediation(fix),
-            _ => CheckResult::new(&EXO_VALIDATED, Status::Info, id.clone(), "IsValidated or LastValidationTimestamp was not exported"),
+            (Some(true), Some(t)) if !old => CheckResult::new(
+                &EXO_VALIDATED,
+                Status::Pass,
+                id.clone(),
+                format!("validated {}", crate::exchange::short_time(t)),
+            ),
+            (Some(true), Some(t)) => CheckResult::new(
+                &EXO_VALIDATED,
+                Status::Warn,
+                id.clone(),
+                format!(
+                    "last validated {}, more than {VALIDATION_MAX_AGE_DAYS} days ago",
+                    crate::exchange::short_time(t)
+                ),
+            )
+            .remediation(fix),
+            (Some(false), _) => CheckResult::new(
+                &EXO_VALIDATED,
+                Status::Warn,
+                id.clone(),
+                "IsValidated False: the route to on-premises was never proved (or failed \
+                its last validation)",
+            )
+            .remediation(fix),
+            _ => CheckResult::new(
+                &EXO_VALIDATED,
+                Status::Info,
+                id.clone(),
+                "IsValidated or LastValidationTimestamp was not exported",
+            ),
         };
         out.push(r.evidence(o.from.evidence_id()).on(self.hop_from_eop()));
         // The smart hosts must be names the EOP-facing receive connectors announce or the hybrid
@@ -1038,8 +1256,20 @@ impl<'a> Audit<'a> {
                     ),
                 )
             } else {
-                CheckResult::new(&EXO_SMART_HOSTS, Status::Warn, id.clone(), format!("smart host(s) {} are not a name of the servers that take EOP's mail ({})", unknown.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", "), receivers.join(", ")))
-                    .remediation(format!("{EXO_PS}: Set-OutboundConnector \"{id}\" -SmartHosts <the public name of the hybrid servers>; or rerun the Hybrid Configuration Wizard"))
+                CheckResult::new(
+                    &EXO_SMART_HOSTS,
+                    Status::Warn,
+                    id.clone(),
+                    format!(
+                        "smart host(s) {} are not a name of the servers that take EOP's mail ({})",
+                        unknown.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", "),
+                        receivers.join(", ")
+                    ),
+                )
+                .remediation(format!(
+                    "{EXO_PS}: Set-OutboundConnector \"{id}\" -SmartHosts <the public name \
+                        of the hybrid servers>; or rerun the Hybrid Configuration Wizard"
+                ))
             };
             out.push(r.evidence(o.from.evidence_id()).on(self.hop_from_eop()));
         }
@@ -1151,7 +1381,10 @@ impl<'a> Audit<'a> {
                 .iter()
                 .find(|s| s.item.name.text().is_some_and(|n| same_server(n, &edge.fqdn)));
             let fix = format!(
-                "On the Edge: New-EdgeSubscription -FileName C:\\EdgeSubscription.xml; then {EMS} on a Mailbox server: New-EdgeSubscription -FileData ([System.IO.File]::ReadAllBytes('C:\\EdgeSubscription.xml')) -Site <AD site>; Start-EdgeSynchronization"
+                "On the Edge: New-EdgeSubscription -FileName C:\\EdgeSubscription.xml; \
+                    then {EMS} on a Mailbox server: New-EdgeSubscription -FileData \
+                    ([System.IO.File]::ReadAllBytes('C:\\EdgeSubscription.xml')) -Site <AD \
+                    site>; Start-EdgeSynchronization"
             );
             let r = if !export.section_ok("edge_subscriptions", None) {
                 CheckResult::new(
@@ -1170,10 +1403,28 @@ impl<'a> Audit<'a> {
                 .remediation(fix)
             } else {
                 match sync.map(|s| (s.item.sync_status.name(), s.item.failure_detail.text())) {
-                    Some((Some(s), _)) if s.eq_ignore_ascii_case("Normal") => CheckResult::new(&EDGE_SYNC, Status::Pass, target, "subscribed, SyncStatus Normal"),
-                    Some((Some(s), detail)) => CheckResult::new(&EDGE_SYNC, Status::Fail, target, format!("subscribed, SyncStatus {s}{}", detail.map(|d| format!(": {d}")).unwrap_or_default()))
-                        .remediation(format!("{EMS}: Test-EdgeSynchronization -ExcludeRecipientTest; check TCP 50636 from the Mailbox servers to the Edge; Start-EdgeSynchronization")),
-                    _ => CheckResult::new(&EDGE_SYNC, Status::Info, target, "subscribed; its synchronisation was not exported (Test-EdgeSynchronization)"),
+                    Some((Some(s), _)) if s.eq_ignore_ascii_case("Normal") => {
+                        CheckResult::new(&EDGE_SYNC, Status::Pass, target, "subscribed, SyncStatus Normal")
+                    }
+                    Some((Some(s), detail)) => CheckResult::new(
+                        &EDGE_SYNC,
+                        Status::Fail,
+                        target,
+                        format!(
+                            "subscribed, SyncStatus {s}{}",
+                            detail.map(|d| format!(": {d}")).unwrap_or_default()
+                        ),
+                    )
+                    .remediation(format!(
+                        "{EMS}: Test-EdgeSynchronization -ExcludeRecipientTest; check TCP 50636 \
+                            from the Mailbox servers to the Edge; Start-EdgeSynchronization"
+                    )),
+                    _ => CheckResult::new(
+                        &EDGE_SYNC,
+                        Status::Info,
+                        target,
+                        "subscribed; its synchronisation was not exported (Test-EdgeSynchronization)",
+                    ),
                 }
             };
             out.push(r.evidence("exchange:edge_subscriptions").on(on.clone()));
@@ -1218,11 +1469,22 @@ impl<'a> Audit<'a> {
                 Status::Warn
             };
             out.push(
-                CheckResult::new(&QUEUE_ERROR, severity, format!("{} ({next})", q.item.identity.text().unwrap_or("?")), format!("{status}, {count} message(s): {error}"))
-                    .detail(format!("on {server}, {}", q.from.describe()))
-                    .remediation(format!("`mailpath explain \"{}\"` decodes the reply; {EMS}: Get-Queue -Identity \"{}\" | Format-List; Retry-Queue -Identity \"{}\" once fixed", error.replace('"', "'"), q.item.identity.text().unwrap_or("?"), q.item.identity.text().unwrap_or("?")))
-                    .evidence(q.from.evidence_id())
-                    .on(attachment),
+                CheckResult::new(
+                    &QUEUE_ERROR,
+                    severity,
+                    format!("{} ({next})", q.item.identity.text().unwrap_or("?")),
+                    format!("{status}, {count} message(s): {error}"),
+                )
+                .detail(format!("on {server}, {}", q.from.describe()))
+                .remediation(format!(
+                    "`mailpath explain \"{}\"` decodes the reply; {EMS}: Get-Queue -Identity \
+                        \"{}\" | Format-List; Retry-Queue -Identity \"{}\" once fixed",
+                    error.replace('"', "'"),
+                    q.item.identity.text().unwrap_or("?"),
+                    q.item.identity.text().unwrap_or("?")
+                ))
+                .evidence(q.from.evidence_id())
+                .on(attachment),
             );
         }
         if out.is_empty() && export.section_ok("queues", None) {
