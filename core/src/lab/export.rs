@@ -226,10 +226,28 @@ fn build(info: &LabInfo, edge: bool, fault: ExportFault, now: OffsetDateTime) ->
 
     let mut servers: Vec<Value> = mailboxes
         .iter()
-        .map(|(n, f)| json!({"Name": n, "Fqdn": f, "ServerRole": "Mailbox", "AdminDisplayVersion": "Version 15.2 (Build 1544.4)", "Site": "contoso.com/Configuration/Sites/Default-First-Site-Name", "IsEdgeServer": false, "Edition": "Standard"}))
+        .map(|(n, f)| {
+            json!({
+                "Name": n,
+                "Fqdn": f,
+                "ServerRole": "Mailbox",
+                "AdminDisplayVersion": "Version 15.2 (Build 1544.4)",
+                "Site": "contoso.com/Configuration/Sites/Default-First-Site-Name",
+                "IsEdgeServer": false,
+                "Edition": "Standard",
+            })
+        })
         .collect();
     if edge {
-        servers.push(json!({"Name": edge_name, "Fqdn": names::EDGE_HOST, "ServerRole": "Edge", "AdminDisplayVersion": "Version 15.2 (Build 1544.4)", "Site": null, "IsEdgeServer": true, "Edition": "Standard"}));
+        servers.push(json!({
+            "Name": edge_name,
+            "Fqdn": names::EDGE_HOST,
+            "ServerRole": "Edge",
+            "AdminDisplayVersion": "Version 15.2 (Build 1544.4)",
+            "Site": null,
+            "IsEdgeServer": true,
+            "Edition": "Standard",
+        }));
     }
     let mut sections = vec![section(
         "exchange_servers",
@@ -334,7 +352,16 @@ fn build(info: &LabInfo, edge: bool, fault: ExportFault, now: OffsetDateTime) ->
             "Get-Queue",
             Some(server),
             t,
-            vec![json!({"Identity": format!("{server}\\Submission"), "DeliveryType": "Undefined", "NextHopDomain": "Submission", "Status": "Ready", "MessageCount": 0, "LastError": null, "LastRetryTime": null, "NextRetryTime": null})],
+            vec![json!({
+                "Identity": format!("{server}\\Submission"),
+                "DeliveryType": "Undefined",
+                "NextHopDomain": "Submission",
+                "Status": "Ready",
+                "MessageCount": 0,
+                "LastError": null,
+                "LastRetryTime": null,
+                "NextRetryTime": null,
+            })],
         ));
     }
 
@@ -386,8 +413,18 @@ fn build(info: &LabInfo, edge: bool, fault: ExportFault, now: OffsetDateTime) ->
         None,
         t,
         vec![
-            json!({"Name": names::DOMAIN, "DomainName": names::DOMAIN, "DomainType": "Authoritative", "Default": true}),
-            json!({"Name": names::ROUTING_DOMAIN, "DomainName": names::ROUTING_DOMAIN, "DomainType": "Authoritative", "Default": false}),
+            json!({
+                "Name": names::DOMAIN,
+                "DomainName": names::DOMAIN,
+                "DomainType": "Authoritative",
+                "Default": true,
+            }),
+            json!({
+                "Name": names::ROUTING_DOMAIN,
+                "DomainName": names::ROUTING_DOMAIN,
+                "DomainType": "Authoritative",
+                "Default": false,
+            }),
         ],
     ));
     sections.push(section(
@@ -396,14 +433,28 @@ fn build(info: &LabInfo, edge: bool, fault: ExportFault, now: OffsetDateTime) ->
         None,
         t,
         vec![
-            json!({"Name": "Default", "DomainName": "*", "TargetDeliveryDomain": false, "TrustedMailInboundEnabled": false, "TrustedMailOutboundEnabled": false}),
-            json!({"Name": "Hybrid Domain - contoso.mail.onmicrosoft.com", "DomainName": names::ROUTING_DOMAIN, "TargetDeliveryDomain": true, "TrustedMailInboundEnabled": true, "TrustedMailOutboundEnabled": true}),
+            json!({
+                "Name": "Default",
+                "DomainName": "*",
+                "TargetDeliveryDomain": false,
+                "TrustedMailInboundEnabled": false,
+                "TrustedMailOutboundEnabled": false,
+            }),
+            json!({
+                "Name": "Hybrid Domain - contoso.mail.onmicrosoft.com",
+                "DomainName": names::ROUTING_DOMAIN,
+                "TargetDeliveryDomain": true,
+                "TrustedMailInboundEnabled": true,
+                "TrustedMailOutboundEnabled": true,
+            }),
         ],
     ));
     let subscriptions: Vec<Value> = if edge {
-        vec![
-            json!({"Name": edge_name, "Site": "contoso.com/Configuration/Sites/Default-First-Site-Name", "Domain": names::DOMAIN}),
-        ]
+        vec![json!({
+            "Name": edge_name,
+            "Site": "contoso.com/Configuration/Sites/Default-First-Site-Name",
+            "Domain": names::DOMAIN,
+        })]
     } else {
         Vec::new()
     };
@@ -420,7 +471,15 @@ fn build(info: &LabInfo, edge: bool, fault: ExportFault, now: OffsetDateTime) ->
             "Test-EdgeSynchronization",
             None,
             t,
-            vec![json!({"Name": edge_name, "SyncStatus": "Normal", "LeaseHolder": "EX01", "LeaseType": "Option", "LeaseExpiryUtc": iso(now + Duration::hours(1)), "LastSynchronizedUtc": iso(now - Duration::minutes(3)), "FailureDetail": null})],
+            vec![json!({
+                "Name": edge_name,
+                "SyncStatus": "Normal",
+                "LeaseHolder": "EX01",
+                "LeaseType": "Option",
+                "LeaseExpiryUtc": iso(now + Duration::hours(1)),
+                "LastSynchronizedUtc": iso(now - Duration::minutes(3)),
+                "FailureDetail": null,
+            })],
         ));
     }
 
@@ -431,11 +490,32 @@ fn build(info: &LabInfo, edge: bool, fault: ExportFault, now: OffsetDateTime) ->
         names::PUBLIC_HOST
     };
     let mut exo_domains = vec![
-        json!({"Name": names::ONMICROSOFT_DOMAIN, "DomainName": names::ONMICROSOFT_DOMAIN, "DomainType": "Authoritative", "Default": fault == ExportFault::Attr36, "InitialDomain": true}),
-        json!({"Name": names::ROUTING_DOMAIN, "DomainName": names::ROUTING_DOMAIN, "DomainType": "Authoritative", "Default": false, "InitialDomain": false}),
+        json!({
+            "Name": names::ONMICROSOFT_DOMAIN,
+            "DomainName": names::ONMICROSOFT_DOMAIN,
+            "DomainType": "Authoritative",
+            "Default": fault == ExportFault::Attr36,
+            "InitialDomain": true,
+        }),
+        json!({
+            "Name": names::ROUTING_DOMAIN,
+            "DomainName": names::ROUTING_DOMAIN,
+            "DomainType": "Authoritative",
+            "Default": false,
+            "InitialDomain": false,
+        }),
     ];
     if fault != ExportFault::Attr36 {
-        exo_domains.insert(0, json!({"Name": names::DOMAIN, "DomainName": names::DOMAIN, "DomainType": "Authoritative", "Default": true, "InitialDomain": false}));
+        exo_domains.insert(
+            0,
+            json!({
+                "Name": names::DOMAIN,
+                "DomainName": names::DOMAIN,
+                "DomainType": "Authoritative",
+                "Default": true,
+                "InitialDomain": false,
+            }),
+        );
     }
     sections.extend([
         section(
@@ -443,14 +523,23 @@ fn build(info: &LabInfo, edge: bool, fault: ExportFault, now: OffsetDateTime) ->
             "Get-ConnectionInformation",
             None,
             t,
-            vec![json!({"TenantID": "00000000-0000-4000-8000-00000000c0de", "Organization": null, "ConnectionUri": "https://outlook.office365.com", "UserPrincipalName": "admin@contoso.onmicrosoft.com"})],
+            vec![json!({
+                "TenantID": "00000000-0000-4000-8000-00000000c0de",
+                "Organization": null,
+                "ConnectionUri": "https://outlook.office365.com",
+                "UserPrincipalName": "admin@contoso.onmicrosoft.com",
+            })],
         ),
         section(
             "exo_organization_config",
             "Get-OrganizationConfig",
             None,
             t,
-            vec![json!({"Name": names::ONMICROSOFT_DOMAIN, "DisplayName": "Contoso", "RejectDirectSend": false})],
+            vec![json!({
+                "Name": names::ONMICROSOFT_DOMAIN,
+                "DisplayName": "Contoso",
+                "RejectDirectSend": false,
+            })],
         ),
         section("exo_accepted_domains", "Get-AcceptedDomain", None, t, exo_domains),
         section(
@@ -458,14 +547,38 @@ fn build(info: &LabInfo, edge: bool, fault: ExportFault, now: OffsetDateTime) ->
             "Get-InboundConnector",
             None,
             t,
-            vec![json!({"Name": "Inbound from 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "Enabled": true, "ConnectorType": "OnPremises", "ConnectorSource": "HybridWizard", "RequireTls": true, "TlsSenderCertificateName": sender_name, "SenderIPAddresses": [], "CloudServicesMailEnabled": true})],
+            vec![json!({
+                "Name": "Inbound from 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+                "Enabled": true,
+                "ConnectorType": "OnPremises",
+                "ConnectorSource": "HybridWizard",
+                "RequireTls": true,
+                "TlsSenderCertificateName": sender_name,
+                "SenderIPAddresses": [],
+                "CloudServicesMailEnabled": true,
+            })],
         ),
         section(
             "exo_outbound_connectors",
             "Get-OutboundConnector",
             None,
             t,
-            vec![json!({"Name": "Outbound to 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "Enabled": true, "ConnectorType": "OnPremises", "ConnectorSource": "HybridWizard", "SmartHosts": [names::PUBLIC_HOST], "UseMXRecord": false, "RecipientDomains": [names::DOMAIN], "TlsSettings": "DomainValidation", "TlsDomain": names::PUBLIC_HOST, "RouteAllMessagesViaOnPremises": false, "CloudServicesMailEnabled": true, "IsValidated": true, "LastValidationTimestamp": iso(now - Duration::days(10)), "SmtpDaneMode": "Opportunistic"})],
+            vec![json!({
+                "Name": "Outbound to 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+                "Enabled": true,
+                "ConnectorType": "OnPremises",
+                "ConnectorSource": "HybridWizard",
+                "SmartHosts": [names::PUBLIC_HOST],
+                "UseMXRecord": false,
+                "RecipientDomains": [names::DOMAIN],
+                "TlsSettings": "DomainValidation",
+                "TlsDomain": names::PUBLIC_HOST,
+                "RouteAllMessagesViaOnPremises": false,
+                "CloudServicesMailEnabled": true,
+                "IsValidated": true,
+                "LastValidationTimestamp": iso(now - Duration::days(10)),
+                "SmtpDaneMode": "Opportunistic",
+            })],
         ),
     ]);
     Ok(json!({
