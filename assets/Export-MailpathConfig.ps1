@@ -17,8 +17,13 @@
       Get-ConnectionInformation (tenant id).
 
     Only Get-* and Test-EdgeSynchronization are called: nothing is changed. Certificates are exported with their
-    public part only (RawData); private keys are never read or written. A cmdlet that fails (not available on
-    this server, no permission) is recorded with its error in the file and the script goes on.
+    public part only (RawData, the DER certificate); private keys are never read or written, and neither are
+    passwords, credentials or tokens. A cmdlet that fails (not available on this server, no permission) is
+    recorded with its error in the file and the script goes on.
+
+    On an Edge Transport server the organisation-wide sections (send connectors, accepted domains, ...) come
+    from the Edge's own directory (AD LDS), not from Active Directory: they are recorded with the Edge's name
+    as their server, so that -Append keeps both views.
 
     Rights: View-Only Organization Management on-premises (Test-EdgeSynchronization and Get-Queue need a role
     with those cmdlets, e.g. Organization Management; without it their sections hold the error); a local
@@ -32,7 +37,7 @@
 
 .PARAMETER Append
     Merge into an existing export at OutFile: its sections are kept, this run's are added (a section read
-    again from the same cmdlet and server replaces the older one).
+    again from the same cmdlet and server replaces the older one, unless this run's attempt failed).
 
 .PARAMETER Server
     On-premises only: the servers to read per-server sections from. Default: every Exchange 2013+ Mailbox
@@ -56,11 +61,16 @@ $ErrorActionPreference = 'Stop'
 
 # The format version mailpath checks. Bump the script version for changes that keep the schema.
 $Schema = 'mailpath/exchange-export/1'
-$ScriptVersion = '1.0.0'
+$ScriptVersion = '1.1.0'
 
-function Get-NowIso {
-    (Get-Date).ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ')
+# Dates are written as ISO 8601 UTC with the invariant culture (a culture's own time separator, such as
+# '.', would otherwise end up in the file).
+$Invariant = [System.Globalization.CultureInfo]::InvariantCulture
+function ConvertTo-Iso {
+    param([datetime]$When)
+    $When.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", $Invariant)
 }
+function Get-NowIso { ConvertTo-Iso (Get-Date) }
 
 # Flatten a value to JSON-friendly data. Remote (deserialized) Exchange objects arrive as property bags whose
 # values are strings, lists or nested bags; multi-valued properties become arrays; enums, sizes and
@@ -68,10 +78,13 @@ function Get-NowIso {
 function ConvertTo-Flat {
     param($Value, [int]$Depth = 0)
     if ($null -eq $Value) { return $null }
-    if ($Value -is [string] -or $Value -is [bool] -or $Value -is [int] -or $Value -is [long] -or $Value -is [double]) {
+    if ($Value -is [string] -or $Value -is [bool]) { return $Value }
+    # Numbers of any width stay numbers (MessageCount, Port, ServiceInstance).
+    if ($Value -is [int] -or $Value -is [long] -or $Value -is [double] -or $Value -is [uint32] -or
+        $Value -is [uint64] -or $Value -is [int16] -or $Value -is [decimal] -or $Value -is [single]) {
         return $Value
     }
-    if ($Value -is [datetime]) { return $Value.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ') }
+    if ($Value -is [datetime]) { return ConvertTo-Iso $Value }
     if ($Value -is [byte[]]) { return [Convert]::ToBase64String($Value) }
     if ($Depth -lt 3 -and $Value -is [System.Collections.IEnumerable]) {
         $list = @()
@@ -94,6 +107,7 @@ function Select-Flat {
 }
 
 # Run one cmdlet and record it as a section: where it ran, when, what it returned or the error it gave.
+# Only the listed properties are kept: nothing else (no private key, no credential) can reach the file.
 function Read-Section {
     param(
         [string]$Name,
@@ -150,7 +164,11 @@ if ($ExchangeOnline) {
             'SmtpDaneMode', 'MtaStsMode', 'TestMode', 'WhenChanged')
 } else {
     # On-premises: the Exchange Management Shell (a Mailbox server, or an Edge with -Append).
-    $sections += Read-Section -Name 'exchange_servers' -Cmdlet 'Get-ExchangeServer' `
+    # On an Edge, organisation-wide cmdlets read the Edge's own AD LDS: record them under its name.
+    $local = Get-ExchangeServer -Identity $env:COMPUTERNAME -ErrorAction SilentlyContinue
+    $OrgServer = if ($local -and $local.IsEdgeServer) { $env:COMPUTERNAME } else { $null }
+
+    $sections += Read-Section -Name 'exchange_servers' -Cmdlet 'Get-ExchangeServer' -ServerName $OrgServer `
         -Read { Get-ExchangeServer } `
         -Properties @('Name', 'Fqdn', 'ServerRole', 'AdminDisplayVersion', 'Site', 'IsEdgeServer', 'Edition')
 
@@ -179,29 +197,37 @@ if ($ExchangeOnline) {
                 'LastRetryTime', 'NextRetryTime')
     }
 
-    $sections += Read-Section -Name 'send_connectors' -Cmdlet 'Get-SendConnector' `
+    $sections += Read-Section -Name 'send_connectors' -Cmdlet 'Get-SendConnector' -ServerName $OrgServer `
         -Read { Get-SendConnector } `
         -Properties @('Identity', 'Name', 'Enabled', 'AddressSpaces', 'SmartHosts', 'DNSRoutingEnabled',
             'SourceTransportServers', 'Fqdn', 'TlsAuthLevel', 'TlsDomain', 'TlsCertificateName', 'RequireTLS',
-            'IgnoreSTARTTLS', 'CloudServicesMailEnabled', 'IsScopedConnector')
-    $sections += Read-Section -Name 'hybrid_configuration' -Cmdlet 'Get-HybridConfiguration' `
+            'IgnoreSTARTTLS', 'CloudServicesMailEnabled', 'IsScopedConnector', 'Port')
+    $sections += Read-Section -Name 'hybrid_configuration' -Cmdlet 'Get-HybridConfiguration' -ServerName $OrgServer `
         -Read { Get-HybridConfiguration } `
         -Properties @('Domains', 'Features', 'TlsCertificateName', 'SendingTransportServers',
             'ReceivingTransportServers', 'EdgeTransportServers', 'OnPremisesSmartHost', 'ServiceInstance')
-    $sections += Read-Section -Name 'accepted_domains' -Cmdlet 'Get-AcceptedDomain' `
+    $sections += Read-Section -Name 'accepted_domains' -Cmdlet 'Get-AcceptedDomain' -ServerName $OrgServer `
         -Read { Get-AcceptedDomain } `
         -Properties @('Name', 'DomainName', 'DomainType', 'Default')
-    $sections += Read-Section -Name 'remote_domains' -Cmdlet 'Get-RemoteDomain' `
+    $sections += Read-Section -Name 'remote_domains' -Cmdlet 'Get-RemoteDomain' -ServerName $OrgServer `
         -Read { Get-RemoteDomain } `
         -Properties @('Name', 'DomainName', 'TargetDeliveryDomain', 'TrustedMailInboundEnabled',
             'TrustedMailOutboundEnabled')
-    $sections += Read-Section -Name 'edge_subscriptions' -Cmdlet 'Get-EdgeSubscription' `
-        -Read { Get-EdgeSubscription } `
-        -Properties @('Name', 'Site', 'Domain')
-    $sections += Read-Section -Name 'edge_synchronization' -Cmdlet 'Test-EdgeSynchronization' `
-        -Read { Test-EdgeSynchronization -ExcludeRecipientTest } `
-        -Properties @('Name', 'SyncStatus', 'LeaseHolder', 'LeaseType', 'LeaseExpiry', 'LastSynchronized',
-            'FailureDetail')
+    if (-not $OrgServer) {
+        # Edge subscriptions live in Active Directory: read them from a Mailbox server only.
+        $subscriptions = Read-Section -Name 'edge_subscriptions' -Cmdlet 'Get-EdgeSubscription' `
+            -Read { Get-EdgeSubscription } `
+            -Properties @('Name', 'Site', 'Domain')
+        $sections += $subscriptions
+        # Test-EdgeSynchronization only means something when an Edge is subscribed. Its output properties
+        # are not documented; these are the names of its result class (EdgeSubscriptionStatus).
+        if ($subscriptions.items.Count -gt 0) {
+            $sections += Read-Section -Name 'edge_synchronization' -Cmdlet 'Test-EdgeSynchronization' `
+                -Read { Test-EdgeSynchronization -ExcludeRecipientTest } `
+                -Properties @('Name', 'SyncStatus', 'LeaseHolder', 'LeaseType', 'LeaseExpiryUtc',
+                    'LastSynchronizedUtc', 'FailureDetail')
+        }
+    }
 }
 
 # Merge with an earlier export (the other half, or an Edge's part) when asked.
@@ -210,8 +236,14 @@ if ($Append -and (Test-Path -LiteralPath $OutFile)) {
     $old = Get-Content -LiteralPath $OutFile -Raw | ConvertFrom-Json
     if ($old.schema -ne $Schema) { throw "$OutFile is not a $Schema file (schema: $($old.schema))" }
     foreach ($o in @($old.sections)) {
-        $replaced = $sections | Where-Object { $_.name -eq $o.name -and $_.server -eq $o.server }
-        if (-not $replaced) { $previous += , $o }
+        # A section read again replaces the earlier one, unless this run's attempt failed where it had worked.
+        $again = @($sections | Where-Object { $_.name -eq $o.name -and $_.server -eq $o.server })
+        if ($again.Count -eq 0) { $previous += , $o; continue }
+        if ($again[0].error -and -not $o.error) {
+            Write-Warning "$($o.name)$(if ($o.server) { " on $($o.server)" }): keeping the earlier result ($($again[0].error))"
+            $sections = @($sections | Where-Object { -not ($_.name -eq $o.name -and $_.server -eq $o.server) })
+            $previous += , $o
+        }
     }
 }
 
@@ -223,7 +255,8 @@ $document = [ordered]@{
     sections       = @($previous) + @($sections)
 }
 
-# UTF-8 without a byte order mark; -Depth 8 keeps nested lists.
+# UTF-8 without a byte order mark; -Depth 8 keeps nested lists. (Windows PowerShell 5.1 escapes < and > as
+# \u003c and \u003e; that is still the same JSON text.)
 $json = $document | ConvertTo-Json -Depth 8
 $path = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($OutFile)
 [System.IO.File]::WriteAllText($path, $json, (New-Object System.Text.UTF8Encoding $false))

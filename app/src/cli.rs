@@ -30,13 +30,15 @@ pub struct Cli {
     pub target: Target,
 }
 
-/// The embedded lab's scenarios, for `--lab` and `mailpath lab`: a mistyped name gets "did you mean".
+/// The embedded lab's scenarios (those that break the deployment, then those that break only its
+/// configuration), for `--lab` and `mailpath lab`: a mistyped name gets "did you mean".
 fn scenario_parser() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(
-        mailpath_core::lab::SCENARIOS
-            .iter()
-            .map(|s| clap::builder::PossibleValue::new(s.name)),
-    )
+    let probed = mailpath_core::lab::SCENARIOS.iter().map(|s| s.name);
+    let configured = mailpath_core::lab::export::EXPORT_SCENARIOS
+        .iter()
+        .map(|s| s.name)
+        .filter(|n| !mailpath_core::lab::SCENARIOS.iter().any(|s| s.name == *n));
+    clap::builder::PossibleValuesParser::new(probed.chain(configured).map(clap::builder::PossibleValue::new))
 }
 
 /// What to work on: a profile of a real deployment, or a scenario of the embedded lab (optional).
@@ -122,6 +124,10 @@ const EXAMPLES_REPORT: &str = "Examples:
   mailpath report render mailpath.json --report mailpath.html
   mailpath report render mailpath.json --report for-support.html --redact
   mailpath report compare before.json after.json";
+const EXAMPLES_IMPORT: &str = "Examples:
+  mailpath import export.json --write-profile contoso.toml
+  mailpath import onprem.json exo.json --write-profile contoso.toml
+  mailpath import export.json --format json";
 
 /// Output formats of `diagnose`: besides text and JSON, the monitoring formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -228,6 +234,25 @@ pub enum Command {
     /// Render or compare saved diagnoses.
     #[command(subcommand, after_help = EXAMPLES_REPORT)]
     Report(ReportCommand),
+    /// Build a profile from an Exchange configuration export (assets/Export-MailpathConfig.ps1), every
+    /// value marked with where it came from.
+    #[command(after_help = EXAMPLES_IMPORT)]
+    Import(ImportArgs),
+}
+
+/// `mailpath import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The export (the on-premises half, or both halves merged with -Append).
+    pub export: PathBuf,
+    /// The Exchange Online half, when it is a separate file (-ExchangeOnline).
+    pub exo: Option<PathBuf>,
+    /// Write the profile (TOML, each value with a comment saying where it came from) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub write_profile: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// `mailpath gui`.
@@ -268,6 +293,11 @@ pub struct DiagnoseArgs {
     /// The TLS handshake scan per endpoint: off, quick (one extra connection) or full.
     #[arg(long, value_enum, value_name = "MODE", default_value_t)]
     pub tls_scan: TlsScanArg,
+    /// An Exchange configuration export (assets/Export-MailpathConfig.ps1) to audit with the probes
+    /// (repeatable: the on-premises and the Exchange Online halves). Without --profile/--lab, the
+    /// profile is built from it.
+    #[arg(long, value_name = "FILE")]
+    pub export: Vec<PathBuf>,
 }
 
 /// `mailpath probe`.
@@ -338,6 +368,10 @@ pub struct LabArgs {
     /// Also write a profile pointing at the running lab to FILE.
     #[arg(long, value_name = "FILE")]
     pub write_profile: Option<PathBuf>,
+    /// Also write the Exchange configuration export the lab's deployment would produce to FILE (as
+    /// assets/Export-MailpathConfig.ps1 writes it; for `diagnose --export` and `import`).
+    #[arg(long, value_name = "FILE")]
+    pub write_export: Option<PathBuf>,
     /// When standard input is a pipe, keep serving at its end (stop only on SIGINT/SIGTERM).
     #[arg(long)]
     pub ignore_stdin: bool,

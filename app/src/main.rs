@@ -68,6 +68,7 @@ fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<Outcome> {
         Some(Command::Headers(args)) => cmd::headers::run(&args),
         Some(Command::Explain(args)) => cmd::explain::run(&runtime, &args.target, &args),
         Some(Command::Report(cmd)) => cmd::report::run(&cmd),
+        Some(Command::Import(args)) => cmd::import::run(&args),
     }
 }
 

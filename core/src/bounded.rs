@@ -41,6 +41,11 @@ impl Limit {
         what: "a message",
         bytes: 16 * 1024 * 1024,
     };
+    /// An Exchange configuration export (JSON): 64 MiB (a large organisation's export is a few MB).
+    pub const EXPORT: Limit = Limit {
+        what: "an Exchange configuration export",
+        bytes: 64 * 1024 * 1024,
+    };
     /// A text to explain (an NDR, a queue error, message-trace lines): 10 MiB are read.
     pub const EXPLAIN_INPUT: Limit = Limit {
         what: "a text to explain",

@@ -6,7 +6,7 @@
 //! (`MAILPATH_UPDATE_DOCS=1 cargo test -p mailpath-core checks_doc` rewrites it).
 
 use crate::check::CheckDef;
-use crate::checks::{cert, chain, ciphers, config, dane, dns, renewal, resolver, smtp};
+use crate::checks::{audit, cert, chain, ciphers, config, dane, dns, renewal, resolver, smtp};
 
 /// Every check mailpath can report, by family (message headers' `headers.*`, then the bundled relay's
 /// `relay.*` last).
@@ -21,6 +21,7 @@ pub fn catalog() -> Vec<&'static CheckDef> {
     all.extend(dane::DEFS.iter());
     all.extend(renewal::DEFS.iter());
     all.extend(config::DEFS.iter());
+    all.extend(audit::DEFS.iter());
     all.extend(crate::headers::DEFS.iter());
     all.extend(crate::relay::inspect::DEFS.iter());
     all

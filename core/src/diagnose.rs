@@ -110,6 +110,8 @@ pub struct DiagnoseOptions {
     pub cancel: Option<watch::Receiver<bool>>,
     /// How much the TLS handshake scanner does per SMTP endpoint (default: one extra connection).
     pub tls_scan: crate::tls_scan::ScanOptions,
+    /// An Exchange configuration export to audit with the probes (`config.*` of [`checks::audit`]).
+    pub export: Option<Arc<crate::exchange::Export>>,
 }
 
 impl DiagnoseOptions {
@@ -124,6 +126,7 @@ impl DiagnoseOptions {
             progress: None,
             cancel: None,
             tls_scan: crate::tls_scan::ScanOptions::default(),
+            export: None,
         }
     }
 }
@@ -380,6 +383,13 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
     }
     let mut path = MailPath::build(&topology.path_spec(&mx_targets));
     add_facts(&mut path, &targets, &evidence);
+    if let Some(export) = options.export.as_deref() {
+        for (hop_id, fact) in checks::audit::hop_facts(profile, export) {
+            if let Some(hop) = path.hop_mut(hop_id) {
+                hop.facts.push(fact);
+            }
+        }
+    }
     path.roll_up(&results);
     (path, results, evidence, cancelled)
 }
@@ -668,6 +678,7 @@ fn judge(
         j.edgesync(),
         j.unobservable(),
         j.config(),
+        j.audit(),
     ]
     .concat()
 }
@@ -770,6 +781,32 @@ impl Judging<'_> {
                 "Exchange Online -> EOP runs inside Microsoft's network",
             ),
         ]
+    }
+
+    /// The configuration audit of an imported export, with the certificates the probes were served.
+    fn audit(&self) -> Vec<CheckResult> {
+        let Some(export) = self.options.export.as_deref() else {
+            return Vec::new();
+        };
+        let served: Vec<checks::audit::Served> = self
+            .evidence
+            .smtp
+            .iter()
+            .filter_map(|p| {
+                let der = p.tls.as_ref()?.chain.first()?;
+                Some(checks::audit::Served {
+                    host: p.host.clone(),
+                    leaf: crate::cert::parse_certificate(der).ok()?,
+                })
+            })
+            .collect();
+        checks::audit::audit(&checks::audit::AuditInput {
+            profile: self.profile,
+            export,
+            now: self.options.now,
+            served: &served,
+            probed: true,
+        })
     }
 
     /// `config.*`, with the certificate the public endpoint served.

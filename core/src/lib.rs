@@ -2,6 +2,8 @@
 //!
 //! - [`profile`]: the hybrid profile (TOML), loaded and validated with precise errors.
 //! - [`cloud`]: Microsoft's clouds (commercial, GCC High, DoD, 21Vianet) and the names each gives EOP and the tenant.
+//! - [`exchange`]: an Exchange configuration export (assets/Export-MailpathConfig.ps1), read tolerantly.
+//! - [`ip_ranges`]: IP ranges as Exchange writes them, and EOP's published ranges (data with date and source).
 //! - [`topology`]: what the profile means on the mail path (servers, public names, hops), below probes and checks.
 //! - [`dns`]: DNS evidence types and the resolver used by probes.
 //! - [`smtp`]: sans-IO SMTP parsing and the SMTP server (lab endpoints, later the bundled relay).
@@ -27,8 +29,10 @@ pub mod diagnose;
 pub mod dns;
 pub mod encoding;
 pub mod evidence;
+pub mod exchange;
 pub mod explain;
 pub mod headers;
+pub mod ip_ranges;
 pub mod lab;
 pub mod path;
 pub mod probe;

@@ -63,6 +63,16 @@ pub const SAMPLE_DIRECT: &str = include_str!("../../assets/profiles/contoso-dire
 pub struct Profile {
     /// A display name for reports and the GUI, such as `Contoso hybrid (Edge)`. Required.
     pub name: String,
+    /// The Exchange configuration export(s) (`assets/Export-MailpathConfig.ps1`: one file, or the
+    /// on-premises and Exchange Online halves) whose settings fill what this profile does not set (keys
+    /// set here win), relative to the profile's directory. Written as a string or a list of strings.
+    /// Read by [`crate::exchange::import::load_profile`]; the configuration audit (`config.*`) uses it too.
+    #[serde(deserialize_with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    pub import: Vec<PathBuf>,
+    /// The addresses Exchange Online Protection delivers from, instead of the list shipped with mailpath
+    /// (`core/data/eop-ip-ranges.txt`): CIDR, `a-b` or single addresses. Empty: the shipped list.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub eop_ip_ranges: Vec<String>,
     /// The Microsoft 365 tenant. Required.
     pub tenant: Tenant,
     /// The on-premises Mailbox servers that handle hybrid transport (`[[mailbox]]`). At least one.
@@ -638,4 +648,18 @@ impl Profile {
             .and_then(|o| o.edgesync)
             .unwrap_or(EDGESYNC_PORT)
     }
+}
+
+/// A path or a list of paths (`import = "export.json"` or `import = ["onprem.json", "exo.json"]`).
+fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<PathBuf>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(PathBuf),
+        Many(Vec<PathBuf>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(p) => vec![p],
+        OneOrMany::Many(v) => v,
+    })
 }

@@ -2,11 +2,16 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use mailpath_core::diagnose::{DiagnoseOptions, Progress, diagnose, trust_for};
 use mailpath_core::evidence::Stage;
+use mailpath_core::exchange::Export;
+use mailpath_core::exchange::import::{load_exports, load_profile};
+use mailpath_core::lab::export::{self as lab_export, ExportFault};
 use mailpath_core::lab::{Lab, LabOptions};
 use mailpath_core::profile::Profile;
 use mailpath_core::report::{Format as ReportFormat, Report, ReportOptions, monitor};
@@ -22,28 +27,49 @@ pub struct Loaded {
     pub profile: Profile,
     /// The lab, when one was started (kept alive for the run).
     pub lab: Option<Lab>,
+    /// The Exchange export the profile was built from or imports, when there is one.
+    pub export: Option<Arc<Export>>,
 }
 
-/// Load the profile named by `--profile`, or start the lab named by `--lab` (with `lab_options`: a caller
-/// that handles stop signals itself turns off the lab's own removal on them) and load its profile.
+/// Load the profile named by `--profile` (a profile, a profile with `import = "export.json"`, or an
+/// export itself), or start the lab named by `--lab` (with `lab_options`: a caller that handles stop
+/// signals itself turns off the lab's own removal on them) and load its profile.
 ///
 /// # Errors
-/// No target given, an unreadable or invalid profile, a lab that does not start.
+/// No target given, an unreadable or invalid profile or export, a lab that does not start.
 pub async fn load_target(target: &Target, lab_options: LabOptions) -> anyhow::Result<Loaded> {
     match (&target.profile, &target.lab) {
         (Some(path), _) => {
-            let profile = Profile::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
-            Ok(Loaded { profile, lab: None })
+            let loaded = load_profile(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            for note in &loaded.notes {
+                tracing::info!("import: {note}");
+            }
+            Ok(Loaded {
+                profile: loaded.profile,
+                lab: None,
+                export: loaded.export,
+            })
         }
         (None, Some(name)) => {
-            let lab = Lab::start_named(name, lab_options)
+            let lab = lab_export::start(name, lab_options)
                 .await
                 .context("could not start the lab")?;
-            let profile =
+            let mut profile =
                 Profile::load(&lab.info().profile_file).map_err(|e| anyhow::anyhow!("lab profile: {e}"))?;
+            // A configuration-only scenario is diagnosed with its export (the audit finds it), under its
+            // own name (its lab is the healthy one it is based on).
+            let export = if lab_export::export_fault(name) == ExportFault::None {
+                None
+            } else {
+                let doc = lab_export::export(&lab, name, time::OffsetDateTime::now_utc())?;
+                let parsed = Export::parse(doc.to_string().as_bytes(), &format!("lab {name} export"))?;
+                profile.name = format!("mailpath lab: {name}");
+                Some(Arc::new(parsed))
+            };
             Ok(Loaded {
                 profile,
                 lab: Some(lab),
+                export,
             })
         }
         (None, None) => {
@@ -137,6 +163,34 @@ fn endpoint_of(id: &str) -> String {
     }
 }
 
+/// The target of `diagnose`: `--profile`/`--lab`, with `--export` files added (the export alone when
+/// neither is given).
+///
+/// # Errors
+/// As [`load_target`], and an unusable export.
+pub async fn load_with_exports(
+    target: &Target,
+    exports: &[PathBuf],
+    lab_options: LabOptions,
+) -> anyhow::Result<Loaded> {
+    if exports.is_empty() {
+        return load_target(target, lab_options).await;
+    }
+    let paths: Vec<&Path> = exports.iter().map(PathBuf::as_path).collect();
+    if target.profile.is_none() && target.lab.is_none() {
+        let loaded = load_exports(&paths).map_err(|e| anyhow::anyhow!("{e}"))?;
+        return Ok(Loaded {
+            profile: loaded.profile,
+            lab: None,
+            export: loaded.export,
+        });
+    }
+    let mut loaded = load_target(target, lab_options).await?;
+    let export = Export::load(&paths).map_err(|e| anyhow::anyhow!("{e}"))?;
+    loaded.export = Some(Arc::new(export));
+    Ok(loaded)
+}
+
 pub fn run(runtime: &tokio::runtime::Runtime, args: &DiagnoseArgs, verbose: u8) -> anyhow::Result<Outcome> {
     for report in &args.report {
         ReportFormat::from_path(report)?;
@@ -153,9 +207,15 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &DiagnoseArgs, verbose: u8) 
             remove_on_signal: false,
             ..LabOptions::default()
         };
-        let loaded = load_target(&target, lab_options).await?;
+        let loaded = load_with_exports(&target, &args.export, lab_options).await?;
         let trust = trust_for(&loaded.profile).context("could not load the trust anchors of the profile")?;
         let mut options = DiagnoseOptions::new(trust);
+        if let Some(export) = &loaded.export {
+            for p in &export.problems {
+                eprintln!("mailpath: export: {p}");
+            }
+        }
+        options.export = loaded.export.clone();
         options.dns_override.clone_from(&args.dns);
         options.tls_scan.mode = args.tls_scan.mode();
         let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);

@@ -70,7 +70,9 @@ pub fn run(
                 if args.format == Format::Text && std::io::stderr().is_terminal() {
                     eprintln!("mailpath: running the diagnosis of {} ...", loaded.profile.name);
                 }
-                let d = diagnose(&loaded.profile, DiagnoseOptions::new(trust)).await;
+                let mut options = DiagnoseOptions::new(trust);
+                options.export.clone_from(&loaded.export);
+                let d = diagnose(&loaded.profile, options).await;
                 (Context::for_diagnosis(&d, EvidenceSource::Run), Some(d))
             } else {
                 (Context::for_profile(&loaded.profile), None)

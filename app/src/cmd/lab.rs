@@ -4,7 +4,8 @@
 use std::io::Write as _;
 
 use anyhow::Context as _;
-use mailpath_core::lab::{DEFAULT_SCENARIO, Lab, LabInfo, LabOptions, SCENARIOS};
+use mailpath_core::lab::export::EXPORT_SCENARIOS;
+use mailpath_core::lab::{DEFAULT_SCENARIO, LabInfo, LabOptions, SCENARIOS};
 
 use crate::Outcome;
 use crate::cli::{Format, LabArgs};
@@ -23,12 +24,16 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &LabArgs) -> anyhow::Result<
             remove_on_signal: false,
             ..LabOptions::default()
         };
-        let lab = Lab::start_named(name, options)
+        let lab = mailpath_core::lab::export::start(name, options)
             .await
             .context("could not start the lab")?;
         if let Some(path) = &args.write_profile {
             lab.write_profile(path)
                 .with_context(|| format!("could not write the profile {}", path.display()))?;
+        }
+        if let Some(path) = &args.write_export {
+            mailpath_core::lab::export::write(&lab, name, path, time::OffsetDateTime::now_utc())
+                .with_context(|| format!("could not write the export {}", path.display()))?;
         }
         let mut out = std::io::stdout().lock();
         match args.format {
@@ -53,9 +58,21 @@ fn list(format: Format) -> anyhow::Result<Outcome> {
     match format {
         Format::Json => writeln!(out, "{}", serde_json::to_string(SCENARIOS)?)?,
         Format::Text => {
-            let width = SCENARIOS.iter().map(|s| s.name.len()).max().unwrap_or(0);
-            for s in SCENARIOS {
-                writeln!(out, "{:width$}  {}", s.name, s.summary)?;
+            // The configuration-only scenarios (found by the audit of the lab's export) follow,
+            // unless a probe scenario of the same name already listed them.
+            let extra: Vec<(&str, &str)> = EXPORT_SCENARIOS
+                .iter()
+                .filter(|e| !SCENARIOS.iter().any(|s| s.name == e.name))
+                .map(|e| (e.name, e.summary))
+                .collect();
+            let all: Vec<(&str, &str)> = SCENARIOS
+                .iter()
+                .map(|s| (s.name, s.summary))
+                .chain(extra)
+                .collect();
+            let width = all.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+            for (name, summary) in all {
+                writeln!(out, "{name:width$}  {summary}")?;
             }
         }
     }

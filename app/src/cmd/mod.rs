@@ -3,6 +3,7 @@ pub mod cert;
 pub mod diagnose;
 pub mod explain;
 pub mod headers;
+pub mod import;
 pub mod lab;
 pub mod probe;
 pub mod relay;

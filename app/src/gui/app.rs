@@ -152,6 +152,10 @@ impl MailpathApp {
 
     /// Drain worker events and queued commands (no drawing).
     fn process(&mut self, ctx: &egui::Context) {
+        // A file dropped on the window opens like File -> Open (a profile, an export, a diagnosis).
+        if let Some(path) = ctx.input(|i| i.raw.dropped_files.first().map(|f| f.path().to_path_buf())) {
+            self.commands.push(Command::OpenFile(path));
+        }
         while let Some(event) = self.worker.try_recv() {
             self.on_event(ctx, event);
         }
@@ -171,7 +175,11 @@ impl MailpathApp {
                     path,
                     text,
                     lab,
+                    export,
+                    settings,
                 } = *loaded;
+                state.export = export;
+                state.settings_read = settings;
                 if let Some(old) = self.lab.take() {
                     self.worker.handle().spawn(old.shutdown());
                 }
@@ -189,7 +197,8 @@ impl MailpathApp {
                 state.evidence = EvidenceState::default();
                 state.editor = Editor {
                     text,
-                    path: Some(path),
+                    // A profile built from an export is saved where the user says, never over the export.
+                    path: (!path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))).then_some(path),
                     problems: Vec::new(),
                     dirty: false,
                     validated: true,
@@ -201,6 +210,8 @@ impl MailpathApp {
             }
             WorkerEvent::DiagnosisOpened { path, diagnosis } => {
                 state.activity = Activity::Idle;
+                state.export = None;
+                state.settings_read.clear();
                 state.source = Some(Source::File(path));
                 state.profile = Some(diagnosis.profile.clone());
                 state.editor = Editor {
@@ -501,7 +512,7 @@ impl MailpathApp {
                 .notify_error("No profile yet: open one (Ctrl+O) or pick a lab scenario.");
             return;
         };
-        let run = self.worker.start_run(profile);
+        let run = self.worker.start_run(profile, self.state.export.clone());
         self.state.activity = Activity::Running(RunProgress {
             run,
             phase: "starting".into(),

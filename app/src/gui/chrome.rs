@@ -18,7 +18,7 @@ pub fn top_bar(ui: &mut egui::Ui, state: &mut AppState, out: &mut Vec<Command>) 
             ui.heading(RichText::new("mailpath").strong());
             ui.separator();
             let open = ui.button("📂 Open profile…").on_hover_text(format!(
-                "Open a profile (TOML) or a saved diagnosis (JSON) ({})",
+                "Open a profile (TOML), an Exchange export (Export-MailpathConfig.ps1) or a saved diagnosis (JSON), or drop one on the window ({})",
                 ui.ctx().format_shortcut(&SHORTCUT_OPEN)
             ));
             if open.clicked() {
@@ -64,6 +64,13 @@ pub fn top_bar(ui: &mut egui::Ui, state: &mut AppState, out: &mut Vec<Command>) 
                     for s in SCENARIOS {
                         ui.selectable_value(&mut scenario, s.name.to_string(), s.name)
                             .on_hover_text(s.summary);
+                    }
+                    // The configuration-only scenarios: a healthy lab whose export the run audits.
+                    for s in mailpath_core::lab::export::EXPORT_SCENARIOS {
+                        if !SCENARIOS.iter().any(|p| p.name == s.name) {
+                            ui.selectable_value(&mut scenario, s.name.to_string(), s.name)
+                                .on_hover_text(s.summary);
+                        }
                     }
                 });
             let combo_label = "Lab scenario";

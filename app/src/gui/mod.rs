@@ -12,6 +12,7 @@ pub mod headers_view;
 pub mod path_view;
 pub mod profile_view;
 pub mod relay_view;
+pub mod settings_read;
 pub mod state;
 pub mod theme;
 pub mod widgets;

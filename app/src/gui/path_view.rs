@@ -579,6 +579,7 @@ pub fn detail_panel(ui: &mut egui::Ui, state: &AppState, out: &mut Vec<Command>)
             ui.label(RichText::new(hop.facts.join(" · ")).weak());
         }
     }
+    super::settings_read::settings_ui(ui, state, selection);
     ui.separator();
     let checks = state.checks_of(selection);
     if state.diagnosis.is_none() || matches!(state.activity, Activity::Running(_)) {

@@ -10,6 +10,8 @@ use anyhow::Context as _;
 use eframe::egui;
 use mailpath_core::bounded::{self, Limit};
 use mailpath_core::diagnose::{DiagnoseOptions, Diagnosis, Progress, diagnose, trust_for};
+use mailpath_core::exchange::Export;
+use mailpath_core::exchange::import::{Setting, annotated_toml, load_profile};
 use mailpath_core::lab::Lab;
 use mailpath_core::profile::Profile;
 use mailpath_core::relay::client::{self, ClientOptions, RcptOutcome, TlsPolicy};
@@ -171,6 +173,10 @@ pub struct Loaded {
     pub text: String,
     /// The lab, when one was started; it serves until dropped or shut down.
     pub lab: Option<Lab>,
+    /// The Exchange export the profile was built from or imports (audited by the run).
+    pub export: Option<Arc<Export>>,
+    /// Where each profile value came from, for an imported profile.
+    pub settings: Vec<Setting>,
 }
 
 /// Where the current profile came from.
@@ -261,12 +267,13 @@ impl Worker {
         }
     }
 
-    /// Open a profile file, or a saved diagnosis when the file ends in `.json`.
+    /// Open a profile file, an Exchange configuration export, or a saved diagnosis (another `.json`).
     pub fn open_file(&self, path: PathBuf) {
         let out = self.sender();
         self.handle.spawn(async move {
             let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
-            let event = if is_json {
+            let is_export = is_json && is_export(&path).await;
+            let event = if is_json && !is_export {
                 match read_diagnosis(path.clone()).await {
                     Ok(diagnosis) => WorkerEvent::DiagnosisOpened {
                         path,
@@ -313,8 +320,9 @@ impl Worker {
         });
     }
 
-    /// Run a diagnosis of `profile`; returns its run id. Cancels the one running, if any.
-    pub fn start_run(&mut self, profile: Profile) -> u64 {
+    /// Run a diagnosis of `profile` (with the configuration audit of `export`, when given); returns
+    /// its run id. Cancels the one running, if any.
+    pub fn start_run(&mut self, profile: Profile, export: Option<Arc<Export>>) -> u64 {
         self.cancel();
         self.run += 1;
         let run = self.run;
@@ -344,6 +352,7 @@ impl Worker {
             };
             let (ptx, mut prx) = mpsc::channel(PROGRESS_CAPACITY);
             let mut options = DiagnoseOptions::new(trust);
+            options.export = export;
             options.progress = Some(ptx);
             options.cancel = Some(cancel_rx);
             let forward = {
@@ -666,17 +675,45 @@ impl EventSender {
 }
 
 async fn load(target: &Target, source: Source, path: PathBuf) -> anyhow::Result<Loaded> {
-    let loaded = load_target(target, mailpath_core::lab::LabOptions::default()).await?;
-    let text = read_file(&path, |p| bounded::read_to_string(p, Limit::PROFILE))
+    let Some(file) = target.profile.clone() else {
+        anyhow::bail!("no profile to open")
+    };
+    let loaded = tokio::task::spawn_blocking(move || load_profile(&file))
         .await
-        .with_context(|| format!("could not read {}", path.display()))?;
+        .context("the profile loader stopped")?
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let text = if is_export(&path).await {
+        // An export opens as the profile built from it, each value with where it came from.
+        let export = loaded.export.as_deref().cloned().unwrap_or_default();
+        let imported = mailpath_core::exchange::import::profile_from_export(&export);
+        annotated_toml(&imported, &export)?
+    } else {
+        read_file(&path, |p| bounded::read_to_string(p, Limit::PROFILE))
+            .await
+            .with_context(|| format!("could not read {}", path.display()))?
+    };
     Ok(Loaded {
         source,
         profile: loaded.profile,
         path,
         text,
-        lab: loaded.lab,
+        lab: None,
+        export: loaded.export,
+        settings: loaded.settings,
     })
+}
+
+/// Whether the file at `path` is an Exchange configuration export (by its first bytes).
+async fn is_export(path: &std::path::Path) -> bool {
+    use tokio::io::AsyncReadExt as _;
+    let Ok(mut file) = tokio::fs::File::open(path).await else {
+        return false;
+    };
+    let mut head = vec![0u8; 4096];
+    let Ok(n) = file.read(&mut head).await else {
+        return false;
+    };
+    mailpath_core::exchange::looks_like_export(&head[..n])
 }
 
 async fn load_lab(target: &Target, name: &str) -> anyhow::Result<Loaded> {
@@ -694,6 +731,8 @@ async fn load_lab(target: &Target, name: &str) -> anyhow::Result<Loaded> {
         path,
         text,
         lab: Some(lab),
+        export: loaded.export,
+        settings: Vec::new(),
     })
 }
 
@@ -732,8 +771,8 @@ fn dialog(purpose: Pick, suggested: Option<PathBuf>) -> Option<PathBuf> {
     }
     match purpose {
         Pick::Open => dialog
-            .set_title("Open a profile or a saved diagnosis")
-            .add_filter("Profiles and diagnoses", &["toml", "json"])
+            .set_title("Open a profile, an Exchange export or a saved diagnosis")
+            .add_filter("Profiles, exports and diagnoses", &["toml", "json"])
             .add_filter("All files", &["*"])
             .pick_file(),
         Pick::Export => dialog

@@ -2,6 +2,7 @@
 //! lavapipe snapshots, the real window under Xvfb.
 
 mod common;
+mod gui_exchange;
 mod gui_explain;
 mod gui_flows;
 mod gui_glyphs;

@@ -3,6 +3,7 @@
 //! Every check id, of these families and of the others (`headers.*`, `relay.*`), is listed in
 //! [`crate::catalog`].
 
+pub mod audit;
 pub mod cert;
 pub mod chain;
 pub mod ciphers;

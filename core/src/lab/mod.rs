@@ -10,6 +10,7 @@
 //! (Ctrl+C), SIGTERM or SIGHUP ([`LabOptions::remove_on_signal`]).
 
 pub mod dns_server;
+pub mod export;
 mod handshake_only;
 mod listeners;
 pub mod scenario;

@@ -750,3 +750,23 @@ fn host_name_rules() {
         "\"mail.*.com\" is not a valid name",
     );
 }
+
+#[test]
+fn eop_ip_ranges_are_checked_where_they_are_written() {
+    let text = format!("eop_ip_ranges = [\"40.92.0.0/15\", \"40.107.0.0/33\"]\n{MINIMAL}");
+    let err = Profile::from_toml_str(&text, "p.toml", None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("eop_ip_ranges[1]"), "{err}");
+    assert!(err.contains("40.107.0.0/33"), "{err}");
+    let ok = format!(
+        "eop_ip_ranges = [\"40.92.0.0/15\", \"2a01:111:f400::/48\", \"192.0.2.1-192.0.2.9\"]\n{MINIMAL}"
+    );
+    assert_eq!(
+        Profile::from_toml_str(&ok, "p.toml", None)
+            .unwrap()
+            .eop_ip_ranges
+            .len(),
+        3
+    );
+}

@@ -224,7 +224,23 @@ pub(super) fn validate(profile: &Profile) -> Vec<Problem> {
     trust(&mut v, profile);
     timeouts(&mut v, profile);
     ports(&mut v, profile);
+    eop_ip_ranges(&mut v, profile);
     v.problems
+}
+
+/// `eop_ip_ranges`: each an address, a range `a-b` or CIDR, as Exchange writes RemoteIPRanges.
+fn eop_ip_ranges(v: &mut Validator, profile: &Profile) {
+    let key = KeyPath::root().key("eop_ip_ranges");
+    for (i, range) in profile.eop_ip_ranges.iter().enumerate() {
+        if let Err(why) = crate::ip_ranges::IpRange::parse(range) {
+            v.push_found(
+                key.index(i),
+                why,
+                "an address, a range such as 40.92.0.0-40.93.255.255, or CIDR such as 40.92.0.0/15",
+                range,
+            );
+        }
+    }
 }
 
 fn tenant(v: &mut Validator, profile: &Profile) {

@@ -6,6 +6,7 @@ mod cert_chain_cases;
 mod cert_renewal;
 mod cli_trust;
 mod diagnose_lab;
+mod exchange_import;
 mod explain_cli;
 mod fuzz_parsers;
 mod fuzz_tls_scan;

@@ -367,6 +367,10 @@ pub struct AppState {
     pub headers: HeadersState,
     /// The Explain view.
     pub explain: explain::ExplainState,
+    /// The Exchange configuration export of the current profile (audited by each run).
+    pub export: Option<Arc<mailpath_core::exchange::Export>>,
+    /// Where each profile value came from, when the profile was imported from an export.
+    pub settings_read: Vec<mailpath_core::exchange::import::Setting>,
 }
 
 impl AppState {
