@@ -6,7 +6,7 @@
 //! (`MAILPATH_UPDATE_DOCS=1 cargo test -p mailpath-core checks_doc` rewrites it).
 
 use crate::check::CheckDef;
-use crate::checks::{cert, ciphers, config, dane, dns, renewal, smtp};
+use crate::checks::{cert, ciphers, config, dane, dns, receive, renewal, routing, smtp, vantage};
 
 /// Every check mailpath can report, by family (message headers' `headers.*`, then the bundled relay's
 /// `relay.*` last).
@@ -14,11 +14,14 @@ pub fn catalog() -> Vec<&'static CheckDef> {
     let mut all: Vec<&'static CheckDef> = Vec::new();
     all.extend(dns::DEFS.iter());
     all.extend(smtp::DEFS.iter());
+    all.extend(vantage::DEFS.iter());
     all.extend(ciphers::DEFS.iter());
     all.extend(cert::DEFS.iter());
     all.extend(dane::DEFS.iter());
     all.extend(renewal::DEFS.iter());
     all.extend(config::DEFS.iter());
+    all.extend(receive::DEFS.iter());
+    all.extend(routing::DEFS.iter());
     all.extend(crate::headers::DEFS.iter());
     all.extend(crate::relay::inspect::DEFS.iter());
     all

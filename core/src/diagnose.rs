@@ -17,10 +17,11 @@ use crate::checks::cert::{CertCheckContext, ExpectedName};
 use crate::checks::smtp::EndpointContext;
 use crate::dns::{DnsAnswer, RecordType, Resolver};
 use crate::evidence::{Evidence, SmtpProbe, TlsPortProbe};
+use crate::path::Destination;
 use crate::path::MailPath;
 use crate::probe::{SmtpProbeRequest, Timeouts};
 use crate::profile::Profile;
-use crate::topology::{MxTargets, Topology, hop};
+use crate::topology::{Listener, MxTargets, Topology, hop};
 
 /// The schema id of a saved diagnosis.
 pub const SCHEMA: &str = "mailpath/diagnosis/1";
@@ -139,17 +140,67 @@ pub fn trust_for(profile: &Profile) -> Result<Trust, crate::cert::CertError> {
 struct Target {
     host: String,
     port: u16,
+    /// The one address to connect to, when each address behind a name is probed on its own.
+    pinned: Option<IpAddr>,
     attachment: Attachment,
     role: String,
     external_service: bool,
     expected: Vec<ExpectedName>,
     used_as_client: bool,
+    /// What kind of listener it is: what this workstation can be expected to reach.
+    listener: Listener,
+    /// How Exchange trusts its certificate on this hop.
+    trust: CertTrust,
+    /// The receive connector it is, when it receives mail from Exchange Online.
+    receiver: Option<(String, String)>,
+}
+
+/// How the sending side of a hop trusts the certificate of its receiving side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CertTrust {
+    /// Public trust: a chain to a trusted root and the names the connectors expect (the hops EOP sees).
+    Public,
+    /// Direct trust between Exchange servers: the certificate published by the Edge subscription (or in
+    /// Active Directory), compared by thumbprint.
+    Direct {
+        /// Who published the certificate Exchange accepts.
+        publisher: String,
+        /// Its thumbprint, when the profile gives it.
+        thumbprint: Option<String>,
+    },
 }
 
 impl Target {
-    /// The id of its probe's evidence (`smtp:host:port`).
+    /// The id of its probe's evidence: `smtp:host:port`, or `smtp:host:port@address` for one pinned address.
     fn evidence_id(&self) -> String {
-        format!("smtp:{}:{}", self.host, self.port)
+        match self.pinned {
+            None => format!("smtp:{}:{}", self.host, self.port),
+            Some(ip) => format!("smtp:{}:{}@{ip}", self.host, self.port),
+        }
+    }
+
+    /// `host:port`, or `host:port (address)` for one pinned address: the subject of its checks.
+    fn label(&self) -> String {
+        match self.pinned {
+            None => format!("{}:{}", self.host, self.port),
+            Some(ip) => format!("{}:{} ({ip})", self.host, self.port),
+        }
+    }
+
+    fn new(host: &str, port: u16, attachment: Attachment, role: String, listener: Listener) -> Target {
+        Target {
+            host: host.to_string(),
+            port,
+            pinned: None,
+            attachment,
+            role,
+            external_service: false,
+            expected: Vec::new(),
+            used_as_client: false,
+            listener,
+            trust: CertTrust::Public,
+            receiver: None,
+        }
     }
 }
 
@@ -255,11 +306,17 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
                 .extend(a.ips());
         }
     }
+    // The profile's addresses replace DNS's (every one of them: several Edges may share a public name).
+    let mut given: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
     for (host, ip) in &topology.given_addresses {
-        addresses.insert(host.to_ascii_lowercase(), vec![*ip]);
+        let v = given.entry(host.to_ascii_lowercase()).or_default();
+        if !v.contains(ip) {
+            v.push(*ip);
+        }
     }
+    addresses.extend(given);
     let mx_targets = topology.mx_targets(&evidence.dns);
-    let targets = plan_targets(profile, &topology, &mx_targets);
+    let targets = plan_targets(profile, &topology, &mx_targets, &addresses);
 
     progress(
         options,
@@ -301,36 +358,56 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
     (path, results, evidence)
 }
 
-fn plan_targets(profile: &Profile, topology: &Topology, mx: &MxTargets) -> Vec<Target> {
+fn plan_targets(
+    profile: &Profile,
+    topology: &Topology,
+    mx: &MxTargets,
+    addresses: &BTreeMap<String, Vec<IpAddr>>,
+) -> Vec<Target> {
     let send_tls = ExpectedName {
         name: profile.connectors.send.tls_domain.clone(),
         source: "TlsDomain of the on-premises send connector".into(),
     };
     let mut targets = Vec::new();
     for e in &topology.edges {
-        targets.push(Target {
-            host: e.fqdn.clone(),
-            port: topology.smtp_port(&e.fqdn),
-            attachment: Attachment::Hop(hop::MAILBOX_EDGE.into()),
-            role: "the Edge's internal listener".into(),
-            external_service: false,
-            expected: vec![ExpectedName {
-                name: e.fqdn.clone(),
-                source: "the Edge's internal FQDN".into(),
-            }],
-            used_as_client: false,
-        });
+        let mut t = Target::new(
+            &e.fqdn,
+            topology.smtp_port(&e.fqdn),
+            Attachment::Hop(hop::MAILBOX_EDGE.into()),
+            "the Edge's internal listener".into(),
+            Listener::EdgeInternal,
+        );
+        t.expected = vec![ExpectedName {
+            name: e.fqdn.clone(),
+            source: "the Edge's internal FQDN".into(),
+        }];
+        t.trust = CertTrust::Direct {
+            publisher: "the Edge subscription".into(),
+            thumbprint: e.subscription_thumbprint.clone(),
+        };
+        targets.push(t);
     }
-    if let Some(host) = &mx.routing {
-        targets.push(Target {
-            host: host.clone(),
-            port: topology.smtp_port(host),
-            attachment: Attachment::Hop(topology.hop_to_eop.into()),
-            role: format!("the MX of {}", topology.routing_domain),
-            external_service: true,
-            expected: vec![send_tls.clone()],
-            used_as_client: false,
-        });
+    if let Some(host) = topology.cloud_target(mx) {
+        let role = if topology.send_smart_hosts.is_empty() {
+            format!("the MX of {}", topology.routing_domain)
+        } else {
+            "the send connector's smart host".to_string()
+        };
+        let on_premises = topology.destination(&host) == Destination::OnPremises;
+        let mut t = Target::new(
+            &host,
+            topology.smtp_port(&host),
+            Attachment::Hop(topology.hop_to_eop.into()),
+            role,
+            if on_premises {
+                Listener::Public
+            } else {
+                Listener::External
+            },
+        );
+        t.external_service = !on_premises;
+        t.expected = vec![send_tls.clone()];
+        targets.push(t);
     }
     let mut inbound_expected = Vec::new();
     let out_conn = &profile.connectors.exo_outbound;
@@ -346,61 +423,121 @@ fn plan_targets(profile: &Profile, topology: &Topology, mx: &MxTargets) -> Vec<T
             source: "TlsSenderCertificateName of the Exchange Online inbound connector".into(),
         });
     }
-    for host in topology.inbound_hosts.iter().cloned() {
-        let mut expected = inbound_expected.clone();
-        if expected.is_empty() {
-            expected.push(ExpectedName {
-                name: host.clone(),
+    let inbound = |host: &str, role: &str, listener: Listener| {
+        let mut t = Target::new(
+            host,
+            topology.smtp_port(host),
+            Attachment::Hop(topology.hop_from_eop.into()),
+            role.to_string(),
+            listener,
+        );
+        t.expected.clone_from(&inbound_expected);
+        if t.expected.is_empty() {
+            t.expected.push(ExpectedName {
+                name: host.to_string(),
                 source: "the public host name".into(),
             });
         }
-        targets.push(Target {
-            port: topology.smtp_port(&host),
-            attachment: Attachment::Hop(topology.hop_from_eop.into()),
-            role: "the on-premises endpoint Exchange Online connects to".into(),
-            external_service: false,
-            expected,
-            used_as_client: true,
+        t.used_as_client = true;
+        t
+    };
+    for host in &topology.inbound_hosts {
+        targets.push(inbound(
             host,
-        });
+            "the on-premises endpoint Exchange Online connects to",
+            Listener::Public,
+        ));
+        // Every address behind the public name receives from Exchange Online: a load balancer or DNS
+        // round robin may lead to a server that serves another certificate, or none.
+        let behind = addresses
+            .get(&host.to_ascii_lowercase())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if behind.len() > 1 {
+            for ip in &behind[1..] {
+                let mut t = inbound(
+                    host,
+                    &format!("the on-premises endpoint Exchange Online connects to, at {ip}"),
+                    Listener::Public,
+                );
+                t.pinned = Some(*ip);
+                targets.push(t);
+            }
+        }
+    }
+    // Every server that receives from Exchange Online, each with its own receive connector.
+    let receivers = topology.receivers();
+    for r in &receivers {
+        let shared = receivers
+            .iter()
+            .filter(|o| o.host.eq_ignore_ascii_case(&r.host))
+            .count()
+            > 1;
+        let mut t = inbound(&r.host, &format!("{}'s receive connector", r.server), r.listener);
+        if shared {
+            t.pinned = r.address;
+        }
+        let server = Some((r.server.clone(), r.connector.clone()));
+        match targets
+            .iter_mut()
+            .find(|o| o.evidence_id() == t.evidence_id() && o.attachment == t.attachment)
+        {
+            Some(existing) => existing.receiver = server,
+            None => {
+                t.receiver = server;
+                targets.push(t);
+            }
+        }
     }
     if topology.uses_edge() {
         for m in &topology.mailboxes {
-            targets.push(Target {
-                host: m.fqdn.clone(),
-                port: topology.smtp_port(&m.fqdn),
-                attachment: Attachment::Hop(hop::EDGE_MAILBOX.into()),
-                role: "the Mailbox server's receive connector".into(),
-                external_service: false,
-                expected: vec![ExpectedName {
-                    name: m.fqdn.clone(),
-                    source: "the Mailbox server's FQDN".into(),
-                }],
-                used_as_client: false,
-            });
+            let mut t = Target::new(
+                &m.fqdn,
+                topology.smtp_port(&m.fqdn),
+                Attachment::Hop(hop::EDGE_MAILBOX.into()),
+                "the Mailbox server's receive connector".into(),
+                Listener::Mailbox,
+            );
+            t.expected = vec![ExpectedName {
+                name: m.fqdn.clone(),
+                source: "the Mailbox server's FQDN".into(),
+            }];
+            t.trust = CertTrust::Direct {
+                publisher: "the Mailbox server (in Active Directory, replicated to the Edge by EdgeSync)"
+                    .into(),
+                thumbprint: None,
+            };
+            targets.push(t);
         }
     }
     if let Some(host) = &mx.accepted {
-        let eop = crate::topology::is_eop_host(host);
-        targets.push(Target {
-            host: host.clone(),
-            port: topology.smtp_port(host),
-            attachment: Attachment::Hop(hop::INTERNET_EOP.into()),
-            role: format!(
+        let destination = topology.destination(host);
+        let eop = destination == Destination::Eop;
+        let on_premises = destination == Destination::OnPremises;
+        let mut t = Target::new(
+            host,
+            topology.smtp_port(host),
+            Attachment::Hop(hop::INTERNET_EOP.into()),
+            format!(
                 "the MX of {}",
                 topology.accepted_domains.first().cloned().unwrap_or_default()
             ),
-            external_service: eop,
-            expected: vec![if eop {
-                send_tls
+            if on_premises {
+                Listener::Public
             } else {
-                ExpectedName {
-                    name: host.clone(),
-                    source: "the MX host name".into(),
-                }
-            }],
-            used_as_client: false,
-        });
+                Listener::External
+            },
+        );
+        t.external_service = !on_premises;
+        t.expected = vec![if eop {
+            send_tls
+        } else {
+            ExpectedName {
+                name: host.clone(),
+                source: "the MX host name".into(),
+            }
+        }];
+        targets.push(t);
     }
     targets
 }
@@ -414,14 +551,14 @@ async fn run_probes(
     timeouts: Timeouts,
     dns: &[DnsAnswer],
 ) -> (Vec<SmtpProbe>, Vec<TlsPortProbe>) {
-    // One probe per host:port, however many hops use it.
-    let mut unique: Vec<(String, u16)> = Vec::new();
+    // One probe per host:port (and pinned address), however many hops use it.
+    let mut unique: Vec<&Target> = Vec::new();
     for t in targets {
         if !unique
             .iter()
-            .any(|(h, p)| h.eq_ignore_ascii_case(&t.host) && *p == t.port)
+            .any(|u| u.evidence_id().eq_ignore_ascii_case(&t.evidence_id()))
         {
-            unique.push((t.host.clone(), t.port));
+            unique.push(t);
         }
     }
     let edgesync: Vec<(String, u16)> = topology
@@ -432,17 +569,23 @@ async fn run_probes(
     let total = unique.len() + edgesync.len();
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut set = tokio::task::JoinSet::new();
-    for (host, port) in unique {
-        let req = SmtpProbeRequest {
-            addresses: addresses
+    for t in unique {
+        let host = t.host.clone();
+        let resolved = match (t.pinned, host.parse::<IpAddr>()) {
+            (Some(ip), _) | (None, Ok(ip)) => vec![ip],
+            (None, Err(_)) => addresses
                 .get(&host.to_ascii_lowercase())
                 .cloned()
                 .unwrap_or_default(),
+        };
+        let evidence_id = t.evidence_id();
+        let req = SmtpProbeRequest {
+            addresses: resolved,
             helo: options.helo.clone(),
             sni: None,
             timeouts,
             host,
-            port,
+            port: t.port,
         };
         let limit = Arc::clone(&limit);
         // A scan never outlives the diagnosis: at most half of its total time.
@@ -450,7 +593,9 @@ async fn run_probes(
         scan.limits.max_time = scan.limits.max_time.min(profile.timeouts.total / 2);
         set.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            Either::Smtp(Box::new(crate::tls_scan::probe_smtp_scanned(&req, &scan).await))
+            let mut probe = crate::tls_scan::probe_smtp_scanned(&req, &scan).await;
+            probe.id = evidence_id;
+            Either::Smtp(Box::new(probe))
         });
     }
     for (host, port) in edgesync {
@@ -480,9 +625,10 @@ async fn run_probes(
                 if watched {
                     for t in targets
                         .iter()
-                        .filter(|t| t.host.eq_ignore_ascii_case(&p.host) && t.port == p.port)
+                        .filter(|t| t.evidence_id().eq_ignore_ascii_case(&p.id))
                     {
-                        checks.extend(endpoint_checks(options, t, &p));
+                        let vantage = vantage(topology, t.listener, &t.host, None);
+                        checks.extend(endpoint_checks(options, t, &p, &vantage));
                         checks.extend(dane_checks(topology, t, dns, Some(&p)));
                     }
                 }
@@ -492,9 +638,11 @@ async fn run_probes(
             }
             Either::Tls(p) => {
                 if watched {
+                    let vantage = vantage(topology, Listener::EdgeSync, &p.host, None);
                     checks.push(checks::smtp::edgesync_check(
                         &p,
                         Attachment::Hop(hop::MAILBOX_EDGE.into()),
+                        &vantage,
                     ));
                 }
                 let id = p.id.clone();
@@ -545,6 +693,7 @@ fn judge(
             .and_then(|t| evidence.smtp(&t.evidence_id())),
     };
     [
+        j.vantage(),
         j.dns(),
         j.endpoints(),
         j.dane(),
@@ -553,6 +702,38 @@ fn judge(
         j.config(),
     ]
     .concat()
+}
+
+/// Where this workstation is, for the reachability of a `listener` on `host`: from the profile's
+/// location, and, once every probe has finished (`evidence`), from what answered. A host that answered on
+/// another port is evidently reachable from here, so a port of it that does not answer is a failure, not
+/// the vantage point.
+fn vantage(
+    topology: &Topology,
+    listener: Listener,
+    host: &str,
+    evidence: Option<&Evidence>,
+) -> checks::smtp::Vantage {
+    let answered_elsewhere = evidence.is_some_and(|e| {
+        e.smtp
+            .iter()
+            .filter(|p| p.host.eq_ignore_ascii_case(host))
+            .map(|p| &p.connect)
+            .chain(
+                e.tls_ports
+                    .iter()
+                    .filter(|p| p.host.eq_ignore_ascii_case(host))
+                    .map(|p| &p.connect),
+            )
+            .any(crate::evidence::Connect::is_connected)
+    });
+    checks::smtp::Vantage {
+        from: Some(topology.location.words().to_string()),
+        out_of_sight: topology
+            .out_of_sight(listener)
+            .filter(|_| !answered_elsewhere)
+            .map(str::to_string),
+    }
 }
 
 /// What the judging of a diagnosis reads.
@@ -567,8 +748,12 @@ struct Judging<'a> {
 }
 
 impl Judging<'_> {
-    /// `dns.*`, with what the public endpoint announced (its banner and EHLO names) and where it was
-    /// reached (the egress address when the profile gives none).
+    /// `path.vantage`: where mailpath runs from, and whether what it saw agrees.
+    fn vantage(&self) -> Vec<CheckResult> {
+        vec![checks::vantage::vantage_check(self.profile, self.evidence)]
+    }
+
+    /// `dns.*`, with what the public endpoint announced (its banner and EHLO names).
     fn dns(&self) -> Vec<CheckResult> {
         let mut public_announced = Vec::new();
         if let Some(p) = self.public_probe {
@@ -584,12 +769,8 @@ impl Judging<'_> {
                 public_announced.push(word.to_string());
             }
         }
-        let observed = self.public_probe.and_then(|p| match &p.connect {
-            crate::evidence::Connect::Connected { address, .. } => Some(address.ip()),
-            _ => None,
-        });
         let dns_ctx = crate::checks::dns::DnsContext {
-            egress: self.topology.egress(observed),
+            egress: self.topology.egress(),
             public_names: public_announced,
         };
         crate::checks::dns::dns_checks(self.profile, self.evidence, &dns_ctx)
@@ -605,14 +786,15 @@ impl Judging<'_> {
                     CheckResult::new(
                         &checks::smtp::TCP_SMTP,
                         crate::check::Status::Skip,
-                        format!("{}:{}", t.host, t.port),
+                        t.label(),
                         "not probed: the diagnosis ran out of time",
                     )
                     .on(t.attachment.clone()),
                 );
                 continue;
             };
-            results.extend(endpoint_checks(self.options, t, probe));
+            let vantage = vantage(self.topology, t.listener, &t.host, Some(self.evidence));
+            results.extend(endpoint_checks(self.options, t, probe, &vantage));
         }
         results
     }
@@ -637,22 +819,34 @@ impl Judging<'_> {
         self.evidence
             .tls_ports
             .iter()
-            .map(|p| checks::smtp::edgesync_check(p, Attachment::Hop(hop::MAILBOX_EDGE.into())))
+            .map(|p| {
+                let vantage = vantage(self.topology, Listener::EdgeSync, &p.host, Some(self.evidence));
+                checks::smtp::edgesync_check(p, Attachment::Hop(hop::MAILBOX_EDGE.into()), &vantage)
+            })
             .collect()
     }
 
-    /// The hops inside Microsoft's network, which no probe can see.
+    /// The hops inside Microsoft's network, which no probe can see, and the lane of Exchange Online's
+    /// mail to the internet.
     fn unobservable(&self) -> Vec<CheckResult> {
-        vec![
-            checks::smtp::unobservable(
+        let mut results = Vec::new();
+        // Mail reaches Exchange Online only when the hop into the cloud reaches EOP.
+        let cloud = self
+            .topology
+            .cloud_target(&self.topology.mx_targets(&self.evidence.dns))
+            .map(|h| self.topology.destination(&h));
+        if cloud.is_none_or(|d| d == Destination::Eop) {
+            results.push(checks::smtp::unobservable(
                 hop::EOP_EXO,
                 "EOP -> Exchange Online runs inside Microsoft's network",
-            ),
-            checks::smtp::unobservable(
-                hop::EXO_EOP,
-                "Exchange Online -> EOP runs inside Microsoft's network",
-            ),
-        ]
+            ));
+        }
+        results.push(checks::smtp::unobservable(
+            hop::EXO_EOP,
+            "Exchange Online -> EOP runs inside Microsoft's network",
+        ));
+        results.extend(checks::routing::internet_lane_checks(self.topology));
+        results
     }
 
     /// `config.*`, with the certificate the public endpoint served.
@@ -668,19 +862,46 @@ impl Judging<'_> {
         let config_ctx = crate::checks::config::ConfigContext {
             served_certificate: served,
         };
-        checks::config::config_checks(self.profile, &config_ctx)
+        let mut results = checks::config::config_checks(self.profile, &config_ctx);
+        results.push(checks::routing::send_smart_hosts_check(self.profile));
+        let receivers: Vec<checks::receive::ReceiverSeen> = self
+            .targets
+            .iter()
+            .filter_map(|t| {
+                let (server, connector) = t.receiver.clone()?;
+                Some(checks::receive::ReceiverSeen {
+                    server,
+                    connector,
+                    target: t.label(),
+                    evidence_id: t.evidence_id(),
+                    observed: checks::receive::observed(self.evidence.smtp(&t.evidence_id())),
+                })
+            })
+            .collect();
+        results.extend(checks::receive::receive_certificate_checks(
+            self.profile,
+            &receivers,
+            Attachment::Hop(self.topology.hop_from_eop.into()),
+        ));
+        results
     }
 }
 
 /// The checks of one probed SMTP endpoint as one target of the path uses it: the SMTP dialogue and the
 /// certificate. They depend on nothing else, so they are judged as soon as the probe ends (live progress).
-fn endpoint_checks(options: &DiagnoseOptions, t: &Target, probe: &SmtpProbe) -> Vec<CheckResult> {
+fn endpoint_checks(
+    options: &DiagnoseOptions,
+    t: &Target,
+    probe: &SmtpProbe,
+    vantage: &checks::smtp::Vantage,
+) -> Vec<CheckResult> {
     let id = t.evidence_id();
     let mut results = Vec::new();
     let ctx = EndpointContext {
         attachment: t.attachment.clone(),
         external_service: t.external_service,
         role: t.role.clone(),
+        vantage: vantage.clone(),
     };
     results.extend(checks::smtp::smtp_checks(probe, &ctx));
     results.push(checks::ciphers::cipher_check(probe, &ctx));
@@ -689,8 +910,9 @@ fn endpoint_checks(options: &DiagnoseOptions, t: &Target, probe: &SmtpProbe) -> 
         .as_ref()
         .map(|tls| tls.chain.clone())
         .unwrap_or_default();
+    let label = t.label();
     let cert_ctx = CertCheckContext {
-        target: &format!("{}:{}", t.host, t.port),
+        target: &label,
         evidence_id: &id,
         expected: &t.expected,
         trust: &options.trust,
@@ -699,23 +921,36 @@ fn endpoint_checks(options: &DiagnoseOptions, t: &Target, probe: &SmtpProbe) -> 
         attachment: t.attachment.clone(),
     };
     if probe.tls.as_ref().is_some_and(|tls| !tls.chain.is_empty()) {
-        results.extend(checks::cert::cert_checks(&chain, &cert_ctx));
+        match &t.trust {
+            CertTrust::Public => results.extend(checks::cert::cert_checks(&chain, &cert_ctx)),
+            CertTrust::Direct {
+                publisher,
+                thumbprint,
+            } => {
+                let direct = checks::cert::DirectTrust {
+                    publisher,
+                    thumbprint: thumbprint.as_deref(),
+                    profile_key: (t.listener == Listener::EdgeInternal)
+                        .then_some("[[edge]] subscription_thumbprint"),
+                };
+                results.extend(checks::cert::direct_trust_checks(&chain, &cert_ctx, &direct));
+            }
+        }
     } else {
         let why = if probe.tls.is_some() {
             "no certificate received"
         } else {
             "no TLS session"
         };
-        for def in checks::cert::DEFS {
+        let defs: &[crate::check::CheckDef] = match t.trust {
+            CertTrust::Public => checks::cert::PUBLIC_TRUST_DEFS,
+            CertTrust::Direct { .. } => checks::cert::DIRECT_TRUST_DEFS,
+        };
+        for def in defs {
             results.push(
-                CheckResult::new(
-                    def,
-                    crate::check::Status::Skip,
-                    format!("{}:{}", t.host, t.port),
-                    why,
-                )
-                .evidence(id.clone())
-                .on(t.attachment.clone()),
+                CheckResult::new(def, crate::check::Status::Skip, t.label(), why)
+                    .evidence(id.clone())
+                    .on(t.attachment.clone()),
             );
         }
     }

@@ -121,6 +121,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, target: &Target, args: &ProbeArgs)
             attachment: Attachment::None,
             external_service: false,
             role: host.clone(),
+            vantage: mailpath_core::checks::smtp::Vantage::default(),
         };
         let mut checks = smtp_checks(&probe, &ctx);
         checks.push(mailpath_core::checks::ciphers::cipher_check(&probe, &ctx));

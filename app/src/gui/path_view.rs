@@ -112,6 +112,7 @@ fn lane_ui(
         Way::Outbound => "outbound",
         Way::Inbound => "inbound",
         Way::InternetMx => "internet MX",
+        Way::ToInternet => "to the internet",
     };
     let mut x = row.left();
     for (i, node_id) in lane.nodes.iter().enumerate() {
@@ -209,6 +210,8 @@ fn node_card(
         NodeKind::Eop => "Microsoft 365 (EOP)",
         NodeKind::ExchangeOnline => "Microsoft 365 mailboxes",
         NodeKind::Internet => "senders on the internet",
+        NodeKind::Gateway => "not Exchange Online Protection",
+        NodeKind::Unknown => "not resolved yet",
     };
     painter.galley(
         Pos2::new(left, card.top() + 28.0),
@@ -472,6 +475,8 @@ fn short_label(kind: NodeKind) -> &'static str {
         NodeKind::Eop => "EOP",
         NodeKind::ExchangeOnline => "Exchange Online",
         NodeKind::Internet => "Internet",
+        NodeKind::Gateway => "Gateway",
+        NodeKind::Unknown => "MX",
     }
 }
 

@@ -8,5 +8,8 @@ pub mod ciphers;
 pub mod config;
 pub mod dane;
 pub mod dns;
+pub mod receive;
 pub mod renewal;
+pub mod routing;
 pub mod smtp;
+pub mod vantage;

@@ -626,6 +626,7 @@ pub fn lab_profile_struct(scenario: &Scenario, info: &LabInfo) -> Profile {
             address: Some(ip),
             external_address: Some(ip),
             hybrid: true,
+            subscription_thumbprint: None,
         }];
     }
     let c = &mut profile.connectors;
