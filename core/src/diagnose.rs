@@ -753,25 +753,11 @@ impl Judging<'_> {
         vec![checks::vantage::vantage_check(self.profile, self.evidence)]
     }
 
-    /// `dns.*`, with what the public endpoint announced (its banner and EHLO names).
+    /// `dns.*`, with where on-premises mail leaves from (the profile's egress addresses and send FQDN).
     fn dns(&self) -> Vec<CheckResult> {
-        let mut public_announced = Vec::new();
-        if let Some(p) = self.public_probe {
-            if let Some(b) = &p.banner
-                && let Some(word) = b.first().split_whitespace().next()
-                && !checks::smtp::is_masked(b.first())
-            {
-                public_announced.push(word.to_string());
-            }
-            if let Some(e) = &p.ehlo
-                && let Some(word) = e.first().split_whitespace().next()
-            {
-                public_announced.push(word.to_string());
-            }
-        }
         let dns_ctx = crate::checks::dns::DnsContext {
             egress: self.topology.egress(),
-            public_names: public_announced,
+            send_fqdn: self.topology.send_fqdn.clone(),
         };
         crate::checks::dns::dns_checks(self.profile, self.evidence, &dns_ctx)
     }

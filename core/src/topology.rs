@@ -100,25 +100,22 @@ pub fn is_eop_address(ip: IpAddr) -> bool {
     })
 }
 
-/// Whether `ip` can be seen on the internet: not private (RFC 1918, RFC 4193), shared (RFC 6598),
-/// loopback, link-local or unspecified. Receivers never see a private egress address: mail leaves through
-/// NAT with a public one.
-pub fn is_internet_routable(ip: IpAddr) -> bool {
+/// Whether `ip` is an address of a private network behind NAT: RFC 1918, shared (RFC 6598), unique local
+/// (RFC 4193), link-local or unspecified. Receivers on the internet never see one (mail leaves through
+/// NAT with a public address), and a public name that resolves to one was answered by internal DNS.
+/// Loopback is not one: no NAT hides it, only labs and tests use it.
+pub fn is_private_address(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, ..] = v4.octets();
-            !(v4.is_private()
-                || v4.is_loopback()
+            v4.is_private()
                 || v4.is_link_local()
                 || v4.is_unspecified()
-                || (a == 100 && (64..128).contains(&b)))
+                || (a == 100 && (64..128).contains(&b))
         }
         IpAddr::V6(v6) => {
             let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
+            v6.is_unspecified() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
         }
     }
 }

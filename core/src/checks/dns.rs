@@ -13,6 +13,7 @@ use crate::topology::{Topology, is_eop_host as is_eop, is_retired_office365_host
 
 const MX_DOC: &str =
     "https://learn.microsoft.com/microsoft-365/enterprise/external-domain-name-system-records";
+const ENHANCED_FILTERING: &str = "https://learn.microsoft.com/exchange/mail-flow-best-practices/use-connectors-to-configure-mail-flow/enhanced-filtering-for-connectors";
 const SPF_DOC: &str = "https://learn.microsoft.com/defender-office-365/email-authentication-spf-configure";
 const DKIM_DOC: &str = "https://learn.microsoft.com/defender-office-365/email-authentication-dkim-configure";
 const DMARC_DOC: &str =
@@ -30,8 +31,9 @@ pub const MX_ROUTING: CheckDef = CheckDef {
 pub const MX_ACCEPTED: CheckDef = CheckDef {
     id: "dns.mx.accepted_domain",
     title: "Accepted domain has an MX",
-    why: "Internet mail for the accepted domains arrives where the MX points: EOP (recommended) or on-premises.",
-    references: &[MX_DOC],
+    why: "Internet mail for the accepted domains arrives where the MX points: EOP (recommended), on-premises, or \
+          a third-party gateway (then EOP needs Enhanced Filtering for Connectors to see the original sender).",
+    references: &[MX_DOC, ENHANCED_FILTERING],
 };
 /// `dns.host.resolves`.
 pub const HOST: CheckDef = CheckDef {
@@ -109,14 +111,18 @@ pub const DEFS: &[CheckDef] = &[
     SPLIT,
 ];
 
-/// What the public endpoint showed about itself (the rest comes from the profile's topology).
+/// Where on-premises mail leaves from (the rest comes from the profile's topology).
 #[derive(Debug, Clone, Default)]
 pub struct DnsContext {
-    /// The on-premises public egress addresses ([`Topology::egress`]).
+    /// The on-premises public egress addresses ([`Topology::egress`]; empty: unknown).
     pub egress: Vec<IpAddr>,
-    /// The names the public endpoint announced in its banner/EHLO (may be empty).
-    pub public_names: Vec<String>,
+    /// The send connector's FQDN: what the on-premises servers announce when they send, which the PTR of
+    /// the egress addresses must name (`None`: not in the profile).
+    pub send_fqdn: Option<String>,
 }
+
+/// Why the egress address is unknown, and where to give it.
+const EGRESS_UNKNOWN: &str = "the on-premises egress address is unknown: give the public address mail leaves from (after NAT) in [connectors.send] egress_addresses; the address a probe reached is not it";
 
 /// What every `dns.*` check reads: the deployment, the answers of the primary resolver, the context.
 struct Dns<'a> {
@@ -164,7 +170,7 @@ pub fn dns_checks(profile: &Profile, evidence: &Evidence, ctx: &DnsContext) -> V
         out.push(dkim(&dns, d));
     }
     if !profile.resolvers.external.is_empty() {
-        out.push(split_brain(evidence).on(dns.to_eop()));
+        out.push(split_brain(evidence, &dns.topology).on(dns.to_eop()));
     }
     out
 }
@@ -233,13 +239,26 @@ fn mx_accepted(dns: &Dns<'_>, d: &str) -> CheckResult {
                     d,
                     format!("MX {list} (Exchange Online Protection)"),
                 )
-            } else if eops == 0 {
+            } else if eops == 0
+                && targets
+                    .iter()
+                    .all(|t| dns.topology.destination(t) == crate::path::Destination::OnPremises)
+            {
                 CheckResult::new(
                     &MX_ACCEPTED,
                     Status::Info,
                     d,
                     format!("MX {list}: internet mail enters on-premises"),
                 )
+            } else if eops == 0 {
+                CheckResult::new(
+                    &MX_ACCEPTED,
+                    Status::Info,
+                    d,
+                    format!("MX {list}: internet mail enters through a third-party gateway, then reaches Exchange Online or on-premises from it"),
+                )
+                .detail("With an MX that is not Exchange Online Protection, EOP sees the gateway's address as the sender's: SPF, DMARC and anti-spam judge the gateway unless Enhanced Filtering for Connectors (skip listing) is set on the inbound connector from it.")
+                .remediation("Set-InboundConnector \"<connector from the gateway>\" -EFSkipLastIP $true (or -EFSkipIPs <the gateway's addresses>) in Exchange Online.")
             } else {
                 CheckResult::new(&MX_ACCEPTED, Status::Warn, d, format!("MX {list} mixes EOP and other targets"))
                     .detail("Senders pick by preference and fall back at random: mail enters through two doors with different filtering.")
@@ -310,15 +329,7 @@ fn host_check(dns: &Dns<'_>, host: &str) -> CheckResult {
 fn ptr(dns: &Dns<'_>) -> Vec<CheckResult> {
     let ptr_node = Attachment::Node(dns.topology.public_node.into());
     if dns.ctx.egress.is_empty() {
-        return vec![
-            CheckResult::new(
-                &PTR,
-                Status::Skip,
-                "public address",
-                "the public egress address is unknown (set external_address in the profile)",
-            )
-            .on(ptr_node),
-        ];
+        return vec![CheckResult::new(&PTR, Status::Skip, "public address", EGRESS_UNKNOWN).on(ptr_node)];
     }
     dns.ctx
         .egress
@@ -332,6 +343,17 @@ fn ptr_check(dns: &Dns<'_>, ip: IpAddr) -> CheckResult {
     let ctx = dns.ctx;
     let rname = crate::dns::reverse_name(ip);
     let target = ip.to_string();
+    if crate::topology::is_private_address(ip) {
+        return CheckResult::new(
+            &PTR,
+            Status::Skip,
+            &target,
+            format!(
+                "{ip} is a private address: receivers see the public address after NAT, whose PTR matters"
+            ),
+        )
+        .remediation("Give the public address mail leaves from in [connectors.send] egress_addresses.");
+    }
     let r = match dns.find(&rname, RecordType::Ptr) {
         None => CheckResult::new(&PTR, Status::Skip, &target, "PTR not looked up"),
         Some(a) if a.is_timeout() || a.error().is_some() => CheckResult::new(
@@ -346,10 +368,9 @@ fn ptr_check(dns: &Dns<'_>, ip: IpAddr) -> CheckResult {
                 CheckResult::new(&PTR, Status::Warn, &target, format!("{ip} has no PTR record")).remediation(
                     format!(
                         "Ask the owner of {ip} (your ISP) for a PTR record naming the public host, e.g. {}",
-                        ctx.public_names
-                            .first()
-                            .cloned()
-                            .unwrap_or_else(|| "mail.contoso.com".into())
+                        ctx.send_fqdn
+                            .clone()
+                            .unwrap_or_else(|| "the send connector's FQDN".into())
                     ),
                 )
             } else {
@@ -361,12 +382,12 @@ fn ptr_check(dns: &Dns<'_>, ip: IpAddr) -> CheckResult {
                             .any(|t| dns.find(n, *t).is_some_and(|f| f.ips().contains(&ip)))
                     })
                     .collect();
-                let matches_banner = ctx.public_names.is_empty()
-                    || names.iter().any(|n| {
-                        ctx.public_names
-                            .iter()
-                            .any(|p| p.trim_end_matches('.').eq_ignore_ascii_case(n))
-                    });
+                let matches_fqdn = ctx.send_fqdn.as_ref().is_none_or(|fqdn| {
+                    names.iter().any(|n| {
+                        fqdn.trim_end_matches('.')
+                            .eq_ignore_ascii_case(n.trim_end_matches('.'))
+                    })
+                });
                 if confirmed.is_empty() {
                     CheckResult::new(
                         &PTR,
@@ -378,9 +399,21 @@ fn ptr_check(dns: &Dns<'_>, ip: IpAddr) -> CheckResult {
                         "Publish an A record {} -> {ip}, or fix the PTR.",
                         names[0]
                     ))
-                } else if !matches_banner {
-                    CheckResult::new(&PTR, Status::Warn, &target, format!("PTR {} does not match the SMTP banner ({})", names.join(", "), ctx.public_names.join(", ")))
-                        .remediation("Make the receive/send connector FQDN (Set-ReceiveConnector -Fqdn / Set-SendConnector -Fqdn) match the PTR name, or ask for a PTR matching it.")
+                } else if !matches_fqdn {
+                    let fqdn = ctx.send_fqdn.clone().unwrap_or_default();
+                    CheckResult::new(&PTR, Status::Warn, &target, format!("PTR {} does not match the send connector's FQDN ({fqdn})", names.join(", ")))
+                        .detail("Receivers compare the PTR of the address mail comes from with the name the sender announces in EHLO: the send connector's FQDN (Set-SendConnector -Fqdn), not the receive connector's banner.")
+                        .remediation(format!("Ask the owner of {ip} for a PTR naming {fqdn}, or set the send connector's FQDN to the PTR name: Set-SendConnector \"Outbound to Office 365*\" -Fqdn {} (the certificate must carry it).", names[0]))
+                } else if ctx.send_fqdn.is_none() {
+                    CheckResult::new(
+                        &PTR,
+                        Status::Pass,
+                        &target,
+                        format!(
+                            "PTR {} (forward-confirmed); the send connector's FQDN is not in the profile: not compared",
+                            names.join(", ")
+                        ),
+                    )
                 } else {
                     CheckResult::new(
                         &PTR,
@@ -455,15 +488,24 @@ fn spf_egress(dns: &Dns<'_>, d: &str, texts: &[String], lookup: &spf::Lookup<'_>
         return CheckResult::new(&SPF_EGRESS, Status::Skip, d, "no SPF record (see dns.spf.record)");
     }
     if dns.ctx.egress.is_empty() {
-        return CheckResult::new(
-            &SPF_EGRESS,
-            Status::Skip,
-            d,
-            "the on-premises egress address is unknown (set external_address in the profile)",
-        );
+        return CheckResult::new(&SPF_EGRESS, Status::Skip, d, EGRESS_UNKNOWN);
     }
     let mut worst: Option<CheckResult> = None;
     for ip in &dns.ctx.egress {
+        if crate::topology::is_private_address(*ip) {
+            let r = CheckResult::new(
+                &SPF_EGRESS,
+                Status::Warn,
+                d,
+                format!("{ip} is a private address: receivers never see it, so SPF cannot name it"),
+            )
+            .detail("Mail leaves the organisation through NAT with a public address; that is the address SPF must authorise. A private address in [connectors.send] egress_addresses usually comes from internal DNS (split DNS) or from the server's own configuration.")
+            .remediation("Give the public address mail leaves from in [connectors.send] egress_addresses (Exchange Online's message trace or a message header from an internet mailbox shows it); never add a private address to SPF.");
+            if worst.as_ref().is_none_or(|w| r.status > w.status) {
+                worst = Some(r);
+            }
+            continue;
+        }
         let e = spf::evaluate(d, *ip, lookup);
         let add = || {
             format!(
@@ -576,6 +618,7 @@ fn dkim(dns: &Dns<'_>, d: &str) -> CheckResult {
 fn egress_terms(egress: &[IpAddr]) -> String {
     egress
         .iter()
+        .filter(|ip| !crate::topology::is_private_address(**ip))
         .map(|ip| format!("ip{}:{ip} ", if ip.is_ipv4() { 4 } else { 6 }))
         .collect()
 }
@@ -603,7 +646,7 @@ fn primary_server(profile: &Profile, evidence: &Evidence) -> Option<String> {
         .map(|(s, _)| s.to_string())
 }
 
-fn split_brain(evidence: &Evidence) -> CheckResult {
+fn split_brain(evidence: &Evidence, topology: &Topology) -> CheckResult {
     let mut by_query: BTreeMap<(String, &str), Vec<&DnsAnswer>> = BTreeMap::new();
     for a in &evidence.dns {
         if matches!(a.rtype, RecordType::A | RecordType::Aaaa | RecordType::Mx) {
@@ -614,6 +657,8 @@ fn split_brain(evidence: &Evidence) -> CheckResult {
         }
     }
     let mut differences = Vec::new();
+    // Internal names and addresses of on-premises servers differ by design from the LAN (split DNS).
+    let mut expected = Vec::new();
     for ((name, rtype), answers) in &by_query {
         if answers.len() < 2 {
             continue;
@@ -633,10 +678,26 @@ fn split_brain(evidence: &Evidence) -> CheckResult {
                 .iter()
                 .map(|a| format!("{}: {}", a.server, render(a)))
                 .collect();
-            differences.push(format!("{name} {rtype}: {}", views.join(" vs ")));
+            let line = format!("{name} {rtype}: {}", views.join(" vs "));
+            if *rtype != "MX" && topology.is_on_premises(name) {
+                expected.push(line);
+            } else {
+                differences.push(line);
+            }
         }
     }
-    if differences.is_empty() {
+    if differences.is_empty() && !expected.is_empty() {
+        CheckResult::new(
+            &SPLIT,
+            Status::Info,
+            "internal vs external DNS",
+            format!("split DNS: {} on-premises name(s) resolve differently inside (see path.vantage)", expected.len()),
+        )
+        .detail(format!(
+            "Expected when this workstation uses internal DNS: the probes reach what it resolves, Exchange Online what public DNS gives.\n{}",
+            expected.join("\n")
+        ))
+    } else if differences.is_empty() {
         CheckResult::new(
             &SPLIT,
             Status::Pass,
@@ -737,7 +798,7 @@ mod tests {
         let profile = Profile::from_toml_str(crate::profile::SAMPLE_EDGE, "sample", None).unwrap();
         let ctx = DnsContext {
             egress: vec!["203.0.113.10".parse().unwrap()],
-            public_names: vec!["mail.contoso.com".into()],
+            send_fqdn: Some("mail.contoso.com".into()),
         };
         dns_checks(
             &profile,
@@ -824,27 +885,122 @@ mod tests {
 
     #[test]
     fn split_brain_differences_warn() {
-        let mut dns = healthy();
-        let mut ext = ans(
+        let split = |name: &str, rtype: RecordType, data: RecordData| {
+            let mut dns = healthy();
+            let mut ext = ans(name, rtype, vec![data]);
+            ext.server = "192.0.2.53:53".into();
+            dns.push(ext);
+            let mut profile = Profile::from_toml_str(crate::profile::SAMPLE_EDGE, "sample", None).unwrap();
+            profile.resolvers.external = vec!["192.0.2.53:53".parse().unwrap()];
+            let r = dns_checks(
+                &profile,
+                &Evidence {
+                    dns,
+                    ..Evidence::default()
+                },
+                &DnsContext::default(),
+            );
+            r.into_iter().find(|c| c.id == "dns.split_brain").unwrap()
+        };
+        // The public name resolves differently inside: split DNS, expected from the LAN.
+        let a = split(
             "mail.contoso.com",
             RecordType::A,
-            vec![RecordData::A("198.51.100.1".parse().unwrap())],
+            RecordData::A("198.51.100.1".parse().unwrap()),
         );
-        ext.server = "192.0.2.53:53".into();
-        dns.push(ext);
-        let mut profile = Profile::from_toml_str(crate::profile::SAMPLE_EDGE, "sample", None).unwrap();
-        profile.resolvers.external = vec!["192.0.2.53:53".parse().unwrap()];
-        let ctx = DnsContext::default();
-        let r = dns_checks(
+        assert_eq!(a.status, Status::Info, "{a:#?}");
+        assert!(a.summary.contains("split DNS"), "{}", a.summary);
+        assert!(a.detail.contains("mail.contoso.com A"), "{}", a.detail);
+        // An MX that differs sends the internet elsewhere than the LAN believes.
+        let mx = split(
+            "contoso.com",
+            RecordType::Mx,
+            RecordData::Mx {
+                preference: 10,
+                exchange: "mx.example.net".into(),
+            },
+        );
+        assert_eq!(mx.status, Status::Warn, "{mx:#?}");
+        assert!(mx.detail.contains("contoso.com MX"), "{}", mx.detail);
+    }
+
+    fn run_with(dns: Vec<DnsAnswer>, ctx: &DnsContext) -> Vec<CheckResult> {
+        let profile = Profile::from_toml_str(crate::profile::SAMPLE_EDGE, "sample", None).unwrap();
+        dns_checks(
             &profile,
             &Evidence {
                 dns,
                 ..Evidence::default()
             },
-            &ctx,
+            ctx,
+        )
+    }
+
+    /// Split DNS gave the public name a private address; that address is never advised in SPF.
+    #[test]
+    fn a_private_egress_address_is_never_advised_in_spf() {
+        let mut dns = healthy();
+        for a in &mut dns {
+            if a.name == "contoso.com" && a.rtype == RecordType::Txt {
+                a.outcome = DnsOutcome::Records(vec![RecordData::Txt("v=spf1 mx -all".into())]);
+            }
+        }
+        let ctx = DnsContext {
+            egress: vec!["10.0.0.10".parse().unwrap()],
+            send_fqdn: Some("mail.contoso.com".into()),
+        };
+        let r = run_with(dns, &ctx);
+        for c in &r {
+            assert!(
+                !c.remediation.contains("10.0.0.10") || !c.remediation.contains("ip4:"),
+                "{}: {}",
+                c.id,
+                c.remediation
+            );
+        }
+        let eop = r.iter().find(|c| c.id == "dns.spf.eop").unwrap();
+        assert_eq!(eop.status, Status::Fail);
+        assert!(!eop.remediation.contains("ip4:10."), "{}", eop.remediation);
+        let egress = r.iter().find(|c| c.id == "dns.spf.egress").unwrap();
+        assert_eq!(egress.status, Status::Warn, "{egress:#?}");
+        assert!(egress.summary.contains("private"), "{}", egress.summary);
+        let ptr = r.iter().find(|c| c.id == "dns.ptr.fcrdns").unwrap();
+        assert_eq!(ptr.status, Status::Skip, "{ptr:#?}");
+        // Unknown egress: said so, never guessed.
+        let r = run_with(healthy(), &DnsContext::default());
+        let egress = r.iter().find(|c| c.id == "dns.spf.egress").unwrap();
+        assert_eq!(egress.status, Status::Skip);
+        assert!(egress.summary.contains("egress_addresses"), "{}", egress.summary);
+    }
+
+    /// The PTR of the egress address is compared with the send connector's FQDN (what the servers
+    /// announce when they send), not with the receive banner.
+    #[test]
+    fn the_ptr_is_compared_with_the_send_connector_fqdn() {
+        let fqdn = |f: &str| DnsContext {
+            egress: vec!["203.0.113.10".parse().unwrap()],
+            send_fqdn: Some(f.into()),
+        };
+        let ptr = |ctx: &DnsContext| {
+            run_with(healthy(), ctx)
+                .into_iter()
+                .find(|c| c.id == "dns.ptr.fcrdns")
+                .unwrap()
+        };
+        assert_eq!(ptr(&fqdn("mail.contoso.com")).status, Status::Pass);
+        let other = ptr(&fqdn("smtp-out.contoso.com"));
+        assert_eq!(other.status, Status::Warn, "{other:#?}");
+        assert!(
+            other
+                .summary
+                .contains("send connector's FQDN (smtp-out.contoso.com)"),
+            "{}",
+            other.summary
         );
-        let split = r.iter().find(|c| c.id == "dns.split_brain").unwrap();
-        assert_eq!(split.status, Status::Warn);
-        assert!(split.detail.contains("mail.contoso.com A"), "{}", split.detail);
+        assert!(
+            other.remediation.contains("Set-SendConnector"),
+            "{}",
+            other.remediation
+        );
     }
 }

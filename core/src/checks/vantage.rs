@@ -10,7 +10,7 @@ use crate::check::{Attachment, CheckDef, CheckResult, Status};
 use crate::dns::RecordType;
 use crate::evidence::Evidence;
 use crate::profile::{NetworkLocation, Profile};
-use crate::topology::{Listener, Topology, is_internet_routable};
+use crate::topology::{Listener, Topology, is_private_address};
 
 const NETWORK_PORTS: &str =
     "https://learn.microsoft.com/exchange/plan-and-deploy/deployment-ref/network-ports";
@@ -71,7 +71,7 @@ pub fn vantage_check(profile: &Profile, evidence: &Evidence) -> CheckResult {
                 list(&public)
             ));
             evidence_ids.push(format!("dns:{name}/A"));
-        } else if let Some(private) = here.iter().find(|ip| !is_internet_routable(**ip)) {
+        } else if let Some(private) = here.iter().find(|ip| is_private_address(**ip)) {
             seen.push(format!(
                 "{name} resolves to {private} here, an address the internet cannot reach (internal DNS)"
             ));
@@ -85,7 +85,7 @@ pub fn vantage_check(profile: &Profile, evidence: &Evidence) -> CheckResult {
         .filter_map(|name| {
             let ip = answers(name, false)
                 .into_iter()
-                .find(|ip| !is_internet_routable(*ip))?;
+                .find(|ip| is_private_address(*ip))?;
             Some(format!("{name} resolves to {ip}"))
         })
         .collect();

@@ -32,12 +32,17 @@ fn addr(name: &str, ip: IpAddr) -> LabRecord {
 /// The zones for a scenario, every address record pointing at `ip` (the lab's loopback address).
 pub(super) fn zones(scenario: &Scenario, ip: IpAddr, dkim_seed: &str) -> Vec<Zone> {
     let fault = scenario.fault;
+    let accepted_mx = if fault == Fault::MxThirdParty {
+        names::GATEWAY_MX_HOST
+    } else {
+        names::EOP_HOST
+    };
     let mut contoso = vec![
         rec(
             names::DOMAIN,
             RecordData::Mx {
                 preference: 0,
-                exchange: names::EOP_HOST.to_string(),
+                exchange: accepted_mx.to_string(),
             },
         ),
         addr(names::PUBLIC_HOST, ip),
@@ -73,6 +78,15 @@ pub(super) fn zones(scenario: &Scenario, ip: IpAddr, dkim_seed: &str) -> Vec<Zon
     }
     if scenario.edge {
         contoso.push(addr(names::EDGE_HOST, ip));
+    }
+    if fault == Fault::ReceiveCertStale {
+        // Two Mailbox servers behind the public name (DNS round robin).
+        if let IpAddr::V4(v4) = ip {
+            let [a, b, c, d] = v4.octets();
+            let second = IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d.saturating_add(1)));
+            contoso.push(addr(names::PUBLIC_HOST, second));
+            contoso.push(addr(names::MAILBOX2_HOST, second));
+        }
     }
 
     let mut onmicrosoft = Vec::new();
@@ -127,10 +141,16 @@ pub(super) fn zones(scenario: &Scenario, ip: IpAddr, dkim_seed: &str) -> Vec<Zon
             records: protection,
         },
     ];
-    if fault == Fault::WrongMx {
+    if matches!(fault, Fault::WrongMx | Fault::SmartHostLegacy) {
         zones.push(Zone {
             origin: "messaging.microsoft.com".to_string(),
             records: vec![addr(names::LEGACY_MX_HOST, ip)],
+        });
+    }
+    if fault == Fault::MxThirdParty {
+        zones.push(Zone {
+            origin: "gateway.example".to_string(),
+            records: vec![addr(names::GATEWAY_MX_HOST, ip)],
         });
     }
     if let IpAddr::V4(v4) = ip {
@@ -144,6 +164,29 @@ pub(super) fn zones(scenario: &Scenario, ip: IpAddr, dkim_seed: &str) -> Vec<Zon
         });
     }
     zones
+}
+
+/// What public DNS publishes of `zones` (split DNS): the public name at its public address
+/// ([`names::PUBLIC_VIEW_ADDRESS`]) and none of the internal servers' names; everything else as inside.
+pub(super) fn public_view(zones: &[Zone]) -> Vec<Zone> {
+    let internal = [names::MAILBOX_HOST, names::MAILBOX2_HOST, names::EDGE_HOST];
+    zones
+        .iter()
+        .map(|z| Zone {
+            origin: z.origin.clone(),
+            records: z
+                .records
+                .iter()
+                .filter(|r| !internal.contains(&r.name.as_str()))
+                .map(|r| match &r.data {
+                    RecordData::A(_) if r.name == names::PUBLIC_HOST => {
+                        rec(names::PUBLIC_HOST, RecordData::A(names::PUBLIC_VIEW_ADDRESS))
+                    }
+                    _ => r.clone(),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// The TLSA records of the `dane-mismatch` scenario, as (zone, record): EOP publishes a record matching

@@ -174,6 +174,41 @@ const CASES: &[Expect] = &[
         warn: &[],
         code: 2,
     },
+    Expect {
+        scenario: "edge-subscription-stale",
+        fail: &["tls.cert.direct_trust"],
+        may_fail: &[],
+        warn: &[],
+        code: 2,
+    },
+    Expect {
+        scenario: "receive-cert-stale",
+        fail: &["config.receive.tls_certificate_name", "smtp.starttls"],
+        may_fail: &[],
+        warn: &[],
+        code: 2,
+    },
+    Expect {
+        scenario: "lan-vantage",
+        fail: &[],
+        may_fail: &[],
+        warn: &[],
+        code: 0,
+    },
+    Expect {
+        scenario: "mx-third-party",
+        fail: &[],
+        may_fail: &[],
+        warn: &[],
+        code: 0,
+    },
+    Expect {
+        scenario: "smart-host-legacy",
+        fail: &["config.send.smart_hosts"],
+        may_fail: &["tls.cert.name"],
+        warn: &[],
+        code: 2,
+    },
 ];
 
 fn ids(v: &serde_json::Value, status: &str) -> BTreeSet<String> {
@@ -186,7 +221,7 @@ fn ids(v: &serde_json::Value, status: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn run_case(case: &Expect) {
+fn run_case(case: &Expect) -> serde_json::Value {
     let (out, took) = run_with_timeout(
         mailpath().args(["diagnose", "--lab", case.scenario, "--format", "json"]),
         Duration::from_secs(120),
@@ -227,6 +262,47 @@ fn run_case(case: &Expect) {
         case.scenario
     );
     eprintln!("{}: {:?} fails={fails:?} warns={warns:?}", case.scenario, took);
+    v
+}
+
+/// The scenario's case run, its diagnosis returned for further assertions.
+fn diagnose_case(scenario: &str) -> serde_json::Value {
+    run_case(CASES.iter().find(|c| c.scenario == scenario).expect("case"))
+}
+
+/// Every check with this id.
+fn checks<'a>(v: &'a serde_json::Value, id: &str) -> Vec<&'a serde_json::Value> {
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == id)
+        .collect()
+}
+
+/// The nodes of the lane of this way.
+fn lane_nodes(v: &serde_json::Value, way: &str) -> Vec<String> {
+    let lane = v["path"]["lanes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["way"] == way)
+        .unwrap_or_else(|| panic!("no {way} lane: {}", v["path"]["lanes"]));
+    lane["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn node<'a>(v: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    v["path"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == id)
+        .unwrap_or_else(|| panic!("no node {id}: {}", v["path"]["nodes"]))
 }
 
 macro_rules! scenario_tests {
@@ -240,7 +316,6 @@ macro_rules! scenario_tests {
 }
 
 scenario_tests! {
-    healthy_edge => "healthy-edge",
     healthy_direct => "healthy-direct",
     expired_cert => "expired-cert",
     not_yet_valid => "not-yet-valid",
@@ -250,18 +325,173 @@ scenario_tests! {
     weak_key => "weak-key",
     expiring_soon => "expiring-soon",
     starttls_stripped => "starttls-stripped",
-    port_closed => "port-closed",
     port_filtered => "port-filtered",
     tarpit => "tarpit",
     legacy_tls => "legacy-tls",
     cbc_only => "cbc-only",
     rsa_kex_only => "rsa-kex-only",
-    wrong_mx => "wrong-mx",
     spf_missing_eop => "spf-missing-eop",
     edgesync_blocked => "edgesync-blocked",
     garbage_server => "garbage-server",
     slow_drip => "slow-drip",
     dane_mismatch => "dane-mismatch",
+}
+
+/// Issue 13 item 2: the Edge's internal listener serves its self-signed certificate (as real Edges do);
+/// Mailbox -> Edge is judged by direct trust (the Edge subscription's certificate), not by public trust.
+#[test]
+fn healthy_edge() {
+    let v = diagnose_case("healthy-edge");
+    let direct: Vec<_> = checks(&v, "tls.cert.direct_trust")
+        .into_iter()
+        .filter(|c| c["target"].as_str().unwrap().starts_with("edge01.contoso.com"))
+        .collect();
+    assert_eq!(direct.len(), 1, "{direct:?}");
+    assert_eq!(direct[0]["status"], "pass", "{}", direct[0]);
+    assert!(
+        direct[0]["summary"].as_str().unwrap().contains("self-signed"),
+        "{}",
+        direct[0]
+    );
+    assert!(
+        !checks(&v, "tls.cert.trusted")
+            .iter()
+            .any(|c| c["target"].as_str().unwrap().starts_with("edge01.contoso.com")),
+        "public trust is not asked of the Edge's internal listener"
+    );
+}
+
+/// Issue 13 item 2: the subscription publishes a certificate the Edge no longer serves.
+#[test]
+fn edge_subscription_stale() {
+    let v = diagnose_case("edge-subscription-stale");
+    let direct = checks(&v, "tls.cert.direct_trust");
+    let fail = direct
+        .iter()
+        .find(|c| c["status"] == "fail")
+        .expect("a failing direct trust");
+    assert!(
+        fail["remediation"]
+            .as_str()
+            .unwrap()
+            .contains("New-EdgeSubscription"),
+        "{fail}"
+    );
+}
+
+/// Issue 13 item 5: one of two Mailbox servers behind the public name lost STARTTLS after a renewal.
+#[test]
+fn receive_cert_stale() {
+    let v = diagnose_case("receive-cert-stale");
+    let receive = checks(&v, "config.receive.tls_certificate_name");
+    let status = |server: &str| {
+        receive
+            .iter()
+            .find(|c| c["target"].as_str().unwrap().starts_with(server))
+            .unwrap_or_else(|| panic!("no check of {server}: {receive:?}"))
+    };
+    assert_eq!(status("EX01\\")["status"], "pass", "{receive:?}");
+    let ex02 = status("EX02\\");
+    assert_eq!(ex02["status"], "fail", "{ex02}");
+    assert!(
+        ex02["remediation"]
+            .as_str()
+            .unwrap()
+            .contains("Set-ReceiveConnector \"EX02\\Default Frontend EX02\" -TlsCertificateName \"<I>"),
+        "{ex02}"
+    );
+    // Each address behind the public name was probed, not only the first.
+    let starttls: Vec<String> = checks(&v, "smtp.starttls")
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| c["target"].as_str().unwrap().to_string())
+        .collect();
+    assert!(starttls.iter().any(|t| t.contains("(127.0.0.2)")), "{starttls:?}");
+}
+
+/// Issue 13 item 1: from the LAN the Edge's internal ports are out of sight (skip with why, not fail),
+/// and split DNS is recognised.
+#[test]
+fn lan_vantage() {
+    let v = diagnose_case("lan-vantage");
+    for id in ["tcp.smtp.reachable", "tcp.edgesync.reachable"] {
+        let edge = checks(&v, id)
+            .into_iter()
+            .find(|c| c["target"].as_str().unwrap().starts_with("edge01.contoso.com"))
+            .unwrap_or_else(|| panic!("no {id} of the Edge"));
+        assert_eq!(edge["status"], "skip", "{edge}");
+        assert!(
+            edge["summary"]
+                .as_str()
+                .unwrap()
+                .contains("not reachable from this workstation (expected from the LAN: only Mailbox servers reach the Edge)"),
+            "{edge}"
+        );
+    }
+    let vantage = checks(&v, "path.vantage");
+    assert!(
+        vantage[0]["summary"].as_str().unwrap().contains("split DNS"),
+        "{}",
+        vantage[0]
+    );
+    assert_eq!(checks(&v, "dns.split_brain")[0]["status"], "info");
+}
+
+/// Issue 13 item 1: a reachability failure says from where it was tried.
+#[test]
+fn port_closed() {
+    let v = diagnose_case("port-closed");
+    let fail = checks(&v, "tcp.smtp.reachable")
+        .into_iter()
+        .find(|c| c["status"] == "fail")
+        .expect("a reachability failure");
+    assert!(
+        fail["summary"]
+            .as_str()
+            .unwrap()
+            .contains("tried from this workstation on the LAN"),
+        "{fail}"
+    );
+}
+
+/// Issue 13 item 11: the MX lane ends at what the MX reaches.
+#[test]
+fn mx_third_party() {
+    let v = diagnose_case("mx-third-party");
+    assert_eq!(lane_nodes(&v, "internet-mx"), ["internet", "mx-gateway"]);
+    assert_eq!(node(&v, "mx-gateway")["hosts"][0], "mx1.gateway.example");
+    let mx = checks(&v, "dns.mx.accepted_domain");
+    assert!(
+        mx[0]["summary"].as_str().unwrap().contains("third-party gateway"),
+        "{}",
+        mx[0]
+    );
+    // The other lanes are unchanged, and Exchange Online's mail to the internet has its lane.
+    assert_eq!(lane_nodes(&v, "outbound"), ["mailbox", "edge", "eop", "exo"]);
+    assert_eq!(lane_nodes(&v, "to-internet"), ["exo", "eop", "internet"]);
+}
+
+/// Issue 13 item 11: the wrong MX of the routing domain is drawn as what it reaches.
+#[test]
+fn wrong_mx() {
+    let v = diagnose_case("wrong-mx");
+    assert_eq!(lane_nodes(&v, "outbound"), ["mailbox", "edge", "legacy"]);
+    let legacy = node(&v, "legacy");
+    assert_eq!(legacy["label"], "Retired Office 365 endpoint");
+    assert_eq!(legacy["hosts"][0], "mail.messaging.microsoft.com");
+}
+
+/// Issue 13 item 11: ATTR35 from the send connector's smart host stated in the profile.
+#[test]
+fn smart_host_legacy() {
+    let v = diagnose_case("smart-host-legacy");
+    let smart = checks(&v, "config.send.smart_hosts");
+    assert!(
+        smart[0]["summary"].as_str().unwrap().contains("ATTR35"),
+        "{}",
+        smart[0]
+    );
+    assert_eq!(lane_nodes(&v, "outbound"), ["mailbox", "edge", "legacy"]);
 }
 
 #[test]
