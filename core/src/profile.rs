@@ -23,6 +23,7 @@
 //! path in the parsed document.
 #![warn(missing_docs)]
 
+mod edit;
 mod error;
 mod fields;
 mod parse;
@@ -37,6 +38,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use edit::{EditError, location_in, set_location};
 pub use error::{KeyPath, KeySegment, Location, Problem, ProfileError};
 pub use fields::DNS_PORT;
 
