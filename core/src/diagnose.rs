@@ -953,7 +953,9 @@ fn dane_checks(
 ) -> Option<CheckResult> {
     let internet_facing = matches!(&t.attachment, Attachment::Hop(h)
         if h == topology.hop_from_eop || h == topology.hop_to_eop || h == hop::INTERNET_EOP);
-    if !internet_facing {
+    // An internal server probed on its own name (each receiving Mailbox server) is not a name senders
+    // look up.
+    if !internet_facing || t.listener == Listener::Mailbox {
         return None;
     }
     let name = crate::topology::tlsa_name(&t.host);
@@ -977,11 +979,17 @@ fn add_facts(path: &mut MailPath, targets: &[Target], evidence: &Evidence) {
             continue;
         };
         let Some(hop) = path.hop_mut(hop_id) else { continue };
-        hop.facts.push(format!("SMTP {}", t.port));
+        let mut facts = vec![format!("SMTP {}", t.port)];
         if let Some(v) = probe.tls.as_ref().and_then(|tls| tls.version.clone()) {
-            hop.facts.push(v);
+            facts.push(v);
         } else if probe.connect.is_connected() && probe.extensions().iter().all(|e| e != "STARTTLS") {
-            hop.facts.push("no STARTTLS".into());
+            facts.push("no STARTTLS".into());
+        }
+        // Several servers behind one hop: each fact once.
+        for fact in facts {
+            if !hop.facts.contains(&fact) {
+                hop.facts.push(fact);
+            }
         }
     }
     for p in &evidence.tls_ports {

@@ -237,7 +237,7 @@ impl MailPath {
         // Internet -> the accepted domains' MX: EOP only when the MX is EOP.
         let mx_node = match &spec.internet_mx_reaches {
             None => {
-                nodes.push(node("mx", NodeKind::Unknown, "MX not resolved", &[]));
+                nodes.push(node("mx", NodeKind::Unknown, "MX of the accepted domain", &[]));
                 "mx".to_string()
             }
             Some(r) => match r.destination {

@@ -112,7 +112,7 @@ fn lane_ui(
         Way::Outbound => "outbound",
         Way::Inbound => "inbound",
         Way::InternetMx => "internet MX",
-        Way::ToInternet => "to the internet",
+        Way::ToInternet => TO_INTERNET,
     };
     let mut x = row.left();
     for (i, node_id) in lane.nodes.iter().enumerate() {
@@ -209,6 +209,7 @@ fn node_card(
         NodeKind::Edge => "on-premises Edge (perimeter)",
         NodeKind::Eop => "Microsoft 365 (EOP)",
         NodeKind::ExchangeOnline => "Microsoft 365 mailboxes",
+        NodeKind::Internet if way == TO_INTERNET => "recipients on the internet",
         NodeKind::Internet => "senders on the internet",
         NodeKind::Gateway => "not Exchange Online Protection",
         NodeKind::Unknown => "not resolved yet",
@@ -396,6 +397,8 @@ fn hop_arrow(
     // Below: the protocol facts, or why the hop cannot be seen.
     let facts = if !hop.facts.is_empty() {
         hop.facts.join(" · ")
+    } else if !hop.observable && hop.to == "internet" {
+        "from Microsoft's network".to_string()
     } else if !hop.observable {
         "inside Microsoft".to_string()
     } else {
@@ -424,6 +427,9 @@ fn hop_arrow(
         }
         match &hop.endpoint {
             Some(e) => ui.label(format!("endpoint {e}")),
+            None if !hop.observable && hop.to == "internet" => {
+                ui.label("leaves from Microsoft's network: not observable from here (message trace shows it)")
+            }
             None if !hop.observable => ui.label("runs inside Microsoft's network: not observable from here"),
             None => ui.label("endpoint not known yet"),
         };
@@ -467,6 +473,9 @@ fn worst_summaries(ui: &mut egui::Ui, checks: &[CheckResult], at: &mailpath_core
         ui.label(RichText::new(format!("and {} more", bad.len() - 3)).weak());
     }
 }
+
+/// The words of the lane of Exchange Online's mail to the internet.
+const TO_INTERNET: &str = "to the internet";
 
 fn short_label(kind: NodeKind) -> &'static str {
     match kind {
