@@ -850,26 +850,63 @@ impl Judging<'_> {
         };
         let mut results = checks::config::config_checks(self.profile, &config_ctx);
         results.push(checks::routing::send_smart_hosts_check(self.profile));
-        let receivers: Vec<checks::receive::ReceiverSeen> = self
-            .targets
-            .iter()
-            .filter_map(|t| {
-                let (server, connector) = t.receiver.clone()?;
-                Some(checks::receive::ReceiverSeen {
-                    server,
-                    connector,
-                    target: t.label(),
-                    evidence_id: t.evidence_id(),
-                    observed: checks::receive::observed(self.evidence.smtp(&t.evidence_id())),
-                })
-            })
-            .collect();
         results.extend(checks::receive::receive_certificate_checks(
             self.profile,
-            &receivers,
+            &self.receivers(),
             Attachment::Hop(self.topology.hop_from_eop.into()),
         ));
         results
+    }
+
+    /// Every server that receives from Exchange Online and what it showed: the servers of the profile,
+    /// then each other address behind the public name (a server the profile does not list).
+    fn receivers(&self) -> Vec<checks::receive::ReceiverSeen> {
+        let connected = |t: &Target| {
+            t.pinned.or_else(
+                || match self.evidence.smtp(&t.evidence_id()).map(|p| &p.connect) {
+                    Some(crate::evidence::Connect::Connected { address, .. }) => Some(address.ip()),
+                    _ => None,
+                },
+            )
+        };
+        let seen = |t: &Target, server: String, connector: String| checks::receive::ReceiverSeen {
+            server,
+            connector,
+            target: t.label(),
+            evidence_id: t.evidence_id(),
+            observed: checks::receive::observed(self.evidence.smtp(&t.evidence_id())),
+        };
+        let mut known: Vec<IpAddr> = self
+            .topology
+            .receivers()
+            .iter()
+            .filter_map(|r| r.address)
+            .collect();
+        let mut receivers = Vec::new();
+        for t in self.targets {
+            if let Some((server, connector)) = t.receiver.clone() {
+                known.extend(connected(t));
+                receivers.push(seen(t, server, connector));
+            }
+        }
+        let from_eop = Attachment::Hop(self.topology.hop_from_eop.into());
+        for t in self.targets {
+            if t.receiver.is_some() || t.listener != Listener::Public || t.attachment != from_eop {
+                continue;
+            }
+            let Some(ip) = connected(t) else { continue };
+            if known.contains(&ip) {
+                continue;
+            }
+            known.push(ip);
+            let connector = if self.topology.uses_edge() {
+                "<EDGE>\\Default internal receive connector <EDGE>"
+            } else {
+                "<SERVER>\\Default Frontend <SERVER>"
+            };
+            receivers.push(seen(t, format!("the server at {ip}"), connector.to_string()));
+        }
+        receivers
     }
 }
 

@@ -547,6 +547,63 @@ mod tests {
         Profile::from_toml_str(text, "sample.toml", None).unwrap()
     }
 
+    /// Issue 13 item 1: what each location is expected not to reach.
+    #[test]
+    fn each_location_has_its_hops_out_of_sight() {
+        let mut p = profile(SAMPLE_EDGE);
+        let sight = |p: &Profile| {
+            let t = Topology::of(p);
+            [
+                Listener::Mailbox,
+                Listener::EdgeInternal,
+                Listener::EdgeSync,
+                Listener::Public,
+                Listener::External,
+            ]
+            .map(|l| t.out_of_sight(l).is_some())
+        };
+        assert_eq!(
+            sight(&p),
+            [false, true, true, false, false],
+            "the LAN, the default"
+        );
+        assert!(
+            Topology::of(&p)
+                .out_of_sight(Listener::EdgeInternal)
+                .is_some_and(|why| why.contains("only Mailbox servers reach the Edge"))
+        );
+        p.workstation.location = NetworkLocation::Dmz;
+        assert_eq!(sight(&p), [true, false, false, false, false]);
+        p.workstation.location = NetworkLocation::Internet;
+        assert_eq!(sight(&p), [true, true, true, false, false]);
+    }
+
+    #[test]
+    fn private_addresses_are_told_from_public_and_loopback() {
+        for ip in [
+            "10.0.0.10",
+            "172.16.1.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "169.254.1.1",
+            "fd00::1",
+            "fe80::1",
+        ] {
+            assert!(is_private_address(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "203.0.113.10",
+            "40.107.1.1",
+            "127.0.0.1",
+            "::1",
+            "2a01:111:f400::1",
+        ] {
+            assert!(!is_private_address(ip.parse().unwrap()), "{ip}");
+        }
+        assert!(is_eop_address("40.107.22.33".parse().unwrap()));
+        assert!(!is_eop_address("203.0.113.10".parse().unwrap()));
+    }
+
     #[test]
     fn an_edge_deployment_is_public_through_its_edges() {
         let t = Topology::of(&profile(SAMPLE_EDGE));

@@ -873,4 +873,76 @@ mod tests {
             cc.summary
         );
     }
+
+    /// Issue 13 item 2: the Edge's self-signed certificate on Mailbox <-> Edge is judged by direct trust
+    /// (the Edge subscription's certificate), where public trust fails it.
+    #[test]
+    fn the_edge_self_signed_certificate_passes_direct_trust_only_when_published() {
+        let ca = LabCa::generate(now()).unwrap();
+        let mut trust = Trust::empty();
+        trust.add_der(ca.root_der());
+        let edge = ca
+            .issue(
+                &LeafSpec::server("EDGE01", ["EDGE01", "edge01.contoso.com"], now())
+                    .with_issuer(LeafIssuer::SelfSigned),
+            )
+            .unwrap();
+        let chain = edge.chain(false);
+        let expected = [ExpectedName {
+            name: "edge01.contoso.com".into(),
+            source: "test".into(),
+        }];
+        let ctx = CertCheckContext {
+            target: "edge01.contoso.com:25",
+            evidence_id: "smtp:edge01.contoso.com:25",
+            expected: &expected,
+            trust: &trust,
+            now: now(),
+            used_as_client: false,
+            attachment: Attachment::None,
+        };
+        // Public trust, as every hop was judged before: a false red.
+        let public = cert_checks(&chain, &ctx);
+        assert!(
+            public
+                .iter()
+                .any(|r| r.id == TRUSTED.id && r.status == Status::Fail)
+        );
+
+        let published = crate::cert::parse_certificate(&chain[0]).unwrap().sha1_thumbprint;
+        let direct = |thumbprint: Option<&str>| {
+            direct_trust_checks(
+                &chain,
+                &ctx,
+                &DirectTrust {
+                    publisher: "the Edge subscription",
+                    thumbprint,
+                    profile_key: Some("[[edge]] subscription_thumbprint"),
+                },
+            )
+        };
+        let ok = direct(Some(&published));
+        assert_eq!(ok.len(), DIRECT_TRUST_DEFS.len());
+        assert!(ok.iter().all(|r| r.status <= Status::Info), "{ok:#?}");
+        assert!(
+            ok.iter()
+                .any(|r| r.id == DIRECT_TRUST.id && r.status == Status::Pass)
+        );
+        assert!(!ok.iter().any(|r| r.id == TRUSTED.id));
+
+        let stale = direct(Some("0000000000000000000000000000000000000000"));
+        let fail = stale.iter().find(|r| r.id == DIRECT_TRUST.id).unwrap();
+        assert_eq!(fail.status, Status::Fail);
+        assert!(
+            fail.remediation.contains("New-EdgeSubscription"),
+            "{}",
+            fail.remediation
+        );
+
+        // Not in the profile: information, never a pass.
+        let unknown = direct(None);
+        let info = unknown.iter().find(|r| r.id == DIRECT_TRUST.id).unwrap();
+        assert_eq!(info.status, Status::Info);
+        assert!(info.detail.contains("subscription_thumbprint"), "{}", info.detail);
+    }
 }

@@ -171,7 +171,13 @@ fn one(
         None => format!(
             "$c = Get-ExchangeCertificate -Server {} -Thumbprint <thumbprint of the certificate for SMTP>; \
              Set-ReceiveConnector \"{}\" -TlsCertificateName \"<I>$($c.Issuer)<S>$($c.Subject)\"",
-            r.server, r.connector
+            // A server known only by its address (behind the public name, not in the profile).
+            if r.server.contains(' ') {
+                "<SERVER>"
+            } else {
+                r.server.as_str()
+            },
+            r.connector
         ),
     };
     match &r.observed {

@@ -569,3 +569,47 @@ fn diagnose_a_running_lab_through_its_written_profile() {
     );
     drop(lab);
 }
+
+/// Issue 13 item 5: a server behind the public name that the profile does not list is probed and judged
+/// too (the profile of `receive-cert-stale` without ex02).
+#[test]
+fn an_unlisted_server_behind_the_public_name_is_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = dir.path().join("lab.toml");
+    let lab = mailpath_tests::LabProcess::start(
+        "receive-cert-stale",
+        &["--write-profile", written.to_str().unwrap()],
+    );
+    let mut profile = mailpath_core::profile::Profile::load(&written).unwrap();
+    profile.mailboxes.retain(|m| m.fqdn != "ex02.contoso.com");
+    assert_eq!(profile.mailboxes.len(), 1);
+    let path = dir.path().join("without-ex02.toml");
+    std::fs::write(&path, profile.to_toml_string().unwrap()).unwrap();
+    let (out, _) = run_with_timeout(
+        mailpath().args([
+            "diagnose",
+            "--profile",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ]),
+        Duration::from_secs(120),
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    let receive = checks(&v, "config.receive.tls_certificate_name");
+    let unlisted = receive
+        .iter()
+        .find(|c| c["target"].as_str().unwrap().contains("(127.0.0.2)"))
+        .unwrap_or_else(|| panic!("the address behind the public name is judged: {receive:?}"));
+    assert_eq!(unlisted["status"], "fail", "{unlisted}");
+    assert!(
+        unlisted["summary"]
+            .as_str()
+            .unwrap()
+            .contains("the server at 127.0.0.2"),
+        "{unlisted}"
+    );
+    assert_eq!(out.status.code(), Some(2));
+    drop(lab);
+}
