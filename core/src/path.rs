@@ -416,6 +416,93 @@ mod tests {
         assert!(direct.node("edge").is_none());
     }
 
+    /// Issue 13 item 11: lanes are drawn to what the MX and the send connector really reach.
+    #[test]
+    fn lanes_end_where_mail_really_goes() {
+        let reached = |host: &str, destination| Reached {
+            host: host.into(),
+            destination,
+        };
+        let build = |internet_mx: Option<Reached>, to_eop: Option<Reached>, centralized: bool| {
+            MailPath::build(&PathSpec {
+                mailbox_hosts: vec!["ex01".into()],
+                edge_hosts: vec!["edge01".into()],
+                internet_mx_reaches: internet_mx,
+                to_eop_reaches: to_eop,
+                centralized,
+                ..PathSpec::default()
+            })
+        };
+        let lane = |p: &MailPath, way: Way| {
+            p.lanes
+                .iter()
+                .find(|l| l.way == way)
+                .map(|l| l.nodes.clone())
+                .unwrap_or_default()
+        };
+        let eop = || {
+            Some(reached(
+                "contoso-com.mail.protection.outlook.com",
+                Destination::Eop,
+            ))
+        };
+
+        let healthy = build(eop(), eop(), false);
+        assert_eq!(lane(&healthy, Way::InternetMx), ["internet", "eop"]);
+        assert_eq!(lane(&healthy, Way::ToInternet), ["exo", "eop", "internet"]);
+        assert!(!healthy.hop("net.eop-internet").unwrap().observable);
+
+        let on_premises = build(
+            Some(reached("mail.contoso.com", Destination::OnPremises)),
+            eop(),
+            false,
+        );
+        assert_eq!(lane(&on_premises, Way::InternetMx), ["internet", "edge"]);
+        assert_eq!(
+            on_premises.lanes[2].hops,
+            ["mx.internet-eop"],
+            "the MX hop keeps its id"
+        );
+
+        let gateway = build(
+            Some(reached("mx1.gateway.example", Destination::ThirdParty)),
+            eop(),
+            false,
+        );
+        assert_eq!(lane(&gateway, Way::InternetMx), ["internet", "mx-gateway"]);
+        let node = gateway.node("mx-gateway").unwrap();
+        assert_eq!(
+            (node.kind, node.hosts.clone()),
+            (NodeKind::Gateway, vec!["mx1.gateway.example".to_string()])
+        );
+
+        let legacy = build(
+            eop(),
+            Some(reached("mail.messaging.microsoft.com", Destination::Retired)),
+            false,
+        );
+        assert_eq!(lane(&legacy, Way::Outbound), ["mailbox", "edge", "legacy"]);
+        assert_eq!(
+            legacy.node("legacy").unwrap().label,
+            "Retired Office 365 endpoint"
+        );
+        assert!(
+            legacy.hop("out.edge-eop").is_some(),
+            "the hop into the cloud keeps its id"
+        );
+
+        let centralized = build(eop(), eop(), true);
+        assert_eq!(
+            lane(&centralized, Way::ToInternet),
+            ["exo", "eop", "edge", "internet"]
+        );
+        assert!(centralized.hop("net.eop-edge").unwrap().observable);
+
+        let unresolved = build(None, None, false);
+        assert_eq!(lane(&unresolved, Way::InternetMx), ["internet", "mx"]);
+        assert_eq!(unresolved.node("mx").unwrap().kind, NodeKind::Unknown);
+    }
+
     #[test]
     fn status_is_the_worst_of_the_attached_checks() {
         let mut p = MailPath::build(&PathSpec {
