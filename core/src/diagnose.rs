@@ -965,11 +965,11 @@ fn endpoint_checks(
         } else {
             "no TLS session"
         };
-        let defs: &[crate::check::CheckDef] = match t.trust {
-            CertTrust::Public => checks::cert::PUBLIC_TRUST_DEFS,
-            CertTrust::Direct { .. } => checks::cert::DIRECT_TRUST_DEFS,
+        let defs = match t.trust {
+            CertTrust::Public => checks::cert::SERVER_DEFS,
+            CertTrust::Direct { .. } => checks::cert::DIRECT_TRUST_SERVER_DEFS,
         };
-        for def in defs {
+        for def in defs.all() {
             results.push(
                 CheckResult::new(def, crate::check::Status::Skip, t.label(), why)
                     .evidence(id.clone())

@@ -117,32 +117,6 @@ pub const DEFS: &[CheckDef] = &[
     EKU,
 ];
 
-/// The checks of a server's certificate on a hop EOP sees (public trust), in order.
-pub const PUBLIC_TRUST_DEFS: &[CheckDef] = &[
-    PRESENT,
-    TRUSTED,
-    CHAIN_COMPLETE,
-    NAME,
-    VALIDITY,
-    EXPIRY,
-    KEY,
-    SIGNATURE,
-    EKU,
-];
-
-/// The checks of a server's certificate on a hop between Exchange servers (direct trust), in order.
-pub const DIRECT_TRUST_DEFS: &[CheckDef] = &[
-    PRESENT,
-    DIRECT_TRUST,
-    CHAIN_COMPLETE,
-    NAME,
-    VALIDITY,
-    EXPIRY,
-    KEY,
-    SIGNATURE,
-    EKU,
-];
-
 /// The nine definitions a chain is judged by, in order: the `tls.cert.*` ones for a server's
 /// chain ([`SERVER_DEFS`]), others (the relay's `relay.client-cert.*`) for a client's.
 #[derive(Debug, Clone, Copy)]
@@ -195,6 +169,13 @@ pub const SERVER_DEFS: CertDefs = CertDefs {
     key: KEY,
     signature: SIGNATURE,
     eku: EKU,
+};
+
+/// The definitions of a server's chain on a hop between Exchange servers (direct trust): `tls.cert.direct_trust`
+/// instead of `tls.cert.trusted`.
+pub const DIRECT_TRUST_SERVER_DEFS: CertDefs = CertDefs {
+    trusted: DIRECT_TRUST,
+    ..SERVER_DEFS
 };
 
 /// Warn this many days before expiry.
@@ -761,7 +742,7 @@ mod tests {
         };
         let good = ca.issue(&spec()).unwrap();
         let r = judge(&good.chain(true), &trust, &["mail.contoso.com"]);
-        assert_eq!(r.len(), PUBLIC_TRUST_DEFS.len());
+        assert_eq!(r.len(), SERVER_DEFS.all().len());
         assert!(not_pass(&r).is_empty(), "{r:?}");
 
         let expired = ca
@@ -922,7 +903,7 @@ mod tests {
             )
         };
         let ok = direct(Some(&published));
-        assert_eq!(ok.len(), DIRECT_TRUST_DEFS.len());
+        assert_eq!(ok.len(), DIRECT_TRUST_SERVER_DEFS.all().len());
         assert!(ok.iter().all(|r| r.status <= Status::Info), "{ok:#?}");
         assert!(
             ok.iter()

@@ -623,20 +623,23 @@ fn egress_terms(egress: &[IpAddr]) -> String {
         .collect()
 }
 
-/// The label of the primary resolver: the server that answered most, excluding the external ones.
-fn primary_server(profile: &Profile, evidence: &Evidence) -> Option<String> {
-    let external: Vec<String> = profile
+/// Whether a DNS answer's `server` label is one of the profile's external resolvers.
+pub(crate) fn is_external_server(profile: &Profile, server: &str) -> bool {
+    profile
         .resolvers
         .external
         .iter()
-        .map(ToString::to_string)
-        .collect();
-    if external.is_empty() {
+        .any(|e| server.contains(e.to_string().as_str()))
+}
+
+/// The label of the primary resolver: the server that answered most, excluding the external ones.
+fn primary_server(profile: &Profile, evidence: &Evidence) -> Option<String> {
+    if profile.resolvers.external.is_empty() {
         return None;
     }
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for a in &evidence.dns {
-        if !external.iter().any(|e| a.server.contains(e.as_str())) {
+        if !is_external_server(profile, &a.server) {
             *counts.entry(a.server.as_str()).or_default() += 1;
         }
     }

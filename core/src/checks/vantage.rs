@@ -36,13 +36,7 @@ pub const DEFS: &[CheckDef] = &[VANTAGE];
 pub fn vantage_check(profile: &Profile, evidence: &Evidence) -> CheckResult {
     let topology = Topology::of(profile);
     let location = topology.location;
-    let external: Vec<String> = profile
-        .resolvers
-        .external
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    let is_external = |server: &str| external.iter().any(|e| server.contains(e.as_str()));
+    let is_external = |server: &str| crate::checks::dns::is_external_server(profile, server);
     let answers = |name: &str, from_external: bool| -> BTreeSet<IpAddr> {
         [RecordType::A, RecordType::Aaaa]
             .into_iter()
@@ -122,7 +116,7 @@ pub fn vantage_check(profile: &Profile, evidence: &Evidence) -> CheckResult {
         .detail(format!("On the internet, public DNS answers and private addresses do not exist. {hidden}."))
         .remediation("Set [workstation] location = \"lan\" (or \"dmz\") in the profile, or run mailpath from outside the organisation.")
     } else if !seen.is_empty() {
-        let compare = if external.is_empty() {
+        let compare = if profile.resolvers.external.is_empty() {
             " Give a public resolver in [resolvers] external to compare with what Exchange Online resolves."
         } else {
             ""

@@ -317,35 +317,26 @@ impl Lab {
         servers.push(eop);
 
         if matches!(fault, Fault::WrongMx | Fault::SmartHostLegacy) {
-            let mut legacy = ServerConfig::new(names::LEGACY_MX_HOST, Personality::Generic);
-            legacy.tls = Some(server_tls(&certs.legacy, true, names::LEGACY_MX_HOST)?);
-            legacy.faults = base_faults.clone();
-            let legacy = SmtpServer::bind(SocketAddr::new(bind, 0), legacy)
-                .await
-                .map_err(LabError::io("bind the legacy MX endpoint"))?;
-            endpoints.push(endpoint(
-                EndpointRole::LegacyMx,
-                names::LEGACY_MX_HOST,
-                legacy.local_addr(),
-                &certs.legacy,
-            ));
-            servers.push(legacy);
+            let legacy = Outsider {
+                role: EndpointRole::LegacyMx,
+                host: names::LEGACY_MX_HOST,
+                cert: &certs.legacy,
+                accepted_domains: Vec::new(),
+            };
+            legacy
+                .start(bind, &base_faults, &mut servers, &mut endpoints)
+                .await?;
         }
         if fault == Fault::MxThirdParty {
-            let mut gateway = ServerConfig::new(names::GATEWAY_MX_HOST, Personality::Generic);
-            gateway.tls = Some(server_tls(&certs.gateway, true, names::GATEWAY_MX_HOST)?);
-            gateway.accepted_domains = accepted_domains();
-            gateway.faults = base_faults.clone();
-            let gateway = SmtpServer::bind(SocketAddr::new(bind, 0), gateway)
-                .await
-                .map_err(LabError::io("bind the gateway MX endpoint"))?;
-            endpoints.push(endpoint(
-                EndpointRole::GatewayMx,
-                names::GATEWAY_MX_HOST,
-                gateway.local_addr(),
-                &certs.gateway,
-            ));
-            servers.push(gateway);
+            let gateway = Outsider {
+                role: EndpointRole::GatewayMx,
+                host: names::GATEWAY_MX_HOST,
+                cert: &certs.gateway,
+                accepted_domains: accepted_domains(),
+            };
+            gateway
+                .start(bind, &base_faults, &mut servers, &mut endpoints)
+                .await?;
         }
 
         // The Mailbox server.
@@ -410,11 +401,7 @@ impl Lab {
             let internal_tls = server_tls(&certs.edge_internal, false, names::EDGE_HOST)?;
             let internal_addr = if fault == Fault::LanVantage {
                 // The DMZ firewall drops the workstation's packets: only the Mailbox servers get in.
-                let (addr, holder) = listeners::filtered_port(bind)
-                    .await
-                    .map_err(LabError::io("set up a filtered port"))?;
-                background.push(holder);
-                addr
+                filtered(bind, &mut background).await?
             } else {
                 let mut internal = ServerConfig::new(names::EDGE_HOST, Personality::ExchangeEdgeInternal);
                 internal.tls = Some(Arc::clone(&internal_tls));
@@ -439,13 +426,7 @@ impl Lab {
                 Fault::PortClosed => listeners::closed_port(bind)
                     .await
                     .map_err(LabError::io("reserve a closed port"))?,
-                Fault::PortFiltered => {
-                    let (addr, holder) = listeners::filtered_port(bind)
-                        .await
-                        .map_err(LabError::io("set up a filtered port"))?;
-                    background.push(holder);
-                    addr
-                }
+                Fault::PortFiltered => filtered(bind, &mut background).await?,
                 _ => {
                     let mut external =
                         ServerConfig::new(names::PUBLIC_HOST, Personality::ExchangeEdgeExternal);
@@ -474,11 +455,7 @@ impl Lab {
                     .await
                     .map_err(LabError::io("reserve a closed port"))?
             } else if fault == Fault::LanVantage {
-                let (addr, holder) = listeners::filtered_port(bind)
-                    .await
-                    .map_err(LabError::io("set up a filtered port"))?;
-                background.push(holder);
-                addr
+                filtered(bind, &mut background).await?
             } else {
                 let (addr, task) = listeners::ldaps(SocketAddr::new(bind, 0), Arc::clone(&internal_tls))
                     .await
@@ -567,6 +544,45 @@ impl Lab {
             dns.shutdown().await;
         }
         self.background.clear();
+    }
+}
+
+/// A port where connections never complete (a firewall that drops packets), held open by `background`.
+async fn filtered(bind: IpAddr, background: &mut Vec<listeners::Background>) -> Result<SocketAddr, LabError> {
+    let (addr, holder) = listeners::filtered_port(bind)
+        .await
+        .map_err(LabError::io("set up a filtered port"))?;
+    background.push(holder);
+    Ok(addr)
+}
+
+/// An SMTP endpoint outside the organisation and Microsoft's tenant endpoint: a retired Office 365 host, a
+/// third-party gateway.
+struct Outsider<'a> {
+    role: EndpointRole,
+    host: &'static str,
+    cert: &'a LabCert,
+    accepted_domains: Vec<String>,
+}
+
+impl Outsider<'_> {
+    async fn start(
+        self,
+        bind: IpAddr,
+        faults: &Faults,
+        servers: &mut Vec<SmtpServer>,
+        endpoints: &mut Vec<LabEndpoint>,
+    ) -> Result<(), LabError> {
+        let mut config = ServerConfig::new(self.host, Personality::Generic);
+        config.tls = Some(server_tls(self.cert, true, self.host)?);
+        config.accepted_domains = self.accepted_domains;
+        config.faults = faults.clone();
+        let server = SmtpServer::bind(SocketAddr::new(bind, 0), config)
+            .await
+            .map_err(LabError::io(format!("bind the {} endpoint", self.host)))?;
+        endpoints.push(endpoint(self.role, self.host, server.local_addr(), self.cert));
+        servers.push(server);
+        Ok(())
     }
 }
 

@@ -270,15 +270,7 @@ fn diagnose_case(scenario: &str) -> serde_json::Value {
     run_case(CASES.iter().find(|c| c.scenario == scenario).expect("case"))
 }
 
-/// Every check with this id.
-fn checks<'a>(v: &'a serde_json::Value, id: &str) -> Vec<&'a serde_json::Value> {
-    v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["id"] == id)
-        .collect()
-}
+use mailpath_tests::checks_with_id as checks;
 
 /// The nodes of the lane of this way.
 fn lane_nodes(v: &serde_json::Value, way: &str) -> Vec<String> {
