@@ -398,7 +398,7 @@ fn starttls(e: &Endpoint<'_>) -> Judged {
         } else {
             (
                 "STARTTLS is not offered".to_string(),
-                "Assign a certificate to the SMTP service: Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services SMTP; check the receive connector: Get-ReceiveConnector | fl Name,AuthMechanism (must include Tls).",
+                "On this server: Get-ReceiveConnector -Server <server> | fl Identity,TlsCertificateName,AuthMechanism (AuthMechanism must include Tls; a TlsCertificateName that names a certificate the server no longer has, after a renewal, removes STARTTLS: event 12014, see config.receive.tls_certificate_name). Assign the current certificate to SMTP: Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services SMTP, then Set-ReceiveConnector <identity> -TlsCertificateName \"<I>issuer<S>subject\".",
             )
         };
         return Judged::ended(
