@@ -62,6 +62,9 @@ pub enum Fault {
     /// The accepted domain's MX points to a third-party mail gateway in front of Exchange Online, not to
     /// EOP.
     MxThirdParty,
+    /// The accepted domain's MX points to the on-premises public endpoint: internet mail enters on-premises
+    /// (a supported hybrid design, with Exchange Online behind it).
+    MxOnPremises,
     /// The on-premises send connector relays cloud mail to a retired Office 365 smart host
     /// (mail.messaging.microsoft.com) instead of the tenant's endpoint: Exchange Online answers ATTR35.
     SmartHostLegacy,
@@ -240,6 +243,12 @@ pub const SCENARIOS: &[Scenario] = &[
         summary: "the MX of contoso.com points to a third-party mail gateway, not to EOP",
         edge: true,
         fault: Fault::MxThirdParty,
+    },
+    Scenario {
+        name: "mx-on-premises",
+        summary: "the MX of contoso.com points to the Edge (mail.contoso.com): internet mail enters on-premises",
+        edge: true,
+        fault: Fault::MxOnPremises,
     },
     Scenario {
         name: "smart-host-legacy",

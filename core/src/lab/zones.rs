@@ -32,10 +32,10 @@ fn addr(name: &str, ip: IpAddr) -> LabRecord {
 /// The zones for a scenario, every address record pointing at `ip` (the lab's loopback address).
 pub(super) fn zones(scenario: &Scenario, ip: IpAddr, dkim_seed: &str) -> Vec<Zone> {
     let fault = scenario.fault;
-    let accepted_mx = if fault == Fault::MxThirdParty {
-        names::GATEWAY_MX_HOST
-    } else {
-        names::EOP_HOST
+    let accepted_mx = match fault {
+        Fault::MxThirdParty => names::GATEWAY_MX_HOST,
+        Fault::MxOnPremises => names::PUBLIC_HOST,
+        _ => names::EOP_HOST,
     };
     let mut contoso = vec![
         rec(

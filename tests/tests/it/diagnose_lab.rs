@@ -203,6 +203,13 @@ const CASES: &[Expect] = &[
         code: 0,
     },
     Expect {
+        scenario: "mx-on-premises",
+        fail: &[],
+        may_fail: &[],
+        warn: &[],
+        code: 0,
+    },
+    Expect {
         scenario: "smart-host-legacy",
         fail: &["config.send.smart_hosts"],
         may_fail: &["tls.cert.name"],
@@ -461,6 +468,23 @@ fn mx_third_party() {
     // The other lanes are unchanged, and Exchange Online's mail to the internet has its lane.
     assert_eq!(lane_nodes(&v, "outbound"), ["mailbox", "edge", "eop", "exo"]);
     assert_eq!(lane_nodes(&v, "to-internet"), ["exo", "eop", "internet"]);
+}
+
+/// Issue 13 item 11: an MX on-premises draws Internet -> on-premises, not Internet -> EOP.
+#[test]
+fn mx_on_premises() {
+    let v = diagnose_case("mx-on-premises");
+    assert_eq!(lane_nodes(&v, "internet-mx"), ["internet", "edge"]);
+    let mx = checks(&v, "dns.mx.accepted_domain");
+    assert!(
+        mx[0]["summary"].as_str().unwrap().contains("enters on-premises"),
+        "{}",
+        mx[0]
+    );
+    assert!(
+        node(&v, "eop")["hosts"][0] == "contoso-com.mail.protection.outlook.com",
+        "EOP stays on the hybrid lanes"
+    );
 }
 
 /// Issue 13 item 11: the wrong MX of the routing domain is drawn as what it reaches.
