@@ -414,22 +414,35 @@ fn path_text(
             }
         }
     };
+    // What a node serves, judged on every hop that reaches it in any lane: the Edge whose public
+    // certificate fails on the hop from EOP is not shown passing in the lane where it sends.
+    let served = |node_id: &str| {
+        path.lanes
+            .iter()
+            .flat_map(|lane| {
+                lane.nodes
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .filter(move |(_, n)| n.as_str() == node_id)
+                    .filter_map(move |(k, _)| lane.hops.get(k - 1))
+            })
+            .filter_map(|hop| {
+                checks
+                    .iter()
+                    .filter(|c| matches!(&c.attachment, Attachment::Hop(h) if h == hop))
+                    .filter(|c| c.id.starts_with("tls.") || c.id.starts_with("smtp."))
+                    .map(|c| c.status)
+                    .filter(|s| *s >= Status::Warn)
+                    .max()
+            })
+            .max()
+    };
     for lane in &path.lanes {
         let _ = writeln!(out, "\n{}", escape(&lane.title));
         for (i, node_id) in lane.nodes.iter().enumerate() {
             if let Some(node) = path.node(node_id) {
-                let incoming = i
-                    .checked_sub(1)
-                    .and_then(|j| lane.hops.get(j))
-                    .map(|hop| {
-                        attached(checks, &Attachment::Hop(hop.clone()))
-                            .filter(|c| c.id.starts_with("tls.") || c.id.starts_with("smtp."))
-                            .map(|c| c.status)
-                            .filter(|s| *s >= Status::Warn)
-                            .max()
-                    })
-                    .unwrap_or(None);
-                let shown = incoming.map_or(node.status, |s| s.max(node.status));
+                let shown = served(node_id).map_or(node.status, |s| s.max(node.status));
                 let hosts = if node.hosts.is_empty() {
                     String::new()
                 } else {
@@ -500,6 +513,35 @@ pub fn transcript_line(line: &TranscriptLine) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_same_result_on_several_hops_is_one_problem_listing_each_place() {
+        use mailpath_core::checks::cert::VALIDITY;
+        let on = |hop: &str, target: &str, status: Status| {
+            CheckResult::new(&VALIDITY, status, target, "certificate expired 5 days ago")
+                .remediation("Renew it")
+                .on(Attachment::Hop(hop.into()))
+        };
+        let checks = [
+            on("out.mailbox-edge", "edge01.contoso.com:25", Status::Warn),
+            on("in.eop-edge", "mail.contoso.com:25", Status::Fail),
+            on("out.edge-eop", "mail.contoso.com:25", Status::Fail),
+            on("in.eop-edge", "mail.contoso.com:25", Status::Fail),
+            on("mx.internet-edge", "mail.contoso.com:25", Status::Pass),
+        ];
+        let p = problems(&checks);
+        assert_eq!(p.len(), 2, "a fail and a warn of the same words are two problems");
+        assert_eq!(p[0].check.status, Status::Fail, "worst first");
+        assert_eq!(
+            p[0].places,
+            [
+                "in.eop-edge (mail.contoso.com:25)",
+                "out.edge-eop (mail.contoso.com:25)"
+            ],
+            "each place once"
+        );
+        assert_eq!(p[1].places, ["out.mailbox-edge (edge01.contoso.com:25)"]);
+    }
 
     #[test]
     fn controls_show_as_escapes() {

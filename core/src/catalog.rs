@@ -6,7 +6,9 @@
 //! (`MAILPATH_UPDATE_DOCS=1 cargo test -p mailpath-core checks_doc` rewrites it).
 
 use crate::check::CheckDef;
-use crate::checks::{audit, cert, chain, ciphers, config, dane, dns, renewal, resolver, smtp};
+use crate::checks::{
+    audit, cert, chain, ciphers, config, dane, dns, receive, renewal, resolver, routing, smtp, vantage,
+};
 
 /// Every check mailpath can report, by family (message headers' `headers.*`, then the bundled relay's
 /// `relay.*` last).
@@ -15,6 +17,7 @@ pub fn catalog() -> Vec<&'static CheckDef> {
     all.extend(dns::DEFS.iter());
     all.extend(resolver::DEFS.iter());
     all.extend(smtp::DEFS.iter());
+    all.extend(vantage::DEFS.iter());
     all.extend(ciphers::DEFS.iter());
     all.extend(cert::DEFS.iter());
     all.extend(chain::DEFS.iter());
@@ -22,6 +25,8 @@ pub fn catalog() -> Vec<&'static CheckDef> {
     all.extend(renewal::DEFS.iter());
     all.extend(config::DEFS.iter());
     all.extend(audit::DEFS.iter());
+    all.extend(receive::DEFS.iter());
+    all.extend(routing::DEFS.iter());
     all.extend(crate::headers::DEFS.iter());
     all.extend(crate::relay::inspect::DEFS.iter());
     all

@@ -17,10 +17,11 @@ use crate::checks::cert::{CertCheckContext, ExpectedName};
 use crate::checks::smtp::EndpointContext;
 use crate::dns::{DnsAnswer, RecordType, Resolver};
 use crate::evidence::{Evidence, SmtpProbe, TlsPortProbe};
+use crate::path::Destination;
 use crate::path::MailPath;
 use crate::probe::{SmtpProbeRequest, Timeouts};
 use crate::profile::Profile;
-use crate::topology::{MxTargets, Topology, hop};
+use crate::topology::{Listener, MxTargets, Topology, hop};
 
 /// The schema id of a saved diagnosis.
 pub const SCHEMA: &str = "mailpath/diagnosis/1";
@@ -152,17 +153,67 @@ pub fn trust_for(profile: &Profile) -> Result<Trust, crate::cert::CertError> {
 struct Target {
     host: String,
     port: u16,
+    /// The one address to connect to, when each address behind a name is probed on its own.
+    pinned: Option<IpAddr>,
     attachment: Attachment,
     role: String,
     external_service: bool,
     expected: Vec<ExpectedName>,
     used_as_client: bool,
+    /// What kind of listener it is: what this workstation can be expected to reach.
+    listener: Listener,
+    /// How Exchange trusts its certificate on this hop.
+    trust: CertTrust,
+    /// The receive connector it is, when it receives mail from Exchange Online.
+    receiver: Option<(String, String)>,
+}
+
+/// How the sending side of a hop trusts the certificate of its receiving side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CertTrust {
+    /// Public trust: a chain to a trusted root and the names the connectors expect (the hops EOP sees).
+    Public,
+    /// Direct trust between Exchange servers: the certificate published by the Edge subscription (or in
+    /// Active Directory), compared by thumbprint.
+    Direct {
+        /// Who published the certificate Exchange accepts.
+        publisher: String,
+        /// Its thumbprint, when the profile gives it.
+        thumbprint: Option<String>,
+    },
 }
 
 impl Target {
-    /// The id of its probe's evidence (`smtp:host:port`).
+    /// The id of its probe's evidence: `smtp:host:port`, or `smtp:host:port@address` for one pinned address.
     fn evidence_id(&self) -> String {
-        format!("smtp:{}:{}", self.host, self.port)
+        match self.pinned {
+            None => format!("smtp:{}:{}", self.host, self.port),
+            Some(ip) => format!("smtp:{}:{}@{ip}", self.host, self.port),
+        }
+    }
+
+    /// `host:port`, or `host:port (address)` for one pinned address: the subject of its checks.
+    fn label(&self) -> String {
+        match self.pinned {
+            None => format!("{}:{}", self.host, self.port),
+            Some(ip) => format!("{}:{} ({ip})", self.host, self.port),
+        }
+    }
+
+    fn new(host: &str, port: u16, attachment: Attachment, role: String, listener: Listener) -> Target {
+        Target {
+            host: host.to_string(),
+            port,
+            pinned: None,
+            attachment,
+            role,
+            external_service: false,
+            expected: Vec::new(),
+            used_as_client: false,
+            listener,
+            trust: CertTrust::Public,
+            receiver: None,
+        }
     }
 }
 
@@ -329,11 +380,17 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
                 .extend(a.ips());
         }
     }
+    // The profile's addresses replace DNS's (every one of them: several Edges may share a public name).
+    let mut given: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
     for (host, ip) in &topology.given_addresses {
-        addresses.insert(host.to_ascii_lowercase(), vec![*ip]);
+        let v = given.entry(host.to_ascii_lowercase()).or_default();
+        if !v.contains(ip) {
+            v.push(*ip);
+        }
     }
+    addresses.extend(given);
     let mx_targets = topology.mx_targets(&evidence.dns);
-    let targets = plan_targets(profile, &topology, &mx_targets);
+    let targets = plan_targets(profile, &topology, &mx_targets, &addresses);
 
     progress(
         options,
@@ -394,7 +451,12 @@ async fn run(profile: &Profile, options: &DiagnoseOptions) -> (MailPath, Vec<Che
     (path, results, evidence, cancelled)
 }
 
-fn plan_targets(profile: &Profile, topology: &Topology, mx: &MxTargets) -> Vec<Target> {
+fn plan_targets(
+    profile: &Profile,
+    topology: &Topology,
+    mx: &MxTargets,
+    addresses: &BTreeMap<String, Vec<IpAddr>>,
+) -> Vec<Target> {
     let tls_domain = profile.connectors.send.tls_domain(profile.tenant.cloud);
     let send_tls = ExpectedName::host(
         tls_domain.value,
@@ -405,26 +467,41 @@ fn plan_targets(profile: &Profile, topology: &Topology, mx: &MxTargets) -> Vec<T
     );
     let mut targets = Vec::new();
     for e in &topology.edges {
-        targets.push(Target {
-            host: e.fqdn.clone(),
-            port: topology.smtp_port(&e.fqdn),
-            attachment: Attachment::Hop(hop::MAILBOX_EDGE.into()),
-            role: "the Edge's internal listener".into(),
-            external_service: false,
-            expected: vec![ExpectedName::host(e.fqdn.clone(), "the Edge's internal FQDN")],
-            used_as_client: false,
-        });
+        let mut t = Target::new(
+            &e.fqdn,
+            topology.smtp_port(&e.fqdn),
+            Attachment::Hop(hop::MAILBOX_EDGE.into()),
+            "the Edge's internal listener".into(),
+            Listener::EdgeInternal,
+        );
+        t.expected = vec![ExpectedName::host(e.fqdn.clone(), "the Edge's internal FQDN")];
+        t.trust = CertTrust::Direct {
+            publisher: "the Edge subscription".into(),
+            thumbprint: e.subscription_thumbprint.clone(),
+        };
+        targets.push(t);
     }
-    if let Some(host) = &mx.routing {
-        targets.push(Target {
-            host: host.clone(),
-            port: topology.smtp_port(host),
-            attachment: Attachment::Hop(topology.hop_to_eop.into()),
-            role: format!("the MX of {}", topology.routing_domain),
-            external_service: true,
-            expected: vec![send_tls.clone()],
-            used_as_client: false,
-        });
+    if let Some(host) = topology.cloud_target(mx) {
+        let role = if topology.send_smart_hosts.is_empty() {
+            format!("the MX of {}", topology.routing_domain)
+        } else {
+            "the send connector's smart host".to_string()
+        };
+        let on_premises = topology.destination(&host) == Destination::OnPremises;
+        let mut t = Target::new(
+            &host,
+            topology.smtp_port(&host),
+            Attachment::Hop(topology.hop_to_eop.into()),
+            role,
+            if on_premises {
+                Listener::Public
+            } else {
+                Listener::External
+            },
+        );
+        t.external_service = !on_premises;
+        t.expected = vec![send_tls.clone()];
+        targets.push(t);
     }
     let mut inbound_expected = Vec::new();
     let out_conn = &profile.connectors.exo_outbound;
@@ -443,52 +520,113 @@ fn plan_targets(profile: &Profile, topology: &Topology, mx: &MxTargets) -> Vec<T
             ),
         );
     }
-    for host in topology.inbound_hosts.iter().cloned() {
-        let mut expected = inbound_expected.clone();
-        if expected.is_empty() {
-            expected.push(ExpectedName::host(host.clone(), "the public host name"));
-        }
-        targets.push(Target {
-            port: topology.smtp_port(&host),
-            attachment: Attachment::Hop(topology.hop_from_eop.into()),
-            role: "the on-premises endpoint Exchange Online connects to".into(),
-            external_service: false,
-            expected,
-            used_as_client: true,
+    let inbound = |host: &str, role: &str, listener: Listener| {
+        let mut t = Target::new(
             host,
-        });
+            topology.smtp_port(host),
+            Attachment::Hop(topology.hop_from_eop.into()),
+            role.to_string(),
+            listener,
+        );
+        t.expected.clone_from(&inbound_expected);
+        if t.expected.is_empty() {
+            t.expected
+                .push(ExpectedName::host(host.to_string(), "the public host name"));
+        }
+        t.used_as_client = true;
+        t
+    };
+    for host in &topology.inbound_hosts {
+        targets.push(inbound(
+            host,
+            "the on-premises endpoint Exchange Online connects to",
+            Listener::Public,
+        ));
+        // Every address behind the public name receives from Exchange Online: a load balancer or DNS
+        // round robin may lead to a server that serves another certificate, or none.
+        let behind = addresses
+            .get(&host.to_ascii_lowercase())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if behind.len() > 1 {
+            for ip in &behind[1..] {
+                let mut t = inbound(
+                    host,
+                    &format!("the on-premises endpoint Exchange Online connects to, at {ip}"),
+                    Listener::Public,
+                );
+                t.pinned = Some(*ip);
+                targets.push(t);
+            }
+        }
+    }
+    // Every server that receives from Exchange Online, each with its own receive connector.
+    let receivers = topology.receivers();
+    for r in &receivers {
+        let shared = receivers
+            .iter()
+            .filter(|o| o.host.eq_ignore_ascii_case(&r.host))
+            .count()
+            > 1;
+        let mut t = inbound(&r.host, &format!("{}'s receive connector", r.server), r.listener);
+        if shared {
+            t.pinned = r.address;
+        }
+        let server = Some((r.server.clone(), r.connector.clone()));
+        match targets
+            .iter_mut()
+            .find(|o| o.evidence_id() == t.evidence_id() && o.attachment == t.attachment)
+        {
+            Some(existing) => existing.receiver = server,
+            None => {
+                t.receiver = server;
+                targets.push(t);
+            }
+        }
     }
     if topology.uses_edge() {
         for m in &topology.mailboxes {
-            targets.push(Target {
-                host: m.fqdn.clone(),
-                port: topology.smtp_port(&m.fqdn),
-                attachment: Attachment::Hop(hop::EDGE_MAILBOX.into()),
-                role: "the Mailbox server's receive connector".into(),
-                external_service: false,
-                expected: vec![ExpectedName::host(m.fqdn.clone(), "the Mailbox server's FQDN")],
-                used_as_client: false,
-            });
+            let mut t = Target::new(
+                &m.fqdn,
+                topology.smtp_port(&m.fqdn),
+                Attachment::Hop(hop::EDGE_MAILBOX.into()),
+                "the Mailbox server's receive connector".into(),
+                Listener::Mailbox,
+            );
+            t.expected = vec![ExpectedName::host(m.fqdn.clone(), "the Mailbox server's FQDN")];
+            t.trust = CertTrust::Direct {
+                publisher: "the Mailbox server (in Active Directory, replicated to the Edge by EdgeSync)"
+                    .into(),
+                thumbprint: None,
+            };
+            targets.push(t);
         }
     }
     if let Some(host) = &mx.accepted {
-        let eop = crate::topology::is_eop_host(host);
-        targets.push(Target {
-            host: host.clone(),
-            port: topology.smtp_port(host),
-            attachment: Attachment::Hop(hop::INTERNET_EOP.into()),
-            role: format!(
+        let destination = topology.destination(host);
+        let eop = destination == Destination::Eop;
+        let on_premises = destination == Destination::OnPremises;
+        let mut t = Target::new(
+            host,
+            topology.smtp_port(host),
+            Attachment::Hop(hop::INTERNET_EOP.into()),
+            format!(
                 "the MX of {}",
                 topology.accepted_domains.first().cloned().unwrap_or_default()
             ),
-            external_service: eop,
-            expected: vec![if eop {
-                send_tls
+            if on_premises {
+                Listener::Public
             } else {
-                ExpectedName::host(host.clone(), "the MX host name")
-            }],
-            used_as_client: false,
-        });
+                Listener::External
+            },
+        );
+        t.external_service = !on_premises;
+        t.expected = vec![if eop {
+            send_tls
+        } else {
+            ExpectedName::host(host.clone(), "the MX host name")
+        }];
+        targets.push(t);
     }
     targets
 }
@@ -502,14 +640,14 @@ async fn run_probes(
     timeouts: Timeouts,
     dns: &[DnsAnswer],
 ) -> (Vec<SmtpProbe>, Vec<TlsPortProbe>, bool) {
-    // One probe per host:port, however many hops use it.
-    let mut unique: Vec<(String, u16)> = Vec::new();
+    // One probe per host:port (and pinned address), however many hops use it.
+    let mut unique: Vec<&Target> = Vec::new();
     for t in targets {
         if !unique
             .iter()
-            .any(|(h, p)| h.eq_ignore_ascii_case(&t.host) && *p == t.port)
+            .any(|u| u.evidence_id().eq_ignore_ascii_case(&t.evidence_id()))
         {
-            unique.push((t.host.clone(), t.port));
+            unique.push(t);
         }
     }
     let edgesync: Vec<(String, u16)> = topology
@@ -520,17 +658,23 @@ async fn run_probes(
     let total = unique.len() + edgesync.len();
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut set = tokio::task::JoinSet::new();
-    for (host, port) in unique {
-        let req = SmtpProbeRequest {
-            addresses: addresses
+    for t in unique {
+        let host = t.host.clone();
+        let resolved = match (t.pinned, host.parse::<IpAddr>()) {
+            (Some(ip), _) | (None, Ok(ip)) => vec![ip],
+            (None, Err(_)) => addresses
                 .get(&host.to_ascii_lowercase())
                 .cloned()
                 .unwrap_or_default(),
+        };
+        let evidence_id = t.evidence_id();
+        let req = SmtpProbeRequest {
+            addresses: resolved,
             helo: options.helo.clone(),
             sni: None,
             timeouts,
             host,
-            port,
+            port: t.port,
         };
         let limit = Arc::clone(&limit);
         // A scan never outlives the diagnosis: at most half of its total time.
@@ -539,9 +683,9 @@ async fn run_probes(
         let observer = step_observer(options, format!("smtp:{}:{}", req.host, req.port));
         set.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            Either::Smtp(Box::new(
-                crate::tls_scan::probe_smtp_scanned_observed(&req, &scan, observer).await,
-            ))
+            let mut probe = crate::tls_scan::probe_smtp_scanned_observed(&req, &scan, observer).await;
+            probe.id = evidence_id;
+            Either::Smtp(Box::new(probe))
         });
     }
     for (host, port) in edgesync {
@@ -585,9 +729,10 @@ async fn run_probes(
                 if watched {
                     for t in targets
                         .iter()
-                        .filter(|t| t.host.eq_ignore_ascii_case(&p.host) && t.port == p.port)
+                        .filter(|t| t.evidence_id().eq_ignore_ascii_case(&p.id))
                     {
-                        checks.extend(endpoint_checks(options, t, &p));
+                        let vantage = vantage(topology, t.listener, &t.host, None);
+                        checks.extend(endpoint_checks(options, t, &p, &vantage));
                         checks.extend(dane_checks(topology, t, dns, Some(&p)));
                     }
                 }
@@ -597,9 +742,11 @@ async fn run_probes(
             }
             Either::Tls(p) => {
                 if watched {
+                    let vantage = vantage(topology, Listener::EdgeSync, &p.host, None);
                     checks.push(checks::smtp::edgesync_check(
                         &p,
                         Attachment::Hop(hop::MAILBOX_EDGE.into()),
+                        &vantage,
                     ));
                 }
                 let id = p.id.clone();
@@ -672,6 +819,7 @@ fn judge(
             .and_then(|t| evidence.smtp(&t.evidence_id())),
     };
     [
+        j.vantage(),
         j.dns(),
         j.endpoints(),
         j.dane(),
@@ -681,6 +829,38 @@ fn judge(
         j.audit(),
     ]
     .concat()
+}
+
+/// Where this workstation is, for the reachability of a `listener` on `host`: from the profile's
+/// location, and, once every probe has finished (`evidence`), from what answered. A host that answered on
+/// another port is evidently reachable from here, so a port of it that does not answer is a failure, not
+/// the vantage point.
+fn vantage(
+    topology: &Topology,
+    listener: Listener,
+    host: &str,
+    evidence: Option<&Evidence>,
+) -> checks::smtp::Vantage {
+    let answered_elsewhere = evidence.is_some_and(|e| {
+        e.smtp
+            .iter()
+            .filter(|p| p.host.eq_ignore_ascii_case(host))
+            .map(|p| &p.connect)
+            .chain(
+                e.tls_ports
+                    .iter()
+                    .filter(|p| p.host.eq_ignore_ascii_case(host))
+                    .map(|p| &p.connect),
+            )
+            .any(crate::evidence::Connect::is_connected)
+    });
+    checks::smtp::Vantage {
+        from: Some(topology.location.words().to_string()),
+        out_of_sight: topology
+            .out_of_sight(listener)
+            .filter(|_| !answered_elsewhere)
+            .map(str::to_string),
+    }
 }
 
 /// What the judging of a diagnosis reads.
@@ -695,30 +875,16 @@ struct Judging<'a> {
 }
 
 impl Judging<'_> {
-    /// `dns.*`, with what the public endpoint announced (its banner and EHLO names) and where it was
-    /// reached (the egress address when the profile gives none).
+    /// `path.vantage`: where mailpath runs from, and whether what it saw agrees.
+    fn vantage(&self) -> Vec<CheckResult> {
+        vec![checks::vantage::vantage_check(self.profile, self.evidence)]
+    }
+
+    /// `dns.*`, with where on-premises mail leaves from (the profile's egress addresses and send FQDN).
     fn dns(&self) -> Vec<CheckResult> {
-        let mut public_announced = Vec::new();
-        if let Some(p) = self.public_probe {
-            if let Some(b) = &p.banner
-                && let Some(word) = b.first().split_whitespace().next()
-                && !checks::smtp::is_masked(b.first())
-            {
-                public_announced.push(word.to_string());
-            }
-            if let Some(e) = &p.ehlo
-                && let Some(word) = e.first().split_whitespace().next()
-            {
-                public_announced.push(word.to_string());
-            }
-        }
-        let observed = self.public_probe.and_then(|p| match &p.connect {
-            crate::evidence::Connect::Connected { address, .. } => Some(address.ip()),
-            _ => None,
-        });
         let dns_ctx = crate::checks::dns::DnsContext {
-            egress: self.topology.egress(observed),
-            public_names: public_announced,
+            egress: self.topology.egress(),
+            send_fqdn: self.topology.send_fqdn.clone(),
         };
         crate::checks::dns::dns_checks(self.profile, self.evidence, &dns_ctx)
     }
@@ -733,14 +899,15 @@ impl Judging<'_> {
                     CheckResult::new(
                         &checks::smtp::TCP_SMTP,
                         crate::check::Status::Skip,
-                        format!("{}:{}", t.host, t.port),
+                        t.label(),
                         "not probed: the diagnosis ran out of time",
                     )
                     .on(t.attachment.clone()),
                 );
                 continue;
             };
-            results.extend(endpoint_checks(self.options, t, probe));
+            let vantage = vantage(self.topology, t.listener, &t.host, Some(self.evidence));
+            results.extend(endpoint_checks(self.options, t, probe, &vantage));
         }
         results
     }
@@ -765,22 +932,34 @@ impl Judging<'_> {
         self.evidence
             .tls_ports
             .iter()
-            .map(|p| checks::smtp::edgesync_check(p, Attachment::Hop(hop::MAILBOX_EDGE.into())))
+            .map(|p| {
+                let vantage = vantage(self.topology, Listener::EdgeSync, &p.host, Some(self.evidence));
+                checks::smtp::edgesync_check(p, Attachment::Hop(hop::MAILBOX_EDGE.into()), &vantage)
+            })
             .collect()
     }
 
-    /// The hops inside Microsoft's network, which no probe can see.
+    /// The hops inside Microsoft's network, which no probe can see, and the lane of Exchange Online's
+    /// mail to the internet.
     fn unobservable(&self) -> Vec<CheckResult> {
-        vec![
-            checks::smtp::unobservable(
+        let mut results = Vec::new();
+        // Mail reaches Exchange Online only when the hop into the cloud reaches EOP.
+        let cloud = self
+            .topology
+            .cloud_target(&self.topology.mx_targets(&self.evidence.dns))
+            .map(|h| self.topology.destination(&h));
+        if cloud.is_none_or(|d| d == Destination::Eop) {
+            results.push(checks::smtp::unobservable(
                 hop::EOP_EXO,
                 "EOP -> Exchange Online runs inside Microsoft's network",
-            ),
-            checks::smtp::unobservable(
-                hop::EXO_EOP,
-                "Exchange Online -> EOP runs inside Microsoft's network",
-            ),
-        ]
+            ));
+        }
+        results.push(checks::smtp::unobservable(
+            hop::EXO_EOP,
+            "Exchange Online -> EOP runs inside Microsoft's network",
+        ));
+        results.extend(checks::routing::internet_lane_checks(self.topology));
+        results
     }
 
     /// The configuration audit of an imported export, with the certificates the probes were served.
@@ -822,19 +1001,83 @@ impl Judging<'_> {
         let config_ctx = crate::checks::config::ConfigContext {
             served_certificate: served,
         };
-        checks::config::config_checks(self.profile, &config_ctx)
+        let mut results = checks::config::config_checks(self.profile, &config_ctx);
+        results.push(checks::routing::send_smart_hosts_check(self.profile));
+        results.extend(checks::receive::receive_certificate_checks(
+            self.profile,
+            &self.receivers(),
+            Attachment::Hop(self.topology.hop_from_eop.into()),
+        ));
+        results
+    }
+
+    /// Every server that receives from Exchange Online and what it showed: the servers of the profile,
+    /// then each other address behind the public name (a server the profile does not list).
+    fn receivers(&self) -> Vec<checks::receive::ReceiverSeen> {
+        let connected = |t: &Target| {
+            t.pinned.or_else(
+                || match self.evidence.smtp(&t.evidence_id()).map(|p| &p.connect) {
+                    Some(crate::evidence::Connect::Connected { address, .. }) => Some(address.ip()),
+                    _ => None,
+                },
+            )
+        };
+        let seen = |t: &Target, server: String, connector: String| checks::receive::ReceiverSeen {
+            server,
+            connector,
+            target: t.label(),
+            evidence_id: t.evidence_id(),
+            observed: checks::receive::observed(self.evidence.smtp(&t.evidence_id())),
+        };
+        let mut known: Vec<IpAddr> = self
+            .topology
+            .receivers()
+            .iter()
+            .filter_map(|r| r.address)
+            .collect();
+        let mut receivers = Vec::new();
+        for t in self.targets {
+            if let Some((server, connector)) = t.receiver.clone() {
+                known.extend(connected(t));
+                receivers.push(seen(t, server, connector));
+            }
+        }
+        let from_eop = Attachment::Hop(self.topology.hop_from_eop.into());
+        for t in self.targets {
+            if t.receiver.is_some() || t.listener != Listener::Public || t.attachment != from_eop {
+                continue;
+            }
+            let Some(ip) = connected(t) else { continue };
+            if known.contains(&ip) {
+                continue;
+            }
+            known.push(ip);
+            let connector = if self.topology.uses_edge() {
+                "<EDGE>\\Default internal receive connector <EDGE>"
+            } else {
+                "<SERVER>\\Default Frontend <SERVER>"
+            };
+            receivers.push(seen(t, format!("the server at {ip}"), connector.to_string()));
+        }
+        receivers
     }
 }
 
 /// The checks of one probed SMTP endpoint as one target of the path uses it: the SMTP dialogue and the
 /// certificate. They depend on nothing else, so they are judged as soon as the probe ends (live progress).
-fn endpoint_checks(options: &DiagnoseOptions, t: &Target, probe: &SmtpProbe) -> Vec<CheckResult> {
+fn endpoint_checks(
+    options: &DiagnoseOptions,
+    t: &Target,
+    probe: &SmtpProbe,
+    vantage: &checks::smtp::Vantage,
+) -> Vec<CheckResult> {
     let id = t.evidence_id();
     let mut results = Vec::new();
     let ctx = EndpointContext {
         attachment: t.attachment.clone(),
         external_service: t.external_service,
         role: t.role.clone(),
+        vantage: vantage.clone(),
     };
     results.extend(checks::smtp::smtp_checks(probe, &ctx));
     results.push(checks::ciphers::cipher_check(probe, &ctx));
@@ -843,8 +1086,9 @@ fn endpoint_checks(options: &DiagnoseOptions, t: &Target, probe: &SmtpProbe) -> 
         .as_ref()
         .map(|tls| tls.chain.clone())
         .unwrap_or_default();
+    let label = t.label();
     let cert_ctx = CertCheckContext {
-        target: &format!("{}:{}", t.host, t.port),
+        target: &label,
         evidence_id: &id,
         expected: &t.expected,
         trust: &options.trust,
@@ -853,27 +1097,42 @@ fn endpoint_checks(options: &DiagnoseOptions, t: &Target, probe: &SmtpProbe) -> 
         attachment: t.attachment.clone(),
     };
     if probe.tls.as_ref().is_some_and(|tls| !tls.chain.is_empty()) {
-        let mut certs = checks::cert::cert_checks(&chain, &cert_ctx);
-        if t.external_service {
-            checks::cert::on_microsoft_endpoint(&mut certs, &t.host);
+        match &t.trust {
+            CertTrust::Public => {
+                let mut certs = checks::cert::cert_checks(&chain, &cert_ctx);
+                if t.external_service {
+                    checks::cert::on_microsoft_endpoint(&mut certs, &t.host);
+                }
+                results.extend(certs);
+            }
+            CertTrust::Direct {
+                publisher,
+                thumbprint,
+            } => {
+                let direct = checks::cert::DirectTrust {
+                    publisher,
+                    thumbprint: thumbprint.as_deref(),
+                    profile_key: (t.listener == Listener::EdgeInternal)
+                        .then_some("[[edge]] subscription_thumbprint"),
+                };
+                results.extend(checks::cert::direct_trust_checks(&chain, &cert_ctx, &direct));
+            }
         }
-        results.extend(certs);
     } else {
         let why = if probe.tls.is_some() {
             "no certificate received"
         } else {
             "no TLS session"
         };
-        for def in checks::cert::DEFS {
+        let defs = match t.trust {
+            CertTrust::Public => checks::cert::SERVER_DEFS,
+            CertTrust::Direct { .. } => checks::cert::DIRECT_TRUST_SERVER_DEFS,
+        };
+        for def in defs.all() {
             results.push(
-                CheckResult::new(
-                    def,
-                    crate::check::Status::Skip,
-                    format!("{}:{}", t.host, t.port),
-                    why,
-                )
-                .evidence(id.clone())
-                .on(t.attachment.clone()),
+                CheckResult::new(def, crate::check::Status::Skip, t.label(), why)
+                    .evidence(id.clone())
+                    .on(t.attachment.clone()),
             );
         }
     }
@@ -890,7 +1149,9 @@ fn dane_checks(
 ) -> Option<CheckResult> {
     let internet_facing = matches!(&t.attachment, Attachment::Hop(h)
         if h == topology.hop_from_eop || h == topology.hop_to_eop || h == hop::INTERNET_EOP);
-    if !internet_facing {
+    // An internal server probed on its own name (each receiving Mailbox server) is not a name senders
+    // look up.
+    if !internet_facing || t.listener == Listener::Mailbox {
         return None;
     }
     let name = crate::topology::tlsa_name(&t.host);
@@ -914,11 +1175,17 @@ fn add_facts(path: &mut MailPath, targets: &[Target], evidence: &Evidence) {
             continue;
         };
         let Some(hop) = path.hop_mut(hop_id) else { continue };
-        hop.facts.push(format!("SMTP {}", t.port));
+        let mut facts = vec![format!("SMTP {}", t.port)];
         if let Some(v) = probe.tls.as_ref().and_then(|tls| tls.version.clone()) {
-            hop.facts.push(v);
+            facts.push(v);
         } else if probe.connect.is_connected() && probe.extensions().iter().all(|e| e != "STARTTLS") {
-            hop.facts.push("no STARTTLS".into());
+            facts.push("no STARTTLS".into());
+        }
+        // Several servers behind one hop: each fact once.
+        for fact in facts {
+            if !hop.facts.contains(&fact) {
+                hop.facts.push(fact);
+            }
         }
     }
     for p in &evidence.tls_ports {

@@ -20,6 +20,35 @@ pub enum NodeKind {
     Eop,
     /// Exchange Online mailboxes.
     ExchangeOnline,
+    /// Where a hop really goes when it is not where hybrid expects: a third-party gateway, a retired
+    /// Office 365 endpoint, or back on-premises (a loop). The label says which.
+    Gateway,
+    /// Not known yet: the MX was not looked up (a preview) or has no usable answer.
+    Unknown,
+}
+
+/// Where a hop reaches, judged by the name (or address) it delivers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Destination {
+    /// Exchange Online Protection.
+    Eop,
+    /// An on-premises server of this deployment.
+    OnPremises,
+    /// A retired Office 365 endpoint (FOPE, Forefront: `mail.messaging.microsoft.com`, `*.frontbridge.com`)
+    /// or an Office 365 address used instead of the tenant's name: Exchange Online answers ATTR35.
+    Retired,
+    /// Anything else: a third-party gateway or relay.
+    ThirdParty,
+}
+
+/// A host a hop delivers to, and what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reached {
+    /// The host name (or address).
+    pub host: String,
+    /// What it is.
+    pub destination: Destination,
 }
 
 /// Which way mail flows.
@@ -32,6 +61,9 @@ pub enum Way {
     Inbound,
     /// Internet -> the accepted domains' MX.
     InternetMx,
+    /// Exchange Online -> the internet: directly through EOP, or through on-premises with centralized mail
+    /// transport.
+    ToInternet,
 }
 
 /// A node of the path.
@@ -117,12 +149,26 @@ pub struct PathSpec {
     pub edge_to_mailbox: Option<String>,
     /// Endpoint probed for the internet MX hop.
     pub internet_mx: Option<String>,
+    /// Where the hop into the cloud really delivers (the send connector's smart host, else the MX of the
+    /// routing domain); `None` before DNS is read (drawn as EOP, the only answer Microsoft's zone gives).
+    pub to_eop_reaches: Option<Reached>,
+    /// Where the MX of the first accepted domain points; `None` before DNS is read or when it has none.
+    pub internet_mx_reaches: Option<Reached>,
+    /// Whether Exchange Online sends its internet mail through on-premises (`RouteAllMessagesViaOnPremises`,
+    /// centralized mail transport).
+    pub centralized: bool,
 }
 
 impl MailPath {
     /// Build the path (statuses all Pass until [`MailPath::roll_up`]).
+    ///
+    /// Hop ids name the role of a hop (`out.edge-eop`: the hop into the cloud; `mx.internet-eop`: the
+    /// accepted domain's MX) and stay the same whatever it reaches, so that checks, reports and their
+    /// comparisons keep their keys; the node at its end is what it really reaches (a retired Office 365
+    /// endpoint, a third-party gateway, on-premises).
     pub fn build(spec: &PathSpec) -> MailPath {
         let edge = !spec.edge_hosts.is_empty();
+        let onprem = if edge { "edge" } else { "mailbox" };
         let mut nodes = vec![
             node(
                 "mailbox",
@@ -146,64 +192,83 @@ impl MailPath {
             );
         }
         let mut hops = Vec::new();
-        let mut out = Lane {
-            way: Way::Outbound,
-            title: "On-premises -> Exchange Online".into(),
-            nodes: vec![],
-            hops: vec![],
-        };
-        let mut inb = Lane {
-            way: Way::Inbound,
-            title: "Exchange Online -> on-premises".into(),
-            nodes: vec![],
-            hops: vec![],
-        };
-        let out_nodes: Vec<&str> = if edge {
-            vec!["mailbox", "edge", "eop", "exo"]
-        } else {
-            vec!["mailbox", "eop", "exo"]
-        };
-        let in_nodes: Vec<&str> = if edge {
-            vec!["exo", "eop", "edge", "mailbox"]
-        } else {
-            vec!["exo", "eop", "mailbox"]
-        };
-        for (lane, names, prefix) in [(&mut out, &out_nodes, "out"), (&mut inb, &in_nodes, "in")] {
-            lane.nodes = names.iter().map(|s| (*s).to_string()).collect();
-            for pair in names.windows(2) {
-                let (from, to) = (pair[0], pair[1]);
-                let id = format!("{prefix}.{from}-{to}");
-                let endpoint = match (from, to) {
-                    ("mailbox", "edge") => spec.mailbox_to_edge.clone(),
-                    ("edge" | "mailbox", "eop") => spec.to_eop.clone(),
-                    ("eop", "edge" | "mailbox") => spec.from_eop.clone(),
-                    ("edge", "mailbox") => spec.edge_to_mailbox.clone(),
-                    _ => None,
-                };
-                let observable = !(from == "exo" || to == "exo");
-                hops.push(hop(&id, lane.way, from, to, endpoint, observable));
-                lane.hops.push(id);
-            }
+        let mut lanes = Vec::new();
+
+        // On-premises -> Exchange Online: through the Edge when there is one, to where the send connector
+        // really delivers.
+        let mut out_nodes: Vec<String> = vec!["mailbox".into()];
+        if edge {
+            out_nodes.push("edge".into());
         }
-        let mx = Lane {
-            way: Way::InternetMx,
-            title: "Internet -> accepted domains (MX)".into(),
-            nodes: vec!["internet".into(), "eop".into()],
-            hops: vec!["mx.internet-eop".into()],
+        let cloud = match &spec.to_eop_reaches {
+            None => "eop".to_string(),
+            Some(r) if r.destination == Destination::Eop => "eop".to_string(),
+            Some(r) => elsewhere(&mut nodes, "", r),
         };
-        hops.push(hop(
-            "mx.internet-eop",
-            Way::InternetMx,
-            "internet",
-            "eop",
-            spec.internet_mx.clone(),
-            true,
+        let reaches_exo = cloud == "eop";
+        out_nodes.push(cloud);
+        if reaches_exo {
+            out_nodes.push("exo".into());
+        }
+        lanes.push(lane(
+            &mut hops,
+            Way::Outbound,
+            "On-premises -> Exchange Online",
+            "out",
+            &out_nodes,
+            spec,
         ));
-        MailPath {
-            nodes,
-            hops,
-            lanes: vec![out, inb, mx],
+
+        // Exchange Online -> on-premises.
+        let mut in_nodes: Vec<String> = vec!["exo".into(), "eop".into()];
+        if edge {
+            in_nodes.push("edge".into());
         }
+        in_nodes.push("mailbox".into());
+        lanes.push(lane(
+            &mut hops,
+            Way::Inbound,
+            "Exchange Online -> on-premises",
+            "in",
+            &in_nodes,
+            spec,
+        ));
+
+        // Internet -> the accepted domains' MX: EOP only when the MX is EOP.
+        let mx_node = match &spec.internet_mx_reaches {
+            None => {
+                nodes.push(node("mx", NodeKind::Unknown, "MX of the accepted domain", &[]));
+                "mx".to_string()
+            }
+            Some(r) => match r.destination {
+                Destination::Eop => "eop".to_string(),
+                Destination::OnPremises => onprem.to_string(),
+                _ => elsewhere(&mut nodes, "mx-", r),
+            },
+        };
+        lanes.push(lane(
+            &mut hops,
+            Way::InternetMx,
+            "Internet -> accepted domains (MX)",
+            "mx",
+            &["internet".into(), mx_node],
+            spec,
+        ));
+
+        // Exchange Online -> the internet: directly, or centralized through on-premises.
+        let (title, net_nodes): (&str, Vec<String>) = if spec.centralized {
+            (
+                "Exchange Online -> internet (centralized through on-premises)",
+                vec!["exo".into(), "eop".into(), onprem.into(), "internet".into()],
+            )
+        } else {
+            (
+                "Exchange Online -> internet",
+                vec!["exo".into(), "eop".into(), "internet".into()],
+            )
+        };
+        lanes.push(lane(&mut hops, Way::ToInternet, title, "net", &net_nodes, spec));
+        MailPath { nodes, hops, lanes }
     }
 
     /// Set every node's and hop's counts and status from the checks attached to it.
@@ -238,6 +303,64 @@ impl MailPath {
     pub fn hop_mut(&mut self, id: &str) -> Option<&mut Hop> {
         self.hops.iter_mut().find(|h| h.id == id)
     }
+}
+
+/// A lane through `names`, its hops added to `hops`. A hop's id is `<prefix>.<from>-<to>`, except that the
+/// hop into the cloud and the MX hop keep their role's id (`out.edge-eop`, `mx.internet-eop`) whatever node
+/// they reach.
+fn lane(hops: &mut Vec<Hop>, way: Way, title: &str, prefix: &str, names: &[String], spec: &PathSpec) -> Lane {
+    let mut lane = Lane {
+        way,
+        title: title.into(),
+        nodes: names.to_vec(),
+        hops: Vec::new(),
+    };
+    for pair in names.windows(2) {
+        let (from, to) = (pair[0].as_str(), pair[1].as_str());
+        let (id, endpoint, observable) = match (way, from, to) {
+            (Way::Outbound, "mailbox", "edge") => {
+                (format!("out.{from}-{to}"), spec.mailbox_to_edge.clone(), true)
+            }
+            (Way::Outbound, "edge" | "mailbox", _) => (format!("out.{from}-eop"), spec.to_eop.clone(), true),
+            (Way::Inbound, "eop", _) => (format!("in.{from}-{to}"), spec.from_eop.clone(), true),
+            (Way::Inbound, "edge", "mailbox") => {
+                (format!("in.{from}-{to}"), spec.edge_to_mailbox.clone(), true)
+            }
+            (Way::InternetMx, _, _) => ("mx.internet-eop".to_string(), spec.internet_mx.clone(), true),
+            (Way::ToInternet, "eop", "edge" | "mailbox") => {
+                (format!("net.{from}-{to}"), spec.from_eop.clone(), true)
+            }
+            (Way::ToInternet, "edge" | "mailbox", _) => (format!("net.{from}-{to}"), None, true),
+            _ => (
+                format!("{prefix}.{from}-{to}"),
+                None,
+                !(from == "exo" || to == "exo" || (from == "eop" && to == "internet")),
+            ),
+        };
+        hops.push(hop(&id, way, from, to, endpoint, observable));
+        lane.hops.push(id);
+    }
+    lane
+}
+
+/// The node of a host a hop reaches that is not EOP (nor, for the MX, on-premises): its id (`legacy`,
+/// `gateway`, `loop`, prefixed with `prefix`), added to `nodes` unless already there.
+fn elsewhere(nodes: &mut Vec<Node>, prefix: &str, reached: &Reached) -> String {
+    let (id, label) = match reached.destination {
+        Destination::Retired => ("legacy", "Retired Office 365 endpoint"),
+        Destination::OnPremises => ("loop", "On-premises again (a mail loop)"),
+        Destination::Eop | Destination::ThirdParty => ("gateway", "Third-party gateway"),
+    };
+    let id = format!("{prefix}{id}");
+    if !nodes.iter().any(|n| n.id == id) {
+        nodes.push(node(
+            &id,
+            NodeKind::Gateway,
+            label,
+            std::slice::from_ref(&reached.host),
+        ));
+    }
+    id
 }
 
 fn node(id: &str, kind: NodeKind, label: &str, hosts: &[String]) -> Node {
@@ -291,6 +414,93 @@ mod tests {
         });
         assert_eq!(direct.lanes[1].hops, ["in.exo-eop", "in.eop-mailbox"]);
         assert!(direct.node("edge").is_none());
+    }
+
+    /// Issue 13 item 11: lanes are drawn to what the MX and the send connector really reach.
+    #[test]
+    fn lanes_end_where_mail_really_goes() {
+        let reached = |host: &str, destination| Reached {
+            host: host.into(),
+            destination,
+        };
+        let build = |internet_mx: Option<Reached>, to_eop: Option<Reached>, centralized: bool| {
+            MailPath::build(&PathSpec {
+                mailbox_hosts: vec!["ex01".into()],
+                edge_hosts: vec!["edge01".into()],
+                internet_mx_reaches: internet_mx,
+                to_eop_reaches: to_eop,
+                centralized,
+                ..PathSpec::default()
+            })
+        };
+        let lane = |p: &MailPath, way: Way| {
+            p.lanes
+                .iter()
+                .find(|l| l.way == way)
+                .map(|l| l.nodes.clone())
+                .unwrap_or_default()
+        };
+        let eop = || {
+            Some(reached(
+                "contoso-com.mail.protection.outlook.com",
+                Destination::Eop,
+            ))
+        };
+
+        let healthy = build(eop(), eop(), false);
+        assert_eq!(lane(&healthy, Way::InternetMx), ["internet", "eop"]);
+        assert_eq!(lane(&healthy, Way::ToInternet), ["exo", "eop", "internet"]);
+        assert!(!healthy.hop("net.eop-internet").unwrap().observable);
+
+        let on_premises = build(
+            Some(reached("mail.contoso.com", Destination::OnPremises)),
+            eop(),
+            false,
+        );
+        assert_eq!(lane(&on_premises, Way::InternetMx), ["internet", "edge"]);
+        assert_eq!(
+            on_premises.lanes[2].hops,
+            ["mx.internet-eop"],
+            "the MX hop keeps its id"
+        );
+
+        let gateway = build(
+            Some(reached("mx1.gateway.example", Destination::ThirdParty)),
+            eop(),
+            false,
+        );
+        assert_eq!(lane(&gateway, Way::InternetMx), ["internet", "mx-gateway"]);
+        let node = gateway.node("mx-gateway").unwrap();
+        assert_eq!(
+            (node.kind, node.hosts.clone()),
+            (NodeKind::Gateway, vec!["mx1.gateway.example".to_string()])
+        );
+
+        let legacy = build(
+            eop(),
+            Some(reached("mail.messaging.microsoft.com", Destination::Retired)),
+            false,
+        );
+        assert_eq!(lane(&legacy, Way::Outbound), ["mailbox", "edge", "legacy"]);
+        assert_eq!(
+            legacy.node("legacy").unwrap().label,
+            "Retired Office 365 endpoint"
+        );
+        assert!(
+            legacy.hop("out.edge-eop").is_some(),
+            "the hop into the cloud keeps its id"
+        );
+
+        let centralized = build(eop(), eop(), true);
+        assert_eq!(
+            lane(&centralized, Way::ToInternet),
+            ["exo", "eop", "edge", "internet"]
+        );
+        assert!(centralized.hop("net.eop-edge").unwrap().observable);
+
+        let unresolved = build(None, None, false);
+        assert_eq!(lane(&unresolved, Way::InternetMx), ["internet", "mx"]);
+        assert_eq!(unresolved.node("mx").unwrap().kind, NodeKind::Unknown);
     }
 
     #[test]

@@ -23,6 +23,7 @@
 //! path in the parsed document.
 #![warn(missing_docs)]
 
+mod edit;
 mod error;
 mod fields;
 mod parse;
@@ -39,6 +40,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use crate::cloud::{Cloud, CloudNames};
+pub use edit::{EditError, location_in, set_location};
 pub use error::{KeyPath, KeySegment, Location, Problem, ProfileError};
 pub use fields::DNS_PORT;
 pub use provenance::{ConnectorTable, Provenance, Sourced};
@@ -89,9 +91,69 @@ pub struct Profile {
     pub trust: Trust,
     /// The probe timeouts.
     pub timeouts: Timeouts,
+    /// Where mailpath runs from (`[workstation]`): what it can and cannot observe.
+    pub workstation: Workstation,
     /// Port overrides per host name (`[[ports]]`), for labs that listen on high ports.
     #[serde(rename = "ports", skip_serializing_if = "Vec::is_empty")]
     pub port_overrides: Vec<PortOverride>,
+}
+
+/// Where mailpath runs from (`[workstation]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Workstation {
+    /// The network this workstation is on. Default [`NetworkLocation::Lan`].
+    pub location: NetworkLocation,
+}
+
+/// The network mailpath runs from: it decides which hops are expected to be observable. A hop that cannot
+/// be observed from here is a `skip` that says why, never a `fail`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum NetworkLocation {
+    /// The internal network, where the Mailbox servers are (the usual place for an admin's workstation). The
+    /// Edge's internal listeners (SMTP 25, EdgeSync 50636) are usually not reachable from here: the DMZ
+    /// firewall lets only the Mailbox servers in. DNS is the internal view (split DNS).
+    #[default]
+    Lan,
+    /// The perimeter network, where the Edge Transport servers are. The Mailbox servers are usually not
+    /// reachable from here.
+    Dmz,
+    /// Outside the organisation, where Exchange Online Protection and other senders are: only the public
+    /// endpoints are reachable, and DNS is the public view.
+    Internet,
+}
+
+impl NetworkLocation {
+    /// Every location, in the order the GUI offers them.
+    pub const ALL: [NetworkLocation; 3] = [
+        NetworkLocation::Lan,
+        NetworkLocation::Dmz,
+        NetworkLocation::Internet,
+    ];
+
+    /// The profile's name (`lan`, `dmz`, `internet`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkLocation::Lan => "lan",
+            NetworkLocation::Dmz => "dmz",
+            NetworkLocation::Internet => "internet",
+        }
+    }
+
+    /// In words, after "from": `the LAN`, `the DMZ`, `the internet`.
+    pub fn words(self) -> &'static str {
+        match self {
+            NetworkLocation::Lan => "the LAN",
+            NetworkLocation::Dmz => "the DMZ",
+            NetworkLocation::Internet => "the internet",
+        }
+    }
+}
+
+impl std::fmt::Display for NetworkLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The Microsoft 365 tenant (`[tenant]`).
@@ -175,11 +237,18 @@ pub struct EdgeServer {
     /// The internal IP address, when it should not be resolved.
     #[serde(deserialize_with = "fields::ip_opt", skip_serializing_if = "Option::is_none")]
     pub address: Option<IpAddr>,
-    /// The public IP address, when it should not be resolved (also the expected SPF/PTR address).
+    /// The public IP address EOP connects to, when it should not be resolved. It is not assumed to be the
+    /// address outbound mail leaves from (NAT may differ): that is `[connectors.send] egress_addresses`.
     #[serde(deserialize_with = "fields::ip_opt", skip_serializing_if = "Option::is_none")]
     pub external_address: Option<IpAddr>,
     /// Whether this Edge handles hybrid transport (was selected in the HCW). Default `true`.
     pub hybrid: bool,
+    /// The thumbprint (SHA-1, 40 hex digits; spaces and colons ignored) of the certificate the Edge
+    /// subscription published: the one the Mailbox servers accept from this Edge over direct trust
+    /// (`Get-ExchangeCertificate` on the Edge, the certificate with `Services` SMTP created at setup). Unknown
+    /// when omitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_thumbprint: Option<String>,
 }
 
 impl Default for EdgeServer {
@@ -190,8 +259,26 @@ impl Default for EdgeServer {
             address: None,
             external_address: None,
             hybrid: true,
+            subscription_thumbprint: None,
         }
     }
+}
+
+impl EdgeServer {
+    /// [`subscription_thumbprint`](EdgeServer::subscription_thumbprint) in upper case without spaces or
+    /// colons, as `Get-ExchangeCertificate` prints it.
+    pub fn subscription_thumbprint(&self) -> Option<String> {
+        self.subscription_thumbprint.as_deref().map(normalize_thumbprint)
+    }
+}
+
+/// A certificate thumbprint in upper case, without the spaces and colons tools put between bytes.
+pub fn normalize_thumbprint(thumbprint: &str) -> String {
+    thumbprint
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != ':')
+        .collect::<String>()
+        .to_ascii_uppercase()
 }
 
 /// The four connectors the HCW creates (`[connectors.*]`).
@@ -281,6 +368,15 @@ pub struct SendConnector {
     /// `CloudServicesMailEnabled`: keeps cross-premises headers ([`SendConnector::cloud_services_mail_enabled`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cloud_services_mail_enabled: Option<bool>,
+    /// `SmartHosts`: where the connector relays instead of looking up the MX of the routing domain (the HCW
+    /// sets none). Empty when none or unknown.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub smart_hosts: Vec<String>,
+    /// The public addresses on-premises mail leaves from, after NAT: what EOP and internet receivers see,
+    /// what SPF must authorise and whose PTR must name [`fqdn`](SendConnector::fqdn). Unknown when empty
+    /// (the address a probe reached is never taken for it).
+    #[serde(deserialize_with = "fields::ips", skip_serializing_if = "Vec::is_empty")]
+    pub egress_addresses: Vec<IpAddr>,
 }
 
 impl ConnectorTable for SendConnector {

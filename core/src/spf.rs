@@ -494,7 +494,8 @@ fn cidr(addr: IpAddr, v4: Option<u8>, v6: Option<u8>) -> u8 {
     }
 }
 
-fn in_network(ip: IpAddr, net: IpAddr, len: u8) -> bool {
+/// Whether `ip` is in the network `net`/`len` (false across families).
+pub(crate) fn in_network(ip: IpAddr, net: IpAddr, len: u8) -> bool {
     match (ip, net) {
         (IpAddr::V4(a), IpAddr::V4(n)) => {
             let mask = if len == 0 {

@@ -19,8 +19,8 @@
 use std::net::IpAddr;
 
 use crate::dns::{DnsAnswer, RecordType};
-use crate::path::PathSpec;
-use crate::profile::{PortOverride, Profile};
+use crate::path::{Destination, PathSpec, Reached};
+use crate::profile::{NetworkLocation, PortOverride, Profile};
 
 /// The stable ids of the hops of the mail path ([`crate::path::MailPath`]).
 pub mod hop {
@@ -40,8 +40,13 @@ pub mod hop {
     pub const EOP_MAILBOX: &str = "in.eop-mailbox";
     /// Edge -> Mailbox (inbound through an Edge).
     pub const EDGE_MAILBOX: &str = "in.edge-mailbox";
-    /// Internet -> EOP (the MX of the accepted domains).
+    /// Internet -> the MX of the accepted domains (EOP when the MX is EOP; the id stays whatever the MX
+    /// reaches).
     pub const INTERNET_EOP: &str = "mx.internet-eop";
+    /// Exchange Online -> EOP, for mail to the internet (inside Microsoft's network).
+    pub const NET_EXO_EOP: &str = "net.exo-eop";
+    /// EOP -> the internet: Exchange Online's mail to the internet, without centralized mail transport.
+    pub const NET_EOP_INTERNET: &str = "net.eop-internet";
 }
 
 /// The stable ids of the nodes of the mail path.
@@ -78,6 +83,60 @@ pub fn is_retired_office365_host(host: &str) -> bool {
         || h.ends_with(".messaging.microsoft.com")
 }
 
+/// Exchange Online Protection's published address ranges (the `ip4`/`ip6` terms of
+/// `spf.protection.outlook.com`; Microsoft 365 "URLs and IP address ranges", Exchange Online).
+pub const EOP_ADDRESS_RANGES: &[(&str, u8)] = &[
+    ("40.92.0.0", 15),
+    ("40.107.0.0", 16),
+    ("52.100.0.0", 14),
+    ("104.47.0.0", 17),
+    ("2a01:111:f400::", 48),
+    ("2a01:111:f403::", 48),
+];
+
+/// Whether `ip` is in one of Exchange Online Protection's address ranges ([`EOP_ADDRESS_RANGES`]).
+pub fn is_eop_address(ip: IpAddr) -> bool {
+    EOP_ADDRESS_RANGES.iter().any(|(net, len)| {
+        net.parse::<IpAddr>()
+            .is_ok_and(|net| crate::spf::in_network(ip, net, *len))
+    })
+}
+
+/// Whether `ip` is an address of a private network behind NAT: RFC 1918, shared (RFC 6598), unique local
+/// (RFC 4193), link-local or unspecified. Receivers on the internet never see one (mail leaves through
+/// NAT with a public address), and a public name that resolves to one was answered by internal DNS.
+/// Loopback is not one: no NAT hides it, only labs and tests use it.
+pub fn is_private_address(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            v6.is_unspecified() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// What a workstation probe targets, for what it can be expected to reach from where it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// A Mailbox server's receive connector (internal network).
+    Mailbox,
+    /// An Edge's internal listener: SMTP from the Mailbox servers (perimeter network).
+    EdgeInternal,
+    /// An Edge's EdgeSync LDAPS port 50636 (perimeter network).
+    EdgeSync,
+    /// A public on-premises endpoint: where Exchange Online and the internet connect.
+    Public,
+    /// An endpoint outside the organisation (EOP, an MX elsewhere).
+    External,
+}
+
 /// The TLSA owner name of an SMTP host (`_25._tcp.mail.contoso.com`): always port 25, the port senders
 /// use, whatever port a lab or a test listens on.
 pub fn tlsa_name(host: &str) -> String {
@@ -102,8 +161,11 @@ pub struct EdgeServer {
     pub address: Option<IpAddr>,
     /// The public FQDN, which EOP connects to and the Edge announces.
     pub external_fqdn: String,
-    /// The public address, when the profile gives it (also the expected SPF/PTR address).
+    /// The public address EOP connects to, when the profile gives it.
     pub external_address: Option<IpAddr>,
+    /// The thumbprint of the certificate its Edge subscription published (normalized), when the profile
+    /// gives it.
+    pub subscription_thumbprint: Option<String>,
 }
 
 /// The MX hosts that decide the path, as DNS answered: where on-premises sends, and where the internet
@@ -157,6 +219,31 @@ pub struct Topology {
     pub smart_hosts: Vec<String>,
     /// Port overrides per host (labs).
     ports: Vec<PortOverride>,
+    /// Where mailpath runs from.
+    pub location: NetworkLocation,
+    /// The send connector's smart hosts: where it relays cloud mail instead of the MX of the routing
+    /// domain (the HCW sets none).
+    pub send_smart_hosts: Vec<String>,
+    /// The public addresses on-premises mail leaves from, as the profile gives them (empty: unknown).
+    pub egress_addresses: Vec<IpAddr>,
+    /// Whether Exchange Online routes all its mail through on-premises (centralized mail transport).
+    pub centralized: bool,
+}
+
+/// A server that receives mail from Exchange Online, and the receive connector that does it: each Mailbox
+/// server without an Edge, each hybrid Edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receiver {
+    /// The server's name as Exchange shows it (`EX02`, `EDGE01`).
+    pub server: String,
+    /// The receive connector's identity (`EX02\Default Frontend EX02`).
+    pub connector: String,
+    /// The host name probed.
+    pub host: String,
+    /// The address the profile gives for it, probed instead of resolving the name.
+    pub address: Option<IpAddr>,
+    /// What kind of listener it is.
+    pub listener: Listener,
 }
 
 impl Topology {
@@ -169,6 +256,7 @@ impl Topology {
                 address: e.address,
                 external_fqdn: e.external_fqdn.clone(),
                 external_address: e.external_address,
+                subscription_thumbprint: e.subscription_thumbprint(),
             })
             .collect();
         let mailboxes: Vec<MailboxServer> = profile
@@ -225,6 +313,10 @@ impl Topology {
             send_fqdn: connectors.send.fqdn.clone(),
             smart_hosts: connectors.exo_outbound.smart_hosts.clone(),
             ports: profile.port_overrides.clone(),
+            location: profile.workstation.location,
+            send_smart_hosts: connectors.send.smart_hosts.clone(),
+            egress_addresses: connectors.send.egress_addresses.clone(),
+            centralized: connectors.exo_outbound.route_all_via_on_premises().value,
         }
     }
 
@@ -264,14 +356,95 @@ impl Topology {
             .any(|n| n.eq_ignore_ascii_case(host))
     }
 
-    /// The egress addresses of on-premises mail, which SPF must cover: the hybrid Edges' public
-    /// addresses as the profile gives them, else the address the public endpoint was `observed` at.
-    pub fn egress(&self, observed: Option<IpAddr>) -> Vec<IpAddr> {
-        let declared: Vec<IpAddr> = self.edges.iter().filter_map(|e| e.external_address).collect();
-        if declared.is_empty() {
-            observed.into_iter().collect()
+    /// The egress addresses of on-premises mail, which SPF must cover and whose PTR must name the send
+    /// connector's FQDN: `[connectors.send] egress_addresses`, or none (unknown). The address a probe
+    /// reached is never taken for it: outbound NAT may differ, and split DNS gives a private one.
+    pub fn egress(&self) -> Vec<IpAddr> {
+        self.egress_addresses.clone()
+    }
+
+    /// What `host` is on the mail path: EOP, on-premises, a retired Office 365 endpoint (a FOPE/Forefront
+    /// name, or an address in EOP's ranges used instead of the tenant's name), or a third party.
+    pub fn destination(&self, host: &str) -> Destination {
+        if is_eop_host(host) {
+            Destination::Eop
+        } else if is_retired_office365_host(host) {
+            Destination::Retired
+        } else if let Ok(ip) = host.parse::<IpAddr>() {
+            if is_eop_address(ip) {
+                Destination::Retired
+            } else if self.given_addresses.iter().any(|(_, a)| *a == ip)
+                || self.egress_addresses.contains(&ip)
+            {
+                Destination::OnPremises
+            } else {
+                Destination::ThirdParty
+            }
+        } else if self.is_on_premises(host) {
+            Destination::OnPremises
         } else {
-            declared
+            Destination::ThirdParty
+        }
+    }
+
+    /// Where the send connector delivers cloud mail: its first smart host when it has any, else the MX of
+    /// the routing domain.
+    pub fn cloud_target(&self, mx: &MxTargets) -> Option<String> {
+        self.send_smart_hosts
+            .first()
+            .cloned()
+            .or_else(|| mx.routing.clone())
+    }
+
+    /// Why not reaching a `listener` from this workstation is expected (then it is a skip, not a failure):
+    /// `None` when it should be reachable from where mailpath runs.
+    pub fn out_of_sight(&self, listener: Listener) -> Option<&'static str> {
+        match (self.location, listener) {
+            (NetworkLocation::Lan, Listener::EdgeInternal | Listener::EdgeSync) => {
+                Some("expected from the LAN: only Mailbox servers reach the Edge")
+            }
+            (NetworkLocation::Dmz, Listener::Mailbox) => {
+                Some("expected from the DMZ: only the Edge servers reach the Mailbox servers")
+            }
+            (NetworkLocation::Internet, Listener::Mailbox | Listener::EdgeInternal | Listener::EdgeSync) => {
+                Some("expected from the internet: only the public endpoints are reachable")
+            }
+            _ => None,
+        }
+    }
+
+    /// The servers that receive mail from Exchange Online: the hybrid Edges (their public name and
+    /// address), or every Mailbox server without an Edge.
+    pub fn receivers(&self) -> Vec<Receiver> {
+        let short = |fqdn: &str| fqdn.split('.').next().unwrap_or(fqdn).to_ascii_uppercase();
+        if self.uses_edge() {
+            self.edges
+                .iter()
+                .map(|e| {
+                    let server = short(&e.fqdn);
+                    Receiver {
+                        connector: format!("{server}\\Default internal receive connector {server}"),
+                        server,
+                        host: e.external_fqdn.clone(),
+                        address: e.external_address,
+                        listener: Listener::Public,
+                    }
+                })
+                .collect()
+        } else {
+            self.mailboxes
+                .iter()
+                .map(|m| {
+                    let server = short(&m.fqdn);
+                    Receiver {
+                        connector: format!("{server}\\Default Frontend {server}"),
+                        server,
+                        host: m.fqdn.clone(),
+                        address: m.address,
+                        listener: Listener::Mailbox,
+                    }
+                })
+                .collect()
         }
     }
 
@@ -328,7 +501,7 @@ impl Topology {
             edge_hosts,
             eop_host: self.eop_endpoint.clone(),
             mailbox_to_edge: self.edges.first().map(|e| self.smtp_endpoint(&e.fqdn)),
-            to_eop: mx.routing.as_deref().map(|h| self.smtp_endpoint(h)),
+            to_eop: self.cloud_target(mx).map(|h| self.smtp_endpoint(&h)),
             from_eop: self.inbound_hosts.first().map(|h| self.smtp_endpoint(h)),
             edge_to_mailbox: if self.uses_edge() {
                 self.mailboxes.first().map(|m| self.smtp_endpoint(&m.fqdn))
@@ -336,6 +509,15 @@ impl Topology {
                 None
             },
             internet_mx: mx.accepted.as_deref().map(|h| self.smtp_endpoint(h)),
+            to_eop_reaches: self.cloud_target(mx).map(|host| Reached {
+                destination: self.destination(&host),
+                host,
+            }),
+            internet_mx_reaches: mx.accepted.as_ref().map(|host| Reached {
+                destination: self.destination(host),
+                host: host.clone(),
+            }),
+            centralized: self.centralized,
         }
     }
 }
@@ -367,6 +549,63 @@ mod tests {
         Profile::from_toml_str(text, "sample.toml", None).unwrap()
     }
 
+    /// Issue 13 item 1: what each location is expected not to reach.
+    #[test]
+    fn each_location_has_its_hops_out_of_sight() {
+        let mut p = profile(SAMPLE_EDGE);
+        let sight = |p: &Profile| {
+            let t = Topology::of(p);
+            [
+                Listener::Mailbox,
+                Listener::EdgeInternal,
+                Listener::EdgeSync,
+                Listener::Public,
+                Listener::External,
+            ]
+            .map(|l| t.out_of_sight(l).is_some())
+        };
+        assert_eq!(
+            sight(&p),
+            [false, true, true, false, false],
+            "the LAN, the default"
+        );
+        assert!(
+            Topology::of(&p)
+                .out_of_sight(Listener::EdgeInternal)
+                .is_some_and(|why| why.contains("only Mailbox servers reach the Edge"))
+        );
+        p.workstation.location = NetworkLocation::Dmz;
+        assert_eq!(sight(&p), [true, false, false, false, false]);
+        p.workstation.location = NetworkLocation::Internet;
+        assert_eq!(sight(&p), [true, true, true, false, false]);
+    }
+
+    #[test]
+    fn private_addresses_are_told_from_public_and_loopback() {
+        for ip in [
+            "10.0.0.10",
+            "172.16.1.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "169.254.1.1",
+            "fd00::1",
+            "fe80::1",
+        ] {
+            assert!(is_private_address(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "203.0.113.10",
+            "40.107.1.1",
+            "127.0.0.1",
+            "::1",
+            "2a01:111:f400::1",
+        ] {
+            assert!(!is_private_address(ip.parse().unwrap()), "{ip}");
+        }
+        assert!(is_eop_address("40.107.22.33".parse().unwrap()));
+        assert!(!is_eop_address("203.0.113.10".parse().unwrap()));
+    }
+
     #[test]
     fn an_edge_deployment_is_public_through_its_edges() {
         let t = Topology::of(&profile(SAMPLE_EDGE));
@@ -384,7 +623,15 @@ mod tests {
         let t = Topology::of(&p);
         assert_eq!(t.given_addresses[0], (p.mailboxes[0].fqdn.clone(), ip));
         assert!(t.given_addresses.iter().any(|(h, _)| h == "mail.contoso.com"));
-        assert_eq!(t.egress(None), ["203.0.113.10".parse::<IpAddr>().unwrap()]);
+        assert!(
+            t.egress().is_empty(),
+            "the Edge's public address is not taken for the egress address"
+        );
+        p.connectors.send.egress_addresses = vec!["198.51.100.7".parse().unwrap()];
+        assert_eq!(
+            Topology::of(&p).egress(),
+            ["198.51.100.7".parse::<IpAddr>().unwrap()]
+        );
     }
 
     #[test]

@@ -292,3 +292,16 @@ pub fn self_signed_cert(dir: &Path, subject: &str) -> Option<PathBuf> {
     assert!(status.success(), "openssl req -subj {subject:?} failed");
     Some(pem)
 }
+
+/// Every check with this id in a JSON diagnosis (or `cert`/`probe` output): `{"checks": [{"id": ...}]}`.
+///
+/// # Panics
+/// When the document has no `checks` array.
+pub fn checks_with_id<'a>(v: &'a serde_json::Value, id: &str) -> Vec<&'a serde_json::Value> {
+    v["checks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no checks array in {v}"))
+        .iter()
+        .filter(|c| c["id"] == id)
+        .collect()
+}

@@ -152,6 +152,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &ProbeArgs, _verbose: u8) ->
             attachment: Attachment::None,
             external_service: false,
             role: host.clone(),
+            vantage: mailpath_core::checks::smtp::Vantage::default(),
         };
         let mut checks: Vec<CheckResult> = host_check.into_iter().collect();
         checks.extend(smtp_checks(&probe, &ctx));

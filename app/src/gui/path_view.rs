@@ -112,6 +112,7 @@ fn lane_ui(
         Way::Outbound => "outbound",
         Way::Inbound => "inbound",
         Way::InternetMx => "internet MX",
+        Way::ToInternet => TO_INTERNET,
     };
     let mut x = row.left();
     for (i, node_id) in lane.nodes.iter().enumerate() {
@@ -208,7 +209,10 @@ fn node_card(
         NodeKind::Edge => "on-premises Edge (perimeter)",
         NodeKind::Eop => "Microsoft 365 (EOP)",
         NodeKind::ExchangeOnline => "Microsoft 365 mailboxes",
+        NodeKind::Internet if way == TO_INTERNET => "recipients on the internet",
         NodeKind::Internet => "senders on the internet",
+        NodeKind::Gateway => "not Exchange Online Protection",
+        NodeKind::Unknown => "not resolved yet",
     };
     painter.galley(
         Pos2::new(left, card.top() + 28.0),
@@ -393,6 +397,8 @@ fn hop_arrow(
     // Below: the protocol facts, or why the hop cannot be seen.
     let facts = if !hop.facts.is_empty() {
         hop.facts.join(" · ")
+    } else if !hop.observable && hop.to == "internet" {
+        "from Microsoft's network".to_string()
     } else if !hop.observable {
         "inside Microsoft".to_string()
     } else {
@@ -421,6 +427,9 @@ fn hop_arrow(
         }
         match &hop.endpoint {
             Some(e) => ui.label(format!("endpoint {e}")),
+            None if !hop.observable && hop.to == "internet" => {
+                ui.label("leaves from Microsoft's network: not observable from here (message trace shows it)")
+            }
             None if !hop.observable => ui.label("runs inside Microsoft's network: not observable from here"),
             None => ui.label("endpoint not known yet"),
         };
@@ -465,6 +474,9 @@ fn worst_summaries(ui: &mut egui::Ui, checks: &[CheckResult], at: &mailpath_core
     }
 }
 
+/// The words of the lane of Exchange Online's mail to the internet.
+const TO_INTERNET: &str = "to the internet";
+
 fn short_label(kind: NodeKind) -> &'static str {
     match kind {
         NodeKind::Mailbox => "Mailbox",
@@ -472,6 +484,8 @@ fn short_label(kind: NodeKind) -> &'static str {
         NodeKind::Eop => "EOP",
         NodeKind::ExchangeOnline => "Exchange Online",
         NodeKind::Internet => "Internet",
+        NodeKind::Gateway => "Gateway",
+        NodeKind::Unknown => "MX",
     }
 }
 

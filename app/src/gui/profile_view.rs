@@ -2,7 +2,7 @@
 //! (line:column, key, what was expected), applied to the next run and saved.
 
 use eframe::egui::{self, RichText};
-use mailpath_core::profile::{Profile, ProfileError};
+use mailpath_core::profile::{NetworkLocation, Profile, ProfileError};
 
 use super::state::{AppState, Command};
 use super::theme;
@@ -71,6 +71,30 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, out: &mut Vec<Command>) {
         }
     });
     ui.add_space(4.0);
+    let current = if editor.dirty {
+        mailpath_core::profile::location_in(&editor.text)
+    } else {
+        state
+            .profile
+            .as_ref()
+            .map(|p| p.workstation.location)
+            .or_else(|| mailpath_core::profile::location_in(&editor.text))
+    };
+    if let Some(chosen) = location_control(ui, current) {
+        match mailpath_core::profile::set_location(&editor.text, chosen) {
+            Ok(text) => {
+                editor.text = text;
+                editor.dirty = true;
+                editor.problems = validate(&editor.text, &origin_of(editor));
+                editor.validated = true;
+                if editor.problems.is_empty() {
+                    out.push(Command::ApplyProfileText);
+                }
+            }
+            Err(e) => editor.problems = vec![format!("workstation location: {e}")],
+        }
+    }
+    ui.add_space(4.0);
     if editor.problems.is_empty() {
         ui.label(
             RichText::new("✔ valid profile")
@@ -107,12 +131,7 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, out: &mut Vec<Command>) {
             let response = ui.add(edit).labelled_by(label.id);
             if response.changed() {
                 editor.dirty = true;
-                let origin = editor
-                    .path
-                    .as_deref()
-                    .and_then(|p| p.file_name())
-                    .map_or_else(|| "profile".to_string(), |n| n.to_string_lossy().into_owned());
-                editor.problems = validate(&editor.text, &origin);
+                editor.problems = validate(&editor.text, &origin_of(editor));
                 editor.validated = true;
             }
         });
@@ -146,4 +165,42 @@ fn profile_facts(ui: &mut egui::Ui, profile: &mailpath_core::profile::Profile) {
              the like show to have them judged.",
         );
     }
+}
+
+/// The name problems are reported against: the profile's file name, or `profile`.
+fn origin_of(editor: &super::state::Editor) -> String {
+    editor
+        .path
+        .as_deref()
+        .and_then(|p| p.file_name())
+        .map_or_else(|| "profile".to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// "This workstation is on: LAN | DMZ | internet" (`[workstation] location`): the location chosen this
+/// frame, if any. `current` is `None` when the text does not say (it does not parse).
+fn location_control(ui: &mut egui::Ui, current: Option<NetworkLocation>) -> Option<NetworkLocation> {
+    let mut chosen = None;
+    ui.horizontal_wrapped(|ui| {
+        ui.label("This workstation is on:")
+            .on_hover_text("[workstation] location: where mailpath runs from. A hop that cannot be reached from here (from the LAN, the Edge's ports 25 and 50636) is skipped with why, never failed.");
+        for location in NetworkLocation::ALL {
+            let text = match location {
+                NetworkLocation::Lan => "LAN",
+                NetworkLocation::Dmz => "DMZ",
+                NetworkLocation::Internet => "internet",
+            };
+            let hover = match location {
+                NetworkLocation::Lan => "The internal network, with the Mailbox servers: the Edge's internal ports are usually closed to it, DNS is the internal view",
+                NetworkLocation::Dmz => "The perimeter network, with the Edge servers: the Mailbox servers are usually closed to it",
+                NetworkLocation::Internet => "Outside the organisation: only the public endpoints answer, DNS is the public view",
+            };
+            let response = ui
+                .selectable_label(current == Some(location), text)
+                .on_hover_text(hover);
+            if response.clicked() && current != Some(location) {
+                chosen = Some(location);
+            }
+        }
+    });
+    chosen
 }

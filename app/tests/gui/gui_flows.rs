@@ -418,3 +418,33 @@ fn the_profile_view_shows_the_cloud_and_the_assumed_settings() {
         "stated, not assumed: {text}"
     );
 }
+
+/// Issue 13 item 1: the Profile view's workstation-location control edits `[workstation] location` in the
+/// text (keeping the rest) and applies it to the next run.
+#[test]
+fn the_workstation_location_is_chosen_in_the_profile_view() {
+    let rt = common::runtime();
+    let mut h = common::harness(rt.handle().clone(), GuiOptions::default());
+    let text = format!("# kept\n{}", mailpath_core::profile::SAMPLE_EDGE);
+    h.state_mut().state.profile =
+        Some(mailpath_core::profile::Profile::from_toml_str(&text, "p.toml", None).unwrap());
+    h.state_mut().state.editor.text = text;
+    h.get_by_role_and_label(Role::Button, "Profile").click();
+    h.run_steps(2);
+    h.get_by_label_contains("This workstation is on");
+    h.get_by_label("DMZ").click();
+    h.run_steps(3);
+    let state = &h.state().state;
+    assert!(state.editor.text.starts_with("# kept\n"), "{}", state.editor.text);
+    assert!(
+        state.editor.text.contains("[workstation]\nlocation = \"dmz\""),
+        "{}",
+        state.editor.text
+    );
+    assert_eq!(
+        state.profile.as_ref().map(|p| p.workstation.location),
+        Some(mailpath_core::profile::NetworkLocation::Dmz),
+        "applied to the next run"
+    );
+    assert!(!state.editor.dirty);
+}

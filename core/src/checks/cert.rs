@@ -18,6 +18,10 @@ const CERT_REQ: &str = "https://learn.microsoft.com/exchange/certificate-require
 const KB3027536: &str =
     "https://learn.microsoft.com/troubleshoot/exchange/mail-flow/tls-fails-md5-certificates";
 const RENEW: &str = "https://learn.microsoft.com/exchange/architecture/client-access/renew-certificates";
+const EDGE_SUBSCRIPTIONS: &str =
+    "https://learn.microsoft.com/exchange/architecture/edge-transport-servers/edge-subscriptions";
+const EXCHANGE_CERTIFICATES: &str =
+    "https://learn.microsoft.com/exchange/architecture/client-access/certificates";
 
 /// `tls.cert.present`.
 pub const PRESENT: CheckDef = CheckDef {
@@ -89,10 +93,22 @@ pub const EKU: CheckDef = CheckDef {
     references: &[CERT_REQ, crate::checks::eku::CHROME_ROOT_POLICY],
 };
 
+/// `tls.cert.direct_trust`.
+pub const DIRECT_TRUST: CheckDef = CheckDef {
+    id: "tls.cert.direct_trust",
+    title: "Certificate is the one Exchange trusts directly (Edge subscription)",
+    why: "Between Mailbox servers and a subscribed Edge, Exchange authenticates with direct trust: the Edge's \
+          self-signed certificate published by the Edge subscription (and the Mailbox servers' own, published in \
+          Active Directory), not a public CA. A certificate other than the published one breaks that \
+          authentication; a self-signed one is expected.",
+    references: &[EDGE_SUBSCRIPTIONS, EXCHANGE_CERTIFICATES],
+};
+
 /// Every definition of this module.
 pub const DEFS: &[CheckDef] = &[
     PRESENT,
     TRUSTED,
+    DIRECT_TRUST,
     CHAIN_COMPLETE,
     NAME,
     VALIDITY,
@@ -154,6 +170,13 @@ pub const SERVER_DEFS: CertDefs = CertDefs {
     key: KEY,
     signature: SIGNATURE,
     eku: EKU,
+};
+
+/// The definitions of a server's chain on a hop between Exchange servers (direct trust): `tls.cert.direct_trust`
+/// instead of `tls.cert.trusted`.
+pub const DIRECT_TRUST_SERVER_DEFS: CertDefs = CertDefs {
+    trusted: DIRECT_TRUST,
+    ..SERVER_DEFS
 };
 
 /// Warn this many days before expiry.
@@ -312,6 +335,115 @@ pub fn client_cert_checks(
     defs: &CertDefs,
 ) -> Vec<CheckResult> {
     judge(chain, ctx, defs, Usage::Client)
+}
+
+/// How Exchange trusts the certificate of an internal hop (Mailbox <-> Edge): directly.
+#[derive(Debug, Clone, Copy)]
+pub struct DirectTrust<'a> {
+    /// Who published the certificate Exchange accepts (`the Edge subscription`).
+    pub publisher: &'a str,
+    /// Its SHA-1 thumbprint (upper-case hex), when the profile gives it.
+    pub thumbprint: Option<&'a str>,
+    /// The profile key that can give it (`[[edge]] subscription_thumbprint`), if any.
+    pub profile_key: Option<&'a str>,
+}
+
+/// The checks of a chain served on a hop between Exchange servers, judged by the rules Exchange applies
+/// there: Exchange Server authentication over direct trust. The Edge's internal listener serves the
+/// self-signed certificate its Edge subscription published (the Mailbox servers theirs, published in Active
+/// Directory); Exchange compares that certificate itself, so a public chain is neither needed nor
+/// checked. `tls.cert.trusted` gives way to `tls.cert.direct_trust`; a missing intermediate and the
+/// signature of a self-signed certificate do not matter there. Names, validity, key and usage are judged
+/// as on any hop.
+pub fn direct_trust_checks(
+    chain: &[CertificateDer<'_>],
+    ctx: &CertCheckContext<'_>,
+    direct: &DirectTrust<'_>,
+) -> Vec<CheckResult> {
+    let leaf = chain.first().and_then(|der| parse_certificate(der).ok());
+    judge(chain, ctx, &SERVER_DEFS, Usage::Server)
+        .into_iter()
+        .map(|r| match (r.id.as_str(), &leaf) {
+            (id, Some(leaf)) if id == TRUSTED.id => direct_trust_result(leaf, ctx, direct),
+            (id, _) if id == TRUSTED.id => CheckResult::new(&DIRECT_TRUST, r.status, r.target, r.summary)
+                .evidence(ctx.evidence_id)
+                .on(ctx.attachment.clone()),
+            (id, Some(leaf)) if id == CHAIN_COMPLETE.id && r.status == Status::Fail => {
+                CheckResult::new(&CHAIN_COMPLETE, Status::Info, r.target, format!("only the leaf was sent (issued by {}): direct trust compares the certificate itself, no chain is built", leaf.issuer))
+                    .evidence(ctx.evidence_id)
+                    .on(ctx.attachment.clone())
+            }
+            (id, Some(leaf)) if id == SIGNATURE.id && r.status == Status::Fail && leaf.self_issued && chain.len() == 1 => {
+                CheckResult::new(&SIGNATURE, Status::Info, r.target, format!("self-signed with {}: direct trust compares the certificate itself, not its signature", leaf.signature_algorithm))
+                    .evidence(ctx.evidence_id)
+                    .on(ctx.attachment.clone())
+            }
+            _ => r,
+        })
+        .collect()
+}
+
+/// `tls.cert.direct_trust` of a served leaf.
+fn direct_trust_result(leaf: &CertInfo, ctx: &CertCheckContext<'_>, direct: &DirectTrust<'_>) -> CheckResult {
+    let served = &leaf.sha1_thumbprint;
+    let kind = if leaf.self_issued {
+        "a self-signed certificate, as expected between Exchange servers"
+    } else {
+        "a CA-issued certificate"
+    };
+    let r = match direct.thumbprint {
+        Some(published) if published.eq_ignore_ascii_case(served) => CheckResult::new(
+            &DIRECT_TRUST,
+            Status::Pass,
+            ctx.target,
+            format!("serves the certificate {} published ({served}): {kind}", direct.publisher),
+        ),
+        Some(published) => CheckResult::new(
+            &DIRECT_TRUST,
+            Status::Fail,
+            ctx.target,
+            format!("serves {served} ({}), but {} published {published}", leaf.subject, direct.publisher),
+        )
+        .detail(
+            "Exchange Server authentication between the Mailbox servers and the Edge uses direct trust: each side \
+             accepts only the certificate published by the Edge subscription (replicated by EdgeSync). After the \
+             Edge's SMTP certificate was replaced (or renewed) the subscription still publishes the old one, and \
+             mail between the Mailbox servers and the Edge queues.",
+        )
+        .remediation(Remediation::steps([
+            Step::prose("Recreate the Edge subscription so that it publishes the current certificate:"),
+            Step::command(Place::EdgeShell, "New-EdgeSubscription -FileName C:\\EdgeSubscription.xml"),
+            Step::prose("copy the file to a Mailbox server, then:"),
+            Step::command(
+                Place::MailboxShell,
+                "New-EdgeSubscription -FileData ([System.IO.File]::ReadAllBytes('C:\\EdgeSubscription.xml')) -Site <Active Directory site>",
+            ),
+            Step::command(Place::MailboxShell, "Start-EdgeSynchronization"),
+            Step::prose("Or bind the published certificate to SMTP again on the Edge:"),
+            Step::command(Place::EdgeShell, format!("Enable-ExchangeCertificate -Thumbprint {published} -Services SMTP")),
+            Step::confirm(Place::MailboxShell, "Test-EdgeSynchronization"),
+        ])),
+        None => CheckResult::new(
+            &DIRECT_TRUST,
+            Status::Info,
+            ctx.target,
+            format!(
+                "direct trust: the certificate Exchange accepts is the one {} published; not read from Exchange",
+                direct.publisher
+            ),
+        )
+        .detail(format!(
+            "This hop is authenticated over direct trust with the certificate {} published, not by a public CA: \
+             {kind} is fine here. It serves {served} ({}).{}",
+            direct.publisher,
+            leaf.subject,
+            direct.profile_key.map_or_else(String::new, |key| format!(
+                " To have mailpath compare it, give the published certificate's thumbprint in the profile ({key}; \
+                 Get-ExchangeCertificate on the Edge lists it)."
+            ))
+        )),
+    };
+    r.evidence(ctx.evidence_id).on(ctx.attachment.clone())
 }
 
 /// Whether a certificate carries an expected name.
@@ -789,7 +921,10 @@ mod tests {
         };
         let good = ca.issue(&spec()).unwrap();
         let r = judge(&good.chain(true), &trust, &["mail.contoso.com"]);
-        assert_eq!(r.len(), DEFS.len() + crate::checks::chain::DEFS.len());
+        assert_eq!(
+            r.len(),
+            SERVER_DEFS.all().len() + crate::checks::chain::DEFS.len()
+        );
         assert!(not_pass(&r).is_empty(), "{r:?}");
 
         let expired = ca
@@ -901,5 +1036,74 @@ mod tests {
             "{}",
             cc.summary
         );
+    }
+
+    /// Issue 13 item 2: the Edge's self-signed certificate on Mailbox <-> Edge is judged by direct trust
+    /// (the Edge subscription's certificate), where public trust fails it.
+    #[test]
+    fn the_edge_self_signed_certificate_passes_direct_trust_only_when_published() {
+        let ca = LabCa::generate(now()).unwrap();
+        let mut trust = Trust::empty();
+        trust.add_der(ca.root_der());
+        let edge = ca
+            .issue(
+                &LeafSpec::server("EDGE01", ["EDGE01", "edge01.contoso.com"], now())
+                    .with_issuer(LeafIssuer::SelfSigned),
+            )
+            .unwrap();
+        let chain = edge.chain(false);
+        let expected = [ExpectedName::host("edge01.contoso.com".to_string(), "test")];
+        let ctx = CertCheckContext {
+            target: "edge01.contoso.com:25",
+            evidence_id: "smtp:edge01.contoso.com:25",
+            expected: &expected,
+            trust: &trust,
+            now: now(),
+            used_as_client: false,
+            attachment: Attachment::None,
+        };
+        // Public trust, as every hop was judged before: a false red.
+        let public = cert_checks(&chain, &ctx);
+        assert!(
+            public
+                .iter()
+                .any(|r| r.id == TRUSTED.id && r.status == Status::Fail)
+        );
+
+        let published = crate::cert::parse_certificate(&chain[0]).unwrap().sha1_thumbprint;
+        let direct = |thumbprint: Option<&str>| {
+            direct_trust_checks(
+                &chain,
+                &ctx,
+                &DirectTrust {
+                    publisher: "the Edge subscription",
+                    thumbprint,
+                    profile_key: Some("[[edge]] subscription_thumbprint"),
+                },
+            )
+        };
+        let ok = direct(Some(&published));
+        assert_eq!(ok.len(), DIRECT_TRUST_SERVER_DEFS.all().len());
+        assert!(ok.iter().all(|r| r.status <= Status::Info), "{ok:#?}");
+        assert!(
+            ok.iter()
+                .any(|r| r.id == DIRECT_TRUST.id && r.status == Status::Pass)
+        );
+        assert!(!ok.iter().any(|r| r.id == TRUSTED.id));
+
+        let stale = direct(Some("0000000000000000000000000000000000000000"));
+        let fail = stale.iter().find(|r| r.id == DIRECT_TRUST.id).unwrap();
+        assert_eq!(fail.status, Status::Fail);
+        assert!(
+            fail.remediation.contains("New-EdgeSubscription"),
+            "{}",
+            fail.remediation
+        );
+
+        // Not in the profile: information, never a pass.
+        let unknown = direct(None);
+        let info = unknown.iter().find(|r| r.id == DIRECT_TRUST.id).unwrap();
+        assert_eq!(info.status, Status::Info);
+        assert!(info.detail.contains("subscription_thumbprint"), "{}", info.detail);
     }
 }

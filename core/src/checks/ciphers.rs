@@ -587,6 +587,7 @@ mod tests {
             attachment: Attachment::Hop("in.eop-edge".into()),
             external_service: false,
             role: "the Edge".into(),
+            vantage: crate::checks::smtp::Vantage::default(),
         }
     }
 

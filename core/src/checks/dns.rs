@@ -13,6 +13,7 @@ use crate::topology::{Topology, is_retired_office365_host as is_legacy};
 
 const MX_DOC: &str =
     "https://learn.microsoft.com/microsoft-365/enterprise/external-domain-name-system-records";
+const ENHANCED_FILTERING: &str = "https://learn.microsoft.com/exchange/mail-flow-best-practices/use-connectors-to-configure-mail-flow/enhanced-filtering-for-connectors";
 const SPF_DOC: &str = "https://learn.microsoft.com/defender-office-365/email-authentication-spf-configure";
 const DKIM_DOC: &str = "https://learn.microsoft.com/defender-office-365/email-authentication-dkim-configure";
 const DMARC_DOC: &str =
@@ -30,8 +31,9 @@ pub const MX_ROUTING: CheckDef = CheckDef {
 pub const MX_ACCEPTED: CheckDef = CheckDef {
     id: "dns.mx.accepted_domain",
     title: "Accepted domain has an MX",
-    why: "Internet mail for the accepted domains arrives where the MX points: EOP (recommended) or on-premises.",
-    references: &[MX_DOC],
+    why: "Internet mail for the accepted domains arrives where the MX points: EOP (recommended), on-premises, or \
+          a third-party gateway (then EOP needs Enhanced Filtering for Connectors to see the original sender).",
+    references: &[MX_DOC, ENHANCED_FILTERING],
 };
 /// `dns.host.resolves`.
 pub const HOST: CheckDef = CheckDef {
@@ -122,14 +124,18 @@ pub const DEFS: &[CheckDef] = &[
     SPLIT,
 ];
 
-/// What the public endpoint showed about itself (the rest comes from the profile's topology).
+/// Where on-premises mail leaves from (the rest comes from the profile's topology).
 #[derive(Debug, Clone, Default)]
 pub struct DnsContext {
-    /// The on-premises public egress addresses ([`Topology::egress`]).
+    /// The on-premises public egress addresses ([`Topology::egress`]; empty: unknown).
     pub egress: Vec<IpAddr>,
-    /// The names the public endpoint announced in its banner/EHLO (may be empty).
-    pub public_names: Vec<String>,
+    /// The send connector's FQDN: what the on-premises servers announce when they send, which the PTR of
+    /// the egress addresses must name (`None`: not in the profile).
+    pub send_fqdn: Option<String>,
 }
+
+/// Why the egress address is unknown, and where to give it.
+const EGRESS_UNKNOWN: &str = "the on-premises egress address is unknown: give the public address mail leaves from (after NAT) in [connectors.send] egress_addresses; the address a probe reached is not it";
 
 /// What every `dns.*` check reads: the deployment, the answers of the primary resolver, the context.
 struct Dns<'a> {
@@ -182,7 +188,7 @@ pub fn dns_checks(profile: &Profile, evidence: &Evidence, ctx: &DnsContext) -> V
         out.push(dkim(&dns, d));
     }
     if !profile.resolvers.external.is_empty() {
-        out.push(split_brain(evidence).on(dns.to_eop()));
+        out.push(split_brain(evidence, &dns.topology).on(dns.to_eop()));
     }
     out
 }
@@ -314,13 +320,26 @@ fn mx_accepted(dns: &Dns<'_>, d: &str) -> CheckResult {
                     d,
                     format!("MX {list} (Exchange Online Protection)"),
                 )
-            } else if eops == 0 {
+            } else if eops == 0
+                && targets
+                    .iter()
+                    .all(|t| dns.topology.destination(t) == crate::path::Destination::OnPremises)
+            {
                 CheckResult::new(
                     &MX_ACCEPTED,
                     Status::Info,
                     d,
                     format!("MX {list}: internet mail enters on-premises"),
                 )
+            } else if eops == 0 {
+                CheckResult::new(
+                    &MX_ACCEPTED,
+                    Status::Info,
+                    d,
+                    format!("MX {list}: internet mail enters through a third-party gateway, then reaches Exchange Online or on-premises from it"),
+                )
+                .detail("With an MX that is not Exchange Online Protection, EOP sees the gateway's address as the sender's: SPF, DMARC and anti-spam judge the gateway unless Enhanced Filtering for Connectors (skip listing) is set on the inbound connector from it.")
+                .remediation("Set-InboundConnector \"<connector from the gateway>\" -EFSkipLastIP $true (or -EFSkipIPs <the gateway's addresses>) in Exchange Online.")
             } else {
                 CheckResult::new(&MX_ACCEPTED, Status::Warn, d, format!("MX {list} mixes EOP and other targets"))
                     .detail("Senders pick by preference and fall back at random: mail enters through two doors with different filtering.")
@@ -406,15 +425,7 @@ fn host_check(dns: &Dns<'_>, host: &str) -> CheckResult {
 fn ptr(dns: &Dns<'_>) -> Vec<CheckResult> {
     let ptr_node = Attachment::Node(dns.topology.public_node.into());
     if dns.ctx.egress.is_empty() {
-        return vec![
-            CheckResult::new(
-                &PTR,
-                Status::Skip,
-                "public address",
-                "the public egress address is unknown (set external_address in the profile)",
-            )
-            .on(ptr_node),
-        ];
+        return vec![CheckResult::new(&PTR, Status::Skip, "public address", EGRESS_UNKNOWN).on(ptr_node)];
     }
     dns.ctx
         .egress
@@ -428,6 +439,17 @@ fn ptr_check(dns: &Dns<'_>, ip: IpAddr) -> CheckResult {
     let ctx = dns.ctx;
     let rname = crate::dns::reverse_name(ip);
     let target = ip.to_string();
+    if crate::topology::is_private_address(ip) {
+        return CheckResult::new(
+            &PTR,
+            Status::Skip,
+            &target,
+            format!(
+                "{ip} is a private address: receivers see the public address after NAT, whose PTR matters"
+            ),
+        )
+        .remediation("Give the public address mail leaves from in [connectors.send] egress_addresses.");
+    }
     let r = match dns.find(&rname, RecordType::Ptr) {
         None => CheckResult::new(&PTR, Status::Skip, &target, "PTR not looked up"),
         Some(a) if a.is_timeout() || a.error().is_some() => CheckResult::new(
@@ -440,9 +462,9 @@ fn ptr_check(dns: &Dns<'_>, ip: IpAddr) -> CheckResult {
             let names: Vec<String> = a.ptr().into_iter().map(str::to_owned).collect();
             if names.is_empty() {
                 CheckResult::new(&PTR, Status::Warn, &target, format!("{ip} has no PTR record")).remediation({
-                    let name = ctx.public_names.first().cloned().unwrap_or_else(|| "mail.contoso.com".into());
+                    let name = ctx.send_fqdn.clone().unwrap_or_else(|| "<the send connector's FQDN>".into());
                     Remediation::steps([
-                        Step::prose(format!("Ask the owner of {ip} (your ISP) to publish a PTR record naming the public host:")).at(Place::Dns),
+                        Step::prose(format!("Ask the owner of {ip} (your ISP) to publish a PTR record naming the send connector's FQDN:")).at(Place::Dns),
                         Step::command(Place::Dns, format!("{}. 3600 IN PTR {}.", crate::dns::reverse_name(ip), name.trim_end_matches('.'))),
                         Step::confirm(Place::Workstation, format!("Resolve-DnsName -Name {ip} -Type PTR")),
                     ])
@@ -456,12 +478,12 @@ fn ptr_check(dns: &Dns<'_>, ip: IpAddr) -> CheckResult {
                             .any(|t| dns.find(n, *t).is_some_and(|f| f.ips().contains(&ip)))
                     })
                     .collect();
-                let matches_banner = ctx.public_names.is_empty()
-                    || names.iter().any(|n| {
-                        ctx.public_names
-                            .iter()
-                            .any(|p| p.trim_end_matches('.').eq_ignore_ascii_case(n))
-                    });
+                let matches_fqdn = ctx.send_fqdn.as_ref().is_none_or(|fqdn| {
+                    names.iter().any(|n| {
+                        fqdn.trim_end_matches('.')
+                            .eq_ignore_ascii_case(n.trim_end_matches('.'))
+                    })
+                });
                 if confirmed.is_empty() {
                     CheckResult::new(
                         &PTR,
@@ -483,16 +505,25 @@ fn ptr_check(dns: &Dns<'_>, ip: IpAddr) -> CheckResult {
                             format!("Resolve-DnsName -Name {} -Type A", names[0]),
                         ),
                     ]))
-                } else if !matches_banner {
-                    CheckResult::new(&PTR, Status::Warn, &target, format!("PTR {} does not match the SMTP banner ({})", names.join(", "), ctx.public_names.join(", ")))
-                        .remediation({
-                            let shell = if dns.topology.public_node == "edge" { Place::EdgeShell } else { Place::MailboxShell };
-                            Remediation::steps([
-                                Step::prose(format!("Make the connectors' FQDN the PTR name {} (or ask for a PTR naming the FQDN):", names[0])),
-                                Step::command(shell, format!("Set-ReceiveConnector \"<receive connector>\" -Fqdn {}", names[0])),
-                                Step::command(Place::MailboxShell, format!("Set-SendConnector \"Outbound to Office 365 - <guid>\" -Fqdn {}", names[0])),
-                            ])
-                        })
+                } else if !matches_fqdn {
+                    let fqdn = ctx.send_fqdn.clone().unwrap_or_default();
+                    CheckResult::new(&PTR, Status::Warn, &target, format!("PTR {} does not match the send connector's FQDN ({fqdn})", names.join(", ")))
+                        .detail("Receivers compare the PTR of the address mail comes from with the name the sender announces in EHLO: the send connector's FQDN (Set-SendConnector -Fqdn), not the receive connector's banner.")
+                        .remediation(Remediation::steps([
+                            Step::prose(format!("Ask the owner of {ip} for a PTR naming {fqdn}, or set the send connector's FQDN to the PTR name (the certificate must carry it):")).at(Place::Dns),
+                            Step::command(Place::MailboxShell, format!("Set-SendConnector \"Outbound to Office 365 - <guid>\" -Fqdn {}", names[0])),
+                            Step::confirm(Place::Workstation, format!("Resolve-DnsName -Name {ip} -Type PTR")),
+                        ]))
+                } else if ctx.send_fqdn.is_none() {
+                    CheckResult::new(
+                        &PTR,
+                        Status::Pass,
+                        &target,
+                        format!(
+                            "PTR {} (forward-confirmed); the send connector's FQDN is not in the profile: not compared",
+                            names.join(", ")
+                        ),
+                    )
                 } else {
                     CheckResult::new(
                         &PTR,
@@ -636,15 +667,24 @@ fn spf_egress(dns: &Dns<'_>, d: &str, texts: &[String], lookup: &spf::Lookup<'_>
         return CheckResult::new(&SPF_EGRESS, Status::Skip, d, "no SPF record (see dns.spf.record)");
     }
     if dns.ctx.egress.is_empty() {
-        return CheckResult::new(
-            &SPF_EGRESS,
-            Status::Skip,
-            d,
-            "the on-premises egress address is unknown (set external_address in the profile)",
-        );
+        return CheckResult::new(&SPF_EGRESS, Status::Skip, d, EGRESS_UNKNOWN);
     }
     let mut worst: Option<CheckResult> = None;
     for ip in &dns.ctx.egress {
+        if crate::topology::is_private_address(*ip) {
+            let r = CheckResult::new(
+                &SPF_EGRESS,
+                Status::Warn,
+                d,
+                format!("{ip} is a private address: receivers never see it, so SPF cannot name it"),
+            )
+            .detail("Mail leaves the organisation through NAT with a public address; that is the address SPF must authorise. A private address in [connectors.send] egress_addresses usually comes from internal DNS (split DNS) or from the server's own configuration.")
+            .remediation("Give the public address mail leaves from in [connectors.send] egress_addresses (Exchange Online's message trace or a message header from an internet mailbox shows it); never add a private address to SPF.");
+            if worst.as_ref().is_none_or(|w| r.status > w.status) {
+                worst = Some(r);
+            }
+            continue;
+        }
         let e = spf::evaluate(d, *ip, lookup);
         let add = || {
             Remediation::steps([
@@ -787,24 +827,28 @@ fn dkim(dns: &Dns<'_>, d: &str) -> CheckResult {
 fn egress_terms(egress: &[IpAddr]) -> String {
     egress
         .iter()
+        .filter(|ip| !crate::topology::is_private_address(**ip))
         .map(|ip| format!("ip{}:{ip} ", if ip.is_ipv4() { 4 } else { 6 }))
         .collect()
 }
 
-/// The label of the primary resolver: the server that answered most, excluding the external ones.
-fn primary_server(profile: &Profile, evidence: &Evidence) -> Option<String> {
-    let external: Vec<String> = profile
+/// Whether a DNS answer's `server` label is one of the profile's external resolvers.
+pub(crate) fn is_external_server(profile: &Profile, server: &str) -> bool {
+    profile
         .resolvers
         .external
         .iter()
-        .map(ToString::to_string)
-        .collect();
-    if external.is_empty() {
+        .any(|e| server.contains(e.to_string().as_str()))
+}
+
+/// The label of the primary resolver: the server that answered most, excluding the external ones.
+fn primary_server(profile: &Profile, evidence: &Evidence) -> Option<String> {
+    if profile.resolvers.external.is_empty() {
         return None;
     }
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for a in &evidence.dns {
-        if !external.iter().any(|e| a.server.contains(e.as_str())) {
+        if !is_external_server(profile, &a.server) {
             *counts.entry(a.server.as_str()).or_default() += 1;
         }
     }
@@ -814,7 +858,7 @@ fn primary_server(profile: &Profile, evidence: &Evidence) -> Option<String> {
         .map(|(s, _)| s.to_string())
 }
 
-fn split_brain(evidence: &Evidence) -> CheckResult {
+fn split_brain(evidence: &Evidence, topology: &Topology) -> CheckResult {
     let mut by_query: BTreeMap<(String, &str), Vec<&DnsAnswer>> = BTreeMap::new();
     for a in &evidence.dns {
         if matches!(a.rtype, RecordType::A | RecordType::Aaaa | RecordType::Mx) {
@@ -825,6 +869,8 @@ fn split_brain(evidence: &Evidence) -> CheckResult {
         }
     }
     let mut differences = Vec::new();
+    // Internal names and addresses of on-premises servers differ by design from the LAN (split DNS).
+    let mut expected = Vec::new();
     for ((name, rtype), answers) in &by_query {
         if answers.len() < 2 {
             continue;
@@ -844,10 +890,26 @@ fn split_brain(evidence: &Evidence) -> CheckResult {
                 .iter()
                 .map(|a| format!("{}: {}", a.server, render(a)))
                 .collect();
-            differences.push(format!("{name} {rtype}: {}", views.join(" vs ")));
+            let line = format!("{name} {rtype}: {}", views.join(" vs "));
+            if *rtype != "MX" && topology.is_on_premises(name) {
+                expected.push(line);
+            } else {
+                differences.push(line);
+            }
         }
     }
-    if differences.is_empty() {
+    if differences.is_empty() && !expected.is_empty() {
+        CheckResult::new(
+            &SPLIT,
+            Status::Info,
+            "internal vs external DNS",
+            format!("split DNS: {} on-premises name(s) resolve differently inside (see path.vantage)", expected.len()),
+        )
+        .detail(format!(
+            "Expected when this workstation uses internal DNS: the probes reach what it resolves, Exchange Online what public DNS gives.\n{}",
+            expected.join("\n")
+        ))
+    } else if differences.is_empty() {
         CheckResult::new(
             &SPLIT,
             Status::Pass,
@@ -956,7 +1018,7 @@ mod tests {
     fn run_for(profile: &Profile, dns: Vec<DnsAnswer>) -> Vec<CheckResult> {
         let ctx = DnsContext {
             egress: vec!["203.0.113.10".parse().unwrap()],
-            public_names: vec!["mail.contoso.com".into()],
+            send_fqdn: Some("mail.contoso.com".into()),
         };
         dns_checks(
             profile,
@@ -1043,28 +1105,123 @@ mod tests {
 
     #[test]
     fn split_brain_differences_warn() {
-        let mut dns = healthy();
-        let mut ext = ans(
+        let split = |name: &str, rtype: RecordType, data: RecordData| {
+            let mut dns = healthy();
+            let mut ext = ans(name, rtype, vec![data]);
+            ext.server = "192.0.2.53:53".into();
+            dns.push(ext);
+            let mut profile = Profile::from_toml_str(crate::profile::SAMPLE_EDGE, "sample", None).unwrap();
+            profile.resolvers.external = vec!["192.0.2.53:53".parse().unwrap()];
+            let r = dns_checks(
+                &profile,
+                &Evidence {
+                    dns,
+                    ..Evidence::default()
+                },
+                &DnsContext::default(),
+            );
+            r.into_iter().find(|c| c.id == "dns.split_brain").unwrap()
+        };
+        // The public name resolves differently inside: split DNS, expected from the LAN.
+        let a = split(
             "mail.contoso.com",
             RecordType::A,
-            vec![RecordData::A("198.51.100.1".parse().unwrap())],
+            RecordData::A("198.51.100.1".parse().unwrap()),
         );
-        ext.server = "192.0.2.53:53".into();
-        dns.push(ext);
-        let mut profile = Profile::from_toml_str(crate::profile::SAMPLE_EDGE, "sample", None).unwrap();
-        profile.resolvers.external = vec!["192.0.2.53:53".parse().unwrap()];
-        let ctx = DnsContext::default();
-        let r = dns_checks(
+        assert_eq!(a.status, Status::Info, "{a:#?}");
+        assert!(a.summary.contains("split DNS"), "{}", a.summary);
+        assert!(a.detail.contains("mail.contoso.com A"), "{}", a.detail);
+        // An MX that differs sends the internet elsewhere than the LAN believes.
+        let mx = split(
+            "contoso.com",
+            RecordType::Mx,
+            RecordData::Mx {
+                preference: 10,
+                exchange: "mx.example.net".into(),
+            },
+        );
+        assert_eq!(mx.status, Status::Warn, "{mx:#?}");
+        assert!(mx.detail.contains("contoso.com MX"), "{}", mx.detail);
+    }
+
+    fn run_with(dns: Vec<DnsAnswer>, ctx: &DnsContext) -> Vec<CheckResult> {
+        let profile = Profile::from_toml_str(crate::profile::SAMPLE_EDGE, "sample", None).unwrap();
+        dns_checks(
             &profile,
             &Evidence {
                 dns,
                 ..Evidence::default()
             },
-            &ctx,
+            ctx,
+        )
+    }
+
+    /// Split DNS gave the public name a private address; that address is never advised in SPF.
+    #[test]
+    fn a_private_egress_address_is_never_advised_in_spf() {
+        let mut dns = healthy();
+        for a in &mut dns {
+            if a.name == "contoso.com" && a.rtype == RecordType::Txt {
+                a.outcome = DnsOutcome::Records(vec![RecordData::Txt("v=spf1 mx -all".into())]);
+            }
+        }
+        let ctx = DnsContext {
+            egress: vec!["10.0.0.10".parse().unwrap()],
+            send_fqdn: Some("mail.contoso.com".into()),
+        };
+        let r = run_with(dns, &ctx);
+        for c in &r {
+            assert!(
+                !c.remediation.contains("10.0.0.10") || !c.remediation.contains("ip4:"),
+                "{}: {}",
+                c.id,
+                c.remediation
+            );
+        }
+        let eop = r.iter().find(|c| c.id == "dns.spf.eop").unwrap();
+        assert_eq!(eop.status, Status::Fail);
+        assert!(!eop.remediation.contains("ip4:10."), "{}", eop.remediation);
+        let egress = r.iter().find(|c| c.id == "dns.spf.egress").unwrap();
+        assert_eq!(egress.status, Status::Warn, "{egress:#?}");
+        assert!(egress.summary.contains("private"), "{}", egress.summary);
+        let ptr = r.iter().find(|c| c.id == "dns.ptr.fcrdns").unwrap();
+        assert_eq!(ptr.status, Status::Skip, "{ptr:#?}");
+        // Unknown egress: said so, never guessed.
+        let r = run_with(healthy(), &DnsContext::default());
+        let egress = r.iter().find(|c| c.id == "dns.spf.egress").unwrap();
+        assert_eq!(egress.status, Status::Skip);
+        assert!(egress.summary.contains("egress_addresses"), "{}", egress.summary);
+    }
+
+    /// The PTR of the egress address is compared with the send connector's FQDN (what the servers
+    /// announce when they send), not with the receive banner.
+    #[test]
+    fn the_ptr_is_compared_with_the_send_connector_fqdn() {
+        let fqdn = |f: &str| DnsContext {
+            egress: vec!["203.0.113.10".parse().unwrap()],
+            send_fqdn: Some(f.into()),
+        };
+        let ptr = |ctx: &DnsContext| {
+            run_with(healthy(), ctx)
+                .into_iter()
+                .find(|c| c.id == "dns.ptr.fcrdns")
+                .unwrap()
+        };
+        assert_eq!(ptr(&fqdn("mail.contoso.com")).status, Status::Pass);
+        let other = ptr(&fqdn("smtp-out.contoso.com"));
+        assert_eq!(other.status, Status::Warn, "{other:#?}");
+        assert!(
+            other
+                .summary
+                .contains("send connector's FQDN (smtp-out.contoso.com)"),
+            "{}",
+            other.summary
         );
-        let split = r.iter().find(|c| c.id == "dns.split_brain").unwrap();
-        assert_eq!(split.status, Status::Warn);
-        assert!(split.detail.contains("mail.contoso.com A"), "{}", split.detail);
+        assert!(
+            other.remediation.contains("Set-SendConnector"),
+            "{}",
+            other.remediation
+        );
     }
 
     fn find<'a>(r: &'a [CheckResult], id: &str) -> &'a CheckResult {

@@ -123,6 +123,42 @@ pub struct EndpointContext {
     pub external_service: bool,
     /// What the endpoint is, for the words (`the Edge's internet-facing listener`).
     pub role: String,
+    /// Where mailpath runs from, and whether not reaching this endpoint from there is expected.
+    pub vantage: Vantage,
+}
+
+/// Where mailpath runs from, as the reachability checks word it: a hop that cannot be observed from here
+/// is a skip that says why, and a failure says from where it was tried.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Vantage {
+    /// Where this workstation is (`the LAN`, `the DMZ`, `the internet`); `None` when unknown.
+    pub from: Option<String>,
+    /// Why not reaching the endpoint from there is expected (`expected from the LAN: only Mailbox servers
+    /// reach the Edge`); the result is then a skip, not a failure.
+    pub out_of_sight: Option<String>,
+}
+
+impl Vantage {
+    /// `(tried from this workstation on the LAN)`, or `(tried from this workstation)`.
+    pub fn tried_from(&self) -> String {
+        match &self.from {
+            Some(from) => format!("tried from this workstation on {from}"),
+            None => "tried from this workstation".into(),
+        }
+    }
+
+    /// The skip for an endpoint not reached when that is expected from here, if it is.
+    fn out_of_sight(&self, def: &CheckDef, target: &str, connect: &Connect) -> Option<CheckResult> {
+        let why = self.out_of_sight.as_ref()?;
+        Some(
+            CheckResult::new(def, Status::Skip, target.to_string(), format!("not reachable from this workstation ({why})"))
+                .detail(format!(
+                    "{} ({}). This hop cannot be observed from here; run mailpath on a server that reaches it (a Mailbox server for the Edge), or set [workstation] location in the profile to where this workstation is.",
+                    connect_words(connect),
+                    self.tried_from()
+                )),
+        )
+    }
 }
 
 /// The checks of one SMTP probe, in dialogue order. Steps that could not run are `skip` with why.
@@ -134,7 +170,10 @@ pub fn smtp_checks(probe: &SmtpProbe, ctx: &EndpointContext) -> Vec<CheckResult>
     let e = Endpoint {
         probe,
         ctx,
-        target: format!("{}:{}", probe.host, probe.port),
+        target: match probe.id.split_once('@') {
+            Some((_, ip)) => format!("{}:{} ({ip})", probe.host, probe.port),
+            None => format!("{}:{}", probe.host, probe.port),
+        },
         masked_banner: probe.banner.as_ref().is_some_and(|b| is_masked(b.first())),
         masked_ext: probe.extensions().iter().any(|x| x.starts_with("XXXX")),
     };
@@ -242,16 +281,27 @@ fn reach(e: &Endpoint<'_>) -> Judged {
     let (probe, ctx) = (e.probe, e.ctx);
     let result = match &probe.connect {
         Connect::Connected { address, ms } => e.mk(&TCP_SMTP, Status::Pass, format!("connected to {address} in {ms} ms")),
-        other if ctx.external_service => e.mk(
-            &TCP_SMTP,
-            Status::Skip,
-            format!("could not reach {} from this workstation ({})", ctx.role, connect_words(other)),
-        )
-        .detail(
-            "Outbound port 25 is commonly blocked from client networks, so this says more about the network of the \
-             machine running mailpath than about the service. Run mailpath on a Mailbox or Edge server to test this hop.",
-        ),
-        other => connect_failure(e.mk(&TCP_SMTP, Status::Fail, format!("{}: {}", ctx.role, connect_words(other))), other, probe),
+        other => match ctx.vantage.out_of_sight(&TCP_SMTP, &e.target, other) {
+            Some(skip) => skip.evidence(probe.id.clone()).on(ctx.attachment.clone()),
+            None if ctx.external_service => e.mk(
+                &TCP_SMTP,
+                Status::Skip,
+                format!("could not reach {} from this workstation ({})", ctx.role, connect_words(other)),
+            )
+            .detail(
+                "Outbound port 25 is commonly blocked from client networks, so this says more about the network of the \
+                 machine running mailpath than about the service. Run mailpath on a Mailbox or Edge server to test this hop.",
+            ),
+            None => connect_failure(
+                e.mk(
+                    &TCP_SMTP,
+                    Status::Fail,
+                    format!("{}: {} ({})", ctx.role, connect_words(other), ctx.vantage.tried_from()),
+                ),
+                other,
+                probe,
+            ),
+        },
     };
     if probe.connect.is_connected() {
         Judged::next(result)
@@ -426,13 +476,24 @@ fn starttls(e: &Endpoint<'_>) -> Judged {
             (
                 "STARTTLS is not offered".to_string(),
                 Remediation::steps([
-                    Step::prose("Bind a certificate to the SMTP service:"),
+                    Step::prose(
+                        "A receive connector whose TlsCertificateName names a certificate the server no longer has \
+                         (after a renewal) removes STARTTLS: event 12014, see config.receive.tls_certificate_name. \
+                         Bind the current certificate to SMTP and name it on the receive connector:",
+                    ),
                     Step::command(
                         e.shell(),
                         "Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services SMTP",
                     ),
+                    Step::command(
+                        e.shell(),
+                        "Set-ReceiveConnector <identity> -TlsCertificateName \"<I>issuer<S>subject\"",
+                    ),
                     Step::prose("The receive connector's AuthMechanism must include Tls:"),
-                    Step::confirm(e.shell(), "Get-ReceiveConnector | Format-List Name,AuthMechanism"),
+                    Step::confirm(
+                        e.shell(),
+                        "Get-ReceiveConnector -Server <server> | Format-List Identity,TlsCertificateName,AuthMechanism",
+                    ),
                 ]),
             )
         };
@@ -594,8 +655,8 @@ pub(crate) fn handshake_fix(shell: Place) -> Remediation {
     ])
 }
 
-/// The EdgeSync (LDAPS 50636) check.
-pub fn edgesync_check(probe: &TlsPortProbe, attachment: Attachment) -> CheckResult {
+/// The EdgeSync (LDAPS 50636) check, from `vantage`.
+pub fn edgesync_check(probe: &TlsPortProbe, attachment: Attachment, vantage: &Vantage) -> CheckResult {
     let target = format!("{}:{}", probe.host, probe.port);
     let mk = |status: Status, summary: String| {
         CheckResult::new(&TCP_EDGESYNC, status, target.clone(), summary)
@@ -624,9 +685,12 @@ pub fn edgesync_check(probe: &TlsPortProbe, attachment: Attachment) -> CheckResu
             Step::command(Place::EdgeShell, "Start-Service ADAM_MSExchange"),
             Step::confirm(Place::MailboxShell, "Test-EdgeSynchronization -FullCompareMode"),
         ])),
-        (other, _) => mk(Status::Fail, format!("EdgeSync LDAPS: {}", connect_words(other)))
-            .detail("Port 25 may work while EdgeSync is blocked: the Edge then keeps stale configuration and recipients, and hybrid changes never reach it.")
-            .remediation(fix),
+        (other, _) => match vantage.out_of_sight(&TCP_EDGESYNC, &target, other) {
+            Some(skip) => skip.evidence(probe.id.clone()).on(attachment.clone()),
+            None => mk(Status::Fail, format!("EdgeSync LDAPS: {} ({})", connect_words(other), vantage.tried_from()))
+                .detail("Port 25 may work while EdgeSync is blocked: the Edge then keeps stale configuration and recipients, and hybrid changes never reach it.")
+                .remediation(fix),
+        },
     }
 }
 
@@ -764,6 +828,7 @@ mod tests {
             attachment: Attachment::Hop("h".into()),
             external_service,
             role: "EOP".into(),
+            vantage: Vantage::default(),
         }
     }
 

@@ -296,7 +296,11 @@ pub static ENTRIES: &[Entry] = &[
         causes: &[
             cause(
                 "The receive connector's TlsCertificateName names a certificate that was removed or renewed (event 12014): Exchange finds no certificate and offers no STARTTLS",
-                &["smtp.starttls", "tls.cert.present"],
+                &[
+                    "config.receive.tls_certificate_name",
+                    "smtp.starttls",
+                    "tls.cert.present",
+                ],
                 "Enable-ExchangeCertificate -Thumbprint <new thumbprint> -Services SMTP (answer No to overwrite); Get-ReceiveConnector \"<SERVER>\\Default Frontend <SERVER>\" | Set-ReceiveConnector -TlsCertificateName $null; then rerun the Hybrid Configuration Wizard",
             ),
             cause(

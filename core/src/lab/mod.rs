@@ -56,6 +56,16 @@ pub mod names {
     pub const EOP_TLS_DOMAIN: &str = "mail.protection.outlook.com";
     /// Where the `wrong-mx` scenario points the routing domain's MX: a retired Office 365 endpoint.
     pub const LEGACY_MX_HOST: &str = "mail.messaging.microsoft.com";
+    /// The second Mailbox server of the `receive-cert-stale` scenario.
+    pub const MAILBOX2_HOST: &str = "ex02.contoso.com";
+    /// The Edge's NetBIOS name: the subject of its self-signed certificate.
+    pub const EDGE_NETBIOS: &str = "EDGE01";
+    /// Where the `mx-third-party` scenario points the accepted domain's MX: a mail gateway in front of
+    /// Exchange Online (a reserved `.example` name, never resolved outside the lab).
+    pub const GATEWAY_MX_HOST: &str = "mx1.gateway.example";
+    /// The public address public DNS gives the public name in the `lan-vantage` scenario (TEST-NET-3:
+    /// never connected to; the workstation's internal DNS answers with the lab's address).
+    pub const PUBLIC_VIEW_ADDRESS: std::net::Ipv4Addr = std::net::Ipv4Addr::new(203, 0, 113, 10);
 }
 
 /// The Microsoft side of the lab's organisation in the scenario's cloud ([`crate::cloud::CLOUDS`]): the
@@ -122,8 +132,11 @@ pub enum EndpointRole {
     EdgeSync,
     /// Exchange Online Protection.
     Eop,
-    /// The endpoint the `wrong-mx` scenario's MX points to.
+    /// The endpoint the `wrong-mx` scenario's MX (and the `smart-host-legacy` scenario's smart host)
+    /// points to.
     LegacyMx,
+    /// The third-party mail gateway the `mx-third-party` scenario's MX points to.
+    GatewayMx,
 }
 
 /// One endpoint the lab serves.
@@ -157,6 +170,15 @@ pub struct LabInfo {
     pub onprem_key_file: PathBuf,
     /// Every endpoint.
     pub endpoints: Vec<LabEndpoint>,
+    /// The thumbprint of the certificate the Edge subscription published (the Edge's self-signed
+    /// internal certificate, or, in `edge-subscription-stale`, the one it replaced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edge_subscription_thumbprint: Option<String>,
+    /// The receive connectors' TlsCertificateName (`<I>issuer<S>subject` of the on-premises certificate).
+    pub receive_tls_certificate_name: String,
+    /// A second lab DNS server that answers as public DNS does (`lan-vantage`: split DNS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_dns: Option<SocketAddr>,
 }
 
 /// Knobs for tests and benchmarks.
@@ -239,6 +261,7 @@ pub struct Lab {
     scenario: &'static Scenario,
     _dir: StateDir,
     dns: Option<LabDnsServer>,
+    external_dns: Option<LabDnsServer>,
     servers: Vec<SmtpServer>,
     background: Vec<listeners::Background>,
 }
@@ -259,6 +282,11 @@ struct Certs {
     edge: LabCert,
     mailbox: LabCert,
     legacy: LabCert,
+    gateway: LabCert,
+    /// The Edge's self-signed certificate for its internal listeners (created at Edge setup).
+    edge_internal: LabCert,
+    /// The thumbprint of the certificate the Edge subscription published.
+    edge_published: String,
 }
 
 /// An issued certificate and the names it carries.
@@ -444,20 +472,27 @@ impl Lab {
         ));
         servers.push(eop);
 
-        if fault == Fault::WrongMx {
-            let mut legacy = ServerConfig::new(names::LEGACY_MX_HOST, Personality::Generic);
-            legacy.tls = Some(server_tls(&certs.legacy, true, names::LEGACY_MX_HOST)?);
-            legacy.faults = base_faults.clone();
-            let legacy = SmtpServer::bind(SocketAddr::new(bind, 0), legacy)
-                .await
-                .map_err(LabError::io("bind the legacy MX endpoint"))?;
-            endpoints.push(endpoint(
-                EndpointRole::LegacyMx,
-                names::LEGACY_MX_HOST,
-                legacy.local_addr(),
-                &certs.legacy,
-            ));
-            servers.push(legacy);
+        if matches!(fault, Fault::WrongMx | Fault::SmartHostLegacy) {
+            let legacy = Outsider {
+                role: EndpointRole::LegacyMx,
+                host: names::LEGACY_MX_HOST,
+                cert: &certs.legacy,
+                accepted_domains: Vec::new(),
+            };
+            legacy
+                .start(bind, &base_faults, &mut servers, &mut endpoints)
+                .await?;
+        }
+        if fault == Fault::MxThirdParty {
+            let gateway = Outsider {
+                role: EndpointRole::GatewayMx,
+                host: names::GATEWAY_MX_HOST,
+                cert: &certs.gateway,
+                accepted_domains: accepted_domains(&lab_names),
+            };
+            gateway
+                .start(bind, &base_faults, &mut servers, &mut endpoints)
+                .await?;
         }
 
         // The Mailbox server.
@@ -487,40 +522,67 @@ impl Lab {
                 &certs.mailbox,
             ));
         }
+        let mailbox_port = mailbox.local_addr().port();
         servers.push(mailbox);
+
+        if fault == Fault::ReceiveCertStale {
+            // A second Mailbox server behind the public name, on the next loopback address and the same
+            // port. Its receive connector names the certificate replaced at the renewal: Exchange finds no
+            // certificate for it (event 12014) and offers no STARTTLS.
+            let second = second_address(bind)?;
+            let mut ex02 = ServerConfig::new(names::PUBLIC_HOST, Personality::ExchangeMailbox);
+            ex02.tls = None;
+            ex02.accepted_domains = accepted_domains(&lab_names);
+            ex02.faults = base_faults.clone();
+            let ex02 = SmtpServer::bind(SocketAddr::new(second, mailbox_port), ex02)
+                .await
+                .map_err(LabError::io(format!(
+                    "bind the second Mailbox endpoint on {second}"
+                )))?;
+            endpoints.push(LabEndpoint {
+                role: EndpointRole::Mailbox,
+                host: names::MAILBOX2_HOST.to_string(),
+                address: ex02.local_addr(),
+                tls_names: Vec::new(),
+            });
+            servers.push(ex02);
+        }
 
         if scenario.edge {
             let send_intermediate = fault != Fault::MissingIntermediate;
             let edge_tls = server_tls(&certs.edge, send_intermediate, names::PUBLIC_HOST)?;
 
-            // Internal listener (Mailbox -> Edge): healthy apart from the certificate it shares.
-            let mut internal = ServerConfig::new(names::EDGE_HOST, Personality::ExchangeEdgeInternal);
-            internal.tls = Some(Arc::clone(&edge_tls));
-            internal.accepted_domains = accepted_domains(&lab_names);
-            internal.faults = base_faults.clone();
-            let internal = SmtpServer::bind(SocketAddr::new(bind, 0), internal)
-                .await
-                .map_err(LabError::io("bind the Edge internal endpoint"))?;
+            // Internal listener (Mailbox -> Edge): the Edge's self-signed certificate, which the Edge
+            // subscription published (direct trust), as real Edges serve.
+            let internal_tls = server_tls(&certs.edge_internal, false, names::EDGE_HOST)?;
+            let internal_addr = if fault == Fault::LanVantage {
+                // The DMZ firewall drops the workstation's packets: only the Mailbox servers get in.
+                filtered(bind, &mut background).await?
+            } else {
+                let mut internal = ServerConfig::new(names::EDGE_HOST, Personality::ExchangeEdgeInternal);
+                internal.tls = Some(Arc::clone(&internal_tls));
+                internal.accepted_domains = accepted_domains(&lab_names);
+                internal.faults = base_faults.clone();
+                let internal = SmtpServer::bind(SocketAddr::new(bind, 0), internal)
+                    .await
+                    .map_err(LabError::io("bind the Edge internal endpoint"))?;
+                let addr = internal.local_addr();
+                servers.push(internal);
+                addr
+            };
             endpoints.push(endpoint(
                 EndpointRole::EdgeInternal,
                 names::EDGE_HOST,
-                internal.local_addr(),
-                &certs.edge,
+                internal_addr,
+                &certs.edge_internal,
             ));
-            servers.push(internal);
 
             // External listener (EOP -> Edge): where most faults live.
             let external_addr = match fault {
                 Fault::PortClosed => listeners::closed_port(bind)
                     .await
                     .map_err(LabError::io("reserve a closed port"))?,
-                Fault::PortFiltered => {
-                    let (addr, holder) = listeners::filtered_port(bind)
-                        .await
-                        .map_err(LabError::io("set up a filtered port"))?;
-                    background.push(holder);
-                    addr
-                }
+                Fault::PortFiltered => filtered(bind, &mut background).await?,
                 _ => {
                     let mut external =
                         ServerConfig::new(names::PUBLIC_HOST, Personality::ExchangeEdgeExternal);
@@ -548,8 +610,10 @@ impl Lab {
                 listeners::closed_port(bind)
                     .await
                     .map_err(LabError::io("reserve a closed port"))?
+            } else if fault == Fault::LanVantage {
+                filtered(bind, &mut background).await?
             } else {
-                let (addr, task) = listeners::ldaps(SocketAddr::new(bind, 0), Arc::clone(&edge_tls))
+                let (addr, task) = listeners::ldaps(SocketAddr::new(bind, 0), Arc::clone(&internal_tls))
                     .await
                     .map_err(LabError::io("bind the EdgeSync endpoint"))?;
                 background.push(task);
@@ -559,7 +623,7 @@ impl Lab {
                 EndpointRole::EdgeSync,
                 names::EDGE_HOST,
                 edgesync_addr,
-                &certs.edge,
+                &certs.edge_internal,
             ));
         }
 
@@ -571,6 +635,11 @@ impl Lab {
                 zone.records.push(record);
             }
         }
+        let external_dns = if fault == Fault::LanVantage {
+            Some(LabDnsServer::start(bind, zones::public_view(&lab_zones)).await?)
+        } else {
+            None
+        };
         let dns = LabDnsServer::start(bind, lab_zones).await?;
         let profile_file = dir.0.path().join("lab-profile.toml");
         let info = LabInfo {
@@ -581,6 +650,9 @@ impl Lab {
             onprem_cert_file,
             onprem_key_file,
             endpoints,
+            edge_subscription_thumbprint: scenario.edge.then(|| certs.edge_published.clone()),
+            receive_tls_certificate_name: x500_name(onprem)?,
+            external_dns: external_dns.as_ref().map(LabDnsServer::local_addr),
         };
         let profile = lab_profile(scenario, &info)?;
         dir.write("lab-profile.toml", profile.as_bytes())?;
@@ -589,6 +661,7 @@ impl Lab {
             scenario,
             _dir: dir,
             dns: Some(dns),
+            external_dns,
             servers,
             background,
         })
@@ -622,7 +695,49 @@ impl Lab {
         if let Some(dns) = self.dns.take() {
             dns.shutdown().await;
         }
+        if let Some(dns) = self.external_dns.take() {
+            dns.shutdown().await;
+        }
         self.background.clear();
+    }
+}
+
+/// A port where connections never complete (a firewall that drops packets), held open by `background`.
+async fn filtered(bind: IpAddr, background: &mut Vec<listeners::Background>) -> Result<SocketAddr, LabError> {
+    let (addr, holder) = listeners::filtered_port(bind)
+        .await
+        .map_err(LabError::io("set up a filtered port"))?;
+    background.push(holder);
+    Ok(addr)
+}
+
+/// An SMTP endpoint outside the organisation and Microsoft's tenant endpoint: a retired Office 365 host, a
+/// third-party gateway.
+struct Outsider<'a> {
+    role: EndpointRole,
+    host: &'static str,
+    cert: &'a LabCert,
+    accepted_domains: Vec<String>,
+}
+
+impl Outsider<'_> {
+    async fn start(
+        self,
+        bind: IpAddr,
+        faults: &Faults,
+        servers: &mut Vec<SmtpServer>,
+        endpoints: &mut Vec<LabEndpoint>,
+    ) -> Result<(), LabError> {
+        let mut config = ServerConfig::new(self.host, Personality::Generic);
+        config.tls = Some(server_tls(self.cert, true, self.host)?);
+        config.accepted_domains = self.accepted_domains;
+        config.faults = faults.clone();
+        let server = SmtpServer::bind(SocketAddr::new(bind, 0), config)
+            .await
+            .map_err(LabError::io(format!("bind the {} endpoint", self.host)))?;
+        endpoints.push(endpoint(self.role, self.host, server.local_addr(), self.cert));
+        servers.push(server);
+        Ok(())
     }
 }
 
@@ -725,6 +840,33 @@ fn issue_certificates(scenario: &Scenario, options: &LabOptions) -> Result<Certs
         names::PUBLIC_HOST
     };
     let mailbox = issue(&ca, &LeafSpec::server(mailbox_cn, mailbox_names, now))?;
+    let gateway = issue(
+        &ca,
+        &LeafSpec::server(
+            names::GATEWAY_MX_HOST,
+            vec![names::GATEWAY_MX_HOST.to_string()],
+            now,
+        ),
+    )?;
+    // What Edge setup creates: a self-signed certificate named after the server, valid five years, which
+    // the Edge subscription publishes for direct trust.
+    let edge_self_signed = |not_before: OffsetDateTime| {
+        LeafSpec::server(
+            names::EDGE_NETBIOS,
+            vec![names::EDGE_NETBIOS.to_string(), names::EDGE_HOST.to_string()],
+            now,
+        )
+        .with_issuer(LeafIssuer::SelfSigned)
+        .with_validity(not_before, not_before + 5 * 365 * day)
+    };
+    let edge_internal = issue(&ca, &edge_self_signed(now - 30 * day))?;
+    let edge_published = if scenario.fault == Fault::EdgeSubscriptionStale {
+        // The certificate the subscription was created with, replaced since on the Edge.
+        let old = ca.issue(&edge_self_signed(now - 4 * 365 * day))?;
+        thumbprint(&old.leaf)
+    } else {
+        thumbprint(&edge_internal.cert.leaf)
+    };
 
     let mut edge = LeafSpec::server(
         names::PUBLIC_HOST,
@@ -761,12 +903,44 @@ fn issue_certificates(scenario: &Scenario, options: &LabOptions) -> Result<Certs
         edge,
         mailbox,
         legacy,
+        gateway,
+        edge_internal,
+        edge_published,
     })
+}
+
+/// The SHA-1 thumbprint of a certificate, as Get-ExchangeCertificate prints it.
+fn thumbprint(der: &[u8]) -> String {
+    use sha1::Digest as _;
+    data_encoding::HEXUPPER.encode(&sha1::Sha1::digest(der))
+}
+
+/// `<I>issuer<S>subject` of a certificate, as a connector's TlsCertificateName names it.
+fn x500_name(cert: &LabCert) -> Result<String, LabError> {
+    let info = crate::cert::parse_certificate(&cert.cert.leaf).map_err(|e| LabError::Io {
+        what: "read a lab certificate".into(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    Ok(format!("<I>{}<S>{}", info.issuer, info.subject))
+}
+
+/// The loopback address after `bind` (127.0.0.2 after 127.0.0.1), for a second server behind one name.
+fn second_address(bind: IpAddr) -> Result<IpAddr, LabError> {
+    match bind {
+        IpAddr::V4(v4) if v4.is_loopback() && v4.octets()[3] < 254 => {
+            let [a, b, c, d] = v4.octets();
+            Ok(IpAddr::V4(Ipv4Addr::new(a, b, c, d + 1)))
+        }
+        other => Err(LabError::Io {
+            what: format!("a second server behind one name needs an IPv4 loopback address, not {other}"),
+            source: std::io::Error::from(std::io::ErrorKind::AddrNotAvailable),
+        }),
+    }
 }
 
 /// The profile of the lab deployment, pointing at the running lab.
 pub fn lab_profile_struct(scenario: &Scenario, info: &LabInfo) -> Profile {
-    use crate::profile::{EdgeServer, MailboxServer, PortOverride};
+    use crate::profile::{EdgeServer, MailboxServer, NetworkLocation, PortOverride};
     let ip = info.dns.ip();
     let mut profile = Profile {
         name: format!("mailpath lab: {}", scenario.name),
@@ -781,6 +955,12 @@ pub fn lab_profile_struct(scenario: &Scenario, info: &LabInfo) -> Profile {
         fqdn: names::MAILBOX_HOST.to_string(),
         address: Some(ip),
     }];
+    for e in info.endpoints.iter().filter(|e| e.host == names::MAILBOX2_HOST) {
+        profile.mailboxes.push(MailboxServer {
+            fqdn: names::MAILBOX2_HOST.to_string(),
+            address: Some(e.address.ip()),
+        });
+    }
     if scenario.edge {
         profile.edges = vec![EdgeServer {
             fqdn: names::EDGE_HOST.to_string(),
@@ -788,8 +968,10 @@ pub fn lab_profile_struct(scenario: &Scenario, info: &LabInfo) -> Profile {
             address: Some(ip),
             external_address: Some(ip),
             hybrid: true,
+            subscription_thumbprint: info.edge_subscription_thumbprint.clone(),
         }];
     }
+    profile.workstation.location = NetworkLocation::Lan;
     // The lab's Exchange is configured as the HCW configures a real one; the profile states every
     // setting, so that the checks judge them rather than assume them.
     let c = &mut profile.connectors;
@@ -802,6 +984,12 @@ pub fn lab_profile_struct(scenario: &Scenario, info: &LabInfo) -> Profile {
     c.exo_inbound.tls_sender_certificate_name = Some(tls_sender_certificate_name(scenario).to_string());
     c.exo_inbound.require_tls = Some(true);
     c.exo_inbound.cloud_services_mail_enabled = Some(true);
+    // The lab's mail leaves from its loopback address (what its SPF and PTR records name).
+    c.send.egress_addresses = vec![ip];
+    c.receive.tls_certificate_name = Some(info.receive_tls_certificate_name.clone());
+    if scenario.fault == Fault::SmartHostLegacy {
+        c.send.smart_hosts = vec![names::LEGACY_MX_HOST.to_string()];
+    }
     c.exo_outbound.smart_hosts = vec![names::PUBLIC_HOST.to_string()];
     c.exo_outbound.tls_domain = Some(tls_sender_certificate_name(scenario).to_string());
     c.exo_outbound.tls_settings = Some(crate::profile::TlsAuthLevel::DomainValidation);
@@ -809,6 +997,7 @@ pub fn lab_profile_struct(scenario: &Scenario, info: &LabInfo) -> Profile {
     c.exo_outbound.cloud_services_mail_enabled = Some(true);
     profile.resolvers.system = false;
     profile.resolvers.internal = vec![info.dns];
+    profile.resolvers.external = info.external_dns.into_iter().collect();
     profile.trust.system_store = false;
     profile.trust.ca_files = vec![info.ca_file.clone()];
     // Every host name the lab serves, with its port(s): all endpoints share 127.0.0.1.

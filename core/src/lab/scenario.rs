@@ -50,6 +50,26 @@ pub enum Fault {
     SlowDrip,
     /// The Edge's certificate was renewed but the TLSA record of its public name was not (DANE).
     DaneMismatch,
+    /// The Edge's internal listener serves a new self-signed certificate, but the Edge subscription still
+    /// publishes the old one (direct trust between the Mailbox servers and the Edge breaks).
+    EdgeSubscriptionStale,
+    /// One of two Mailbox servers receiving from Exchange Online has a receive connector whose
+    /// TlsCertificateName names the certificate replaced at the last renewal: it offers no STARTTLS
+    /// (event 12014), the other server is healthy.
+    ReceiveCertStale,
+    /// mailpath runs on the LAN: the DMZ firewall drops the workstation's connections to the Edge's internal
+    /// SMTP and EdgeSync ports (only the Mailbox servers may reach them), and public DNS answers the public
+    /// name with another address than internal DNS (split DNS). Nothing is broken.
+    LanVantage,
+    /// The accepted domain's MX points to a third-party mail gateway in front of Exchange Online, not to
+    /// EOP.
+    MxThirdParty,
+    /// The accepted domain's MX points to the on-premises public endpoint: internet mail enters on-premises
+    /// (a supported hybrid design, with Exchange Online behind it).
+    MxOnPremises,
+    /// The on-premises send connector relays cloud mail to a retired Office 365 smart host
+    /// (mail.messaging.microsoft.com) instead of the tenant's endpoint: Exchange Online answers ATTR35.
+    SmartHostLegacy,
 }
 
 /// One lab scenario.
@@ -265,6 +285,54 @@ pub const SCENARIOS: &[Scenario] = &[
         summary: "the Edge's certificate was renewed but the TLSA record of mail.contoso.com still names the old key",
         edge: true,
         fault: Fault::DaneMismatch,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
+    },
+    Scenario {
+        name: "edge-subscription-stale",
+        summary: "the Edge's internal listener serves a new self-signed certificate; the Edge subscription still publishes the old one",
+        edge: true,
+        fault: Fault::EdgeSubscriptionStale,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
+    },
+    Scenario {
+        name: "receive-cert-stale",
+        summary: "two Mailbox servers receive from EOP; ex02's receive connector names the replaced certificate and offers no STARTTLS",
+        edge: false,
+        fault: Fault::ReceiveCertStale,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
+    },
+    Scenario {
+        name: "lan-vantage",
+        summary: "mailpath runs on the LAN: the DMZ firewall drops it at the Edge's ports 25 and 50636, and public DNS differs (split DNS); nothing is broken",
+        edge: true,
+        fault: Fault::LanVantage,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
+    },
+    Scenario {
+        name: "mx-third-party",
+        summary: "the MX of contoso.com points to a third-party mail gateway, not to EOP",
+        edge: true,
+        fault: Fault::MxThirdParty,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
+    },
+    Scenario {
+        name: "mx-on-premises",
+        summary: "the MX of contoso.com points to the Edge (mail.contoso.com): internet mail enters on-premises",
+        edge: true,
+        fault: Fault::MxOnPremises,
+        cloud: Cloud::Commercial,
+        wildcard_connectors: false,
+    },
+    Scenario {
+        name: "smart-host-legacy",
+        summary: "the send connector relays to the retired smart host mail.messaging.microsoft.com (ATTR35)",
+        edge: true,
+        fault: Fault::SmartHostLegacy,
         cloud: Cloud::Commercial,
         wildcard_connectors: false,
     },

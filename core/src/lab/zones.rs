@@ -33,12 +33,17 @@ fn addr(name: &str, ip: IpAddr) -> LabRecord {
 /// Microsoft's names of the scenario's cloud (`n`).
 pub(super) fn zones(scenario: &Scenario, n: &LabNames, ip: IpAddr, dkim_seed: &str) -> Vec<Zone> {
     let fault = scenario.fault;
+    let accepted_mx = match fault {
+        Fault::MxThirdParty => names::GATEWAY_MX_HOST.to_string(),
+        Fault::MxOnPremises => names::PUBLIC_HOST.to_string(),
+        _ => n.eop_host.clone(),
+    };
     let mut contoso = vec![
         rec(
             names::DOMAIN,
             RecordData::Mx {
                 preference: 0,
-                exchange: n.eop_host.clone(),
+                exchange: accepted_mx.clone(),
             },
         ),
         addr(names::PUBLIC_HOST, ip),
@@ -74,6 +79,15 @@ pub(super) fn zones(scenario: &Scenario, n: &LabNames, ip: IpAddr, dkim_seed: &s
     }
     if scenario.edge {
         contoso.push(addr(names::EDGE_HOST, ip));
+    }
+    if fault == Fault::ReceiveCertStale {
+        // Two Mailbox servers behind the public name (DNS round robin).
+        if let IpAddr::V4(v4) = ip {
+            let [a, b, c, d] = v4.octets();
+            let second = IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d.saturating_add(1)));
+            contoso.push(addr(names::PUBLIC_HOST, second));
+            contoso.push(addr(names::MAILBOX2_HOST, second));
+        }
     }
 
     let mut onmicrosoft = Vec::new();
@@ -128,10 +142,16 @@ pub(super) fn zones(scenario: &Scenario, n: &LabNames, ip: IpAddr, dkim_seed: &s
             records: protection,
         },
     ];
-    if fault == Fault::WrongMx {
+    if matches!(fault, Fault::WrongMx | Fault::SmartHostLegacy) {
         zones.push(Zone {
             origin: "messaging.microsoft.com".to_string(),
             records: vec![addr(names::LEGACY_MX_HOST, ip)],
+        });
+    }
+    if fault == Fault::MxThirdParty {
+        zones.push(Zone {
+            origin: "gateway.example".to_string(),
+            records: vec![addr(names::GATEWAY_MX_HOST, ip)],
         });
     }
     if let IpAddr::V4(v4) = ip {
@@ -145,6 +165,29 @@ pub(super) fn zones(scenario: &Scenario, n: &LabNames, ip: IpAddr, dkim_seed: &s
         });
     }
     zones
+}
+
+/// What public DNS publishes of `zones` (split DNS): the public name at its public address
+/// ([`names::PUBLIC_VIEW_ADDRESS`]) and none of the internal servers' names; everything else as inside.
+pub(super) fn public_view(zones: &[Zone]) -> Vec<Zone> {
+    let internal = [names::MAILBOX_HOST, names::MAILBOX2_HOST, names::EDGE_HOST];
+    zones
+        .iter()
+        .map(|z| Zone {
+            origin: z.origin.clone(),
+            records: z
+                .records
+                .iter()
+                .filter(|r| !internal.contains(&r.name.as_str()))
+                .map(|r| match &r.data {
+                    RecordData::A(_) if r.name == names::PUBLIC_HOST => {
+                        rec(names::PUBLIC_HOST, RecordData::A(names::PUBLIC_VIEW_ADDRESS))
+                    }
+                    _ => r.clone(),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// The TLSA records of the `dane-mismatch` scenario, as (zone, record): EOP publishes a record matching

@@ -41,8 +41,21 @@ impl DnsPlan {
         DnsPlan {
             accepted_domains: topology.accepted_domains.clone(),
             routing_domain: topology.routing_domain.clone(),
-            hosts: dedup(topology.hosts().into_iter().map(|(host, _)| host).collect()),
-            reverse: topology.edges.iter().filter_map(|e| e.external_address).collect(),
+            hosts: dedup(
+                topology
+                    .hosts()
+                    .into_iter()
+                    .map(|(host, _)| host)
+                    .chain(
+                        topology
+                            .send_smart_hosts
+                            .iter()
+                            .filter(|h| h.parse::<IpAddr>().is_err())
+                            .cloned(),
+                    )
+                    .collect(),
+            ),
+            reverse: topology.egress(),
             reverse_hosts: dedup(topology.reverse_names()),
             dane_hosts: dedup(topology.inbound_hosts.clone()),
         }

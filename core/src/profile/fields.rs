@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::{MAX_TIMEOUT_SECS, TlsAuthLevel};
+use super::{MAX_TIMEOUT_SECS, NetworkLocation, TlsAuthLevel};
 
 /// Why a value written as a TOML string does not parse (the `<what is wrong>` half of the message).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,6 +25,9 @@ pub(super) enum FieldError {
     /// Not one of the Exchange TLS authentication levels.
     #[error("{0:?} is not a TLS authentication level")]
     TlsAuthLevel(String),
+    /// Not one of the workstation locations.
+    #[error("{0:?} is not a workstation location")]
+    Location(String),
 }
 
 /// A visitor for values written as TOML strings and parsed by `parse`.
@@ -58,6 +61,23 @@ pub(super) fn ip_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IpAddr>, 
         parse: parse_ip,
     })
     .map(Some)
+}
+
+struct IpAddrValue(IpAddr);
+
+impl<'de> Deserialize<'de> for IpAddrValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(Parse {
+            expecting: IP_EXPECTED,
+            parse: parse_ip,
+        })
+        .map(IpAddrValue)
+    }
+}
+
+/// A list of IP addresses written as strings.
+pub(super) fn ips<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
+    Vec::<IpAddrValue>::deserialize(d).map(|v| v.into_iter().map(|a| a.0).collect())
 }
 
 /// The port of a DNS server given without one.
@@ -204,6 +224,31 @@ impl<'de> Deserialize<'de> for TlsAuthLevel {
 }
 
 impl Serialize for TlsAuthLevel {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+pub(super) const LOCATION_EXPECTED: &str = "one of lan, dmz, internet";
+
+fn parse_location(s: &str) -> Result<NetworkLocation, FieldError> {
+    NetworkLocation::ALL
+        .into_iter()
+        .find(|l| l.as_str().eq_ignore_ascii_case(s.trim()))
+        .ok_or_else(|| FieldError::Location(s.to_string()))
+}
+
+impl<'de> Deserialize<'de> for NetworkLocation {
+    /// Accepts `lan`, `dmz` and `internet`, case-insensitively.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(Parse {
+            expecting: LOCATION_EXPECTED,
+            parse: parse_location,
+        })
+    }
+}
+
+impl Serialize for NetworkLocation {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
     }

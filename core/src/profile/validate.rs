@@ -15,6 +15,8 @@ const CERT_NAME_EXPECTED: &str =
 const CAPABILITIES_EXPECTED: &str =
     "<domain>:<capability>[,<capability>], such as mail.protection.outlook.com:AcceptCloudServicesMail";
 const REQUIRED: &str = "this key is required";
+const THUMBPRINT_EXPECTED: &str =
+    "the certificate's SHA-1 thumbprint as Get-ExchangeCertificate prints it: 40 hex digits";
 
 #[derive(Default)]
 struct Validator {
@@ -88,6 +90,22 @@ impl Validator {
             "the server's unicast IP address",
             &ip.to_string(),
         );
+    }
+
+    /// A list of host names or IP addresses, each listed once (smart hosts).
+    fn host_list(&mut self, key: &KeyPath, hosts: &[String], expected: &str) {
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (i, host) in hosts.iter().enumerate() {
+            let item = key.index(i);
+            let lower = host.to_ascii_lowercase();
+            if let Some(first) = seen.get(&lower) {
+                let message = format!("{host:?} is listed twice (first as {key}[{first}])");
+                self.push_found(item, message, "each smart host once", host);
+            } else {
+                self.host(item, host, expected, Names::HostOrIp);
+                seen.insert(lower, i);
+            }
+        }
     }
 
     fn certificate_name(&mut self, key: KeyPath, value: Option<&str>) {
@@ -387,6 +405,23 @@ fn servers(v: &mut Validator, profile: &Profile) {
         }
         v.ip(key.key("address"), edge.address);
         v.ip(key.key("external_address"), edge.external_address);
+        if let Some(thumbprint) = &edge.subscription_thumbprint {
+            let normalized = super::normalize_thumbprint(thumbprint);
+            let hex = normalized.chars().all(|c| c.is_ascii_hexdigit());
+            if normalized.len() != 40 || !hex {
+                let what = if hex {
+                    format!("has {} hex digits, not 40", normalized.len())
+                } else {
+                    "is not hexadecimal".to_owned()
+                };
+                v.push_found(
+                    key.key("subscription_thumbprint"),
+                    format!("{thumbprint:?} {what}"),
+                    THUMBPRINT_EXPECTED,
+                    thumbprint,
+                );
+            }
+        }
     }
 }
 
@@ -420,6 +455,23 @@ fn connectors(v: &mut Validator, profile: &Profile) {
         send.key("tls_certificate_name"),
         c.send.tls_certificate_name.as_deref(),
     );
+    v.host_list(
+        &send.key("smart_hosts"),
+        &c.send.smart_hosts,
+        "a host name or IP address such as contoso-com.mail.protection.outlook.com",
+    );
+    let mut seen: HashMap<IpAddr, usize> = HashMap::new();
+    for (i, ip) in c.send.egress_addresses.iter().enumerate() {
+        let item = send.key("egress_addresses").index(i);
+        if let Some(first) = seen.get(ip) {
+            let message =
+                format!("{ip} is listed twice (first as connectors.send.egress_addresses[{first}])");
+            v.push_found(item, message, "each address once", &ip.to_string());
+        } else {
+            v.ip(item, Some(*ip));
+            seen.insert(*ip, i);
+        }
+    }
 
     let receive = key.key("receive");
     let capabilities_key = receive.key("tls_domain_capabilities");
@@ -446,24 +498,11 @@ fn connectors(v: &mut Validator, profile: &Profile) {
     }
 
     let outbound = key.key("exo_outbound");
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (i, host) in c.exo_outbound.smart_hosts.iter().enumerate() {
-        let item = outbound.key("smart_hosts").index(i);
-        let lower = host.to_ascii_lowercase();
-        if let Some(first) = seen.get(&lower) {
-            let message =
-                format!("{host:?} is listed twice (first as connectors.exo_outbound.smart_hosts[{first}])");
-            v.push_found(item, message, "each smart host once", host);
-        } else {
-            v.host(
-                item,
-                host,
-                "a host name or IP address such as mail.contoso.com",
-                Names::HostOrIp,
-            );
-            seen.insert(lower, i);
-        }
-    }
+    v.host_list(
+        &outbound.key("smart_hosts"),
+        &c.exo_outbound.smart_hosts,
+        "a host name or IP address such as mail.contoso.com",
+    );
     if let Some(domain) = &c.exo_outbound.tls_domain {
         v.host(
             outbound.key("tls_domain"),

@@ -104,16 +104,31 @@ fn summary(d: &Diagnosis) -> RunSummary {
     }
 }
 
-/// A target without a trailing `:port`.
-fn strip_port(target: &str) -> &str {
-    match target.rsplit_once(':') {
-        Some((host, port))
-            if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !host.ends_with(':') =>
-        {
-            host
+/// A target without its `host:port` ports: at the end, or before a space or `)` (`EX02\\Default Frontend EX02
+/// (ex02.contoso.com:41483)`, `mail.contoso.com:41483 (127.0.0.2)`). An IPv6 address (`::1`) keeps its colons.
+fn strip_port(target: &str) -> String {
+    let mut out = String::with_capacity(target.len());
+    let mut rest = target;
+    while let Some(colon) = rest.find(':') {
+        let (before, after) = rest.split_at(colon);
+        let digits = after[1..].bytes().take_while(u8::is_ascii_digit).count();
+        let end = &after[1 + digits..];
+        out.push_str(before);
+        // The host before the colon: a name, an IPv4 address or a bracketed IPv6 address.
+        let host = out.rsplit([' ', '(']).next().unwrap_or_default();
+        let is_port = digits > 0
+            && (end.is_empty() || end.starts_with(' ') || end.starts_with(')'))
+            && !host.is_empty()
+            && (!host.contains(':') || host.ends_with(']'));
+        if is_port {
+            rest = end;
+        } else {
+            out.push(':');
+            rest = &after[1..];
         }
-        _ => target,
     }
+    out.push_str(rest);
+    out
 }
 
 fn attachment_key(a: &Attachment) -> String {
@@ -507,5 +522,16 @@ mod tests {
         assert_eq!(strip_port("Outbound to Office 365"), "Outbound to Office 365");
         assert_eq!(strip_port("::1"), "::1");
         assert_eq!(strip_port("contoso.com"), "contoso.com");
+        assert_eq!(
+            strip_port("EX02\\Default Frontend EX02 (ex02.contoso.com:41483)"),
+            "EX02\\Default Frontend EX02 (ex02.contoso.com)"
+        );
+        assert_eq!(
+            strip_port("mail.contoso.com:41483 (127.0.0.2)"),
+            "mail.contoso.com (127.0.0.2)"
+        );
+        assert_eq!(strip_port("[::1]:25"), "[::1]");
+        assert_eq!(strip_port("2001:db8::25"), "2001:db8::25");
+        assert_eq!(strip_port("fe80::1:25"), "fe80::1:25");
     }
 }

@@ -167,6 +167,7 @@ pub fn render(path: &MailPath) -> String {
             Way::Outbound => "outbound",
             Way::Inbound => "inbound",
             Way::InternetMx => "internet MX",
+            Way::ToInternet => "to the internet",
         };
         let _ = write!(
             s,
@@ -504,7 +505,7 @@ mod tests {
             ..PathSpec::default()
         });
         let svg = render(&p);
-        assert_eq!(svg.matches("class=\"lane\"").count(), 3);
+        assert_eq!(svg.matches("class=\"lane\"").count(), 4);
         assert!(svg.contains("hop-out-mailbox-edge") && svg.contains("hop-mx-internet-eop"));
         assert!(svg.contains("&lt;ex01&gt;&amp;co") && !svg.contains("<ex01>"));
         assert!(

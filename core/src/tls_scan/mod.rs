@@ -85,6 +85,7 @@ pub fn apply_scan(diagnosis: &mut crate::diagnose::Diagnosis, probe_id: &str, sc
             attachment: check.attachment.clone(),
             external_service: false,
             role: String::new(),
+            vantage: crate::checks::smtp::Vantage::default(),
         };
         *check = crate::checks::ciphers::cipher_check(&probe, &ctx);
     }

@@ -88,8 +88,10 @@ fn diagnose_text_puts_the_problems_first_once_each() {
         lines[1].starts_with("FAIL: 1 failure(s), 0 warning(s)"),
         "{shown}"
     );
-    assert!(lines[1].contains("2 fail, 0 warn, "), "{shown}");
-    // One problem for the certificate both hops to the Edge see, listing both places, before the path.
+    assert!(lines[1].contains("1 fail, 0 warn, "), "{shown}");
+    // The problem, with where it was found, before the path. (The Mailbox -> Edge hop serves the Edge's
+    // self-signed certificate, judged by direct trust: only the public hop sees the expired one. Identical
+    // results on several hops are one problem: output::tests.)
     let problems = shown.find("Problems, worst first:").expect("a problems section");
     let path = shown.find("On-premises -> Exchange Online").expect("the path");
     assert!(problems < path, "{shown}");
@@ -98,8 +100,8 @@ fn diagnose_text_puts_the_problems_first_once_each() {
         .iter()
         .find(|l| l.trim_start().starts_with("where:"))
         .unwrap();
-    assert!(place.contains("out.mailbox-edge (edge01.contoso.com:"), "{place}");
     assert!(place.contains("in.eop-edge (mail.contoso.com:"), "{place}");
+    assert!(!place.contains("out.mailbox-edge"), "{place}");
     assert!(
         shown.contains("fix:\n") && shown.contains("# Renew it"),
         "{shown}"
@@ -706,7 +708,7 @@ fn json_carries_the_verdict_and_the_monitoring_formats_read_the_same() {
     assert_eq!(line.lines().count(), 1, "{line}");
     assert!(line.starts_with("MAILPATH CRITICAL - "), "{line}");
     let perf = line.split_once(" | ").unwrap().1;
-    for want in ["fail=2;", "warn=0;", "cert_days_left=-5;30;0", "slowest_hop="] {
+    for want in ["fail=1;", "warn=0;", "cert_days_left=-5;30;0", "slowest_hop="] {
         assert!(perf.contains(want), "{want}: {perf}");
     }
     assert!(perf.split_whitespace().all(|p| p.contains('=')), "{perf}");
@@ -843,7 +845,11 @@ fn fixes_are_pasteable_in_every_format() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let doc: Value = serde_json::from_slice(&std::fs::read(&json_out).unwrap()).unwrap();
     crate::report_common::assert_valid(&doc);
-    let validity = checks(&doc, "tls.cert.validity")[0].clone();
+    let validity = checks(&doc, "tls.cert.validity")
+        .into_iter()
+        .find(|c| c["status"] == "fail")
+        .expect("the failing validity check")
+        .clone();
     let steps = validity["remediation"].as_array().expect("steps");
     assert!(steps.iter().any(|s| s["kind"] == "command"), "{validity}");
 

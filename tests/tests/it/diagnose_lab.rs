@@ -189,6 +189,56 @@ const CASES: &[Expect] = &[
         warn: &[],
         code: 2,
     },
+    Expect {
+        scenario: "edge-subscription-stale",
+        fail: &["tls.cert.direct_trust"],
+        may_fail: &[],
+        warn: &[],
+        code: 2,
+    },
+    Expect {
+        scenario: "receive-cert-stale",
+        // The probes see ex02 without STARTTLS; the audit of the scenario's export sees the expired
+        // certificate its receive connector still names.
+        fail: &[
+            "config.receive.tls_certificate_name",
+            "smtp.starttls",
+            "config.cert.expiry",
+            "config.cert.usable",
+        ],
+        may_fail: &[],
+        // The two servers name different certificates, and the one served is not the one ex02 names.
+        warn: &["config.cert.same_everywhere", "config.cert.served"],
+        code: 2,
+    },
+    Expect {
+        scenario: "lan-vantage",
+        fail: &[],
+        may_fail: &[],
+        warn: &[],
+        code: 0,
+    },
+    Expect {
+        scenario: "mx-third-party",
+        fail: &[],
+        may_fail: &[],
+        warn: &[],
+        code: 0,
+    },
+    Expect {
+        scenario: "mx-on-premises",
+        fail: &[],
+        may_fail: &[],
+        warn: &[],
+        code: 0,
+    },
+    Expect {
+        scenario: "smart-host-legacy",
+        fail: &["config.send.smart_hosts"],
+        may_fail: &["tls.cert.name"],
+        warn: &[],
+        code: 2,
+    },
 ];
 
 fn ids(v: &serde_json::Value, status: &str) -> BTreeSet<String> {
@@ -201,7 +251,7 @@ fn ids(v: &serde_json::Value, status: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn run_case(case: &Expect) {
+fn run_case(case: &Expect) -> serde_json::Value {
     let (out, took) = run_with_timeout(
         mailpath().args(["diagnose", "--lab", case.scenario, "--format", "json"]),
         Duration::from_secs(120),
@@ -242,6 +292,39 @@ fn run_case(case: &Expect) {
         case.scenario
     );
     eprintln!("{}: {:?} fails={fails:?} warns={warns:?}", case.scenario, took);
+    v
+}
+
+/// The scenario's case run, its diagnosis returned for further assertions.
+fn diagnose_case(scenario: &str) -> serde_json::Value {
+    run_case(CASES.iter().find(|c| c.scenario == scenario).expect("case"))
+}
+
+use mailpath_tests::checks_with_id as checks;
+
+/// The nodes of the lane of this way.
+fn lane_nodes(v: &serde_json::Value, way: &str) -> Vec<String> {
+    let lane = v["path"]["lanes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["way"] == way)
+        .unwrap_or_else(|| panic!("no {way} lane: {}", v["path"]["lanes"]));
+    lane["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn node<'a>(v: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    v["path"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == id)
+        .unwrap_or_else(|| panic!("no node {id}: {}", v["path"]["nodes"]))
 }
 
 macro_rules! scenario_tests {
@@ -255,7 +338,6 @@ macro_rules! scenario_tests {
 }
 
 scenario_tests! {
-    healthy_edge => "healthy-edge",
     healthy_direct => "healthy-direct",
     gcc_high => "gcc-high",
     wildcard_connectors => "wildcard-connectors",
@@ -267,18 +349,188 @@ scenario_tests! {
     weak_key => "weak-key",
     expiring_soon => "expiring-soon",
     starttls_stripped => "starttls-stripped",
-    port_closed => "port-closed",
     port_filtered => "port-filtered",
     tarpit => "tarpit",
     legacy_tls => "legacy-tls",
     cbc_only => "cbc-only",
     rsa_kex_only => "rsa-kex-only",
-    wrong_mx => "wrong-mx",
     spf_missing_eop => "spf-missing-eop",
     edgesync_blocked => "edgesync-blocked",
     garbage_server => "garbage-server",
     slow_drip => "slow-drip",
     dane_mismatch => "dane-mismatch",
+}
+
+/// Issue 13 item 2: the Edge's internal listener serves its self-signed certificate (as real Edges do);
+/// Mailbox -> Edge is judged by direct trust (the Edge subscription's certificate), not by public trust.
+#[test]
+fn healthy_edge() {
+    let v = diagnose_case("healthy-edge");
+    let direct: Vec<_> = checks(&v, "tls.cert.direct_trust")
+        .into_iter()
+        .filter(|c| c["target"].as_str().unwrap().starts_with("edge01.contoso.com"))
+        .collect();
+    assert_eq!(direct.len(), 1, "{direct:?}");
+    assert_eq!(direct[0]["status"], "pass", "{}", direct[0]);
+    assert!(
+        direct[0]["summary"].as_str().unwrap().contains("self-signed"),
+        "{}",
+        direct[0]
+    );
+    assert!(
+        !checks(&v, "tls.cert.trusted")
+            .iter()
+            .any(|c| c["target"].as_str().unwrap().starts_with("edge01.contoso.com")),
+        "public trust is not asked of the Edge's internal listener"
+    );
+}
+
+/// Issue 13 item 2: the subscription publishes a certificate the Edge no longer serves.
+#[test]
+fn edge_subscription_stale() {
+    let v = diagnose_case("edge-subscription-stale");
+    let direct = checks(&v, "tls.cert.direct_trust");
+    let fail = direct
+        .iter()
+        .find(|c| c["status"] == "fail")
+        .expect("a failing direct trust");
+    assert!(
+        fail["remediation"].to_string().contains("New-EdgeSubscription"),
+        "{fail}"
+    );
+}
+
+/// Issue 13 item 5: one of two Mailbox servers behind the public name lost STARTTLS after a renewal.
+#[test]
+fn receive_cert_stale() {
+    let v = diagnose_case("receive-cert-stale");
+    let receive = checks(&v, "config.receive.tls_certificate_name");
+    let status = |server: &str| {
+        receive
+            .iter()
+            .find(|c| c["target"].as_str().unwrap().starts_with(server))
+            .unwrap_or_else(|| panic!("no check of {server}: {receive:?}"))
+    };
+    assert_eq!(status("EX01\\")["status"], "pass", "{receive:?}");
+    let ex02 = status("EX02\\");
+    assert_eq!(ex02["status"], "fail", "{ex02}");
+    let steps = ex02["remediation"].as_array().expect("steps");
+    assert!(
+        steps.iter().any(|s| s["kind"] == "command"
+            && s["text"].as_str().unwrap_or_default().starts_with(
+                "Set-ReceiveConnector \"EX02\\Default Frontend EX02\" -TlsCertificateName \"<I>"
+            )),
+        "{ex02}"
+    );
+    // Each address behind the public name was probed, not only the first.
+    let starttls: Vec<String> = checks(&v, "smtp.starttls")
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| c["target"].as_str().unwrap().to_string())
+        .collect();
+    assert!(starttls.iter().any(|t| t.contains("(127.0.0.2)")), "{starttls:?}");
+}
+
+/// Issue 13 item 1: from the LAN the Edge's internal ports are out of sight (skip with why, not fail),
+/// and split DNS is recognised.
+#[test]
+fn lan_vantage() {
+    let v = diagnose_case("lan-vantage");
+    for id in ["tcp.smtp.reachable", "tcp.edgesync.reachable"] {
+        let edge = checks(&v, id)
+            .into_iter()
+            .find(|c| c["target"].as_str().unwrap().starts_with("edge01.contoso.com"))
+            .unwrap_or_else(|| panic!("no {id} of the Edge"));
+        assert_eq!(edge["status"], "skip", "{edge}");
+        assert!(
+            edge["summary"]
+                .as_str()
+                .unwrap()
+                .contains("not reachable from this workstation (expected from the LAN: only Mailbox servers reach the Edge)"),
+            "{edge}"
+        );
+    }
+    let vantage = checks(&v, "path.vantage");
+    assert!(
+        vantage[0]["summary"].as_str().unwrap().contains("split DNS"),
+        "{}",
+        vantage[0]
+    );
+    assert_eq!(checks(&v, "dns.split_brain")[0]["status"], "info");
+}
+
+/// Issue 13 item 1: a reachability failure says from where it was tried.
+#[test]
+fn port_closed() {
+    let v = diagnose_case("port-closed");
+    let fail = checks(&v, "tcp.smtp.reachable")
+        .into_iter()
+        .find(|c| c["status"] == "fail")
+        .expect("a reachability failure");
+    assert!(
+        fail["summary"]
+            .as_str()
+            .unwrap()
+            .contains("tried from this workstation on the LAN"),
+        "{fail}"
+    );
+}
+
+/// Issue 13 item 11: the MX lane ends at what the MX reaches.
+#[test]
+fn mx_third_party() {
+    let v = diagnose_case("mx-third-party");
+    assert_eq!(lane_nodes(&v, "internet-mx"), ["internet", "mx-gateway"]);
+    assert_eq!(node(&v, "mx-gateway")["hosts"][0], "mx1.gateway.example");
+    let mx = checks(&v, "dns.mx.accepted_domain");
+    assert!(
+        mx[0]["summary"].as_str().unwrap().contains("third-party gateway"),
+        "{}",
+        mx[0]
+    );
+    // The other lanes are unchanged, and Exchange Online's mail to the internet has its lane.
+    assert_eq!(lane_nodes(&v, "outbound"), ["mailbox", "edge", "eop", "exo"]);
+    assert_eq!(lane_nodes(&v, "to-internet"), ["exo", "eop", "internet"]);
+}
+
+/// Issue 13 item 11: an MX on-premises draws Internet -> on-premises, not Internet -> EOP.
+#[test]
+fn mx_on_premises() {
+    let v = diagnose_case("mx-on-premises");
+    assert_eq!(lane_nodes(&v, "internet-mx"), ["internet", "edge"]);
+    let mx = checks(&v, "dns.mx.accepted_domain");
+    assert!(
+        mx[0]["summary"].as_str().unwrap().contains("enters on-premises"),
+        "{}",
+        mx[0]
+    );
+    assert!(
+        node(&v, "eop")["hosts"][0] == "contoso-com.mail.protection.outlook.com",
+        "EOP stays on the hybrid lanes"
+    );
+}
+
+/// Issue 13 item 11: the wrong MX of the routing domain is drawn as what it reaches.
+#[test]
+fn wrong_mx() {
+    let v = diagnose_case("wrong-mx");
+    assert_eq!(lane_nodes(&v, "outbound"), ["mailbox", "edge", "legacy"]);
+    let legacy = node(&v, "legacy");
+    assert_eq!(legacy["label"], "Retired Office 365 endpoint");
+    assert_eq!(legacy["hosts"][0], "mail.messaging.microsoft.com");
+}
+
+/// Issue 13 item 11: ATTR35 from the send connector's smart host stated in the profile.
+#[test]
+fn smart_host_legacy() {
+    let v = diagnose_case("smart-host-legacy");
+    let smart = checks(&v, "config.send.smart_hosts");
+    assert!(
+        smart[0]["summary"].as_str().unwrap().contains("ATTR35"),
+        "{}",
+        smart[0]
+    );
+    assert_eq!(lane_nodes(&v, "outbound"), ["mailbox", "edge", "legacy"]);
 }
 
 #[test]
@@ -359,5 +611,49 @@ fn diagnose_a_running_lab_through_its_written_profile() {
         hop["status"], "fail",
         "the failure sits on the EOP -> Edge hop: {hop}"
     );
+    drop(lab);
+}
+
+/// Issue 13 item 5: a server behind the public name that the profile does not list is probed and judged
+/// too (the profile of `receive-cert-stale` without ex02).
+#[test]
+fn an_unlisted_server_behind_the_public_name_is_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = dir.path().join("lab.toml");
+    let lab = mailpath_tests::LabProcess::start(
+        "receive-cert-stale",
+        &["--write-profile", written.to_str().unwrap()],
+    );
+    let mut profile = mailpath_core::profile::Profile::load(&written).unwrap();
+    profile.mailboxes.retain(|m| m.fqdn != "ex02.contoso.com");
+    assert_eq!(profile.mailboxes.len(), 1);
+    let path = dir.path().join("without-ex02.toml");
+    std::fs::write(&path, profile.to_toml_string().unwrap()).unwrap();
+    let (out, _) = run_with_timeout(
+        mailpath().args([
+            "diagnose",
+            "--profile",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ]),
+        Duration::from_secs(120),
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    let receive = checks(&v, "config.receive.tls_certificate_name");
+    let unlisted = receive
+        .iter()
+        .find(|c| c["target"].as_str().unwrap().contains("(127.0.0.2)"))
+        .unwrap_or_else(|| panic!("the address behind the public name is judged: {receive:?}"));
+    assert_eq!(unlisted["status"], "fail", "{unlisted}");
+    assert!(
+        unlisted["summary"]
+            .as_str()
+            .unwrap()
+            .contains("the server at 127.0.0.2"),
+        "{unlisted}"
+    );
+    assert_eq!(out.status.code(), Some(2));
     drop(lab);
 }
