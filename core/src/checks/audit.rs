@@ -610,10 +610,11 @@ impl<'a> Audit<'a> {
                     None => {
                         let mut steps = vec![
                             Step::prose(format!(
-                                "Install the certificate on {}, then name it on the connector:",
+                                "Install the certificate on {}, bind it to SMTP, then name it on the connector:",
                                 u.server
                             )),
-                            import_certificate(u.shell, &u.server),
+                            import_certificate(self.shell_of(&u.server), &u.server),
+                            enable_smtp(self.shell_of(&u.server), &u.server, "<new>"),
                         ];
                         steps.extend(u.name_certificate("<new>"));
                         steps.push(u.confirm_name());
