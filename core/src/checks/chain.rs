@@ -402,6 +402,38 @@ mod tests {
     }
 
     #[test]
+    fn every_rule_has_a_command_to_run_one_per_step_on_the_server() {
+        use crate::check::StepKind;
+        for def in DEFS {
+            let rule = rule_of(def);
+            for shell in [Place::EdgeShell, Place::MailboxShell, Place::ExchangeShell] {
+                let fix = remediation(rule, shell);
+                assert!(
+                    fix.steps.iter().any(|s| s.kind == StepKind::Command),
+                    "{}: no command\n{fix}",
+                    def.id
+                );
+                for step in &fix.steps {
+                    if step.is_command() {
+                        assert_eq!(step.place, Some(shell), "{}: {}", def.id, step.text);
+                        for two in ["; ", ", then ", " then ", " and "] {
+                            assert!(!step.text.contains(two), "{}: {}", def.id, step.text);
+                        }
+                    } else {
+                        for cmdlet in ["-ExchangeCertificate", "Import-Certificate", "Restart-Service"] {
+                            assert!(!step.text.contains(cmdlet), "{}: {}", def.id, step.text);
+                        }
+                    }
+                }
+            }
+        }
+        // The Edge restarts the service that presents the certificate there.
+        assert!(
+            remediation(Rule::CaValidity, Place::EdgeShell).contains("Restart-Service MSExchangeTransport")
+        );
+    }
+
+    #[test]
     fn a_healthy_lab_chain_passes_every_rule_and_an_expired_root_fails_one() {
         let ca = LabCa::generate(now()).unwrap();
         let mut trust = Trust::empty();

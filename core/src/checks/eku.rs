@@ -203,4 +203,77 @@ mod tests {
         info.eku = vec!["clientAuth".into()];
         assert_eq!(judge(&info, Usage::Server, true, now()).status, Status::Fail);
     }
+
+    #[test]
+    fn each_eku_fix_is_one_command_per_step_on_the_server_it_is_attached_to() {
+        use crate::check::{Attachment, Place, StepKind};
+        let ca = LabCa::generate(now()).unwrap();
+        let leaf = ca
+            .issue(&LeafSpec::server("mail.contoso.com", ["mail.contoso.com"], now()))
+            .unwrap();
+        let mut info = crate::cert::parse_certificate(&leaf.leaf).unwrap();
+        let on_edge = |d: &CheckDef, s: Status, summary: String| {
+            CheckResult::new(d, s, "t", summary).on(Attachment::Hop("eop-edge".into()))
+        };
+        let mut fixes = vec![eku_result(
+            &crate::checks::cert::EKU,
+            &info,
+            Usage::Server,
+            true,
+            info.not_after - time::Duration::days(30),
+            &on_edge,
+        )];
+        info.eku = vec!["serverAuth".into()];
+        fixes.push(eku_result(
+            &crate::checks::cert::EKU,
+            &info,
+            Usage::Server,
+            true,
+            now(),
+            &on_edge,
+        ));
+        fixes.push(eku_result(
+            &crate::checks::cert::EKU,
+            &info,
+            Usage::Client,
+            false,
+            now(),
+            &on_edge,
+        ));
+        info.eku = vec!["clientAuth".into()];
+        fixes.push(eku_result(
+            &crate::checks::cert::EKU,
+            &info,
+            Usage::Server,
+            true,
+            now(),
+            &on_edge,
+        ));
+        for r in &fixes {
+            assert_ne!(r.status, Status::Pass, "{r:#?}");
+            assert!(
+                r.remediation.steps.iter().any(|s| s.kind == StepKind::Command),
+                "{}",
+                r.remediation
+            );
+            for step in &r.remediation.steps {
+                if step.is_command() && step.text.contains("ExchangeCertificate") {
+                    assert_eq!(step.place, Some(Place::EdgeShell), "{}", step.text);
+                }
+                if step.is_command() {
+                    assert!(!step.text.contains(" and "), "{}", step.text);
+                } else {
+                    assert!(!step.text.contains("-ExchangeCertificate"), "{}", step.text);
+                }
+            }
+        }
+        // A certificate without serverAuth is requested again for the names it has.
+        assert!(
+            fixes[3]
+                .remediation
+                .contains("-SubjectName \"CN=mail.contoso.com\" -DomainName mail.contoso.com"),
+            "{}",
+            fixes[3].remediation
+        );
+    }
 }
