@@ -215,40 +215,26 @@ mod tests {
         let on_edge = |d: &CheckDef, s: Status, summary: String| {
             CheckResult::new(d, s, "t", summary).on(Attachment::Hop("eop-edge".into()))
         };
-        let mut fixes = vec![eku_result(
-            &crate::checks::cert::EKU,
+        let judge_on_edge = |info: &CertInfo, usage: Usage, at: OffsetDateTime| {
+            eku_result(
+                &crate::checks::cert::EKU,
+                info,
+                usage,
+                usage == Usage::Server,
+                at,
+                &on_edge,
+            )
+        };
+        let mut fixes = vec![judge_on_edge(
             &info,
             Usage::Server,
-            true,
             info.not_after - time::Duration::days(30),
-            &on_edge,
         )];
         info.eku = vec!["serverAuth".into()];
-        fixes.push(eku_result(
-            &crate::checks::cert::EKU,
-            &info,
-            Usage::Server,
-            true,
-            now(),
-            &on_edge,
-        ));
-        fixes.push(eku_result(
-            &crate::checks::cert::EKU,
-            &info,
-            Usage::Client,
-            false,
-            now(),
-            &on_edge,
-        ));
+        fixes.push(judge_on_edge(&info, Usage::Server, now()));
+        fixes.push(judge_on_edge(&info, Usage::Client, now()));
         info.eku = vec!["clientAuth".into()];
-        fixes.push(eku_result(
-            &crate::checks::cert::EKU,
-            &info,
-            Usage::Server,
-            true,
-            now(),
-            &on_edge,
-        ));
+        fixes.push(judge_on_edge(&info, Usage::Server, now()));
         for r in &fixes {
             assert_ne!(r.status, Status::Pass, "{r:#?}");
             assert!(
