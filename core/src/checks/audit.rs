@@ -11,7 +11,7 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::cert::{CertInfo, connector_name_matches, name_matches};
-use crate::check::{Attachment, CheckDef, CheckResult, Status};
+use crate::check::{Attachment, CheckDef, CheckResult, Place, Remediation, Status, Step};
 use crate::checks::config::{same_x500, split_tls_certificate_name};
 use crate::exchange::import::{
     address_space_domain, eop_receive_connectors, eop_send_connectors, exo_inbound_connector,
@@ -23,8 +23,6 @@ use crate::ip_ranges::{IpRange, covered, eop_ranges, eop_ranges_date};
 use crate::profile::Profile;
 use crate::topology::{Topology, hop, is_retired_office365_host};
 
-const EMS: &str = "in the Exchange Management Shell";
-const EXO_PS: &str = "in Exchange Online PowerShell (Connect-ExchangeOnline)";
 const GET_CERT: &str =
     "https://learn.microsoft.com/powershell/module/exchangepowershell/get-exchangecertificate";
 const ENABLE_CERT: &str =
@@ -244,6 +242,68 @@ struct Use<'a> {
     /// Receive (EOP -> on-premises) or send (on-premises -> EOP).
     receive: bool,
     attachment: Attachment,
+    /// Where the connector is set: the Edge itself, the server its identity names, or (a send
+    /// connector, organization-wide) any Mailbox server.
+    shell: Place,
+}
+
+impl Use<'_> {
+    /// `Get-ReceiveConnector`/`Get-SendConnector`.
+    fn getter(&self) -> String {
+        self.setter.replacen("Set-", "Get-", 1)
+    }
+
+    /// Name the certificate `thumbprint` of the connector's server on the connector (one session: the
+    /// first line reads it, the second sets it).
+    fn name_certificate(&self, thumbprint: &str) -> [Step; 2] {
+        [
+            Step::command(
+                self.shell,
+                format!(
+                    "$c = Get-ExchangeCertificate -Server {} -Thumbprint {thumbprint}",
+                    self.server
+                ),
+            ),
+            Step::command(
+                self.shell,
+                format!(
+                    "{} \"{}\" -TlsCertificateName \"<I>$($c.Issuer)<S>$($c.Subject)\"",
+                    self.setter, self.identity
+                ),
+            ),
+        ]
+    }
+
+    /// Read back the connector's TlsCertificateName.
+    fn confirm_name(&self) -> Step {
+        Step::confirm(
+            self.shell,
+            format!(
+                "{} \"{}\" | Format-List Identity,TlsCertificateName",
+                self.getter(),
+                self.identity
+            ),
+        )
+    }
+}
+
+/// Import a certificate (with its private key) on `server`.
+fn import_certificate(shell: Place, server: &str) -> Step {
+    Step::command(
+        shell,
+        format!(
+            "Import-ExchangeCertificate -Server {server} -FileData ([System.IO.File]::ReadAllBytes('C:\\cert.pfx')) \
+             -Password (Read-Host -AsSecureString) -PrivateKeyExportable $true"
+        ),
+    )
+}
+
+/// Bind the certificate `thumbprint` on `server` to SMTP.
+fn enable_smtp(shell: Place, server: &str, thumbprint: &str) -> Step {
+    Step::command(
+        shell,
+        format!("Enable-ExchangeCertificate -Server {server} -Thumbprint {thumbprint} -Services SMTP"),
+    )
 }
 
 /// Run the audit.
@@ -368,6 +428,26 @@ impl<'a> Audit<'a> {
         out
     }
 
+    /// Where a command about `server` runs: on the Edge itself (an Edge is outside the organisation), else
+    /// in the Exchange Management Shell naming the server.
+    fn shell_of(&self, server: &str) -> Place {
+        let edge = self
+            .input
+            .profile
+            .edges
+            .iter()
+            .any(|e| same_server(&e.fqdn, server))
+            || self
+                .export()
+                .server(server)
+                .is_some_and(|s| s.item.is_edge.or(false));
+        if edge {
+            Place::EdgeShell
+        } else {
+            Place::ExchangeShell
+        }
+    }
+
     /// Every connector that presents a certificate to EOP, per server.
     fn uses(&self) -> Vec<Use<'a>> {
         let export = self.export();
@@ -377,6 +457,7 @@ impl<'a> Audit<'a> {
                 if !c.item.enabled.or(true) {
                     continue;
                 }
+                let on = c.from.server.clone().unwrap_or_else(|| server.clone());
                 uses.push(Use {
                     setter: "Set-ReceiveConnector",
                     identity: c
@@ -386,7 +467,8 @@ impl<'a> Audit<'a> {
                         .or(c.item.name.text())
                         .unwrap_or("?")
                         .to_string(),
-                    server: c.from.server.clone().unwrap_or_else(|| server.clone()),
+                    shell: self.shell_of(&on),
+                    server: on,
                     name: c.item.tls_certificate_name.text(),
                     fqdn: c.item.fqdn.text(),
                     evidence: c.from.evidence_id(),
@@ -415,6 +497,7 @@ impl<'a> Audit<'a> {
                     evidence: c.from.evidence_id(),
                     receive: false,
                     attachment: self.hop_to_eop(),
+                    shell: Place::MailboxShell,
                 });
             }
         }
@@ -428,6 +511,26 @@ impl<'a> Audit<'a> {
             c.item.issuer.text().is_some_and(|i| same_x500(i, &issuer))
                 && c.item.subject.text().is_some_and(|s| same_x500(s, &subject))
         })
+    }
+
+    /// Install a new certificate on the connector's server, bind it to SMTP and name it on the connector.
+    fn replace_certificate(&self, u: &Use<'_>, intro: String) -> Remediation {
+        let shell = self.shell_of(&u.server);
+        let mut steps = vec![
+            Step::prose(intro),
+            import_certificate(shell, &u.server),
+            enable_smtp(shell, &u.server, "<new>"),
+        ];
+        steps.extend(u.name_certificate("<new>"));
+        steps.push(Step::confirm(
+            shell,
+            format!(
+                "Get-ExchangeCertificate -Server {} -Thumbprint <new> | Format-List Status,HasPrivateKey,Services",
+                u.server
+            ),
+        ));
+        steps.push(u.confirm_name());
+        Remediation::steps(steps)
     }
 
     fn cert_section_ok(&self, server: &str) -> bool {
@@ -490,15 +593,33 @@ impl<'a> Audit<'a> {
                     c.item.services.get().is_some_and(|s| s.has("SMTP")) && !c.item.is_self_signed.or(false)
                 });
                 let fix = match better.and_then(|c| Some((c.item.issuer.text()?, c.item.subject.text()?))) {
-                    Some((i, s)) => format!(
-                        "{EMS}: {} \"{}\" -TlsCertificateName \"<I>{i}<S>{s}\"",
-                        u.setter, u.identity
-                    ),
-                    None => format!(
-                        "{EMS}: install the certificate on {} (Import-ExchangeCertificate), then \
-                            {} \"{}\" -TlsCertificateName \"<I>issuer<S>subject\"",
-                        u.server, u.setter, u.identity
-                    ),
+                    Some((i, s)) => Remediation::steps([
+                        Step::prose(format!(
+                            "Name a certificate that is installed on {} and bound to SMTP:",
+                            u.server
+                        )),
+                        Step::command(
+                            u.shell,
+                            format!(
+                                "{} \"{}\" -TlsCertificateName \"<I>{i}<S>{s}\"",
+                                u.setter, u.identity
+                            ),
+                        ),
+                        u.confirm_name(),
+                    ]),
+                    None => {
+                        let mut steps = vec![
+                            Step::prose(format!(
+                                "Install the certificate on {}, bind it to SMTP, then name it on the connector:",
+                                u.server
+                            )),
+                            import_certificate(self.shell_of(&u.server), &u.server),
+                            enable_smtp(self.shell_of(&u.server), &u.server, "<new>"),
+                        ];
+                        steps.extend(u.name_certificate("<new>"));
+                        steps.push(u.confirm_name());
+                        Remediation::steps(steps)
+                    }
                 };
                 out.push(
                     r(
@@ -546,10 +667,16 @@ impl<'a> Audit<'a> {
                             if s.0.is_empty() { "None".into() } else { s.joined() }
                         ),
                     )
-                    .remediation(format!(
-                        "{EMS}: Enable-ExchangeCertificate -Server {} -Thumbprint {thumb} -Services SMTP",
-                        u.server
-                    )),
+                    .remediation(Remediation::steps([
+                        enable_smtp(self.shell_of(&u.server), &u.server, thumb),
+                        Step::confirm(
+                            self.shell_of(&u.server),
+                            format!(
+                                "Get-ExchangeCertificate -Server {} -Thumbprint {thumb} | Format-List Services",
+                                u.server
+                            ),
+                        ),
+                    ])),
                     None => r(
                         &CERT_SMTP,
                         Status::Skip,
@@ -579,24 +706,35 @@ impl<'a> Audit<'a> {
                             if k == Some(false) { ", no private key" } else { "" }
                         ),
                     )
-                    .remediation(format!(
-                        "{EMS}: Get-ExchangeCertificate -Server {} -Thumbprint {thumb} | \
-                        Format-List Status; install a valid certificate with its private key \
-                        (Import-ExchangeCertificate -PrivateKeyExportable), enable it for SMTP \
-                        and name it in {} \"{}\"",
-                        u.server, u.setter, u.identity
+                    .remediation(self.replace_certificate(
+                        u,
+                        format!(
+                            "Install a valid certificate with its private key on {}, bind it to SMTP and name it \
+                             on the connector:",
+                            u.server
+                        ),
                     )),
                     (_, Some(false)) => r(
                         &CERT_USABLE,
                         Status::Fail,
                         format!("{thumb} has no private key on {}", u.server),
                     )
-                    .remediation(format!(
-                        "{EMS}: import the certificate with its private key on {} \
-                        (Import-ExchangeCertificate -FileData ... -Password ...), then \
-                        Enable-ExchangeCertificate -Services SMTP",
-                        u.server
-                    )),
+                    .remediation(Remediation::steps([
+                        Step::prose(format!(
+                            "Import the certificate again with its private key (a .pfx) on {}, then bind it to SMTP:",
+                            u.server
+                        )),
+                        import_certificate(self.shell_of(&u.server), &u.server),
+                        enable_smtp(self.shell_of(&u.server), &u.server, thumb),
+                        Step::confirm(
+                            self.shell_of(&u.server),
+                            format!(
+                                "Get-ExchangeCertificate -Server {} -Thumbprint {thumb} | Format-List \
+                                 HasPrivateKey,Services",
+                                u.server
+                            ),
+                        ),
+                    ])),
                     _ => r(
                         &CERT_USABLE,
                         Status::Skip,
@@ -630,14 +768,32 @@ impl<'a> Audit<'a> {
                             )
                         }
                         .remediation(if days < EXPIRY_WARN_DAYS {
-                            format!(
-                                "{EMS}: renew the certificate, import it on every hybrid server, \
-                            Enable-ExchangeCertificate -Services SMTP, then {} \"{}\" \
-                            -TlsCertificateName with the new issuer and subject",
-                                u.setter, u.identity
-                            )
+                            let shell = self.shell_of(&u.server);
+                            let mut steps = vec![
+                                Step::prose("Renew it (a request with the same names and key settings):"),
+                                Step::command(
+                                    shell,
+                                    format!(
+                                        "Get-ExchangeCertificate -Server {} -Thumbprint {thumb} | \
+                                         New-ExchangeCertificate -GenerateRequest -PrivateKeyExportable $true",
+                                        u.server
+                                    ),
+                                ),
+                            ];
+                            steps.extend(
+                                self.replace_certificate(
+                                    u,
+                                    format!(
+                                        "Have the CA sign the request, then import the new certificate on every \
+                                         hybrid server (here {}), bind it to SMTP and name it on the connector:",
+                                        u.server
+                                    ),
+                                )
+                                .steps,
+                            );
+                            Remediation::steps(steps)
                         } else {
-                            String::new()
+                            Remediation::default()
                         })
                     }
                     None => r(
@@ -704,21 +860,48 @@ impl<'a> Audit<'a> {
                         ),
                     )
                 } else {
-                    let fix = if u.receive {
-                        format!(
-                            "{EXO_PS}: Set-OutboundConnector \"<Outbound to guid>\" -TlsDomain <a \
-                        name on the certificate>; or {EMS}: name a certificate that carries it \
-                        in {} \"{}\"",
-                            u.setter, u.identity
+                    let (setter, connector, parameter) = if u.receive {
+                        (
+                            "Set-OutboundConnector",
+                            outbound
+                                .and_then(|o| o.item.name.text())
+                                .unwrap_or("Outbound to <guid>"),
+                            "TlsDomain",
                         )
                     } else {
-                        format!(
-                            "{EXO_PS}: Set-InboundConnector \"<Inbound from guid>\" \
-                        -TlsSenderCertificateName <a name on the certificate>; or {EMS}: name a \
-                        certificate that carries it in {} \"{}\"",
-                            u.setter, u.identity
+                        (
+                            "Set-InboundConnector",
+                            inbound
+                                .and_then(|i| i.item.name.text())
+                                .unwrap_or("Inbound from <guid>"),
+                            "TlsSenderCertificateName",
                         )
                     };
+                    let mut steps = vec![
+                        Step::prose(format!(
+                            "Set Exchange Online's connector to a name the certificate carries ({}):",
+                            cert.item.domains.list().join(", ")
+                        )),
+                        Step::command(
+                            Place::ExchangeOnline,
+                            format!("{setter} \"{connector}\" -{parameter} <a name on the certificate>"),
+                        ),
+                        Step::confirm(
+                            Place::ExchangeOnline,
+                            format!(
+                                "{} \"{connector}\" | Format-List Name,{parameter}",
+                                setter.replacen("Set-", "Get-", 1)
+                            ),
+                        ),
+                        Step::prose(format!(
+                            "Or name on the connector a certificate installed on {} that carries {}:",
+                            u.server,
+                            missing.join(", ")
+                        )),
+                    ];
+                    steps.extend(u.name_certificate("<thumbprint>"));
+                    steps.push(u.confirm_name());
+                    let fix = Remediation::steps(steps);
                     r(
                         &CERT_NAMES,
                         Status::Fail,
@@ -792,14 +975,32 @@ impl<'a> Audit<'a> {
                 "accepted domains in Exchange Online: {}",
                 accepted.join(", ")
             ))
-            .remediation(format!(
-                "In the Microsoft 365 admin center add and verify the domain of {name} \
-                    (it becomes an accepted domain); or use a certificate for an accepted \
-                    domain: {EMS}: {} \"{}\" -TlsCertificateName ..., then {EXO_PS}: \
-                    Set-InboundConnector \"<Inbound from guid>\" -TlsSenderCertificateName \
-                    <that name>",
-                u.setter, u.identity
-            )),
+            .remediation({
+                let inbound = exo_inbound_connector(export)
+                    .and_then(|i| i.item.name.text())
+                    .unwrap_or("Inbound from <guid>");
+                let mut steps = vec![
+                    Step::prose(format!(
+                        "In the Microsoft 365 admin center, add and verify the domain of {name} (it becomes an \
+                         accepted domain)."
+                    )),
+                    Step::prose(format!(
+                        "Or name on the connector a certificate for an accepted domain ({}):",
+                        accepted.join(", ")
+                    )),
+                ];
+                steps.extend(u.name_certificate("<thumbprint>"));
+                steps.push(Step::prose("Then name it on Exchange Online's inbound connector:"));
+                steps.push(Step::command(
+                    Place::ExchangeOnline,
+                    format!("Set-InboundConnector \"{inbound}\" -TlsSenderCertificateName <that name>"),
+                ));
+                steps.push(Step::confirm(
+                    Place::ExchangeOnline,
+                    format!("Get-InboundConnector \"{inbound}\" | Format-List Name,TlsSenderCertificateName"),
+                ));
+                Remediation::steps(steps)
+            }),
         }
         .evidence("exchange:exo_accepted_domains")
     }
@@ -807,6 +1008,7 @@ impl<'a> Audit<'a> {
     /// `config.cert.same_everywhere`.
     fn same_everywhere(&self, uses: &[Use<'a>]) -> Vec<CheckResult> {
         let mut seen: Vec<(String, String)> = Vec::new();
+        let mut certs: Vec<&Observed<ExchangeCertificate>> = Vec::new();
         for u in uses {
             if let Some(name) = u.name
                 && let Some(c) = self.named_cert(&u.server, name)
@@ -814,6 +1016,7 @@ impl<'a> Audit<'a> {
                 && !seen.iter().any(|(s, _)| same_server(s, &u.server))
             {
                 seen.push((u.server.clone(), t.to_ascii_uppercase()));
+                certs.push(c);
             }
         }
         if seen.len() < 2 {
@@ -840,12 +1043,23 @@ impl<'a> Audit<'a> {
                 "servers facing EOP",
                 format!("the servers use different certificates ({listing})"),
             )
-            .remediation(format!(
-                "{EMS}: import the current certificate on every hybrid server, \
-                    Enable-ExchangeCertificate -Services SMTP, and set the same \
-                    TlsCertificateName on each receive connector (Set-ReceiveConnector) and \
-                    on the send connector (Set-SendConnector)"
-            ))
+            .remediation({
+                // The one that expires last.
+                let best = (0..certs.len())
+                    .max_by_key(|&i| certs[i].item.not_after.get().map(|w| w.0))
+                    .unwrap_or_default();
+                let (server, thumb) = &seen[best];
+                self.one_certificate(
+                    &uses.iter().collect::<Vec<_>>(),
+                    thumb,
+                    certs[best],
+                    format!(
+                        "Use one certificate on every server facing EOP, {thumb} (named on {server}, the one that \
+                         expires last): bind it to SMTP on each server that names another (importing it with its \
+                         private key where it is not installed):"
+                    ),
+                )
+            })
         };
         vec![
             result
@@ -853,6 +1067,62 @@ impl<'a> Audit<'a> {
                 .evidence("exchange:exchange_certificates")
                 .on(self.hop_from_eop()),
         ]
+    }
+
+    /// The certificate `thumb` (`cert`) on every server of `uses`: imported where it is not installed,
+    /// bound to SMTP where another is named, and named on every connector that names another.
+    fn one_certificate(
+        &self,
+        uses: &[&Use<'a>],
+        thumb: &str,
+        cert: &Observed<ExchangeCertificate>,
+        intro: String,
+    ) -> Remediation {
+        let current = |u: &Use<'a>| {
+            u.name
+                .and_then(|n| self.named_cert(&u.server, n))
+                .and_then(|c| c.item.thumbprint.text())
+                .is_some_and(|c| c.eq_ignore_ascii_case(thumb))
+        };
+        let mut steps = vec![Step::prose(intro)];
+        let mut servers: Vec<&str> = Vec::new();
+        for u in uses.iter().filter(|u| !current(u)) {
+            if servers.iter().any(|s| same_server(s, &u.server)) {
+                continue;
+            }
+            servers.push(&u.server);
+            let shell = self.shell_of(&u.server);
+            let installed = self.export().certificates_on(&u.server).any(|c| {
+                c.item
+                    .thumbprint
+                    .text()
+                    .is_some_and(|t| t.eq_ignore_ascii_case(thumb))
+            });
+            if !installed {
+                steps.push(import_certificate(shell, &u.server));
+            }
+            steps.push(enable_smtp(shell, &u.server, thumb));
+        }
+        steps.push(Step::prose("Name it on each connector that names another:"));
+        let mut named: Vec<(&str, &str)> = Vec::new();
+        for u in uses.iter().filter(|u| !current(u)) {
+            if named.contains(&(u.setter, u.identity.as_str())) {
+                continue;
+            }
+            named.push((u.setter, u.identity.as_str()));
+            match (cert.item.issuer.text(), cert.item.subject.text()) {
+                (Some(i), Some(s)) => steps.push(Step::command(
+                    u.shell,
+                    format!(
+                        "{} \"{}\" -TlsCertificateName \"<I>{i}<S>{s}\"",
+                        u.setter, u.identity
+                    ),
+                )),
+                _ => steps.extend(u.name_certificate(thumb)),
+            }
+            steps.push(u.confirm_name());
+        }
+        Remediation::steps(steps)
     }
 
     /// `config.cert.served`: the thumbprint the probes were served against the connector's certificate.
@@ -927,10 +1197,26 @@ impl<'a> Audit<'a> {
                     target,
                     format!("served {served}; {listing}: the servers behind {} differ", s.host),
                 )
-                .remediation(format!(
-                    "{EMS}: make every server's receive connector name the same certificate \
-                        (Set-ReceiveConnector -TlsCertificateName) and enable it for SMTP"
-                ))
+                .remediation({
+                    let served_cert = matching
+                        .iter()
+                        .filter_map(|u| self.named_cert(&u.server, u.name?))
+                        .find(|c| c.item.thumbprint.text().is_some_and(|t| t.eq_ignore_ascii_case(&served)));
+                    match served_cert {
+                        Some(cert) => self.one_certificate(
+                            &matching.iter().map(|u| **u).collect::<Vec<_>>(),
+                            &served,
+                            cert,
+                            format!(
+                                "Make every server behind {} present {served}, the certificate served: bind it to \
+                                 SMTP on each server that names another (importing it with its private key where \
+                                 it is not installed):",
+                                s.host
+                            ),
+                        ),
+                        None => Remediation::default(),
+                    }
+                })
             } else {
                 CheckResult::new(
                     &CERT_SERVED,
@@ -938,12 +1224,32 @@ impl<'a> Audit<'a> {
                     target,
                     format!("served {served} ({}), but {listing}", s.leaf.subject),
                 )
-                .remediation(format!(
-                    "{EMS}: Enable-ExchangeCertificate -Thumbprint <the named certificate> \
-                        -Services SMTP on the server, restart the transport services \
-                        (Restart-Service MSExchangeFrontEndTransport, MSExchangeTransport); if \
-                        it still differs, a device between EOP and the server terminates TLS"
-                ))
+                .remediation({
+                    let mut steps = Vec::new();
+                    for (server, thumb) in &named {
+                        let shell = self.shell_of(server);
+                        steps.push(
+                            Step::prose(format!(
+                                "On {server}, bind the named certificate to SMTP and restart the transport \
+                                 service(s):"
+                            ))
+                            .at(shell),
+                        );
+                        steps.push(enable_smtp(shell, server, thumb));
+                        steps.push(Step::command(
+                            shell,
+                            crate::checks::chain::transport_service(shell),
+                        ));
+                    }
+                    steps.push(Step::prose(
+                        "If it still differs, a device between EOP and the server terminates TLS.",
+                    ));
+                    steps.push(Step::confirm(
+                        Place::Workstation,
+                        format!("mailpath probe {}", s.host),
+                    ));
+                    Remediation::steps(steps)
+                })
             };
             out.push(
                 result
@@ -958,7 +1264,7 @@ impl<'a> Audit<'a> {
     /// `config.hybrid.cloud_services_mail`: the send connector(s), the receive connectors' capability, EXO's two.
     fn cloud_services_mail(&self) -> Vec<CheckResult> {
         let export = self.export();
-        let mut off: Vec<(String, String)> = Vec::new();
+        let mut off: Vec<(String, Step)> = Vec::new();
         let mut read = Vec::new();
         for c in eop_send_connectors(export) {
             let id = c.item.name.text().unwrap_or("?").to_string();
@@ -966,7 +1272,10 @@ impl<'a> Audit<'a> {
                 Some(true) => read.push(id),
                 Some(false) => off.push((
                     id.clone(),
-                    format!("{EMS}: Set-SendConnector \"{id}\" -CloudServicesMailEnabled $true"),
+                    Step::command(
+                        Place::MailboxShell,
+                        format!("Set-SendConnector \"{id}\" -CloudServicesMailEnabled $true"),
+                    ),
                 )),
                 None => {}
             }
@@ -990,12 +1299,15 @@ impl<'a> Audit<'a> {
                 }) {
                     read.push(id);
                 } else {
+                    let on = c.from.server.clone().unwrap_or_else(|| server.clone());
                     off.push((
                         id.clone(),
-                        format!(
-                            "{EMS}: Set-ReceiveConnector \"{id}\" -TlsDomainCapabilities \
-                        {}:AcceptCloudServicesMail",
-                            self.eop_tls_domain()
+                        Step::command(
+                            self.shell_of(&on),
+                            format!(
+                                "Set-ReceiveConnector \"{id}\" -TlsDomainCapabilities {}:AcceptCloudServicesMail",
+                                self.eop_tls_domain()
+                            ),
                         ),
                     ));
                 }
@@ -1007,7 +1319,10 @@ impl<'a> Audit<'a> {
                 Some(true) => read.push(id),
                 Some(false) => off.push((
                     id.clone(),
-                    format!("{EXO_PS}: Set-InboundConnector \"{id}\" -CloudServicesMailEnabled $true"),
+                    Step::command(
+                        Place::ExchangeOnline,
+                        format!("Set-InboundConnector \"{id}\" -CloudServicesMailEnabled $true"),
+                    ),
                 )),
                 None => {}
             }
@@ -1018,7 +1333,10 @@ impl<'a> Audit<'a> {
                 Some(true) => read.push(id),
                 Some(false) => off.push((
                     id.clone(),
-                    format!("{EXO_PS}: Set-OutboundConnector \"{id}\" -CloudServicesMailEnabled $true"),
+                    Step::command(
+                        Place::ExchangeOnline,
+                        format!("Set-OutboundConnector \"{id}\" -CloudServicesMailEnabled $true"),
+                    ),
                 )),
                 None => {}
             }
@@ -1053,7 +1371,7 @@ impl<'a> Audit<'a> {
                     off.iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>().join(", ")
                 ),
             )
-            .remediation(off.iter().map(|(_, f)| f.as_str()).collect::<Vec<_>>().join("\n"))
+            .remediation(Remediation::steps(off.iter().map(|(_, f)| f.clone())))
         };
         vec![result.evidence("exchange:send_connectors").on(self.hop_to_eop())]
     }
@@ -1122,10 +1440,18 @@ impl<'a> Audit<'a> {
                         wrong.join(", ")
                     ),
                 )
-                .remediation(format!(
-                    "{EMS}: Set-SendConnector \"{id}\" -RequireTLS $true -TlsAuthLevel \
-                        DomainValidation -TlsDomain {want}"
-                ))
+                .remediation(Remediation::steps([
+                    Step::command(
+                        Place::MailboxShell,
+                        format!(
+                            "Set-SendConnector \"{id}\" -RequireTLS $true -TlsAuthLevel DomainValidation -TlsDomain {want}"
+                        ),
+                    ),
+                    Step::confirm(
+                        Place::MailboxShell,
+                        format!("Get-SendConnector \"{id}\" | Format-List RequireTLS,TlsAuthLevel,TlsDomain"),
+                    ),
+                ]))
             };
             out.push(r.evidence(c.from.evidence_id()).on(self.hop_to_eop()));
             let legacy: Vec<&String> = s
@@ -1165,12 +1491,28 @@ impl<'a> Audit<'a> {
                         legacy.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", ")
                     ),
                 )
-                .remediation(format!(
-                    "{EMS}: Set-SendConnector \"{id}\" -DNSRoutingEnabled $true -SmartHosts \
-                        $null (the HCW sends by MX of <tenant>.mail.onmicrosoft.com), or \
-                        -SmartHosts {}",
-                    self.input.profile.eop_endpoint()
-                ))
+                .remediation(Remediation::steps([
+                    Step::prose(format!(
+                        "Send by MX lookup of {}, as the HCW sets it:",
+                        self.topology.routing_domain
+                    )),
+                    Step::command(
+                        Place::MailboxShell,
+                        format!("Set-SendConnector \"{id}\" -DNSRoutingEnabled $true -SmartHosts $null"),
+                    ),
+                    Step::prose("Or keep a smart host, the tenant's own endpoint:"),
+                    Step::command(
+                        Place::MailboxShell,
+                        format!(
+                            "Set-SendConnector \"{id}\" -SmartHosts {}",
+                            self.input.profile.eop_endpoint()
+                        ),
+                    ),
+                    Step::confirm(
+                        Place::MailboxShell,
+                        format!("Get-SendConnector \"{id}\" | Format-List DNSRoutingEnabled,SmartHosts"),
+                    ),
+                ]))
             };
             out.push(r.evidence(c.from.evidence_id()).on(self.hop_to_eop()));
         }
@@ -1188,9 +1530,16 @@ impl<'a> Audit<'a> {
         let last = o.item.last_validation.get().map(|w| w.0);
         let validated = o.item.is_validated.get().copied();
         let old = last.is_some_and(|t| self.input.now - t > Duration::days(VALIDATION_MAX_AGE_DAYS));
-        let fix = format!(
-            "{EXO_PS}: Validate-OutboundConnector -Identity \"{id}\" -Recipients <a mailbox on-premises>"
-        );
+        let fix = Remediation::steps([
+            Step::command(
+                Place::ExchangeOnline,
+                format!("Validate-OutboundConnector -Identity \"{id}\" -Recipients <a mailbox on-premises>"),
+            ),
+            Step::confirm(
+                Place::ExchangeOnline,
+                format!("Get-OutboundConnector \"{id}\" | Format-List IsValidated,LastValidationTimestamp"),
+            ),
+        ]);
         let r = match (validated, last) {
             (Some(true), Some(t)) if !old => CheckResult::new(
                 &EXO_VALIDATED,
@@ -1207,7 +1556,7 @@ impl<'a> Audit<'a> {
                     crate::exchange::short_time(t)
                 ),
             )
-            .remediation(fix),
+            .remediation(fix.clone()),
             (Some(false), _) => CheckResult::new(
                 &EXO_VALIDATED,
                 Status::Warn,
@@ -1267,10 +1616,24 @@ impl<'a> Audit<'a> {
                         receivers.join(", ")
                     ),
                 )
-                .remediation(format!(
-                    "{EXO_PS}: Set-OutboundConnector \"{id}\" -SmartHosts <the public name \
-                        of the hybrid servers>; or rerun the Hybrid Configuration Wizard"
-                ))
+                .remediation(Remediation::steps([
+                    Step::command(
+                        Place::ExchangeOnline,
+                        format!(
+                            "Set-OutboundConnector \"{id}\" -SmartHosts {}",
+                            if self.topology.public_names.is_empty() {
+                                "<the public name of the hybrid servers>".to_string()
+                            } else {
+                                self.topology.public_names.join(",")
+                            }
+                        ),
+                    ),
+                    Step::prose("Or rerun the Hybrid Configuration Wizard, which sets them."),
+                    Step::confirm(
+                        Place::ExchangeOnline,
+                        format!("Get-OutboundConnector \"{id}\" | Format-List Name,SmartHosts"),
+                    ),
+                ]))
             };
             out.push(r.evidence(o.from.evidence_id()).on(self.hop_from_eop()));
         }
@@ -1336,10 +1699,24 @@ impl<'a> Audit<'a> {
                             target,
                             format!("RemoteIPRanges leaves out EOP's {}", shown.join(", ")),
                         )
-                        .remediation(format!(
-                            "{EMS}: Set-ReceiveConnector \"{id}\" -RemoteIPRanges @{{Add=\"{}\"}}",
-                            list.join("\",\"")
-                        ))
+                        .remediation({
+                            let shell = self.shell_of(c.from.server.as_deref().unwrap_or(&server));
+                            Remediation::steps([
+                                Step::command(
+                                    shell,
+                                    format!(
+                                        "Set-ReceiveConnector \"{id}\" -RemoteIPRanges @{{Add=\"{}\"}}",
+                                        list.join("\",\"")
+                                    ),
+                                ),
+                                Step::confirm(
+                                    shell,
+                                    format!(
+                                        "Get-ReceiveConnector \"{id}\" | Format-List Identity,RemoteIPRanges"
+                                    ),
+                                ),
+                            ])
+                        })
                     }
                 };
                 let mut detail = format!("EOP ranges: {source}");
@@ -1381,12 +1758,34 @@ impl<'a> Audit<'a> {
                 .edge_sync
                 .iter()
                 .find(|s| s.item.name.text().is_some_and(|n| same_server(n, &edge.fqdn)));
-            let fix = format!(
-                "On the Edge: New-EdgeSubscription -FileName C:\\EdgeSubscription.xml; \
-                    then {EMS} on a Mailbox server: New-EdgeSubscription -FileData \
-                    ([System.IO.File]::ReadAllBytes('C:\\EdgeSubscription.xml')) -Site <AD \
-                    site>; Start-EdgeSynchronization"
-            );
+            let site = export
+                .servers
+                .iter()
+                .filter(|s| !s.item.is_edge.or(false))
+                .find_map(|s| s.item.site.text())
+                .unwrap_or("<AD site>");
+            let fix = Remediation::steps([
+                Step::prose(format!("On {}, export a subscription file:", edge.fqdn)).at(Place::EdgeShell),
+                Step::command(
+                    Place::EdgeShell,
+                    "New-EdgeSubscription -FileName C:\\EdgeSubscription.xml",
+                ),
+                Step::prose(
+                    "Copy the file to a Mailbox server of the site, import it there and synchronise:",
+                ),
+                Step::command(
+                    Place::MailboxShell,
+                    format!(
+                        "New-EdgeSubscription -FileData ([System.IO.File]::ReadAllBytes('C:\\EdgeSubscription.xml')) \
+                         -Site \"{site}\""
+                    ),
+                ),
+                Step::command(Place::MailboxShell, "Start-EdgeSynchronization"),
+                Step::confirm(
+                    Place::MailboxShell,
+                    "Test-EdgeSynchronization -ExcludeRecipientTest",
+                ),
+            ]);
             let r = if !export.section_ok("edge_subscriptions", None) {
                 CheckResult::new(
                     &EDGE_SYNC,
@@ -1416,10 +1815,19 @@ impl<'a> Audit<'a> {
                             detail.map(|d| format!(": {d}")).unwrap_or_default()
                         ),
                     )
-                    .remediation(format!(
-                        "{EMS}: Test-EdgeSynchronization -ExcludeRecipientTest; check TCP 50636 \
-                            from the Mailbox servers to the Edge; Start-EdgeSynchronization"
-                    )),
+                    .remediation(Remediation::steps([
+                        Step::prose(format!(
+                            "Check that TCP 50636 (EdgeSync's LDAP over TLS) reaches {} from each Mailbox server:",
+                            edge.fqdn
+                        )),
+                        Step::confirm(
+                            Place::MailboxShell,
+                            format!("Test-NetConnection {} -Port 50636", edge.fqdn),
+                        ),
+                        Step::prose("Once it does, synchronise again:"),
+                        Step::command(Place::MailboxShell, "Start-EdgeSynchronization"),
+                        Step::confirm(Place::MailboxShell, "Test-EdgeSynchronization -ExcludeRecipientTest"),
+                    ])),
                     _ => CheckResult::new(
                         &EDGE_SYNC,
                         Status::Info,
@@ -1477,13 +1885,21 @@ impl<'a> Audit<'a> {
                     format!("{status}, {count} message(s): {error}"),
                 )
                 .detail(format!("on {server}, {}", q.from.describe()))
-                .remediation(format!(
-                    "`mailpath explain \"{}\"` decodes the reply; {EMS}: Get-Queue -Identity \
-                        \"{}\" | Format-List; Retry-Queue -Identity \"{}\" once fixed",
-                    error.replace('"', "'"),
-                    q.item.identity.text().unwrap_or("?"),
-                    q.item.identity.text().unwrap_or("?")
-                ))
+                .remediation({
+                    let identity = q.item.identity.text().unwrap_or("?");
+                    let shell = self.shell_of(&server);
+                    Remediation::steps([
+                        Step::prose("Decode the reply:"),
+                        Step::confirm(
+                            Place::Workstation,
+                            format!("mailpath explain \"{}\"", error.replace('"', "'")),
+                        ),
+                        Step::prose("Look at the queue:"),
+                        Step::confirm(shell, format!("Get-Queue -Identity \"{identity}\" | Format-List")),
+                        Step::prose("Once the cause is fixed, retry it:"),
+                        Step::command(shell, format!("Retry-Queue -Identity \"{identity}\"")),
+                    ])
+                })
                 .evidence(q.from.evidence_id())
                 .on(attachment),
             );

@@ -5,7 +5,7 @@
 use rustls_pki_types::CertificateDer;
 
 use crate::chain_rules::{ChainAnalysis, Finding, Rule, Severity, analyse};
-use crate::check::{CheckDef, CheckResult, Status};
+use crate::check::{CheckDef, CheckResult, Place, Remediation, Status, Step};
 use crate::checks::cert::CertCheckContext;
 
 const RFC5280: &str = "https://www.rfc-editor.org/rfc/rfc5280#section-6.1";
@@ -131,36 +131,133 @@ pub fn def_of(rule: Rule) -> &'static CheckDef {
     DEFS.iter().find(|d| rule_of(d) == rule).unwrap_or(&SAN)
 }
 
-fn remediation(rule: Rule) -> &'static str {
+/// The service that presents the certificate on port 25 where `shell` runs: the Edge's transport service, the
+/// front end on a Mailbox server (both, when the server is not known).
+pub(crate) fn transport_service(shell: Place) -> &'static str {
+    match shell {
+        Place::EdgeShell => "Restart-Service MSExchangeTransport",
+        Place::MailboxShell => "Restart-Service MSExchangeFrontEndTransport",
+        _ => "Restart-Service MSExchangeTransport, MSExchangeFrontEndTransport",
+    }
+}
+
+/// Request a server certificate for `cn` and `names` (placeholders when not known), have it signed, import
+/// it and bind it to SMTP, run at `shell`.
+pub(crate) fn request_server_certificate(shell: Place, cn: Option<&str>, names: &[String]) -> Vec<Step> {
+    let cn = cn.unwrap_or("<name>");
+    let names = if names.is_empty() {
+        format!("{cn},<other names>")
+    } else {
+        names.join(",")
+    };
+    let mut steps = vec![Step::command(
+        shell,
+        format!(
+            "New-ExchangeCertificate -GenerateRequest -SubjectName \"CN={cn}\" -DomainName {names} \
+             -PrivateKeyExportable $true"
+        ),
+    )];
+    steps.push(Step::prose(
+        "Have the CA sign it, then import it and bind it to SMTP:",
+    ));
+    steps.extend(import_and_bind(shell, "cert.cer"));
+    steps
+}
+
+/// Import a signed certificate and bind it to SMTP, run at `shell`.
+fn import_and_bind(shell: Place, file: &str) -> [Step; 2] {
+    [
+        Step::command(
+            shell,
+            format!(
+                "Import-ExchangeCertificate -FileData ([System.IO.File]::ReadAllBytes('C:\\{file}')) -Password \
+                 (Read-Host -AsSecureString)"
+            ),
+        ),
+        Step::command(
+            shell,
+            "Enable-ExchangeCertificate -Thumbprint <new> -Services SMTP",
+        ),
+    ]
+}
+
+/// Import the intermediate the CA issues today into the server's store and restart the service that sends
+/// the chain, run at `shell`.
+fn send_current_intermediate(shell: Place) -> [Step; 2] {
+    [
+        Step::command(
+            shell,
+            "Import-Certificate -CertStoreLocation Cert:\\LocalMachine\\CA -FilePath intermediate.cer",
+        ),
+        Step::command(shell, transport_service(shell)),
+    ]
+}
+
+/// What to do about a broken rule on the server whose Exchange Management Shell is `shell`.
+fn remediation(rule: Rule, shell: Place) -> Remediation {
+    let mut steps = Vec::new();
     match rule {
         Rule::CaValidity => {
-            "Install the CA's current certificate: get the intermediate the CA issues today (its repository, or the \
-             certificate bundle of the renewal), import it into Cert:\\LocalMachine\\CA (and the root into \
-             Cert:\\LocalMachine\\Root), remove the expired one, and restart MSExchangeTransport so the server sends \
-             the current chain. If the root itself expired, the certificate must be reissued under a current root."
+            steps.push(Step::prose(
+                "Install the CA's current certificate: get the intermediate the CA issues today (its repository, or \
+                 the certificate bundle of the renewal) and import it (a renewed root goes into \
+                 Cert:\\LocalMachine\\Root):",
+            ));
+            let [import, restart] = send_current_intermediate(shell);
+            steps.push(import);
+            steps.push(Step::prose("Remove the expired one, then restart the transport service so that the server sends the current chain:"));
+            steps.push(Step::command(
+                shell,
+                "Get-ChildItem Cert:\\LocalMachine\\CA | Where-Object NotAfter -lt (Get-Date) | Remove-Item",
+            ));
+            steps.push(restart);
+            steps.push(Step::prose(
+                "If the root itself expired, the certificate must be reissued under a current root.",
+            ));
         }
         Rule::CaConstraints | Rule::CaKeyUsage | Rule::PathLength | Rule::NameConstraints => {
-            "The CA hierarchy itself is faulty: have the certificate reissued by a public CA (or fix the internal CA's \
-             certificate template and reissue), then Import-ExchangeCertificate, Enable-ExchangeCertificate -Services \
-             SMTP and rerun the Hybrid Configuration Wizard."
+            steps.push(Step::prose(
+                "The CA hierarchy itself is faulty: have the certificate reissued by a public CA (or fix the internal \
+                 CA's certificate template and reissue), then import it and bind it to SMTP:",
+            ));
+            steps.extend(import_and_bind(shell, "cert.pfx"));
+            steps.push(Step::prose("Then rerun the Hybrid Configuration Wizard."));
         }
         Rule::LeafIsCa | Rule::LeafKeyUsage => {
-            "Request a server certificate from a web-server/SSL template (end entity, keyUsage digitalSignature and \
-             keyEncipherment, EKU serverAuth): New-ExchangeCertificate -GenerateRequest, then Import-ExchangeCertificate \
-             and Enable-ExchangeCertificate -Services SMTP."
+            steps.push(Step::prose(
+                "Request a server certificate from a web-server/SSL template (end entity, keyUsage digitalSignature \
+                 and keyEncipherment, EKU serverAuth):",
+            ));
+            steps.extend(request_server_certificate(shell, None, &[]));
         }
         Rule::CriticalExtension => {
-            "Have the certificate (or the CA certificate named) reissued without the unknown critical extension."
+            steps.push(Step::prose(
+                "Have the certificate (or the CA certificate named) reissued without the unknown critical extension; \
+                 a reissued server certificate is then imported and bound to SMTP:",
+            ));
+            steps.extend(import_and_bind(shell, "cert.pfx"));
         }
         Rule::KeyIdentifiers => {
-            "Send the intermediate the CA issues today (a re-keyed CA has a new key identifier), or have the \
-             certificate reissued by a CA that sets authority and subject key identifiers."
+            steps.push(Step::prose(
+                "Send the intermediate the CA issues today (a re-keyed CA has a new key identifier):",
+            ));
+            steps.extend(send_current_intermediate(shell));
+            steps.push(Step::prose(
+                "Or have the certificate reissued by a CA that sets authority and subject key identifiers.",
+            ));
         }
         Rule::SubjectAltName => {
-            "At the next renewal request the names as subjectAltName too: New-ExchangeCertificate -GenerateRequest \
-             -SubjectName \"CN=<name>\" -DomainName <name>,<other names> (every public CA adds them)."
+            steps.push(Step::prose(
+                "At the next renewal, request the names as subjectAltName too (every public CA adds them):",
+            ));
+            steps.push(Step::command(
+                shell,
+                "New-ExchangeCertificate -GenerateRequest -SubjectName \"CN=<name>\" -DomainName <name>,<other names> \
+                 -PrivateKeyExportable $true",
+            ));
         }
     }
+    Remediation::steps(steps)
 }
 
 /// A [`ChainProblem`](crate::cert::ChainProblem) in words (never its debug name).
@@ -218,12 +315,17 @@ pub fn chain_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) ->
             .map(|d| mk(d, Status::Skip, "no certificate that parses to judge".into()))
             .collect();
     };
-    DEFS.iter().map(|def| rule_result(def, &analysis, &mk)).collect()
+    // Where the certificate is installed: the server the hop reaches (the on-premises shell otherwise).
+    let shell = crate::checks::smtp::server_shell(&ctx.attachment);
+    DEFS.iter()
+        .map(|def| rule_result(def, &analysis, shell, &mk))
+        .collect()
 }
 
 fn rule_result(
     def: &CheckDef,
     analysis: &ChainAnalysis,
+    shell: Place,
     mk: &dyn Fn(&CheckDef, Status, String) -> CheckResult,
 ) -> CheckResult {
     let rule = rule_of(def);
@@ -285,7 +387,7 @@ fn rule_result(
     };
     mk(def, status, summary)
         .detail(detail)
-        .remediation(remediation(rule))
+        .remediation(remediation(rule, shell))
 }
 
 #[cfg(test)]
@@ -297,6 +399,38 @@ mod tests {
 
     fn now() -> time::OffsetDateTime {
         time::macros::datetime!(2026-11-28 12:00 UTC)
+    }
+
+    #[test]
+    fn every_rule_has_a_command_to_run_one_per_step_on_the_server() {
+        use crate::check::StepKind;
+        for def in DEFS {
+            let rule = rule_of(def);
+            for shell in [Place::EdgeShell, Place::MailboxShell, Place::ExchangeShell] {
+                let fix = remediation(rule, shell);
+                assert!(
+                    fix.steps.iter().any(|s| s.kind == StepKind::Command),
+                    "{}: no command\n{fix}",
+                    def.id
+                );
+                for step in &fix.steps {
+                    if step.is_command() {
+                        assert_eq!(step.place, Some(shell), "{}: {}", def.id, step.text);
+                        for two in ["; ", ", then ", " then ", " and "] {
+                            assert!(!step.text.contains(two), "{}: {}", def.id, step.text);
+                        }
+                    } else {
+                        for cmdlet in ["-ExchangeCertificate", "Import-Certificate", "Restart-Service"] {
+                            assert!(!step.text.contains(cmdlet), "{}: {}", def.id, step.text);
+                        }
+                    }
+                }
+            }
+        }
+        // The Edge restarts the service that presents the certificate there.
+        assert!(
+            remediation(Rule::CaValidity, Place::EdgeShell).contains("Restart-Service MSExchangeTransport")
+        );
     }
 
     #[test]

@@ -230,10 +230,24 @@ fn configuration_only_scenarios_are_found_by_the_audit() {
                 .filter(|c| c["id"].as_str().unwrap_or_default().starts_with("config."))
                 .collect::<Vec<_>>()
         );
-        let found = found.unwrap();
-        // A fix: at least one step.
-        let steps = found["remediation"].as_array().cloned().unwrap_or_default();
-        assert!(!steps.is_empty(), "{found}");
+        // Every configuration finding comes with a command to run (not only words), each command a step
+        // of its own with where to run it.
+        for c in all.iter().filter(|c| {
+            c["id"].as_str().unwrap_or_default().starts_with("config.")
+                && (c["status"] == "fail" || c["status"] == "warn")
+        }) {
+            let steps = c["remediation"].as_array().cloned().unwrap_or_default();
+            assert!(
+                steps.iter().any(|s| s["kind"] == "command"),
+                "{scenario}: {} {} has no command step: {:#}",
+                c["id"],
+                c["target"],
+                c["remediation"]
+            );
+            for s in steps.iter().filter(|s| s["kind"] != "prose") {
+                assert!(s["place"].is_string(), "{scenario}: {s}");
+            }
+        }
         // The same lab without its export passes these checks by absence: only the audit sees them.
         assert!(
             out.status.code().unwrap_or_default() >= 1,

@@ -6,6 +6,7 @@ use serde_json::Value;
 use time::macros::datetime;
 
 use super::*;
+use crate::check::{Place, StepKind};
 use crate::exchange::import::profile_from_export;
 
 fn fixture(name: &str) -> Value {
@@ -329,5 +330,236 @@ fn what_was_not_read_is_never_a_pass() {
     assert_eq!(
         find(&results, "config.receive.eop_ranges", "EX01").status,
         Status::Skip
+    );
+}
+
+/// Every failing or warning result of the audit over faults that reach each remediation.
+fn every_fault() -> Vec<CheckResult> {
+    let mut all = Vec::new();
+    // The fixture as it is (EX02 names a certificate it does not have, a queue in Retry).
+    all.extend(run(&export_with(|_, _, _| {}), NOW));
+    // Not bound to SMTP; revoked; no private key and about to expire (then expired).
+    all.extend(run(
+        &export_with(|section, server, items| {
+            if section == "exchange_certificates" && server == Some("EX01") {
+                items[0]["Services"] = Value::from("IMAP, POP, IIS");
+            }
+            if section == "exchange_certificates" && server == Some("EX02") {
+                items[0]["Status"] = Value::from("Revoked");
+            }
+        }),
+        NOW,
+    ));
+    let keyless = export_with(|section, _, items| {
+        if section == "exchange_certificates" {
+            items[0]["HasPrivateKey"] = Value::from(false);
+        }
+    });
+    all.extend(run(&keyless, datetime!(2026-04-15 00:00 UTC)));
+    all.extend(run(&keyless, datetime!(2026-05-02 00:00 UTC)));
+    // EX02 still names (and has) the certificate before the renewal.
+    let stale = export_with(|section, server, items| {
+        if section == "exchange_certificates" && server == Some("EX02") {
+            items[0]["Issuer"] =
+                Value::from("CN=GeoTrust TLS RSA CA G1, OU=www.digicert.com, O=DigiCert Inc, C=US");
+            items[0]["Thumbprint"] = Value::from("0B1C2D3E4F5A6B7C8D9E0F1A2B3C4D5E6F7A8B9C");
+            items[0]["NotAfter"] = Value::from("2025-06-30T23:59:59Z");
+        }
+    });
+    all.extend(run(&stale, NOW));
+    // EX02 has no certificate bound to SMTP to name instead.
+    all.extend(run(
+        &export_with(|section, server, items| {
+            if section == "exchange_certificates" && server == Some("EX02") {
+                for c in items.iter_mut() {
+                    c["Services"] = Value::from("IIS");
+                }
+            }
+        }),
+        NOW,
+    ));
+    // ATTR36; Exchange Online's connectors naming names the certificate does not carry.
+    all.extend(run(
+        &export_with(|section, _, items| match section {
+            "exo_accepted_domains" => items.retain(|d| d["DomainName"] != "contoso.com"),
+            "exo_inbound_connectors" => {
+                items[0]["TlsSenderCertificateName"] = Value::from("smtp.contoso.com")
+            }
+            "exo_outbound_connectors" => {
+                items[0]["TlsDomain"] = Value::from("smtp.contoso.com");
+                items[0]["SmartHosts"] = Value::from(vec!["smtp.contoso.com"]);
+                items[0]["IsValidated"] = Value::from(false);
+                items[0]["CloudServicesMailEnabled"] = Value::from(false);
+            }
+            _ => {}
+        }),
+        NOW,
+    ));
+    // The connectors' own settings.
+    all.extend(run(
+        &export_with(|section, _, items| match section {
+            "send_connectors" => {
+                items[0]["SmartHosts"] = Value::from(vec!["mail.messaging.microsoft.com"]);
+                items[0]["RequireTLS"] = Value::from(false);
+                items[0]["CloudServicesMailEnabled"] = Value::from(false);
+            }
+            "receive_connectors" => {
+                items[0]["RemoteIPRanges"] = Value::from(vec!["10.0.0.0/8"]);
+                items[0]["TlsDomainCapabilities"] = Value::Array(Vec::new());
+            }
+            "exo_inbound_connectors" => items[0]["CloudServicesMailEnabled"] = Value::from(false),
+            _ => {}
+        }),
+        NOW,
+    ));
+    // What the probes were served: another certificate than the named ones, then one of them.
+    let export = export_with(|_, _, _| {});
+    let profile = profile_from_export(&export).profile;
+    let host = Topology::of(&profile).public_names[0].clone();
+    let ca = crate::ca::LabCa::generate(NOW).unwrap();
+    let leaf = ca
+        .issue(&crate::ca::LeafSpec::server(&host, [host.as_str()], NOW))
+        .unwrap();
+    let mut leaf = crate::cert::parse_certificate(&leaf.leaf).unwrap();
+    let served_run = |export: &Export, leaf: &CertInfo| {
+        audit(&AuditInput {
+            profile: &profile,
+            export,
+            now: NOW,
+            served: &[Served {
+                host: host.clone(),
+                leaf: leaf.clone(),
+            }],
+            probed: true,
+        })
+    };
+    all.extend(served_run(&export, &leaf));
+    // EX01's certificate, while EX02 names another.
+    leaf.sha1_thumbprint = "8A2C1F0E9B7D6C5A4F3E2D1C0B9A8F7E6D5C4B3A".into();
+    let warned = served_run(&stale, &leaf);
+    assert!(
+        warned
+            .iter()
+            .any(|r| r.id == "config.cert.served" && r.status == Status::Warn),
+        "{warned:#?}"
+    );
+    all.extend(warned);
+    // An Edge with no subscription.
+    let mut profile = profile_from_export(&export).profile;
+    profile.edges.push(crate::profile::EdgeServer {
+        fqdn: "edge01.contoso.com".into(),
+        ..Default::default()
+    });
+    all.extend(audit(&AuditInput {
+        profile: &profile,
+        export: &export,
+        now: NOW,
+        served: &[],
+        probed: false,
+    }));
+    all.retain(|r| matches!(r.status, Status::Fail | Status::Warn));
+    all
+}
+
+#[test]
+fn every_audit_fix_is_one_command_per_step_with_its_place() {
+    let faults = every_fault();
+    // The faults reach every remediation of the audit.
+    for def in DEFS {
+        assert!(
+            faults.iter().any(|r| r.id == def.id),
+            "no fault reaches {}",
+            def.id
+        );
+    }
+    let cmdlet = |text: &str| {
+        [
+            "Set-",
+            "Get-",
+            "Enable-",
+            "Import-",
+            "New-",
+            "Start-",
+            "Test-",
+            "Retry-",
+            "Validate-",
+            "Restart-",
+        ]
+        .iter()
+        .any(|verb| text.contains(verb))
+    };
+    for r in &faults {
+        let fix = &r.remediation;
+        assert!(
+            fix.steps.iter().any(|s| s.kind == StepKind::Command),
+            "{} {}: no command to run\n{fix}",
+            r.id,
+            r.target
+        );
+        for step in &fix.steps {
+            let text = step.text.as_str();
+            if step.is_command() {
+                for two in [
+                    "; ",
+                    ", then ",
+                    " then ",
+                    "then in Exchange Online",
+                    "Exchange Management Shell",
+                    "Exchange Online PowerShell",
+                    " or -",
+                    " once fixed",
+                ] {
+                    assert!(
+                        !text.contains(two),
+                        "{} {}: a step holds more than one command ({two:?}): {text}",
+                        r.id,
+                        r.target
+                    );
+                }
+                assert!(step.place.is_some(), "{}: {text} runs nowhere", r.id);
+                // A cmdlet that only reads confirms; one that changes is a command.
+                let reads = (text.starts_with("Get-") || text.starts_with("Test-"))
+                    && !["| New-", "| Set-", "| Remove-", "| Enable-"]
+                        .iter()
+                        .any(|c| text.contains(c));
+                assert_eq!(
+                    step.kind == StepKind::Confirm,
+                    reads || text.starts_with("mailpath "),
+                    "{}: {text}",
+                    r.id
+                );
+            } else {
+                assert!(
+                    !cmdlet(text),
+                    "{} {}: a command left in prose: {text}",
+                    r.id,
+                    r.target
+                );
+            }
+        }
+        // No step says the same thing twice, and Exchange Online's cmdlets run there.
+        for step in fix.commands() {
+            assert_eq!(step.text, crate::check::dedup_list_arguments(&step.text));
+            if step.text.contains("boundConnector") {
+                assert_eq!(step.place, Some(Place::ExchangeOnline), "{}", step.text);
+            }
+        }
+    }
+    // The servers and connectors the check knows are filled in.
+    let edge = faults
+        .iter()
+        .find(|r| r.id == "config.edge.subscription")
+        .unwrap();
+    assert_eq!(edge.remediation.steps[1].place, Some(Place::EdgeShell));
+    let same = faults
+        .iter()
+        .find(|r| r.id == "config.cert.same_everywhere")
+        .unwrap();
+    assert!(
+        same.remediation.commands().any(|s| s.text.starts_with(
+            "Set-ReceiveConnector \"EX02\\Default Frontend EX02\" -TlsCertificateName \"<I>CN="
+        )),
+        "{}",
+        same.remediation
     );
 }
