@@ -538,10 +538,21 @@ fn term_text(q: Qualifier, m: &Mechanism) -> String {
 
 /// Whether the SPF record of `domain` reaches `target` through include:/redirect= (directly or not).
 pub fn includes<'a>(domain: &str, target: &str, lookup: &Lookup<'a>) -> bool {
-    fn walk<'a>(domain: &str, target: &str, lookup: &Lookup<'a>, depth: usize) -> bool {
-        if depth > MAX_LOOKUPS {
+    /// Follows includes and redirects within the whole record's budget of DNS lookups (RFC 7208 4.6.4:
+    /// ten, counted over the evaluation, not per branch), each domain once: a record whose includes fan
+    /// out into each other cannot make the walk exponential.
+    fn walk<'a>(
+        domain: &str,
+        target: &str,
+        lookup: &Lookup<'a>,
+        budget: &mut usize,
+        seen: &mut Vec<String>,
+    ) -> bool {
+        let key = domain.to_ascii_lowercase();
+        if seen.contains(&key) {
             return false;
         }
+        seen.push(key);
         let Ok(texts) = records(domain, lookup) else {
             return false;
         };
@@ -560,10 +571,22 @@ pub fn includes<'a>(domain: &str, target: &str, lookup: &Lookup<'a>) -> bool {
             })
             .chain(record.redirect.clone())
             .collect();
-        nested.iter().any(|d| d.eq_ignore_ascii_case(target))
-            || nested.iter().any(|d| walk(d, target, lookup, depth + 1))
+        if nested.iter().any(|d| d.eq_ignore_ascii_case(target)) {
+            return true;
+        }
+        for d in &nested {
+            if *budget == 0 {
+                return false;
+            }
+            *budget -= 1;
+            if walk(d, target, lookup, budget, seen) {
+                return true;
+            }
+        }
+        false
     }
-    walk(domain, target, lookup, 0)
+    let mut budget = MAX_LOOKUPS;
+    walk(domain, target, lookup, &mut budget, &mut Vec::new())
 }
 
 /// `text` with `include:<include>` added and every other term kept, in order: the include goes before the
@@ -971,6 +994,36 @@ mod tests {
             }
             assert_eq!(after.redirect, before.redirect);
         }
+    }
+
+    /// Found by fuzz/fuzz_targets/spf.rs: includes that fan out into each other (every domain including
+    /// every later one) made the walk exponential; the whole record's ten lookups bound it now.
+    #[test]
+    fn includes_that_fan_out_stay_within_ten_lookups() {
+        let names: Vec<String> = (0..40).map(|i| format!("d{i}.example")).collect();
+        let w: Vec<DnsAnswer> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let includes: String = names[i + 1..].iter().map(|d| format!(" include:{d}")).collect();
+                answer(
+                    n,
+                    RecordType::Txt,
+                    vec![RecordData::Txt(format!("v=spf1{includes} -all"))],
+                )
+            })
+            .collect();
+        let asked = std::cell::Cell::new(0usize);
+        let lookup = |n: &str, t: RecordType| {
+            asked.set(asked.get() + 1);
+            w.iter().find(|a| a.name == n && a.rtype == t)
+        };
+        let t0 = std::time::Instant::now();
+        assert!(!includes("d0.example", "spf.protection.outlook.com", &lookup));
+        assert!(asked.get() <= MAX_LOOKUPS + 1, "{} lookups", asked.get());
+        assert!(t0.elapsed() < std::time::Duration::from_secs(1));
+        // Within the budget, a deep include is still found.
+        assert!(includes("d0.example", "d39.example", &lookup));
     }
 
     #[test]
