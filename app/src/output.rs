@@ -94,17 +94,10 @@ pub fn excerpt(text: &str, max: usize) -> Cow<'_, str> {
     }
 }
 
-/// A date and time as every command prints it: `2026-11-27 14:03 UTC`.
+/// A date and time as every command prints it: `2026-11-27 14:03 UTC` (the core's one form, which the
+/// export import and the reports use too).
 pub fn date(t: time::OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
+    mailpath_core::exchange::short_time(t)
 }
 
 /// Whether to colour stdout: a terminal, and `NO_COLOR` unset.

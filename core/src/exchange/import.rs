@@ -735,6 +735,21 @@ const CMDLET_RECEIVE: &str = "Get-ReceiveConnector (export)";
 const CMDLET_INBOUND: &str = "Get-InboundConnector (export)";
 const CMDLET_OUTBOUND: &str = "Get-OutboundConnector (export)";
 
+/// `connectors.receive.tls_domain_capabilities` as the HCW sets it in the profile's cloud, marked assumed.
+fn assume_receive_capabilities(b: &mut Builder) {
+    let hcw = b
+        .profile
+        .connectors
+        .receive
+        .tls_domain_capabilities(b.profile.tenant.cloud)
+        .value;
+    b.assumed(
+        "connectors.receive.tls_domain_capabilities",
+        format!("{hcw:?}"),
+        HCW_DEFAULT,
+    );
+}
+
 fn receive_connector(export: &Export, b: &mut Builder) {
     // The servers EOP delivers to: the hybrid Edges, else the hybrid Mailbox servers.
     let servers: Vec<String> = if b.profile.edges.is_empty() {
@@ -747,18 +762,7 @@ fn receive_connector(export: &Export, b: &mut Builder) {
         .flat_map(|s| eop_receive_connectors(export, s))
         .collect();
     let Some(c) = found.first().copied() else {
-        b.assumed(
-            "connectors.receive.tls_domain_capabilities",
-            format!(
-                "{:?}",
-                b.profile
-                    .connectors
-                    .receive
-                    .tls_domain_capabilities(b.profile.tenant.cloud)
-                    .value
-            ),
-            HCW_DEFAULT,
-        );
+        assume_receive_capabilities(b);
         if !export.receive_connectors.is_empty() {
             b.notes.push("connectors.receive: no receive connector of the hybrid servers takes mail from EOP (TlsDomainCapabilities mail.protection.outlook.com:...)".into());
         }
@@ -779,18 +783,7 @@ fn receive_connector(export: &Export, b: &mut Builder) {
             "TlsDomainCapabilities",
         );
     } else {
-        b.assumed(
-            "connectors.receive.tls_domain_capabilities",
-            format!(
-                "{:?}",
-                b.profile
-                    .connectors
-                    .receive
-                    .tls_domain_capabilities(b.profile.tenant.cloud)
-                    .value
-            ),
-            HCW_DEFAULT,
-        );
+        assume_receive_capabilities(b);
     }
     if let Some(n) = c.item.tls_certificate_name.text() {
         b.profile.connectors.receive.tls_certificate_name = Some(n.to_string());
