@@ -475,8 +475,8 @@ impl MailpathApp {
                 self.worker.pick(Pick::Headers, suggested);
             }
             Command::HeadersOpenFile(path) => self.worker.read_headers(path),
-            Command::ExplainText(text) => {
-                self.state.explain.queue(text, "the relay's refusal");
+            Command::ExplainText(text, source) => {
+                self.state.explain.queue(text, &source);
                 self.state.view = View::Explain;
             }
             Command::FullTlsScan(id) => self.full_tls_scan(id),

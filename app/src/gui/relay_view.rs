@@ -558,7 +558,7 @@ fn session_detail(ui: &mut egui::Ui, s: &SessionRow, now: OffsetDateTime, out: &
             explain
                 .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, "Explain the refusal"));
             if explain.clicked() {
-                out.push(Command::ExplainText(r.to_string()));
+                out.push(Command::ExplainText(r.to_string(), "the relay's refusal".into()));
             }
         });
     }

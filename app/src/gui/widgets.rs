@@ -102,6 +102,25 @@ pub fn check_card(ui: &mut egui::Ui, c: &CheckResult, out: &mut Vec<Command>) {
         });
         ui.label(RichText::new(&c.title).weak());
         ui.label(format!("{}: {}", c.target, c.summary));
+        // A queue's LastError from an imported configuration is one click from its explanation.
+        if c.id == mailpath_core::checks::audit::QUEUE_ERROR.id && c.status >= Status::Warn {
+            let explain = ui.small_button("Explain").on_hover_text(
+                "What this queue error means, the hop it belongs to and its causes (Explain view)",
+            );
+            explain.widget_info(|| {
+                egui::WidgetInfo::labeled(
+                    egui::Role::Button,
+                    true,
+                    format!("Explain the queue error of {}", c.target),
+                )
+            });
+            if explain.clicked() {
+                out.push(Command::ExplainText(
+                    c.summary.clone(),
+                    format!("the queue {}", c.target),
+                ));
+            }
+        }
         let open = c.status >= Status::Warn;
         egui::CollapsingHeader::new("Details")
             .id_salt(("check-details", &c.id, &c.target))

@@ -196,3 +196,47 @@ fn a_relay_refusal_is_explained_from_the_relay_view() {
     );
     h.get_by_label_contains("the relay's refusal");
 }
+
+/// Issue 15: a queue's LastError read from an imported configuration (`config.queue.last_error`) is one click
+/// from its explanation, on the hop it belongs to.
+#[test]
+fn a_queue_error_from_the_export_is_explained_from_its_hop() {
+    use mailpath_app::gui::state::Selection;
+    use mailpath_core::check::{Attachment, CheckResult, Status};
+
+    let rt = common::runtime();
+    let mut h = common::harness(rt.handle().clone(), GuiOptions::default());
+    common::show_fixture(&mut h, "healthy-direct");
+    {
+        let state = &mut h.state_mut().state;
+        let mut d = (**state.diagnosis.as_ref().unwrap()).clone();
+        d.checks.push(
+            CheckResult::new(
+                &mailpath_core::checks::audit::QUEUE_ERROR,
+                Status::Fail,
+                "EX01\\3 (contoso.mail.onmicrosoft.com)",
+                "Retry, 12 message(s): 451 4.4.0 Primary target IP address responded with: \"451 5.7.3 \
+                 STARTTLS is required to send mail\"",
+            )
+            .on(Attachment::Hop("out.mailbox-eop".into())),
+        );
+        state.diagnosis = Some(std::sync::Arc::new(d));
+    }
+    h.state_mut()
+        .send(Command::Select(Some(Selection::Hop("out.mailbox-eop".into()))));
+    h.run_steps(4);
+    h.get_by_label("Explain the queue error of EX01\\3 (contoso.mail.onmicrosoft.com)")
+        .click();
+    h.run_steps(2);
+    assert_eq!(h.state().state.view, View::Explain);
+    common::wait_until(&mut h, Duration::from_secs(20), "the explanation", explained);
+    let e = h.state().state.explain.explanation.clone().unwrap();
+    assert!(e.found, "{e:#?}");
+    let main = e.main().expect("an explained code");
+    assert!(
+        main.code.contains("5.7.3") || main.code.contains("4.4.0"),
+        "{}",
+        main.code
+    );
+    h.get_by_label_contains("the queue EX01\\3");
+}

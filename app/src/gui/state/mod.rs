@@ -140,8 +140,9 @@ pub enum Command {
     HeadersOpenDialog,
     /// Read this file into the Headers view and analyse it.
     HeadersOpenFile(PathBuf),
-    /// Explain this text (a relay refusal) in the Explain view.
-    ExplainText(String),
+    /// Explain this text (a relay refusal, a queue's LastError) in the Explain view; the second field says
+    /// where it came from.
+    ExplainText(String, String),
     /// Run a full TLS scan of this SMTP endpoint (evidence id) and put it into the diagnosis.
     FullTlsScan(String),
 }
