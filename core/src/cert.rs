@@ -565,7 +565,7 @@ pub struct Trust {
     roots: rustls::RootCertStore,
     sources: Vec<String>,
     /// The anchors as certificates (webpki keeps only name, key and constraints): what
-    /// [`crate::chain_rules`] judges (validity, extensions) of the root a path ends at.
+    /// `chain_rules` judges (validity, extensions) of the root a path ends at.
     certs: Vec<CertificateDer<'static>>,
 }
 
@@ -987,7 +987,7 @@ pub fn verify_chain_for(
             ChainVerdict {
                 trusted: false,
                 problem: Some(problem),
-                message: crate::chain_rules::verifier_words(&e),
+                message: verifier_words(&e),
             }
         }
     }
@@ -1068,6 +1068,74 @@ pub fn connector_matches(info: &CertInfo, expected: &str) -> bool {
     connector_names(info)
         .iter()
         .any(|n| connector_name_matches(n, expected))
+}
+
+/// Words for why rustls/webpki refused a chain: never Unix seconds or debug output.
+pub fn verifier_words(error: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    let rustls::Error::InvalidCertificate(e) = error else {
+        return error.to_string();
+    };
+    match e {
+        C::Expired | C::ExpiredContext { .. } => "a certificate of the chain has expired".into(),
+        C::NotValidYet | C::NotValidYetContext { .. } => "a certificate of the chain is not valid yet".into(),
+        C::UnknownIssuer => "the issuing CA is neither sent nor trusted".into(),
+        C::BadSignature => "a signature in the chain does not verify".into(),
+        C::UnhandledCriticalExtension => {
+            "a certificate has a critical extension the verifier does not know".into()
+        }
+        C::UnsupportedSignatureAlgorithmContext { .. }
+        | C::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+            "a signature in the chain uses an algorithm that is refused".into()
+        }
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            "the certificate is not valid for the name".into()
+        }
+        C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+            "the certificate is not valid for this purpose (extended key usage)".into()
+        }
+        C::Revoked => "the certificate is revoked".into(),
+        C::BadEncoding => "a certificate of the chain is badly encoded".into(),
+        C::Other(other) => {
+            // webpki's error names, as words.
+            let name = format!("{other:?}");
+            let words = [
+                ("CaUsedAsEndEntity", "the server certificate is a CA certificate"),
+                (
+                    "EndEntityUsedAsCa",
+                    "a certificate that is not a CA issued a certificate of the chain",
+                ),
+                (
+                    "UnsupportedCriticalExtension",
+                    "a certificate has a critical extension the verifier does not know",
+                ),
+                (
+                    "NameConstraintViolation",
+                    "a name of the certificate is outside a CA's name constraints",
+                ),
+                (
+                    "PathLenConstraintViolated",
+                    "the chain has more intermediate CAs than a CA's pathLenConstraint allows",
+                ),
+                ("MaximumPathDepthExceeded", "the chain is too long"),
+                (
+                    "RequiredEkuNotFound",
+                    "the certificate is not valid for this purpose (extended key usage)",
+                ),
+                (
+                    "UnsupportedCertVersion",
+                    "a certificate has an unsupported version",
+                ),
+                ("ExtensionValueInvalid", "a certificate has an invalid extension"),
+                ("BadDer", "a certificate of the chain is badly encoded"),
+            ];
+            words.iter().find(|(k, _)| name.contains(k)).map_or_else(
+                || "the chain does not verify".to_string(),
+                |(_, w)| (*w).to_string(),
+            )
+        }
+        _ => "the chain does not verify".into(),
+    }
 }
 
 #[cfg(test)]

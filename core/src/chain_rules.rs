@@ -629,73 +629,7 @@ pub fn judging_time(chain: &[CertificateDer<'_>], now: OffsetDateTime) -> Offset
     }
 }
 
-/// Words for why rustls/webpki refused a chain: never Unix seconds or debug output.
-pub fn verifier_words(error: &rustls::Error) -> String {
-    use rustls::CertificateError as C;
-    let rustls::Error::InvalidCertificate(e) = error else {
-        return error.to_string();
-    };
-    match e {
-        C::Expired | C::ExpiredContext { .. } => "a certificate of the chain has expired".into(),
-        C::NotValidYet | C::NotValidYetContext { .. } => "a certificate of the chain is not valid yet".into(),
-        C::UnknownIssuer => "the issuing CA is neither sent nor trusted".into(),
-        C::BadSignature => "a signature in the chain does not verify".into(),
-        C::UnhandledCriticalExtension => {
-            "a certificate has a critical extension the verifier does not know".into()
-        }
-        C::UnsupportedSignatureAlgorithmContext { .. }
-        | C::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
-            "a signature in the chain uses an algorithm that is refused".into()
-        }
-        C::NotValidForName | C::NotValidForNameContext { .. } => {
-            "the certificate is not valid for the name".into()
-        }
-        C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
-            "the certificate is not valid for this purpose (extended key usage)".into()
-        }
-        C::Revoked => "the certificate is revoked".into(),
-        C::BadEncoding => "a certificate of the chain is badly encoded".into(),
-        C::Other(other) => {
-            // webpki's error names, as words.
-            let name = format!("{other:?}");
-            let words = [
-                ("CaUsedAsEndEntity", "the server certificate is a CA certificate"),
-                (
-                    "EndEntityUsedAsCa",
-                    "a certificate that is not a CA issued a certificate of the chain",
-                ),
-                (
-                    "UnsupportedCriticalExtension",
-                    "a certificate has a critical extension the verifier does not know",
-                ),
-                (
-                    "NameConstraintViolation",
-                    "a name of the certificate is outside a CA's name constraints",
-                ),
-                (
-                    "PathLenConstraintViolated",
-                    "the chain has more intermediate CAs than a CA's pathLenConstraint allows",
-                ),
-                ("MaximumPathDepthExceeded", "the chain is too long"),
-                (
-                    "RequiredEkuNotFound",
-                    "the certificate is not valid for this purpose (extended key usage)",
-                ),
-                (
-                    "UnsupportedCertVersion",
-                    "a certificate has an unsupported version",
-                ),
-                ("ExtensionValueInvalid", "a certificate has an invalid extension"),
-                ("BadDer", "a certificate of the chain is badly encoded"),
-            ];
-            words.iter().find(|(k, _)| name.contains(k)).map_or_else(
-                || "the chain does not verify".to_string(),
-                |(_, w)| (*w).to_string(),
-            )
-        }
-        _ => "the chain does not verify".into(),
-    }
-}
+pub use crate::cert::verifier_words;
 
 #[cfg(test)]
 mod tests {

@@ -53,7 +53,7 @@ pub struct Diagnosis {
     /// The string `mailpath explain --run` explained with this diagnosis and its verdict (absent in a
     /// plain diagnosis, and in diagnoses saved before it existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub explained: Option<crate::explain::Headline>,
+    pub explained: Option<Headline>,
 }
 
 /// Progress events, for a progress bar or the GUI.
@@ -1193,6 +1193,50 @@ fn add_facts(path: &mut MailPath, targets: &[Target], evidence: &Evidence) {
             hop.facts.push(format!("LDAPS {}", p.port));
         }
     }
+}
+
+/// Put a new scan of one endpoint into a finished diagnosis (the GUI's "Full TLS scan"): the probe's
+/// evidence, its `tls.ciphers` results, the counts and the path's statuses. `false` when the
+/// diagnosis has no SMTP probe `probe_id`.
+pub fn apply_scan(diagnosis: &mut Diagnosis, probe_id: &str, scan: crate::tls_scan::TlsScan) -> bool {
+    let Some(probe) = diagnosis.evidence.smtp.iter_mut().find(|p| p.id == probe_id) else {
+        return false;
+    };
+    crate::tls_scan::attach(probe, scan);
+    let probe = probe.clone();
+    let judged = diagnosis
+        .checks
+        .iter_mut()
+        .filter(|c| c.id == crate::checks::ciphers::CIPHERS.id && c.evidence.iter().any(|e| e == probe_id));
+    for check in judged {
+        let ctx = crate::checks::smtp::EndpointContext {
+            attachment: check.attachment.clone(),
+            external_service: false,
+            role: String::new(),
+            vantage: crate::checks::smtp::Vantage::default(),
+        };
+        *check = crate::checks::ciphers::cipher_check(&probe, &ctx);
+    }
+    diagnosis.counts = crate::check::Counts::of(&diagnosis.checks);
+    diagnosis.path.roll_up(&diagnosis.checks);
+    true
+}
+
+/// What a diagnosis run from `mailpath explain` carries at its top: the string and its verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Headline {
+    /// The explained text (the main failure's line, bounded).
+    pub input: String,
+    /// The code (`450 4.7.320`).
+    pub code: String,
+    /// Its title.
+    pub title: String,
+    /// The catalogue entry, when catalogued.
+    pub entry: Option<String>,
+    /// The hops it is pinned on.
+    pub hops: Vec<String>,
+    /// The verdict.
+    pub verdict: String,
 }
 
 #[cfg(test)]

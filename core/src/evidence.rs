@@ -91,6 +91,25 @@ pub enum Connect {
 }
 
 impl Connect {
+    /// How the connection attempt ended, in words (`connection refused by 192.0.2.1:25`).
+    pub fn words(&self) -> String {
+        match self {
+            Connect::Connected { address, ms } => format!("connected to {address} in {ms} ms"),
+            Connect::Refused { address } => format!("connection refused by {address}"),
+            Connect::TimedOut { address, ms } => {
+                format!("no answer from {address} in {} s (filtered)", ms / 1000)
+            }
+            Connect::Unreachable { address, error } => format!("{address} unreachable: {error}"),
+            Connect::NoAddress { error } => format!("no address: {error}"),
+            Connect::Failed { address, error } => match address {
+                Some(a) => format!("{a}: {error}"),
+                None => error.clone(),
+            },
+        }
+    }
+}
+
+impl Connect {
     /// Whether the connection was made.
     pub fn is_connected(&self) -> bool {
         matches!(self, Connect::Connected { .. })

@@ -340,7 +340,7 @@ impl MailpathApp {
                 let applied = state
                     .diagnosis
                     .as_mut()
-                    .is_some_and(|d| mailpath_core::tls_scan::apply_scan(Arc::make_mut(d), &id, *scan));
+                    .is_some_and(|d| mailpath_core::diagnose::apply_scan(Arc::make_mut(d), &id, *scan));
                 if applied {
                     state.notify(format!("Full TLS scan of {id}: {words}"));
                 } else {

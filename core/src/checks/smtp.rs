@@ -732,21 +732,9 @@ fn connect_failure(result: CheckResult, connect: &Connect, probe: &SmtpProbe) ->
     }
 }
 
-/// How a connection attempt ended, in words (`connection refused by 192.0.2.1:25`).
+/// How a connection attempt ended, in words ([`Connect::words`]).
 pub(crate) fn connect_words(connect: &Connect) -> String {
-    match connect {
-        Connect::Connected { address, ms } => format!("connected to {address} in {ms} ms"),
-        Connect::Refused { address } => format!("connection refused by {address}"),
-        Connect::TimedOut { address, ms } => {
-            format!("no answer from {address} in {} s (filtered)", ms / 1000)
-        }
-        Connect::Unreachable { address, error } => format!("{address} unreachable: {error}"),
-        Connect::NoAddress { error } => format!("no address: {error}"),
-        Connect::Failed { address, error } => match address {
-            Some(a) => format!("{a}: {error}"),
-            None => error.clone(),
-        },
-    }
+    connect.words()
 }
 
 /// Whether a banner looks masked (mostly asterisks).

@@ -289,22 +289,7 @@ pub struct Observed {
     pub summary: String,
 }
 
-/// What a diagnosis run from `mailpath explain` carries at its top: the string and its verdict.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Headline {
-    /// The explained text (the main failure's line, bounded).
-    pub input: String,
-    /// The code (`450 4.7.320`).
-    pub code: String,
-    /// Its title.
-    pub title: String,
-    /// The catalogue entry, when catalogued.
-    pub entry: Option<String>,
-    /// The hops it is pinned on.
-    pub hops: Vec<String>,
-    /// The verdict.
-    pub verdict: String,
-}
+pub use crate::diagnose::Headline;
 
 impl Explanation {
     /// The main failure, when one was found.

@@ -590,7 +590,8 @@ impl Lab {
                     external.accepted_domains = accepted_domains(&lab_names);
                     external.faults = edge_faults(fault, &options, base_faults.clone());
                     external.faults.handshake_only =
-                        handshake_only::edge_server(fault, certs.edge.cert.certified_key(send_intermediate)?);
+                        handshake_only::edge_server(fault, certs.edge.cert.certified_key(send_intermediate)?)
+                            .map(|s| crate::smtp::server::HandshakeOnly(s));
                     let external = SmtpServer::bind(SocketAddr::new(bind, 0), external)
                         .await
                         .map_err(LabError::io("bind the Edge external endpoint"))?;

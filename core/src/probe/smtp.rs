@@ -690,7 +690,7 @@ mod tests {
             key,
         );
         let faults = Faults {
-            handshake_only: Some(Arc::new(legacy)),
+            handshake_only: Some(crate::smtp::server::HandshakeOnly(Arc::new(legacy))),
             ..Faults::default()
         };
         let (server, _ca) = lab_server(faults).await;

@@ -46,6 +46,36 @@ use crate::evidence::{Direction, TranscriptLine};
 /// flood of connections cannot use up file descriptors and each still gets its 421.
 pub const MAX_REFUSING: usize = 8;
 
+/// Answers a TLS ClientHello itself after STARTTLS, up to the end of the server's first flight, and says
+/// in words what it did (the lab's servers of TLS versions and suites rustls does not serve:
+/// `tls_scan::stub::HandshakeOnlyServer`).
+pub trait HandshakeResponder: Send + Sync {
+    /// Read the ClientHello from `io` and answer it, within `limit`.
+    fn respond<'a>(
+        &'a self,
+        io: &'a mut BoxedIo,
+        limit: Duration,
+    ) -> Pin<Box<dyn Future<Output = String> + Send + 'a>>;
+}
+
+/// A [`HandshakeResponder`] a listener hands its STARTTLS sessions to (equal when it is the same one).
+#[derive(Clone)]
+pub struct HandshakeOnly(pub Arc<dyn HandshakeResponder>);
+
+impl std::fmt::Debug for HandshakeOnly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HandshakeOnly(..)")
+    }
+}
+
+impl PartialEq for HandshakeOnly {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for HandshakeOnly {}
+
 /// Misbehaviour a listener can be switched into, one per lab fault.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Faults {
@@ -61,7 +91,7 @@ pub struct Faults {
     pub drip: Option<Duration>,
     /// Accept STARTTLS, then answer the ClientHello like a server with other versions and suites
     /// than rustls serves (TLS 1.0/1.1 only, CBC only, RSA key exchange only), up to ServerHelloDone.
-    pub handshake_only: Option<std::sync::Arc<crate::tls_scan::stub::HandshakeOnlyServer>>,
+    pub handshake_only: Option<HandshakeOnly>,
     /// Wait this long before every reply (simulated latency, for benchmarks).
     pub reply_delay: Option<Duration>,
 }

@@ -66,30 +66,3 @@ pub fn attach(probe: &mut SmtpProbe, scan: TlsScan) {
     }
     probe.tls_scan = Some(scan);
 }
-
-/// Put a new scan of one endpoint into a finished diagnosis (the GUI's "Full TLS scan"): the probe's
-/// evidence, its `tls.ciphers` results, the counts and the path's statuses. `false` when the
-/// diagnosis has no SMTP probe `probe_id`.
-pub fn apply_scan(diagnosis: &mut crate::diagnose::Diagnosis, probe_id: &str, scan: TlsScan) -> bool {
-    let Some(probe) = diagnosis.evidence.smtp.iter_mut().find(|p| p.id == probe_id) else {
-        return false;
-    };
-    attach(probe, scan);
-    let probe = probe.clone();
-    let judged = diagnosis
-        .checks
-        .iter_mut()
-        .filter(|c| c.id == crate::checks::ciphers::CIPHERS.id && c.evidence.iter().any(|e| e == probe_id));
-    for check in judged {
-        let ctx = crate::checks::smtp::EndpointContext {
-            attachment: check.attachment.clone(),
-            external_service: false,
-            role: String::new(),
-            vantage: crate::checks::smtp::Vantage::default(),
-        };
-        *check = crate::checks::ciphers::cipher_check(&probe, &ctx);
-    }
-    diagnosis.counts = crate::check::Counts::of(&diagnosis.checks);
-    diagnosis.path.roll_up(&diagnosis.checks);
-    true
-}

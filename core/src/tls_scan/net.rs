@@ -139,7 +139,7 @@ async fn one_hello(target: &ScanTarget, hello: &ClientHello) -> Exchange {
     let mut session = Session::new();
     let (outcome, stream) = connect(&target.addresses, target.port, t.connect, &mut session).await;
     let Some(stream) = stream else {
-        return Exchange::Connect(crate::checks::smtp::connect_words(&outcome));
+        return Exchange::Connect(outcome.words());
     };
     let mut io: BoxedIo = Box::new(stream);
     if target.transport == Transport::StarttlsSmtp

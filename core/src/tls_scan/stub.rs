@@ -272,6 +272,16 @@ fn alert(version: u16, description: u8, why: &str) -> Response {
     }
 }
 
+impl crate::smtp::server::HandshakeResponder for HandshakeOnlyServer {
+    fn respond<'a>(
+        &'a self,
+        io: &'a mut BoxedIo,
+        limit: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send + 'a>> {
+        Box::pin(self.serve(io, limit))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

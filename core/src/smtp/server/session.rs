@@ -144,7 +144,7 @@ impl Session<'_> {
                     if let Some(server) = config.faults.handshake_only.clone() {
                         self.inbuf.clear();
                         let limit = self.config.limits.idle_timeout.min(self.time_left());
-                        let what = server.serve(&mut self.io, limit).await;
+                        let what = server.0.respond(&mut self.io, limit).await;
                         self.transcript.push_at(Direction::Info, false, &what);
                         self.end_reason = "handshake-only TLS (lab fault)";
                         break;
