@@ -813,7 +813,9 @@ fn is_command_line(line: &str) -> bool {
 fn fixes_are_pasteable_in_every_format() {
     // A diagnosis saved before remediations had steps (one string each) still loads and renders.
     let dir = tempfile::tempdir().unwrap();
-    let fixture = workspace_root().join("app/tests/fixtures/expired-cert.json");
+    // (tests/fixtures/diagnosis-string-remediations.json: the expired-cert lab as saved by mailpath 0.1.0 at
+    // e252641, before remediations were steps; kept as it was, never regenerated.)
+    let fixture = workspace_root().join("tests/fixtures/diagnosis-string-remediations.json");
     let old: Value = serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap();
     assert!(
         old["checks"]
