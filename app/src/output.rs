@@ -421,9 +421,8 @@ fn path_text(
                     .filter_map(move |(k, _)| lane.hops.get(k - 1))
             })
             .filter_map(|hop| {
-                checks
-                    .iter()
-                    .filter(|c| matches!(&c.attachment, Attachment::Hop(h) if h == hop))
+                let on = Attachment::Hop(hop.clone());
+                attached(checks, &on)
                     .filter(|c| c.id.starts_with("tls.") || c.id.starts_with("smtp."))
                     .map(|c| c.status)
                     .filter(|s| *s >= Status::Warn)

@@ -629,8 +629,6 @@ pub fn judging_time(chain: &[CertificateDer<'_>], now: OffsetDateTime) -> Offset
     }
 }
 
-pub use crate::cert::verifier_words;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -678,7 +676,7 @@ mod tests {
     #[test]
     fn words_have_no_debug_output() {
         let e = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
-        let w = verifier_words(&e);
+        let w = crate::cert::verifier_words(&e);
         assert!(
             !w.contains("UnknownIssuer") && w.contains("neither sent nor trusted"),
             "{w}"

@@ -289,6 +289,11 @@ pub fn is_any_eop_host(host: &str) -> bool {
     CLOUDS.iter().any(|c| c.is_eop_host(host))
 }
 
+/// Whether `name` is the name on EOP's certificate (the send connector's TlsDomain) in any cloud.
+pub fn is_any_eop_tls_domain(name: &str) -> bool {
+    CLOUDS.iter().any(|c| name.eq_ignore_ascii_case(c.eop_tls_domain))
+}
+
 /// Whether `host` is an Exchange Online host of any cloud.
 pub fn is_any_exo_host(host: &str) -> bool {
     !is_any_eop_host(host) && CLOUDS.iter().any(|c| c.is_exo_host(host))

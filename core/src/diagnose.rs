@@ -283,11 +283,7 @@ fn resolvers(profile: &Profile, options: &DiagnoseOptions) -> (Resolver, Option<
     if !options.dns_override.is_empty() {
         return (Resolver::with_servers(&options.dns_override, timeout), None);
     }
-    let primary = if profile.resolvers.internal.is_empty() {
-        Resolver::system(timeout)
-    } else {
-        Resolver::with_servers(&profile.resolvers.internal, timeout)
-    };
+    let primary = primary_resolver(profile);
     let external = (!profile.resolvers.external.is_empty())
         .then(|| Resolver::with_servers(&profile.resolvers.external, timeout));
     (primary, external)

@@ -140,7 +140,9 @@ pub fn eop_send_connectors(export: &Export) -> Vec<&Observed<SendConnector>> {
                 .list()
                 .iter()
                 .any(|a| address_space_domain(a).ends_with(".mail.onmicrosoft.com"))
-                || s.tls_domain.text().is_some_and(is_eop_tls_domain)
+                || s.tls_domain
+                    .text()
+                    .is_some_and(crate::cloud::is_any_eop_tls_domain)
                 || s.smart_hosts
                     .list()
                     .iter()
@@ -191,17 +193,17 @@ pub fn address_space_domain(space: &str) -> String {
 /// Whether a receive connector takes mail from EOP: its TlsDomainCapabilities names
 /// `mail.protection.outlook.com` (the HCW's setting).
 pub fn takes_eop_mail(c: &ReceiveConnector) -> bool {
-    c.tls_domain_capabilities.list().iter().any(|t| {
-        t.split_once(':')
-            .is_some_and(|(d, _)| is_eop_tls_domain(d.trim()))
-    })
+    c.tls_domain_capabilities
+        .list()
+        .iter()
+        .any(|t| is_eop_capability(t))
 }
 
-/// The name on EOP's certificate in one of Microsoft's clouds (`mail.protection.outlook.com`, ...).
-fn is_eop_tls_domain(name: &str) -> bool {
-    crate::cloud::CLOUDS
-        .iter()
-        .any(|c| name.eq_ignore_ascii_case(c.eop_tls_domain))
+/// Whether one TlsDomainCapabilities entry (`domain:Capability,...`) is for the name on EOP's certificate.
+fn is_eop_capability(entry: &str) -> bool {
+    entry
+        .split_once(':')
+        .is_some_and(|(d, _)| crate::cloud::is_any_eop_tls_domain(d.trim()))
 }
 
 /// The receive connectors that take mail from EOP on `server` (by TlsDomainCapabilities; else the
@@ -769,10 +771,13 @@ fn receive_connector(export: &Export, b: &mut Builder) {
         return;
     };
     let item = c.item.identity.text().or(c.item.name.text());
-    if let Some(cap) = c.item.tls_domain_capabilities.list().iter().find(|t| {
-        t.split_once(':')
-            .is_some_and(|(d, _)| is_eop_tls_domain(d.trim()))
-    }) {
+    if let Some(cap) = c
+        .item
+        .tls_domain_capabilities
+        .list()
+        .iter()
+        .find(|t| is_eop_capability(t))
+    {
         b.profile.connectors.receive.observed = Some(CMDLET_RECEIVE.to_string());
         b.profile.connectors.receive.tls_domain_capabilities = Some(cap.trim().to_string());
         b.observed(

@@ -302,7 +302,7 @@ pub enum ChainError {
     #[error("{0}")]
     Verifier(rustls::server::VerifierBuilderError),
     /// The chain does not verify to the anchors.
-    #[error("{}", crate::chain_rules::verifier_words(.0))]
+    #[error("{}", crate::cert::verifier_words(.0))]
     Invalid(rustls::Error),
 }
 

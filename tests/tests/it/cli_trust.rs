@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use mailpath_tests::checks_with_id as checks;
 use mailpath_tests::{LabProcess, mailpath, mailpath_bin, run_with_timeout, text, workspace_root};
 use serde_json::Value;
 
@@ -33,15 +34,6 @@ fn expect(args: &[&str], code: i32, says: &str) -> String {
 fn json(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not one JSON document ({e}): {}", text(out)))
-}
-
-fn checks<'a>(doc: &'a Value, id: &str) -> Vec<&'a Value> {
-    doc["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["id"] == id)
-        .collect()
 }
 
 /// Split a command line of the docs into words (no quoting is used there).
