@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::dns::DnsAnswer;
 
+pub mod tls_scan;
+
 /// Everything one diagnosis observed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
@@ -326,7 +328,7 @@ pub struct SmtpProbe {
     /// What the TLS handshake scanner saw on its own connections (versions, suites, groups, the
     /// chain), when it ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls_scan: Option<crate::tls_scan::TlsScan>,
+    pub tls_scan: Option<tls_scan::TlsScan>,
 }
 
 impl SmtpProbe {

@@ -43,6 +43,7 @@ pub mod smtp;
 pub mod spf;
 pub mod tls;
 pub mod tls_scan;
+pub mod tls_suites;
 pub mod topology;
 pub mod verdict;
 

@@ -18,10 +18,24 @@ use serde::Deserialize;
 pub fn mailpath_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let mut build = escargot::CargoBuild::new()
-            .package("mailpath")
-            .bin("mailpath")
-            .manifest_path(workspace_root().join("Cargo.toml"));
+        // The same selection as `cargo test --workspace` (every package, its test targets, so that
+        // dev-dependencies take part in feature unification): a nested `cargo build -p mailpath` would
+        // resolve other features (serde_json, hashbrown, regex, ...) and build much of the tree a second
+        // time on a cold target directory. After `cargo test --workspace` this finds everything fresh.
+        let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        build
+            .args([
+                "build",
+                "--workspace",
+                "--tests",
+                "--bin",
+                "mailpath",
+                "--message-format=json",
+            ])
+            .arg("--manifest-path")
+            .arg(workspace_root().join("Cargo.toml"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
         // `cargo test` gives the test the package's variables (CARGO_PKG_NAME, CARGO_MANIFEST_DIR, ...). A
         // nested cargo that inherits them rebuilds ring and what depends on it (its build script tracks
         // them), and the next `cargo test` rebuilds everything back: drop them.
@@ -38,11 +52,22 @@ pub fn mailpath_bin() -> &'static Path {
                         | "CARGO_RUSTC_CURRENT_DIR"
                 );
             if package_var {
-                build = build.env_remove(&*key);
+                build.env_remove(&*key);
             }
         }
-        let run = build.run().expect("build the mailpath binary");
-        run.path().to_path_buf()
+        let out = build.output().expect("run cargo build");
+        assert!(out.status.success(), "cargo build of the mailpath binary failed");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|m| {
+                m["reason"] == "compiler-artifact"
+                    && m["target"]["name"] == "mailpath"
+                    && m["target"]["kind"] == serde_json::json!(["bin"])
+                    && m["profile"]["test"] == false
+            })
+            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+            .expect("cargo built the mailpath binary")
     })
 }
 

@@ -263,7 +263,7 @@ fn tls_scan_ui(ui: &mut egui::Ui, p: &SmtpProbe, scanning: bool, out: &mut Vec<C
                         ui.end_row();
                         for r in &rows {
                             let weak = r.weak();
-                            let words = mailpath_core::tls_scan::scan::row_words(r);
+                            let words = mailpath_core::evidence::tls_scan::row_words(r);
                             ui.monospace(&r.version);
                             ui.monospace(&r.suite);
                             ui.label(r.kex);

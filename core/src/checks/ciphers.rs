@@ -9,12 +9,11 @@ use crate::checks::smtp::{
     EndpointContext, HANDSHAKE, LEGACY_TLS_DETAIL, VERSION, handshake_fix, legacy_tls_fix, server_shell,
 };
 use crate::evidence::SmtpProbe;
-use crate::tls_scan::scan::{OutcomeKind, TlsScan};
-use crate::tls_scan::suites::{
-    self, EXO_ECDSA_COUNTERPARTS, EXO_LEGACY_SUITES, EXO_SUITES, EXO_SUITES_SOURCE, ExoListing, Mode, Suite,
-    Version,
+use crate::evidence::tls_scan::{OutcomeKind, ScanMode, TlsScan, row_words};
+use crate::tls_suites::{
+    self as suites, EXO_ECDSA_COUNTERPARTS, EXO_LEGACY_SUITES, EXO_SUITES, EXO_SUITES_SOURCE, ExoListing,
+    Mode, Suite, Version,
 };
-use crate::tls_scan::{ScanMode, scan::row_words};
 
 const EXCHANGE_TLS: &str = "https://learn.microsoft.com/exchange/exchange-tls-configuration";
 const ENABLE_SUITE: &str = "https://learn.microsoft.com/powershell/module/tls/enable-tlsciphersuite";
@@ -321,14 +320,14 @@ impl Facts {
             .suites
             .iter()
             .map(|s| {
-                let row = crate::tls_scan::scan::SuiteRow {
+                let row = crate::evidence::tls_scan::SuiteRow {
                     version: "TLSv1.2".into(),
                     suite: s.name.to_string(),
                     kex: s.kex.name(),
                     cipher: s.cipher,
                     forward_secrecy: s.forward_secrecy(),
                     aead: s.mode == Mode::Aead,
-                    mode: crate::tls_scan::scan::mode_name(s.mode),
+                    mode: crate::evidence::tls_scan::mode_name(s.mode),
                     insecure: s.insecure(),
                     exo: suites::exo_listing(s.id),
                 };
@@ -579,8 +578,8 @@ fn weakness(s: &Suite) -> &'static str {
 mod tests {
     use super::*;
     use crate::check::Attachment;
+    use crate::evidence::tls_scan::{AcceptedSuite, Chosen, HelloResult, Transport};
     use crate::evidence::{Connect, TlsEvidence};
-    use crate::tls_scan::scan::{AcceptedSuite, Chosen, HelloResult, Transport};
 
     fn ctx() -> EndpointContext {
         EndpointContext {

@@ -9,7 +9,7 @@ use rustls::sign::CertifiedKey;
 
 use super::scenario::Fault;
 use crate::tls_scan::stub::HandshakeOnlyServer;
-use crate::tls_scan::suites::Version;
+use crate::tls_suites::Version;
 
 /// x25519, secp256r1, secp384r1: what Windows Server offers by default, in its order.
 const GROUPS: [u16; 3] = [0x001D, 0x0017, 0x0018];

@@ -682,8 +682,8 @@ mod tests {
         let key = ca.issue(&spec).unwrap().certified_key(true).unwrap();
         let legacy = crate::tls_scan::stub::HandshakeOnlyServer::new(
             &[
-                crate::tls_scan::suites::Version::Tls10,
-                crate::tls_scan::suites::Version::Tls11,
+                crate::tls_suites::Version::Tls10,
+                crate::tls_suites::Version::Tls11,
             ],
             &[0x0035],
             &[],

@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use super::html::esc;
 use super::markdown::md;
+use crate::evidence::tls_scan::row_words;
 use crate::tls_scan::TlsScan;
-use crate::tls_scan::scan::row_words;
 
 /// The scan of one endpoint as HTML tables (well-formed XML, everything escaped).
 pub fn html(h: &mut String, scan: &TlsScan) {
@@ -88,8 +88,8 @@ pub fn markdown(m: &mut String, scans: &[(&str, &TlsScan)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tls_scan::scan::{AcceptedSuite, ScanMode, Transport, VersionResult};
-    use crate::tls_scan::suites::Version;
+    use crate::evidence::tls_scan::{AcceptedSuite, ScanMode, Transport, VersionResult};
+    use crate::tls_suites::Version;
 
     fn scan() -> TlsScan {
         TlsScan {

@@ -4,10 +4,10 @@
 //! ServerHelloDone. Bounded: records of at most [`MAX_RECORD`] bytes, handshake messages of at most
 //! [`MAX_HANDSHAKE_MESSAGE`], [`MAX_ANSWER`] bytes in all.
 
-use super::suites::{self, Kex};
 use super::wire::{
     self, Cursor, KeyExchange, MAX_HANDSHAKE_MESSAGE, MAX_RECORD, ServerHello, WireError, content, handshake,
 };
+use crate::tls_suites::{self as suites, Kex};
 
 /// Most bytes read from one answer.
 pub const MAX_ANSWER: usize = 256 * 1024;

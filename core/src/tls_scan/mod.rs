@@ -4,10 +4,11 @@
 //! library cannot talk to (rustls speaks TLS 1.2 only with ECDHE and AES-GCM/ChaCha20), and what
 //! Exchange Online would negotiate with them.
 //!
-//! Layers, each testable alone: [`suites`] (what the scanner knows: versions, suites, groups,
-//! Microsoft's list), [`wire`] (the bytes, both directions), [`answer`] (reading one answer, sans-IO),
-//! [`plan`] (which hello next, sans-IO), [`net`] (the connections, with caps), [`scan`] (the
-//! evidence), [`stub`] (the lab's handshake-only server).
+//! Layers, each testable alone: [`crate::tls_suites`] (what the scanner knows: versions, suites,
+//! groups, Microsoft's list), [`wire`] (the bytes, both directions), [`answer`] (reading one answer,
+//! sans-IO), [`plan`] (which hello next, sans-IO), [`net`] (the connections, with caps),
+//! [`crate::evidence::tls_scan`] (the evidence), [`stub`] (the lab's handshake-only server). The
+//! tables and the evidence live below the SMTP code and the probes, which this scanner uses.
 //!
 //! Politeness: a quick scan (the default of `diagnose` and `probe`) is one extra connection per
 //! endpoint; a full scan (`--tls-scan full`) is sequential, one connection at a time, and capped
@@ -16,13 +17,11 @@
 pub mod answer;
 pub mod net;
 pub mod plan;
-pub mod scan;
 pub mod stub;
-pub mod suites;
 pub mod wire;
 
+pub use crate::evidence::tls_scan::{ScanMode, TlsScan, Transport};
 pub use net::{ScanLimits, ScanOptions, ScanTarget, scan};
-pub use scan::{ScanMode, TlsScan, Transport};
 
 use crate::evidence::SmtpProbe;
 use crate::probe::SmtpProbeRequest;

@@ -9,12 +9,12 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use super::answer::{Answer, AnswerReader};
 use super::plan::{Exchange, Planner};
-use super::scan::{ScanMode, TlsScan, Transport};
-use super::suites::X25519;
 use super::wire::ClientHello;
+use crate::evidence::tls_scan::{ScanMode, TlsScan, Transport};
 use crate::probe::smtp::{Session, connect};
 use crate::probe::{SmtpProbeRequest, Timeouts};
 use crate::smtp::io::BoxedIo;
+use crate::tls_suites::X25519;
 
 /// Caps on a scan: it stops (and says so in the evidence) at whichever comes first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,7 +262,7 @@ mod tests {
     use super::*;
     use crate::ca::{LabCa, LeafKey, LeafSpec};
     use crate::tls_scan::stub::HandshakeOnlyServer;
-    use crate::tls_scan::suites::Version;
+    use crate::tls_suites::Version;
 
     /// A direct-TLS port (like SMTPS or LDAPS) served by the handshake-only server.
     async fn direct_server(versions: &[Version], suites: &[u16]) -> std::net::SocketAddr {
@@ -357,6 +357,9 @@ mod tests {
         let scan = super::scan(&target(addr), &ScanOptions::new(ScanMode::Full)).await;
         assert!(t0.elapsed() < Duration::from_secs(5));
         assert_eq!(scan.connections(), 1);
-        assert_eq!(scan.hellos[0].outcome, super::super::scan::OutcomeKind::Timeout);
+        assert_eq!(
+            scan.hellos[0].outcome,
+            crate::evidence::tls_scan::OutcomeKind::Timeout
+        );
     }
 }

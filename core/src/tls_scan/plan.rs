@@ -5,11 +5,11 @@
 //! the TLS 1.3 suites the same way.
 
 use super::answer::{Answer, Negotiated};
-use super::scan::{
+use super::wire::ClientHello;
+use crate::evidence::tls_scan::{
     AcceptedSuite, Chosen, HelloResult, OutcomeKind, ScanMode, TlsScan, Transport, VersionResult,
 };
-use super::suites::{self, Kex, Version};
-use super::wire::ClientHello;
+use crate::tls_suites::{self as suites, Kex, Version};
 
 /// How a hello's exchange ended, as the I/O layer saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]

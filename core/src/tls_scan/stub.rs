@@ -17,9 +17,9 @@ use rustls::sign::CertifiedKey;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use super::answer::read_client_hello;
-use super::suites::{self, Kex, Version};
 use super::wire::{self, ClientHello, ServerHello, content, ext};
 use crate::smtp::io::BoxedIo;
+use crate::tls_suites::{self as suites, Kex, Version};
 
 /// `handshake_failure`: nothing offered is acceptable.
 const HANDSHAKE_FAILURE: u8 = 40;

@@ -6,7 +6,7 @@
 
 use thiserror::Error;
 
-use super::suites::{self, Kex, Version};
+use crate::tls_suites::{self as suites, Kex, Version};
 
 /// Record content types.
 pub mod content {

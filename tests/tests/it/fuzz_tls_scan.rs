@@ -6,11 +6,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use mailpath_core::tls_scan::answer::{Answer, AnswerReader, MAX_ANSWER, read_all, read_client_hello};
-use mailpath_core::tls_scan::suites::Kex;
 use mailpath_core::tls_scan::wire::{
     self, ClientHello, MAX_CERTIFICATES, ServerHello, certificate_message, content, ecdhe_params, records,
     server_hello_done, server_key_exchange_message,
 };
+use mailpath_core::tls_suites::Kex;
 use proptest::prelude::*;
 
 use crate::fuzz_parsers::{fewer, mutated};

@@ -78,6 +78,17 @@ fn check_all_formats(scenario: &str) -> report_common::LabReports {
         "{scenario}: JSON does not round-trip"
     );
     assert_valid(&r.json);
+    // The validator refuses what the schema forbids: a time that is not RFC 3339, a missing field.
+    let mut broken = r.json.clone();
+    broken["started_at"] = serde_json::json!("yesterday at noon");
+    broken.as_object_mut().expect("an object").remove("counts");
+    let errors = report_common::schema_errors(&broken).unwrap_or_default();
+    if report_common::have_validator() {
+        assert!(
+            errors.contains("at /started_at") && errors.contains("'counts' is a required property"),
+            "{errors}"
+        );
+    }
 
     // Markdown.
     assert!(

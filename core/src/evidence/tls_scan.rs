@@ -1,9 +1,10 @@
 //! What a TLS scan of one endpoint observed, as plain serde data (part of the SMTP probe's evidence),
-//! and the versions/suites table every front end shows.
+//! and the versions/suites table every front end shows. The scanner that fills it is
+//! [`crate::tls_scan`].
 
 use serde::{Deserialize, Serialize};
 
-use super::suites::{self, ExoListing, Version};
+use crate::tls_suites::{self as suites, ExoListing, Version};
 
 /// How much a diagnosis or a probe scans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash, Serialize, Deserialize)]
