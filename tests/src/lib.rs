@@ -229,6 +229,32 @@ pub fn require(tool: &str) -> bool {
     false
 }
 
+/// Debian's python3: the Python modules the tests use are Debian packages (python3-aiosmtpd,
+/// python3-jsonschema), not in other Pythons that may come first on PATH.
+pub const DEBIAN_PYTHON: &str = "/usr/bin/python3";
+
+/// Skip the calling test when Debian's python3 cannot import `module` (Debian package `package`), unless
+/// running in CI, where that is a failure.
+///
+/// # Panics
+/// In CI (`CI` set) when the module is missing: `.ci/run` installs every package the tests use.
+pub fn require_python_module(module: &str, package: &str) -> bool {
+    let ok = Command::new(DEBIAN_PYTHON)
+        .args(["-c", &format!("import {module}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{package} should be installed by .ci/run"
+        );
+        eprintln!("SKIPPED: {package} is not installed");
+    }
+    ok
+}
+
 /// Run a command with a deadline; kill it when the deadline passes. stdin is /dev/null.
 ///
 /// # Panics

@@ -18,7 +18,7 @@ pub enum ScanMode {
     #[default]
     Quick,
     /// Versions, suites, the server's preference and named groups, one ClientHello per connection,
-    /// sequentially, within [`ScanLimits`].
+    /// sequentially, within [`crate::tls_scan::ScanLimits`].
     Full,
 }
 

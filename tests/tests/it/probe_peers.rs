@@ -10,23 +10,10 @@ use mailpath_core::ca::{LabCa, LeafSpec};
 use mailpath_tests::{mailpath, require, run_with_timeout, text};
 
 /// Debian's python3 (aiosmtpd is a Debian package, not in other Pythons on PATH).
-const PYTHON: &str = "/usr/bin/python3";
+const PYTHON: &str = mailpath_tests::DEBIAN_PYTHON;
 
 fn have_aiosmtpd() -> bool {
-    let ok = Command::new(PYTHON)
-        .args(["-c", "import aiosmtpd"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3-aiosmtpd should be installed by .ci/run"
-        );
-        eprintln!("SKIPPED: python3-aiosmtpd is not installed");
-    }
-    ok
+    mailpath_tests::require_python_module("aiosmtpd", "python3-aiosmtpd")
 }
 
 struct Server(Child);

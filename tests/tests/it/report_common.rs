@@ -59,25 +59,9 @@ pub fn lab_reports(scenario: &str, dir: &Path, stem: &str, extra: &[&str]) -> La
     }
 }
 
-/// Debian's python3, where python3-jsonschema is installed.
-const VALIDATOR_PYTHON: &str = "/usr/bin/python3";
-
 /// Whether the schema validator (python3-jsonschema) can run; under CI it must.
 pub fn have_validator() -> bool {
-    let have = std::process::Command::new(VALIDATOR_PYTHON)
-        .args(["-c", "import jsonschema"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !have {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3-jsonschema should be installed by .ci/run"
-        );
-        eprintln!("SKIPPED: schema validation (python3-jsonschema is not installed)");
-    }
-    have
+    mailpath_tests::require_python_module("jsonschema", "python3-jsonschema")
 }
 
 /// Validate `doc` against the JSON Schema of `mailpath/diagnosis/1` (docs/schema), formats included,
@@ -100,7 +84,7 @@ pub fn schema_errors(doc: &serde_json::Value) -> Option<String> {
     std::fs::write(&input, serde_json::to_vec(doc).expect("JSON")).expect("write the document");
     let schema = workspace_root().join("docs/schema/diagnosis-1.schema.json");
     let script = workspace_root().join("tests/scripts/validate_schema.py");
-    let mut cmd = std::process::Command::new(VALIDATOR_PYTHON);
+    let mut cmd = std::process::Command::new(mailpath_tests::DEBIAN_PYTHON);
     cmd.arg(&script)
         .arg(&schema)
         .stdin(std::fs::File::open(&input).expect("open the document"));
