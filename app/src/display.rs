@@ -25,14 +25,27 @@ pub fn available() -> bool {
 
 /// What to say when there is no display: the command that does the same work on a terminal.
 pub fn no_display_message(profile: Option<&std::path::Path>, lab: Option<&str>) -> String {
-    let target = match (profile, lab) {
+    format!(
+        "no display: use `mailpath diagnose {}` (or set DISPLAY / WAYLAND_DISPLAY for the desktop app)",
+        target_args(profile, lab)
+    )
+}
+
+/// What to say when this binary was built without the desktop app (`--no-default-features`).
+pub fn no_gui_message(profile: Option<&std::path::Path>, lab: Option<&str>) -> String {
+    format!(
+        "this mailpath was built without the desktop app: use `mailpath diagnose {}` (or build it with \
+         `cargo build --features gui`)",
+        target_args(profile, lab)
+    )
+}
+
+fn target_args(profile: Option<&std::path::Path>, lab: Option<&str>) -> String {
+    match (profile, lab) {
         (Some(p), _) => format!("--profile {}", p.display()),
         (None, Some(l)) => format!("--lab {l}"),
         (None, None) => "--profile FILE".to_string(),
-    };
-    format!(
-        "no display: use `mailpath diagnose {target}` (or set DISPLAY / WAYLAND_DISPLAY for the desktop app)"
-    )
+    }
 }
 
 #[cfg(test)]
@@ -56,6 +69,11 @@ mod tests {
         assert_eq!(
             no_display_message(None, Some("expired-cert")),
             "no display: use `mailpath diagnose --lab expired-cert` (or set DISPLAY / WAYLAND_DISPLAY for the desktop app)"
+        );
+        assert_eq!(
+            no_gui_message(Some(std::path::Path::new("contoso.toml")), None),
+            "this mailpath was built without the desktop app: use `mailpath diagnose --profile contoso.toml` \
+             (or build it with `cargo build --features gui`)"
         );
     }
 }

@@ -1,12 +1,14 @@
 //! The `mailpath` application: the command line and the GUI over mailpath-core.
 //!
 //! The binary (`src/main.rs`) is a thin wrapper; the library exists so that the GUI tests
-//! (`tests/gui_*.rs`) can drive the same app with egui_kittest.
+//! (`tests/gui/`) can drive the same app with egui_kittest. The desktop app is the `gui` feature (on by
+//! default); without it the binary is the command line alone.
 #![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod cmd;
 pub mod display;
+#[cfg(feature = "gui")]
 pub mod gui;
 pub mod output;
 

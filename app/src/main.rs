@@ -36,6 +36,7 @@ fn main() -> ExitCode {
     }
 }
 
+#[cfg(feature = "gui")]
 fn gui(
     runtime: &tokio::runtime::Runtime,
     target: &mailpath_app::cli::Target,
@@ -50,6 +51,21 @@ fn gui(
         return Ok(Outcome::CouldNotRun);
     }
     mailpath_app::gui::run(runtime.handle(), target, screenshot, started)
+}
+
+/// Built without the `gui` feature: say so, and what does the same work on the command line.
+#[cfg(not(feature = "gui"))]
+fn gui(
+    _runtime: &tokio::runtime::Runtime,
+    target: &mailpath_app::cli::Target,
+    _screenshot: Option<std::path::PathBuf>,
+    _started: std::time::Instant,
+) -> anyhow::Result<Outcome> {
+    eprintln!(
+        "mailpath: {}",
+        mailpath_app::display::no_gui_message(target.profile.as_deref(), target.lab.as_deref())
+    );
+    Ok(Outcome::CouldNotRun)
 }
 
 fn run(cli: Cli, started: std::time::Instant) -> anyhow::Result<Outcome> {
