@@ -374,8 +374,8 @@ fn attached<'a>(checks: &'a [CheckResult], a: &'a Attachment) -> impl Iterator<I
 }
 
 /// The path, lane by lane: one line per node and per hop with its status and counts, the problems on it by
-/// number; with `verbose`, every check. A node shows the worst of its own checks and of the server checks
-/// (smtp.*, tls.*) of the hop that reaches it: an Edge whose certificate fails is not shown as passing.
+/// number; with `verbose`, every check. A node shows its rolled-up status ([`MailPath::roll_up`]): its own
+/// checks and what it serves, so that an Edge whose certificate fails is not shown as passing.
 fn path_text(
     path: &MailPath,
     checks: &[CheckResult],
@@ -407,34 +407,10 @@ fn path_text(
             }
         }
     };
-    // What a node serves, judged on every hop that reaches it in any lane: the Edge whose public
-    // certificate fails on the hop from EOP is not shown passing in the lane where it sends.
-    let served = |node_id: &str| {
-        path.lanes
-            .iter()
-            .flat_map(|lane| {
-                lane.nodes
-                    .iter()
-                    .enumerate()
-                    .skip(1)
-                    .filter(move |(_, n)| n.as_str() == node_id)
-                    .filter_map(move |(k, _)| lane.hops.get(k - 1))
-            })
-            .filter_map(|hop| {
-                let on = Attachment::Hop(hop.clone());
-                attached(checks, &on)
-                    .filter(|c| c.id.starts_with("tls.") || c.id.starts_with("smtp."))
-                    .map(|c| c.status)
-                    .filter(|s| *s >= Status::Warn)
-                    .max()
-            })
-            .max()
-    };
     for lane in &path.lanes {
         let _ = writeln!(out, "\n{}", escape(&lane.title));
         for (i, node_id) in lane.nodes.iter().enumerate() {
             if let Some(node) = path.node(node_id) {
-                let shown = served(node_id).map_or(node.status, |s| s.max(node.status));
                 let hosts = if node.hosts.is_empty() {
                     String::new()
                 } else {
@@ -443,7 +419,7 @@ fn path_text(
                 let _ = writeln!(
                     out,
                     "  [{}] {}{}",
-                    tag(shown, colour),
+                    tag(node.status, colour),
                     escape(&node.label),
                     escape(&hosts)
                 );

@@ -79,7 +79,8 @@ pub struct Node {
     pub hosts: Vec<String>,
     /// Counts of the checks attached to it.
     pub counts: Counts,
-    /// The worst status of its checks.
+    /// The worst status of its checks and of the TLS/SMTP problems on the hops that reach it (what it
+    /// serves); `info` when nothing was judged on it ([`MailPath::roll_up`]).
     pub status: Status,
 }
 
@@ -102,7 +103,8 @@ pub struct Hop {
     pub facts: Vec<String>,
     /// Counts of the checks attached to it.
     pub counts: Counts,
-    /// The worst status of its checks.
+    /// The worst status of its checks and of the TLS/SMTP problems on the hops that reach it (what it
+    /// serves); `info` when nothing was judged on it ([`MailPath::roll_up`]).
     pub status: Status,
 }
 
@@ -272,14 +274,12 @@ impl MailPath {
     }
 
     /// Set every node's and hop's counts and status from the checks attached to it.
+    ///
+    /// A node's status is also judged on what it serves: a TLS or SMTP problem (warn, fail) found on a hop
+    /// that reaches the node, in any lane, is the node's too. The Edge whose certificate has expired fails
+    /// on the hop from EOP, and is not shown passing in the lane where it sends. A node nothing was judged
+    /// on (no checks, nothing it serves) is `info`, never `pass`: there was nothing to observe.
     pub fn roll_up(&mut self, checks: &[CheckResult]) {
-        for n in &mut self.nodes {
-            let attached = checks
-                .iter()
-                .filter(|c| c.attachment == Attachment::Node(n.id.clone()));
-            n.counts = Counts::of(attached);
-            n.status = n.counts.worst();
-        }
         for h in &mut self.hops {
             let attached = checks
                 .iter()
@@ -287,6 +287,46 @@ impl MailPath {
             h.counts = Counts::of(attached);
             h.status = h.counts.worst();
         }
+        let served: Vec<Option<Status>> = self
+            .nodes
+            .iter()
+            .map(|n| self.served_problem(&n.id, checks))
+            .collect();
+        for (n, served) in self.nodes.iter_mut().zip(served) {
+            let attached = checks
+                .iter()
+                .filter(|c| c.attachment == Attachment::Node(n.id.clone()));
+            n.counts = Counts::of(attached);
+            let own = if n.counts == Counts::default() {
+                Status::Info
+            } else {
+                n.counts.worst()
+            };
+            n.status = served.map_or(own, |s| s.max(own));
+        }
+    }
+
+    /// The worst TLS or SMTP problem (warn or fail) on the hops that reach `node_id`, in any lane.
+    fn served_problem(&self, node_id: &str, checks: &[CheckResult]) -> Option<Status> {
+        let reaching: Vec<&String> = self
+            .lanes
+            .iter()
+            .flat_map(|lane| {
+                lane.nodes
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .filter(move |(_, n)| n.as_str() == node_id)
+                    .filter_map(move |(k, _)| lane.hops.get(k - 1))
+            })
+            .collect();
+        checks
+            .iter()
+            .filter(|c| matches!(&c.attachment, Attachment::Hop(h) if reaching.contains(&h)))
+            .filter(|c| c.id.starts_with("tls.") || c.id.starts_with("smtp."))
+            .map(|c| c.status)
+            .filter(|s| *s >= Status::Warn)
+            .max()
     }
 
     /// The node with this id.
@@ -525,5 +565,52 @@ mod tests {
         assert_eq!(p.hop("in.eop-edge").unwrap().counts.pass, 1);
         assert_eq!(p.node("edge").unwrap().status, Status::Warn);
         assert_eq!(p.hop("out.edge-eop").unwrap().status, Status::Pass);
+    }
+
+    #[test]
+    fn a_node_carries_what_it_serves_and_is_never_green_from_nothing() {
+        let mut p = MailPath::build(&PathSpec {
+            edge_hosts: vec!["e".into()],
+            ..PathSpec::default()
+        });
+        let def = |id: &'static str| CheckDef {
+            id,
+            title: "t",
+            why: "w",
+            references: &[],
+        };
+        let (cert, dns) = (def("tls.cert.validity"), def("dns.mx"));
+        let checks = vec![
+            CheckResult::new(&def("smtp.banner"), Status::Pass, "x", "s").on(Attachment::Node("edge".into())),
+            // The Edge's certificate fails on the hop from EOP: the Edge fails, in every lane it is in.
+            CheckResult::new(&cert, Status::Fail, "x", "s").on(Attachment::Hop("in.eop-edge".into())),
+            // A DNS problem on a hop is not something the receiving node serves.
+            CheckResult::new(&dns, Status::Warn, "x", "s").on(Attachment::Hop("out.edge-eop".into())),
+        ];
+        p.roll_up(&checks);
+        let edge = p.node("edge").unwrap();
+        assert_eq!(
+            (edge.status, edge.counts.pass, edge.counts.fail),
+            (Status::Fail, 1, 0)
+        );
+        assert_eq!(
+            p.node("eop").unwrap().status,
+            Status::Info,
+            "nothing judged on EOP itself"
+        );
+        assert_eq!(
+            p.node("exo").unwrap().status,
+            Status::Info,
+            "nothing observable in Exchange Online"
+        );
+        assert_eq!(p.hop("out.edge-eop").unwrap().status, Status::Warn);
+
+        // Only warn and fail travel: a skipped TLS check on the hop leaves the node as its own checks say.
+        let checks = vec![
+            CheckResult::new(&def("smtp.banner"), Status::Pass, "x", "s").on(Attachment::Node("edge".into())),
+            CheckResult::new(&cert, Status::Skip, "x", "s").on(Attachment::Hop("in.eop-edge".into())),
+        ];
+        p.roll_up(&checks);
+        assert_eq!(p.node("edge").unwrap().status, Status::Pass);
     }
 }

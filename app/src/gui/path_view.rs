@@ -137,8 +137,10 @@ fn node_card(
     ctx: &DrawContext<'_>,
     out: &mut Vec<Command>,
 ) {
-    // A node without checks is not "pass": it is drawn neutral.
-    let judged = ctx.shows(&node.counts);
+    // A node without checks is not "pass": it is drawn neutral, unless what it serves failed on a hop
+    // that reaches it (its status is rolled up from those too: `MailPath::roll_up`).
+    let judged =
+        ctx.shows(&node.counts) || ((ctx.judged || ctx.probed.is_some()) && node.status >= Status::Warn);
     let id = ui.scope_id().with(("node", &node.id, way));
     let response = ui.interact(rect, id, Sense::click());
     let label = if judged {

@@ -252,10 +252,14 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Diagnosis, ReportError> {
             });
         }
     }
-    serde_json::from_value(value).map_err(|source| ReportError::Invalid {
+    let mut d: Diagnosis = serde_json::from_value(value).map_err(|source| ReportError::Invalid {
         path: path.to_path_buf(),
         source,
-    })
+    })?;
+    // The path's statuses are judgement, the checks are the record: a file saved by an older mailpath
+    // (or edited by hand) shows the path this one would draw from the same checks.
+    d.path.roll_up(&d.checks);
+    Ok(d)
 }
 
 /// The checks attached to one node or hop, in path order.

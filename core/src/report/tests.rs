@@ -286,6 +286,23 @@ fn json_round_trips() {
 }
 
 #[test]
+fn a_saved_path_is_drawn_from_its_checks_not_from_stale_statuses() {
+    let r = report(false);
+    let mut saved: serde_json::Value = serde_json::from_str(&r.render(Format::Json).unwrap()).unwrap();
+    // As an older mailpath wrote it: every node passing, whatever its checks said.
+    for node in saved["path"]["nodes"].as_array_mut().unwrap() {
+        node["status"] = serde_json::json!("pass");
+    }
+    let back = parse(saved.to_string().as_bytes(), Path::new("old.json")).unwrap();
+    assert_eq!(back.path, r.diagnosis.path);
+    assert!(
+        back.path.nodes.iter().any(|n| n.status != Status::Pass),
+        "{:#?}",
+        back.path.nodes
+    );
+}
+
+#[test]
 fn loading_rejects_other_documents_clearly() {
     let p = Path::new("f.json");
     let e = |b: &str| parse(b.as_bytes(), p).unwrap_err().to_string();
