@@ -254,15 +254,22 @@ fn wrap(text: &str, max: usize, lines: usize) -> Vec<String> {
     out.into_iter().map(|l| truncate(&l, max)).collect()
 }
 
+/// Whether a card is drawn in its status: it has checks, or what it serves failed on a hop that reaches
+/// it ([`MailPath::roll_up`](crate::path::MailPath::roll_up)). Otherwise it is neutral, never green.
+fn judged(n: &Node) -> bool {
+    total(&n.counts) > 0 || n.status >= Status::Warn
+}
+
 fn card(s: &mut String, n: &Node, x: f64, y: f64) {
-    let st = style_of(&n.counts);
     let has_checks = total(&n.counts) > 0;
-    let stroke = if has_checks { st.colour } else { "#8c959f" };
-    let fill = if has_checks { st.background } else { "#ffffff" };
+    let st = style(n.status);
+    let stroke = if judged(n) { st.colour } else { "#8c959f" };
+    let fill = if judged(n) { st.background } else { "#ffffff" };
     let _ = write!(
         s,
-        r#"<g class="node node-{}"><title>{}</title>"#,
+        r#"<g class="node node-{} status-{}"><title>{}</title>"#,
         super::slug(&n.id),
+        if judged(n) { n.status.as_str() } else { "none" },
         esc(&node_title(n))
     );
     let _ = write!(
@@ -295,6 +302,7 @@ fn card(s: &mut String, n: &Node, x: f64, y: f64) {
     }
     if has_checks {
         // A badge on the card's top-right corner.
+        // The badge counts the node's own checks, in their colour (the card's may be worse: what it serves).
         let text = badge_text(&n.counts);
         let bw = 14.0 + 7.0 * text.chars().count() as f64;
         let bx = x + CARD_W - bw - 8.0;
@@ -302,7 +310,7 @@ fn card(s: &mut String, n: &Node, x: f64, y: f64) {
             s,
             r##"<rect x="{bx}" y="{}" width="{bw}" height="18" rx="9" fill="{}" stroke="#ffffff"/><text x="{}" y="{}" font-size="11" font-weight="600" fill="#ffffff" text-anchor="middle">{}</text>"##,
             y - 9.0,
-            st.colour,
+            style_of(&n.counts).colour,
             bx + bw / 2.0,
             y + 4.0,
             esc(&text)
@@ -316,7 +324,7 @@ fn node_title(n: &Node) -> String {
     if !n.hosts.is_empty() {
         let _ = write!(t, " ({})", n.hosts.join(", "));
     }
-    if total(&n.counts) > 0 {
+    if judged(n) {
         let _ = write!(t, ": {}", n.status.as_str());
     }
     t
@@ -494,6 +502,30 @@ mod tests {
             "\u{2713}9"
         );
         assert_eq!(badge_text(&Counts::default()), "no checks");
+    }
+
+    #[test]
+    fn a_card_shows_what_its_node_serves_and_is_neutral_when_nothing_was_judged() {
+        use crate::check::{Attachment, CheckDef, CheckResult};
+        let mut path = MailPath::build(&crate::path::PathSpec {
+            edge_hosts: vec!["edge01.contoso.com".into()],
+            ..Default::default()
+        });
+        let def = |id: &'static str| CheckDef {
+            id,
+            title: "t",
+            why: "w",
+            references: &[],
+        };
+        path.roll_up(&[
+            CheckResult::new(&def("smtp.banner"), Status::Pass, "x", "s").on(Attachment::Node("edge".into())),
+            CheckResult::new(&def("tls.cert.validity"), Status::Fail, "x", "s")
+                .on(Attachment::Hop("in.eop-edge".into())),
+        ]);
+        let svg = render(&path);
+        assert!(svg.contains(r#"class="node node-edge status-fail""#), "{svg}");
+        assert!(svg.contains(r#"class="node node-exo status-none""#), "{svg}");
+        assert!(!svg.contains("status-pass\"><title>Exchange Online"), "{svg}");
     }
 
     #[test]
