@@ -546,7 +546,7 @@ pub struct RelaySendArgs {
     /// The EHLO name.
     #[arg(long, value_name = "NAME", default_value = "mailpath.test")]
     pub helo: String,
-    /// The subject (default: "mailpath test <tracking id>").
+    /// The subject (default: "mailpath test" and the tracking id).
     #[arg(long)]
     pub subject: Option<String>,
     /// An extra header line, "Name: value" (repeatable).

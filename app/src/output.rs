@@ -19,7 +19,7 @@ use crate::Outcome;
 /// Subject, a banner or a certificate subject can neither move the cursor, recolour, retitle the window,
 /// overwrite a line nor reorder what is shown. Borrowed when there is nothing to escape.
 ///
-/// Every place that prints such text goes through this function (directly, or through [`line`]).
+/// Every place that prints such text goes through this function (directly, or through [`line()`]).
 pub fn escape(text: &str) -> Cow<'_, str> {
     if !text.chars().any(needs_escape) {
         return Cow::Borrowed(text);

@@ -124,7 +124,7 @@ pub fn tlsa_for(cert_der: &[u8]) -> Option<String> {
     Some(format!("3 1 1 {}", HEXLOWER.encode(&sha2::Sha256::digest(&spki))))
 }
 
-/// Judge the TLSA records of `host` (the answer for [`tlsa_name`](crate::topology::tlsa_name)) against what `probe` was served.
+/// Judge the TLSA records of `host` (the answer for [`crate::topology::tlsa_name`]) against what `probe` was served.
 /// `answer` is `None` when no TLSA lookup was made.
 pub fn dane_check(
     host: &str,

@@ -163,7 +163,7 @@ impl Vantage {
 
 /// The checks of one SMTP probe, in dialogue order. Steps that could not run are `skip` with why.
 ///
-/// The dialogue is a table of stages ([`STAGES`]), one function each for the check ids it decides; a
+/// The dialogue is a table of stages (`STAGES`, private), one function each for the check ids it decides; a
 /// stage after which the dialogue could not go on names the reason, and the later stages' checks are
 /// skipped with it.
 pub fn smtp_checks(probe: &SmtpProbe, ctx: &EndpointContext) -> Vec<CheckResult> {

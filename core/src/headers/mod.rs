@@ -21,9 +21,9 @@
 //! - `X-Forefront-Antispam-Report-Untrusted` next to `X-Forefront-Antispam-Report`: the message was
 //!   filtered twice because the cross-premises headers were not promoted (KB 3079142).
 //!
-//! The module is three rooms: [`parse`] reads the header section (bounded) into hops and the Exchange
-//! headers, [`verdict`](self::verdict) decides internal or anonymous, [`checks`] judges both as `headers.*`
-//! check results.
+//! The module is three private rooms: `parse` reads the header section (bounded) into hops and the
+//! Exchange headers, `verdict` decides internal or anonymous, `checks` judges both as `headers.*` check
+//! results.
 
 mod checks;
 mod parse;

@@ -218,7 +218,7 @@ impl HandshakeOnlyServer {
 
     /// Serve one connection that is at the start of TLS: read the ClientHello, answer it, and after
     /// a ServerHello flight wait for the client's next move and end with `internal_error`. Returns
-    /// what happened, in words. Bounded by `limit` and [`MAX_HELLO`].
+    /// what happened, in words. Bounded by `limit` and `MAX_HELLO`.
     pub async fn serve(&self, io: &mut BoxedIo, limit: Duration) -> String {
         let deadline = tokio::time::Instant::now() + limit;
         let mut buf = Vec::new();
