@@ -429,7 +429,7 @@ fn hop(id: &str, way: Way, from: &str, to: &str, endpoint: Option<String>, obser
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::check::CheckDef;
 
@@ -567,10 +567,10 @@ mod tests {
         assert_eq!(p.hop("out.edge-eop").unwrap().status, Status::Pass);
     }
 
-    #[test]
-    fn a_node_carries_what_it_serves_and_is_never_green_from_nothing() {
-        let mut p = MailPath::build(&PathSpec {
-            edge_hosts: vec!["e".into()],
+    /// A path with an Edge, and a check of that id: shared by the tests of the roll-up and of the drawings.
+    pub(crate) fn edge_path() -> (MailPath, impl Fn(&'static str) -> CheckDef) {
+        let p = MailPath::build(&PathSpec {
+            edge_hosts: vec!["edge01.contoso.com".into()],
             ..PathSpec::default()
         });
         let def = |id: &'static str| CheckDef {
@@ -579,6 +579,12 @@ mod tests {
             why: "w",
             references: &[],
         };
+        (p, def)
+    }
+
+    #[test]
+    fn a_node_carries_what_it_serves_and_is_never_green_from_nothing() {
+        let (mut p, def) = edge_path();
         let (cert, dns) = (def("tls.cert.validity"), def("dns.mx"));
         let checks = vec![
             CheckResult::new(&def("smtp.banner"), Status::Pass, "x", "s").on(Attachment::Node("edge".into())),

@@ -506,17 +506,8 @@ mod tests {
 
     #[test]
     fn a_card_shows_what_its_node_serves_and_is_neutral_when_nothing_was_judged() {
-        use crate::check::{Attachment, CheckDef, CheckResult};
-        let mut path = MailPath::build(&crate::path::PathSpec {
-            edge_hosts: vec!["edge01.contoso.com".into()],
-            ..Default::default()
-        });
-        let def = |id: &'static str| CheckDef {
-            id,
-            title: "t",
-            why: "w",
-            references: &[],
-        };
+        use crate::check::{Attachment, CheckResult};
+        let (mut path, def) = crate::path::tests::edge_path();
         path.roll_up(&[
             CheckResult::new(&def("smtp.banner"), Status::Pass, "x", "s").on(Attachment::Node("edge".into())),
             CheckResult::new(&def("tls.cert.validity"), Status::Fail, "x", "s")
