@@ -103,8 +103,7 @@ pub struct Hop {
     pub facts: Vec<String>,
     /// Counts of the checks attached to it.
     pub counts: Counts,
-    /// The worst status of its checks and of the TLS/SMTP problems on the hops that reach it (what it
-    /// serves); `info` when nothing was judged on it ([`MailPath::roll_up`]).
+    /// The worst status of its checks.
     pub status: Status,
 }
 
