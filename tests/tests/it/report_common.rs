@@ -59,9 +59,11 @@ pub fn lab_reports(scenario: &str, dir: &Path, stem: &str, extra: &[&str]) -> La
     }
 }
 
-/// Whether the schema validator (python3-jsonschema) can run; under CI it must.
+/// Whether the schema validator (python3-jsonschema) can run; under CI it must. Asked of python once
+/// per test binary, not before every validation.
 pub fn have_validator() -> bool {
-    mailpath_tests::require_python_module("jsonschema", "python3-jsonschema")
+    static HAVE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAVE.get_or_init(|| mailpath_tests::require_python_module("jsonschema", "python3-jsonschema"))
 }
 
 /// Validate `doc` against the JSON Schema of `mailpath/diagnosis/1` (docs/schema), formats included,
