@@ -160,6 +160,14 @@ pub struct PathSpec {
     pub centralized: bool,
 }
 
+impl Node {
+    /// Whether anything was judged on this node: checks attached to it, or a problem in what it serves
+    /// ([`MailPath::roll_up`]). A node that was not is drawn neutral (its status is `info`), never green.
+    pub fn judged(&self) -> bool {
+        self.counts != Counts::default() || self.status >= Status::Warn
+    }
+}
+
 impl MailPath {
     /// Build the path (statuses all Pass until [`MailPath::roll_up`]).
     ///

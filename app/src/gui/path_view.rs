@@ -137,10 +137,9 @@ fn node_card(
     ctx: &DrawContext<'_>,
     out: &mut Vec<Command>,
 ) {
-    // A node without checks is not "pass": it is drawn neutral, unless what it serves failed on a hop
-    // that reaches it (its status is rolled up from those too: `MailPath::roll_up`).
-    let judged =
-        ctx.shows(&node.counts) || ((ctx.judged || ctx.probed.is_some()) && node.status >= Status::Warn);
+    // A node nothing was judged on is not "pass": it is drawn neutral (`Node::judged`: its checks, or a
+    // problem in what it serves).
+    let judged = (ctx.judged || ctx.probed.is_some()) && node.judged();
     let id = ui.scope_id().with(("node", &node.id, way));
     let response = ui.interact(rect, id, Sense::click());
     let label = if judged {

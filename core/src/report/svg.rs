@@ -254,22 +254,20 @@ fn wrap(text: &str, max: usize, lines: usize) -> Vec<String> {
     out.into_iter().map(|l| truncate(&l, max)).collect()
 }
 
-/// Whether a card is drawn in its status: it has checks, or what it serves failed on a hop that reaches
-/// it ([`MailPath::roll_up`](crate::path::MailPath::roll_up)). Otherwise it is neutral, never green.
-fn judged(n: &Node) -> bool {
-    total(&n.counts) > 0 || n.status >= Status::Warn
-}
-
 fn card(s: &mut String, n: &Node, x: f64, y: f64) {
     let has_checks = total(&n.counts) > 0;
-    let st = style(n.status);
-    let stroke = if judged(n) { st.colour } else { "#8c959f" };
-    let fill = if judged(n) { st.background } else { "#ffffff" };
+    // Drawn in its status when something was judged on it (its checks, or what it serves), else neutral.
+    let (stroke, fill, mark) = if n.judged() {
+        let st = style(n.status);
+        (st.colour, st.background, n.status.as_str())
+    } else {
+        ("#8c959f", "#ffffff", "none")
+    };
     let _ = write!(
         s,
         r#"<g class="node node-{} status-{}"><title>{}</title>"#,
         super::slug(&n.id),
-        if judged(n) { n.status.as_str() } else { "none" },
+        mark,
         esc(&node_title(n))
     );
     let _ = write!(
@@ -324,7 +322,7 @@ fn node_title(n: &Node) -> String {
     if !n.hosts.is_empty() {
         let _ = write!(t, " ({})", n.hosts.join(", "));
     }
-    if judged(n) {
+    if n.judged() {
         let _ = write!(t, ": {}", n.status.as_str());
     }
     t
