@@ -234,17 +234,28 @@ pub fn require(tool: &str) -> bool {
 pub const DEBIAN_PYTHON: &str = "/usr/bin/python3";
 
 /// Skip the calling test when Debian's python3 cannot import `module` (Debian package `package`), unless
-/// running in CI, where that is a failure.
+/// running in CI, where that is a failure. Python is asked once per module and test binary.
 ///
 /// # Panics
 /// In CI (`CI` set) when the module is missing: `.ci/run` installs every package the tests use.
 pub fn require_python_module(module: &str, package: &str) -> bool {
-    let ok = Command::new(DEBIAN_PYTHON)
-        .args(["-c", &format!("import {module}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
+    static KNOWN: std::sync::Mutex<Vec<(String, bool)>> = std::sync::Mutex::new(Vec::new());
+    let known = KNOWN
+        .lock()
+        .ok()
+        .and_then(|k| k.iter().find(|(m, _)| m == module).map(|(_, ok)| *ok));
+    let ok = known.unwrap_or_else(|| {
+        let ok = Command::new(DEBIAN_PYTHON)
+            .args(["-c", &format!("import {module}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if let Ok(mut k) = KNOWN.lock() {
+            k.push((module.to_string(), ok));
+        }
+        ok
+    });
     if !ok {
         assert!(
             std::env::var_os("CI").is_none(),

@@ -7,10 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mailpath_core::ca::{LabCa, LeafSpec};
+use mailpath_tests::DEBIAN_PYTHON as PYTHON;
 use mailpath_tests::{mailpath, require, run_with_timeout, text};
-
-/// Debian's python3 (aiosmtpd is a Debian package, not in other Pythons on PATH).
-const PYTHON: &str = mailpath_tests::DEBIAN_PYTHON;
 
 fn have_aiosmtpd() -> bool {
     mailpath_tests::require_python_module("aiosmtpd", "python3-aiosmtpd")

@@ -59,11 +59,9 @@ pub fn lab_reports(scenario: &str, dir: &Path, stem: &str, extra: &[&str]) -> La
     }
 }
 
-/// Whether the schema validator (python3-jsonschema) can run; under CI it must. Asked of python once
-/// per test binary, not before every validation.
+/// Whether the schema validator (python3-jsonschema) can run; under CI it must.
 pub fn have_validator() -> bool {
-    static HAVE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *HAVE.get_or_init(|| mailpath_tests::require_python_module("jsonschema", "python3-jsonschema"))
+    mailpath_tests::require_python_module("jsonschema", "python3-jsonschema")
 }
 
 /// Validate `doc` against the JSON Schema of `mailpath/diagnosis/1` (docs/schema), formats included,
