@@ -370,8 +370,16 @@ fn print_event(out: &mut impl std::io::Write, event: &RelayEvent, watch_stdin: b
                 "  recovered {} message(s), {} queued; removed {} unacknowledged partial write(s)",
                 recovery.messages,
                 recovery.queued.len(),
-                recovery.removed_tmp + recovery.removed_partial
+                recovery.removed_tmp + recovery.removed_partial + recovery.torn
             )?;
+            if recovery.damaged > 0 {
+                term_line!(
+                    out,
+                    "  damaged   {} metadata file(s) or journal record(s) without their message, kept in {}",
+                    recovery.damaged,
+                    spool.join("damaged").display()
+                )?;
+            }
             term_line!(
                 out,
                 "  tls       {}",

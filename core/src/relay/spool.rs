@@ -3,11 +3,14 @@
 //! Layout under the spool directory (directories 0700, files 0600 on Unix; nothing is written
 //! through a symbolic link, see [`super::files`]):
 //!
-//! - `tmp/`: files being written. Whatever is here at start is an unacknowledged leftover and is
-//!   deleted (a directory there is reported and left alone).
-//! - `messages/ID.eml`: the message exactly as received (dot-unstuffed);
-//!   `messages/ID.json`: its [`MessageMeta`] (envelope, session, TLS, client certificate chain,
-//!   received time, delivery state and log).
+//! - `tmp/`: messages too large for memory while they arrive. Whatever is here at start is an
+//!   unacknowledged leftover and is deleted (a directory there is reported and left alone).
+//! - `messages/ID.eml`: the message exactly as received (dot-unstuffed).
+//! - `journal/*.log`: the commit records, one JSON line per message (its [`MessageMeta`]: envelope,
+//!   session, TLS, client certificate chain, received time, delivery state), appended a batch at a
+//!   time.
+//! - `messages/ID.json`: a message's metadata once it changed after it was stored (forwarding
+//!   progress); it supersedes the message's journal record.
 //! - `delivery.log`: one JSON line per delivery attempt, for every message (append-only).
 //!
 //! Receiving ([`SpoolSink`]): a session's content is staged in memory up to [`STAGE_MAX`] bytes,
@@ -16,17 +19,25 @@
 //! the message.
 //!
 //! Storing ([`Spool::store`], and every message a session completes): one committer thread takes
-//! every message waiting at that moment as one batch (group commit across sessions): it writes the
-//! rest of each `tmp/ID.eml` and `tmp/ID.json`, syncs the data of all of them (in parallel, so the
-//! file system joins them into one journal commit), renames each `.eml` then its `.json` into
-//! `messages/`, and syncs `messages/` once for the whole batch (on Unix; Windows has no directory
-//! fsync and the renames are journaled by NTFS). Only then does a session get its id, which the
-//! server turns into `250 2.6.0 <id> Queued`. The `.json` is the commit record: at start
-//! ([`Spool::open`]) an `.eml` without its `.json` was never acknowledged and is removed; a `.json`
-//! without its `.eml` cannot come from this code and is moved to `damaged/`.
+//! every message waiting at that moment as one batch (group commit across sessions). It writes each
+//! message to `messages/ID.eml` (a streamed one is renamed there from `tmp/`), makes the data and
+//! the directory entries of the whole batch durable, then appends the batch's records to the journal
+//! with one write and syncs that one file. Only then does a session get its id, which the server
+//! turns into `250 2.6.0 <id> Queued`. So a message costs one new file and the batch two flushes to
+//! the disk, whatever its size: on Linux the first is one `syncfs` of the spool's file system
+//! ([`SyncMode::FileSystem`]); elsewhere each message file is synced (in parallel, so the file
+//! system can join them) and then `messages/` ([`SyncMode::PerFile`]; Windows has no directory
+//! fsync and NTFS journals the entries).
 //!
-//! Directory fsyncs are also shared with metadata updates ([`Spool::update`]): a writer whose rename
-//! happened before a running fsync started waits for that fsync instead of issuing its own.
+//! The journal record is the commit: at start ([`Spool::open`]) an `.eml` without a record (or an
+//! `ID.json`) was never acknowledged and is removed; a record without its `.eml` cannot come from
+//! this code and is kept in `damaged/`; a torn last line (a write cut short by a crash, never
+//! acknowledged) is dropped. The records still current are then rewritten into one new journal
+//! file and the old files removed, so the journal does not grow across restarts.
+//!
+//! Metadata updates ([`Spool::update`]) write `ID.json` beside the message (write, sync, rename,
+//! directory sync); their directory fsyncs are shared: a writer whose rename happened before a
+//! running fsync started waits for that fsync instead of issuing its own.
 
 use std::fs::File;
 use std::io::Write as _;
@@ -221,14 +232,41 @@ pub struct Recovery {
     pub queued: Vec<String>,
     /// Files in `tmp/` removed (writes interrupted before they were acknowledged).
     pub removed_tmp: usize,
-    /// Messages without their metadata removed (renamed but never acknowledged).
+    /// Messages without a commit record removed (written but never acknowledged).
     pub removed_partial: usize,
-    /// Metadata files without a message, moved to `damaged/`.
+    /// Metadata files or journal records without a message (or journal lines that do not parse),
+    /// kept in `damaged/`.
     pub damaged: usize,
+    /// Journal records cut short by a crash (their batch was never acknowledged), dropped.
+    #[serde(default)]
+    pub torn: usize,
     /// Entries of `tmp/` and `messages/` that are not regular files (directories, sockets), left
     /// alone: their names, relative to the spool.
     #[serde(default)]
     pub skipped: Vec<String>,
+}
+
+/// How the committer makes a batch's message files durable before it writes their records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SyncMode {
+    /// One `syncfs` of the spool's file system for the whole batch (Linux): one flush to the disk
+    /// however many messages the batch holds. It also writes out whatever else is waiting on that
+    /// file system.
+    FileSystem,
+    /// Sync each message file (in parallel), then the `messages/` directory: every platform.
+    PerFile,
+}
+
+impl SyncMode {
+    /// [`SyncMode::FileSystem`] where the platform has it (Linux), else [`SyncMode::PerFile`].
+    pub fn platform() -> SyncMode {
+        if cfg!(target_os = "linux") {
+            SyncMode::FileSystem
+        } else {
+            SyncMode::PerFile
+        }
+    }
 }
 
 /// A spool directory.
@@ -239,6 +277,7 @@ pub struct Spool {
     messages: PathBuf,
     log_lock: Mutex<()>,
     dir_sync: Arc<DirSync>,
+    journal: Arc<Journal>,
     next: AtomicU64,
     budget: Budget,
     committer: Mutex<mpsc::Sender<Commit>>,
@@ -252,7 +291,7 @@ impl Spool {
     /// # Errors
     /// When the directories cannot be created or read.
     pub fn open(root: &Path) -> Result<(Spool, Recovery), SpoolError> {
-        Spool::open_with_budget(root, MEMORY_BUDGET)
+        Spool::open_with(root, MEMORY_BUDGET, SyncMode::platform())
     }
 
     /// [`Spool::open`] with another global in-memory budget for content being received.
@@ -260,36 +299,65 @@ impl Spool {
     /// # Errors
     /// As [`Spool::open`].
     pub fn open_with_budget(root: &Path, budget: usize) -> Result<(Spool, Recovery), SpoolError> {
+        Spool::open_with(root, budget, SyncMode::platform())
+    }
+
+    /// [`Spool::open`] with a memory budget and a way of syncing batches.
+    ///
+    /// # Errors
+    /// As [`Spool::open`].
+    pub fn open_with(root: &Path, budget: usize, sync: SyncMode) -> Result<(Spool, Recovery), SpoolError> {
         let tmp = root.join("tmp");
         let messages = root.join("messages");
+        let journal_dir = root.join("journal");
         root_dir(root).map_err(io_error("create", root))?;
-        for dir in [&tmp, &messages] {
+        for dir in [&tmp, &messages, &journal_dir] {
             files::private_dir(dir).map_err(io_error("create", dir))?;
         }
         let dir_sync = Arc::new(DirSync::new(messages.clone()));
+        let journal = Arc::new(Journal::new(journal_dir));
         let (tx, rx) = mpsc::channel();
+        // syncfs is Linux's: elsewhere every file is synced.
+        let sync = if cfg!(target_os = "linux") {
+            sync
+        } else {
+            SyncMode::PerFile
+        };
+        let pool = match sync {
+            SyncMode::PerFile => {
+                Some(SyncPool::start(SYNC_THREADS).map_err(io_error("start the sync threads of", root))?)
+            }
+            SyncMode::FileSystem => None,
+        };
+        let pid = std::process::id();
         let committer = Committer {
-            tmp: tmp.clone(),
             messages: messages.clone(),
             dir_sync: Arc::clone(&dir_sync),
-            pool: SyncPool::start(SYNC_THREADS).map_err(io_error("start the sync threads of", root))?,
+            journal: Arc::clone(&journal),
+            pool,
+            segment: None,
+            pid,
         };
-        std::thread::Builder::new()
-            .name("mailpath-spool".into())
-            .spawn(move || committer.run(&rx))
-            .map_err(io_error("start the committer of", root))?;
         let spool = Spool {
             root: root.to_path_buf(),
             tmp,
             messages,
             log_lock: Mutex::new(()),
             dir_sync,
+            journal,
             next: AtomicU64::new(0),
             budget: Budget::new(budget),
             committer: Mutex::new(tx),
-            pid: std::process::id(),
+            pid,
         };
         let recovery = spool.recover()?;
+        std::thread::Builder::new()
+            .name("mailpath-spool".into())
+            .spawn(move || {
+                let mut committer = committer;
+                committer.run(&rx);
+            })
+            .map_err(io_error("start the committer of", root))?;
         Ok((spool, recovery))
     }
 
@@ -337,20 +405,54 @@ impl Spool {
                 _ => false,
             };
         }
-        for id in emls.difference(&jsons) {
+        let damaged_dir = self.root.join("damaged");
+        let damaged = |recovery: &mut Recovery| -> Result<(), SpoolError> {
+            recovery.damaged += 1;
+            files::private_dir(&damaged_dir).map_err(io_error("create", &damaged_dir))
+        };
+        // The journal: every record, the latest per id.
+        let read = self.journal.read_all()?;
+        recovery.torn += read.torn;
+        if !read.unreadable.is_empty() {
+            damaged(&mut recovery)?;
+            let path = damaged_dir.join("journal-lines.log");
+            files::open_append(&path)
+                .and_then(|mut f| f.write_all(&read.unreadable))
+                .map_err(io_error("write", &path))?;
+        }
+        let records = read.records;
+        for id in emls
+            .iter()
+            .filter(|id| !jsons.contains(*id) && !records.contains_key(*id))
+        {
             let path = self.messages.join(format!("{id}.eml"));
             std::fs::remove_file(&path).map_err(io_error("remove", &path))?;
             recovery.removed_partial += 1;
         }
-        let damaged_dir = self.root.join("damaged");
         for id in jsons.difference(&emls) {
-            files::private_dir(&damaged_dir).map_err(io_error("create", &damaged_dir))?;
+            damaged(&mut recovery)?;
             let from = self.messages.join(format!("{id}.json"));
             let to = damaged_dir.join(format!("{id}.json"));
             std::fs::rename(&from, &to).map_err(io_error("move", &from))?;
-            recovery.damaged += 1;
         }
-        for id in emls.intersection(&jsons) {
+        let mut live = Vec::new();
+        for (id, line) in records {
+            if jsons.contains(&id) {
+                continue;
+            }
+            if emls.contains(&id) {
+                live.push((id, line));
+            } else {
+                damaged(&mut recovery)?;
+                let to = damaged_dir.join(format!("{id}.json"));
+                files::replace(&to, &line).map_err(io_error("write", &to))?;
+            }
+        }
+        self.journal.compact(live, &read.segments, self.pid)?;
+        for id in emls
+            .iter()
+            .filter(|id| jsons.contains(*id) || self.journal.has(id))
+        {
             recovery.messages += 1;
             match self.meta(id) {
                 Ok(meta) if meta.delivery.state == DeliveryState::Queued => recovery.queued.push(id.clone()),
@@ -406,7 +508,8 @@ impl Spool {
         tail: Vec<u8>,
     ) -> Result<tokio::sync::oneshot::Receiver<Result<Vec<u8>, SpoolError>>, SpoolError> {
         Spool::check_id(&meta.id)?;
-        let json = serde_json::to_vec_pretty(meta).map_err(|source| SpoolError::Meta {
+        // One line of the journal (JSON escapes every line break inside strings).
+        let json = serde_json::to_vec(meta).map_err(|source| SpoolError::Meta {
             path: self.messages.join(format!("{}.json", meta.id)),
             source,
         })?;
@@ -441,14 +544,14 @@ impl Spool {
         TmpFile::create(self.tmp.join(format!("{id}.eml")))
     }
 
-    /// Replace a message's metadata atomically (write, sync, rename, directory sync).
+    /// Replace a message's metadata atomically (write `ID.json`, sync, rename, directory sync).
     ///
     /// # Errors
     /// When the write, sync or rename fails; the old metadata stays in place then.
     pub fn update(&self, meta: &MessageMeta) -> Result<(), SpoolError> {
         Spool::check_id(&meta.id)?;
         let final_json = self.messages.join(format!("{}.json", meta.id));
-        if !final_json.exists() {
+        if !self.journal.has(&meta.id) && !final_json.exists() {
             return Err(SpoolError::NotFound(meta.id.clone()));
         }
         let json = serde_json::to_vec_pretty(meta).map_err(|source| SpoolError::Meta {
@@ -459,7 +562,10 @@ impl Spool {
         let tmp = self.tmp.join(format!("{}.{n}.json", meta.id));
         files::write_new(&tmp, &json).map_err(io_error("write", &tmp))?;
         std::fs::rename(&tmp, &final_json).map_err(io_error("rename", &tmp))?;
-        self.dir_sync.sync()
+        self.dir_sync.sync()?;
+        // ID.json supersedes the journal record from now on.
+        self.journal.forget(&meta.id);
+        Ok(())
     }
 
     /// A message's metadata.
@@ -469,18 +575,18 @@ impl Spool {
     pub fn meta(&self, id: &str) -> Result<MessageMeta, SpoolError> {
         Spool::check_id(id)?;
         let path = self.messages.join(format!("{id}.json"));
-        let bytes = std::fs::read(&path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
-                SpoolError::NotFound(id.to_string())
-            } else {
-                SpoolError::Io {
-                    what: "read",
-                    path: path.clone(),
-                    source,
-                }
-            }
-        })?;
-        serde_json::from_slice(&bytes).map_err(|source| SpoolError::Meta { path, source })
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| SpoolError::Meta { path, source }),
+            Err(source) if source.kind() == std::io::ErrorKind::NotFound => self
+                .journal
+                .meta(id)?
+                .ok_or_else(|| SpoolError::NotFound(id.to_string())),
+            Err(source) => Err(SpoolError::Io {
+                what: "read",
+                path,
+                source,
+            }),
+        }
     }
 
     /// A message's bytes, as received.
@@ -503,7 +609,7 @@ impl Spool {
     /// # Errors
     /// When the directory cannot be read.
     pub fn ids(&self) -> Result<Vec<String>, SpoolError> {
-        let mut ids = Vec::new();
+        let mut ids = self.journal.ids();
         for entry in std::fs::read_dir(&self.messages).map_err(io_error("read", &self.messages))? {
             let path = entry.map_err(io_error("read", &self.messages))?.path();
             if path.extension().and_then(|e| e.to_str()) == Some("json")
@@ -514,6 +620,7 @@ impl Spool {
             }
         }
         ids.sort();
+        ids.dedup();
         Ok(ids)
     }
 
@@ -542,32 +649,95 @@ impl Spool {
 }
 
 /// Look for a message carrying `tracking_id` in the spool at `root`, read-only (safe while a relay
-/// runs on it: nothing is recovered or removed). Only metadata files modified at or after `since`
-/// are read.
+/// runs on it: nothing is recovered or removed). Only journal and metadata files modified at or after
+/// `since` are read.
 pub fn find_tracking(root: &Path, tracking_id: &str, since: std::time::SystemTime) -> Option<MessageMeta> {
+    let recent = |entry: &std::fs::DirEntry| {
+        entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| modified >= since)
+    };
+    let matches = |bytes: &[u8]| {
+        serde_json::from_slice::<MessageMeta>(bytes)
+            .ok()
+            .filter(|meta| meta.tracking_id.as_deref() == Some(tracking_id))
+    };
+    // Updated metadata first (it supersedes a record), then the journal's records.
     let dir = root.join("messages");
-    let entries = std::fs::read_dir(&dir).ok()?;
-    for entry in entries.flatten() {
+    for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") || !recent(&entry) {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(&path) else { continue };
+        if let Some(meta) = matches(&bytes) {
+            return Some(meta);
+        }
+    }
+    let journal = root.join("journal");
+    for entry in std::fs::read_dir(&journal).ok()?.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("log") || !recent(&entry) {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(&path) else { continue };
+        let needle = tracking_id.as_bytes();
+        if memchr::memmem::find(&bytes, needle).is_none() {
+            continue;
+        }
+        let found = complete_records(&bytes).find(|meta| meta.tracking_id.as_deref() == Some(tracking_id));
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+/// Every complete message in the spool at `root`, read-only (safe while a relay runs on it: a record
+/// being written is not read, nothing is recovered or removed), by id: its current metadata (the
+/// updated `ID.json`, else its journal record) when its `.eml` is there.
+pub fn scan(root: &Path) -> std::collections::BTreeMap<String, MessageMeta> {
+    let messages = root.join("messages");
+    let mut found = std::collections::BTreeMap::new();
+    let mut journal: Vec<PathBuf> = std::fs::read_dir(root.join("journal"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("log"))
+                .collect()
+        })
+        .unwrap_or_default();
+    journal.sort();
+    for path in journal {
+        let Ok(bytes) = std::fs::read(&path) else { continue };
+        for meta in complete_records(&bytes) {
+            found.insert(meta.id.clone(), meta);
+        }
+    }
+    for entry in std::fs::read_dir(&messages).into_iter().flatten().flatten() {
         let path = entry.path();
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
         }
-        let recent = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .is_ok_and(|modified| modified >= since);
-        if !recent {
-            continue;
-        }
-        let Ok(bytes) = std::fs::read(&path) else { continue };
-        let Ok(meta) = serde_json::from_slice::<MessageMeta>(&bytes) else {
-            continue;
-        };
-        if meta.tracking_id.as_deref() == Some(tracking_id) {
-            return Some(meta);
+        let meta = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<MessageMeta>(&b).ok());
+        if let Some(meta) = meta {
+            found.insert(meta.id.clone(), meta);
         }
     }
-    None
+    found.retain(|id, _| Spool::check_id(id).is_ok() && messages.join(format!("{id}.eml")).is_file());
+    found
+}
+
+/// The records of a journal file that are complete lines and parse.
+fn complete_records(bytes: &[u8]) -> impl Iterator<Item = MessageMeta> + '_ {
+    bytes
+        .split_inclusive(|&b| b == b'\n')
+        .filter_map(|line| line.strip_suffix(b"\n"))
+        .filter_map(|record| serde_json::from_slice::<MessageMeta>(record).ok())
 }
 
 /// The spool's own directory: created 0700 when missing. It may be a symbolic link the user chose
@@ -758,7 +928,7 @@ struct Commit {
     eml: Option<TmpFile>,
     /// Content not written yet.
     tail: Vec<u8>,
-    /// The metadata.
+    /// The metadata: its journal record, on one line.
     json: Vec<u8>,
     /// The outcome, with `tail` given back.
     reply: tokio::sync::oneshot::Sender<Result<Vec<u8>, SpoolError>>,
@@ -766,10 +936,14 @@ struct Commit {
 
 /// The group-commit thread: every commit waiting when it wakes up is one batch.
 struct Committer {
-    tmp: PathBuf,
     messages: PathBuf,
     dir_sync: Arc<DirSync>,
-    pool: SyncPool,
+    journal: Arc<Journal>,
+    /// Threads syncing files one by one ([`SyncMode::PerFile`]); `None`: one `syncfs`.
+    pool: Option<SyncPool>,
+    /// The journal file records are appended to (opened with the first batch).
+    segment: Option<Segment>,
+    pid: u32,
 }
 
 /// A file synced (or not), with its place in the batch.
@@ -854,12 +1028,22 @@ fn sync_data(file: &TmpFile) -> Result<(), SpoolError> {
 /// A message of a batch on its way through the committer.
 struct Staged {
     commit: Commit,
-    files: Option<(TmpFile, TmpFile)>,
+    /// `messages/ID.eml`, removed when dropped unless the batch was committed.
+    file: Option<TmpFile>,
     outcome: Result<(), SpoolError>,
 }
 
+/// The same failure for every message of a batch.
+fn batch_error(what: &'static str, path: &Path, error: &SpoolError) -> SpoolError {
+    SpoolError::Io {
+        what,
+        path: path.to_path_buf(),
+        source: std::io::Error::other(error.to_string()),
+    }
+}
+
 impl Committer {
-    fn run(&self, rx: &mpsc::Receiver<Commit>) {
+    fn run(&mut self, rx: &mpsc::Receiver<Commit>) {
         while let Ok(first) = rx.recv() {
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
@@ -872,107 +1056,382 @@ impl Committer {
         }
     }
 
-    fn commit(&self, batch: Vec<Commit>) {
-        // Write what is still in memory, and the metadata, to tmp/.
+    fn commit(&mut self, batch: Vec<Commit>) {
+        // 1. Each message into messages/ID.eml (not durable yet, not committed: no record).
         let mut staged: Vec<Staged> = batch
             .into_iter()
             .map(|mut commit| {
-                let written = self.write(&mut commit);
-                let (files, outcome) = match written {
-                    Ok(files) => (Some(files), Ok(())),
+                let (file, outcome) = match self.write(&mut commit) {
+                    Ok(file) => (Some(file), Ok(())),
                     Err(e) => (None, Err(e)),
                 };
                 Staged {
                     commit,
-                    files,
+                    file,
                     outcome,
                 }
             })
             .collect();
-        // Sync the data of every file of the batch, in parallel: the file system joins the syncs.
-        let mut files = Vec::new();
-        for (at, s) in staged.iter_mut().enumerate() {
-            if let Some((eml, json)) = s.files.take() {
-                files.push((2 * at, eml));
-                files.push((2 * at + 1, json));
+        // 2. Their data and directory entries durable.
+        self.make_durable(&mut staged);
+        // 3. Their records appended to the journal with one write, and that file synced: committed.
+        let mut records = Vec::new();
+        let mut spans = Vec::new();
+        for (at, s) in staged.iter().enumerate() {
+            if s.outcome.is_ok() {
+                spans.push((at, records.len(), s.commit.json.len()));
+                records.extend_from_slice(&s.commit.json);
+                records.push(b'\n');
             }
         }
-        let mut synced = self.pool.sync(files).into_iter().peekable();
-        while let Some((at, eml, eml_synced)) = synced.next() {
-            let Some((_, json, json_synced)) = synced.next_if(|(next, _, _)| *next == at + 1) else {
-                // Cannot happen: both files of a message are synced together.
-                staged[at / 2].outcome = Err(SpoolError::Io {
-                    what: "sync",
-                    path: eml.path.clone(),
-                    source: std::io::Error::other("its metadata went missing"),
-                });
-                continue;
-            };
-            let s = &mut staged[at / 2];
-            s.outcome = eml_synced.and(json_synced);
-            s.files = Some((eml, json));
-        }
-        // The message, then its commit record, into messages/; one directory sync for all.
-        let mut renamed = Vec::new();
-        for s in &mut staged {
-            if s.outcome.is_ok()
-                && let Some((eml, json)) = s.files.as_mut()
-            {
-                s.outcome = self.rename(&s.commit.id, eml, json);
-                if s.outcome.is_ok() {
-                    renamed.push(s.commit.id.clone());
-                }
-            }
-        }
-        if !renamed.is_empty()
-            && let Err(error) = self.dir_sync.sync()
-        {
-            // Not known to be durable: not acknowledged, so not kept (the client will retry).
-            tracing::error!(%error, "spool directory sync failed");
-            for id in &renamed {
-                let _ = std::fs::remove_file(self.messages.join(format!("{id}.json")));
-                let _ = std::fs::remove_file(self.messages.join(format!("{id}.eml")));
-            }
-            for s in &mut staged {
-                if s.outcome.is_ok() {
-                    s.outcome = Err(SpoolError::Io {
-                        what: "sync",
-                        path: self.messages.clone(),
-                        source: std::io::Error::other(error.to_string()),
+        if !spans.is_empty() {
+            match self.append(&records) {
+                Ok((segment, base)) => {
+                    let entries = spans.iter().map(|&(at, offset, len)| {
+                        let loc = Loc {
+                            segment,
+                            offset: base + offset as u64,
+                            len,
+                        };
+                        (staged[at].commit.id.clone(), loc)
                     });
+                    self.journal.insert(entries);
+                    for &(at, _, _) in &spans {
+                        if let Some(file) = staged[at].file.as_mut() {
+                            file.keep = true;
+                        }
+                    }
+                }
+                Err(error) => {
+                    // Not known to be durable: not acknowledged, so not kept (the client will retry).
+                    tracing::error!(%error, "spool journal append failed");
+                    for &(at, _, _) in &spans {
+                        staged[at].outcome = Err(batch_error("commit to", self.journal.dir(), &error));
+                    }
                 }
             }
         }
         for s in staged {
-            let Staged { commit, outcome, .. } = s;
+            let Staged {
+                commit,
+                outcome,
+                file,
+            } = s;
+            // A message not committed is removed here (its file is dropped unkept).
+            drop(file);
             let _ = commit.reply.send(outcome.map(|()| commit.tail));
         }
     }
 
-    /// `tmp/ID.eml` complete and `tmp/ID.json` written (not synced yet).
-    fn write(&self, commit: &mut Commit) -> Result<(TmpFile, TmpFile), SpoolError> {
-        let mut eml = match commit.eml.take() {
-            Some(eml) => eml,
-            None => TmpFile::create(self.tmp.join(format!("{}.eml", commit.id)))?,
-        };
-        eml.write(&commit.tail)?;
-        let mut json = TmpFile::create(self.tmp.join(format!("{}.json", commit.id)))?;
-        json.write(&commit.json)?;
-        Ok((eml, json))
+    /// `messages/ID.eml` complete (a streamed message renamed there from `tmp/`), not synced yet.
+    fn write(&self, commit: &mut Commit) -> Result<TmpFile, SpoolError> {
+        let final_eml = self.messages.join(format!("{}.eml", commit.id));
+        match commit.eml.take() {
+            Some(mut eml) => {
+                eml.write(&commit.tail)?;
+                std::fs::rename(&eml.path, &final_eml).map_err(io_error("rename", &eml.path))?;
+                eml.path = final_eml;
+                Ok(eml)
+            }
+            None => {
+                let mut eml = TmpFile::create(final_eml)?;
+                eml.write(&commit.tail)?;
+                Ok(eml)
+            }
+        }
     }
 
-    fn rename(&self, id: &str, eml: &mut TmpFile, json: &mut TmpFile) -> Result<(), SpoolError> {
-        let final_eml = self.messages.join(format!("{id}.eml"));
-        std::fs::rename(&eml.path, &final_eml).map_err(io_error("rename", &eml.path))?;
-        eml.keep = true;
-        let final_json = self.messages.join(format!("{id}.json"));
-        if let Err(e) = std::fs::rename(&json.path, &final_json) {
-            let _ = std::fs::remove_file(&final_eml);
-            return Err(io_error("rename", &json.path)(e));
+    /// Make the data and the directory entries of the batch's files durable; a message whose file
+    /// could not be made durable fails.
+    fn make_durable(&self, staged: &mut [Staged]) {
+        if !staged.iter().any(|s| s.outcome.is_ok()) {
+            return;
         }
-        json.keep = true;
+        let Some(pool) = &self.pool else {
+            if let Err(error) = sync_file_system(&self.messages) {
+                tracing::error!(%error, "spool file system sync failed");
+                for s in staged.iter_mut().filter(|s| s.outcome.is_ok()) {
+                    s.outcome = Err(batch_error("sync", &self.messages, &error));
+                }
+            }
+            return;
+        };
+        let files: Vec<(usize, TmpFile)> = staged
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, s)| s.outcome.is_ok())
+            .filter_map(|(at, s)| s.file.take().map(|f| (at, f)))
+            .collect();
+        for (at, file, synced) in pool.sync(files) {
+            staged[at].outcome = synced;
+            staged[at].file = Some(file);
+        }
+        if staged.iter().any(|s| s.outcome.is_ok())
+            && let Err(error) = self.dir_sync.sync()
+        {
+            tracing::error!(%error, "spool directory sync failed");
+            for s in staged.iter_mut().filter(|s| s.outcome.is_ok()) {
+                s.outcome = Err(batch_error("sync", &self.messages, &error));
+            }
+        }
+    }
+
+    /// Append `records` to the journal and sync it; where they start (segment, offset).
+    fn append(&mut self, records: &[u8]) -> Result<(u32, u64), SpoolError> {
+        let full = self.segment.as_ref().is_none_or(|s| s.len >= SEGMENT_MAX);
+        if full {
+            self.segment = None;
+            self.segment = Some(self.journal.new_segment(self.pid)?);
+        }
+        let Some(segment) = self.segment.as_mut() else {
+            return Err(SpoolError::Io {
+                what: "open",
+                path: self.journal.dir().to_path_buf(),
+                source: std::io::Error::other("no journal file"),
+            });
+        };
+        let base = segment.len;
+        let written = segment
+            .file
+            .write_all(records)
+            .and_then(|()| segment.file.sync_data());
+        match written {
+            Ok(()) => {
+                segment.len += records.len() as u64;
+                Ok((segment.index, base))
+            }
+            Err(e) => {
+                // Take back what may have been written; the next batch starts a new file.
+                let _ = segment.file.set_len(base);
+                let error = io_error("append to", &segment.path)(e);
+                self.segment = None;
+                Err(error)
+            }
+        }
+    }
+}
+
+/// Most bytes of one journal file before the committer starts the next.
+const SEGMENT_MAX: u64 = 8 * 1024 * 1024;
+
+/// Where a message's record is.
+#[derive(Debug, Clone, Copy)]
+struct Loc {
+    segment: u32,
+    offset: u64,
+    len: usize,
+}
+
+/// The journal file being appended to.
+struct Segment {
+    index: u32,
+    path: PathBuf,
+    file: File,
+    len: u64,
+}
+
+/// The journal directory and an index of the records still current (messages not updated since).
+#[derive(Debug)]
+struct Journal {
+    dir: PathBuf,
+    index: Mutex<JournalIndex>,
+    next: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct JournalIndex {
+    segments: Vec<PathBuf>,
+    records: std::collections::HashMap<String, Loc>,
+}
+
+/// Everything the journal files hold, as [`Journal::read_all`] found it.
+struct JournalRead {
+    /// The record of each id.
+    records: std::collections::BTreeMap<String, Vec<u8>>,
+    /// The files read.
+    segments: Vec<PathBuf>,
+    /// Last lines without their line end (a write cut short).
+    torn: usize,
+    /// Complete lines that are not records, each with its line end.
+    unreadable: Vec<u8>,
+}
+
+impl Journal {
+    fn new(dir: PathBuf) -> Journal {
+        Journal {
+            dir,
+            index: Mutex::new(JournalIndex::default()),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn lock(&self) -> MutexGuard<'_, JournalIndex> {
+        self.index
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn has(&self, id: &str) -> bool {
+        self.lock().records.contains_key(id)
+    }
+
+    fn ids(&self) -> Vec<String> {
+        self.lock().records.keys().cloned().collect()
+    }
+
+    fn insert(&self, entries: impl Iterator<Item = (String, Loc)>) {
+        self.lock().records.extend(entries);
+    }
+
+    fn forget(&self, id: &str) {
+        self.lock().records.remove(id);
+    }
+
+    /// The record of `id`, if the journal holds the current one.
+    fn meta(&self, id: &str) -> Result<Option<MessageMeta>, SpoolError> {
+        use std::io::{Read as _, Seek as _};
+        let (path, loc) = {
+            let index = self.lock();
+            let Some(loc) = index.records.get(id).copied() else {
+                return Ok(None);
+            };
+            let Some(path) = index.segments.get(loc.segment as usize).cloned() else {
+                return Ok(None);
+            };
+            (path, loc)
+        };
+        let mut bytes = vec![0; loc.len];
+        File::open(&path)
+            .and_then(|mut f| {
+                f.seek(std::io::SeekFrom::Start(loc.offset))?;
+                f.read_exact(&mut bytes)
+            })
+            .map_err(io_error("read", &path))?;
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| SpoolError::Meta { path, source })
+    }
+
+    /// A fresh name: time, process, counter (they sort in the order they were made).
+    fn new_name(&self, pid: u32) -> PathBuf {
+        let micros = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        self.dir.join(format!("{micros:016x}-{pid:x}-{n:x}.log"))
+    }
+
+    /// A new, empty journal file, its directory entry durable.
+    fn new_segment(&self, pid: u32) -> Result<Segment, SpoolError> {
+        let path = self.new_name(pid);
+        let file = files::create_new(&path).map_err(io_error("create", &path))?;
+        sync_dir(&self.dir)?;
+        let mut index = self.lock();
+        let n = u32::try_from(index.segments.len()).unwrap_or(u32::MAX);
+        index.segments.push(path.clone());
+        Ok(Segment {
+            index: n,
+            path,
+            file,
+            len: 0,
+        })
+    }
+
+    /// Read every journal file (at start, before the committer runs).
+    fn read_all(&self) -> Result<JournalRead, SpoolError> {
+        let mut segments = Vec::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(io_error("read", &self.dir))? {
+            let entry = entry.map_err(io_error("read", &self.dir))?;
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_file())
+                && path.extension().and_then(|e| e.to_str()) == Some("log")
+            {
+                segments.push(path);
+            } else {
+                tracing::warn!(path = %path.display(), "not a journal file in the spool's journal/: left alone");
+            }
+        }
+        segments.sort();
+        let mut read = JournalRead {
+            records: std::collections::BTreeMap::new(),
+            segments,
+            torn: 0,
+            unreadable: Vec::new(),
+        };
+        for path in &read.segments {
+            let bytes = std::fs::read(path).map_err(io_error("read", path))?;
+            for line in bytes.split_inclusive(|&b| b == b'\n') {
+                let Some(record) = line.strip_suffix(b"\n") else {
+                    read.torn += 1;
+                    continue;
+                };
+                if record.is_empty() {
+                    continue;
+                }
+                let meta = serde_json::from_slice::<MessageMeta>(record)
+                    .ok()
+                    .filter(|m| Spool::check_id(&m.id).is_ok());
+                match meta {
+                    Some(meta) => {
+                        read.records.insert(meta.id, record.to_vec());
+                    }
+                    None => read.unreadable.extend_from_slice(line),
+                }
+            }
+        }
+        Ok(read)
+    }
+
+    /// Rewrite the records still current into one new file, durable, and remove the old files
+    /// (a crash in between leaves the same records twice, which reads the same).
+    fn compact(&self, live: Vec<(String, Vec<u8>)>, old: &[PathBuf], pid: u32) -> Result<(), SpoolError> {
+        let mut index = JournalIndex::default();
+        if !live.is_empty() {
+            let path = self.new_name(pid);
+            let mut bytes = Vec::new();
+            for (id, record) in live {
+                let loc = Loc {
+                    segment: 0,
+                    offset: bytes.len() as u64,
+                    len: record.len(),
+                };
+                bytes.extend_from_slice(&record);
+                bytes.push(b'\n');
+                index.records.insert(id, loc);
+            }
+            files::write_new(&path, &bytes).map_err(io_error("write", &path))?;
+            index.segments.push(path);
+        }
+        if !old.is_empty() {
+            sync_dir(&self.dir)?;
+            for path in old {
+                std::fs::remove_file(path).map_err(io_error("remove", path))?;
+            }
+            sync_dir(&self.dir)?;
+        }
+        *self.lock() = index;
         Ok(())
     }
+}
+
+/// Write out everything waiting on the file system that holds `dir`, and flush the disk's cache:
+/// one flush for a whole batch.
+#[cfg(target_os = "linux")]
+fn sync_file_system(dir: &Path) -> Result<(), SpoolError> {
+    std::fs::File::open(dir)
+        .and_then(|d| rustix::fs::syncfs(&d).map_err(std::io::Error::from))
+        .map_err(io_error("sync the file system of", dir))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sync_file_system(dir: &Path) -> Result<(), SpoolError> {
+    Err(SpoolError::Io {
+        what: "sync the file system of",
+        path: dir.to_path_buf(),
+        source: std::io::Error::from(std::io::ErrorKind::Unsupported),
+    })
 }
 
 /// What the sink does with a message once it is on disk (header analysis, forwarding): it must not
@@ -1183,8 +1642,14 @@ mod tests {
 
     #[tokio::test]
     async fn acknowledged_messages_are_on_disk_with_their_metadata() {
+        for mode in [SyncMode::FileSystem, SyncMode::PerFile] {
+            acknowledged_with(mode).await;
+        }
+    }
+
+    async fn acknowledged_with(mode: SyncMode) {
         let dir = tempfile::tempdir().unwrap();
-        let (spool, recovery) = Spool::open(dir.path()).unwrap();
+        let (spool, recovery) = Spool::open_with(dir.path(), MEMORY_BUDGET, mode).unwrap();
         assert_eq!(recovery, Recovery::default());
         let spool = Arc::new(spool);
         let sink = SpoolSink::new(Arc::clone(&spool), "relay.test", true, None);
@@ -1209,6 +1674,98 @@ mod tests {
             assert_eq!(meta.delivery.pending, ["b@contoso.com"]);
         }
         assert_eq!(spool.ids().unwrap().len(), 20);
+        // One new file per message; the records are in the journal, and survive a restart.
+        let files = std::fs::read_dir(dir.path().join("messages")).unwrap().count();
+        assert_eq!(files, 20, "{mode:?}");
+        drop(spool);
+        let (spool, recovery) = Spool::open(dir.path()).unwrap();
+        assert_eq!((recovery.messages, recovery.queued.len()), (20, 20), "{mode:?}");
+        assert_eq!(spool.meta(&ids[7]).unwrap().subject.as_deref(), Some("hello"));
+    }
+
+    /// A journal as a crash can leave it, and as only damage can.
+    #[test]
+    fn journal_recovery_keeps_records_drops_torn_writes_and_compacts() {
+        let dir = tempfile::tempdir().unwrap();
+        let (spool, _) = Spool::open(dir.path()).unwrap();
+        let data = b"Subject: x\r\nX-Mailpath-Tracking: mp-journal\r\n\r\nx\r\n";
+        let msg = message(data);
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            let meta = meta_for(spool.new_id(), &msg, data, Delivery::queued(&msg.rcpt_to));
+            spool.store(&meta, data).unwrap();
+            ids.push(meta.id);
+        }
+        // Found by tracking id while it is only a journal record.
+        let since = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        let found = find_tracking(dir.path(), "mp-journal", since).unwrap();
+        assert!(ids.contains(&found.id));
+        // The first message is updated: ID.json supersedes its record.
+        let mut first = spool.meta(&ids[0]).unwrap();
+        first.delivery.state = DeliveryState::Delivered;
+        spool.update(&first).unwrap();
+        drop(spool);
+        let journal = dir.path().join("journal");
+        let segment = std::fs::read_dir(&journal)
+            .unwrap()
+            .flatten()
+            .next()
+            .unwrap()
+            .path();
+        let mut bytes = std::fs::read(&segment).unwrap();
+        // A record whose message is gone (only damage does that), a line that is not a record,
+        // and a batch cut short by a crash (never acknowledged: its message goes too).
+        let mut ghost = spool_line(&msg, "ghost");
+        ghost.push(b'\n');
+        bytes.extend_from_slice(&ghost);
+        bytes.extend_from_slice(b"not json\n");
+        let torn = spool_line(&msg, "torn");
+        bytes.extend_from_slice(&torn[..torn.len() / 2]);
+        std::fs::write(&segment, bytes).unwrap();
+        std::fs::write(dir.path().join("messages/torn.eml"), data).unwrap();
+
+        let (spool, recovery) = Spool::open(dir.path()).unwrap();
+        assert_eq!(recovery.messages, 3);
+        assert_eq!(recovery.queued, ids[1..].to_vec());
+        assert_eq!(
+            (recovery.torn, recovery.removed_partial, recovery.damaged),
+            (1, 1, 2)
+        );
+        assert!(dir.path().join("damaged/ghost.json").exists());
+        assert_eq!(
+            std::fs::read(dir.path().join("damaged/journal-lines.log")).unwrap(),
+            b"not json\n"
+        );
+        assert!(!dir.path().join("messages/torn.eml").exists());
+        assert_eq!(
+            spool.meta(&ids[0]).unwrap().delivery.state,
+            DeliveryState::Delivered
+        );
+        assert_eq!(spool.meta(&ids[2]).unwrap().delivery.state, DeliveryState::Queued);
+        assert!(matches!(spool.meta("ghost"), Err(SpoolError::NotFound(_))));
+        // Compacted: one journal file with the two records still current, and nothing else.
+        let segments: Vec<_> = std::fs::read_dir(&journal)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert_eq!(segments.len(), 1);
+        assert_ne!(segments[0], segment);
+        let text = std::fs::read_to_string(&segments[0]).unwrap();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(!text.contains(&ids[0]));
+        // And a second start finds the same, with nothing to repair.
+        drop(spool);
+        let (_, again) = Spool::open(dir.path()).unwrap();
+        assert_eq!(
+            (again.messages, again.damaged, again.torn, again.removed_partial),
+            (3, 0, 0, 0)
+        );
+    }
+
+    /// A journal record for `id`, on one line.
+    fn spool_line(msg: &ReceivedMessage, id: &str) -> Vec<u8> {
+        serde_json::to_vec(&meta_for(id.into(), msg, b"", Delivery::queued(&msg.rcpt_to))).unwrap()
     }
 
     #[test]
@@ -1238,6 +1795,7 @@ mod tests {
                 removed_tmp: 1,
                 removed_partial: 1,
                 damaged: 1,
+                torn: 0,
                 skipped: vec!["tmp/stray".into(), "messages/odd.eml".into()],
             }
         );
@@ -1321,7 +1879,9 @@ mod tests {
                 assert_eq!(mode(&dir.path().join(d)), 0o700, "{d}");
             }
             assert_eq!(mode(&spool.eml_path(id)), 0o600);
-            assert_eq!(mode(&dir.path().join(format!("messages/{id}.json"))), 0o600);
+            for journal in std::fs::read_dir(dir.path().join("journal")).unwrap().flatten() {
+                assert_eq!(mode(&journal.path()), 0o600);
+            }
         }
     }
 
@@ -1375,7 +1935,7 @@ mod tests {
         // A link waiting where a message will be written: the write fails, nothing is followed.
         let msg = message(b"x\r\n");
         let meta = meta_for("planted".into(), &msg, b"", Delivery::captured());
-        std::os::unix::fs::symlink(&victim, dir.path().join("tmp/planted.eml")).unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join("messages/planted.eml")).unwrap();
         assert!(spool.store(&meta, b"x\r\n").is_err());
         assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
     }

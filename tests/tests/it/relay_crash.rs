@@ -214,11 +214,12 @@ fn smtp_source_load_is_fully_spooled() {
 }
 
 /// kill -9 leaves the page cache intact, so it cannot show that data reaches the disk before the
-/// `250`. strace can: the message and its metadata are written to new files in tmp/ (`O_EXCL`, never
-/// through a link), the data of both is synced, the message then its metadata (the commit record)
-/// are renamed into messages/, that directory is synced, and only then does the 250 go out.
+/// `250`. strace can: the message is written to a new file in messages/ (`O_EXCL`, never through a
+/// link), the file system is synced (`syncfs`: the message's data and its directory entry), then its
+/// record (the commit) is appended to the journal and that file synced, and only then does the 250
+/// go out.
 #[test]
-fn acknowledgement_follows_fsync_and_rename() {
+fn acknowledgement_follows_the_data_sync_and_the_journal_sync() {
     if !require("strace") || !require("swaks") {
         return;
     }
@@ -229,7 +230,9 @@ fn acknowledgement_follows_fsync_and_rename() {
             .args([
                 "-f",
                 "-e",
-                "trace=fsync,fdatasync,rename,renameat,renameat2,sendto,write,openat",
+                "trace=fsync,fdatasync,syncfs,rename,renameat,renameat2,sendto,write,openat",
+                "-s",
+                "256",
                 "-o",
             ])
             .arg(&trace)
@@ -292,7 +295,9 @@ fn acknowledgement_follows_fsync_and_rename() {
     let synced = |fd: &str, after: usize| -> usize {
         let start = (after..ack)
             .find(|&i| {
-                lines[i].contains(&format!("fdatasync({fd}")) || lines[i].contains(&format!("fsync({fd}"))
+                ["fdatasync", "fsync", "syncfs"]
+                    .iter()
+                    .any(|call| lines[i].contains(&format!("{call}({fd}")))
             })
             .unwrap_or_else(|| panic!("no sync of fd {fd} before the 250 in:\n{calls}"));
         if lines[start].ends_with("= 0") {
@@ -304,25 +309,33 @@ fn acknowledgement_follows_fsync_and_rename() {
             })
             .unwrap_or_else(|| panic!("the sync of fd {fd} did not complete before the 250:\n{calls}"))
     };
-    let eml_open = find(&format!("tmp/{id}.eml\", O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW"));
-    let json_open = find(&format!("tmp/{id}.json\", O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW"));
+    let eml_open = find(&format!(
+        "messages/{id}.eml\", O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW"
+    ));
     assert!(lines[eml_open].contains(", 0600)"), "{}", lines[eml_open]);
-    let eml_rename = find(&format!("messages/{id}.eml\")"));
-    let json_rename = find(&format!("messages/{id}.json\")"));
+    // The file system sync that started after the message was written, completed.
+    let fs_sync = (eml_open..ack)
+        .find(|&i| lines[i].contains("syncfs("))
+        .unwrap_or_else(|| panic!("no syncfs after the message was written, before the 250:\n{calls}"));
+    let fs_fd = lines[fs_sync]
+        .split("syncfs(")
+        .nth(1)
+        .and_then(|rest| rest.split([')', ' ', '<']).next())
+        .unwrap()
+        .to_string();
+    let fs_synced = synced(&fs_fd, fs_sync);
+    // The record: a write of a line holding the id to a journal file, then that file synced.
+    let journal_open = find("/journal/");
     assert!(
-        synced(&fd_of(eml_open), eml_open) < eml_rename,
-        "message synced before it is renamed"
+        lines[journal_open].contains("O_EXCL|O_NOFOLLOW") && lines[journal_open].contains(", 0600)"),
+        "{}",
+        lines[journal_open]
     );
-    assert!(
-        synced(&fd_of(json_open), json_open) < eml_rename,
-        "metadata synced before the renames"
-    );
-    assert!(
-        eml_rename < json_rename,
-        "the metadata (commit record) is renamed last"
-    );
-    let dir_open = (json_rename..ack)
-        .find(|&i| lines[i].contains("/messages\", O_RDONLY"))
-        .unwrap_or_else(|| panic!("messages/ opened for its sync after the renames:\n{calls}"));
-    synced(&fd_of(dir_open), dir_open);
+    let journal_fd = fd_of(journal_open);
+    let record = (fs_synced..ack)
+        .find(|&i| {
+            lines[i].contains(&format!("write({journal_fd}, \"{{\\\"schema\\\"")) && lines[i].contains(&id)
+        })
+        .unwrap_or_else(|| panic!("no journal record for {id} after the syncfs, before the 250:\n{calls}"));
+    synced(&journal_fd, record);
 }

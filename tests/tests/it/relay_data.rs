@@ -599,12 +599,18 @@ fn spool_files_are_private_and_planted_links_are_not_followed() {
             .starts_with("-----BEGIN CERTIFICATE-----")
     );
     assert_eq!(mode(&ca), 0o600);
-    for dir in ["", "tmp", "messages"] {
+    for dir in ["", "tmp", "messages", "journal"] {
         assert_eq!(mode(&spool.path().join(dir)), 0o700, "{dir}/");
     }
     let id = &spool_ids(spool.path())[0];
-    for ext in ["eml", "json"] {
-        assert_eq!(mode(&spool.path().join(format!("messages/{id}.{ext}"))), 0o600);
+    assert_eq!(mode(&spool.path().join(format!("messages/{id}.eml"))), 0o600);
+    let journal: Vec<_> = std::fs::read_dir(spool.path().join("journal"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert!(!journal.is_empty());
+    for file in journal {
+        assert_eq!(mode(&file.path()), 0o600, "{}", file.path().display());
     }
 }
 

@@ -153,29 +153,16 @@ pub fn spawn_listening(command: &mut Command) -> (Child, Value) {
     (child, listening)
 }
 
-/// Ids of the complete messages (`.eml` with its `.json`) in a spool.
+/// Ids of the complete messages (an `.eml` with its commit record) in a spool, read as a running
+/// relay leaves it.
 pub fn spool_ids(spool: &Path) -> Vec<String> {
-    let dir = spool.join("messages");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Vec::new();
-    };
-    let mut ids: Vec<String> = entries
-        .flatten()
-        .filter_map(|e| {
-            let p = e.path();
-            (p.extension()? == "json")
-                .then(|| p.file_stem()?.to_str().map(str::to_string))
-                .flatten()
-        })
-        .filter(|id| dir.join(format!("{id}.eml")).exists())
-        .collect();
-    ids.sort();
-    ids
+    mailpath_core::relay::spool::scan(spool).into_keys().collect()
 }
 
 /// A message's metadata.
 pub fn spool_meta(spool: &Path, id: &str) -> Value {
-    let text = std::fs::read_to_string(spool.join("messages").join(format!("{id}.json")))
-        .expect("read the metadata");
-    serde_json::from_str(&text).expect("metadata is JSON")
+    let meta = mailpath_core::relay::spool::scan(spool)
+        .remove(id)
+        .unwrap_or_else(|| panic!("no message {id} in {}", spool.display()));
+    serde_json::to_value(meta).expect("metadata is JSON")
 }
