@@ -23,11 +23,12 @@
 //! message to `messages/ID.eml` (a streamed one is renamed there from `tmp/`), makes the data and
 //! the directory entries of the whole batch durable, then appends the batch's records to the journal
 //! with one write and syncs that one file. Only then does a session get its id, which the server
-//! turns into `250 2.6.0 <id> Queued`. So a message costs one new file and the batch two flushes to
-//! the disk, whatever its size: on Linux the first is one `syncfs` of the spool's file system
-//! ([`SyncMode::FileSystem`]); elsewhere each message file is synced (in parallel, so the file
-//! system can join them) and then `messages/` ([`SyncMode::PerFile`]; Windows has no directory
-//! fsync and NTFS journals the entries).
+//! turns into `250 2.6.0 <id> Queued`. So a message costs one new file, and a batch under load two
+//! flushes to the disk whatever its size: on Linux a batch of [`SYNCFS_MIN_BATCH`] messages or more
+//! is made durable by one `syncfs` of the spool's file system ([`SyncMode::Batched`]); a smaller one,
+//! and every batch elsewhere, by syncing each message file (in parallel, so the file system can join
+//! them) and then `messages/` ([`SyncMode::PerFile`]; Windows has no directory fsync and NTFS
+//! journals the entries).
 //!
 //! The journal record is the commit: at start ([`Spool::open`]) an `.eml` without a record (or an
 //! `ID.json`) was never acknowledged and is removed; a record without its `.eml` cannot come from
@@ -256,13 +257,21 @@ pub enum SyncMode {
     FileSystem,
     /// Sync each message file (in parallel), then the `messages/` directory: every platform.
     PerFile,
+    /// [`SyncMode::FileSystem`] for a batch of [`SYNCFS_MIN_BATCH`] messages or more (under load,
+    /// where one flush instead of one per file is what keeps up), [`SyncMode::PerFile`] for a smaller
+    /// one (a `syncfs` also waits for whatever else is being written on that file system, which costs
+    /// more than a few file syncs when the relay is not busy).
+    Batched,
 }
 
+/// The smallest batch [`SyncMode::Batched`] syncs with one `syncfs`.
+pub const SYNCFS_MIN_BATCH: usize = 8;
+
 impl SyncMode {
-    /// [`SyncMode::FileSystem`] where the platform has it (Linux), else [`SyncMode::PerFile`].
+    /// [`SyncMode::Batched`] where the platform has `syncfs` (Linux), else [`SyncMode::PerFile`].
     pub fn platform() -> SyncMode {
         if cfg!(target_os = "linux") {
-            SyncMode::FileSystem
+            SyncMode::Batched
         } else {
             SyncMode::PerFile
         }
@@ -323,18 +332,14 @@ impl Spool {
         } else {
             SyncMode::PerFile
         };
-        let pool = match sync {
-            SyncMode::PerFile => {
-                Some(SyncPool::start(SYNC_THREADS).map_err(io_error("start the sync threads of", root))?)
-            }
-            SyncMode::FileSystem => None,
-        };
+        let pool = SyncPool::start(SYNC_THREADS).map_err(io_error("start the sync threads of", root))?;
         let pid = std::process::id();
         let committer = Committer {
             messages: messages.clone(),
             dir_sync: Arc::clone(&dir_sync),
             journal: Arc::clone(&journal),
             pool,
+            sync,
             segment: None,
             pid,
         };
@@ -939,8 +944,9 @@ struct Committer {
     messages: PathBuf,
     dir_sync: Arc<DirSync>,
     journal: Arc<Journal>,
-    /// Threads syncing files one by one ([`SyncMode::PerFile`]); `None`: one `syncfs`.
-    pool: Option<SyncPool>,
+    /// Threads syncing files one by one ([`SyncMode::PerFile`]).
+    pool: SyncPool,
+    sync: SyncMode,
     /// The journal file records are appended to (opened with the first batch).
     segment: Option<Segment>,
     pid: u32,
@@ -1144,10 +1150,16 @@ impl Committer {
     /// Make the data and the directory entries of the batch's files durable; a message whose file
     /// could not be made durable fails.
     fn make_durable(&self, staged: &mut [Staged]) {
-        if !staged.iter().any(|s| s.outcome.is_ok()) {
+        let files = staged.iter().filter(|s| s.outcome.is_ok()).count();
+        let whole = match self.sync {
+            SyncMode::FileSystem => true,
+            SyncMode::PerFile => false,
+            SyncMode::Batched => files >= SYNCFS_MIN_BATCH,
+        };
+        if files == 0 {
             return;
         }
-        let Some(pool) = &self.pool else {
+        if whole {
             if let Err(error) = sync_file_system(&self.messages) {
                 tracing::error!(%error, "spool file system sync failed");
                 for s in staged.iter_mut().filter(|s| s.outcome.is_ok()) {
@@ -1155,14 +1167,14 @@ impl Committer {
                 }
             }
             return;
-        };
+        }
         let files: Vec<(usize, TmpFile)> = staged
             .iter_mut()
             .enumerate()
             .filter(|(_, s)| s.outcome.is_ok())
             .filter_map(|(at, s)| s.file.take().map(|f| (at, f)))
             .collect();
-        for (at, file, synced) in pool.sync(files) {
+        for (at, file, synced) in self.pool.sync(files) {
             staged[at].outcome = synced;
             staged[at].file = Some(file);
         }
@@ -1642,7 +1654,7 @@ mod tests {
 
     #[tokio::test]
     async fn acknowledged_messages_are_on_disk_with_their_metadata() {
-        for mode in [SyncMode::FileSystem, SyncMode::PerFile] {
+        for mode in [SyncMode::FileSystem, SyncMode::PerFile, SyncMode::Batched] {
             acknowledged_with(mode).await;
         }
     }
