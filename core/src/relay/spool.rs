@@ -21,8 +21,9 @@
 //! Storing ([`Spool::store`], and every message a session completes): one committer thread takes
 //! every message waiting at that moment as one batch (group commit across sessions). It writes each
 //! message to `messages/ID.eml` (a streamed one is renamed there from `tmp/`), makes the data and
-//! the directory entries of the whole batch durable, then appends the batch's records to the journal
-//! with one write and syncs that one file. Only then does a session get its id, which the server
+//! the directory entries of the whole batch durable, then hands the batch to the journal writer
+//! thread, which appends its records to the journal with one write and syncs that one file (while
+//! the committer already makes the next batch durable). Only then does a session get its id, which the server
 //! turns into `250 2.6.0 <id> Queued`. So a message costs one new file, and a batch under load two
 //! flushes to the disk whatever its size: on Linux a batch of [`SYNCFS_MIN_BATCH`] messages or more
 //! is made durable by one `syncfs` of the spool's file system ([`SyncMode::Batched`]); a smaller one,
@@ -334,12 +335,16 @@ impl Spool {
         };
         let pool = SyncPool::start(SYNC_THREADS).map_err(io_error("start the sync threads of", root))?;
         let pid = std::process::id();
+        let (journal_tx, journal_rx) = mpsc::sync_channel(2);
         let committer = Committer {
             messages: messages.clone(),
             dir_sync: Arc::clone(&dir_sync),
-            journal: Arc::clone(&journal),
             pool,
             sync,
+            journal_tx,
+        };
+        let mut writer = JournalWriter {
+            journal: Arc::clone(&journal),
             segment: None,
             pid,
         };
@@ -356,6 +361,10 @@ impl Spool {
             pid,
         };
         let recovery = spool.recover()?;
+        std::thread::Builder::new()
+            .name("mailpath-spool-journal".into())
+            .spawn(move || writer.run(&journal_rx))
+            .map_err(io_error("start the journal writer of", root))?;
         std::thread::Builder::new()
             .name("mailpath-spool".into())
             .spawn(move || {
@@ -943,13 +952,12 @@ struct Commit {
 struct Committer {
     messages: PathBuf,
     dir_sync: Arc<DirSync>,
-    journal: Arc<Journal>,
     /// Threads syncing files one by one ([`SyncMode::PerFile`]).
     pool: SyncPool,
     sync: SyncMode,
-    /// The journal file records are appended to (opened with the first batch).
-    segment: Option<Segment>,
-    pid: u32,
+    /// Batches whose files are durable, to the [`JournalWriter`] (a bounded queue: the committer
+    /// waits when the journal falls behind).
+    journal_tx: mpsc::SyncSender<Vec<Staged>>,
 }
 
 /// A file synced (or not), with its place in the batch.
@@ -1080,52 +1088,16 @@ impl Committer {
             .collect();
         // 2. Their data and directory entries durable.
         self.make_durable(&mut staged);
-        // 3. Their records appended to the journal with one write, and that file synced: committed.
-        let mut records = Vec::new();
-        let mut spans = Vec::new();
-        for (at, s) in staged.iter().enumerate() {
-            if s.outcome.is_ok() {
-                spans.push((at, records.len(), s.commit.json.len()));
-                records.extend_from_slice(&s.commit.json);
-                records.push(b'\n');
+        // 3. To the journal writer, which commits them while this thread takes the next batch.
+        if let Err(mpsc::SendError(staged)) = self.journal_tx.send(staged) {
+            for s in staged {
+                let error = SpoolError::Io {
+                    what: "commit to",
+                    path: self.messages.clone(),
+                    source: std::io::Error::other("the spool's journal writer is gone"),
+                };
+                let _ = s.commit.reply.send(Err(error));
             }
-        }
-        if !spans.is_empty() {
-            match self.append(&records) {
-                Ok((segment, base)) => {
-                    let entries = spans.iter().map(|&(at, offset, len)| {
-                        let loc = Loc {
-                            segment,
-                            offset: base + offset as u64,
-                            len,
-                        };
-                        (staged[at].commit.id.clone(), loc)
-                    });
-                    self.journal.insert(entries);
-                    for &(at, _, _) in &spans {
-                        if let Some(file) = staged[at].file.as_mut() {
-                            file.keep = true;
-                        }
-                    }
-                }
-                Err(error) => {
-                    // Not known to be durable: not acknowledged, so not kept (the client will retry).
-                    tracing::error!(%error, "spool journal append failed");
-                    for &(at, _, _) in &spans {
-                        staged[at].outcome = Err(batch_error("commit to", self.journal.dir(), &error));
-                    }
-                }
-            }
-        }
-        for s in staged {
-            let Staged {
-                commit,
-                outcome,
-                file,
-            } = s;
-            // A message not committed is removed here (its file is dropped unkept).
-            drop(file);
-            let _ = commit.reply.send(outcome.map(|()| commit.tail));
         }
     }
 
@@ -1185,6 +1157,74 @@ impl Committer {
             for s in staged.iter_mut().filter(|s| s.outcome.is_ok()) {
                 s.outcome = Err(batch_error("sync", &self.messages, &error));
             }
+        }
+    }
+}
+
+/// The journal writer: appends a batch's records (their files already durable) with one write and
+/// syncs the journal, then acknowledges the batch. It runs beside the committer, so that one batch's
+/// journal sync and the next batch's data sync are in flight together.
+struct JournalWriter {
+    journal: Arc<Journal>,
+    /// The journal file records are appended to (opened with the first batch).
+    segment: Option<Segment>,
+    pid: u32,
+}
+
+impl JournalWriter {
+    fn run(&mut self, rx: &mpsc::Receiver<Vec<Staged>>) {
+        while let Ok(staged) = rx.recv() {
+            self.commit(staged);
+        }
+    }
+
+    fn commit(&mut self, mut staged: Vec<Staged>) {
+        // Their records appended to the journal with one write, and that file synced: committed.
+        let mut records = Vec::new();
+        let mut spans = Vec::new();
+        for (at, s) in staged.iter().enumerate() {
+            if s.outcome.is_ok() {
+                spans.push((at, records.len(), s.commit.json.len()));
+                records.extend_from_slice(&s.commit.json);
+                records.push(b'\n');
+            }
+        }
+        if !spans.is_empty() {
+            match self.append(&records) {
+                Ok((segment, base)) => {
+                    let entries = spans.iter().map(|&(at, offset, len)| {
+                        let loc = Loc {
+                            segment,
+                            offset: base + offset as u64,
+                            len,
+                        };
+                        (staged[at].commit.id.clone(), loc)
+                    });
+                    self.journal.insert(entries);
+                    for &(at, _, _) in &spans {
+                        if let Some(file) = staged[at].file.as_mut() {
+                            file.keep = true;
+                        }
+                    }
+                }
+                Err(error) => {
+                    // Not known to be durable: not acknowledged, so not kept (the client will retry).
+                    tracing::error!(%error, "spool journal append failed");
+                    for &(at, _, _) in &spans {
+                        staged[at].outcome = Err(batch_error("commit to", self.journal.dir(), &error));
+                    }
+                }
+            }
+        }
+        for s in staged {
+            let Staged {
+                commit,
+                outcome,
+                file,
+            } = s;
+            // A message not committed is removed here (its file is dropped unkept).
+            drop(file);
+            let _ = commit.reply.send(outcome.map(|()| commit.tail));
         }
     }
 
