@@ -325,7 +325,8 @@ impl Spool {
             files::private_dir(dir).map_err(io_error("create", dir))?;
         }
         let dir_sync = Arc::new(DirSync::new(messages.clone()));
-        let journal = Arc::new(Journal::new(journal_dir));
+        let pid = std::process::id();
+        let journal = Arc::new(Journal::new(journal_dir, pid));
         let (tx, rx) = mpsc::channel();
         // syncfs is Linux's: elsewhere every file is synced.
         let sync = if cfg!(target_os = "linux") {
@@ -334,7 +335,6 @@ impl Spool {
             SyncMode::PerFile
         };
         let pool = SyncPool::start(SYNC_THREADS).map_err(io_error("start the sync threads of", root))?;
-        let pid = std::process::id();
         let (journal_tx, journal_rx) = mpsc::sync_channel(2);
         let committer = Committer {
             messages: messages.clone(),
@@ -346,7 +346,6 @@ impl Spool {
         let mut writer = JournalWriter {
             journal: Arc::clone(&journal),
             segment: None,
-            pid,
         };
         let spool = Spool {
             root: root.to_path_buf(),
@@ -367,10 +366,7 @@ impl Spool {
             .map_err(io_error("start the journal writer of", root))?;
         std::thread::Builder::new()
             .name("mailpath-spool".into())
-            .spawn(move || {
-                let mut committer = committer;
-                committer.run(&rx);
-            })
+            .spawn(move || committer.run(&rx))
             .map_err(io_error("start the committer of", root))?;
         Ok((spool, recovery))
     }
@@ -450,11 +446,16 @@ impl Spool {
             std::fs::rename(&from, &to).map_err(io_error("move", &from))?;
         }
         let mut live = Vec::new();
-        for (id, line) in records {
+        for (id, (line, queued)) in records {
             if jsons.contains(&id) {
                 continue;
             }
             if emls.contains(&id) {
+                // Counted from the record as read (not read again from the compacted journal).
+                recovery.messages += 1;
+                if queued {
+                    recovery.queued.push(id.clone());
+                }
                 live.push((id, line));
             } else {
                 damaged(&mut recovery)?;
@@ -462,11 +463,8 @@ impl Spool {
                 files::replace(&to, &line).map_err(io_error("write", &to))?;
             }
         }
-        self.journal.compact(live, &read.segments, self.pid)?;
-        for id in emls
-            .iter()
-            .filter(|id| jsons.contains(*id) || self.journal.has(id))
-        {
+        self.journal.compact(live, &read.segments)?;
+        for id in emls.intersection(&jsons) {
             recovery.messages += 1;
             match self.meta(id) {
                 Ok(meta) if meta.delivery.state == DeliveryState::Queued => recovery.queued.push(id.clone()),
@@ -474,6 +472,7 @@ impl Spool {
                 Err(error) => tracing::warn!(%error, "unreadable spool metadata"),
             }
         }
+        recovery.queued.sort();
         if recovery.removed_partial + recovery.damaged > 0 {
             self.dir_sync.sync()?;
         }
@@ -1057,7 +1056,7 @@ fn batch_error(what: &'static str, path: &Path, error: &SpoolError) -> SpoolErro
 }
 
 impl Committer {
-    fn run(&mut self, rx: &mpsc::Receiver<Commit>) {
+    fn run(&self, rx: &mpsc::Receiver<Commit>) {
         while let Ok(first) = rx.recv() {
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
@@ -1070,7 +1069,7 @@ impl Committer {
         }
     }
 
-    fn commit(&mut self, batch: Vec<Commit>) {
+    fn commit(&self, batch: Vec<Commit>) {
         // 1. Each message into messages/ID.eml (not durable yet, not committed: no record).
         let mut staged: Vec<Staged> = batch
             .into_iter()
@@ -1122,13 +1121,13 @@ impl Committer {
     /// Make the data and the directory entries of the batch's files durable; a message whose file
     /// could not be made durable fails.
     fn make_durable(&self, staged: &mut [Staged]) {
-        let files = staged.iter().filter(|s| s.outcome.is_ok()).count();
+        let count = staged.iter().filter(|s| s.outcome.is_ok()).count();
         let whole = match self.sync {
             SyncMode::FileSystem => true,
             SyncMode::PerFile => false,
-            SyncMode::Batched => files >= SYNCFS_MIN_BATCH,
+            SyncMode::Batched => count >= SYNCFS_MIN_BATCH,
         };
-        if files == 0 {
+        if count == 0 {
             return;
         }
         if whole {
@@ -1168,7 +1167,6 @@ struct JournalWriter {
     journal: Arc<Journal>,
     /// The journal file records are appended to (opened with the first batch).
     segment: Option<Segment>,
-    pid: u32,
 }
 
 impl JournalWriter {
@@ -1230,17 +1228,9 @@ impl JournalWriter {
 
     /// Append `records` to the journal and sync it; where they start (segment, offset).
     fn append(&mut self, records: &[u8]) -> Result<(u32, u64), SpoolError> {
-        let full = self.segment.as_ref().is_none_or(|s| s.len >= SEGMENT_MAX);
-        if full {
-            self.segment = None;
-            self.segment = Some(self.journal.new_segment(self.pid)?);
-        }
-        let Some(segment) = self.segment.as_mut() else {
-            return Err(SpoolError::Io {
-                what: "open",
-                path: self.journal.dir().to_path_buf(),
-                source: std::io::Error::other("no journal file"),
-            });
+        let segment = match &mut self.segment {
+            Some(segment) if segment.len < SEGMENT_MAX => segment,
+            slot => slot.insert(self.journal.new_segment()?),
         };
         let base = segment.len;
         let written = segment
@@ -1286,6 +1276,8 @@ struct Segment {
 #[derive(Debug)]
 struct Journal {
     dir: PathBuf,
+    /// This process, in the names of the files it writes.
+    pid: u32,
     index: Mutex<JournalIndex>,
     next: AtomicU64,
 }
@@ -1298,8 +1290,8 @@ struct JournalIndex {
 
 /// Everything the journal files hold, as [`Journal::read_all`] found it.
 struct JournalRead {
-    /// The record of each id.
-    records: std::collections::BTreeMap<String, Vec<u8>>,
+    /// The record of each id, and whether it is queued for forwarding.
+    records: std::collections::BTreeMap<String, (Vec<u8>, bool)>,
     /// The files read.
     segments: Vec<PathBuf>,
     /// Last lines without their line end (a write cut short).
@@ -1309,9 +1301,10 @@ struct JournalRead {
 }
 
 impl Journal {
-    fn new(dir: PathBuf) -> Journal {
+    fn new(dir: PathBuf, pid: u32) -> Journal {
         Journal {
             dir,
+            pid,
             index: Mutex::new(JournalIndex::default()),
             next: AtomicU64::new(0),
         }
@@ -1369,15 +1362,15 @@ impl Journal {
     }
 
     /// A fresh name: time, process, counter (they sort in the order they were made).
-    fn new_name(&self, pid: u32) -> PathBuf {
+    fn new_name(&self) -> PathBuf {
         let micros = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        self.dir.join(format!("{micros:016x}-{pid:x}-{n:x}.log"))
+        self.dir.join(format!("{micros:016x}-{:x}-{n:x}.log", self.pid))
     }
 
     /// A new, empty journal file, its directory entry durable.
-    fn new_segment(&self, pid: u32) -> Result<Segment, SpoolError> {
-        let path = self.new_name(pid);
+    fn new_segment(&self) -> Result<Segment, SpoolError> {
+        let path = self.new_name();
         let file = files::create_new(&path).map_err(io_error("create", &path))?;
         sync_dir(&self.dir)?;
         let mut index = self.lock();
@@ -1427,7 +1420,8 @@ impl Journal {
                     .filter(|m| Spool::check_id(&m.id).is_ok());
                 match meta {
                     Some(meta) => {
-                        read.records.insert(meta.id, record.to_vec());
+                        let queued = meta.delivery.state == DeliveryState::Queued;
+                        read.records.insert(meta.id, (record.to_vec(), queued));
                     }
                     None => read.unreadable.extend_from_slice(line),
                 }
@@ -1438,10 +1432,10 @@ impl Journal {
 
     /// Rewrite the records still current into one new file, durable, and remove the old files
     /// (a crash in between leaves the same records twice, which reads the same).
-    fn compact(&self, live: Vec<(String, Vec<u8>)>, old: &[PathBuf], pid: u32) -> Result<(), SpoolError> {
+    fn compact(&self, live: Vec<(String, Vec<u8>)>, old: &[PathBuf]) -> Result<(), SpoolError> {
         let mut index = JournalIndex::default();
         if !live.is_empty() {
-            let path = self.new_name(pid);
+            let path = self.new_name();
             let mut bytes = Vec::new();
             for (id, record) in live {
                 let loc = Loc {
