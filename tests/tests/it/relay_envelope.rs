@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::relay_capture::{CaptureHost, Tls, Transaction, message, smtp_client};
-use crate::relay_support::{RelayProcess, spool_ids, spool_meta};
+use crate::relay_support::{RelayProcess, spool_ids, spool_meta, spool_metas};
 
 fn forwarding_relay(spool: &std::path::Path, capture: &CaptureHost, extra: &[&str]) -> RelayProcess {
     let mut args = vec!["--role", "mailbox", "--accept-domain", "contoso.com", "--forward"];
@@ -131,9 +131,9 @@ fn size_overflow_is_too_large_and_duplicates_are_delivered_once() {
         dups[0].rcpt,
         ["RCPT TO:<megan@contoso.com>", "RCPT TO:<alex@contoso.com>"]
     );
-    let stored: Vec<_> = spool_ids(spool.path())
-        .iter()
-        .map(|id| spool_meta(spool.path(), id)["rcpt_to"].clone())
+    let stored: Vec<_> = spool_metas(spool.path())
+        .into_values()
+        .map(|meta| meta["rcpt_to"].clone())
         .collect();
     assert!(
         stored.contains(&serde_json::json!(["megan@contoso.com", "alex@contoso.com"])),

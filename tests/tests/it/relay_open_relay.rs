@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use crate::relay_capture::{CaptureHost, Outcome, Tls, Transaction, message, smtp_client};
 use crate::relay_python::write_cert;
-use crate::relay_support::{RelayProcess, spool_ids, spool_meta};
+use crate::relay_support::{RelayProcess, spool_metas};
 
 /// The only domain the relays accept.
 const DOMAIN: &str = "contoso.com";
@@ -322,8 +322,7 @@ fn check_replies(config: &str, cases: &[Case], outcomes: &[Outcome], failures: &
 /// Without forwarding: what the spool holds, per case.
 fn check_spool(config: &str, relay: &RelayProcess, cases: &[Case], failures: &mut Vec<String>) {
     let mut stored = Vec::new();
-    for id in spool_ids(&relay.spool) {
-        let meta = spool_meta(&relay.spool, &id);
+    for (id, meta) in spool_metas(&relay.spool) {
         let eml = std::fs::read_to_string(relay.spool.join("messages").join(format!("{id}.eml")))
             .unwrap_or_default();
         let case = eml

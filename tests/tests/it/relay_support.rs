@@ -159,6 +159,14 @@ pub fn spool_ids(spool: &Path) -> Vec<String> {
     mailpath_core::relay::spool::scan(spool).into_keys().collect()
 }
 
+/// Every complete message's metadata, by id (the spool read once).
+pub fn spool_metas(spool: &Path) -> std::collections::BTreeMap<String, Value> {
+    mailpath_core::relay::spool::scan(spool)
+        .into_iter()
+        .map(|(id, meta)| (id, serde_json::to_value(meta).expect("metadata is JSON")))
+        .collect()
+}
+
 /// A message's metadata.
 pub fn spool_meta(spool: &Path, id: &str) -> Value {
     let meta = mailpath_core::relay::spool::scan(spool)

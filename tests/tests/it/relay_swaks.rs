@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use mailpath_tests::{require, run_with_timeout, text};
-use relay_support::{RelayProcess, spool_ids, spool_meta};
+use relay_support::{RelayProcess, spool_ids, spool_metas};
 
 fn swaks(relay: &RelayProcess, args: &[&str]) -> (i32, String) {
     let (out, _) = run_with_timeout(
@@ -61,11 +61,11 @@ fn swaks_plain_and_starttls_are_captured_with_tls_details() {
         "the message went inside TLS: {out}"
     );
 
-    let ids = spool_ids(spool.path());
-    assert_eq!(ids.len(), 2, "{ids:?}");
-    let tls: Vec<bool> = ids
-        .iter()
-        .map(|id| spool_meta(spool.path(), id)["session"]["tls"].is_object())
+    let metas = spool_metas(spool.path());
+    assert_eq!(metas.len(), 2, "{:?}", metas.keys());
+    let tls: Vec<bool> = metas
+        .values()
+        .map(|meta| meta["session"]["tls"].is_object())
         .collect();
     assert_eq!(tls.iter().filter(|t| **t).count(), 1, "{tls:?}");
 
