@@ -8,6 +8,29 @@ use std::net::IpAddr;
 /// The data file: EOP's ranges, one per line, `#` comments naming the source and the date.
 pub const EOP_RANGES_FILE: &str = include_str!("../data/eop-ip-ranges.txt");
 
+/// Why a text is not an IP address range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IpRangeError {
+    /// A part that should be an address is not one.
+    #[error("{0:?} is not an IP address")]
+    NotAnAddress(String),
+    /// `a-b` with one IPv4 and one IPv6 address.
+    #[error("{0:?} mixes IPv4 and IPv6")]
+    MixedFamilies(String),
+    /// `a-b` with `b` before `a`.
+    #[error("{0:?} ends before it starts")]
+    Reversed(String),
+    /// `a/n` with `n` missing, not a number or longer than the address.
+    #[error("{range:?} has no valid prefix length (0-{width})")]
+    BadPrefix {
+        /// The range as written.
+        range: String,
+        /// The address width in bits (32 or 128).
+        width: u32,
+    },
+}
+
 /// An inclusive range of addresses of one family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IpRange {
@@ -23,33 +46,36 @@ impl IpRange {
     ///
     /// # Errors
     /// What is wrong with the text.
-    pub fn parse(text: &str) -> Result<IpRange, String> {
+    pub fn parse(text: &str) -> Result<IpRange, IpRangeError> {
         let t = text.trim();
-        let ip = |s: &str| -> Result<IpAddr, String> {
+        let ip = |s: &str| -> Result<IpAddr, IpRangeError> {
             let s = s.trim().trim_start_matches('[').trim_end_matches(']');
             let s = s.split('%').next().unwrap_or(s);
             s.parse::<IpAddr>()
-                .map_err(|_| format!("{s:?} is not an IP address"))
+                .map_err(|_| IpRangeError::NotAnAddress(s.to_string()))
         };
         if let Some((a, b)) = t.split_once('-') {
             let (first, last) = (ip(a)?, ip(b)?);
             if first.is_ipv4() != last.is_ipv4() {
-                return Err(format!("{t:?} mixes IPv4 and IPv6"));
+                return Err(IpRangeError::MixedFamilies(t.to_string()));
             }
             if num(first) > num(last) {
-                return Err(format!("{t:?} ends before it starts"));
+                return Err(IpRangeError::Reversed(t.to_string()));
             }
             return Ok(IpRange { first, last });
         }
         if let Some((a, bits)) = t.split_once('/') {
             let base = ip(a)?;
             let width: u32 = if base.is_ipv4() { 32 } else { 128 };
-            let bits: u32 = bits
-                .trim()
-                .parse()
-                .ok()
-                .filter(|b| *b <= width)
-                .ok_or_else(|| format!("{t:?} has no valid prefix length (0-{width})"))?;
+            let bits: u32 =
+                bits.trim()
+                    .parse()
+                    .ok()
+                    .filter(|b| *b <= width)
+                    .ok_or_else(|| IpRangeError::BadPrefix {
+                        range: t.to_string(),
+                        width,
+                    })?;
             let host_bits = width - bits;
             let mask: u128 = if host_bits == 128 {
                 u128::MAX

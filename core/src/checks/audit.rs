@@ -1654,7 +1654,7 @@ impl<'a> Audit<'a> {
         let mut bad = Vec::new();
         let eop: Vec<IpRange> = list
             .iter()
-            .filter_map(|r| IpRange::parse(r).map_err(|e| bad.push(e)).ok())
+            .filter_map(|r| IpRange::parse(r).map_err(|e| bad.push(e.to_string())).ok())
             .collect();
         let mut out = Vec::new();
         for server in self.facing_servers() {
@@ -1672,7 +1672,7 @@ impl<'a> Audit<'a> {
                     .remote_ip_ranges
                     .list()
                     .iter()
-                    .filter_map(|r| IpRange::parse(r).map_err(|e| unreadable.push(e)).ok())
+                    .filter_map(|r| IpRange::parse(r).map_err(|e| unreadable.push(e.to_string())).ok())
                     .collect();
                 let target = format!("{id} on {}", c.from.server.as_deref().unwrap_or(&server));
                 let r = if c.item.remote_ip_ranges.get().is_none() {

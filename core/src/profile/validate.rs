@@ -253,7 +253,7 @@ fn eop_ip_ranges(v: &mut Validator, profile: &Profile) {
         if let Err(why) = crate::ip_ranges::IpRange::parse(range) {
             v.push_found(
                 key.index(i),
-                why,
+                why.to_string(),
                 "an address, a range such as 40.92.0.0-40.93.255.255, or CIDR such as 40.92.0.0/15",
                 range,
             );

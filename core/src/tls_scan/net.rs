@@ -146,7 +146,7 @@ async fn one_hello(target: &ScanTarget, hello: &ClientHello) -> Exchange {
         && let Err(why) = starttls(&mut session, &mut io, target).await
     {
         let _ = tokio::time::timeout(Duration::from_secs(1), io.shutdown()).await;
-        return Exchange::Smtp(why);
+        return Exchange::Smtp(why.to_string());
     }
     let exchange = exchange(&mut io, hello, t.tls).await;
     let _ = tokio::time::timeout(Duration::from_secs(1), io.shutdown()).await;
@@ -187,22 +187,46 @@ pub async fn exchange(io: &mut BoxedIo, hello: &ClientHello, limit: Duration) ->
     }
 }
 
+/// Why a scan connection did not get to TLS through STARTTLS.
+#[derive(Debug, thiserror::Error)]
+enum StarttlsError {
+    /// The server said nothing readable, or too late.
+    #[error("no SMTP greeting: {0}")]
+    NoGreeting(String),
+    /// A greeting, but not 220.
+    #[error("the greeting was {0} {1}")]
+    Greeting(u16, String),
+    /// A command went unanswered or the connection failed.
+    #[error("{0}: {1}")]
+    NoReply(&'static str, String),
+    /// EHLO or STARTTLS answered with something other than success.
+    #[error("{0} was refused: {1} {2}")]
+    Refused(&'static str, u16, String),
+    /// The EHLO reply does not list STARTTLS.
+    #[error("STARTTLS is not offered")]
+    NotOffered,
+}
+
 /// Greeting, EHLO, STARTTLS; `Err` with the reason when the server does not get there.
-async fn starttls(session: &mut Session, io: &mut BoxedIo, target: &ScanTarget) -> Result<(), String> {
+async fn starttls(session: &mut Session, io: &mut BoxedIo, target: &ScanTarget) -> Result<(), StarttlsError> {
     let t = target.timeouts;
     let banner = session
         .read_reply(io, t.greeting)
         .await
-        .map_err(|f| format!("no SMTP greeting: {}", f.message))?;
+        .map_err(|f| StarttlsError::NoGreeting(f.message))?;
     if banner.code != 220 {
-        return Err(format!("the greeting was {} {}", banner.code, banner.first()));
+        return Err(StarttlsError::Greeting(banner.code, banner.first().to_string()));
     }
     let ehlo = session
         .command(io, &format!("EHLO {}", target.helo), t.command)
         .await
-        .map_err(|f| format!("EHLO: {}", f.message))?;
+        .map_err(|f| StarttlsError::NoReply("EHLO", f.message))?;
     if ehlo.code != 250 {
-        return Err(format!("EHLO was refused: {} {}", ehlo.code, ehlo.first()));
+        return Err(StarttlsError::Refused(
+            "EHLO",
+            ehlo.code,
+            ehlo.first().to_string(),
+        ));
     }
     let offered = ehlo.lines.iter().skip(1).any(|l| {
         l.split_whitespace()
@@ -213,14 +237,18 @@ async fn starttls(session: &mut Session, io: &mut BoxedIo, target: &ScanTarget) 
         let _ = session
             .command(io, "QUIT", t.command.min(Duration::from_secs(5)))
             .await;
-        return Err("STARTTLS is not offered".into());
+        return Err(StarttlsError::NotOffered);
     }
     let reply = session
         .command(io, "STARTTLS", t.command)
         .await
-        .map_err(|f| format!("STARTTLS: {}", f.message))?;
+        .map_err(|f| StarttlsError::NoReply("STARTTLS", f.message))?;
     if reply.code != 220 {
-        return Err(format!("STARTTLS was refused: {} {}", reply.code, reply.first()));
+        return Err(StarttlsError::Refused(
+            "STARTTLS",
+            reply.code,
+            reply.first().to_string(),
+        ));
     }
     Ok(())
 }
