@@ -126,6 +126,15 @@ struct SessionFailure {
     reason: String,
 }
 
+/// Whether an EHLO reply lists the extension `keyword`.
+fn offers(ehlo: &RawReply, keyword: &str) -> bool {
+    ehlo.lines.iter().skip(1).any(|l| {
+        l.split_whitespace()
+            .next()
+            .is_some_and(|k| k.eq_ignore_ascii_case(keyword))
+    })
+}
+
 fn temp(reason: impl Into<String>) -> SessionFailure {
     SessionFailure {
         permanent: false,
@@ -388,11 +397,8 @@ async fn dialogue(
             return Err(fail(temp(format!("HELO refused: {}", reply_text(&ehlo)))));
         }
     }
-    let offers_tls = ehlo.lines.iter().skip(1).any(|l| {
-        l.split_whitespace()
-            .next()
-            .is_some_and(|k| k.eq_ignore_ascii_case("STARTTLS"))
-    });
+    let offers_tls = offers(&ehlo, "STARTTLS");
+    let mut offers_utf8 = offers(&ehlo, "SMTPUTF8");
     let want_tls = match options.tls {
         TlsPolicy::None => false,
         TlsPolicy::Opportunistic => offers_tls,
@@ -453,10 +459,26 @@ async fn dialogue(
                 reply_text(&ehlo)
             ))));
         }
+        offers_utf8 = offers(&ehlo, "SMTPUTF8");
     }
     let size = data.len();
+    // RFC 6531 3.4: non-ASCII addresses go only with SMTPUTF8, and only to a server that offers it
+    // (3.2); without it the message cannot be delivered there as it is (X.6.7, as in 3.5).
+    let utf8 = !mail_from.is_ascii() || rcpt_to.iter().any(|(_, wire)| !wire.is_ascii());
+    if utf8 && !offers_utf8 {
+        return Err(fail(SessionFailure {
+            permanent: true,
+            reason: "5.6.7 the envelope has non-ASCII addresses and the server does not offer SMTPUTF8 \
+                     (RFC 6531)"
+                .to_string(),
+        }));
+    }
+    let utf8_param = if utf8 { " SMTPUTF8" } else { "" };
     let mail = conn
-        .command(&format!("MAIL FROM:<{mail_from}> SIZE={size}"), t.command)
+        .command(
+            &format!("MAIL FROM:<{mail_from}> SIZE={size}{utf8_param}"),
+            t.command,
+        )
         .await
         .map_err(fail)?;
     if mail.code != 250 {

@@ -533,6 +533,8 @@ pub enum EnvelopeCommand {
         path: Path,
         /// The `SIZE=` declared, saturated at `u64::MAX` when it does not fit (RFC 1870: too large).
         size: Option<u64>,
+        /// `SMTPUTF8` was given (RFC 6531 3.4): the transaction may use non-ASCII addresses.
+        smtputf8: bool,
     },
     /// `RCPT TO:<forward-path> [parameters]`.
     Rcpt {
@@ -703,7 +705,11 @@ fn parse_envelope(verb: Verb, line: &[u8]) -> Result<EnvelopeCommand, CommandErr
     }
     match (verb, path) {
         (Verb::Mail, Path::Postmaster) => Err(CommandError::Address(verb, AddressError::NoDomain)),
-        (Verb::Mail, path) => Ok(EnvelopeCommand::Mail { path, size }),
+        (Verb::Mail, path) => Ok(EnvelopeCommand::Mail {
+            path,
+            size,
+            smtputf8: seen.iter().any(|k| k == "SMTPUTF8"),
+        }),
         (Verb::Rcpt, Path::Null) => Err(CommandError::Address(verb, AddressError::EmptyLocal)),
         (Verb::Rcpt, path) => Ok(EnvelopeCommand::Rcpt { path }),
     }

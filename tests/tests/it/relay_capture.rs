@@ -47,8 +47,13 @@ pub struct CaptureHost {
 }
 
 impl CaptureHost {
-    /// Start listening.
+    /// Start listening (offering SMTPUTF8).
     pub fn start(refuse: &[&str]) -> CaptureHost {
+        CaptureHost::start_with(refuse, true)
+    }
+
+    /// Start listening; `smtputf8`: whether EHLO offers SMTPUTF8 (RFC 6531).
+    pub fn start_with(refuse: &[&str], smtputf8: bool) -> CaptureHost {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the capture host");
         let port = listener.local_addr().expect("its address").port();
         let transactions = Arc::new(Mutex::new(Vec::new()));
@@ -65,7 +70,7 @@ impl CaptureHost {
                         let _ = std::thread::Builder::new()
                             .name("capture-session".into())
                             .spawn(move || {
-                                let _ = serve(stream, &refuse, &transactions, &lines);
+                                let _ = serve(stream, &refuse, smtputf8, &transactions, &lines);
                             });
                     }
                 })
@@ -109,6 +114,7 @@ impl CaptureHost {
 fn serve(
     stream: TcpStream,
     refuse: &[String],
+    smtputf8: bool,
     transactions: &Mutex<Vec<Captured>>,
     lines: &Mutex<Vec<String>>,
 ) -> std::io::Result<()> {
@@ -127,6 +133,9 @@ fn serve(
         let text = text.trim_end_matches(['\r', '\n']).to_string();
         let verb = text.get(..4).unwrap_or_default().to_ascii_uppercase();
         let reply: &[u8] = match verb.as_str() {
+            "EHLO" if smtputf8 => {
+                b"250-capture.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 1000000000\r\n"
+            }
             "EHLO" => b"250-capture.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 1000000000\r\n",
             "HELO" => b"250 capture.test\r\n",
             "MAIL" => {

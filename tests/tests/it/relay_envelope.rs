@@ -1,7 +1,8 @@
 //! The envelope through the real `mailpath relay` over TCP, checked at a capturing smart host: quoted
 //! local parts are judged and forwarded as one address (never unquoted into another), `SIZE=` that
-//! overflows is too large, duplicate recipients are delivered once, and no bounce goes to a sender
-//! outside the accepted domains unless `--bounce-external` is given.
+//! overflows is too large, duplicate recipients are delivered once, non-ASCII addresses travel only
+//! with SMTPUTF8 (RFC 6531), and no bounce goes to a sender outside the accepted domains unless
+//! `--bounce-external` is given.
 
 use std::time::Duration;
 
@@ -140,6 +141,72 @@ fn size_overflow_is_too_large_and_duplicates_are_delivered_once() {
         "{stored:?}"
     );
     assert_eq!(seen.len(), 2, "only SIZE=1000 and the duplicates: {seen:#?}");
+    assert!(relay.stop().success());
+}
+
+#[test]
+fn non_ascii_addresses_travel_only_with_smtputf8() {
+    let utf8 = |case: &str, smtputf8: bool| Transaction {
+        mail: format!(
+            "MAIL FROM:<j\u{fc}rgen@fabrikam.example>{}",
+            if smtputf8 { " SMTPUTF8" } else { "" }
+        ),
+        rcpt: vec!["RCPT TO:<zo\u{eb}@contoso.com>".into()],
+        data: message("utf8", case),
+    };
+    // A smart host that offers SMTPUTF8 gets the message with it.
+    let capture = CaptureHost::start(&[]);
+    let spool = tempfile::tempdir().unwrap();
+    let relay = forwarding_relay(spool.path(), &capture, &[]);
+    let Some(outcomes) = smtp_client(
+        relay.addr.port(),
+        Tls::default(),
+        &[utf8("without", false), utf8("with", true)],
+    ) else {
+        return;
+    };
+    // RFC 6531 3.4: without SMTPUTF8 on MAIL, a non-ASCII sender is refused.
+    assert_eq!(outcomes[0].mail.code, 553, "{outcomes:?}");
+    assert!(outcomes[0].mail.text.starts_with("5.6.7 "), "{outcomes:?}");
+    assert_eq!(
+        outcomes[1].data.as_ref().map(|r| r.code),
+        Some(250),
+        "{outcomes:?}"
+    );
+    let seen = capture.wait_for(Duration::from_secs(30), |seen| !seen.is_empty());
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    assert_eq!(seen[0].rcpt, ["RCPT TO:<zo\u{eb}@contoso.com>"]);
+    let mail = &seen[0].mail;
+    assert!(
+        mail.starts_with("MAIL FROM:<j\u{fc}rgen@fabrikam.example> SIZE=") && mail.ends_with(" SMTPUTF8"),
+        "{mail}"
+    );
+    assert!(relay.stop().success());
+
+    // One that does not: the message is not sent there as it is (a permanent failure, X.6.7).
+    let capture = CaptureHost::start_with(&[], false);
+    let spool = tempfile::tempdir().unwrap();
+    let relay = forwarding_relay(spool.path(), &capture, &["--max-attempts", "1"]);
+    let Some(outcomes) = smtp_client(relay.addr.port(), Tls::default(), &[utf8("no-utf8-host", true)]) else {
+        return;
+    };
+    assert_eq!(
+        outcomes[0].data.as_ref().map(|r| r.code),
+        Some(250),
+        "{outcomes:?}"
+    );
+    relay
+        .wait_for(Duration::from_secs(30), |e| {
+            e["event"] == "delivery" && e["state"] == "failed"
+        })
+        .expect("the delivery fails");
+    let log = std::fs::read_to_string(spool.path().join("delivery.log")).unwrap();
+    assert!(log.contains("does not offer SMTPUTF8"), "{log}");
+    assert!(
+        capture.lines().iter().all(|l| !l.starts_with("MAIL")),
+        "{:?}",
+        capture.lines()
+    );
     assert!(relay.stop().success());
 }
 

@@ -196,10 +196,20 @@ fn cases() -> Vec<Case> {
         one("empty local part", "<@contoso.com>", Refuse(501)),
         one("leading dot", "<.megan@contoso.com>", Refuse(501)),
         one("backslash outside quotes", "<meg\\an@contoso.com>", Refuse(501)),
+        with_sender(
+            one(
+                "UTF-8 local part",
+                "<m\u{e9}gan@contoso.com>",
+                Accept("m\u{e9}gan@contoso.com"),
+            ),
+            &format!("MAIL FROM:<{SENDER}> SMTPUTF8"),
+            Ok(SENDER),
+        ),
+        // RFC 6531 3.4: a non-ASCII address only in a transaction whose MAIL gave SMTPUTF8.
         one(
-            "UTF-8 local part",
+            "UTF-8 local part without SMTPUTF8",
             "<m\u{e9}gan@contoso.com>",
-            Accept("m\u{e9}gan@contoso.com"),
+            Refuse(553),
         ),
         one(
             "another address encoded in the local part",
@@ -397,7 +407,14 @@ fn check_forwarded(config: &str, capture: &CaptureHost, cases: &[Case], failures
                     )));
                 }
                 let sender = case.sender.unwrap_or_default();
-                let size = t.mail.strip_prefix(&format!("MAIL FROM:<{sender}> SIZE="));
+                // RFC 6531: non-ASCII addresses go out with SMTPUTF8, ASCII ones without it.
+                let utf8 = !sender.is_ascii() || want.iter().any(|a| !a.is_ascii());
+                let mail = if utf8 {
+                    t.mail.strip_suffix(" SMTPUTF8").unwrap_or_default()
+                } else {
+                    t.mail.as_str()
+                };
+                let size = mail.strip_prefix(&format!("MAIL FROM:<{sender}> SIZE="));
                 if !size.is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())) {
                     failures.push(fail(format!("forwarded MAIL line {:?}", t.mail)));
                 }

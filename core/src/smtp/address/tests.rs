@@ -219,14 +219,16 @@ fn command_lines() {
                 mailbox: Mailbox::parse("a@b.example").unwrap(),
                 source_route: false
             },
-            size: Some(1000)
+            size: Some(1000),
+            smtputf8: false
         })
     );
     assert_eq!(
         mail("mail from: <>\r\n"),
         Ok(EnvelopeCommand::Mail {
             path: Path::Null,
-            size: None
+            size: None,
+            smtputf8: false
         })
     );
     // RFC 1870: a SIZE that overflows is larger than any limit, never zero or small.
@@ -242,7 +244,8 @@ fn command_lines() {
                     mailbox: Mailbox::parse("a@b").unwrap(),
                     source_route: false
                 },
-                size: Some(u64::MAX)
+                size: Some(u64::MAX),
+                smtputf8: false
             }),
             "{huge}"
         );

@@ -293,6 +293,34 @@ async fn recipients_domains_and_tls_requirement() {
 }
 
 #[tokio::test]
+async fn non_ascii_addresses_need_smtputf8_on_mail() {
+    let (mut server, sink) = in_memory(|c| c.accepted_domains = vec!["contoso.com".into()]);
+    let mut c = server.connect();
+    assert_eq!(c.code().await, 220);
+    let ehlo = c.cmd("EHLO c").await;
+    assert!(ehlo.lines.iter().any(|l| l == "SMTPUTF8"), "{ehlo:?}");
+    // RFC 6531 3.4: without SMTPUTF8, neither a sender nor a recipient may be non-ASCII.
+    let r = c.cmd("MAIL FROM:<jürgen@fabrikam.test>").await;
+    assert_eq!((r.code, r.lines[0].get(..5)), (553, Some("5.6.7")), "{r:?}");
+    assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.test>").await.code, 250);
+    let r = c.cmd("RCPT TO:<zoë@contoso.com>").await;
+    assert_eq!((r.code, r.lines[0].get(..5)), (553, Some("5.6.7")), "{r:?}");
+    assert_eq!(c.cmd("RSET").await.code, 250);
+    // With it, both are taken, and the flag ends with the transaction.
+    assert_eq!(c.cmd("MAIL FROM:<jürgen@fabrikam.test> SMTPUTF8").await.code, 250);
+    assert_eq!(c.cmd("RCPT TO:<zoë@contoso.com>").await.code, 250);
+    assert_eq!(c.cmd("DATA").await.code, 354);
+    assert_eq!(c.cmd("Subject: x\r\n\r\nhi\r\n.").await.code, 250);
+    assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.test>").await.code, 250);
+    assert_eq!(c.cmd("RCPT TO:<zoë@contoso.com>").await.code, 553);
+    drop(c);
+    server.shutdown().await;
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].0.rcpt_to, vec!["zoë@contoso.com".to_string()]);
+}
+
+#[tokio::test]
 async fn idle_sessions_and_too_many_sessions_get_421() {
     let (server, _) = start(|c| {
         c.limits.idle_timeout = Duration::from_millis(300);
