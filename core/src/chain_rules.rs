@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::{FromDer as _, X509Certificate};
 
-use crate::cert::{CertInfo, Validity, parse_certificate};
+use crate::cert::{CertInfo, Usage, Validity, parse_certificate};
 
 /// The most certificates a path may hold (webpki allows 6 intermediates; a loop ends here too).
 const MAX_PATH: usize = 10;
@@ -163,11 +163,13 @@ fn issues(candidate: &X509Certificate<'_>, child: &X509Certificate<'_>) -> (bool
     (named, ids_agree)
 }
 
-/// Build the path of `chain` (leaf first, as sent) to one of `anchors` and judge it at `now`.
+/// Build the path of `chain` (leaf first, as sent) to one of `anchors` and judge it at `now`, the leaf as
+/// a certificate for `usage` (a server's, or a client's as a receiving connector sees it).
 pub fn analyse(
     chain: &[CertificateDer<'_>],
     anchors: &[CertificateDer<'_>],
     now: OffsetDateTime,
+    usage: Usage,
 ) -> Option<ChainAnalysis> {
     let leaf_der = chain.first()?;
     let (leaf_x509, leaf_info) = parse(leaf_der)?;
@@ -240,7 +242,7 @@ pub fn analyse(
     let mut findings = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         let issuer = nodes.get(i + 1);
-        judge_node(node, issuer, &nodes[..i], now, &mut findings);
+        judge_node(node, issuer, &nodes[..i], now, usage, &mut findings);
     }
     Some(ChainAnalysis {
         path: nodes
@@ -309,6 +311,7 @@ fn judge_node(
     issuer: Option<&Node<'_>>,
     below: &[Node<'_>],
     now: OffsetDateTime,
+    usage: Usage,
     out: &mut Vec<Finding>,
 ) {
     let who = node.label();
@@ -337,11 +340,15 @@ fn judge_node(
     let ku = c.key_usage().ok().flatten();
     match node.role {
         Role::Leaf => {
+            let side = match usage {
+                Usage::Server => "server",
+                Usage::Client => "client",
+            };
             if bc.as_ref().is_some_and(|b| b.value.ca) {
                 add(
                     Rule::LeafIsCa,
                     Severity::Fail,
-                    "is a CA certificate (basicConstraints CA=true), not a server certificate".into(),
+                    format!("is a CA certificate (basicConstraints CA=true), not a {side} certificate"),
                 );
             }
             if let Some(ku) = &ku {
@@ -352,21 +359,28 @@ fn judge_node(
                         "may sign certificates or CRLs (keyUsage keyCertSign/cRLSign), which only a CA certificate may (RFC 5280 4.2.1.3)".into(),
                     );
                 }
+                // A server may use an RSA key to decrypt the key exchange (keyEncipherment); a client always
+                // signs the handshake with it (CertificateVerify, RFC 5246 7.4.8, RFC 8446 4.4.3).
                 let rsa = node.info.key.algorithm == "RSA";
-                let usable = ku.value.digital_signature() || (rsa && ku.value.key_encipherment());
+                let encipherment_will_do = rsa && usage == Usage::Server;
+                let usable =
+                    ku.value.digital_signature() || (encipherment_will_do && ku.value.key_encipherment());
                 if !usable {
+                    let needed = if encipherment_will_do {
+                        "digitalSignature or keyEncipherment"
+                    } else {
+                        "digitalSignature"
+                    };
+                    let what = match usage {
+                        Usage::Server => "its key may not be used in a TLS handshake",
+                        Usage::Client => {
+                            "its key may not sign the handshake, as a TLS client certificate must"
+                        }
+                    };
                     add(
                         Rule::LeafKeyUsage,
                         Severity::Fail,
-                        format!(
-                            "has a keyUsage without {} ({}): its key may not be used in a TLS handshake",
-                            if rsa {
-                                "digitalSignature or keyEncipherment"
-                            } else {
-                                "digitalSignature"
-                            },
-                            ku_words(ku.value)
-                        ),
+                        format!("has a keyUsage without {needed} ({}): {what}", ku_words(ku.value)),
                     );
                 }
             }

@@ -140,6 +140,8 @@ pub struct CertDefs {
     pub signature: CheckDef,
     /// Its extended key usage fits.
     pub eku: CheckDef,
+    /// The path-validation rules, one check each (judged when a certificate was presented).
+    pub rules: crate::checks::chain::ChainDefs,
 }
 
 impl CertDefs {
@@ -170,6 +172,7 @@ pub const SERVER_DEFS: CertDefs = CertDefs {
     key: KEY,
     signature: SIGNATURE,
     eku: EKU,
+    rules: crate::checks::chain::SERVER_CHAIN_DEFS,
 };
 
 /// The definitions of a server's chain on a hop between Exchange servers (direct trust): `tls.cert.direct_trust`
@@ -318,23 +321,33 @@ pub fn on_microsoft_endpoint(results: &mut [CheckResult], host: &str) {
 
 /// The `tls.cert.*` checks of a chain as a server sent it (leaf first).
 pub fn cert_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> Vec<CheckResult> {
-    let mut out = judge(chain, ctx, &SERVER_DEFS, Usage::Server);
-    if !chain.is_empty() {
-        out.extend(crate::checks::chain::chain_checks(chain, ctx));
-    }
-    out
+    judge_with_rules(chain, ctx, &SERVER_DEFS, Usage::Server)
 }
 
 /// The same checks of a chain a client presented (leaf first), reported under `defs`: the trust
-/// is verified for client authentication, the EKU must allow clientAuth, and the names are compared
-/// as an inbound connector compares them with its expected name (subject CN or SAN, a wildcard on
-/// either side).
+/// is verified for client authentication, the EKU must allow clientAuth, the leaf's keyUsage must let it
+/// sign the handshake, and the names are compared as an inbound connector compares them with its expected
+/// name (subject CN or SAN, a wildcard on either side).
 pub fn client_cert_checks(
     chain: &[CertificateDer<'_>],
     ctx: &CertCheckContext<'_>,
     defs: &CertDefs,
 ) -> Vec<CheckResult> {
-    judge(chain, ctx, defs, Usage::Client)
+    judge_with_rules(chain, ctx, defs, Usage::Client)
+}
+
+/// The certificate checks under `defs`, then one check per path-validation rule when there is a certificate.
+fn judge_with_rules(
+    chain: &[CertificateDer<'_>],
+    ctx: &CertCheckContext<'_>,
+    defs: &CertDefs,
+    usage: Usage,
+) -> Vec<CheckResult> {
+    let mut out = judge(chain, ctx, defs, usage);
+    if !chain.is_empty() {
+        out.extend(crate::checks::chain::chain_checks(chain, ctx, &defs.rules));
+    }
+    out
 }
 
 /// How Exchange trusts the certificate of an internal hop (Mailbox <-> Edge): directly.
@@ -531,9 +544,9 @@ fn judge(
         && !chain[1..]
             .iter()
             .any(|c| parse_certificate(c).is_ok_and(|i| i.subject == leaf.issuer));
-    // A refusal that a tls.cert.chain.* check reports (the path reaches the root but breaks a rule) fails there.
-    let explained = (usage == Usage::Server && !verdict.trusted && !missing_intermediate)
-        .then(|| crate::checks::chain::refusal_explained(chain, ctx.trust, ctx.now))
+    // A refusal that a tls.cert.chain.* (relay.client-cert.chain.*) check reports (the path reaches the root but breaks a rule) fails there.
+    let explained = (!verdict.trusted && !missing_intermediate)
+        .then(|| crate::checks::chain::refusal_explained(chain, ctx.trust, ctx.now, &defs.rules))
         .flatten();
     out.push(match (verdict.trusted, verdict.problem) {
         (true, _) => mk(&defs.trusted, Status::Pass, format!("chains to a trusted root ({})", ctx.trust.description())),

@@ -1,17 +1,20 @@
 //! `tls.cert.chain.*` and `tls.cert.san`: one check per path-validation rule ([`crate::chain_rules`]), so
 //! that a chain webpki refuses (or accepts while the Windows chain engine would not) says which certificate
-//! breaks which rule. Pure functions of the chain, the trust anchors and an injected clock.
+//! breaks which rule. A client's chain (what the relay sees) is judged by the same rules under other ids
+//! ([`ChainDefs`]). Pure functions of the chain, the trust anchors and an injected clock.
 
 use rustls_pki_types::CertificateDer;
 
+use crate::cert::Usage;
 use crate::chain_rules::{ChainAnalysis, Finding, Rule, Severity, analyse};
 use crate::check::{CheckDef, CheckResult, Place, Remediation, Status, Step};
 use crate::checks::cert::CertCheckContext;
 
-const RFC5280: &str = "https://www.rfc-editor.org/rfc/rfc5280#section-6.1";
-const TRUST_STATUS: &str =
+pub(crate) const RFC5280: &str = "https://www.rfc-editor.org/rfc/rfc5280#section-6.1";
+pub(crate) const TRUST_STATUS: &str =
     "https://learn.microsoft.com/windows/win32/api/wincrypt/ns-wincrypt-cert_trust_status";
-const CABF_BR: &str = "https://cabforum.org/working-groups/server/baseline-requirements/requirements/";
+pub(crate) const CABF_BR: &str =
+    "https://cabforum.org/working-groups/server/baseline-requirements/requirements/";
 const CERT_REQ: &str = "https://learn.microsoft.com/exchange/certificate-requirements#certificate-requirements-for-hybrid-deployments";
 
 /// `tls.cert.chain.ca_validity`.
@@ -96,40 +99,57 @@ pub const SAN: CheckDef = CheckDef {
     references: &[CERT_REQ, CABF_BR],
 };
 
-/// Every definition of this module.
-pub const DEFS: &[CheckDef] = &[
-    CA_VALIDITY,
-    CA_CONSTRAINTS,
-    CA_KEY_USAGE,
-    PATH_LENGTH,
-    LEAF_CA,
-    LEAF_KEY_USAGE,
-    CRITICAL_EXTENSIONS,
-    NAME_CONSTRAINTS,
-    KEY_IDS,
-    SAN,
+/// The rules, in the order of a [`ChainDefs`].
+pub const RULES: [Rule; 10] = [
+    Rule::CaValidity,
+    Rule::CaConstraints,
+    Rule::CaKeyUsage,
+    Rule::PathLength,
+    Rule::LeafIsCa,
+    Rule::LeafKeyUsage,
+    Rule::CriticalExtension,
+    Rule::NameConstraints,
+    Rule::KeyIdentifiers,
+    Rule::SubjectAltName,
 ];
 
-/// The rule a definition judges.
-fn rule_of(def: &CheckDef) -> Rule {
-    match def.id {
-        "tls.cert.chain.ca_validity" => Rule::CaValidity,
-        "tls.cert.chain.ca_constraints" => Rule::CaConstraints,
-        "tls.cert.chain.ca_key_usage" => Rule::CaKeyUsage,
-        "tls.cert.chain.path_length" => Rule::PathLength,
-        "tls.cert.chain.leaf_ca" => Rule::LeafIsCa,
-        "tls.cert.chain.leaf_key_usage" => Rule::LeafKeyUsage,
-        "tls.cert.chain.critical_extensions" => Rule::CriticalExtension,
-        "tls.cert.chain.name_constraints" => Rule::NameConstraints,
-        "tls.cert.chain.key_ids" => Rule::KeyIdentifiers,
-        _ => Rule::SubjectAltName,
+/// One definition per path-validation rule, in [`RULES`] order: the `tls.cert.chain.*` ones for a server's
+/// chain ([`SERVER_CHAIN_DEFS`]), others (the relay's `relay.client-cert.chain.*`) for a client's.
+#[derive(Debug, Clone, Copy)]
+pub struct ChainDefs {
+    /// The usage the leaf is judged for.
+    pub usage: Usage,
+    /// The definitions, in [`RULES`] order.
+    pub defs: [CheckDef; 10],
+}
+
+impl ChainDefs {
+    /// The definition of `rule`.
+    pub fn of(&self, rule: Rule) -> &CheckDef {
+        let i = RULES.iter().position(|r| *r == rule).unwrap_or(RULES.len() - 1);
+        &self.defs[i]
     }
 }
 
-/// The check id of a rule.
-pub fn def_of(rule: Rule) -> &'static CheckDef {
-    DEFS.iter().find(|d| rule_of(d) == rule).unwrap_or(&SAN)
-}
+/// The `tls.cert.chain.*` definitions and `tls.cert.san`, for a server's chain.
+pub const SERVER_CHAIN_DEFS: ChainDefs = ChainDefs {
+    usage: Usage::Server,
+    defs: [
+        CA_VALIDITY,
+        CA_CONSTRAINTS,
+        CA_KEY_USAGE,
+        PATH_LENGTH,
+        LEAF_CA,
+        LEAF_KEY_USAGE,
+        CRITICAL_EXTENSIONS,
+        NAME_CONSTRAINTS,
+        KEY_IDS,
+        SAN,
+    ],
+};
+
+/// Every definition of this module.
+pub const DEFS: &[CheckDef] = &SERVER_CHAIN_DEFS.defs;
 
 /// The service that presents the certificate on port 25 where `shell` runs: the Edge's transport service, the
 /// front end on a Mailbox server (both, when the server is not known).
@@ -194,7 +214,7 @@ fn send_current_intermediate(shell: Place) -> [Step; 2] {
 }
 
 /// What to do about a broken rule on the server whose Exchange Management Shell is `shell`.
-fn remediation(rule: Rule, shell: Place) -> Remediation {
+fn remediation(rule: Rule, shell: Place, usage: Usage) -> Remediation {
     let mut steps = Vec::new();
     match rule {
         Rule::CaValidity => {
@@ -224,10 +244,18 @@ fn remediation(rule: Rule, shell: Place) -> Remediation {
             steps.push(Step::prose("Then rerun the Hybrid Configuration Wizard."));
         }
         Rule::LeafIsCa | Rule::LeafKeyUsage => {
-            steps.push(Step::prose(
-                "Request a server certificate from a web-server/SSL template (end entity, keyUsage digitalSignature \
-                 and keyEncipherment, EKU serverAuth):",
-            ));
+            steps.push(Step::prose(match usage {
+                Usage::Server => {
+                    "Request a server certificate from a web-server/SSL template (end entity, keyUsage \
+                     digitalSignature and keyEncipherment, EKU serverAuth):"
+                }
+                Usage::Client => {
+                    "The send connector presents the server's SMTP certificate as its client certificate. Request \
+                     one from a template for end entities with keyUsage digitalSignature (and keyEncipherment) and \
+                     EKU serverAuth and clientAuth, then name it in TlsCertificateName (rerun the Hybrid \
+                     Configuration Wizard):"
+                }
+            }));
             steps.extend(request_server_certificate(shell, None, &[]));
         }
         Rule::CriticalExtension => {
@@ -285,8 +313,9 @@ pub fn refusal_explained(
     chain: &[CertificateDer<'_>],
     trust: &crate::cert::Trust,
     now: time::OffsetDateTime,
+    defs: &ChainDefs,
 ) -> Option<(&'static str, String)> {
-    let analysis = analyse(chain, trust.anchor_certs(), now)?;
+    let analysis = analyse(chain, trust.anchor_certs(), now, defs.usage)?;
     if !analysis.anchored {
         return None;
     }
@@ -298,37 +327,45 @@ pub fn refusal_explained(
         .last()
         .map(|p| p.subject.clone())
         .unwrap_or_default();
-    Some((def_of(finding.rule).id, anchor))
+    Some((defs.of(finding.rule).id, anchor))
 }
 
 /// One result per rule for `chain` (leaf first, as sent), judged against the anchors of `ctx.trust` at
-/// `ctx.now`.
-pub fn chain_checks(chain: &[CertificateDer<'_>], ctx: &CertCheckContext<'_>) -> Vec<CheckResult> {
+/// `ctx.now` and reported under `defs`.
+pub fn chain_checks(
+    chain: &[CertificateDer<'_>],
+    ctx: &CertCheckContext<'_>,
+    defs: &ChainDefs,
+) -> Vec<CheckResult> {
     let mk = |def: &CheckDef, status: Status, summary: String| {
         CheckResult::new(def, status, ctx.target, summary)
             .evidence(ctx.evidence_id)
             .on(ctx.attachment.clone())
     };
-    let Some(analysis) = analyse(chain, ctx.trust.anchor_certs(), ctx.now) else {
-        return DEFS
+    let Some(analysis) = analyse(chain, ctx.trust.anchor_certs(), ctx.now, defs.usage) else {
+        return defs
+            .defs
             .iter()
             .map(|d| mk(d, Status::Skip, "no certificate that parses to judge".into()))
             .collect();
     };
     // Where the certificate is installed: the server the hop reaches (the on-premises shell otherwise).
     let shell = crate::checks::smtp::server_shell(&ctx.attachment);
-    DEFS.iter()
-        .map(|def| rule_result(def, &analysis, shell, &mk))
+    RULES
+        .iter()
+        .zip(&defs.defs)
+        .map(|(rule, def)| rule_result(*rule, def, defs.usage, &analysis, shell, &mk))
         .collect()
 }
 
 fn rule_result(
+    rule: Rule,
     def: &CheckDef,
+    usage: Usage,
     analysis: &ChainAnalysis,
     shell: Place,
     mk: &dyn Fn(&CheckDef, Status, String) -> CheckResult,
 ) -> CheckResult {
-    let rule = rule_of(def);
     let found: Vec<&Finding> = analysis.of(rule).collect();
     let cas = analysis.path.len().saturating_sub(1);
     let ca_rule = matches!(
@@ -387,7 +424,7 @@ fn rule_result(
     };
     mk(def, status, summary)
         .detail(detail)
-        .remediation(remediation(rule, shell))
+        .remediation(remediation(rule, shell, usage))
 }
 
 #[cfg(test)]
@@ -404,10 +441,13 @@ mod tests {
     #[test]
     fn every_rule_has_a_command_to_run_one_per_step_on_the_server() {
         use crate::check::StepKind;
-        for def in DEFS {
-            let rule = rule_of(def);
+        for (rule, usage) in RULES
+            .iter()
+            .flat_map(|r| [(*r, Usage::Server), (*r, Usage::Client)])
+        {
+            let def = SERVER_CHAIN_DEFS.of(rule);
             for shell in [Place::EdgeShell, Place::MailboxShell, Place::ExchangeShell] {
-                let fix = remediation(rule, shell);
+                let fix = remediation(rule, shell, usage);
                 assert!(
                     fix.steps.iter().any(|s| s.kind == StepKind::Command),
                     "{}: no command\n{fix}",
@@ -429,7 +469,8 @@ mod tests {
         }
         // The Edge restarts the service that presents the certificate there.
         assert!(
-            remediation(Rule::CaValidity, Place::EdgeShell).contains("Restart-Service MSExchangeTransport")
+            remediation(Rule::CaValidity, Place::EdgeShell, Usage::Server)
+                .contains("Restart-Service MSExchangeTransport")
         );
     }
 
@@ -450,7 +491,7 @@ mod tests {
             used_as_client: true,
             attachment: Attachment::None,
         };
-        let r = chain_checks(&leaf.chain(true), &ctx);
+        let r = chain_checks(&leaf.chain(true), &ctx, &SERVER_CHAIN_DEFS);
         assert_eq!(r.len(), DEFS.len());
         assert!(r.iter().all(|c| c.status == Status::Pass), "{r:#?}");
         // Far in the future the root has expired too: the CA rule says so, with the date in words.
@@ -458,7 +499,7 @@ mod tests {
             now: now() + time::Duration::days(365 * 30),
             ..ctx
         };
-        let r = chain_checks(&leaf.chain(true), &later);
+        let r = chain_checks(&leaf.chain(true), &later, &SERVER_CHAIN_DEFS);
         let v = r.iter().find(|c| c.id == CA_VALIDITY.id).unwrap();
         assert_eq!(v.status, Status::Fail, "{v:#?}");
         assert!(

@@ -12,12 +12,14 @@ use super::tls::CertSummary;
 use crate::cert::{Trust, Usage, verify_chain_for};
 use crate::check::{Attachment, CheckDef, CheckResult, Place, Remediation, Status, Step};
 use crate::checks::cert::{CertCheckContext, CertDefs, ExpectedName, client_cert_checks};
+use crate::checks::chain::{CABF_BR, ChainDefs, RFC5280, TRUST_STATUS};
 use crate::headers::{self, Classification, Context, Verdict};
 use crate::smtp::server::{SessionInfo, SessionPolicy, domain_accepted};
 
 const INBOUND_CONNECTOR: &str = "https://learn.microsoft.com/powershell/module/exchange/set-inboundconnector";
 const CERT_REQUIREMENTS: &str = "https://learn.microsoft.com/exchange/certificate-requirements#certificate-requirements-for-hybrid-deployments";
 const TLS12: &str = "https://learn.microsoft.com/exchange/exchange-tls-configuration";
+const RFC8446_CERTIFICATE_VERIFY: &str = "https://www.rfc-editor.org/rfc/rfc8446#section-4.4.3";
 const RECEIVE_CONNECTOR: &str = "https://learn.microsoft.com/powershell/module/exchange/set-receiveconnector";
 
 /// `relay.tls`.
@@ -100,6 +102,107 @@ pub const CLIENT_CERT_EKU: CheckDef = CheckDef {
     references: &[CERT_REQUIREMENTS],
 };
 
+/// `relay.client-cert.chain.ca_validity`.
+pub const CLIENT_CHAIN_CA_VALIDITY: CheckDef = CheckDef {
+    id: "relay.client-cert.chain.ca_validity",
+    title: "Every CA certificate of the client's chain, the root included, is within its validity period",
+    why: "The receiver verifies the chain the sender presents: an expired intermediate or root \
+          (CERT_TRUST_IS_NOT_TIME_VALID on Windows) leaves the certificate unverified although the leaf is valid, \
+          so it does not attribute the connection (EOP: 550 5.7.64 TenantAttribution).",
+    references: &[TRUST_STATUS, RFC5280, CERT_REQUIREMENTS],
+};
+/// `relay.client-cert.chain.ca_constraints`.
+pub const CLIENT_CHAIN_CA_CONSTRAINTS: CheckDef = CheckDef {
+    id: "relay.client-cert.chain.ca_constraints",
+    title: "Every issuing certificate of the client's chain is a CA (basicConstraints CA=true, critical)",
+    why: "A certificate issued by something that is not a CA is refused (CERT_TRUST_INVALID_BASIC_CONSTRAINTS; \
+          RFC 5280 6.1.4 (k)): the sender is not authenticated by it.",
+    references: &[RFC5280, TRUST_STATUS],
+};
+/// `relay.client-cert.chain.ca_key_usage`.
+pub const CLIENT_CHAIN_CA_KEY_USAGE: CheckDef = CheckDef {
+    id: "relay.client-cert.chain.ca_key_usage",
+    title: "Every issuing certificate of the client's chain may sign certificates (keyUsage keyCertSign)",
+    why: "A CA whose keyUsage lacks keyCertSign may not have issued the certificate below it (RFC 5280 6.1.4 (n)); \
+          verifiers refuse the chain.",
+    references: &[RFC5280, CABF_BR],
+};
+/// `relay.client-cert.chain.path_length`.
+pub const CLIENT_CHAIN_PATH_LENGTH: CheckDef = CheckDef {
+    id: "relay.client-cert.chain.path_length",
+    title: "No CA of the client's chain has more intermediates below it than its pathLenConstraint allows",
+    why: "A path longer than a CA allows is refused (RFC 5280 6.1.4 (m), CERT_TRUST_INVALID_BASIC_CONSTRAINTS).",
+    references: &[RFC5280, TRUST_STATUS],
+};
+/// `relay.client-cert.chain.leaf_ca`.
+pub const CLIENT_CHAIN_LEAF_CA: CheckDef = CheckDef {
+    id: "relay.client-cert.chain.leaf_ca",
+    title: "The client certificate is not a CA certificate",
+    why: "A certificate with CA=true or keyCertSign could issue certificates for any name; verifiers refuse it as \
+          an end-entity certificate and public CAs never issue one (CA/Browser Forum BR 7.1.2.7).",
+    references: &[CABF_BR, RFC5280],
+};
+/// `relay.client-cert.chain.leaf_key_usage`.
+pub const CLIENT_CHAIN_LEAF_KEY_USAGE: CheckDef = CheckDef {
+    id: "relay.client-cert.chain.leaf_key_usage",
+    title: "The client certificate's keyUsage lets it sign the handshake (digitalSignature)",
+    why: "A TLS client proves it holds the key by signing the handshake (CertificateVerify, RFC 8446 4.4.3, \
+          RFC 5246 7.4.8): a keyUsage without digitalSignature forbids that, whatever the key (keyEncipherment \
+          serves only a server), and the receiver refuses the certificate (CERT_TRUST_IS_NOT_VALID_FOR_USAGE).",
+    references: &[TRUST_STATUS, RFC8446_CERTIFICATE_VERIFY],
+};
+/// `relay.client-cert.chain.critical_extensions`.
+pub const CLIENT_CHAIN_CRITICAL_EXTENSIONS: CheckDef = CheckDef {
+    id: "relay.client-cert.chain.critical_extensions",
+    title: "No certificate of the client's chain has an unknown critical extension",
+    why: "A verifier must refuse a certificate with a critical extension it does not understand (RFC 5280 4.2); \
+          Windows reports CERT_TRUST_HAS_NOT_SUPPORTED_CRITICAL_EXT.",
+    references: &[RFC5280, TRUST_STATUS],
+};
+/// `relay.client-cert.chain.name_constraints`.
+pub const CLIENT_CHAIN_NAME_CONSTRAINTS: CheckDef = CheckDef {
+    id: "relay.client-cert.chain.name_constraints",
+    title: "The client certificate's names are within every CA's name constraints",
+    why: "A CA restricted to some domains (nameConstraints) cannot vouch for other names: Windows reports \
+          CERT_TRUST_HAS_NOT_PERMITTED_NAME_CONSTRAINT / CERT_TRUST_HAS_EXCLUDED_NAME_CONSTRAINT.",
+    references: &[RFC5280, TRUST_STATUS],
+};
+/// `relay.client-cert.chain.key_ids`.
+pub const CLIENT_CHAIN_KEY_IDS: CheckDef = CheckDef {
+    id: "relay.client-cert.chain.key_ids",
+    title: "Authority and subject key identifiers of the client's chain are present and match",
+    why: "Windows finds a certificate's issuer by its authorityKeyIdentifier: a mismatch leaves the chain \
+          incomplete (UntrustedRoot). Missing identifiers break RFC 5280 4.2.1.1/4.2.1.2 but Windows still builds \
+          the chain by name.",
+    references: &[RFC5280],
+};
+/// `relay.client-cert.san`.
+pub const CLIENT_CERT_SAN: CheckDef = CheckDef {
+    id: "relay.client-cert.san",
+    title: "The client certificate carries its names in the subjectAltName",
+    why: "Exchange Online matches TlsSenderCertificateName against the subject CN or the subjectAltName, so a \
+          CN-only certificate attributes; RFC 6125 and the CA/Browser Forum require the subjectAltName, and public \
+          CAs always add it.",
+    references: &[CERT_REQUIREMENTS, CABF_BR],
+};
+
+/// The path-validation rules of a client's chain, under `relay.client-cert.chain.*` and `relay.client-cert.san`.
+pub const CLIENT_CHAIN_DEFS: ChainDefs = ChainDefs {
+    usage: Usage::Client,
+    defs: [
+        CLIENT_CHAIN_CA_VALIDITY,
+        CLIENT_CHAIN_CA_CONSTRAINTS,
+        CLIENT_CHAIN_CA_KEY_USAGE,
+        CLIENT_CHAIN_PATH_LENGTH,
+        CLIENT_CHAIN_LEAF_CA,
+        CLIENT_CHAIN_LEAF_KEY_USAGE,
+        CLIENT_CHAIN_CRITICAL_EXTENSIONS,
+        CLIENT_CHAIN_NAME_CONSTRAINTS,
+        CLIENT_CHAIN_KEY_IDS,
+        CLIENT_CERT_SAN,
+    ],
+};
+
 /// The client certificate is judged by the probes' certificate checks
 /// ([`crate::checks::cert::client_cert_checks`]) under these `relay.client-cert.*` ids.
 pub const CLIENT_CERT_DEFS: CertDefs = CertDefs {
@@ -112,6 +215,7 @@ pub const CLIENT_CERT_DEFS: CertDefs = CertDefs {
     key: CLIENT_CERT_KEY,
     signature: CLIENT_CERT_SIGNATURE,
     eku: CLIENT_CERT_EKU,
+    rules: CLIENT_CHAIN_DEFS,
 };
 /// `relay.verdict`.
 pub const VERDICT: CheckDef = CheckDef {
@@ -134,6 +238,16 @@ pub const DEFS: &[CheckDef] = &[
     CLIENT_CERT_KEY,
     CLIENT_CERT_SIGNATURE,
     CLIENT_CERT_EKU,
+    CLIENT_CHAIN_CA_VALIDITY,
+    CLIENT_CHAIN_CA_CONSTRAINTS,
+    CLIENT_CHAIN_CA_KEY_USAGE,
+    CLIENT_CHAIN_PATH_LENGTH,
+    CLIENT_CHAIN_LEAF_CA,
+    CLIENT_CHAIN_LEAF_KEY_USAGE,
+    CLIENT_CHAIN_CRITICAL_EXTENSIONS,
+    CLIENT_CHAIN_NAME_CONSTRAINTS,
+    CLIENT_CHAIN_KEY_IDS,
+    CLIENT_CERT_SAN,
     VERDICT,
 ];
 
@@ -266,9 +380,26 @@ impl Inspector {
         }
         let chain: Vec<CertificateDer<'_>> =
             chain.iter().map(|c| CertificateDer::from(c.as_slice())).collect();
-        let verdict = verify_chain_for(&chain, &trust, OffsetDateTime::now_utc(), Usage::Client);
+        let now = OffsetDateTime::now_utc();
+        let verdict = verify_chain_for(&chain, &trust, now, Usage::Client);
         if !verdict.trusted {
             return Attribution::Refused(format!("certificate chain not trusted: {}", verdict.message));
+        }
+        // What webpki does not judge and the receiver's chain engine does (the leaf's keyUsage, key
+        // identifiers): the same rules the relay.client-cert.chain.* checks report.
+        let broken =
+            crate::chain_rules::analyse(&chain, trust.anchor_certs(), now, Usage::Client).and_then(|a| {
+                a.findings
+                    .into_iter()
+                    .find(|f| f.severity == crate::chain_rules::Severity::Fail)
+            });
+        if let Some(f) = broken {
+            return Attribution::Refused(format!(
+                "certificate chain not valid for client authentication: {} {} ({})",
+                f.certificate,
+                f.problem,
+                CLIENT_CHAIN_DEFS.of(f.rule).id
+            ));
         }
         Attribution::Matched(name.to_string())
     }

@@ -667,6 +667,8 @@ async fn client_certificates_are_judged_by_the_probes_certificate_checks() {
     let day = time::Duration::days(1);
     let ca = LabCa::generate(now).unwrap();
     let stranger = LabCa::generate(now).unwrap();
+    // A CA made six years ago: its intermediate (five years) has expired, its root (ten) has not.
+    let old = LabCa::generate(now - 6 * 365 * day).unwrap();
     let spec = || LeafSpec::server("mail.contoso.com", ["mail.contoso.com"], now);
     let key = |ca: &LabCa, spec: LeafSpec| ca.issue(&spec).unwrap().certified_key(true).unwrap();
     let mut expired = spec();
@@ -703,9 +705,14 @@ async fn client_certificates_are_judged_by_the_probes_certificate_checks() {
             vec![("relay.client-cert.name", Status::Fail)],
         ),
         (
+            // Every lab CA has the same names, as a CA re-keyed under its old name: the key identifiers
+            // say why the chain does not reach the trusted root of that name.
             "untrusted",
             key(&stranger, spec()),
-            vec![("relay.client-cert.trust", Status::Fail)],
+            vec![
+                ("relay.client-cert.trust", Status::Fail),
+                ("relay.client-cert.chain.key_ids", Status::Fail),
+            ],
         ),
         (
             "self-signed",
@@ -717,11 +724,16 @@ async fn client_certificates_are_judged_by_the_probes_certificate_checks() {
             key(&ca, weak),
             vec![("relay.client-cert.key", Status::Fail)],
         ),
+        (
+            "expired intermediate",
+            key(&old, spec()),
+            vec![("relay.client-cert.chain.ca_validity", Status::Fail)],
+        ),
     ];
     let inspector = inspect::Inspector {
         role: Role::Eop,
         expected_names: vec!["mail.contoso.com".into()],
-        client_roots: Some(vec![ca.root_der()]),
+        client_roots: Some(vec![ca.root_der(), old.root_der()]),
         org_domains: vec!["contoso.com".into()],
     };
     // Pure: the captured chain, judged as the probes judge a server's (one fault, one check).
@@ -745,7 +757,11 @@ async fn client_certificates_are_judged_by_the_probes_certificate_checks() {
         let want: Vec<(String, Status)> = want.iter().map(|(i, s)| (i.to_string(), *s)).collect();
         assert_eq!(got, want, "{name}: {checks:#?}");
         let ids: Vec<&str> = checks.iter().map(|c| c.id.as_str()).collect();
-        assert_eq!(ids.len(), 10, "{name}: relay.tls and nine client-cert checks");
+        assert_eq!(
+            ids.len(),
+            20,
+            "{name}: relay.tls, nine client-cert checks and ten chain rules"
+        );
         let failed = checks.iter().find(|c| c.status == Status::Fail);
         if let Some(failed) = failed {
             assert!(!failed.remediation.is_empty(), "{name}: {failed:#?}");
@@ -763,7 +779,7 @@ async fn client_certificates_are_judged_by_the_probes_certificate_checks() {
     let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
     config.role = Role::Edge;
     config.expected_cert_names = vec!["mail.contoso.com".into()];
-    config.client_roots = Some(vec![ca.root_der()]);
+    config.client_roots = Some(vec![ca.root_der(), old.root_der()]);
     let (tx, mut rx) = mpsc::channel(256);
     let relay = Relay::start(config, Some(tx)).await.unwrap();
     for (name, key, want) in cases {

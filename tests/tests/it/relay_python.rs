@@ -195,3 +195,223 @@ fn eop_role_checks_the_client_certificate_like_an_inbound_connector() {
     );
     assert!(relay.stop().success());
 }
+
+/// A chain made with rcgen (not the lab CA), written as PEM: the leaf's key, the leaf then its intermediate,
+/// and the root alone.
+struct ClientChain {
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    leaf: std::path::PathBuf,
+    intermediate: std::path::PathBuf,
+}
+
+fn client_chain(
+    dir: &Path,
+    stem: &str,
+    root: (&rcgen::CertificateParams, &rcgen::KeyPair),
+    inter_validity: (OffsetDateTime, OffsetDateTime),
+    leaf_usage: Vec<rcgen::KeyUsagePurpose>,
+) -> ClientChain {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+        KeyUsagePurpose,
+    };
+    let now = OffsetDateTime::now_utc();
+    let root_issuer = Issuer::from_params(root.0, root.1);
+    let mut inter = CertificateParams::default();
+    inter
+        .distinguished_name
+        .push(DnType::OrganizationName, "Fabrikam Trust");
+    inter
+        .distinguished_name
+        .push(DnType::CommonName, format!("Fabrikam Issuing CA {stem}"));
+    inter.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    inter.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    inter.use_authority_key_identifier_extension = true;
+    (inter.not_before, inter.not_after) = inter_validity;
+    let inter_key = KeyPair::generate().expect("an intermediate key");
+    let inter_cert = inter
+        .signed_by(&inter_key, &root_issuer)
+        .expect("sign the intermediate");
+    let mut leaf = CertificateParams::new(vec!["mail.contoso.com".to_string()]).expect("leaf parameters");
+    leaf.distinguished_name
+        .push(DnType::CommonName, "mail.contoso.com");
+    leaf.is_ca = IsCa::ExplicitNoCa;
+    leaf.key_usages = leaf_usage;
+    leaf.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    leaf.use_authority_key_identifier_extension = true;
+    leaf.not_before = now - time::Duration::days(30);
+    leaf.not_after = now + time::Duration::days(300);
+    let leaf_key = KeyPair::generate().expect("a leaf key");
+    let leaf_cert = leaf
+        .signed_by(&leaf_key, &Issuer::from_params(&inter, &inter_key))
+        .expect("sign the leaf");
+    let path = |ext: &str| dir.join(format!("{stem}.{ext}"));
+    let out = ClientChain {
+        cert: path("chain.pem"),
+        key: path("key.pem"),
+        leaf: path("leaf.pem"),
+        intermediate: path("inter.pem"),
+    };
+    for (file, pem) in [
+        (&out.cert, format!("{}{}", leaf_cert.pem(), inter_cert.pem())),
+        (&out.key, leaf_key.serialize_pem()),
+        (&out.leaf, leaf_cert.pem()),
+        (&out.intermediate, inter_cert.pem()),
+    ] {
+        std::fs::write(file, pem).expect("write a PEM file");
+    }
+    out
+}
+
+/// OpenSSL's verdict on a client chain (`openssl verify -purpose sslclient`): `OK` or its error line.
+fn openssl_verify_client(root: &Path, chain: &ClientChain) -> String {
+    let (out, _) = run_with_timeout(
+        Command::new("openssl")
+            .args(["verify", "-purpose", "sslclient", "-CAfile"])
+            .arg(root)
+            .arg("-untrusted")
+            .arg(&chain.intermediate)
+            .arg(&chain.leaf),
+        Duration::from_secs(30),
+    );
+    text(&out)
+}
+
+/// The eop role judges a client's chain by the same path-validation rules as a server's, under
+/// `relay.client-cert.chain.*`, and attributes the session only when they hold, as the receiver's chain
+/// engine would: an expired intermediate (the leaf itself valid) and a leaf whose keyUsage forbids signing
+/// the handshake are refused with 5.7.64. OpenSSL (`verify -purpose sslclient`) judges the same chains.
+#[test]
+fn eop_role_judges_the_client_chain_by_the_path_rules_as_openssl_does() {
+    if !require("/usr/bin/python3") || !require("openssl") {
+        return;
+    }
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose as Ku};
+    let now = OffsetDateTime::now_utc();
+    let day = time::Duration::days(1);
+    let dir = tempfile::tempdir().unwrap();
+    let mut root = CertificateParams::default();
+    root.distinguished_name
+        .push(DnType::OrganizationName, "Fabrikam Trust");
+    root.distinguished_name
+        .push(DnType::CommonName, "Fabrikam Root CA");
+    root.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    root.key_usages = vec![Ku::KeyCertSign, Ku::CrlSign];
+    root.not_before = now - 3650 * day;
+    root.not_after = now + 3650 * day;
+    let root_key = KeyPair::generate().unwrap();
+    let root_cert = root.self_signed(&root_key).unwrap();
+    let root_file = dir.path().join("root.pem");
+    std::fs::write(&root_file, root_cert.pem()).unwrap();
+
+    let current = (now - 365 * day, now + 1825 * day);
+    let healthy = client_chain(
+        dir.path(),
+        "healthy",
+        (&root, &root_key),
+        current,
+        vec![Ku::DigitalSignature],
+    );
+    let expired = client_chain(
+        dir.path(),
+        "expired",
+        (&root, &root_key),
+        (now - 1825 * day, now - 10 * day),
+        vec![Ku::DigitalSignature],
+    );
+    let no_signing = client_chain(
+        dir.path(),
+        "nosign",
+        (&root, &root_key),
+        current,
+        vec![Ku::KeyEncipherment],
+    );
+
+    // The independent judge first.
+    assert!(
+        openssl_verify_client(&root_file, &healthy).contains(": OK"),
+        "healthy"
+    );
+    let v = openssl_verify_client(&root_file, &expired);
+    assert!(v.contains("certificate has expired"), "expired intermediate: {v}");
+    let v = openssl_verify_client(&root_file, &no_signing);
+    assert!(v.contains("error 26 at 0 depth"), "keyEncipherment only: {v}");
+
+    let spool = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(
+        spool.path(),
+        &[
+            "--role",
+            "eop",
+            "--expect-cert-name",
+            "mail.contoso.com",
+            "--client-ca",
+            root_file.to_str().unwrap(),
+        ],
+    );
+    let ok = python(&relay, Some((&healthy.cert, &healthy.key)), true);
+    assert_eq!(ok["data"][0], 250, "healthy: {ok}");
+    let message = relay
+        .wait_for(Duration::from_secs(10), |e| e["event"] == "message")
+        .expect("a message event");
+    let rules: Vec<&serde_json::Value> = message["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("relay.client-cert.chain."))
+        })
+        .collect();
+    assert_eq!(rules.len(), 9, "{message}");
+    assert!(rules.iter().all(|c| c["status"] == "pass"), "{rules:#?}");
+
+    for (what, chain, id, words) in [
+        (
+            "expired intermediate",
+            &expired,
+            "relay.client-cert.chain.ca_validity",
+            [
+                "the intermediate CA \"CN=Fabrikam Issuing CA expired\"",
+                "expired 10 days ago",
+            ],
+        ),
+        (
+            "keyEncipherment only",
+            &no_signing,
+            "relay.client-cert.chain.leaf_key_usage",
+            [
+                "the certificate \"CN=mail.contoso.com\"",
+                "keyUsage without digitalSignature (keyEncipherment)",
+            ],
+        ),
+    ] {
+        let refused = python(&relay, Some((&chain.cert, &chain.key)), true);
+        assert_eq!(refused["rcpt"][0], 550, "{what}: {refused}");
+        let reply = refused["rcpt"][1].as_str().unwrap();
+        assert!(reply.starts_with("5.7.64 TenantAttribution"), "{what}: {reply}");
+        let event = relay
+            .wait_for(Duration::from_secs(10), |e| {
+                e["event"] == "session-checks"
+                    && e["checks"]
+                        .as_array()
+                        .is_some_and(|c| c.iter().any(|c| c["id"] == id && c["status"] == "fail"))
+            })
+            .unwrap_or_else(|| panic!("{what}: no failing {id}: {:#?}", relay.events()));
+        let check = event["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap();
+        let summary = check["summary"].as_str().unwrap();
+        assert!(words.iter().all(|w| summary.contains(w)), "{what}: {summary}");
+    }
+    assert_eq!(spool_ids(spool.path()).len(), 1);
+    assert!(relay.stop().success());
+}
