@@ -29,6 +29,7 @@ pub fn catalog() -> Vec<&'static CheckDef> {
     all.extend(routing::DEFS.iter());
     all.extend(crate::headers::DEFS.iter());
     all.extend(crate::relay::inspect::DEFS.iter());
+    all.extend(crate::relay::inspect::CLIENT_CHAIN_DEFS.defs.iter());
     all
 }
 

@@ -12,7 +12,7 @@ use super::tls::CertSummary;
 use crate::cert::{Trust, Usage, verify_chain_for};
 use crate::check::{Attachment, CheckDef, CheckResult, Place, Remediation, Status, Step};
 use crate::checks::cert::{CertCheckContext, CertDefs, ExpectedName, client_cert_checks};
-use crate::checks::chain::{CABF_BR, ChainDefs, RFC5280, TRUST_STATUS};
+use crate::checks::chain::{self, CABF_BR, ChainDefs, RFC5280, TRUST_STATUS};
 use crate::headers::{self, Classification, Context, Verdict};
 use crate::smtp::server::{SessionInfo, SessionPolicy, domain_accepted};
 
@@ -123,16 +123,13 @@ pub const CLIENT_CHAIN_CA_CONSTRAINTS: CheckDef = CheckDef {
 pub const CLIENT_CHAIN_CA_KEY_USAGE: CheckDef = CheckDef {
     id: "relay.client-cert.chain.ca_key_usage",
     title: "Every issuing certificate of the client's chain may sign certificates (keyUsage keyCertSign)",
-    why: "A CA whose keyUsage lacks keyCertSign may not have issued the certificate below it (RFC 5280 6.1.4 (n)); \
-          verifiers refuse the chain.",
-    references: &[RFC5280, CABF_BR],
+    ..chain::CA_KEY_USAGE
 };
 /// `relay.client-cert.chain.path_length`.
 pub const CLIENT_CHAIN_PATH_LENGTH: CheckDef = CheckDef {
     id: "relay.client-cert.chain.path_length",
     title: "No CA of the client's chain has more intermediates below it than its pathLenConstraint allows",
-    why: "A path longer than a CA allows is refused (RFC 5280 6.1.4 (m), CERT_TRUST_INVALID_BASIC_CONSTRAINTS).",
-    references: &[RFC5280, TRUST_STATUS],
+    ..chain::PATH_LENGTH
 };
 /// `relay.client-cert.chain.leaf_ca`.
 pub const CLIENT_CHAIN_LEAF_CA: CheckDef = CheckDef {
@@ -148,24 +145,21 @@ pub const CLIENT_CHAIN_LEAF_KEY_USAGE: CheckDef = CheckDef {
     title: "The client certificate's keyUsage lets it sign the handshake (digitalSignature)",
     why: "A TLS client proves it holds the key by signing the handshake (CertificateVerify, RFC 8446 4.4.3, \
           RFC 5246 7.4.8): a keyUsage without digitalSignature forbids that, whatever the key (keyEncipherment \
-          serves only a server), and the receiver refuses the certificate (CERT_TRUST_IS_NOT_VALID_FOR_USAGE).",
-    references: &[TRUST_STATUS, RFC8446_CERTIFICATE_VERIFY],
+          serves only a server; RFC 5280 4.2.1.3), and receivers refuse the certificate (OpenSSL: unsuitable \
+          certificate purpose).",
+    references: &[RFC8446_CERTIFICATE_VERIFY, RFC5280],
 };
 /// `relay.client-cert.chain.critical_extensions`.
 pub const CLIENT_CHAIN_CRITICAL_EXTENSIONS: CheckDef = CheckDef {
     id: "relay.client-cert.chain.critical_extensions",
     title: "No certificate of the client's chain has an unknown critical extension",
-    why: "A verifier must refuse a certificate with a critical extension it does not understand (RFC 5280 4.2); \
-          Windows reports CERT_TRUST_HAS_NOT_SUPPORTED_CRITICAL_EXT.",
-    references: &[RFC5280, TRUST_STATUS],
+    ..chain::CRITICAL_EXTENSIONS
 };
 /// `relay.client-cert.chain.name_constraints`.
 pub const CLIENT_CHAIN_NAME_CONSTRAINTS: CheckDef = CheckDef {
     id: "relay.client-cert.chain.name_constraints",
     title: "The client certificate's names are within every CA's name constraints",
-    why: "A CA restricted to some domains (nameConstraints) cannot vouch for other names: Windows reports \
-          CERT_TRUST_HAS_NOT_PERMITTED_NAME_CONSTRAINT / CERT_TRUST_HAS_EXCLUDED_NAME_CONSTRAINT.",
-    references: &[RFC5280, TRUST_STATUS],
+    ..chain::NAME_CONSTRAINTS
 };
 /// `relay.client-cert.chain.key_ids`.
 pub const CLIENT_CHAIN_KEY_IDS: CheckDef = CheckDef {
@@ -226,7 +220,7 @@ pub const VERDICT: CheckDef = CheckDef {
     references: &[INBOUND_CONNECTOR],
 };
 
-/// Every definition of this module.
+/// Every definition of this module but the path-validation rules ([`CLIENT_CHAIN_DEFS`]).
 pub const DEFS: &[CheckDef] = &[
     TLS,
     CLIENT_CERT,
@@ -238,16 +232,6 @@ pub const DEFS: &[CheckDef] = &[
     CLIENT_CERT_KEY,
     CLIENT_CERT_SIGNATURE,
     CLIENT_CERT_EKU,
-    CLIENT_CHAIN_CA_VALIDITY,
-    CLIENT_CHAIN_CA_CONSTRAINTS,
-    CLIENT_CHAIN_CA_KEY_USAGE,
-    CLIENT_CHAIN_PATH_LENGTH,
-    CLIENT_CHAIN_LEAF_CA,
-    CLIENT_CHAIN_LEAF_KEY_USAGE,
-    CLIENT_CHAIN_CRITICAL_EXTENSIONS,
-    CLIENT_CHAIN_NAME_CONSTRAINTS,
-    CLIENT_CHAIN_KEY_IDS,
-    CLIENT_CERT_SAN,
     VERDICT,
 ];
 

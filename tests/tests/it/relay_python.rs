@@ -65,6 +65,22 @@ fn python(relay: &RelayProcess, cert: Option<(&Path, &Path)>, tls: bool) -> serd
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)))
 }
 
+/// An `eop` relay expecting mail.contoso.com, trusting the roots in `client_ca` for client chains.
+fn eop_relay(spool: &Path, client_ca: &Path) -> RelayProcess {
+    let ca = client_ca.to_str().expect("a UTF-8 path");
+    RelayProcess::start(
+        spool,
+        &[
+            "--role",
+            "eop",
+            "--expect-cert-name",
+            "mail.contoso.com",
+            "--client-ca",
+            ca,
+        ],
+    )
+}
+
 pub(crate) fn write_cert(
     dir: &Path,
     stem: &str,
@@ -119,17 +135,7 @@ fn eop_role_checks_the_client_certificate_like_an_inbound_connector() {
     );
 
     let spool = tempfile::tempdir().unwrap();
-    let relay = RelayProcess::start(
-        spool.path(),
-        &[
-            "--role",
-            "eop",
-            "--expect-cert-name",
-            "mail.contoso.com",
-            "--client-ca",
-            ca_file.to_str().unwrap(),
-        ],
-    );
+    let relay = eop_relay(spool.path(), &ca_file);
     assert!(
         relay.listening["hostname"].as_str().is_some(),
         "{}",
@@ -342,17 +348,7 @@ fn eop_role_judges_the_client_chain_by_the_path_rules_as_openssl_does() {
     assert!(v.contains("error 26 at 0 depth"), "keyEncipherment only: {v}");
 
     let spool = tempfile::tempdir().unwrap();
-    let relay = RelayProcess::start(
-        spool.path(),
-        &[
-            "--role",
-            "eop",
-            "--expect-cert-name",
-            "mail.contoso.com",
-            "--client-ca",
-            root_file.to_str().unwrap(),
-        ],
-    );
+    let relay = eop_relay(spool.path(), &root_file);
     let ok = python(&relay, Some((&healthy.cert, &healthy.key)), true);
     assert_eq!(ok["data"][0], 250, "healthy: {ok}");
     let message = relay
