@@ -885,6 +885,16 @@ pub enum Usage {
     Client,
 }
 
+impl Usage {
+    /// The side of the handshake in words: `server` or `client`.
+    pub fn side(self) -> &'static str {
+        match self {
+            Usage::Server => "server",
+            Usage::Client => "client",
+        }
+    }
+}
+
 /// Verify `chain` (leaf first, as sent) to the anchors of `trust` at `now`, without name checks.
 pub fn verify_chain(chain: &[CertificateDer<'_>], trust: &Trust, now: OffsetDateTime) -> ChainVerdict {
     verify_chain_for(chain, trust, now, Usage::Server)

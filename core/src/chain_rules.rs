@@ -340,15 +340,14 @@ fn judge_node(
     let ku = c.key_usage().ok().flatten();
     match node.role {
         Role::Leaf => {
-            let side = match usage {
-                Usage::Server => "server",
-                Usage::Client => "client",
-            };
             if bc.as_ref().is_some_and(|b| b.value.ca) {
                 add(
                     Rule::LeafIsCa,
                     Severity::Fail,
-                    format!("is a CA certificate (basicConstraints CA=true), not a {side} certificate"),
+                    format!(
+                        "is a CA certificate (basicConstraints CA=true), not a {} certificate",
+                        usage.side()
+                    ),
                 );
             }
             if let Some(ku) = &ku {

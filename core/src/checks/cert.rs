@@ -468,10 +468,7 @@ fn judge(
     defs: &CertDefs,
     usage: Usage,
 ) -> Vec<CheckResult> {
-    let side = match usage {
-        Usage::Server => "server",
-        Usage::Client => "client",
-    };
+    let side = usage.side();
     let mk = |def: &CheckDef, status: Status, summary: String| {
         CheckResult::new(def, status, ctx.target, summary)
             .evidence(ctx.evidence_id)

@@ -16,7 +16,7 @@ use crate::evidence::{Direction, TranscriptLine};
 use crate::smtp::address::Mailbox;
 use crate::smtp::client::{ClientError, Conversation};
 use crate::smtp::io::BoxedIo;
-use crate::smtp::reply::RawReply;
+use crate::smtp::reply::{RawReply, ehlo_offers};
 use crate::smtp::transcript::Transcript;
 
 /// How the client uses STARTTLS.
@@ -124,15 +124,6 @@ impl SendOutcome {
 struct SessionFailure {
     permanent: bool,
     reason: String,
-}
-
-/// Whether an EHLO reply lists the extension `keyword`.
-fn offers(ehlo: &RawReply, keyword: &str) -> bool {
-    ehlo.lines.iter().skip(1).any(|l| {
-        l.split_whitespace()
-            .next()
-            .is_some_and(|k| k.eq_ignore_ascii_case(keyword))
-    })
 }
 
 fn temp(reason: impl Into<String>) -> SessionFailure {
@@ -397,8 +388,8 @@ async fn dialogue(
             return Err(fail(temp(format!("HELO refused: {}", reply_text(&ehlo)))));
         }
     }
-    let offers_tls = offers(&ehlo, "STARTTLS");
-    let mut offers_utf8 = offers(&ehlo, "SMTPUTF8");
+    let offers_tls = ehlo_offers(&ehlo.lines, "STARTTLS");
+    let mut offers_utf8 = ehlo_offers(&ehlo.lines, "SMTPUTF8");
     let want_tls = match options.tls {
         TlsPolicy::None => false,
         TlsPolicy::Opportunistic => offers_tls,
@@ -459,7 +450,7 @@ async fn dialogue(
                 reply_text(&ehlo)
             ))));
         }
-        offers_utf8 = offers(&ehlo, "SMTPUTF8");
+        offers_utf8 = ehlo_offers(&ehlo.lines, "SMTPUTF8");
     }
     let size = data.len();
     // RFC 6531 3.4: non-ASCII addresses go only with SMTPUTF8, and only to a server that offers it

@@ -86,6 +86,16 @@ pub struct RawReply {
     pub lines: Vec<String>,
 }
 
+/// Whether the lines of an EHLO reply list the extension `keyword` (the first word of a line after the
+/// greeting line, in any case: RFC 5321 4.1.1.1).
+pub fn ehlo_offers(lines: &[String], keyword: &str) -> bool {
+    lines.iter().skip(1).any(|l| {
+        l.split_whitespace()
+            .next()
+            .is_some_and(|k| k.eq_ignore_ascii_case(keyword))
+    })
+}
+
 /// Accumulates reply lines into one reply (`250-...`, `250 ...`).
 #[derive(Debug, Default)]
 pub struct ReplyParser {
@@ -174,6 +184,23 @@ mod tests {
             out.push(p.feed_line(&l));
         }
         out
+    }
+
+    #[test]
+    fn ehlo_extensions_are_keywords_after_the_greeting_line_in_any_case() {
+        let lines: Vec<String> = [
+            "mx.contoso.com Hello STARTTLS",
+            "SIZE 1000",
+            "starttls",
+            "SMTPUTF8x",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert!(ehlo_offers(&lines, "STARTTLS"));
+        assert!(ehlo_offers(&lines, "size"));
+        // Neither the greeting line nor a longer keyword counts.
+        assert!(!ehlo_offers(&lines[..1], "STARTTLS"));
+        assert!(!ehlo_offers(&lines, "SMTPUTF8"));
     }
 
     #[test]

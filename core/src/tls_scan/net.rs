@@ -228,12 +228,7 @@ async fn starttls(session: &mut Session, io: &mut BoxedIo, target: &ScanTarget) 
             ehlo.first().to_string(),
         ));
     }
-    let offered = ehlo.lines.iter().skip(1).any(|l| {
-        l.split_whitespace()
-            .next()
-            .is_some_and(|w| w.eq_ignore_ascii_case("STARTTLS"))
-    });
-    if !offered {
+    if !crate::smtp::reply::ehlo_offers(&ehlo.lines, "STARTTLS") {
         let _ = session
             .command(io, "QUIT", t.command.min(Duration::from_secs(5)))
             .await;
